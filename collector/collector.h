@@ -1,0 +1,87 @@
+/* collector/collector.h - the pieces of the ottrd daemon and how main.c wires them:
+ * the OTLP receivers (gRPC :4317, HTTP :4318) hand decoded batches to one ingest
+ * entry point; the query ports (:3200 Tempo API + /metrics + /ready, :16686
+ * Jaeger API) route requests onto query/. Private to the daemon. */
+#ifndef OTTR_COLLECTOR_H
+#define OTTR_COLLECTOR_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "collector/http_server.h"
+#include "store/store.h"
+
+/* ---- the ingest entry point ---- */
+
+/* Takes a request's spans grouped by trace. Returns OTTR_OK (accepted: durable,
+ * acknowledge), OTTR_ERR_BUSY (back-pressure: UNAVAILABLE with RetryInfo / HTTP
+ * 503 or 429 with Retry-After) or another error (failed: UNAVAILABLE / 503).
+ * Called concurrently from receiver threads. */
+typedef ottr_status (*ottr_ingest_fn)(void *ctx, const ottr_batch *b);
+
+/* Seconds a client is told to wait when pushed back. */
+#define OTTR_RETRY_AFTER_SECONDS 1
+
+/* ---- google.rpc.Status error bodies (rpc_status.c) ---- */
+
+/* Appends a serialized google.rpc.Status {code, message} to |out|; when
+ * |retry_after_s| > 0 its details hold a google.rpc.RetryInfo with that delay
+ * (type URL type.googleapis.com/google.rpc.RetryInfo). |code| is a gRPC code.
+ * Returns 0 or -1 (out of memory). */
+int rpc_status_pack(int code, const char *message, int retry_after_s, ottr_buf *out);
+/* The same in OTLP/JSON: {"code":N,"message":"...","details":[{"@type":
+ * "type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1s"}]}. */
+void rpc_status_json(int code, const char *message, int retry_after_s, ottr_buf *out);
+
+/* ---- OTLP/gRPC receiver (otlp_grpc.c) ---- */
+
+typedef struct otlp_grpc otlp_grpc;
+typedef struct otlp_grpc_options {
+    const char *addr;        /* "host:port", port 0 = pick one */
+    int threads;             /* completion queues, one thread each */
+    uint64_t max_recv_bytes; /* decompressed message limit */
+    ottr_ingest_fn ingest;
+    void *ingest_ctx;
+} otlp_grpc_options;
+
+ottr_status otlp_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *err,
+                            size_t errlen);
+int otlp_grpc_port(const otlp_grpc *g);
+/* Stops accepting, drains calls in flight, joins threads, frees. */
+void otlp_grpc_stop(otlp_grpc *g);
+
+/* ---- OTLP/HTTP receiver (otlp_http.c): the handler of the :4318 server ---- */
+
+typedef struct otlp_http_ctx {
+    ottr_ingest_fn ingest;
+    void *ingest_ctx;
+    uint64_t max_body_bytes; /* also the limit after gunzip */
+} otlp_http_ctx;
+
+void otlp_http_handle(void *ctx /* otlp_http_ctx */, const http_request *req,
+                      http_response *resp);
+
+/* ---- query ports ---- */
+
+typedef struct ottrd_query_ctx {
+    store *st;
+    atomic_bool ready; /* /ready answers 200 once set */
+    const ottr_config *cfg;
+} ottrd_query_ctx;
+
+/* :3200 - Tempo API (routes_tempo.c), plus /ready, /metrics, /api/echo,
+ * /api/status/buildinfo, native /api/service-graph, admin endpoints. */
+void routes_tempo_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
+                         http_response *resp);
+/* :16686 - Jaeger query API (routes_jaeger.c). */
+void routes_jaeger_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
+                          http_response *resp);
+
+/* Renders /metrics: the registry plus process metrics (process_*). */
+void metrics_render_all(ottr_buf *out);
+/* Records the process start time; call once at start-up. */
+void metrics_process_init(void);
+
+#endif /* OTTR_COLLECTOR_H */

@@ -1,0 +1,363 @@
+/* collector/main.c - ottrd: parses flags and the config file, opens the store,
+ * replays pending spans into the sampler, starts the query ports, then the OTLP
+ * receivers, and shuts everything down in order on SIGINT/SIGTERM (SIGHUP
+ * reloads the sampling policies). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector/collector.h"
+#include "sampler/sampler.h"
+#include "store/store.h"
+
+#define EXIT_USAGE 2   /* bad flag or config */
+#define EXIT_STORE 3   /* data directory unusable */
+#define EXIT_LISTEN 4  /* a port could not be bound */
+
+typedef struct flag_def {
+    const char *flag;
+    const char *key; /* config key, or NULL for flags handled here */
+    const char *arg;
+    const char *help;
+} flag_def;
+
+static const flag_def flags[] = {
+    {"--config", NULL, "FILE", "YAML configuration file (see docs/CONFIG.md)"},
+    {"--data-dir", "data_dir", "DIR", "where the store lives (default ./data)"},
+    {"--grpc-addr", "grpc.addr", "HOST:PORT", "OTLP/gRPC listener (default 0.0.0.0:4317)"},
+    {"--http-addr", "http.addr", "HOST:PORT",
+     "OTLP/HTTP listener, HTTP/1.1 and h2c (default 0.0.0.0:4318)"},
+    {"--query-addr", "query.addr", "HOST:PORT",
+     "Tempo API, /ready and /metrics (default 0.0.0.0:3200)"},
+    {"--jaeger-addr", "jaeger.addr", "HOST:PORT", "Jaeger query API (default 0.0.0.0:16686)"},
+    {"--log-level", "log_level", "LEVEL", "debug, info, warn or error (default info)"},
+    {"--port-file", NULL, "FILE",
+     "once listening, write the bound ports (grpc=, http=, query=, jaeger=) to FILE"},
+    {"--check-config", NULL, NULL, "validate the configuration and flags, then exit"},
+    {"--version", NULL, NULL, "print the version and exit"},
+    {"--help", NULL, NULL, "print this help and exit"},
+};
+#define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: ottrd [FLAGS]\n\n"
+                 "Ottr daemon: receives OTLP traces, tail-samples them, stores kept traces and\n"
+                 "serves the Tempo and Jaeger query APIs. Flags override the config file.\n\n");
+    for (size_t i = 0; i < NFLAGS; i++) {
+        char left[64];
+        snprintf(left, sizeof(left), "%s%s%s", flags[i].flag, flags[i].arg ? " " : "",
+                 flags[i].arg ? flags[i].arg : "");
+        fprintf(out, "  %-26s %s\n", left, flags[i].help);
+    }
+    fprintf(out, "\nSignals: SIGINT/SIGTERM shut down cleanly; SIGHUP reloads sampling.policies\n"
+                 "from the config file.\nExit status: 0 ok, 2 bad flag or config, 3 data "
+                 "directory unusable, 4 a port could not be bound.\n");
+}
+
+typedef struct args {
+    const char *config;
+    const char *port_file;
+    int check_config;
+} args;
+
+static const flag_def *find_flag(const char *name)
+{
+    for (size_t i = 0; i < NFLAGS; i++)
+        if (strcmp(flags[i].flag, name) == 0)
+            return &flags[i];
+    return NULL;
+}
+
+/* Two passes: the first finds --config (and --help/--version), the second
+ * applies the other flags over the loaded file. Returns 0, 1 (exit 0 now) or
+ * -1 (usage error, message printed). */
+static int parse_args(int argc, char **argv, args *a, ottr_config *cfg, int pass)
+{
+    for (int i = 1; i < argc; i++) {
+        char name[64];
+        const char *val = NULL;
+        const char *eq = strchr(argv[i], '=');
+        if (eq && strncmp(argv[i], "--", 2) == 0 && (size_t)(eq - argv[i]) < sizeof(name)) {
+            memcpy(name, argv[i], (size_t)(eq - argv[i]));
+            name[eq - argv[i]] = '\0';
+            val = eq + 1;
+        } else {
+            snprintf(name, sizeof(name), "%s", argv[i]);
+        }
+        const flag_def *f = find_flag(name);
+        if (f == NULL) {
+            fprintf(stderr, "ottrd: unknown flag %s (see ottrd --help)\n", argv[i]);
+            return -1;
+        }
+        if (f->arg && val == NULL) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "ottrd: flag %s needs a value (%s)\n", name, f->arg);
+                return -1;
+            }
+            val = argv[++i];
+        } else if (!f->arg && val) {
+            fprintf(stderr, "ottrd: flag %s takes no value\n", name);
+            return -1;
+        }
+        if (pass == 1) {
+            if (strcmp(name, "--help") == 0) {
+                usage(stdout);
+                return 1;
+            }
+            if (strcmp(name, "--version") == 0) {
+                printf("ottrd %s (revision %s)\n", OTTR_VERSION, OTTR_REVISION);
+                return 1;
+            }
+            if (strcmp(name, "--config") == 0)
+                a->config = val;
+            else if (strcmp(name, "--port-file") == 0)
+                a->port_file = val;
+            else if (strcmp(name, "--check-config") == 0)
+                a->check_config = 1;
+            continue;
+        }
+        if (f->key) {
+            char err[512];
+            if (ottr_config_set(cfg, f->key, val, err, sizeof(err)) != 0) {
+                fprintf(stderr, "ottrd: flag %s: %s\n", name, err);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int load_config(int argc, char **argv, args *a, ottr_config *cfg)
+{
+    if (ottr_config_init(cfg) != 0) {
+        fprintf(stderr, "ottrd: out of memory\n");
+        return -1;
+    }
+    int rc = parse_args(argc, argv, a, cfg, 1);
+    if (rc != 0)
+        return rc;
+    char err[1024];
+    if (a->config && ottr_config_load_file(cfg, a->config, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ottrd: config error: %s\n", err);
+        return -1;
+    }
+    rc = parse_args(argc, argv, a, cfg, 2);
+    if (rc != 0)
+        return rc;
+    if (sampler_check_policies(cfg->policies, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ottrd: config error: %s%s%s\n", a->config ? a->config : "",
+                a->config ? ": " : "", err);
+        return -1;
+    }
+    return 0;
+}
+
+static ottr_status ingest_to_sampler(void *ctx, const ottr_batch *b)
+{
+    return sampler_submit(ctx, b);
+}
+
+static int write_port_file(const char *path, int grpc, int http, int query, int jaeger)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "grpc=%d\nhttp=%d\nquery=%d\njaeger=%d\n", grpc, http, query, jaeger);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return -1;
+    return 0;
+}
+
+/* Re-reads the config file on SIGHUP and swaps in its policies. */
+static void reload_policies(const args *a, sampler *smp, ottr_config *cfg)
+{
+    if (a->config == NULL) {
+        OTTR_WARN("collector", "SIGHUP: no --config file to reload");
+        return;
+    }
+    ottr_config fresh;
+    char err[1024];
+    if (ottr_config_init(&fresh) != 0)
+        return;
+    if (ottr_config_load_file(&fresh, a->config, err, sizeof(err)) != 0 ||
+        sampler_reload(smp, fresh.policies, err, sizeof(err)) != 0) {
+        OTTR_ERROR("collector", "reload rejected, keeping the current policies: %s", err);
+        ottr_config_free(&fresh);
+        return;
+    }
+    /* The sampler copied what it needs; keep the new tree as the current one. */
+    ottr_yaml_node *old = cfg->yaml;
+    cfg->yaml = fresh.yaml;
+    cfg->policies = fresh.policies;
+    fresh.yaml = old;
+    fresh.policies = NULL;
+    ottr_config_free(&fresh);
+    OTTR_INFO("collector", "sampling policies reloaded from %s", a->config);
+}
+
+int main(int argc, char **argv)
+{
+    args a = {0};
+    ottr_config cfg;
+    int rc = load_config(argc, argv, &a, &cfg);
+    if (rc != 0) {
+        ottr_config_free(&cfg);
+        return rc > 0 ? 0 : EXIT_USAGE;
+    }
+    if (a.check_config) {
+        printf("configuration OK\n");
+        ottr_config_free(&cfg);
+        return 0;
+    }
+    ottr_log_level lvl = OTTR_LOG_INFO;
+    ottr_log_level_parse(cfg.log_level, &lvl);
+    ottr_log_set_level(lvl);
+    metrics_process_init();
+
+    /* Every thread inherits this mask; the main thread takes signals with sigwait. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int exit_code = 0;
+    char err[1024];
+    store *st = NULL;
+    sampler *smp = NULL;
+    http_server *query_srv = NULL, *jaeger_srv = NULL, *otlp_http = NULL;
+    otlp_grpc *grpc = NULL;
+    ottrd_query_ctx qctx = {.cfg = &cfg};
+    atomic_init(&qctx.ready, false);
+
+    store_options so;
+    store_options_init(&so);
+    so.path = cfg.data_dir;
+    so.sync = cfg.store_sync;
+    so.sync_interval_ns = cfg.store_sync_interval_ns;
+    so.retention_ns = cfg.store_retention_ns;
+    so.max_trace_bytes = cfg.store_max_trace_bytes;
+    so.block_cache_bytes = cfg.store_block_cache_bytes;
+    ottr_status s = store_open(&so, &st, err, sizeof(err));
+    if (s != OTTR_OK) {
+        OTTR_ERROR("collector", "cannot open the store in %s: %s", cfg.data_dir, err);
+        fprintf(stderr, "ottrd: cannot open the store in %s: %s\n", cfg.data_dir, err);
+        exit_code = EXIT_STORE;
+        goto out;
+    }
+    qctx.st = st;
+
+    sampler_options smo;
+    sampler_options_from_config(&smo, &cfg);
+    s = sampler_create(&smo, st, &smp, err, sizeof(err));
+    if (s != OTTR_OK) {
+        fprintf(stderr, "ottrd: sampler: %s\n", err);
+        exit_code = s == OTTR_ERR_INVALID ? EXIT_USAGE : 1;
+        goto out;
+    }
+    s = sampler_replay(smp);
+    if (s != OTTR_OK) {
+        OTTR_ERROR("collector", "replay of pending spans failed: %s", ottr_status_str(s));
+        exit_code = EXIT_STORE;
+        goto out;
+    }
+    if (sampler_start(smp) != OTTR_OK) {
+        OTTR_ERROR("collector", "cannot start the sampler");
+        exit_code = 1;
+        goto out;
+    }
+
+    http_server_options ho = {.name = "query", .addr = cfg.query_addr, .threads = 1,
+                              .max_body_bytes = 1 << 20, .handler = routes_tempo_handle,
+                              .ctx = &qctx};
+    if (http_server_start(&ho, &query_srv, err, sizeof(err)) != OTTR_OK) {
+        OTTR_ERROR("collector", "query listener: %s", err);
+        exit_code = EXIT_LISTEN;
+        goto out;
+    }
+    ho = (http_server_options){.name = "jaeger", .addr = cfg.jaeger_addr, .threads = 1,
+                               .max_body_bytes = 1 << 20, .handler = routes_jaeger_handle,
+                               .ctx = &qctx};
+    if (http_server_start(&ho, &jaeger_srv, err, sizeof(err)) != OTTR_OK) {
+        OTTR_ERROR("collector", "jaeger listener: %s", err);
+        exit_code = EXIT_LISTEN;
+        goto out;
+    }
+
+    otlp_grpc_options go = {.addr = cfg.grpc_addr, .threads = cfg.grpc_threads,
+                            .max_recv_bytes = cfg.grpc_max_recv_bytes,
+                            .ingest = ingest_to_sampler, .ingest_ctx = smp};
+    if (otlp_grpc_start(&go, &grpc, err, sizeof(err)) != OTTR_OK) {
+        OTTR_ERROR("collector", "grpc listener: %s", err);
+        exit_code = EXIT_LISTEN;
+        goto out;
+    }
+    otlp_http_ctx hctx = {.ingest = ingest_to_sampler, .ingest_ctx = smp,
+                          .max_body_bytes = cfg.http_max_body_bytes};
+    ho = (http_server_options){.name = "otlp_http", .addr = cfg.http_addr,
+                               .threads = cfg.http_threads,
+                               .max_body_bytes = cfg.http_max_body_bytes,
+                               .handler = otlp_http_handle, .ctx = &hctx};
+    if (http_server_start(&ho, &otlp_http, err, sizeof(err)) != OTTR_OK) {
+        OTTR_ERROR("collector", "otlp http listener: %s", err);
+        exit_code = EXIT_LISTEN;
+        goto out;
+    }
+
+    OTTR_INFO("collector",
+              "ottrd %s listening: otlp grpc port %d, otlp http port %d, query port %d, "
+              "jaeger port %d, data in %s",
+              OTTR_VERSION, otlp_grpc_port(grpc), http_server_port(otlp_http),
+              http_server_port(query_srv), http_server_port(jaeger_srv), cfg.data_dir);
+    if (a.port_file &&
+        write_port_file(a.port_file, otlp_grpc_port(grpc), http_server_port(otlp_http),
+                        http_server_port(query_srv), http_server_port(jaeger_srv)) != 0) {
+        OTTR_ERROR("collector", "cannot write port file %s: %s", a.port_file, strerror(errno));
+        exit_code = 1;
+        goto out;
+    }
+    atomic_store(&qctx.ready, true);
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&sigs, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload_policies(&a, smp, &cfg);
+            continue;
+        }
+        OTTR_INFO("collector", "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        break;
+    }
+
+out:
+    /* Ordered shutdown: stop taking spans, finish what is in flight, settle the
+     * sampler, then the query side, then the store. */
+    atomic_store(&qctx.ready, false);
+    if (otlp_http)
+        http_server_stop(otlp_http);
+    if (grpc)
+        otlp_grpc_stop(grpc);
+    if (smp)
+        sampler_stop(smp);
+    if (query_srv)
+        http_server_stop(query_srv);
+    if (jaeger_srv)
+        http_server_stop(jaeger_srv);
+    if (smp)
+        sampler_destroy(smp);
+    store_close(st);
+    ottr_metrics_shutdown();
+    ottr_config_free(&cfg);
+    if (exit_code == 0)
+        OTTR_INFO("collector", "stopped");
+    return exit_code;
+}

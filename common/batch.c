@@ -1,0 +1,508 @@
+/* common/batch.c - the ingest hand-off: groups a decoded export request's spans by
+ * trace ID and re-encodes each trace's share as framed ResourceSpans chunks. */
+#include <stdio.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "common/common.h"
+
+typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_resource_spans;
+typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_scope_spans;
+typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
+typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
+
+#define NO_GROUP UINT32_MAX
+
+/* One ScopeSpans of the request with what every chunk that holds its spans needs:
+ * the resource and scope packed once, however many traces they are repeated in. */
+typedef struct scope_info {
+    const pb_resource_spans *rs;
+    const pb_scope_spans *ss;
+    const char *service;
+    size_t res_len;   /* packed Resource size (valid when rs->resource) */
+    size_t scope_len; /* packed InstrumentationScope size (valid when ss->scope) */
+    uint8_t *res_bytes;
+    uint8_t *scope_bytes;
+} scope_info;
+
+/* The working state of one ottr_batch_build call; everything lives in |arena|. */
+typedef struct builder {
+    ottr_arena *arena;
+    ottr_status fail; /* why the last allocation failed */
+    scope_info *scopes;
+    size_t nscopes;
+    uint32_t *span_group; /* per span in request order: its group or NO_GROUP */
+    uint32_t *table;      /* open addressing, group index + 1, 0 = empty */
+    size_t table_mask;
+    ottr_trace_group *groups;
+    size_t ngroups;
+    uint32_t *ref_scope; /* per ref (all groups, contiguous): its scope_info index */
+    size_t *ref_size;    /* per ref: packed Span size */
+} builder;
+
+static uint64_t hash_seed(void)
+{
+    static _Atomic uint64_t seed;
+    uint64_t s = seed;
+    if (s == 0) {
+        /* Unpredictable enough that crafted trace IDs cannot aim at one bucket. */
+        uint64_t x = ottr_mono_ns() ^ ((uint64_t)(uintptr_t)&s << 16) ^ ottr_now_ns();
+        s = XXH3_64bits(&x, sizeof(x)) | 1;
+        seed = s; /* racing writers store equally good seeds; any one is fine */
+    }
+    return s;
+}
+
+static void *builder_alloc(builder *b, size_t n)
+{
+    void *p = ottr_arena_alloc(b->arena, n ? n : 1);
+    if (p == NULL) {
+        const ottr_arena *a = b->arena;
+        b->fail = (a->limit && (n > a->limit || a->used > a->limit - n)) ? OTTR_ERR_TOO_LARGE
+                                                                          : OTTR_ERR_NOMEM;
+    }
+    return p;
+}
+
+/* n * size with an overflow check (the result is only used for allocation). */
+static size_t mul_size(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return SIZE_MAX;
+    return n * size;
+}
+
+static int is_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* Returns NULL when |s| is a valid span, else why it is not. */
+static const char *span_invalid(const pb_span *s)
+{
+    if (s->trace_id.len != 16)
+        return s->trace_id.len == 0 ? "trace_id is empty" : "trace_id is not 16 bytes";
+    if (is_zero(s->trace_id.data, 16))
+        return "trace_id is all zeros";
+    if (s->span_id.len != 8)
+        return s->span_id.len == 0 ? "span_id is empty" : "span_id is not 8 bytes";
+    if (is_zero(s->span_id.data, 8))
+        return "span_id is all zeros";
+    if (s->parent_span_id.len != 0 && s->parent_span_id.len != 8)
+        return "parent_span_id is neither empty nor 8 bytes";
+    return NULL;
+}
+
+const char *ottr_resource_service(const pb_resource *r)
+{
+    if (r == NULL)
+        return "unknown_service";
+    for (size_t i = 0; i < r->n_attributes; i++) {
+        const Opentelemetry__Proto__Common__V1__KeyValue *kv = r->attributes[i];
+        if (kv == NULL || kv->key == NULL || strcmp(kv->key, "service.name") != 0)
+            continue;
+        const Opentelemetry__Proto__Common__V1__AnyValue *v = kv->value;
+        if (v && v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE &&
+            v->string_value && v->string_value[0] != '\0')
+            return v->string_value;
+    }
+    return "unknown_service";
+}
+
+/* Finds or adds the group of |trace_id|. Returns its index. */
+static uint32_t group_lookup(builder *b, const uint8_t *trace_id, uint64_t seed)
+{
+    size_t i = (size_t)XXH3_64bits_withSeed(trace_id, 16, seed) & b->table_mask;
+    for (;;) {
+        uint32_t slot = b->table[i];
+        if (slot == 0)
+            break;
+        if (memcmp(b->groups[slot - 1].trace_id, trace_id, 16) == 0)
+            return slot - 1;
+        i = (i + 1) & b->table_mask;
+    }
+    uint32_t g = (uint32_t)b->ngroups++;
+    ottr_trace_group *grp = &b->groups[g];
+    memcpy(grp->trace_id, trace_id, 16);
+    grp->spans = NULL;
+    grp->nspans = 0;
+    grp->chunk = NULL;
+    grp->chunk_len = 0;
+    b->table[i] = g + 1;
+    return g;
+}
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *varint_put(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* Size of a length-delimited field with a one-byte tag and |len| bytes of value. */
+static size_t field_len(size_t len)
+{
+    return 1 + varint_len(len) + len;
+}
+
+/* Sizes of one ResourceSpans holding refs [from, to) of a group, all under scope
+ * |si|: fills |*ss_len| (the ScopeSpans value) and returns the ResourceSpans value
+ * size. */
+static size_t run_sizes(const builder *b, const scope_info *si, size_t from, size_t to,
+                        size_t *ss_len)
+{
+    size_t ss = 0;
+    if (si->ss->scope)
+        ss += field_len(si->scope_len);
+    for (size_t r = from; r < to; r++)
+        ss += field_len(b->ref_size[r]);
+    if (si->ss->schema_url && si->ss->schema_url[0])
+        ss += field_len(strlen(si->ss->schema_url));
+    *ss_len = ss;
+    size_t rs = 0;
+    if (si->rs->resource)
+        rs += field_len(si->res_len);
+    rs += field_len(ss);
+    if (si->rs->schema_url && si->rs->schema_url[0])
+        rs += field_len(strlen(si->rs->schema_url));
+    return rs;
+}
+
+/* Packs the resource and scope of |si| once, on first use. Returns 0 or -1. */
+static int scope_pack(builder *b, scope_info *si)
+{
+    if (si->rs->resource && si->res_bytes == NULL) {
+        si->res_bytes = builder_alloc(b, si->res_len);
+        if (si->res_bytes == NULL)
+            return -1;
+        protobuf_c_message_pack(&si->rs->resource->base, si->res_bytes);
+    }
+    if (si->ss->scope && si->scope_bytes == NULL) {
+        si->scope_bytes = builder_alloc(b, si->scope_len);
+        if (si->scope_bytes == NULL)
+            return -1;
+        protobuf_c_message_pack(&si->ss->scope->base, si->scope_bytes);
+    }
+    return 0;
+}
+
+static uint8_t *put_string_field(uint8_t *p, uint8_t tag, const char *s)
+{
+    if (s && s[0]) {
+        size_t n = strlen(s);
+        *p++ = tag;
+        p = varint_put(p, n);
+        memcpy(p, s, n);
+        p += n;
+    }
+    return p;
+}
+
+/* Writes one framed ResourceSpans for refs [from, to) of a group at |p|. */
+static uint8_t *run_write(builder *b, uint8_t *p, const ottr_trace_group *g,
+                          const scope_info *si, size_t base, size_t from, size_t to)
+{
+    size_t ss_len;
+    size_t rs_len = run_sizes(b, si, base + from, base + to, &ss_len);
+    *p++ = 0x0a; /* TracesData.resource_spans */
+    p = varint_put(p, rs_len);
+    if (si->rs->resource) {
+        *p++ = 0x0a; /* ResourceSpans.resource */
+        p = varint_put(p, si->res_len);
+        memcpy(p, si->res_bytes, si->res_len);
+        p += si->res_len;
+    }
+    *p++ = 0x12; /* ResourceSpans.scope_spans */
+    p = varint_put(p, ss_len);
+    if (si->ss->scope) {
+        *p++ = 0x0a; /* ScopeSpans.scope */
+        p = varint_put(p, si->scope_len);
+        memcpy(p, si->scope_bytes, si->scope_len);
+        p += si->scope_len;
+    }
+    for (size_t r = from; r < to; r++) {
+        *p++ = 0x12; /* ScopeSpans.spans */
+        p = varint_put(p, b->ref_size[base + r]);
+        p += protobuf_c_message_pack(&g->spans[r].span->base, p);
+    }
+    p = put_string_field(p, 0x1a, si->ss->schema_url); /* ScopeSpans.schema_url */
+    p = put_string_field(p, 0x1a, si->rs->schema_url); /* ResourceSpans.schema_url */
+    return p;
+}
+
+/* Counts spans and scopes, fills |b->scopes|. Returns the span count or SIZE_MAX on
+ * allocation failure. */
+static size_t builder_scan(builder *b, const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req)
+{
+    size_t nspans = 0, nscopes = 0;
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        const pb_resource_spans *rs = req->resource_spans[i];
+        if (rs == NULL)
+            continue;
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            const pb_scope_spans *ss = rs->scope_spans[j];
+            if (ss == NULL || ss->n_spans == 0)
+                continue;
+            nscopes++;
+            nspans += ss->n_spans;
+        }
+    }
+    if (nspans == 0)
+        return 0;
+    b->scopes = builder_alloc(b, mul_size(nscopes, sizeof(scope_info)));
+    if (b->scopes == NULL)
+        return SIZE_MAX;
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        const pb_resource_spans *rs = req->resource_spans[i];
+        if (rs == NULL)
+            continue;
+        const char *service = ottr_resource_service(rs->resource);
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            const pb_scope_spans *ss = rs->scope_spans[j];
+            if (ss == NULL || ss->n_spans == 0)
+                continue;
+            scope_info *si = &b->scopes[b->nscopes++];
+            memset(si, 0, sizeof(*si));
+            si->rs = rs;
+            si->ss = ss;
+            si->service = service;
+        }
+    }
+    return nspans;
+}
+
+ottr_status ottr_batch_build(ottr_arena *arena,
+                             const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+                             ottr_batch *out, size_t *rejected, char *msg, size_t msglen)
+{
+    memset(out, 0, sizeof(*out));
+    *rejected = 0;
+    if (msg && msglen)
+        msg[0] = '\0';
+    if (req == NULL)
+        return OTTR_OK;
+
+    builder b = {.arena = arena, .fail = OTTR_ERR_NOMEM};
+    size_t nspans = builder_scan(&b, req);
+    if (nspans == 0)
+        return OTTR_OK;
+    if (nspans == SIZE_MAX || nspans >= NO_GROUP)
+        return nspans == SIZE_MAX ? b.fail : OTTR_ERR_TOO_LARGE;
+
+    size_t cap = 16;
+    while (cap < nspans * 2)
+        cap <<= 1;
+    b.table_mask = cap - 1;
+    b.table = builder_alloc(&b, mul_size(cap, sizeof(uint32_t)));
+    b.span_group = builder_alloc(&b, mul_size(nspans, sizeof(uint32_t)));
+    b.groups = builder_alloc(&b, mul_size(nspans, sizeof(ottr_trace_group)));
+    if (b.table == NULL || b.span_group == NULL || b.groups == NULL)
+        return b.fail;
+    memset(b.table, 0, cap * sizeof(uint32_t));
+
+    /* Pass 1: validate, assign every span its group and count the group sizes. */
+    uint64_t seed = hash_seed();
+    size_t n = 0, nvalid = 0;
+    for (size_t s = 0; s < b.nscopes; s++) {
+        const pb_scope_spans *ss = b.scopes[s].ss;
+        for (size_t k = 0; k < ss->n_spans; k++, n++) {
+            const pb_span *sp = ss->spans[k];
+            const char *why = sp ? span_invalid(sp) : "span is missing";
+            if (why) {
+                if (*rejected == 0 && msg && msglen)
+                    snprintf(msg, msglen, "invalid span (span_id %s): %s",
+                             sp && sp->span_id.len == 8 ? "set" : "unset", why);
+                (*rejected)++;
+                b.span_group[n] = NO_GROUP;
+                continue;
+            }
+            uint32_t g = group_lookup(&b, sp->trace_id.data, seed);
+            b.groups[g].nspans++;
+            b.span_group[n] = g;
+            nvalid++;
+        }
+    }
+    if (nvalid == 0)
+        return OTTR_OK;
+
+    /* Pass 2: give each group its slice of one ref array, in request order. */
+    ottr_span_ref *refs = builder_alloc(&b, mul_size(nvalid, sizeof(ottr_span_ref)));
+    b.ref_scope = builder_alloc(&b, mul_size(nvalid, sizeof(uint32_t)));
+    b.ref_size = builder_alloc(&b, mul_size(nvalid, sizeof(size_t)));
+    if (refs == NULL || b.ref_scope == NULL || b.ref_size == NULL)
+        return b.fail;
+    size_t *group_base = (size_t *)b.table; /* table is no longer needed */
+    if (b.ngroups > cap / 2) {
+        group_base = builder_alloc(&b, mul_size(b.ngroups, sizeof(size_t)));
+        if (group_base == NULL)
+            return b.fail;
+    }
+    size_t off = 0;
+    for (size_t g = 0; g < b.ngroups; g++) {
+        group_base[g] = off;
+        b.groups[g].spans = refs + off;
+        off += b.groups[g].nspans;
+        b.groups[g].nspans = 0;
+    }
+    n = 0;
+    for (size_t s = 0; s < b.nscopes; s++) {
+        scope_info *si = &b.scopes[s];
+        for (size_t k = 0; k < si->ss->n_spans; k++, n++) {
+            uint32_t g = b.span_group[n];
+            if (g == NO_GROUP)
+                continue;
+            ottr_trace_group *grp = &b.groups[g];
+            size_t r = group_base[g] + grp->nspans++;
+            refs[r].span = si->ss->spans[k];
+            refs[r].resource = si->rs->resource;
+            refs[r].scope = si->ss->scope;
+            refs[r].service = si->service;
+            b.ref_scope[r] = (uint32_t)s;
+            b.ref_size[r] = protobuf_c_message_get_packed_size(&si->ss->spans[k]->base);
+        }
+    }
+    for (size_t s = 0; s < b.nscopes; s++) {
+        scope_info *si = &b.scopes[s];
+        if (si->rs->resource)
+            si->res_len = protobuf_c_message_get_packed_size(&si->rs->resource->base);
+        if (si->ss->scope)
+            si->scope_len = protobuf_c_message_get_packed_size(&si->ss->scope->base);
+    }
+
+    /* Pass 3: chunk sizes. A group's refs under one scope are contiguous because
+     * they were filled in request order. */
+    size_t total = 0;
+    for (size_t g = 0; g < b.ngroups; g++) {
+        ottr_trace_group *grp = &b.groups[g];
+        size_t base = (size_t)(grp->spans - refs), len = 0;
+        for (size_t from = 0; from < grp->nspans;) {
+            uint32_t s = b.ref_scope[base + from];
+            size_t to = from + 1;
+            while (to < grp->nspans && b.ref_scope[base + to] == s)
+                to++;
+            size_t ss_len;
+            len += field_len(run_sizes(&b, &b.scopes[s], base + from, base + to, &ss_len));
+            from = to;
+        }
+        grp->chunk_len = len;
+        total += len;
+        if (total < len)
+            return OTTR_ERR_TOO_LARGE;
+    }
+
+    /* Pass 4: encode every chunk into one buffer. */
+    uint8_t *buf = builder_alloc(&b, total);
+    if (buf == NULL)
+        return b.fail;
+    uint8_t *p = buf;
+    for (size_t g = 0; g < b.ngroups; g++) {
+        ottr_trace_group *grp = &b.groups[g];
+        size_t base = (size_t)(grp->spans - refs);
+        grp->chunk = p;
+        for (size_t from = 0; from < grp->nspans;) {
+            uint32_t s = b.ref_scope[base + from];
+            size_t to = from + 1;
+            while (to < grp->nspans && b.ref_scope[base + to] == s)
+                to++;
+            if (scope_pack(&b, &b.scopes[s]) != 0)
+                return b.fail;
+            p = run_write(&b, p, grp, &b.scopes[s], base, from, to);
+            from = to;
+        }
+        if ((size_t)(p - grp->chunk) != grp->chunk_len)
+            return OTTR_ERR_INTERNAL;
+    }
+
+    out->groups = b.groups;
+    out->ngroups = b.ngroups;
+    out->nspans = nvalid;
+    out->chunk_bytes = total;
+    return OTTR_OK;
+}
+
+/* A protobuf-c allocator over an arena that remembers whether it ran out, so a
+ * failed unpack can be told apart from corrupt bytes. */
+typedef struct flagged_alloc {
+    ProtobufCAllocator pb;
+    ottr_arena *arena;
+    int failed;
+} flagged_alloc;
+
+static void *flagged_alloc_fn(void *ctx, size_t n)
+{
+    flagged_alloc *f = ctx;
+    void *p = ottr_arena_alloc(f->arena, n);
+    if (p == NULL)
+        f->failed = 1;
+    return p;
+}
+
+static void flagged_free_fn(void *ctx, void *p)
+{
+    (void)ctx;
+    (void)p;
+}
+
+ottr_status ottr_chunk_decode(ottr_arena *arena, const uint8_t *chunk, size_t len,
+                              ottr_span_ref **spans, size_t *nspans)
+{
+    *spans = NULL;
+    *nspans = 0;
+    if (len == 0)
+        return OTTR_OK;
+    flagged_alloc fa = {.pb = {.alloc = flagged_alloc_fn, .free = flagged_free_fn},
+                        .arena = arena};
+    fa.pb.allocator_data = &fa;
+    Opentelemetry__Proto__Trace__V1__TracesData *td =
+        opentelemetry__proto__trace__v1__traces_data__unpack(&fa.pb, len, chunk);
+    if (td == NULL)
+        return fa.failed ? OTTR_ERR_NOMEM : OTTR_ERR_CORRUPT;
+
+    size_t n = 0;
+    for (size_t i = 0; i < td->n_resource_spans; i++) {
+        const pb_resource_spans *rs = td->resource_spans[i];
+        for (size_t j = 0; j < rs->n_scope_spans; j++)
+            n += rs->scope_spans[j]->n_spans;
+    }
+    if (n == 0)
+        return OTTR_OK;
+    ottr_span_ref *refs = ottr_arena_alloc(arena, mul_size(n, sizeof(*refs)));
+    if (refs == NULL)
+        return OTTR_ERR_NOMEM;
+    size_t r = 0;
+    for (size_t i = 0; i < td->n_resource_spans; i++) {
+        const pb_resource_spans *rs = td->resource_spans[i];
+        const char *service = ottr_resource_service(rs->resource);
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            const pb_scope_spans *ss = rs->scope_spans[j];
+            for (size_t k = 0; k < ss->n_spans; k++, r++) {
+                refs[r].span = ss->spans[k];
+                refs[r].resource = rs->resource;
+                refs[r].scope = ss->scope;
+                refs[r].service = service;
+            }
+        }
+    }
+    *spans = refs;
+    *nspans = n;
+    return OTTR_OK;
+}

@@ -1,0 +1,317 @@
+/* common/common.h - the small pieces every Ottr component shares: status codes,
+ * structured logging, time and hex helpers, growable buffers, a bump arena (also a
+ * protobuf-c allocator), a YAML node tree, the daemon configuration, the metrics
+ * registry and the ingest hand-off batch.
+ *
+ * common/ depends only on proto/ and system libraries. Everything here is
+ * thread-safe unless a comment says otherwise. */
+#ifndef OTTR_COMMON_H
+#define OTTR_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "opentelemetry/proto/trace/v1/trace.pb-c.h"
+
+/* ------------------------------------------------------------------ status */
+
+/* One status enum for the whole program. 0 is success, errors are negative. */
+typedef enum ottr_status {
+    OTTR_OK = 0,
+    OTTR_ERR_NOMEM = -1,     /* allocation failed */
+    OTTR_ERR_INVALID = -2,   /* bad input or argument */
+    OTTR_ERR_BUSY = -3,      /* over a budget: retry later (back-pressure) */
+    OTTR_ERR_IO = -4,        /* storage or socket error */
+    OTTR_ERR_NOTFOUND = -5,  /* no such trace / key */
+    OTTR_ERR_TOO_LARGE = -6, /* over a size limit */
+    OTTR_ERR_CORRUPT = -7,   /* stored data does not decode */
+    OTTR_ERR_INTERNAL = -8,  /* a bug or an impossible state */
+} ottr_status;
+
+const char *ottr_status_str(ottr_status st);
+
+/* ------------------------------------------------------------------ logging */
+
+typedef enum ottr_log_level {
+    OTTR_LOG_DEBUG = 0,
+    OTTR_LOG_INFO = 1,
+    OTTR_LOG_WARN = 2,
+    OTTR_LOG_ERROR = 3,
+} ottr_log_level;
+
+/* Parses "debug", "info", "warn", "error". Returns 0 or -1 if unknown. */
+int ottr_log_level_parse(const char *s, ottr_log_level *out);
+void ottr_log_set_level(ottr_log_level level);
+ottr_log_level ottr_log_get_level(void);
+
+/* Writes one JSON line to stderr:
+ * {"ts":"2026-11-23T11:32:58.123Z","level":"info","component":"store","msg":"..."}
+ * |component| is a short static string ("collector", "store", ...). */
+void ottr_log(ottr_log_level level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define OTTR_DEBUG(comp, ...) ottr_log(OTTR_LOG_DEBUG, comp, __VA_ARGS__)
+#define OTTR_INFO(comp, ...) ottr_log(OTTR_LOG_INFO, comp, __VA_ARGS__)
+#define OTTR_WARN(comp, ...) ottr_log(OTTR_LOG_WARN, comp, __VA_ARGS__)
+#define OTTR_ERROR(comp, ...) ottr_log(OTTR_LOG_ERROR, comp, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ time */
+
+uint64_t ottr_now_ns(void);  /* wall clock, Unix nanoseconds */
+uint64_t ottr_mono_ns(void); /* monotonic clock */
+
+/* Parses a Go-style duration ("250ms", "1.5s", "2m30s", "72h", "100us", "10ns")
+ * into nanoseconds. A bare "0" is accepted. Returns 0, or -1 on bad syntax,
+ * negative values or overflow. */
+int ottr_parse_duration(const char *s, uint64_t *out_ns);
+
+/* Parses a byte size: "1048576", "64MiB", "64MB", "512KiB", "1GiB" (KB/MB/GB are
+ * taken as powers of 1000, KiB/MiB/GiB as powers of 1024). Returns 0 or -1. */
+int ottr_parse_size(const char *s, uint64_t *out);
+
+/* Formats |ns| (Unix nanoseconds) as RFC 3339 UTC with milliseconds into |out|
+ * (at least 32 bytes). */
+void ottr_format_time(uint64_t ns, char *out, size_t outlen);
+
+/* ------------------------------------------------------------------ hex */
+
+/* Writes 2*|n| lowercase hex digits and a NUL to |out| (2*n+1 bytes). */
+void ottr_hex_encode(const uint8_t *in, size_t n, char *out);
+
+/* Decodes exactly |len| hex digits (either case) into |out|. Returns the number
+ * of bytes written, or -1 on an odd length, a non-hex digit or |outcap| too small. */
+int ottr_hex_decode(const char *in, size_t len, uint8_t *out, size_t outcap);
+
+/* ------------------------------------------------------------------ buffers */
+
+/* A growable byte buffer. A zeroed struct is a valid empty buffer. After an
+ * allocation failure |oom| is set and further appends are ignored, so callers may
+ * append freely and check |oom| once at the end. data is NUL-terminated when
+ * len > 0 (the NUL is not counted). The owner frees with ottr_buf_free(). */
+typedef struct ottr_buf {
+    char *data;
+    size_t len; /* len < cap must hold when data != NULL */
+    size_t cap;
+    int oom;
+} ottr_buf;
+
+int ottr_buf_reserve(ottr_buf *b, size_t extra); /* 0 or -1 (sets oom) */
+void ottr_buf_append(ottr_buf *b, const void *p, size_t n);
+void ottr_buf_puts(ottr_buf *b, const char *s);
+void ottr_buf_putc(ottr_buf *b, char c);
+void ottr_buf_printf(ottr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends |s| (|n| bytes) as a JSON string literal with quotes, escaping as JSON
+ * requires; invalid UTF-8 bytes become U+FFFD. */
+void ottr_buf_json_str(ottr_buf *b, const char *s, size_t n);
+void ottr_buf_reset(ottr_buf *b); /* len = 0, keeps memory */
+void ottr_buf_free(ottr_buf *b);
+/* Hands the bytes to the caller (free() them); the buffer becomes empty. */
+char *ottr_buf_detach(ottr_buf *b, size_t *len);
+
+/* ------------------------------------------------------------------ arena */
+
+/* A bump allocator for per-request memory: many small allocations, one reset.
+ * Not thread-safe: one arena per request or per thread. A limit bounds the total
+ * so that hostile input cannot allocate without end. */
+typedef struct ottr_arena_block ottr_arena_block;
+typedef struct ottr_arena {
+    ottr_arena_block *head; /* current block; older blocks follow */
+    size_t block_size;      /* default size of a new block */
+    size_t used;            /* bytes handed out since the last reset */
+    size_t limit;           /* 0 = unlimited; alloc fails past it */
+    ProtobufCAllocator pb;  /* protobuf-c view of this arena (free is a no-op) */
+} ottr_arena;
+
+void ottr_arena_init(ottr_arena *a, size_t block_size, size_t limit);
+/* Returns 16-byte aligned memory, or NULL when out of memory or over the limit. */
+void *ottr_arena_alloc(ottr_arena *a, size_t n);
+void *ottr_arena_memdup(ottr_arena *a, const void *p, size_t n);
+char *ottr_arena_strndup(ottr_arena *a, const char *s, size_t n);
+/* Forgets all allocations; keeps the first block for reuse and frees the rest. */
+void ottr_arena_reset(ottr_arena *a);
+void ottr_arena_free(ottr_arena *a);
+
+/* ------------------------------------------------------------------ YAML */
+
+typedef enum ottr_yaml_type {
+    OTTR_YAML_SCALAR = 0,
+    OTTR_YAML_MAP = 1,
+    OTTR_YAML_SEQ = 2,
+} ottr_yaml_type;
+
+/* A parsed YAML document as a tree. Map entries and sequence items are the
+ * children, linked through |next|; a map entry's |key| names it. */
+typedef struct ottr_yaml_node {
+    ottr_yaml_type type;
+    char *key;    /* for children of a map, else NULL */
+    char *scalar; /* for scalars, else NULL */
+    int line;     /* 1-based line of the value (or of the key for map entries) */
+    struct ottr_yaml_node *child;
+    struct ottr_yaml_node *next;
+} ottr_yaml_node;
+
+/* Parses a file or a string. On error returns -1 with a message naming the line
+ * in |err|. The caller frees the tree with ottr_yaml_free(). An empty document
+ * gives an empty map. */
+int ottr_yaml_parse_file(const char *path, ottr_yaml_node **out, char *err, size_t errlen);
+int ottr_yaml_parse_string(const char *text, size_t len, ottr_yaml_node **out, char *err,
+                           size_t errlen);
+void ottr_yaml_free(ottr_yaml_node *n);
+/* The child of map |n| with key |key|, or NULL. */
+const ottr_yaml_node *ottr_yaml_get(const ottr_yaml_node *n, const char *key);
+
+/* ------------------------------------------------------------------ config */
+
+typedef enum ottr_sync_policy {
+    OTTR_SYNC_NONE = 0,     /* WAL written, never fsynced: survives a process crash */
+    OTTR_SYNC_INTERVAL = 1, /* WAL fsynced every sync_interval: bounded loss on power cut */
+    OTTR_SYNC_ALWAYS = 2,   /* fsync before each acknowledgement */
+} ottr_sync_policy;
+
+/* The daemon's whole configuration. Defaults come from ottr_config_init(); the
+ * YAML file and then the command-line flags override them. Strings are owned by
+ * the config and freed by ottr_config_free(). */
+typedef struct ottr_config {
+    char *data_dir;     /* data_dir (default ./data) */
+    char *log_level;    /* log_level (default info) */
+    char *grpc_addr;    /* grpc.addr (default 0.0.0.0:4317) */
+    uint64_t grpc_max_recv_bytes; /* grpc.max_recv_msg_size (default 64MiB) */
+    int grpc_threads;   /* grpc.threads (default: number of cores, at least 2) */
+    char *http_addr;    /* http.addr (default 0.0.0.0:4318) */
+    uint64_t http_max_body_bytes; /* http.max_body_size (default 64MiB) */
+    int http_threads;   /* http.threads (default 2) */
+    char *query_addr;   /* query.addr (default 0.0.0.0:3200) */
+    char *jaeger_addr;  /* jaeger.addr (default 0.0.0.0:16686) */
+
+    ottr_sync_policy store_sync;   /* store.sync: none | interval | always (interval) */
+    uint64_t store_sync_interval_ns; /* store.sync_interval (100ms) */
+    uint64_t store_retention_ns;   /* store.retention (72h) */
+    uint64_t store_max_trace_bytes; /* store.max_trace_bytes (50MiB) */
+    uint64_t store_block_cache_bytes; /* store.block_cache_size (256MiB) */
+
+    uint64_t decision_wait_ns;            /* sampling.decision_wait (30s) */
+    uint64_t decision_wait_after_root_ns; /* sampling.decision_wait_after_root (2s) */
+    uint64_t max_spans_per_trace;         /* sampling.max_spans_per_trace (100000) */
+    uint64_t max_trace_bytes;             /* sampling.max_trace_bytes (= store.max_trace_bytes) */
+    uint64_t max_buffered_traces;         /* sampling.max_buffered_traces (1000000) */
+    uint64_t max_memory_bytes;            /* sampling.max_memory (512MiB) */
+    uint64_t decision_cache_size;         /* sampling.decision_cache_size (1000000 each) */
+    /* sampling.policies, exactly as written (the sampler parses and checks it);
+     * NULL when absent. Points into |yaml|. */
+    const ottr_yaml_node *policies;
+
+    char *source;         /* config file path, or NULL */
+    ottr_yaml_node *yaml; /* the parsed file, or NULL; owns |policies| */
+} ottr_config;
+
+/* Fills |c| with the defaults. Returns 0 or -1 on out of memory. */
+int ottr_config_init(ottr_config *c);
+/* Loads a YAML file over the current values. On error returns -1 and writes a
+ * message naming the file, key and line to |err| ("config.yaml:7: grpc.addr: bad
+ * address \"x\" (want host:port)"). Unknown keys are errors. */
+int ottr_config_load_file(ottr_config *c, const char *path, char *err, size_t errlen);
+int ottr_config_load_string(ottr_config *c, const char *text, char *err, size_t errlen);
+/* Sets one key by its dotted name ("grpc.addr", "store.retention") from a string
+ * value, as a flag does. Errors are reported as for files, naming the key. */
+int ottr_config_set(ottr_config *c, const char *key, const char *value, char *err, size_t errlen);
+void ottr_config_free(ottr_config *c);
+
+/* Splits "host:port", ":port" (any address) or "[v6]:port" into |host| (empty for
+ * any) and |port| (0 allowed: pick a free port). Returns 0 or -1. */
+int ottr_parse_addr(const char *addr, char *host, size_t hostlen, int *port);
+
+/* ------------------------------------------------------------------ metrics */
+
+/* A process-wide registry rendered in the Prometheus text format. Handles are
+ * created once (mutex) and updated lock-free (atomics) on hot paths; they live
+ * until ottr_metrics_shutdown(). |labels| is the inside of the braces, already
+ * escaped, e.g. `protocol="grpc",code="0"`, or NULL. Getting the same name and
+ * labels twice returns the same handle. On out of memory a shared dummy handle
+ * is returned, so callers never check. */
+typedef struct ottr_counter ottr_counter;
+typedef struct ottr_gauge ottr_gauge;
+typedef struct ottr_histogram ottr_histogram;
+
+ottr_counter *ottr_counter_get(const char *name, const char *help, const char *labels);
+void ottr_counter_add(ottr_counter *c, uint64_t n);
+uint64_t ottr_counter_value(const ottr_counter *c);
+
+ottr_gauge *ottr_gauge_get(const char *name, const char *help, const char *labels);
+void ottr_gauge_set(ottr_gauge *g, double v);
+void ottr_gauge_add(ottr_gauge *g, double v);
+double ottr_gauge_value(const ottr_gauge *g);
+
+/* |bounds| are the upper bounds, ascending, without +Inf; copied. */
+ottr_histogram *ottr_histogram_get(const char *name, const char *help, const char *labels,
+                                   const double *bounds, size_t nbounds);
+void ottr_histogram_observe(ottr_histogram *h, double v);
+
+/* A collector appends its own families (with # HELP / # TYPE lines) at render
+ * time; for metrics whose labels are data (span metrics) or read from elsewhere
+ * (RocksDB properties, process stats). Called under the registry lock. */
+typedef void (*ottr_metrics_collect_fn)(void *ctx, ottr_buf *out);
+void ottr_metrics_add_collector(ottr_metrics_collect_fn fn, void *ctx);
+void ottr_metrics_remove_collector(ottr_metrics_collect_fn fn, void *ctx);
+
+/* Appends every metric in Prometheus text format 0.0.4. */
+void ottr_metrics_render(ottr_buf *out);
+/* Frees every handle and collector (tests, end of main). */
+void ottr_metrics_shutdown(void);
+
+/* ------------------------------------------------------------------ hand-off batch */
+
+/* One span of a request, with the resource and scope it came under. All
+ * pointers point into the request's arena and live as long as it. */
+typedef struct ottr_span_ref {
+    const Opentelemetry__Proto__Trace__V1__Span *span;
+    const Opentelemetry__Proto__Resource__V1__Resource *resource; /* may be NULL */
+    const Opentelemetry__Proto__Common__V1__InstrumentationScope *scope; /* may be NULL */
+    const char *service; /* resource service.name, or "unknown_service"; never NULL */
+} ottr_span_ref;
+
+/* One trace's share of a request. |chunk| holds these spans re-encoded as one or
+ * more ResourceSpans messages, each framed as field 1 of TracesData (tag 0x0a,
+ * varint length, bytes), so that the chunks of a trace concatenated form a valid
+ * OTLP TracesData. */
+typedef struct ottr_trace_group {
+    uint8_t trace_id[16];
+    ottr_span_ref *spans;
+    size_t nspans;
+    uint8_t *chunk;
+    size_t chunk_len;
+} ottr_trace_group;
+
+/* What a receiver hands to the pipeline: a request's valid spans grouped by trace
+ * ID. Lives in the request's arena. */
+typedef struct ottr_batch {
+    ottr_trace_group *groups;
+    size_t ngroups;
+    size_t nspans;      /* total spans over all groups */
+    size_t chunk_bytes; /* total chunk_len over all groups */
+} ottr_batch;
+
+/* Groups the spans of a decoded request by trace ID into |out|, allocating from
+ * |arena|. Spans whose trace ID is not 16 bytes or all zero, or whose span ID is
+ * not 8 bytes or all zero (or whose parent span ID is neither empty nor 8 bytes)
+ * are left out and counted in |*rejected|, with the first reason written to
+ * |msg| (may be NULL). Returns OTTR_OK, or OTTR_ERR_NOMEM / OTTR_ERR_TOO_LARGE
+ * when the arena runs out. */
+ottr_status ottr_batch_build(ottr_arena *arena,
+                             const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+                             ottr_batch *out, size_t *rejected, char *msg, size_t msglen);
+
+/* Decodes a stored chunk (one or more field-1 framed ResourceSpans, as above) of
+ * one trace back into span references in |arena|. Returns OTTR_OK or
+ * OTTR_ERR_CORRUPT / OTTR_ERR_NOMEM. */
+ottr_status ottr_chunk_decode(ottr_arena *arena, const uint8_t *chunk, size_t len,
+                              ottr_span_ref **spans, size_t *nspans);
+
+/* The service.name of a resource, or "unknown_service". */
+const char *ottr_resource_service(const Opentelemetry__Proto__Resource__V1__Resource *r);
+
+#endif /* OTTR_COMMON_H */

@@ -1,0 +1,82 @@
+/* sampler/sampler.h - tail sampling of whole traces and the metrics derived from
+ * every span. The sampler is the ingest hand-off: sampler_submit() makes a
+ * request's spans durable in the store's `pending` family, then updates a small
+ * per-trace summary (sharded by XXH3 of the trace ID), the span metrics and the
+ * service graph. Policies (the OpenTelemetry Collector's tail_sampling
+ * vocabulary) are evaluated incrementally per span; decided traces are copied to
+ * `traces` by a writer thread, and pending is reclaimed by DeleteRange. */
+#ifndef OTTR_SAMPLER_H
+#define OTTR_SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "store/store.h"
+
+typedef struct sampler sampler;
+
+typedef struct sampler_options {
+    uint64_t decision_wait_ns;
+    uint64_t decision_wait_after_root_ns;
+    uint64_t max_spans_per_trace;
+    uint64_t max_trace_bytes;
+    uint64_t max_buffered_traces;
+    uint64_t max_memory_bytes;
+    uint64_t decision_cache_size;
+    int shards;                       /* 0 = default */
+    const ottr_yaml_node *policies;   /* NULL or empty: always_sample */
+    uint64_t (*clock_ns)(void);       /* NULL = ottr_now_ns; tests inject */
+    bool manual_tick;                 /* tests: no ticker threads, call sampler_tick */
+} sampler_options;
+
+/* Fills |o| from the daemon config (policies point into |c|). */
+void sampler_options_from_config(sampler_options *o, const ottr_config *c);
+
+/* Checks a policies list without building a sampler (for --check-config).
+ * Returns 0, or -1 with a message naming the policy and field, e.g.
+ * "sampling.policies[1] (errors): status_code.status_codes: unknown code \"EROR\"
+ * (line 12)". */
+int sampler_check_policies(const ottr_yaml_node *policies, char *err, size_t errlen);
+
+/* Creates the sampler over |st| (not owned). Returns OTTR_OK, OTTR_ERR_INVALID
+ * (policy error, message in |err|) or OTTR_ERR_NOMEM. */
+ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, char *err,
+                           size_t errlen);
+
+/* Rebuilds undecided traces from `pending` (after a crash or restart). Call
+ * before the receivers open. */
+ottr_status sampler_replay(sampler *s);
+
+/* Starts the ticker and writer threads (unless manual_tick). */
+ottr_status sampler_start(sampler *s);
+
+/* The hand-off. Returns OTTR_OK once every span of |b| is durable (acknowledge),
+ * OTTR_ERR_BUSY at the memory/trace budget (push back: retry later), or
+ * OTTR_ERR_IO when the store cannot write (UNAVAILABLE / 503). Thread-safe. */
+ottr_status sampler_submit(sampler *s, const ottr_batch *b);
+
+/* Tests with manual_tick: decide what is due at the injected clock and run the
+ * writer's queue to completion. */
+void sampler_tick(sampler *s);
+
+/* Replaces the policies (SIGHUP). Buffered traces stay; on error the old
+ * policies stay and -1 is returned with a message. */
+int sampler_reload(sampler *s, const ottr_yaml_node *policies, char *err, size_t errlen);
+
+/* Decides every buffered trace that is due, drains the writer, stops threads.
+ * Undecided traces stay in `pending` for the next start. */
+void sampler_stop(sampler *s);
+void sampler_destroy(sampler *s);
+
+typedef struct sampler_stats {
+    uint64_t traces_buffered;
+    uint64_t bytes_buffered; /* heap held by the sampler for buffered traces */
+    uint64_t kept;
+    uint64_t dropped;
+    uint64_t late_spans;
+} sampler_stats;
+void sampler_get_stats(sampler *s, sampler_stats *st);
+
+#endif /* OTTR_SAMPLER_H */

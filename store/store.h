@@ -1,0 +1,209 @@
+/* store/store.h - Ottr's embedded store on RocksDB: durable acceptance of spans
+ * (pending), kept traces keyed by trace ID, trace summaries, time-ordered search
+ * indexes, tag discovery, and per-minute service-graph and span-metric state.
+ * No network code. Every function is thread-safe unless noted.
+ *
+ * Column families and keys (all integers big-endian):
+ *   pending   arrival_sec(4) | trace_id(16) | seq(4)          -> chunk
+ *   traces    trace_id(16) | arrival_sec(4) | seq(4)          -> chunk
+ *   summaries trace_id(16)                                    -> encoded summary
+ *   index     kind(1) | term | 0x00 | ~start_sec(4) | trace_id(16) -> ""
+ *   tags      scope(1) | key | 0x00 | value                   -> last seen sec (4)
+ *   edges     minute(4) | kind(1) | names                     -> counters (merge)
+ * A chunk is one or more ResourceSpans, each framed as field 1 of TracesData, so a
+ * trace's chunks concatenated are a valid OTLP TracesData. */
+#ifndef OTTR_STORE_H
+#define OTTR_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+
+typedef struct store store;
+
+typedef struct store_options {
+    const char *path;            /* data directory; created if missing */
+    ottr_sync_policy sync;       /* WAL fsync policy */
+    uint64_t sync_interval_ns;   /* for OTTR_SYNC_INTERVAL */
+    uint64_t retention_ns;       /* records older than this are removed by compaction */
+    uint64_t max_trace_bytes;    /* a kept trace stops growing past this; marked partial */
+    uint64_t block_cache_bytes;  /* LRU block cache shared by all families */
+    uint64_t (*clock_ns)(void);  /* wall clock for retention; NULL = ottr_now_ns */
+} store_options;
+
+void store_options_init(store_options *o); /* defaults as in ottr_config */
+
+/* Opens (or creates) the store at o->path. On error returns OTTR_ERR_CORRUPT for
+ * a corrupt or foreign directory, OTTR_ERR_IO otherwise, with a message in |err|;
+ * nothing is left open. */
+ottr_status store_open(const store_options *o, store **out, char *err, size_t errlen);
+/* Flushes and closes; |s| may be NULL. */
+void store_close(store *s);
+
+/* ---- durable acceptance ---- */
+
+/* Appends every group of |b| to `pending` under (arrival_sec, trace_id, seq) in
+ * one WriteBatch with the WAL on (fsynced when sync = always). Returns OTTR_OK
+ * once durable, or OTTR_ERR_IO when RocksDB refuses the write (disk full, ...);
+ * after an error the store keeps answering OTTR_ERR_IO until a write succeeds
+ * again (it retries by itself). Seqs are unique across restarts. */
+ottr_status store_append_pending(store *s, const ottr_batch *b, uint32_t arrival_sec);
+
+/* Calls |fn| for every pending record in key order (oldest arrival first);
+ * |fn| returns 0 to go on, non-zero to stop. Used on start-up, before the
+ * receivers open, to rebuild the sampler's state. */
+typedef int (*store_pending_fn)(void *ctx, uint32_t arrival_sec, const uint8_t trace_id[16],
+                                const uint8_t *chunk, size_t len);
+ottr_status store_replay_pending(store *s, store_pending_fn fn, void *ctx);
+
+/* Copies the pending records of |trace_id| with arrival seconds in
+ * [first_sec, last_sec] into `traces` (idempotent keys: a repeat overwrites), and
+ * updates the trace's summary, index keys and tag entries, all in one
+ * WriteBatch. Honors max_trace_bytes (the rest is dropped, summary marked
+ * partial). Returns OTTR_OK (also when nothing was pending), OTTR_ERR_IO. */
+ottr_status store_keep_trace(store *s, const uint8_t trace_id[16], uint32_t first_sec,
+                             uint32_t last_sec);
+
+/* Removes every pending record with arrival_sec < |before_sec| with one
+ * DeleteRange. The caller guarantees no undecided or not-yet-copied trace still
+ * refers to them. */
+ottr_status store_reclaim_pending(store *s, uint32_t before_sec);
+
+/* ---- trace by ID and summaries ---- */
+
+#define STORE_MAX_SERVICES 16
+
+typedef struct store_service_stat {
+    char name[64];
+    uint32_t spans;
+    uint32_t errors;
+} store_service_stat;
+
+typedef struct store_trace_summary {
+    uint8_t trace_id[16];
+    char root_service[96]; /* "" when no root span was stored */
+    char root_name[160];
+    uint64_t start_ns; /* min span start */
+    uint64_t end_ns;   /* max span end */
+    uint32_t span_count;
+    uint32_t error_count;
+    uint64_t bytes;
+    bool partial; /* max_trace_bytes cut the trace */
+    uint32_t nservices;
+    store_service_stat services[STORE_MAX_SERVICES];
+} store_trace_summary;
+
+/* Appends the trace's chunks (a TracesData) to |out|, and fills |sum| if not
+ * NULL. Returns OTTR_OK, OTTR_ERR_NOTFOUND, OTTR_ERR_NOMEM, OTTR_ERR_IO. */
+ottr_status store_get_trace(store *s, const uint8_t trace_id[16], ottr_buf *out,
+                            store_trace_summary *sum);
+ottr_status store_get_summary(store *s, const uint8_t trace_id[16], store_trace_summary *sum);
+
+/* ---- search ---- */
+
+typedef struct store_kv {
+    const char *key;
+    const char *value; /* string form: "42", "true", "GET" */
+} store_kv;
+
+typedef struct store_search_query {
+    const char *service;   /* NULL = any; a service of any span */
+    const char *span_name; /* NULL = any; with |service| uses service+name index */
+    const store_kv *attrs; /* span or resource attribute key=value, all must hold */
+    size_t nattrs;
+    uint64_t start_ns, end_ns; /* trace start within [start, end]; 0 = open */
+    uint64_t min_duration_ns;  /* 0 = none */
+    uint64_t max_duration_ns;  /* 0 = none */
+} store_search_query;
+
+typedef struct store_search_stats {
+    uint64_t inspected_traces;
+    uint64_t inspected_bytes;
+} store_search_stats;
+
+/* Calls |fn| with the summary of each trace whose index entries satisfy |q|,
+ * newest start first, until |fn| returns non-zero or candidates run out.
+ * Candidates come from the most selective index in |q|; the other terms are
+ * checked against the index too. */
+typedef int (*store_summary_fn)(void *ctx, const store_trace_summary *sum);
+ottr_status store_search(store *s, const store_search_query *q, store_summary_fn fn, void *ctx,
+                         store_search_stats *stats);
+
+/* ---- discovery ---- */
+
+typedef enum store_scope {
+    STORE_SCOPE_RESOURCE = 0,
+    STORE_SCOPE_SPAN = 1,
+} store_scope;
+
+typedef int (*store_str_fn)(void *ctx, const char *s);
+
+/* Attribute keys seen in stored traces, in |scope|. */
+ottr_status store_tag_names(store *s, store_scope scope, store_str_fn fn, void *ctx);
+/* Values of |key| in |scope|, most recently seen first, at most |limit|. */
+ottr_status store_tag_values(store *s, store_scope scope, const char *key, size_t limit,
+                             store_str_fn fn, void *ctx);
+/* Services of stored traces, sorted. */
+ottr_status store_services(store *s, store_str_fn fn, void *ctx);
+/* Span names of |service| with their kind (1..5 as OTLP SpanKind), sorted. */
+typedef int (*store_op_fn)(void *ctx, const char *name, int kind);
+ottr_status store_operations(store *s, const char *service, store_op_fn fn, void *ctx);
+
+/* ---- per-minute service graph and span metrics (from every span) ---- */
+
+/* Latency buckets: upper bounds 2ms * 2^i for i < STORE_LAT_BUCKETS-1 (2ms ..
+ * 16.384s), the last bucket is +Inf. */
+#define STORE_LAT_BUCKETS 15
+
+typedef struct store_edge {
+    char client[96];
+    char server[96];
+    char connection_type[24]; /* "", "messaging_system", "database", "virtual_node" */
+    uint64_t calls;
+    uint64_t failed;
+    uint64_t latency[STORE_LAT_BUCKETS]; /* server-side latency counts */
+    double latency_sum_s;
+} store_edge;
+
+typedef struct store_node {
+    char service[96];
+    uint64_t calls; /* SERVER and CONSUMER spans, or root spans */
+    uint64_t errors;
+    uint64_t latency[STORE_LAT_BUCKETS];
+    double latency_sum_s;
+} store_node;
+
+/* Adds the counts to minute bucket |minute| (Unix seconds / 60) with a merge
+ * operator: adding twice counts twice. */
+ottr_status store_add_graph(store *s, uint32_t minute, const store_edge *edges, size_t nedges,
+                            const store_node *nodes, size_t nnodes);
+
+/* Calls the callbacks with the sums over minutes [from_minute, to_minute], one
+ * call per distinct edge (client, server, type) and per service. */
+typedef int (*store_edge_fn)(void *ctx, const store_edge *e);
+typedef int (*store_node_fn)(void *ctx, const store_node *n);
+ottr_status store_graph(store *s, uint32_t from_minute, uint32_t to_minute, store_edge_fn efn,
+                        store_node_fn nfn, void *ctx);
+
+/* ---- operations ---- */
+
+/* Writes a consistent RocksDB checkpoint (hard links) of the live store into
+ * |dir|, which must not exist. Restore = start ottrd with --data-dir |dir|. */
+ottr_status store_checkpoint(store *s, const char *dir, char *err, size_t errlen);
+
+/* Appends ottr_store_* metrics (write stalls, pending compaction bytes, block
+ * cache hits and misses, SST sizes per family, write errors). */
+void store_render_metrics(store *s, ottr_buf *out);
+
+/* True while writes fail (the receivers answer UNAVAILABLE / 503). */
+bool store_write_failing(store *s);
+
+/* Tests: make every write fail (|on| = true) until called with false. */
+void store_inject_write_error(store *s, bool on);
+
+/* Runs a manual compaction of every family (tests of retention). */
+ottr_status store_compact(store *s);
+
+#endif /* OTTR_STORE_H */
