@@ -1,5 +1,6 @@
 /* common/batch.c - the ingest hand-off: groups a decoded export request's spans by
- * trace ID and re-encodes each trace's share as framed ResourceSpans chunks. */
+ * trace ID and encodes each trace's share as framed ResourceSpans chunks, copying
+ * the original bytes when they are at hand and re-encoding otherwise. */
 #include <stdio.h>
 #include <string.h>
 
@@ -22,11 +23,29 @@ typedef struct scope_info {
     const pb_resource_spans *rs;
     const pb_scope_spans *ss;
     const char *service;
-    size_t res_len;   /* packed Resource size (valid when rs->resource) */
-    size_t scope_len; /* packed InstrumentationScope size (valid when ss->scope) */
-    uint8_t *res_bytes;
-    uint8_t *scope_bytes;
+    size_t ri, sj;            /* indexes in the request, for messages */
+    size_t ss_global;         /* index among all ScopeSpans of the request */
+    size_t span_first;        /* index of its first span among all spans of the request */
+    size_t res_len;           /* encoded Resource size (valid when rs->resource) */
+    size_t scope_len;         /* encoded InstrumentationScope size (valid when ss->scope) */
+    const uint8_t *res_bytes; /* packed once, or the original bytes */
+    const uint8_t *scope_bytes;
 } scope_info;
+
+/* Where the request's messages are in the bytes it was unpacked from, so chunks
+ * can copy them instead of re-encoding: one entry per ResourceSpans (its resource),
+ * per ScopeSpans (its scope) and per Span, in request order. p is NULL for an
+ * absent resource or scope. */
+typedef struct wire_ref {
+    const uint8_t *p;
+    size_t len;
+} wire_ref;
+
+typedef struct wire_map {
+    wire_ref *res;
+    wire_ref *scope;
+    wire_ref *spans;
+} wire_map;
 
 /* The working state of one ottr_batch_build call; everything lives in |arena|. */
 typedef struct builder {
@@ -39,8 +58,10 @@ typedef struct builder {
     size_t table_mask;
     ottr_trace_group *groups;
     size_t ngroups;
-    uint32_t *ref_scope; /* per ref (all groups, contiguous): its scope_info index */
-    size_t *ref_size;    /* per ref: packed Span size */
+    uint32_t *ref_scope;     /* per ref (all groups, contiguous): its scope_info index */
+    size_t *ref_size;        /* per ref: encoded Span size */
+    const uint8_t **ref_raw; /* per ref: the original Span bytes, when |wire| */
+    const wire_map *wire;    /* NULL: re-encode everything */
 } builder;
 
 static uint64_t hash_seed(void)
@@ -62,7 +83,7 @@ static void *builder_alloc(builder *b, size_t n)
     if (p == NULL) {
         const ottr_arena *a = b->arena;
         b->fail = (a->limit && (n > a->limit || a->used > a->limit - n)) ? OTTR_ERR_TOO_LARGE
-                                                                          : OTTR_ERR_NOMEM;
+                                                                         : OTTR_ERR_NOMEM;
     }
     return p;
 }
@@ -191,16 +212,18 @@ static size_t run_sizes(const builder *b, const scope_info *si, size_t from, siz
 static int scope_pack(builder *b, scope_info *si)
 {
     if (si->rs->resource && si->res_bytes == NULL) {
-        si->res_bytes = builder_alloc(b, si->res_len);
-        if (si->res_bytes == NULL)
+        uint8_t *p = builder_alloc(b, si->res_len);
+        if (p == NULL)
             return -1;
-        protobuf_c_message_pack(&si->rs->resource->base, si->res_bytes);
+        protobuf_c_message_pack(&si->rs->resource->base, p);
+        si->res_bytes = p;
     }
     if (si->ss->scope && si->scope_bytes == NULL) {
-        si->scope_bytes = builder_alloc(b, si->scope_len);
-        if (si->scope_bytes == NULL)
+        uint8_t *p = builder_alloc(b, si->scope_len);
+        if (p == NULL)
             return -1;
-        protobuf_c_message_pack(&si->ss->scope->base, si->scope_bytes);
+        protobuf_c_message_pack(&si->ss->scope->base, p);
+        si->scope_bytes = p;
     }
     return 0;
 }
@@ -218,8 +241,8 @@ static uint8_t *put_string_field(uint8_t *p, uint8_t tag, const char *s)
 }
 
 /* Writes one framed ResourceSpans for refs [from, to) of a group at |p|. */
-static uint8_t *run_write(builder *b, uint8_t *p, const ottr_trace_group *g,
-                          const scope_info *si, size_t base, size_t from, size_t to)
+static uint8_t *run_write(builder *b, uint8_t *p, const ottr_trace_group *g, const scope_info *si,
+                          size_t base, size_t from, size_t to)
 {
     size_t ss_len;
     size_t rs_len = run_sizes(b, si, base + from, base + to, &ss_len);
@@ -240,9 +263,14 @@ static uint8_t *run_write(builder *b, uint8_t *p, const ottr_trace_group *g,
         p += si->scope_len;
     }
     for (size_t r = from; r < to; r++) {
+        size_t n = b->ref_size[base + r];
         *p++ = 0x12; /* ScopeSpans.spans */
-        p = varint_put(p, b->ref_size[base + r]);
-        p += protobuf_c_message_pack(&g->spans[r].span->base, p);
+        p = varint_put(p, n);
+        if (b->ref_raw)
+            memcpy(p, b->ref_raw[base + r], n);
+        else
+            protobuf_c_message_pack(&g->spans[r].span->base, p);
+        p += n;
     }
     p = put_string_field(p, 0x1a, si->ss->schema_url); /* ScopeSpans.schema_url */
     p = put_string_field(p, 0x1a, si->rs->schema_url); /* ResourceSpans.schema_url */
@@ -251,9 +279,11 @@ static uint8_t *run_write(builder *b, uint8_t *p, const ottr_trace_group *g,
 
 /* Counts spans and scopes, fills |b->scopes|. Returns the span count or SIZE_MAX on
  * allocation failure. */
-static size_t builder_scan(builder *b, const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req)
+static size_t
+builder_scan(builder *b,
+             const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req)
 {
-    size_t nspans = 0, nscopes = 0;
+    size_t nspans = 0, nscopes = 0, ss_global = 0, span_first = 0;
     for (size_t i = 0; i < req->n_resource_spans; i++) {
         const pb_resource_spans *rs = req->resource_spans[i];
         if (rs == NULL)
@@ -276,7 +306,7 @@ static size_t builder_scan(builder *b, const Opentelemetry__Proto__Collector__Tr
         if (rs == NULL)
             continue;
         const char *service = ottr_resource_service(rs->resource);
-        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+        for (size_t j = 0; j < rs->n_scope_spans; j++, ss_global++) {
             const pb_scope_spans *ss = rs->scope_spans[j];
             if (ss == NULL || ss->n_spans == 0)
                 continue;
@@ -285,14 +315,165 @@ static size_t builder_scan(builder *b, const Opentelemetry__Proto__Collector__Tr
             si->rs = rs;
             si->ss = ss;
             si->service = service;
+            si->ri = i;
+            si->sj = j;
+            si->ss_global = ss_global;
+            si->span_first = span_first;
+            span_first += ss->n_spans;
         }
     }
     return nspans;
 }
 
-ottr_status ottr_batch_build(ottr_arena *arena,
-                             const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
-                             ottr_batch *out, size_t *rejected, char *msg, size_t msglen)
+/* Reads a varint at |*p| (before |end|). Returns 0, or -1 when truncated. */
+static int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t c = *(*p)++;
+        r |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = r;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Reads one field's key, and for length-delimited fields its value's extent.
+ * Returns the wire type, or -1 on anything malformed or a group. */
+static int wire_field(const uint8_t **p, const uint8_t *end, uint64_t *field, wire_ref *val)
+{
+    uint64_t key, n;
+    if (wire_varint(p, end, &key) != 0)
+        return -1;
+    *field = key >> 3;
+    int wt = (int)(key & 7);
+    switch (wt) {
+    case 0:
+        return wire_varint(p, end, &n) == 0 ? 0 : -1;
+    case 1:
+    case 5: {
+        size_t w = wt == 1 ? 8 : 4;
+        if ((size_t)(end - *p) < w)
+            return -1;
+        *p += w;
+        return wt;
+    }
+    case 2:
+        if (wire_varint(p, end, &n) != 0 || n > (uint64_t)(end - *p))
+            return -1;
+        val->p = *p;
+        val->len = (size_t)n;
+        *p += n;
+        return 2;
+    default:
+        return -1;
+    }
+}
+
+/* Scans ScopeSpans bytes |v|: records its scope and spans. Returns 0, or -1 when
+ * the layout does not match the decoded |ss|. */
+static int wire_scan_scope(const wire_ref *v, const pb_scope_spans *ss, wire_map *m, size_t si,
+                           size_t *ki, size_t nsp)
+{
+    const uint8_t *p = v->p, *end = v->p + v->len;
+    size_t spans = 0;
+    m->scope[si].p = NULL;
+    m->scope[si].len = 0;
+    while (p < end) {
+        uint64_t f;
+        wire_ref val;
+        int wt = wire_field(&p, end, &f, &val);
+        if (wt < 0 || ((f == 1 || f == 2) && wt != 2))
+            return -1;
+        if (f == 1) {
+            if (m->scope[si].p) /* a repeated singular message is merged: re-encode */
+                return -1;
+            m->scope[si] = val;
+        } else if (f == 2) {
+            if (*ki >= nsp)
+                return -1;
+            m->spans[(*ki)++] = val;
+            spans++;
+        }
+    }
+    if (ss == NULL || spans != ss->n_spans || (m->scope[si].p != NULL) != (ss->scope != NULL))
+        return -1;
+    return 0;
+}
+
+/* Maps the decoded |req| onto the bytes |data| it was unpacked from. Returns 0, -1
+ * when they do not line up (the caller re-encodes), -2 when out of memory. */
+static int
+wire_scan(builder *b,
+          const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+          const uint8_t *data, size_t len, wire_map *m)
+{
+    size_t nrs = req->n_resource_spans, nss = 0, nsp = 0;
+    for (size_t i = 0; i < nrs; i++) {
+        const pb_resource_spans *rs = req->resource_spans[i];
+        if (rs == NULL)
+            return -1;
+        nss += rs->n_scope_spans;
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            if (rs->scope_spans[j] == NULL)
+                return -1;
+            nsp += rs->scope_spans[j]->n_spans;
+        }
+    }
+    m->res = builder_alloc(b, mul_size(nrs, sizeof(wire_ref)));
+    m->scope = builder_alloc(b, mul_size(nss, sizeof(wire_ref)));
+    m->spans = builder_alloc(b, mul_size(nsp, sizeof(wire_ref)));
+    if (m->res == NULL || m->scope == NULL || m->spans == NULL)
+        return -2;
+
+    const uint8_t *p = data, *end = data + len;
+    size_t ri = 0, si = 0, ki = 0;
+    while (p < end) {
+        uint64_t f;
+        wire_ref rsv;
+        int wt = wire_field(&p, end, &f, &rsv);
+        if (wt < 0 || (f == 1 && wt != 2))
+            return -1;
+        if (f != 1)
+            continue;
+        if (ri >= nrs)
+            return -1;
+        const pb_resource_spans *rs = req->resource_spans[ri];
+        const uint8_t *q = rsv.p, *qend = rsv.p + rsv.len;
+        size_t sj = 0;
+        m->res[ri].p = NULL;
+        m->res[ri].len = 0;
+        while (q < qend) {
+            wire_ref val;
+            wt = wire_field(&q, qend, &f, &val);
+            if (wt < 0 || ((f == 1 || f == 2) && wt != 2))
+                return -1;
+            if (f == 1) {
+                if (m->res[ri].p)
+                    return -1;
+                m->res[ri] = val;
+            } else if (f == 2) {
+                if (sj >= rs->n_scope_spans || si >= nss ||
+                    wire_scan_scope(&val, rs->scope_spans[sj], m, si, &ki, nsp) != 0)
+                    return -1;
+                sj++;
+                si++;
+            }
+        }
+        if (sj != rs->n_scope_spans || (m->res[ri].p != NULL) != (rs->resource != NULL))
+            return -1;
+        ri++;
+    }
+    return ri == nrs && si == nss && ki == nsp ? 0 : -1;
+}
+
+static ottr_status
+batch_build(ottr_arena *arena,
+            const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+            const uint8_t *wire, size_t wire_len, ottr_batch *out, size_t *rejected, char *msg,
+            size_t msglen)
 {
     memset(out, 0, sizeof(*out));
     *rejected = 0;
@@ -307,6 +488,14 @@ ottr_status ottr_batch_build(ottr_arena *arena,
         return OTTR_OK;
     if (nspans == SIZE_MAX || nspans >= NO_GROUP)
         return nspans == SIZE_MAX ? b.fail : OTTR_ERR_TOO_LARGE;
+    wire_map map;
+    if (wire) {
+        int rc = wire_scan(&b, req, wire, wire_len, &map);
+        if (rc == -2)
+            return b.fail;
+        if (rc == 0)
+            b.wire = &map;
+    }
 
     size_t cap = 16;
     while (cap < nspans * 2)
@@ -329,8 +518,8 @@ ottr_status ottr_batch_build(ottr_arena *arena,
             const char *why = sp ? span_invalid(sp) : "span is missing";
             if (why) {
                 if (*rejected == 0 && msg && msglen)
-                    snprintf(msg, msglen, "invalid span (span_id %s): %s",
-                             sp && sp->span_id.len == 8 ? "set" : "unset", why);
+                    snprintf(msg, msglen, "resource_spans[%zu].scope_spans[%zu].spans[%zu]: %s",
+                             b.scopes[s].ri, b.scopes[s].sj, k, why);
                 (*rejected)++;
                 b.span_group[n] = NO_GROUP;
                 continue;
@@ -350,15 +539,13 @@ ottr_status ottr_batch_build(ottr_arena *arena,
     b.ref_size = builder_alloc(&b, mul_size(nvalid, sizeof(size_t)));
     if (refs == NULL || b.ref_scope == NULL || b.ref_size == NULL)
         return b.fail;
-    size_t *group_base = (size_t *)b.table; /* table is no longer needed */
-    if (b.ngroups > cap / 2) {
-        group_base = builder_alloc(&b, mul_size(b.ngroups, sizeof(size_t)));
-        if (group_base == NULL)
+    if (b.wire) {
+        b.ref_raw = builder_alloc(&b, mul_size(nvalid, sizeof(uint8_t *)));
+        if (b.ref_raw == NULL)
             return b.fail;
     }
     size_t off = 0;
     for (size_t g = 0; g < b.ngroups; g++) {
-        group_base[g] = off;
         b.groups[g].spans = refs + off;
         off += b.groups[g].nspans;
         b.groups[g].nspans = 0;
@@ -371,17 +558,30 @@ ottr_status ottr_batch_build(ottr_arena *arena,
             if (g == NO_GROUP)
                 continue;
             ottr_trace_group *grp = &b.groups[g];
-            size_t r = group_base[g] + grp->nspans++;
+            size_t r = (size_t)(grp->spans - refs) + grp->nspans++;
             refs[r].span = si->ss->spans[k];
             refs[r].resource = si->rs->resource;
             refs[r].scope = si->ss->scope;
             refs[r].service = si->service;
             b.ref_scope[r] = (uint32_t)s;
-            b.ref_size[r] = protobuf_c_message_get_packed_size(&si->ss->spans[k]->base);
+            if (b.wire) {
+                const wire_ref *w = &b.wire->spans[si->span_first + k];
+                b.ref_raw[r] = w->p;
+                b.ref_size[r] = w->len;
+            } else {
+                b.ref_size[r] = protobuf_c_message_get_packed_size(&si->ss->spans[k]->base);
+            }
         }
     }
     for (size_t s = 0; s < b.nscopes; s++) {
         scope_info *si = &b.scopes[s];
+        if (b.wire) {
+            si->res_bytes = b.wire->res[si->ri].p;
+            si->res_len = b.wire->res[si->ri].len;
+            si->scope_bytes = b.wire->scope[si->ss_global].p;
+            si->scope_len = b.wire->scope[si->ss_global].len;
+            continue;
+        }
         if (si->rs->resource)
             si->res_len = protobuf_c_message_get_packed_size(&si->rs->resource->base);
         if (si->ss->scope)
@@ -439,6 +639,23 @@ ottr_status ottr_batch_build(ottr_arena *arena,
     return OTTR_OK;
 }
 
+ottr_status
+ottr_batch_build(ottr_arena *arena,
+                 const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+                 ottr_batch *out, size_t *rejected, char *msg, size_t msglen)
+{
+    return batch_build(arena, req, NULL, 0, out, rejected, msg, msglen);
+}
+
+ottr_status ottr_batch_build_wire(
+    ottr_arena *arena,
+    const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+    const uint8_t *wire, size_t len, ottr_batch *out, size_t *rejected, char *msg, size_t msglen)
+{
+    return batch_build(arena, req, wire ? wire : (const uint8_t *)"", len, out, rejected, msg,
+                       msglen);
+}
+
 /* A protobuf-c allocator over an arena that remembers whether it ran out, so a
  * failed unpack can be told apart from corrupt bytes. */
 typedef struct flagged_alloc {
@@ -469,8 +686,7 @@ ottr_status ottr_chunk_decode(ottr_arena *arena, const uint8_t *chunk, size_t le
     *nspans = 0;
     if (len == 0)
         return OTTR_OK;
-    flagged_alloc fa = {.pb = {.alloc = flagged_alloc_fn, .free = flagged_free_fn},
-                        .arena = arena};
+    flagged_alloc fa = {.pb = {.alloc = flagged_alloc_fn, .free = flagged_free_fn}, .arena = arena};
     fa.pb.allocator_data = &fa;
     Opentelemetry__Proto__Trace__V1__TracesData *td =
         opentelemetry__proto__trace__v1__traces_data__unpack(&fa.pb, len, chunk);

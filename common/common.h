@@ -305,6 +305,16 @@ ottr_status ottr_batch_build(ottr_arena *arena,
                              const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
                              ottr_batch *out, size_t *rejected, char *msg, size_t msglen);
 
+/* The same for a request unpacked from the protobuf bytes |wire| (|len| bytes):
+ * the chunks copy each span's, resource's and scope's original bytes instead of
+ * re-encoding them, which is several times faster. |wire| must stay valid during
+ * the call only. When the bytes do not line up with |req| in the usual way (for
+ * instance a singular field sent twice), it re-encodes as ottr_batch_build does. */
+ottr_status ottr_batch_build_wire(ottr_arena *arena,
+                                  const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+                                  const uint8_t *wire, size_t len, ottr_batch *out,
+                                  size_t *rejected, char *msg, size_t msglen);
+
 /* Decodes a stored chunk (one or more field-1 framed ResourceSpans, as above) of
  * one trace back into span references in |arena|. Returns OTTR_OK or
  * OTTR_ERR_CORRUPT / OTTR_ERR_NOMEM. */

@@ -229,8 +229,14 @@ static void put_double(ottr_buf *out, double v)
         ottr_buf_puts(out, v > 0 ? "+Inf" : "-Inf");
     else if (isnan(v))
         ottr_buf_puts(out, "NaN");
-    else
-        ottr_buf_printf(out, "%.17g", v);
+    else {
+        /* The shortest form that reads back as the same double. */
+        char tmp[40];
+        snprintf(tmp, sizeof(tmp), "%.15g", v);
+        if (strtod(tmp, NULL) != v)
+            snprintf(tmp, sizeof(tmp), "%.17g", v);
+        ottr_buf_puts(out, tmp);
+    }
 }
 
 static void put_name(ottr_buf *out, const char *name, const char *suffix, const char *labels,

@@ -1,0 +1,637 @@
+/* collector/otlp_grpc.c - the OTLP/gRPC receiver: serves TraceService/Export on
+ * gRPC core with one completion-queue thread each and many calls pre-posted,
+ * decodes into a per-thread arena and hands the batch to the ingest callback. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/log.h>
+#include <grpc/support/time.h>
+
+#include "collector/collector.h"
+#include "collector/otlp_proto.h"
+
+#define EXPORT_METHOD       "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+#define EXPORT_CALLS_PER_CQ 128 /* registered calls kept posted on each queue */
+#define OTHER_CALLS_PER_CQ  4   /* catch-all calls kept posted for unknown methods */
+#define DEFAULT_MAX_RECV    (64u << 20)
+#define ARENA_BLOCK         (1u << 20)
+#define DRAIN_TIMEOUT_S     5 /* how long stop waits for calls in flight before cancelling */
+#define MSG_MAX             512
+
+typedef enum rpc_kind { RPC_EXPORT, RPC_OTHER } rpc_kind;
+typedef enum rpc_state { RPC_REQUESTED, RPC_REPLYING } rpc_state;
+
+typedef struct grpc_worker grpc_worker;
+
+/* One call: first a posted request waiting for a client, then a reply in flight.
+ * Everything the reply batch points at lives here until its completion. */
+typedef struct rpc {
+    rpc_kind kind;
+    rpc_state state;
+    grpc_worker *w;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_call_details details; /* RPC_OTHER: the method asked for */
+    grpc_metadata_array request_md;
+    grpc_byte_buffer *payload; /* RPC_EXPORT: the request message, NULL if none */
+    grpc_byte_buffer *response;
+    grpc_slice status_msg;
+    grpc_metadata trailer; /* grpc-status-details-bin when retry is advised */
+    int has_trailer;
+    int cancelled;
+} rpc;
+
+struct grpc_worker {
+    otlp_grpc *g;
+    grpc_completion_queue *cq;
+    pthread_t thread;
+    int thread_started;
+    pthread_mutex_t lock;  /* orders posting against shutdown */
+    int closing;           /* under |lock|: post nothing more */
+    ottr_arena arena;      /* reset per call; used by this worker's thread only */
+};
+
+/* Metric handles, looked up once. */
+typedef struct grpc_metrics {
+    ottr_counter *requests[17]; /* by gRPC status code */
+    ottr_counter *spans_accepted;
+    ottr_counter *spans_rejected;
+    ottr_counter *spans_refused;
+    ottr_counter *bytes;
+    ottr_histogram *duration;
+} grpc_metrics;
+
+struct otlp_grpc {
+    grpc_server *server;
+    void *export_method;
+    int port;
+    int nworkers;
+    grpc_worker *workers;
+    ottr_ingest_fn ingest;
+    void *ingest_ctx;
+    grpc_metrics m;
+    int shutdown_tag; /* its address is the tag of the server shutdown event */
+    pthread_mutex_t shut_lock;
+    pthread_cond_t shut_cond;
+    int shut_done;
+};
+
+static const char *const code_names[17] = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+/* ------------------------------------------------------------------ logging */
+
+static void grpc_log_to_ottr(gpr_log_func_args *args)
+{
+    ottr_log_level level =
+        args->severity == GPR_LOG_SEVERITY_ERROR ? OTTR_LOG_WARN : OTTR_LOG_DEBUG;
+    if (level < ottr_log_get_level())
+        return;
+    ottr_log(level, "grpc", "%s (%s:%d)", args->message, args->file, args->line);
+}
+
+/* ------------------------------------------------------------------ metrics */
+
+static void metrics_init(grpc_metrics *m)
+{
+    static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                    0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+    static const int used[] = {GRPC_STATUS_OK,
+                               GRPC_STATUS_INVALID_ARGUMENT,
+                               GRPC_STATUS_RESOURCE_EXHAUSTED,
+                               GRPC_STATUS_UNIMPLEMENTED,
+                               GRPC_STATUS_INTERNAL,
+                               GRPC_STATUS_UNAVAILABLE};
+    char labels[96];
+    memset(m, 0, sizeof(*m));
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+        snprintf(labels, sizeof(labels), "protocol=\"grpc\",code=\"%s\"", code_names[used[i]]);
+        m->requests[used[i]] =
+            ottr_counter_get("ottr_receiver_requests_total",
+                             "OTLP export requests by protocol and result code.", labels);
+    }
+    const char *spans_help = "Spans received: accepted, rejected as invalid, or refused "
+                             "(pushed back or failed).";
+    m->spans_accepted = ottr_counter_get("ottr_receiver_spans_total", spans_help,
+                                         "protocol=\"grpc\",result=\"accepted\"");
+    m->spans_rejected = ottr_counter_get("ottr_receiver_spans_total", spans_help,
+                                         "protocol=\"grpc\",result=\"rejected\"");
+    m->spans_refused = ottr_counter_get("ottr_receiver_spans_total", spans_help,
+                                        "protocol=\"grpc\",result=\"refused\"");
+    m->bytes = ottr_counter_get("ottr_receiver_bytes_total",
+                                "Bytes of OTLP request messages received (decompressed).",
+                                "protocol=\"grpc\"");
+    m->duration =
+        ottr_histogram_get("ottr_receiver_request_duration_seconds",
+                           "Time to decode, hand off and answer an export request.",
+                           "protocol=\"grpc\"", bounds, sizeof(bounds) / sizeof(bounds[0]));
+}
+
+static void metrics_count_request(grpc_metrics *m, grpc_status_code code)
+{
+    /* metrics_init made a series for every code this receiver sends. */
+    if ((int)code < 0 || (int)code > 16 || m->requests[code] == NULL)
+        code = GRPC_STATUS_INTERNAL;
+    ottr_counter_add(m->requests[code], 1);
+}
+
+/* ------------------------------------------------------------------ calls */
+
+static void rpc_free(rpc *c)
+{
+    if (c->call)
+        grpc_call_unref(c->call);
+    if (c->payload)
+        grpc_byte_buffer_destroy(c->payload);
+    if (c->response)
+        grpc_byte_buffer_destroy(c->response);
+    grpc_slice_unref(c->status_msg);
+    if (c->has_trailer)
+        grpc_slice_unref(c->trailer.value);
+    grpc_metadata_array_destroy(&c->request_md);
+    if (c->kind == RPC_OTHER)
+        grpc_call_details_destroy(&c->details);
+    free(c);
+}
+
+/* Posts one call of |kind| on |w|'s queue, unless the server is stopping. */
+static void rpc_post(grpc_worker *w, rpc_kind kind)
+{
+    otlp_grpc *g = w->g;
+    rpc *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        OTTR_ERROR("collector", "grpc: out of memory posting a call");
+        return;
+    }
+    c->kind = kind;
+    c->state = RPC_REQUESTED;
+    c->w = w;
+    c->status_msg = grpc_empty_slice();
+    grpc_metadata_array_init(&c->request_md);
+    if (kind == RPC_OTHER)
+        grpc_call_details_init(&c->details);
+
+    grpc_call_error err;
+    pthread_mutex_lock(&w->lock);
+    if (w->closing) {
+        pthread_mutex_unlock(&w->lock);
+        rpc_free(c);
+        return;
+    }
+    if (kind == RPC_EXPORT)
+        err =
+            grpc_server_request_registered_call(g->server, g->export_method, &c->call, &c->deadline,
+                                                &c->request_md, &c->payload, w->cq, w->cq, c);
+    else
+        err = grpc_server_request_call(g->server, &c->call, &c->details, &c->request_md, w->cq,
+                                       w->cq, c);
+    pthread_mutex_unlock(&w->lock);
+    if (err != GRPC_CALL_OK) {
+        OTTR_ERROR("collector", "grpc: cannot post a call (error %d)", (int)err);
+        c->call = NULL;
+        rpc_free(c);
+    }
+}
+
+/* Sends the reply of |c| in one batch: initial metadata, the response message
+ * when there is one, the status, and the wait for the client's close. */
+static void rpc_reply(rpc *c, grpc_status_code code, const char *msg)
+{
+    grpc_op ops[4];
+    size_t n = 0;
+    memset(ops, 0, sizeof(ops));
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[n].data.send_initial_metadata.count = 0;
+    n++;
+    if (c->response) {
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n].data.send_message.send_message = c->response;
+        n++;
+    }
+    c->status_msg = grpc_slice_from_copied_string(msg ? msg : "");
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = code;
+    ops[n].data.send_status_from_server.status_details = &c->status_msg;
+    ops[n].data.send_status_from_server.trailing_metadata_count = c->has_trailer ? 1 : 0;
+    ops[n].data.send_status_from_server.trailing_metadata = c->has_trailer ? &c->trailer : NULL;
+    n++;
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
+    n++;
+
+    c->state = RPC_REPLYING;
+    grpc_call_error err = grpc_call_start_batch(c->call, ops, n, c, NULL);
+    if (err != GRPC_CALL_OK) {
+        OTTR_WARN("collector", "grpc: cannot send a reply (error %d)", (int)err);
+        rpc_free(c);
+    }
+}
+
+/* Attaches google.rpc.Status {code, msg, RetryInfo} as grpc-status-details-bin. */
+static void rpc_set_retry(rpc *c, grpc_status_code code, const char *msg)
+{
+    ottr_buf b = {0};
+    if (rpc_status_pack((int)code, msg, OTTR_RETRY_AFTER_SECONDS, &b) == 0 && !b.oom) {
+        c->trailer.key = grpc_slice_from_static_string("grpc-status-details-bin");
+        c->trailer.value = grpc_slice_from_copied_buffer(b.data, b.len);
+        c->has_trailer = 1;
+    }
+    ottr_buf_free(&b);
+}
+
+/* Builds the ExportTraceServiceResponse, with partial_success when spans were
+ * rejected. Returns 0 or -1. */
+static int rpc_set_response(rpc *c, size_t rejected, const char *why)
+{
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse resp =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+    char msg[MSG_MAX + 64];
+    if (rejected > 0) {
+        snprintf(msg, sizeof(msg), "%zu span%s rejected; first: %s", rejected,
+                 rejected == 1 ? "" : "s", why);
+        ps.rejected_spans = (int64_t)rejected;
+        ps.error_message = msg;
+        resp.partial_success = &ps;
+    }
+    size_t len =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_response__get_packed_size(
+            &resp);
+    grpc_slice s = grpc_slice_malloc(len);
+    if (len)
+        opentelemetry__proto__collector__trace__v1__export_trace_service_response__pack(
+            &resp, GRPC_SLICE_START_PTR(s));
+    c->response = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return c->response ? 0 : -1;
+}
+
+/* Decodes, validates and hands off one export request, then replies. */
+static void rpc_handle_export(rpc *c)
+{
+    grpc_worker *w = c->w;
+    otlp_grpc *g = w->g;
+    uint64_t t0 = ottr_mono_ns();
+    grpc_status_code code = GRPC_STATUS_OK;
+    char msg[MSG_MAX] = "";
+    char why[MSG_MAX] = "";
+    size_t rejected = 0;
+    int retry = 0;
+
+    if (c->payload == NULL) {
+        code = GRPC_STATUS_INVALID_ARGUMENT;
+        snprintf(msg, sizeof(msg), "missing ExportTraceServiceRequest message");
+        goto reply;
+    }
+
+    grpc_byte_buffer_reader reader;
+    if (!grpc_byte_buffer_reader_init(&reader, c->payload)) {
+        code = GRPC_STATUS_INVALID_ARGUMENT;
+        snprintf(msg, sizeof(msg), "cannot read the request message");
+        goto reply;
+    }
+    grpc_slice data = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    size_t len = GRPC_SLICE_LENGTH(data);
+    ottr_counter_add(g->m.bytes, len);
+
+    /* Checked decode: protobuf-c alone recurses without bound on nested values. */
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req = NULL;
+    char derr[MSG_MAX] = "";
+    ottr_status dst = otlp_proto_decode_request(&w->arena, GRPC_SLICE_START_PTR(data), len,
+                                                &req, derr, sizeof(derr));
+    if (dst != OTTR_OK) {
+        grpc_slice_unref(data);
+        if (dst == OTTR_ERR_TOO_LARGE || dst == OTTR_ERR_NOMEM) {
+            code = GRPC_STATUS_RESOURCE_EXHAUSTED;
+            snprintf(msg, sizeof(msg), "request too large to decode (limit %zu bytes)",
+                     w->arena.limit);
+        } else {
+            code = GRPC_STATUS_INVALID_ARGUMENT;
+            snprintf(msg, sizeof(msg), "request does not decode as ExportTraceServiceRequest: %s",
+                     derr);
+        }
+        goto reply;
+    }
+
+    ottr_batch batch;
+    ottr_status st = ottr_batch_build_wire(&w->arena, req, GRPC_SLICE_START_PTR(data), len, &batch,
+                                           &rejected, why, sizeof(why));
+    /* The decoded request points into the arena, not into |data|. */
+    grpc_slice_unref(data);
+    if (st != OTTR_OK) {
+        size_t n = 0;
+        for (size_t i = 0; i < req->n_resource_spans; i++)
+            for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
+                n += req->resource_spans[i]->scope_spans[j]->n_spans;
+        ottr_counter_add(g->m.spans_refused, n);
+        rejected = 0;
+        if (st == OTTR_ERR_TOO_LARGE) {
+            code = GRPC_STATUS_RESOURCE_EXHAUSTED;
+            snprintf(msg, sizeof(msg), "request too large once decoded (limit %zu bytes)",
+                     w->arena.limit);
+        } else {
+            code = GRPC_STATUS_UNAVAILABLE;
+            retry = 1;
+            snprintf(msg, sizeof(msg), "cannot group the request: %s", ottr_status_str(st));
+        }
+        goto reply;
+    }
+    ottr_counter_add(g->m.spans_rejected, rejected);
+    if (batch.nspans > 0) {
+        st = g->ingest ? g->ingest(g->ingest_ctx, &batch) : OTTR_OK;
+        if (st == OTTR_OK) {
+            ottr_counter_add(g->m.spans_accepted, batch.nspans);
+        } else {
+            ottr_counter_add(g->m.spans_refused, batch.nspans);
+            code = GRPC_STATUS_UNAVAILABLE;
+            retry = 1;
+            if (st == OTTR_ERR_BUSY)
+                snprintf(msg, sizeof(msg), "over capacity, retry later");
+            else
+                snprintf(msg, sizeof(msg), "cannot store the spans: %s", ottr_status_str(st));
+        }
+    }
+
+reply:
+    ottr_arena_reset(&w->arena);
+    if (code == GRPC_STATUS_OK && rpc_set_response(c, rejected, why) != 0) {
+        code = GRPC_STATUS_INTERNAL;
+        snprintf(msg, sizeof(msg), "out of memory");
+    }
+    if (retry)
+        rpc_set_retry(c, code, msg);
+    if (code != GRPC_STATUS_OK)
+        OTTR_DEBUG("collector", "grpc: export answered %s: %s", code_names[code], msg);
+    metrics_count_request(&g->m, code);
+    ottr_histogram_observe(g->m.duration, (double)(ottr_mono_ns() - t0) / 1e9);
+    rpc_reply(c, code, msg);
+}
+
+static void rpc_handle_other(rpc *c)
+{
+    char msg[MSG_MAX];
+    size_t n = GRPC_SLICE_LENGTH(c->details.method);
+    if (n > 200)
+        n = 200;
+    snprintf(msg, sizeof(msg), "unknown method %.*s", (int)n,
+             (const char *)GRPC_SLICE_START_PTR(c->details.method));
+    metrics_count_request(&c->w->g->m, GRPC_STATUS_UNIMPLEMENTED);
+    rpc_reply(c, GRPC_STATUS_UNIMPLEMENTED, msg);
+}
+
+/* One completion for |c|: a new call (handle it, post a replacement) or the end of a
+ * reply (free it). */
+static void rpc_event(rpc *c, int success)
+{
+    if (c->state == RPC_REPLYING) {
+        rpc_free(c);
+        return;
+    }
+    if (!success) {
+        /* The server is shutting down: the posted request was cancelled. */
+        rpc_free(c);
+        return;
+    }
+    rpc_post(c->w, c->kind);
+    if (c->kind == RPC_EXPORT)
+        rpc_handle_export(c);
+    else
+        rpc_handle_other(c);
+}
+
+/* ------------------------------------------------------------------ threads */
+
+static void *worker_main(void *arg)
+{
+    grpc_worker *w = arg;
+    otlp_grpc *g = w->g;
+    for (;;) {
+        grpc_event ev =
+            grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        if (ev.tag == &g->shutdown_tag) {
+            pthread_mutex_lock(&g->shut_lock);
+            g->shut_done = 1;
+            pthread_cond_broadcast(&g->shut_cond);
+            pthread_mutex_unlock(&g->shut_lock);
+            continue;
+        }
+        rpc_event(ev.tag, ev.success);
+    }
+    return NULL;
+}
+
+/* Waits until the server's shutdown event arrived or |timeout_s| passed (0 = no
+ * limit). Returns 1 when it arrived. */
+static int wait_shutdown(otlp_grpc *g, int timeout_s)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_s;
+    pthread_mutex_lock(&g->shut_lock);
+    while (!g->shut_done) {
+        if (timeout_s == 0) {
+            pthread_cond_wait(&g->shut_cond, &g->shut_lock);
+        } else if (pthread_cond_timedwait(&g->shut_cond, &g->shut_lock, &until) == ETIMEDOUT) {
+            break;
+        }
+    }
+    int done = g->shut_done;
+    pthread_mutex_unlock(&g->shut_lock);
+    return done;
+}
+
+/* Shuts every queue down, joins the threads and frees everything. |started| tells
+ * whether the server was started (and so needs a shutdown first). */
+static void grpc_teardown(otlp_grpc *g, int started)
+{
+    if (started) {
+        for (int i = 0; i < g->nworkers; i++) {
+            pthread_mutex_lock(&g->workers[i].lock);
+            g->workers[i].closing = 1;
+            pthread_mutex_unlock(&g->workers[i].lock);
+        }
+        grpc_server_shutdown_and_notify(g->server, g->workers[0].cq, &g->shutdown_tag);
+        if (!wait_shutdown(g, DRAIN_TIMEOUT_S)) {
+            OTTR_WARN("collector", "grpc: calls still open after %d s, cancelling them",
+                      DRAIN_TIMEOUT_S);
+            grpc_server_cancel_all_calls(g->server);
+            wait_shutdown(g, 0);
+        }
+    }
+    /* The server goes first: after its shutdown it posts nothing more. */
+    if (g->server)
+        grpc_server_destroy(g->server);
+    for (int i = 0; i < g->nworkers; i++) {
+        grpc_worker *w = &g->workers[i];
+        if (w->cq == NULL)
+            continue;
+        grpc_completion_queue_shutdown(w->cq);
+        if (w->thread_started) {
+            pthread_join(w->thread, NULL);
+        } else {
+            /* Nothing was posted on a queue without a thread. */
+            grpc_event ev;
+            do {
+                ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+            } while (ev.type != GRPC_QUEUE_SHUTDOWN);
+        }
+    }
+    for (int i = 0; i < g->nworkers; i++) {
+        grpc_worker *w = &g->workers[i];
+        if (w->cq)
+            grpc_completion_queue_destroy(w->cq);
+        ottr_arena_free(&w->arena);
+        pthread_mutex_destroy(&w->lock);
+    }
+    free(g->workers);
+    pthread_mutex_destroy(&g->shut_lock);
+    pthread_cond_destroy(&g->shut_cond);
+    free(g);
+    grpc_shutdown_blocking();
+}
+
+/* gRPC wants "host:port"; ":port" means every address. */
+static void listen_addr(const char *addr, char *out, size_t outlen)
+{
+    if (addr == NULL || addr[0] == '\0')
+        addr = "0.0.0.0:4317";
+    if (addr[0] == ':')
+        snprintf(out, outlen, "0.0.0.0%s", addr);
+    else
+        snprintf(out, outlen, "%s", addr);
+}
+
+ottr_status otlp_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    int nworkers = o->threads > 0 ? o->threads : 2;
+    uint64_t max_recv = o->max_recv_bytes ? o->max_recv_bytes : DEFAULT_MAX_RECV;
+
+    otlp_grpc *g = calloc(1, sizeof(*g));
+    if (g == NULL || (g->workers = calloc((size_t)nworkers, sizeof(grpc_worker))) == NULL) {
+        free(g);
+        snprintf(err, errlen, "grpc: out of memory");
+        return OTTR_ERR_NOMEM;
+    }
+    grpc_init();
+    gpr_set_log_function(grpc_log_to_ottr);
+    if (getenv("GRPC_VERBOSITY") == NULL)
+        gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
+
+    g->nworkers = nworkers;
+    g->ingest = o->ingest;
+    g->ingest_ctx = o->ingest_ctx;
+    pthread_mutex_init(&g->shut_lock, NULL);
+    pthread_cond_init(&g->shut_cond, NULL);
+    metrics_init(&g->m);
+
+    /* Decoding amplifies: a span's structs take several times its wire bytes, and
+     * hostile input can do worse. Bound each call's memory. */
+    size_t arena_limit = max_recv > SIZE_MAX / 8 ? SIZE_MAX : (size_t)max_recv * 8;
+    if (arena_limit < (64u << 20))
+        arena_limit = 64u << 20;
+
+    grpc_arg args[2];
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[0].value.integer = max_recv > INT_MAX ? INT_MAX : (int)max_recv;
+    /* A port another process (or another ottrd) holds is an error, not shared. */
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
+    args[1].value.integer = 0;
+    grpc_channel_args chargs = {.num_args = 2, .args = args};
+    g->server = grpc_server_create(&chargs, NULL);
+    for (int i = 0; i < nworkers; i++) {
+        grpc_worker *w = &g->workers[i];
+        w->g = g;
+        pthread_mutex_init(&w->lock, NULL);
+        ottr_arena_init(&w->arena, ARENA_BLOCK, arena_limit);
+        w->cq = grpc_completion_queue_create_for_next(NULL);
+        grpc_server_register_completion_queue(g->server, w->cq, NULL);
+    }
+    g->export_method = grpc_server_register_method(g->server, EXPORT_METHOD, NULL,
+                                                   GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    if (g->export_method == NULL) {
+        snprintf(err, errlen, "grpc: cannot register the Export method");
+        grpc_teardown(g, 0);
+        return OTTR_ERR_INTERNAL;
+    }
+    /* Threads first: a failure here leaves no listener behind. */
+    for (int i = 0; i < nworkers; i++) {
+        grpc_worker *w = &g->workers[i];
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            snprintf(err, errlen, "grpc: cannot start a thread");
+            grpc_teardown(g, 0);
+            return OTTR_ERR_NOMEM;
+        }
+        w->thread_started = 1;
+    }
+
+    char addr[300];
+    listen_addr(o->addr, addr, sizeof(addr));
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    g->port = grpc_server_add_http2_port(g->server, addr, creds);
+    grpc_server_credentials_release(creds);
+    if (g->port <= 0) {
+        snprintf(err, errlen, "grpc: cannot listen on %s", addr);
+        grpc_teardown(g, 0);
+        return OTTR_ERR_IO;
+    }
+
+    grpc_server_start(g->server);
+    for (int i = 0; i < nworkers; i++) {
+        for (int k = 0; k < EXPORT_CALLS_PER_CQ; k++)
+            rpc_post(&g->workers[i], RPC_EXPORT);
+        for (int k = 0; k < OTHER_CALLS_PER_CQ; k++)
+            rpc_post(&g->workers[i], RPC_OTHER);
+    }
+    OTTR_INFO("collector", "OTLP/gRPC listening on %s (port %d, %d threads)", addr, g->port,
+              nworkers);
+    *out = g;
+    return OTTR_OK;
+}
+
+int otlp_grpc_port(const otlp_grpc *g)
+{
+    return g ? g->port : 0;
+}
+
+void otlp_grpc_stop(otlp_grpc *g)
+{
+    if (g == NULL)
+        return;
+    grpc_teardown(g, 1);
+}
