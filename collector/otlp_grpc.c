@@ -56,9 +56,9 @@ struct grpc_worker {
     grpc_completion_queue *cq;
     pthread_t thread;
     int thread_started;
-    pthread_mutex_t lock;  /* orders posting against shutdown */
-    int closing;           /* under |lock|: post nothing more */
-    ottr_arena arena;      /* reset per call; used by this worker's thread only */
+    pthread_mutex_t lock; /* orders posting against shutdown */
+    int closing;          /* under |lock|: post nothing more */
+    ottr_arena arena;     /* reset per call; used by this worker's thread only */
 };
 
 /* Metric handles, looked up once. */
@@ -326,8 +326,8 @@ static void rpc_handle_export(rpc *c)
     /* Checked decode: protobuf-c alone recurses without bound on nested values. */
     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req = NULL;
     char derr[MSG_MAX] = "";
-    ottr_status dst = otlp_proto_decode_request(&w->arena, GRPC_SLICE_START_PTR(data), len,
-                                                &req, derr, sizeof(derr));
+    ottr_status dst = otlp_proto_decode_request(&w->arena, GRPC_SLICE_START_PTR(data), len, &req,
+                                                derr, sizeof(derr));
     if (dst != OTTR_OK) {
         grpc_slice_unref(data);
         if (dst == OTTR_ERR_TOO_LARGE || dst == OTTR_ERR_NOMEM) {

@@ -289,8 +289,7 @@ static int otlp_http_export(const otlp_http_ctx *c, otlp_encoding enc, const uin
         if (enc == ENC_JSON)
             st = ottr_batch_build(&arena, req, &batch, &rejected, err, sizeof(err));
         else
-            st = ottr_batch_build_wire(&arena, req, body, len, &batch, &rejected, err,
-                                       sizeof(err));
+            st = ottr_batch_build_wire(&arena, req, body, len, &batch, &rejected, err, sizeof(err));
         if (st != OTTR_OK)
             snprintf(err, sizeof(err), "%s",
                      "request too large to process within the memory limit");

@@ -42,7 +42,7 @@ typedef struct family {
     char *name;
     char *help;
     metric_type type;
-    series *series;      /* newest first */
+    series *series; /* newest first */
     series **series_tail;
 } family;
 
@@ -261,8 +261,7 @@ static void put_name(ottr_buf *out, const char *name, const char *suffix, const 
 static void render_family(ottr_buf *out, const family *f)
 {
     static const char *types[] = {"counter", "gauge", "histogram"};
-    ottr_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
-                    types[f->type]);
+    ottr_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, types[f->type]);
     for (series *s = f->series; s; s = s->next) {
         switch (f->type) {
         case M_COUNTER:
@@ -292,8 +291,8 @@ static void render_family(ottr_buf *out, const family *f)
                 ottr_buf_printf(out, "%llu\n", (unsigned long long)cum);
             }
             put_name(out, f->name, "_sum", s->labels, NULL);
-            put_double(out, atomic_load_explicit(&((ottr_histogram *)h)->sum,
-                                                 memory_order_relaxed));
+            put_double(out,
+                       atomic_load_explicit(&((ottr_histogram *)h)->sum, memory_order_relaxed));
             ottr_buf_putc(out, '\n');
             put_name(out, f->name, "_count", s->labels, NULL);
             ottr_buf_printf(out, "%llu\n", (unsigned long long)cum);

@@ -60,6 +60,10 @@ static void usage(FILE *f)
         "                        one per line, flushed after each acknowledgement\n"
         "  --progress            print a line every second\n"
         "  --quiet               print only the RESULT line\n"
+        "  --rate SPANS          send at most SPANS spans per second in total (default: as\n"
+        "                        fast as acknowledgements allow)\n"
+        "  --write-request FILE  write one request of the workload (protobuf) to FILE and\n"
+        "                        exit, for decode benchmarks and h2load\n"
         "  --help                this text\n"
         "\n"
         "Prints acknowledged spans/s, MB/s (uncompressed request bytes), requests by status\n"
@@ -116,6 +120,8 @@ enum {
     OPT_IDS,
     OPT_PROGRESS,
     OPT_QUIET,
+    OPT_RATE,
+    OPT_WRITE,
     OPT_HELP,
 };
 
@@ -143,6 +149,8 @@ static int parse_args(int argc, char **argv, lg_options *o)
         {"ids-file", required_argument, 0, OPT_IDS},
         {"progress", no_argument, 0, OPT_PROGRESS},
         {"quiet", no_argument, 0, OPT_QUIET},
+        {"rate", required_argument, 0, OPT_RATE},
+        {"write-request", required_argument, 0, OPT_WRITE},
         {"help", no_argument, 0, OPT_HELP},
         {0, 0, 0, 0},
     };
@@ -248,6 +256,13 @@ static int parse_args(int argc, char **argv, lg_options *o)
         case OPT_QUIET:
             o->quiet = 1;
             break;
+        case OPT_RATE:
+            if (parse_double(optarg, 1, 1e9, &o->rate_spans))
+                bad = fprintf(stderr, "loadgen: bad --rate\n");
+            break;
+        case OPT_WRITE:
+            o->write_request = optarg;
+            break;
         case OPT_HELP:
         case 'h':
             usage(stdout);
@@ -292,7 +307,22 @@ int lg_run_take(lg_run *r)
     if (r->end_ns && lg_mono_ns() >= r->end_ns)
         return 0;
     long long n = atomic_fetch_add(&r->issued, 1);
-    return r->o->requests == 0 || n < r->o->requests;
+    if (r->o->requests != 0 && n >= r->o->requests)
+        return 0;
+    if (r->o->rate_spans > 0) {
+        /* Open-loop pacing: request n is due at start + n / rate. */
+        double per_s = r->o->rate_spans / (double)r->templates[0].nspans;
+        uint64_t due = r->start_ns + (uint64_t)((double)n * 1e9 / per_s);
+        uint64_t now = lg_mono_ns();
+        if (due > now) {
+            if (r->end_ns && due >= r->end_ns)
+                return 0;
+            struct timespec ts = {(time_t)((due - now) / 1000000000ull),
+                                  (long)((due - now) % 1000000000ull)};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return 1;
 }
 
 void lg_run_record_ids(lg_run *r, const uint8_t *ids, const lg_template *t)
@@ -341,6 +371,28 @@ int main(int argc, char **argv)
         tlen += run.templates[i].len;
     double req_bytes = (double)tlen / run.ntemplates;
     size_t spans_per_req = run.templates[0].nspans;
+    if (o.write_request) {
+        const lg_template *t = &run.templates[0];
+        uint8_t *buf = malloc(t->len);
+        uint8_t *ids = malloc((size_t)t->ntraces * 16);
+        uint64_t rng = o.seed;
+        FILE *f = fopen(o.write_request, "wb");
+        int ok = buf && ids && f;
+        if (ok) {
+            lg_template_fill(t, buf, &rng, lg_now_ns(), ids);
+            ok = fwrite(buf, 1, t->len, f) == t->len;
+        }
+        if (f && fclose(f) != 0)
+            ok = 0;
+        free(buf);
+        free(ids);
+        if (ok)
+            printf("wrote %zu bytes (%zu spans) to %s\n", t->len, t->nspans, o.write_request);
+        else
+            perror(o.write_request);
+        lg_templates_free(run.templates, run.ntemplates);
+        return ok ? 0 : 2;
+    }
     if (o.ids_file) {
         run.ids = fopen(o.ids_file, "a");
         if (run.ids == NULL) {

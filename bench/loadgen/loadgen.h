@@ -34,6 +34,8 @@ typedef struct lg_options {
     int progress;
     int templates;
     int quiet;
+    double rate_spans;         /* 0 = unpaced */
+    const char *write_request; /* write one request and exit */
 } lg_options;
 
 /* One patch to apply to a copy of a template before sending it. */
