@@ -136,8 +136,11 @@ void *lg_http_worker(void *arg)
         snprintf(w->error, sizeof(w->error), "out of memory");
         k = 0;
     }
-    if (m && o->protocol == LG_H2C)
-        curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    /* Debian's libcurl 7.88 cannot send a second request on an h2c prior-knowledge
+     * connection (fixed in curl 8.0), so each h2c request opens its own
+     * connection; requests in flight still run in parallel. */
+    if (m)
+        curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
 
     int active = 0;
     for (int i = 0; i < k; i++) {
@@ -160,7 +163,7 @@ void *lg_http_worker(void *arg)
         if (o->protocol == LG_H2C) {
             curl_easy_setopt(h->easy, CURLOPT_HTTP_VERSION,
                              (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-            curl_easy_setopt(h->easy, CURLOPT_PIPEWAIT, 1L);
+            curl_easy_setopt(h->easy, CURLOPT_FORBID_REUSE, 1L);
         } else {
             curl_easy_setopt(h->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
         }
