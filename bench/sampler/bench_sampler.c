@@ -1,0 +1,262 @@
+/* bench/sampler/bench_sampler.c - buffers 1M synthetic traces in the sampler's
+ * summaries (no pending write), then decides them all; prints heap bytes per
+ * buffered trace and decisions per second, the median of 5 runs. */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <ftw.h>
+
+#include "sampler/internal.h"
+
+#define RUNS           5
+#define DEFAULT_TRACES 1000000
+
+static uint64_t g_now = 1700000000000000000ull;
+static uint64_t bench_clock(void)
+{
+    return g_now;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return v[n / 2];
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static uint64_t rng_state = 0x853c49e6748fea9bull;
+static uint64_t rng(void)
+{
+    /* splitmix64 */
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static const char POLICIES[] =
+    "policies:\n"
+    "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n"
+    "  - {name: slow, type: latency, latency: {threshold_ms: 2000}}\n"
+    "  - {name: some, type: probabilistic, probabilistic: {sampling_percentage: 5}}\n"
+    "  - name: no-health\n    type: drop\n    drop:\n      drop_sub_policy:\n"
+    "        - {name: h, type: string_attribute, string_attribute: {key: http.route, values: "
+    "[/health]}}\n";
+
+/* A request of |ntraces| traces of |nspans| spans each (the first a root), as a
+ * receiver would hand it over. */
+static int build_batch(ottr_arena *a, uint64_t seq, int ntraces, int nspans, ottr_batch *out)
+{
+    typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_rs;
+    typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_ss;
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    pb_rs rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    pb_ss ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+    pb_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+    pb_keyvalue kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+    pb_anyvalue av = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    av.value_case = ANY_STRING;
+    av.string_value = "checkout";
+    kv.key = "service.name";
+    kv.value = &av;
+    pb_keyvalue *kvs[1] = {&kv};
+    res.attributes = kvs;
+    res.n_attributes = 1;
+    rs.resource = &res;
+    pb_ss *sss[1] = {&ss};
+    rs.scope_spans = sss;
+    rs.n_scope_spans = 1;
+    pb_rs *rss[1] = {&rs};
+    req.resource_spans = rss;
+    req.n_resource_spans = 1;
+    size_t n = (size_t)ntraces * (size_t)nspans;
+    pb_span *spans = ottr_arena_alloc(a, n * sizeof(pb_span));
+    pb_span **ptrs = ottr_arena_alloc(a, n * sizeof(pb_span *));
+    uint8_t *ids = ottr_arena_alloc(a, n * 32);
+    if (spans == NULL || ptrs == NULL || ids == NULL)
+        return -1;
+    static const char *const kinds_names[] = {"GET /cart", "SELECT cart", "render"};
+    for (size_t i = 0; i < n; i++) {
+        pb_span *sp = &spans[i];
+        opentelemetry__proto__trace__v1__span__init(sp);
+        uint8_t *tid = ids + i * 32, *sid = tid + 16, *pid = tid + 24;
+        uint64_t t = seq * (uint64_t)ntraces + i / (size_t)nspans + 1;
+        memset(tid, 0x11, 16);
+        memcpy(tid + 8, &t, 8);
+        uint64_t sv = i % (size_t)nspans + 1, pv = 1;
+        memset(sid, 0x22, 8);
+        memcpy(sid, &sv, 4);
+        memset(pid, 0x22, 8);
+        memcpy(pid, &pv, 4);
+        sp->trace_id = (ProtobufCBinaryData){16, tid};
+        sp->span_id = (ProtobufCBinaryData){8, sid};
+        if (sv != 1)
+            sp->parent_span_id = (ProtobufCBinaryData){8, pid};
+        sp->name = (char *)kinds_names[i % 3];
+        sp->kind = sv == 1 ? SPAN_KIND_SERVER : (i % 2 ? SPAN_KIND_CLIENT : SPAN_KIND_INTERNAL);
+        sp->start_time_unix_nano = g_now - 50000000;
+        sp->end_time_unix_nano = g_now - 1000000 * (i % 40);
+        ptrs[i] = sp;
+    }
+    ss.spans = ptrs;
+    ss.n_spans = n;
+    size_t rejected = 0;
+    return ottr_batch_build(a, &req, out, &rejected, NULL, 0) == OTTR_OK ? 0 : -1;
+}
+
+/* Spans per second through sampler_submit (pending append on tmpfs included;
+ * the requests are built beforehand). */
+static double bench_submit(sampler *s, uint64_t *seq)
+{
+    enum { BATCHES = 2000, NTRACES = 10, NSPANS = 10 };
+    ottr_arena a;
+    ottr_arena_init(&a, 1 << 20, 0);
+    ottr_batch *batch = malloc(BATCHES * sizeof(*batch));
+    if (batch == NULL)
+        exit(1);
+    for (int b = 0; b < BATCHES; b++) {
+        if (build_batch(&a, (*seq)++, NTRACES, NSPANS, &batch[b]) != 0) {
+            fprintf(stderr, "build failed\n");
+            exit(1);
+        }
+    }
+    uint64_t t0 = ottr_mono_ns();
+    for (int b = 0; b < BATCHES; b++) {
+        if (sampler_submit(s, &batch[b]) != OTTR_OK) {
+            fprintf(stderr, "submit failed\n");
+            exit(1);
+        }
+    }
+    uint64_t t1 = ottr_mono_ns();
+    free(batch);
+    ottr_arena_free(&a);
+    return (double)BATCHES * NTRACES * NSPANS / ((double)(t1 - t0) / 1e9);
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : DEFAULT_TRACES;
+    ottr_log_set_level(OTTR_LOG_WARN);
+    char dir[] = "/dev/shm/ottr-bench-sampler-XXXXXX";
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    store_options so;
+    store_options_init(&so);
+    so.path = dir;
+    so.sync = OTTR_SYNC_NONE;
+    store *st = NULL;
+    char err[512];
+    if (store_open(&so, &st, err, sizeof(err)) != OTTR_OK) {
+        fprintf(stderr, "store_open: %s\n", err);
+        return 1;
+    }
+    ottr_yaml_node *yaml = NULL;
+    if (ottr_yaml_parse_string(POLICIES, strlen(POLICIES), &yaml, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    sampler_options o = {
+        .max_buffered_traces = n + 1,
+        .max_memory_bytes = 8ull << 30,
+        .clock_ns = bench_clock,
+        .manual_tick = true,
+        .policies = ottr_yaml_get(yaml, "policies"),
+    };
+    sampler *s = NULL;
+    if (sampler_create(&o, st, &s, err, sizeof(err)) != OTTR_OK) {
+        fprintf(stderr, "sampler_create: %s\n", err);
+        return 1;
+    }
+    uint8_t(*ids)[16] = malloc(n * 16);
+    if (ids == NULL)
+        return 1;
+    double heap_pt[RUNS], own_pt[RUNS], ins_ps[RUNS], dec_ps[RUNS], sub_ps[RUNS];
+    uint64_t seq = 0;
+    bool heap_ok = true;
+    printf("bench_sampler: %zu traces per run, %d runs, %d shards\n", n, RUNS, s->o.shards);
+    for (int r = 0; r < RUNS; r++) {
+        for (size_t i = 0; i < n; i++) {
+            uint64_t a = rng(), b = rng();
+            memcpy(ids[i], &a, 8);
+            memcpy(ids[i] + 8, &b, 8);
+        }
+        malloc_trim(0);
+        struct mallinfo2 m0 = mallinfo2();
+        uint64_t t0 = ottr_mono_ns();
+        if (sampler_bench_insert(s, (const uint8_t(*)[16])ids, n, g_now) != OTTR_OK) {
+            fprintf(stderr, "insert failed\n");
+            return 1;
+        }
+        uint64_t t1 = ottr_mono_ns();
+        struct mallinfo2 m1 = mallinfo2();
+        sampler_stats stt;
+        sampler_get_stats(s, &stt);
+        if (stt.traces_buffered != n) {
+            fprintf(stderr, "buffered %llu, want %zu\n", (unsigned long long)stt.traces_buffered,
+                    n);
+            return 1;
+        }
+        size_t used0 = m0.uordblks + m0.hblkhd, used1 = m1.uordblks + m1.hblkhd;
+        if (used1 <= used0)
+            heap_ok = false;
+        heap_pt[r] = used1 > used0 ? (double)(used1 - used0) / (double)n : 0;
+        own_pt[r] = (double)stt.bytes_buffered / (double)n;
+        ins_ps[r] = (double)n / ((double)(t1 - t0) / 1e9);
+
+        g_now += 31ull * 1000000000ull;
+        uint64_t t2 = ottr_mono_ns();
+        sampler_decide_due(s, g_now, false);
+        uint64_t t3 = ottr_mono_ns();
+        sampler_get_stats(s, &stt);
+        if (stt.traces_buffered != 0) {
+            fprintf(stderr, "undecided after decision_wait: %llu\n",
+                    (unsigned long long)stt.traces_buffered);
+            return 1;
+        }
+        dec_ps[r] = (double)n / ((double)(t3 - t2) / 1e9);
+        /* Kept traces (about 5%) are copied by the writer; not timed. */
+        (void)writer_drain(&s->w);
+        sub_ps[r] = bench_submit(s, &seq);
+        sampler_decide_due(s, g_now + 31ull * 1000000000ull, false);
+        (void)writer_drain(&s->w);
+        printf("run %d: heap %.1f B/trace (own count %.1f), %.0f inserts/s, %.0f decisions/s, "
+               "%.0f spans/s submitted\n",
+               r + 1, heap_pt[r], own_pt[r], ins_ps[r], dec_ps[r], sub_ps[r]);
+        g_now += 1000000000ull;
+    }
+    sampler_stats stt;
+    sampler_get_stats(s, &stt);
+    printf("median: heap bytes per buffered trace %s%.1f (target <= 256; own count %.1f)\n",
+           heap_ok ? "" : "n/a, allocator not observable; ", median(heap_pt, RUNS),
+           median(own_pt, RUNS));
+    printf("median: decisions/s %.0f, summary inserts/s %.0f (kept %llu, dropped %llu)\n",
+           median(dec_ps, RUNS), median(ins_ps, RUNS), (unsigned long long)stt.kept,
+           (unsigned long long)stt.dropped);
+    printf("median: sampler_submit %.0f spans/s (10 traces x 10 spans per request, pending on "
+           "tmpfs, span metrics and service graph included)\n",
+           median(sub_ps, RUNS));
+    sampler_destroy(s);
+    store_close(st);
+    ottr_yaml_free(yaml);
+    free(ids);
+    nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}

@@ -1,0 +1,444 @@
+/* sampler/internal.h - the sampler's private pieces: policies, the trace table,
+ * decision caches, the writer, span metrics and the service graph. */
+#ifndef OTTR_SAMPLER_INTERNAL_H
+#define OTTR_SAMPLER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "sampler/sampler.h"
+#include "store/store.h"
+
+typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
+typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
+typedef Opentelemetry__Proto__Common__V1__KeyValue pb_keyvalue;
+typedef Opentelemetry__Proto__Common__V1__AnyValue pb_anyvalue;
+
+#define SPAN_KIND_INTERNAL OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL
+#define SPAN_KIND_SERVER   OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER
+#define SPAN_KIND_CLIENT   OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT
+#define SPAN_KIND_PRODUCER OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_PRODUCER
+#define SPAN_KIND_CONSUMER OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CONSUMER
+#define STATUS_UNSET       OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_UNSET
+#define STATUS_OK          OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK
+#define STATUS_ERROR       OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR
+#define ANY_STRING         OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+#define ANY_BOOL           OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
+#define ANY_INT            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+#define ANY_DOUBLE         OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
+
+#define NS_PER_SEC 1000000000ull
+
+/* ------------------------------------------------------------------ attributes */
+
+/* The value of |key| among |attrs|, or NULL. */
+const pb_anyvalue *attr_find(pb_keyvalue *const *attrs, size_t n, const char *key);
+/* The value of |key| as a string when it is one, else NULL. */
+const char *attr_str(pb_keyvalue *const *attrs, size_t n, const char *key);
+/* The span's status code (UNSET when absent). */
+int span_status(const pb_span *sp);
+
+/* ------------------------------------------------------------------ policies */
+
+/* What one policy says about a trace, in the tail_sampling vocabulary. */
+typedef enum pol_decision {
+    POL_NOT_SAMPLED = 0,
+    POL_SAMPLED = 1,
+    POL_INVERT_SAMPLED = 2,     /* an inverted match found nothing to exclude */
+    POL_INVERT_NOT_SAMPLED = 3, /* an inverted match found its value: excludes */
+    POL_DROPPED = 4,            /* a drop policy matched */
+} pol_decision;
+
+/* What a policy sees of a trace at decision time: the summary, not the spans. */
+typedef struct pol_trace {
+    const uint8_t *trace_id;
+    uint64_t span_count;
+    uint64_t bytes;
+    uint64_t min_start_ns; /* UINT64_MAX when no span had a start */
+    uint64_t max_end_ns;
+    uint64_t bits; /* span-level policies that some span matched, by bit */
+    uint64_t now_ns;
+} pol_trace;
+
+typedef struct policy policy;
+typedef struct policy_set policy_set;
+
+/* The state of one policies-list parse. */
+typedef struct pol_parse {
+    char *err;
+    size_t errlen;
+    char path[768];   /* "sampling.policies[1] (errors)" */
+    const char *type; /* type being parsed */
+    policy_set *set;
+    int depth;
+} pol_parse;
+
+/* One policy type: its `type:` name and functions. Span-level types (attribute,
+ * status, trace state) set match_span and/or match_resource and get a bit in each
+ * trace's summary; the others decide from the summary alone. */
+typedef struct policy_type {
+    const char *name;
+    /* Parses the type's own map (the value under the key named like the type;
+     * NULL when absent). Returns 0, or -1 after pol_error(). */
+    int (*parse)(policy *p, const ottr_yaml_node *cfg, pol_parse *pp);
+    bool (*match_span)(const policy *p, const pb_span *sp);
+    bool (*match_resource)(const policy *p, const pb_resource *r);
+    /* NULL for span-level types (decided from their bit). Called by one thread
+     * at a time; may update the policy's own state (rate limits). */
+    pol_decision (*evaluate)(policy *p, const pol_trace *t);
+    void (*free_data)(void *data);
+    /* Combinators: which types their sub-policies may have. */
+    bool combinator;
+} policy_type;
+
+struct policy {
+    const policy_type *type;
+    char *name;
+    int bit;     /* span-level: index into pol_trace.bits, else -1 */
+    bool invert; /* span-level: invert_match */
+    void *data;  /* type-specific, freed by type->free_data */
+    policy **subs;
+    size_t nsubs;
+    char *sig; /* span-level: canonical text of the type and config (reload) */
+};
+
+#define POL_MAX_BITS 64
+
+/* A parsed `policies` list. Counters are the registry's (not owned). */
+struct policy_set {
+    policy **top;
+    size_t ntop;
+    policy *leaves[POL_MAX_BITS]; /* span-level policies by bit (not owned) */
+    size_t nleaves;
+    bool has_resource;      /* some leaf has match_resource */
+    ottr_counter **kept;    /* per top-level policy */
+    ottr_counter **dropped; /* per top-level policy */
+    ottr_counter *none_dropped;
+    ottr_counter *always_kept;
+};
+
+/* Parses |policies| (a sequence, NULL or empty = always_sample). Returns 0 and a
+ * set the caller frees with policy_set_free(), or -1 with a message in |err|. */
+int policy_set_parse(const ottr_yaml_node *policies, policy_set **out, char *err, size_t errlen);
+void policy_set_free(policy_set *ps);
+/* Gets the set's decision counters from the registry (not under any sampler lock). */
+void policy_set_bind_metrics(policy_set *ps);
+/* The span-level bits that some span of |spans| matches. Thread-safe. */
+uint64_t policy_set_match(const policy_set *ps, const ottr_span_ref *spans, size_t n);
+/* The final decision: true = keep. |decider| gets the deciding policy's name.
+ * One caller at a time (stateful policies). Counts the decision. */
+bool policy_set_decide(policy_set *ps, const pol_trace *t, const char **decider);
+/* For each bit of |from|, the bits of the same span-level policies in |to|. */
+void policy_set_map_bits(const policy_set *from, const policy_set *to, uint64_t map[POL_MAX_BITS]);
+uint64_t policy_bits_remap(uint64_t bits, const uint64_t map[POL_MAX_BITS]);
+
+/* The table of policy types (policies.c). */
+const policy_type *policy_type_find(const char *name);
+extern const policy_type policy_always_sample;
+extern const policy_type policy_latency;
+extern const policy_type policy_numeric_attribute;
+extern const policy_type policy_probabilistic;
+extern const policy_type policy_status_code;
+extern const policy_type policy_string_attribute;
+extern const policy_type policy_rate_limiting;
+extern const policy_type policy_bytes_limiting;
+extern const policy_type policy_span_count;
+extern const policy_type policy_trace_state;
+extern const policy_type policy_boolean_attribute;
+extern const policy_type policy_and;
+extern const policy_type policy_drop;
+extern const policy_type policy_composite;
+
+/* ---- parsing helpers for policy types (policy.c) ---- */
+
+/* Writes "<path>: <type>.<field>: <message> (line N)" to the error buffer and
+ * returns -1. |at| may be NULL (no line). */
+int pol_error(pol_parse *pp, const ottr_yaml_node *at, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Fails when |cfg| (a map or NULL) has a key outside |allowed| (NULL-terminated). */
+int pol_check_fields(pol_parse *pp, const ottr_yaml_node *cfg, const char *const *allowed);
+/* Require |cfg| to be a map (or NULL when |optional|). */
+int pol_need_map(pol_parse *pp, const ottr_yaml_node *cfg, bool optional);
+/* Each getter returns 1 when the field is present and valid, 0 when absent,
+ * -1 on a bad value (after pol_error). */
+int pol_get_int(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, int64_t *out);
+int pol_get_double(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, double *out);
+int pol_get_bool(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, bool *out);
+int pol_get_str(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, char **out);
+/* A list of scalars (also a single scalar). *out is a NULL-terminated array. */
+int pol_get_str_list(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, char ***out,
+                     size_t *n);
+void pol_free_str_list(char **list);
+/* Parses a sequence of sub-policies under |field| of |cfg| into p->subs. */
+int pol_parse_subs(pol_parse *pp, policy *p, const ottr_yaml_node *cfg, const char *field);
+/* The decision of a span-level policy from its bit. */
+pol_decision pol_leaf_decision(const policy *p, const pol_trace *t);
+/* Decision of a sub-policy (recursing into span-level bits). */
+pol_decision pol_evaluate(policy *p, const pol_trace *t);
+/* The child |field| of map |cfg|, or NULL. */
+const ottr_yaml_node *pol_field(const ottr_yaml_node *cfg, const char *field);
+
+/* ------------------------------------------------------------------ id table */
+
+/* A hash table of fixed-size entries whose first |klen| bytes are the key. Entries
+ * live in chunks and keep their index (uint32) until removed, so lists can link
+ * them by index. Not thread-safe. */
+#define IDT_NONE UINT32_MAX
+
+typedef struct idtable {
+    size_t esize;
+    size_t klen;
+    uint8_t **chunks;
+    size_t nchunks;
+    uint32_t carved;    /* entries ever handed out */
+    uint32_t free_head; /* free entries, linked through the 4 bytes after the key */
+    uint64_t *slots;    /* (index + 1) << 32 | hash >> 32; 0 = empty */
+    size_t mask;        /* slots - 1 */
+    size_t count;
+} idtable;
+
+uint64_t idt_hash(const void *key, size_t klen);
+/* esize >= klen + 4. Returns 0 or -1 (out of memory). */
+int idt_init(idtable *t, size_t esize, size_t klen);
+void idt_free(idtable *t);
+void *idt_at(const idtable *t, uint32_t idx);
+uint32_t idt_find(const idtable *t, const void *key, uint64_t h);
+/* Adds |key| (absent) and returns its zeroed entry's index, or IDT_NONE when out
+ * of memory. */
+uint32_t idt_insert(idtable *t, const void *key, uint64_t h);
+void idt_remove(idtable *t, uint32_t idx, uint64_t h);
+/* Heap bytes held: slots plus live entries. */
+size_t idt_bytes(const idtable *t);
+
+/* ------------------------------------------------------------------ decision cache */
+
+/* A bounded set of 64-bit trace hashes: a ring (oldest evicted first) plus an
+ * open-addressing set. Grows on demand up to |cap|. Not thread-safe. */
+typedef struct dcache {
+    size_t cap; /* most entries kept; 0 = disabled */
+    uint64_t *ring;
+    size_t ring_alloc;
+    size_t head; /* next write position once the ring is full */
+    size_t count;
+    uint64_t *set;
+    size_t set_mask;
+} dcache;
+
+void dcache_init(dcache *c, size_t cap);
+void dcache_free(dcache *c);
+bool dcache_has(const dcache *c, uint64_t key);
+/* Adds |key|, evicting the oldest at capacity. Returns 0, or -1 when out of
+ * memory (the key is not remembered). */
+int dcache_add(dcache *c, uint64_t key);
+size_t dcache_bytes(const dcache *c);
+
+/* ------------------------------------------------------------------ writer */
+
+typedef struct keep_job {
+    uint8_t trace_id[16];
+    uint32_t first_sec;
+    uint32_t last_sec;
+} keep_job;
+
+/* A queue of kept traces to copy into `traces`, run by one thread (or drained by
+ * the caller in manual mode). */
+typedef struct writer {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    store *st;
+    keep_job *q; /* ring */
+    size_t cap, head, count;
+    uint32_t busy_min_sec; /* first_sec of jobs being written, UINT32_MAX if none */
+    bool stop;
+    bool started;
+    pthread_t th;
+    _Atomic uint64_t written;
+    _Atomic uint64_t failures;
+} writer;
+
+int writer_init(writer *w, store *st);
+void writer_destroy(writer *w);
+/* Queues |j|; when the queue cannot grow, writes it at once. */
+void writer_push(writer *w, const keep_job *j);
+/* The smallest first_sec of queued or in-progress jobs, or |dflt|. */
+uint32_t writer_min_sec(writer *w, uint32_t dflt);
+size_t writer_pending(writer *w);
+/* Writes everything queued from the calling thread; stops at the first error
+ * (the job stays queued). Returns 0 when the queue is empty, -1 otherwise. */
+int writer_drain(writer *w);
+int writer_start(writer *w);
+/* Finishes the queue (retrying a little on errors) and joins the thread. */
+void writer_stop(writer *w);
+
+/* ------------------------------------------------------------------ string map */
+
+/* An open-addressing map from byte strings to pointers. Keys are copied. Not
+ * thread-safe. */
+typedef struct strmap_entry {
+    uint64_t hash;
+    char *key; /* NULL = empty slot */
+    size_t klen;
+    void *val;
+} strmap_entry;
+
+typedef struct strmap {
+    strmap_entry *e;
+    size_t mask;
+    size_t count;
+} strmap;
+
+void strmap_init(strmap *m);
+/* Frees keys (and values with |free_val| when not NULL). */
+void strmap_free(strmap *m, void (*free_val)(void *));
+void *strmap_get(const strmap *m, const void *key, size_t klen, uint64_t h);
+/* Stores |val| under |key| (absent). Returns 0 or -1 (out of memory). */
+int strmap_put(strmap *m, const void *key, size_t klen, uint64_t h, void *val);
+/* Removes |key|; returns its value or NULL. */
+void *strmap_del(strmap *m, const void *key, size_t klen, uint64_t h);
+
+/* ------------------------------------------------------------------ metrics text */
+
+/* Appends |s| escaped as a Prometheus label value (without quotes). */
+void prom_label(ottr_buf *out, const char *s);
+/* Appends a histogram's _bucket, _sum and _count lines. |labels| is the escaped
+ * inside of the braces (may be ""), counts are per bucket (not cumulative),
+ * nbounds + 1 of them. */
+void prom_histogram(ottr_buf *out, const char *name, const char *labels, const double *bounds,
+                    size_t nbounds, const uint64_t *counts, double sum);
+/* Index of the first bound >= v, or nbounds. */
+size_t bucket_index(const double *bounds, size_t nbounds, double v);
+
+/* ------------------------------------------------------------------ span metrics */
+
+typedef struct spanmetrics spanmetrics;
+
+spanmetrics *spanmetrics_create(size_t max_series);
+void spanmetrics_destroy(spanmetrics *m);
+void spanmetrics_observe(spanmetrics *m, const ottr_span_ref *r);
+void spanmetrics_render(spanmetrics *m, ottr_buf *out);
+size_t spanmetrics_series(spanmetrics *m);
+
+/* ------------------------------------------------------------------ service graph */
+
+typedef struct servicegraph servicegraph;
+
+/* |wait_ns|: how long an unpaired half waits; |max_pending|: halves held at most. */
+servicegraph *servicegraph_create(uint64_t wait_ns, size_t max_pending, size_t max_edges);
+void servicegraph_destroy(servicegraph *g);
+void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const ottr_span_ref *r,
+                          uint64_t now_ns);
+/* Turns halves that waited past their time into virtual edges or unpaired counts. */
+void servicegraph_expire(servicegraph *g, uint64_t now_ns);
+/* Persists per-minute counts for minutes < |before_minute| (UINT32_MAX: all).
+ * Counts that fail to persist are kept for the next call. */
+ottr_status servicegraph_flush(servicegraph *g, store *st, uint32_t before_minute);
+void servicegraph_render(servicegraph *g, ottr_buf *out);
+size_t servicegraph_pending(servicegraph *g);
+
+/* ------------------------------------------------------------------ shards */
+
+/* One buffered trace: a fixed summary, not its spans. */
+typedef struct trace_entry {
+    uint8_t trace_id[16];
+    uint32_t free_next; /* used by idtable when free; must follow the key */
+    uint32_t span_count;
+    uint64_t first_ns;     /* arrival of the first span */
+    uint64_t last_ns;      /* arrival of the latest span */
+    uint64_t min_start_ns; /* UINT64_MAX until a span has a start */
+    uint64_t max_end_ns;
+    uint64_t bytes;
+    uint64_t bits;                 /* span-level policy matches */
+    uint32_t fifo_prev, fifo_next; /* every entry, by first_ns */
+    uint32_t root_prev, root_next; /* root seen or forced, by last_ns; forced first */
+    uint8_t flags;
+} trace_entry;
+
+#define TE_ROOT   0x01 /* the root span arrived */
+#define TE_INROOT 0x02 /* linked in the root list */
+#define TE_FORCED 0x04 /* over max spans/bytes: decide at the next tick */
+
+typedef struct shard {
+    pthread_mutex_t mu;
+    idtable traces;
+    uint32_t fifo_head, fifo_tail;
+    uint32_t root_head, root_tail;
+    dcache kept;
+    dcache dropped;
+} shard;
+
+/* ------------------------------------------------------------------ the sampler */
+
+struct sampler {
+    sampler_options o;
+    store *st;
+    int nshards;
+    shard *shards;
+
+    pthread_rwlock_t pol_lock; /* submit and decide read; reload writes */
+    policy_set *pol;
+
+    pthread_mutex_t decide_mu; /* one decider at a time (stateful policies) */
+
+    /* Arrival clock: monotonic nanoseconds, and the seconds of submits that
+     * appended to pending but have not yet updated their summaries. */
+    pthread_mutex_t arr_mu;
+    uint64_t arr_last_ns;
+    struct inflight {
+        uint32_t sec;
+        uint32_t n;
+    } inflight[32];
+    pthread_cond_t arr_cv;
+
+    writer w;
+    spanmetrics *sm;
+    servicegraph *sg;
+
+    _Atomic uint64_t ntraces;
+    _Atomic uint64_t index_bytes; /* sum over shards of idtable slot bytes */
+    _Atomic uint64_t kept, dropped, late_spans;
+
+    uint32_t reclaimed_sec; /* pending below this is gone */
+    uint32_t flushed_minute;
+    uint64_t last_housekeeping_sec;
+
+    bool started, stopped;
+    _Atomic bool replaying; /* reclaim waits while pending is replayed */
+    pthread_t ticker;
+    pthread_mutex_t tick_mu;
+    pthread_cond_t tick_cv;
+    bool tick_stop;
+
+    ottr_gauge *m_buffered;
+    ottr_counter *m_late_kept, *m_late_dropped, *m_backpressure;
+    ottr_histogram *m_age;
+};
+
+uint64_t sampler_clock(const sampler *s);
+/* Adds a group's spans to its trace's summary (or follows its decision).
+ * |live|: false during replay (no decision caches, no late counts). */
+ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t trace_id[16],
+                                const ottr_span_ref *spans, size_t nspans, size_t bytes,
+                                uint64_t now_ns, bool live);
+/* Decides every due trace of every shard at |now_ns|; |all| decides everything. */
+void sampler_decide_due(sampler *s, uint64_t now_ns, bool all);
+
+/* Rewrites buffered traces' policy bits after a reload. Under pol_lock (write). */
+void sampler_remap_bits(sampler *s, const uint64_t map[POL_MAX_BITS]);
+/* The smallest first-arrival second of a buffered trace, or |dflt|. */
+uint32_t sampler_oldest_sec(sampler *s, uint32_t dflt);
+/* True when the trace is buffered or in a decision cache. */
+bool sampler_trace_known(sampler *s, const uint8_t trace_id[16]);
+/* Remembers |trace_id| as kept and queues the copy of its second |sec|. */
+void sampler_mark_kept(sampler *s, const uint8_t trace_id[16], uint32_t sec);
+/* Rebuilds summaries from `pending` (replay.c). */
+ottr_status sampler_replay_pending(sampler *s);
+
+/* Bench only: adds |n| synthetic one-span traces straight to the summaries
+ * (no pending write). */
+ottr_status sampler_bench_insert(sampler *s, const uint8_t (*ids)[16], size_t n, uint64_t now_ns);
+
+#endif /* OTTR_SAMPLER_INTERNAL_H */

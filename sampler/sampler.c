@@ -1,0 +1,468 @@
+/* sampler/sampler.c - the sampler's life cycle and the ingest hand-off: budget
+ * check, durable append to `pending`, summary updates, span metrics and service
+ * graph; a ticker decides due traces, reclaims pending and flushes the graph. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sampler/internal.h"
+
+#define DEFAULT_SHARDS         16
+#define TICK_NS                100000000ull
+#define GRAPH_WAIT_NS          (10 * NS_PER_SEC)
+#define GRAPH_MAX_PENDING      200000
+#define GRAPH_MAX_EDGES        10000
+#define SPANMETRICS_MAX_SERIES 10000
+
+void sampler_options_from_config(sampler_options *o, const ottr_config *c)
+{
+    memset(o, 0, sizeof(*o));
+    o->decision_wait_ns = c->decision_wait_ns;
+    o->decision_wait_after_root_ns = c->decision_wait_after_root_ns;
+    o->max_spans_per_trace = c->max_spans_per_trace;
+    o->max_trace_bytes = c->max_trace_bytes;
+    o->max_buffered_traces = c->max_buffered_traces;
+    o->max_memory_bytes = c->max_memory_bytes;
+    o->decision_cache_size = c->decision_cache_size;
+    o->policies = c->policies;
+}
+
+int sampler_check_policies(const ottr_yaml_node *policies, char *err, size_t errlen)
+{
+    policy_set *ps = NULL;
+    if (policy_set_parse(policies, &ps, err, errlen) != 0)
+        return -1;
+    policy_set_free(ps);
+    return 0;
+}
+
+uint64_t sampler_clock(const sampler *s)
+{
+    return s->o.clock_ns ? s->o.clock_ns() : ottr_now_ns();
+}
+
+static void fill_defaults(sampler_options *o)
+{
+    if (o->decision_wait_ns == 0)
+        o->decision_wait_ns = 30 * NS_PER_SEC;
+    if (o->decision_wait_after_root_ns == 0)
+        o->decision_wait_after_root_ns = 2 * NS_PER_SEC;
+    if (o->max_spans_per_trace == 0)
+        o->max_spans_per_trace = 100000;
+    if (o->max_trace_bytes == 0)
+        o->max_trace_bytes = 50ull << 20;
+    if (o->max_buffered_traces == 0)
+        o->max_buffered_traces = 1000000;
+    if (o->max_memory_bytes == 0)
+        o->max_memory_bytes = 512ull << 20;
+    if (o->decision_cache_size == 0)
+        o->decision_cache_size = 1000000;
+    if (o->shards <= 0)
+        o->shards = DEFAULT_SHARDS;
+    if (o->shards > 1024)
+        o->shards = 1024;
+}
+
+static void render_metrics(void *ctx, ottr_buf *out)
+{
+    sampler *s = ctx;
+    spanmetrics_render(s->sm, out);
+    servicegraph_render(s->sg, out);
+}
+
+static void bind_metrics(sampler *s)
+{
+    static const double age_bounds[] = {0.1, 0.25, 0.5, 1,  2,  2.5, 5,  10,
+                                        15,  20,   30,  45, 60, 120, 300};
+    s->m_buffered = ottr_gauge_get("ottr_sampler_traces_buffered",
+                                   "Traces waiting for a sampling decision.", NULL);
+    s->m_late_kept =
+        ottr_counter_get("ottr_sampler_late_spans_total",
+                         "Spans that arrived after their trace was decided.", "decision=\"kept\"");
+    s->m_late_dropped = ottr_counter_get("ottr_sampler_late_spans_total",
+                                         "Spans that arrived after their trace was decided.",
+                                         "decision=\"dropped\"");
+    s->m_backpressure = ottr_counter_get(
+        "ottr_sampler_backpressure_total",
+        "Requests refused because the sampler was at its trace or memory budget.", NULL);
+    s->m_age = ottr_histogram_get("ottr_sampler_decision_age_seconds",
+                                  "Time from a trace's first span to its decision.", NULL,
+                                  age_bounds, sizeof(age_bounds) / sizeof(age_bounds[0]));
+}
+
+static void shards_free(sampler *s)
+{
+    for (int i = 0; i < s->nshards; i++) {
+        shard *sh = &s->shards[i];
+        idt_free(&sh->traces);
+        dcache_free(&sh->kept);
+        dcache_free(&sh->dropped);
+        pthread_mutex_destroy(&sh->mu);
+    }
+    free(s->shards);
+    s->shards = NULL;
+}
+
+static int shards_init(sampler *s)
+{
+    s->shards = calloc((size_t)s->o.shards, sizeof(shard));
+    if (s->shards == NULL)
+        return -1;
+    size_t per =
+        (size_t)((s->o.decision_cache_size + (uint64_t)s->o.shards - 1) / (uint64_t)s->o.shards);
+    for (int i = 0; i < s->o.shards; i++) {
+        shard *sh = &s->shards[i];
+        if (idt_init(&sh->traces, sizeof(trace_entry), 16) != 0)
+            return -1;
+        pthread_mutex_init(&sh->mu, NULL);
+        s->nshards = i + 1;
+        sh->fifo_head = sh->fifo_tail = IDT_NONE;
+        sh->root_head = sh->root_tail = IDT_NONE;
+        dcache_init(&sh->kept, per);
+        dcache_init(&sh->dropped, per);
+        atomic_fetch_add(&s->index_bytes, (sh->traces.mask + 1) * sizeof(uint64_t));
+    }
+    return 0;
+}
+
+ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, char *err,
+                           size_t errlen)
+{
+    *out = NULL;
+    policy_set *ps = NULL;
+    if (policy_set_parse(o->policies, &ps, err, errlen) != 0)
+        return OTTR_ERR_INVALID;
+    sampler *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        policy_set_free(ps);
+        snprintf(err, errlen, "out of memory");
+        return OTTR_ERR_NOMEM;
+    }
+    s->o = *o;
+    s->o.policies = NULL; /* the tree belongs to the caller */
+    fill_defaults(&s->o);
+    s->st = st;
+    s->pol = ps;
+
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    /* A reload must not wait behind an endless stream of submits. */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->pol_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&s->decide_mu, NULL);
+    pthread_mutex_init(&s->arr_mu, NULL);
+    pthread_cond_init(&s->arr_cv, NULL);
+    pthread_mutex_init(&s->tick_mu, NULL);
+    pthread_cond_init(&s->tick_cv, NULL);
+
+    if (writer_init(&s->w, st) != 0) {
+        snprintf(err, errlen, "out of memory");
+        pthread_rwlock_destroy(&s->pol_lock);
+        pthread_mutex_destroy(&s->decide_mu);
+        pthread_mutex_destroy(&s->arr_mu);
+        pthread_cond_destroy(&s->arr_cv);
+        pthread_mutex_destroy(&s->tick_mu);
+        pthread_cond_destroy(&s->tick_cv);
+        policy_set_free(ps);
+        free(s);
+        return OTTR_ERR_NOMEM;
+    }
+    if (shards_init(s) != 0 || (s->sm = spanmetrics_create(SPANMETRICS_MAX_SERIES)) == NULL ||
+        (s->sg = servicegraph_create(GRAPH_WAIT_NS, GRAPH_MAX_PENDING, GRAPH_MAX_EDGES)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        s->stopped = true; /* nothing to settle */
+        sampler_destroy(s);
+        return OTTR_ERR_NOMEM;
+    }
+    policy_set_bind_metrics(ps);
+    bind_metrics(s);
+    uint64_t now = sampler_clock(s);
+    s->flushed_minute = (uint32_t)(now / (60 * NS_PER_SEC));
+    ottr_metrics_add_collector(render_metrics, s);
+    *out = s;
+    return OTTR_OK;
+}
+
+/* ------------------------------------------------------------------ arrival clock */
+
+/* Gives the submit its arrival time (monotonic across submits) and records its
+ * second as in flight until arrival_end(), so pending is not reclaimed under it. */
+static uint32_t arrival_begin(sampler *s, uint64_t *now_ns)
+{
+    pthread_mutex_lock(&s->arr_mu);
+    uint64_t now = sampler_clock(s);
+    if (now < s->arr_last_ns)
+        now = s->arr_last_ns;
+    s->arr_last_ns = now;
+    uint32_t sec = (uint32_t)(now / NS_PER_SEC);
+    for (;;) {
+        struct inflight *free_slot = NULL;
+        for (size_t i = 0; i < sizeof(s->inflight) / sizeof(s->inflight[0]); i++) {
+            struct inflight *f = &s->inflight[i];
+            if (f->n > 0 && f->sec == sec) {
+                f->n++;
+                pthread_mutex_unlock(&s->arr_mu);
+                *now_ns = now;
+                return sec;
+            }
+            if (f->n == 0 && free_slot == NULL)
+                free_slot = f;
+        }
+        if (free_slot != NULL) {
+            free_slot->sec = sec;
+            free_slot->n = 1;
+            pthread_mutex_unlock(&s->arr_mu);
+            *now_ns = now;
+            return sec;
+        }
+        /* Submits from 32 different seconds still running: wait for one. */
+        pthread_cond_wait(&s->arr_cv, &s->arr_mu);
+    }
+}
+
+static void arrival_end(sampler *s, uint32_t sec)
+{
+    pthread_mutex_lock(&s->arr_mu);
+    for (size_t i = 0; i < sizeof(s->inflight) / sizeof(s->inflight[0]); i++) {
+        struct inflight *f = &s->inflight[i];
+        if (f->n > 0 && f->sec == sec) {
+            if (--f->n == 0)
+                pthread_cond_broadcast(&s->arr_cv);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->arr_mu);
+}
+
+/* The newest second below which nothing in pending is still needed. */
+static uint32_t reclaim_watermark(sampler *s)
+{
+    pthread_mutex_lock(&s->arr_mu);
+    uint64_t now = sampler_clock(s);
+    if (now > s->arr_last_ns)
+        s->arr_last_ns = now; /* later submits get this second or newer */
+    uint32_t w = (uint32_t)(s->arr_last_ns / NS_PER_SEC);
+    for (size_t i = 0; i < sizeof(s->inflight) / sizeof(s->inflight[0]); i++)
+        if (s->inflight[i].n > 0 && s->inflight[i].sec < w)
+            w = s->inflight[i].sec;
+    pthread_mutex_unlock(&s->arr_mu);
+    /* Read after the in-flight seconds: a submit that finished before is in a
+     * shard or the writer queue by now. */
+    w = sampler_oldest_sec(s, w);
+    return writer_min_sec(&s->w, w);
+}
+
+static void reclaim(sampler *s)
+{
+    if (s->replaying)
+        return;
+    uint32_t w = reclaim_watermark(s);
+    if (w <= s->reclaimed_sec)
+        return;
+    if (store_reclaim_pending(s->st, w) == OTTR_OK)
+        s->reclaimed_sec = w;
+}
+
+/* ------------------------------------------------------------------ hand-off */
+
+static bool over_budget(sampler *s)
+{
+    uint64_t n = atomic_load(&s->ntraces);
+    if (n == 0)
+        return false; /* an empty sampler always takes a trace */
+    uint64_t bytes = n * sizeof(trace_entry) + atomic_load(&s->index_bytes);
+    return n >= s->o.max_buffered_traces || bytes >= s->o.max_memory_bytes;
+}
+
+ottr_status sampler_submit(sampler *s, const ottr_batch *b)
+{
+    if (b == NULL || b->ngroups == 0)
+        return OTTR_OK;
+    if (over_budget(s)) {
+        /* Traces in progress must be able to finish; only new ones wait. */
+        for (size_t i = 0; i < b->ngroups; i++) {
+            if (!sampler_trace_known(s, b->groups[i].trace_id)) {
+                ottr_counter_add(s->m_backpressure, 1);
+                return OTTR_ERR_BUSY;
+            }
+        }
+    }
+    uint64_t now;
+    uint32_t sec = arrival_begin(s, &now);
+    ottr_status st = store_append_pending(s->st, b, sec);
+    if (st != OTTR_OK) {
+        arrival_end(s, sec);
+        return st;
+    }
+    pthread_rwlock_rdlock(&s->pol_lock);
+    for (size_t i = 0; i < b->ngroups; i++) {
+        const ottr_trace_group *g = &b->groups[i];
+        ottr_status r = sampler_apply_group(s, s->pol, g->trace_id, g->spans, g->nspans,
+                                            g->chunk_len, now, true);
+        if (r != OTTR_OK)
+            st = r;
+    }
+    pthread_rwlock_unlock(&s->pol_lock);
+    arrival_end(s, sec);
+    /* Metrics from every span, kept or not. */
+    for (size_t i = 0; i < b->ngroups; i++) {
+        const ottr_trace_group *g = &b->groups[i];
+        for (size_t k = 0; k < g->nspans; k++) {
+            spanmetrics_observe(s->sm, &g->spans[k]);
+            servicegraph_observe(s->sg, g->trace_id, &g->spans[k], now);
+        }
+    }
+    ottr_gauge_set(s->m_buffered, (double)atomic_load(&s->ntraces));
+    return st;
+}
+
+/* ------------------------------------------------------------------ ticking */
+
+static void housekeeping(sampler *s, uint64_t now, bool force)
+{
+    uint64_t sec = now / NS_PER_SEC;
+    if (!force && sec == s->last_housekeeping_sec)
+        return;
+    s->last_housekeeping_sec = sec;
+    servicegraph_expire(s->sg, now);
+    uint32_t minute = (uint32_t)(now / (60 * NS_PER_SEC));
+    /* Every second, the minute in progress too: the store merges additions, so
+     * each flush writes only the counts gathered since the last one and the
+     * dependency map is at most a second behind. */
+    if (servicegraph_flush(s->sg, s->st, minute + 1) == OTTR_OK)
+        s->flushed_minute = minute;
+    reclaim(s);
+    ottr_gauge_set(s->m_buffered, (double)atomic_load(&s->ntraces));
+}
+
+void sampler_tick(sampler *s)
+{
+    uint64_t now = sampler_clock(s);
+    sampler_decide_due(s, now, false);
+    (void)writer_drain(&s->w);
+    housekeeping(s, now, true);
+}
+
+static void *ticker_main(void *arg)
+{
+    sampler *s = arg;
+    pthread_mutex_lock(&s->tick_mu);
+    while (!s->tick_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t t = (uint64_t)ts.tv_nsec + TICK_NS;
+        ts.tv_sec += (time_t)(t / NS_PER_SEC);
+        ts.tv_nsec = (long)(t % NS_PER_SEC);
+        pthread_cond_timedwait(&s->tick_cv, &s->tick_mu, &ts);
+        if (s->tick_stop)
+            break;
+        pthread_mutex_unlock(&s->tick_mu);
+        uint64_t now = sampler_clock(s);
+        sampler_decide_due(s, now, false);
+        housekeeping(s, now, false);
+        pthread_mutex_lock(&s->tick_mu);
+    }
+    pthread_mutex_unlock(&s->tick_mu);
+    return NULL;
+}
+
+ottr_status sampler_start(sampler *s)
+{
+    if (s->o.manual_tick || s->started)
+        return OTTR_OK;
+    if (writer_start(&s->w) != 0)
+        return OTTR_ERR_INTERNAL;
+    s->tick_stop = false;
+    if (pthread_create(&s->ticker, NULL, ticker_main, s) != 0) {
+        writer_stop(&s->w);
+        return OTTR_ERR_INTERNAL;
+    }
+    s->started = true;
+    return OTTR_OK;
+}
+
+ottr_status sampler_replay(sampler *s)
+{
+    s->replaying = true;
+    ottr_status st = sampler_replay_pending(s);
+    s->replaying = false;
+    ottr_gauge_set(s->m_buffered, (double)atomic_load(&s->ntraces));
+    return st;
+}
+
+int sampler_reload(sampler *s, const ottr_yaml_node *policies, char *err, size_t errlen)
+{
+    policy_set *ps = NULL;
+    if (policy_set_parse(policies, &ps, err, errlen) != 0)
+        return -1;
+    policy_set_bind_metrics(ps);
+    /* The decider holds pol_lock for reading while it runs, so taking it for
+     * writing also waits for a decision pass to end. */
+    pthread_rwlock_wrlock(&s->pol_lock);
+    uint64_t map[POL_MAX_BITS];
+    policy_set_map_bits(s->pol, ps, map);
+    sampler_remap_bits(s, map);
+    policy_set *old = s->pol;
+    s->pol = ps;
+    pthread_rwlock_unlock(&s->pol_lock);
+    policy_set_free(old);
+    OTTR_INFO("sampler", "policies reloaded: %zu policies; %llu traces still buffered", ps->ntop,
+              (unsigned long long)atomic_load(&s->ntraces));
+    return 0;
+}
+
+void sampler_stop(sampler *s)
+{
+    if (s == NULL || s->stopped)
+        return;
+    s->stopped = true;
+    if (s->started) {
+        pthread_mutex_lock(&s->tick_mu);
+        s->tick_stop = true;
+        pthread_cond_signal(&s->tick_cv);
+        pthread_mutex_unlock(&s->tick_mu);
+        pthread_join(s->ticker, NULL);
+    }
+    uint64_t now = sampler_clock(s);
+    sampler_decide_due(s, now, false);
+    if (s->w.started)
+        writer_stop(&s->w);
+    else
+        (void)writer_drain(&s->w);
+    if (servicegraph_flush(s->sg, s->st, UINT32_MAX) != OTTR_OK)
+        OTTR_WARN("sampler", "could not persist the last service graph counts");
+    reclaim(s);
+    s->started = false;
+}
+
+void sampler_destroy(sampler *s)
+{
+    if (s == NULL)
+        return;
+    sampler_stop(s);
+    ottr_metrics_remove_collector(render_metrics, s);
+    shards_free(s);
+    writer_destroy(&s->w);
+    spanmetrics_destroy(s->sm);
+    servicegraph_destroy(s->sg);
+    policy_set_free(s->pol);
+    pthread_rwlock_destroy(&s->pol_lock);
+    pthread_mutex_destroy(&s->decide_mu);
+    pthread_mutex_destroy(&s->arr_mu);
+    pthread_cond_destroy(&s->arr_cv);
+    pthread_mutex_destroy(&s->tick_mu);
+    pthread_cond_destroy(&s->tick_cv);
+    free(s);
+}
+
+void sampler_get_stats(sampler *s, sampler_stats *st)
+{
+    uint64_t n = atomic_load(&s->ntraces);
+    st->traces_buffered = n;
+    st->bytes_buffered = n * sizeof(trace_entry) + atomic_load(&s->index_bytes);
+    st->kept = atomic_load(&s->kept);
+    st->dropped = atomic_load(&s->dropped);
+    st->late_spans = atomic_load(&s->late_spans);
+}

@@ -1,0 +1,233 @@
+/* sampler/writer.c - the writer: one thread that copies kept traces from
+ * `pending` into `traces` (store_keep_trace), retrying while the store fails. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sampler/internal.h"
+
+#define BATCH    64
+#define RETRY_NS 200000000ull
+
+int writer_init(writer *w, store *st)
+{
+    memset(w, 0, sizeof(*w));
+    w->st = st;
+    w->busy_min_sec = UINT32_MAX;
+    if (pthread_mutex_init(&w->mu, NULL) != 0)
+        return -1;
+    if (pthread_cond_init(&w->cv, NULL) != 0) {
+        pthread_mutex_destroy(&w->mu);
+        return -1;
+    }
+    return 0;
+}
+
+void writer_destroy(writer *w)
+{
+    free(w->q);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+}
+
+/* Under w->mu. */
+static int queue_grow(writer *w)
+{
+    size_t ncap = w->cap ? w->cap * 2 : 1024;
+    keep_job *nq = malloc(ncap * sizeof(*nq));
+    if (nq == NULL)
+        return -1;
+    for (size_t i = 0; i < w->count; i++)
+        nq[i] = w->q[(w->head + i) % w->cap];
+    free(w->q);
+    w->q = nq;
+    w->cap = ncap;
+    w->head = 0;
+    return 0;
+}
+
+static ottr_status write_job(writer *w, const keep_job *j)
+{
+    ottr_status st = store_keep_trace(w->st, j->trace_id, j->first_sec, j->last_sec);
+    if (st == OTTR_OK)
+        atomic_fetch_add(&w->written, 1);
+    else
+        atomic_fetch_add(&w->failures, 1);
+    return st;
+}
+
+void writer_push(writer *w, const keep_job *j)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->count > 0) {
+        /* Late spans of one trace arrive in bursts: one copy per second is enough
+         * while it is still queued. */
+        const keep_job *last = &w->q[(w->head + w->count - 1) % w->cap];
+        if (memcmp(last->trace_id, j->trace_id, 16) == 0 && last->first_sec <= j->first_sec &&
+            last->last_sec >= j->last_sec) {
+            pthread_mutex_unlock(&w->mu);
+            return;
+        }
+    }
+    if (w->count == w->cap && queue_grow(w) != 0) {
+        pthread_mutex_unlock(&w->mu);
+        /* Cannot queue: write now rather than lose a kept trace. */
+        if (write_job(w, j) != OTTR_OK)
+            OTTR_ERROR("sampler", "out of memory and the store failed: a kept trace is lost");
+        return;
+    }
+    w->q[(w->head + w->count) % w->cap] = *j;
+    w->count++;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+uint32_t writer_min_sec(writer *w, uint32_t dflt)
+{
+    pthread_mutex_lock(&w->mu);
+    uint32_t m = dflt;
+    if (w->busy_min_sec < m)
+        m = w->busy_min_sec;
+    for (size_t i = 0; i < w->count; i++) {
+        uint32_t s = w->q[(w->head + i) % w->cap].first_sec;
+        if (s < m)
+            m = s;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return m;
+}
+
+size_t writer_pending(writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t n = w->count + (w->busy_min_sec != UINT32_MAX);
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+/* Takes up to BATCH jobs into |out| and marks them busy. Under w->mu. */
+static size_t take(writer *w, keep_job *out)
+{
+    size_t n = 0;
+    uint32_t m = UINT32_MAX;
+    while (n < BATCH && w->count > 0) {
+        out[n] = w->q[w->head];
+        if (out[n].first_sec < m)
+            m = out[n].first_sec;
+        w->head = (w->head + 1) % w->cap;
+        w->count--;
+        n++;
+    }
+    w->busy_min_sec = m;
+    return n;
+}
+
+/* Puts jobs that failed back at the front, in order. Under w->mu. */
+static void give_back(writer *w, const keep_job *jobs, size_t n)
+{
+    while (w->count + n > w->cap) {
+        if (queue_grow(w) != 0) {
+            /* The ring had room for them a moment ago; only growth can fail. */
+            OTTR_ERROR("sampler", "out of memory: %zu kept traces are lost", n);
+            return;
+        }
+    }
+    for (size_t i = n; i-- > 0;) {
+        w->head = (w->head + w->cap - 1) % w->cap;
+        w->q[w->head] = jobs[i];
+        w->count++;
+    }
+}
+
+/* Writes one batch; returns the number of jobs that failed (given back). */
+static size_t run_batch(writer *w)
+{
+    keep_job jobs[BATCH];
+    size_t n = take(w, jobs);
+    if (n == 0)
+        return 0;
+    pthread_mutex_unlock(&w->mu);
+    size_t done = 0;
+    while (done < n) {
+        ottr_status st = write_job(w, &jobs[done]);
+        if (st == OTTR_ERR_IO || st == OTTR_ERR_NOMEM)
+            break;
+        if (st != OTTR_OK)
+            OTTR_ERROR("sampler", "keeping a trace failed: %s", ottr_status_str(st));
+        done++;
+    }
+    pthread_mutex_lock(&w->mu);
+    give_back(w, jobs + done, n - done);
+    w->busy_min_sec = UINT32_MAX;
+    return n - done;
+}
+
+int writer_drain(writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->count > 0) {
+        if (run_batch(w) > 0)
+            break;
+    }
+    int rc = w->count == 0 ? 0 : -1;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+static void wait_ns(writer *w, uint64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t t = (uint64_t)ts.tv_nsec + ns;
+    ts.tv_sec += (time_t)(t / NS_PER_SEC);
+    ts.tv_nsec = (long)(t % NS_PER_SEC);
+    pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+}
+
+static void *writer_main(void *arg)
+{
+    writer *w = arg;
+    int stop_retries = 0;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        if (w->count == 0) {
+            if (w->stop)
+                break;
+            pthread_cond_wait(&w->cv, &w->mu);
+            continue;
+        }
+        if (run_batch(w) > 0) {
+            /* The store refuses writes: wait and retry; at shutdown give up
+             * after a few tries (the spans stay in pending for the next start). */
+            if (w->stop && ++stop_retries > 10) {
+                OTTR_ERROR("sampler", "store keeps failing: %zu kept traces left in pending",
+                           w->count);
+                break;
+            }
+            wait_ns(w, RETRY_NS);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int writer_start(writer *w)
+{
+    if (pthread_create(&w->th, NULL, writer_main, w) != 0)
+        return -1;
+    w->started = true;
+    return 0;
+}
+
+void writer_stop(writer *w)
+{
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    w->started = false;
+}
