@@ -13,9 +13,9 @@
 #include "sampler/sampler.h"
 #include "store/store.h"
 
-#define EXIT_USAGE 2   /* bad flag or config */
-#define EXIT_STORE 3   /* data directory unusable */
-#define EXIT_LISTEN 4  /* a port could not be bound */
+#define EXIT_USAGE  2 /* bad flag or config */
+#define EXIT_STORE  3 /* data directory unusable */
+#define EXIT_LISTEN 4 /* a port could not be bound */
 
 typedef struct flag_def {
     const char *flag;
@@ -275,16 +275,22 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    http_server_options ho = {.name = "query", .addr = cfg.query_addr, .threads = 1,
-                              .max_body_bytes = 1 << 20, .handler = routes_tempo_handle,
+    http_server_options ho = {.name = "query",
+                              .addr = cfg.query_addr,
+                              .threads = 2,
+                              .max_body_bytes = 1 << 20,
+                              .handler = routes_tempo_handle,
                               .ctx = &qctx};
     if (http_server_start(&ho, &query_srv, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "query listener: %s", err);
         exit_code = EXIT_LISTEN;
         goto out;
     }
-    ho = (http_server_options){.name = "jaeger", .addr = cfg.jaeger_addr, .threads = 1,
-                               .max_body_bytes = 1 << 20, .handler = routes_jaeger_handle,
+    ho = (http_server_options){.name = "jaeger",
+                               .addr = cfg.jaeger_addr,
+                               .threads = 2,
+                               .max_body_bytes = 1 << 20,
+                               .handler = routes_jaeger_handle,
                                .ctx = &qctx};
     if (http_server_start(&ho, &jaeger_srv, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "jaeger listener: %s", err);
@@ -292,20 +298,24 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    otlp_grpc_options go = {.addr = cfg.grpc_addr, .threads = cfg.grpc_threads,
+    otlp_grpc_options go = {.addr = cfg.grpc_addr,
+                            .threads = cfg.grpc_threads,
                             .max_recv_bytes = cfg.grpc_max_recv_bytes,
-                            .ingest = ingest_to_sampler, .ingest_ctx = smp};
+                            .ingest = ingest_to_sampler,
+                            .ingest_ctx = smp};
     if (otlp_grpc_start(&go, &grpc, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "grpc listener: %s", err);
         exit_code = EXIT_LISTEN;
         goto out;
     }
-    otlp_http_ctx hctx = {.ingest = ingest_to_sampler, .ingest_ctx = smp,
-                          .max_body_bytes = cfg.http_max_body_bytes};
-    ho = (http_server_options){.name = "otlp_http", .addr = cfg.http_addr,
+    otlp_http_ctx hctx = {
+        .ingest = ingest_to_sampler, .ingest_ctx = smp, .max_body_bytes = cfg.http_max_body_bytes};
+    ho = (http_server_options){.name = "otlp_http",
+                               .addr = cfg.http_addr,
                                .threads = cfg.http_threads,
                                .max_body_bytes = cfg.http_max_body_bytes,
-                               .handler = otlp_http_handle, .ctx = &hctx};
+                               .handler = otlp_http_handle,
+                               .ctx = &hctx};
     if (http_server_start(&ho, &otlp_http, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "otlp http listener: %s", err);
         exit_code = EXIT_LISTEN;

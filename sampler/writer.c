@@ -1,5 +1,6 @@
 /* sampler/writer.c - the writer: one thread that copies kept traces from
- * `pending` into `traces` (store_keep_trace), retrying while the store fails. */
+ * `pending` into `traces` (store_keep_traces, a batch per WriteBatch), retrying
+ * while the store fails. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,14 +149,30 @@ static size_t run_batch(writer *w)
     if (n == 0)
         return 0;
     pthread_mutex_unlock(&w->mu);
+    /* The whole batch in one WriteBatch; on a non-I/O failure fall back to one
+     * trace at a time so one bad trace does not hold back the others. */
+    store_keep_req reqs[BATCH];
+    for (size_t i = 0; i < n; i++) {
+        memcpy(reqs[i].trace_id, jobs[i].trace_id, 16);
+        reqs[i].first_sec = jobs[i].first_sec;
+        reqs[i].last_sec = jobs[i].last_sec;
+    }
     size_t done = 0;
-    while (done < n) {
-        ottr_status st = write_job(w, &jobs[done]);
-        if (st == OTTR_ERR_IO || st == OTTR_ERR_NOMEM)
-            break;
-        if (st != OTTR_OK)
-            OTTR_ERROR("sampler", "keeping a trace failed: %s", ottr_status_str(st));
-        done++;
+    ottr_status bst = store_keep_traces(w->st, reqs, n);
+    if (bst == OTTR_OK) {
+        atomic_fetch_add(&w->written, n);
+        done = n;
+    } else if (bst == OTTR_ERR_IO || bst == OTTR_ERR_NOMEM) {
+        atomic_fetch_add(&w->failures, 1);
+    } else {
+        while (done < n) {
+            ottr_status st = write_job(w, &jobs[done]);
+            if (st == OTTR_ERR_IO || st == OTTR_ERR_NOMEM)
+                break;
+            if (st != OTTR_OK)
+                OTTR_ERROR("sampler", "keeping a trace failed: %s", ottr_status_str(st));
+            done++;
+        }
     }
     pthread_mutex_lock(&w->mu);
     give_back(w, jobs + done, n - done);

@@ -149,9 +149,24 @@ static double bench_submit(sampler *s, uint64_t *seq)
     return (double)BATCHES * NTRACES * NSPANS / ((double)(t1 - t0) / 1e9);
 }
 
+static void figure(const char *name, const double *v, const char *unit)
+{
+    double lo = v[0], hi = v[0];
+    for (int i = 1; i < RUNS; i++) {
+        lo = v[i] < lo ? v[i] : lo;
+        hi = v[i] > hi ? v[i] : hi;
+    }
+    printf("FIGURE %s %.1f %s %.1f %.1f\n", name, median((double *)v, RUNS), unit, lo, hi);
+}
+
 int main(int argc, char **argv)
 {
-    size_t n = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : DEFAULT_TRACES;
+    /* bench_sampler [N | --quick]: N traces per run (default 1M; --quick 100k). */
+    size_t n = DEFAULT_TRACES;
+    if (argc > 1)
+        n = strcmp(argv[1], "--quick") == 0 ? 100000 : (size_t)strtoull(argv[1], NULL, 10);
+    if (n == 0)
+        n = DEFAULT_TRACES;
     ottr_log_set_level(OTTR_LOG_WARN);
     char dir[] = "/dev/shm/ottr-bench-sampler-XXXXXX";
     if (mkdtemp(dir) == NULL) {
@@ -253,6 +268,10 @@ int main(int argc, char **argv)
     printf("median: sampler_submit %.0f spans/s (10 traces x 10 spans per request, pending on "
            "tmpfs, span metrics and service graph included)\n",
            median(sub_ps, RUNS));
+    /* Machine-readable lines for bench/run: name median unit min max. */
+    figure("sampler_heap_bytes_per_trace", heap_pt, "B");
+    figure("sampler_decisions_per_s", dec_ps, "1/s");
+    figure("sampler_submit_spans_per_s", sub_ps, "spans/s");
     sampler_destroy(s);
     store_close(st);
     ottr_yaml_free(yaml);

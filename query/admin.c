@@ -1,0 +1,60 @@
+/* query/admin.c - administrative operations served on the query port: an
+ * online checkpoint (consistent copy) of the store. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "query/qjson.h"
+#include "query/query.h"
+
+int query_admin_checkpoint(store *st, const char *dir, ottr_buf *out, char *err, size_t errlen)
+{
+    if (dir == NULL || dir[0] == '\0') {
+        snprintf(err, errlen, "parameter 'dir' is required");
+        return 400;
+    }
+    size_t n = strlen(dir);
+    if (dir[0] != '/' || n >= 4096) {
+        snprintf(err, errlen, "invalid dir \"%.128s\": want an absolute path", dir);
+        return 400;
+    }
+    struct stat sb;
+    if (lstat(dir, &sb) == 0) {
+        snprintf(err, errlen, "dir \"%.128s\" already exists", dir);
+        return 409;
+    }
+    if (errno != ENOENT) {
+        snprintf(err, errlen, "invalid dir \"%.128s\": %s", dir, strerror(errno));
+        return 400;
+    }
+    /* The parent must be an existing directory. */
+    char parent[4096];
+    memcpy(parent, dir, n + 1);
+    while (n > 1 && parent[n - 1] == '/')
+        parent[--n] = '\0';
+    char *slash = strrchr(parent, '/');
+    if (slash == parent)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        snprintf(err, errlen, "invalid dir \"%.128s\": parent directory %.128s does not exist", dir,
+                 parent);
+        return 400;
+    }
+    char serr[256] = "";
+    ottr_status s = store_checkpoint(st, dir, serr, sizeof(serr));
+    if (s != OTTR_OK) {
+        snprintf(err, errlen, "checkpoint failed: %s", serr[0] ? serr : ottr_status_str(s));
+        return 500;
+    }
+    ottr_buf_puts(out, "{\"dir\":");
+    qjson_str(out, dir);
+    ottr_buf_puts(out, "}");
+    if (out->oom) {
+        snprintf(err, errlen, "out of memory");
+        return 500;
+    }
+    return 200;
+}

@@ -1,0 +1,330 @@
+/* query/jaeger.c - encodes a decoded trace in Jaeger's JSON model: one process
+ * per distinct resource, span kind, status and scope as tags, events as logs,
+ * parent as CHILD_OF and links as FOLLOWS_FROM references, and warnings for
+ * orphans, duplicate span IDs and parent cycles. */
+#include <stdio.h>
+#include <string.h>
+
+#include "query/qjaeger.h"
+#include "query/qjson.h"
+
+void qjaeger_trace_id(ottr_buf *b, const uint8_t *id, size_t len)
+{
+    if (len == 16) {
+        static const uint8_t zero[8] = {0};
+        if (memcmp(id, zero, 8) == 0)
+            qjson_hex(b, id + 8, 8);
+        else
+            qjson_hex(b, id, 16);
+        return;
+    }
+    qjson_hex(b, id, len);
+}
+
+static void tag_begin(ottr_buf *b, const char *key, const char *type, int *first)
+{
+    if (!*first)
+        ottr_buf_putc(b, ',');
+    *first = 0;
+    ottr_buf_puts(b, "{\"key\":");
+    qjson_str(b, key);
+    ottr_buf_printf(b, ",\"type\":\"%s\",\"value\":", type);
+}
+
+static void tag_str(ottr_buf *b, const char *key, const char *value, int *first)
+{
+    tag_begin(b, key, "string", first);
+    qjson_str(b, value);
+    ottr_buf_putc(b, '}');
+}
+
+static void tag_any(ottr_buf *b, const char *key, const qt_any *v, int *first)
+{
+    if (v == NULL) {
+        tag_str(b, key, "", first);
+        return;
+    }
+    switch (v->value_case) {
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
+        tag_str(b, key, v->string_value, first);
+        return;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
+        tag_begin(b, key, "bool", first);
+        ottr_buf_puts(b, v->bool_value ? "true" : "false");
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+        tag_begin(b, key, "int64", first);
+        ottr_buf_printf(b, "%lld", (long long)v->int_value);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
+        if (v->double_value != v->double_value || v->double_value - v->double_value != 0) {
+            tag_begin(b, key, "string", first); /* NaN, Inf: JSON has no number for them */
+            ottr_buf_puts(b, v->double_value != v->double_value ? "\"NaN\""
+                             : v->double_value > 0              ? "\"+Inf\""
+                                                                : "\"-Inf\"");
+        } else {
+            tag_begin(b, key, "float64", first);
+            qjson_double(b, v->double_value);
+        }
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
+        tag_begin(b, key, "binary", first);
+        qjson_base64(b, v->bytes_value.data, v->bytes_value.len);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE: {
+        /* Jaeger shows arrays and maps as their JSON text in a string tag. */
+        ottr_buf tmp = {0};
+        qjson_any_plain(&tmp, v);
+        tag_begin(b, key, "string", first);
+        ottr_buf_json_str(b, tmp.data ? tmp.data : "", tmp.len);
+        if (tmp.oom)
+            b->oom = 1;
+        ottr_buf_free(&tmp);
+        break;
+    }
+    default:
+        tag_begin(b, key, "string", first);
+        ottr_buf_puts(b, "\"\"");
+        break;
+    }
+    ottr_buf_putc(b, '}');
+}
+
+static void tags_attrs(ottr_buf *b, qt_kv *const *kv, size_t n, const char *skip, int *first)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (skip && strcmp(kv[i]->key, skip) == 0)
+            continue;
+        tag_any(b, kv[i]->key, kv[i]->value, first);
+    }
+}
+
+/* The process tags of a resource: its attributes but service.name. */
+static void process_tags(ottr_buf *b, const qt_resource *r)
+{
+    int first = 1;
+    ottr_buf_putc(b, '[');
+    if (r)
+        tags_attrs(b, r->attributes, r->n_attributes, "service.name", &first);
+    ottr_buf_putc(b, ']');
+}
+
+typedef struct process {
+    const char *service;
+    const char *tags; /* JSON, in the arena */
+    size_t tags_len;
+} process;
+
+/* Maps each ResourceSpans to a process number (1-based), merging equal ones. */
+static int build_processes(const qtrace *t, ottr_arena *a, uint32_t **proc_of_rs, process **procs,
+                           size_t *nprocs)
+{
+    size_t nrs = t->td->n_resource_spans;
+    *proc_of_rs = ottr_arena_alloc(a, (nrs ? nrs : 1) * sizeof(uint32_t));
+    *procs = ottr_arena_alloc(a, (nrs ? nrs : 1) * sizeof(process));
+    if (*proc_of_rs == NULL || *procs == NULL)
+        return -1;
+    *nprocs = 0;
+    ottr_buf tmp = {0};
+    for (size_t i = 0; i < nrs; i++) {
+        const qt_resource *r = t->td->resource_spans[i]->resource;
+        const char *service = qt_resource_service(r);
+        ottr_buf_reset(&tmp);
+        process_tags(&tmp, r);
+        if (tmp.oom) {
+            ottr_buf_free(&tmp);
+            return -1;
+        }
+        size_t k;
+        for (k = 0; k < *nprocs; k++) {
+            process *p = &(*procs)[k];
+            if (strcmp(p->service, service) == 0 && p->tags_len == tmp.len &&
+                memcmp(p->tags, tmp.data, tmp.len) == 0)
+                break;
+        }
+        if (k == *nprocs) {
+            process *p = &(*procs)[k];
+            p->service = service;
+            p->tags = ottr_arena_memdup(a, tmp.data, tmp.len);
+            p->tags_len = tmp.len;
+            if (p->tags == NULL) {
+                ottr_buf_free(&tmp);
+                return -1;
+            }
+            (*nprocs)++;
+        }
+        (*proc_of_rs)[i] = (uint32_t)(k + 1);
+    }
+    ottr_buf_free(&tmp);
+    return 0;
+}
+
+static const char *kind_tag(int kind)
+{
+    switch (kind) {
+    case 1:
+        return "internal";
+    case 2:
+        return "server";
+    case 3:
+        return "client";
+    case 4:
+        return "producer";
+    case 5:
+        return "consumer";
+    default:
+        return NULL;
+    }
+}
+
+static void put_ref(ottr_buf *b, const char *type, const uint8_t *tid, size_t tlen,
+                    const uint8_t *sid, size_t slen, int *first)
+{
+    if (!*first)
+        ottr_buf_putc(b, ',');
+    *first = 0;
+    ottr_buf_printf(b, "{\"refType\":\"%s\",\"traceID\":", type);
+    qjaeger_trace_id(b, tid, tlen);
+    ottr_buf_puts(b, ",\"spanID\":");
+    qjson_hex(b, sid, slen);
+    ottr_buf_putc(b, '}');
+}
+
+static void put_warning(ottr_buf *b, int *first, const char *fmt, const ProtobufCBinaryData *id)
+{
+    char hex[2 * 16 + 1] = "";
+    if (id && id->len <= 16)
+        ottr_hex_encode(id->data, id->len, hex);
+    ottr_buf_puts(b, *first ? "[" : ",");
+    *first = 0;
+    char msg[160];
+    snprintf(msg, sizeof(msg), fmt, hex);
+    qjson_str(b, msg);
+}
+
+static void put_span(ottr_buf *b, const qtrace *t, size_t idx, const uint8_t trace_id[16],
+                     const uint32_t *proc_of_rs)
+{
+    const qspan *q = &t->spans[idx];
+    const qt_span *s = q->span;
+    ottr_buf_puts(b, "{\"traceID\":");
+    qjaeger_trace_id(b, trace_id, 16);
+    ottr_buf_puts(b, ",\"spanID\":");
+    qjson_hex(b, s->span_id.data, s->span_id.len);
+    ottr_buf_printf(b, ",\"flags\":%u,\"operationName\":", s->flags & 0xffu);
+    qjson_str(b, s->name);
+
+    ottr_buf_puts(b, ",\"references\":[");
+    int first = 1;
+    if (s->parent_span_id.len && !(q->problems & QSPAN_CUT)) {
+        static const uint8_t zero[8] = {0};
+        if (!(s->parent_span_id.len == 8 && memcmp(s->parent_span_id.data, zero, 8) == 0))
+            put_ref(b, "CHILD_OF", trace_id, 16, s->parent_span_id.data, s->parent_span_id.len,
+                    &first);
+    }
+    for (size_t i = 0; i < s->n_links; i++) {
+        const qt_link *l = s->links[i];
+        put_ref(b, "FOLLOWS_FROM", l->trace_id.len ? l->trace_id.data : trace_id,
+                l->trace_id.len ? l->trace_id.len : 16, l->span_id.data, l->span_id.len, &first);
+    }
+    ottr_buf_printf(b, "],\"startTime\":%llu,\"duration\":%llu",
+                    (unsigned long long)(s->start_time_unix_nano / 1000),
+                    (unsigned long long)(qt_span_duration(s) / 1000));
+
+    ottr_buf_puts(b, ",\"tags\":[");
+    first = 1;
+    tags_attrs(b, s->attributes, s->n_attributes, NULL, &first);
+    const char *kind = kind_tag((int)s->kind);
+    if (kind)
+        tag_str(b, "span.kind", kind, &first);
+    int code = s->status ? (int)s->status->code : 0;
+    if (code == 1) {
+        tag_str(b, "otel.status_code", "OK", &first);
+    } else if (code == 2) {
+        tag_str(b, "otel.status_code", "ERROR", &first);
+        tag_begin(b, "error", "bool", &first);
+        ottr_buf_puts(b, "true}");
+    }
+    if (s->status && s->status->message && s->status->message[0])
+        tag_str(b, "otel.status_description", s->status->message, &first);
+    if (q->scope && q->scope->name && q->scope->name[0])
+        tag_str(b, "otel.scope.name", q->scope->name, &first);
+    if (q->scope && q->scope->version && q->scope->version[0])
+        tag_str(b, "otel.scope.version", q->scope->version, &first);
+    if (s->trace_state && s->trace_state[0])
+        tag_str(b, "w3c.tracestate", s->trace_state, &first);
+    ottr_buf_putc(b, ']');
+
+    ottr_buf_puts(b, ",\"logs\":[");
+    for (size_t i = 0; i < s->n_events; i++) {
+        const qt_event *e = s->events[i];
+        if (i)
+            ottr_buf_putc(b, ',');
+        ottr_buf_printf(b, "{\"timestamp\":%llu,\"fields\":[",
+                        (unsigned long long)(e->time_unix_nano / 1000));
+        first = 1;
+        if (e->name && e->name[0])
+            tag_str(b, "event", e->name, &first);
+        tags_attrs(b, e->attributes, e->n_attributes, NULL, &first);
+        ottr_buf_puts(b, "]}");
+    }
+    ottr_buf_printf(b, "],\"processID\":\"p%u\",\"warnings\":", proc_of_rs[q->rs]);
+    first = 1;
+    if (q->problems & QSPAN_ORPHAN)
+        put_warning(b, &first, "parent span %s is not in the trace", &s->parent_span_id);
+    if (q->problems & QSPAN_DUPLICATE)
+        put_warning(b, &first, "span ID %s is used by another span of the trace", &s->span_id);
+    if (q->problems & QSPAN_CUT)
+        put_warning(b, &first,
+                    "parent span %s closes a cycle of parent references; the reference was "
+                    "dropped",
+                    &s->parent_span_id);
+    else if (q->problems & QSPAN_CYCLE)
+        put_warning(b, &first, "span %s is part of a cycle of parent references", &s->span_id);
+    ottr_buf_puts(b, first ? "null}" : "]}");
+}
+
+int qjaeger_trace(ottr_buf *b, const qtrace *t, const uint8_t trace_id[16],
+                  const store_trace_summary *sum, ottr_arena *a)
+{
+    uint32_t *proc_of_rs;
+    process *procs;
+    size_t nprocs;
+    if (build_processes(t, a, &proc_of_rs, &procs, &nprocs) != 0)
+        return -1;
+    ottr_buf_puts(b, "{\"traceID\":");
+    qjaeger_trace_id(b, trace_id, 16);
+    ottr_buf_puts(b, ",\"spans\":[");
+    for (size_t i = 0; i < t->nspans; i++) {
+        if (i)
+            ottr_buf_putc(b, ',');
+        put_span(b, t, i, trace_id, proc_of_rs);
+    }
+    ottr_buf_puts(b, "],\"processes\":{");
+    for (size_t i = 0; i < nprocs; i++) {
+        if (i)
+            ottr_buf_putc(b, ',');
+        ottr_buf_printf(b, "\"p%zu\":{\"serviceName\":", i + 1);
+        qjson_str(b, procs[i].service);
+        ottr_buf_puts(b, ",\"tags\":");
+        ottr_buf_append(b, procs[i].tags, procs[i].tags_len);
+        ottr_buf_putc(b, '}');
+    }
+    ottr_buf_puts(b, "},\"warnings\":");
+    char msgs[QTRACE_MAX_PROBLEMS][QTRACE_PROBLEM_LEN];
+    size_t n = qtrace_problems(t, sum, msgs);
+    if (n == 0) {
+        ottr_buf_puts(b, "null");
+    } else {
+        ottr_buf_putc(b, '[');
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                ottr_buf_putc(b, ',');
+            qjson_str(b, msgs[i]);
+        }
+        ottr_buf_putc(b, ']');
+    }
+    ottr_buf_putc(b, '}');
+    return b->oom ? -1 : 0;
+}

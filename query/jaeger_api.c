@@ -1,0 +1,485 @@
+/* query/jaeger_api.c - Jaeger's query API over the store: trace by ID, search,
+ * services and operations, in the classic envelope ({"data","total","limit",
+ * "offset","errors"}) and in api_v3's OTLP JSON shapes. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "query/qjaeger.h"
+#include "query/qjson.h"
+#include "query/qsearch.h"
+#include "query/qstrs.h"
+#include "query/query.h"
+
+#define ARENA_LIMIT (1024u * 1024u * 1024u)
+#define MAX_LIMIT   10000
+
+void query_jaeger_error(ottr_buf *out, int code, const char *msg)
+{
+    ottr_buf_printf(out,
+                    "{\"data\":null,\"total\":0,\"limit\":0,\"offset\":0,\"errors\":[{\"code\":%d,"
+                    "\"msg\":",
+                    code);
+    qjson_str(out, msg);
+    ottr_buf_puts(out, "}]}");
+}
+
+void query_jaeger_v3_error(ottr_buf *out, int code, const char *msg)
+{
+    int grpc = code == 400 ? 3 : code == 404 ? 5 : code == 409 ? 6 : 13;
+    ottr_buf_printf(out, "{\"error\":{\"grpcCode\":%d,\"httpCode\":%d,\"message\":", grpc, code);
+    qjson_str(out, msg);
+    ottr_buf_puts(out, "}}");
+}
+
+static void envelope_end(ottr_buf *out, size_t total)
+{
+    ottr_buf_printf(out, ",\"total\":%zu,\"limit\":0,\"offset\":0,\"errors\":null}", total);
+}
+
+static int oom_status(ottr_buf *out, char *err, size_t errlen)
+{
+    if (!out->oom)
+        return 200;
+    snprintf(err, errlen, "out of memory");
+    return 500;
+}
+
+/* Reads and decodes one trace, tree built: 200, 404 or 500. */
+static int load(store *st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw, qtrace *t,
+                store_trace_summary *sum, char *err, size_t errlen)
+{
+    ottr_buf_reset(raw);
+    ottr_status s = store_get_trace(st, tid, raw, sum);
+    if (s == OTTR_ERR_NOTFOUND) {
+        snprintf(err, errlen, "trace not found");
+        return 404;
+    }
+    if (s == OTTR_OK && raw->oom)
+        s = OTTR_ERR_NOMEM;
+    if (s == OTTR_OK)
+        s = qtrace_decode(t, a, (const uint8_t *)raw->data, raw->len);
+    if (s == OTTR_OK)
+        s = qtrace_build_tree(t, a);
+    if (s != OTTR_OK) {
+        snprintf(err, errlen, "reading the trace failed: %s", ottr_status_str(s));
+        return 500;
+    }
+    return 200;
+}
+
+static int parse_id(const char *id, uint8_t tid[16], char *err, size_t errlen)
+{
+    if (query_parse_trace_id(id, tid) != 0) {
+        snprintf(err, errlen, "cannot parse traceID \"%.64s\": want 1 to 32 hex digits",
+                 id ? id : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends the traces of |ids| found: in Jaeger's model (|v3| false) or as
+ * ResourceSpans items (|v3| true). */
+static int by_ids(store *st, const char *const *ids, size_t nids, bool v3, ottr_buf *out,
+                  size_t *found, char *err, size_t errlen)
+{
+    ottr_arena a;
+    ottr_arena_init(&a, 256 * 1024, ARENA_LIMIT);
+    ottr_buf raw = {0};
+    int code = 200, first = 1;
+    *found = 0;
+    for (size_t i = 0; i < nids && code == 200; i++) {
+        uint8_t tid[16];
+        if (parse_id(ids[i], tid, err, errlen) != 0) {
+            code = 400;
+            break;
+        }
+        qtrace t;
+        store_trace_summary sum;
+        ottr_arena_reset(&a);
+        int c = load(st, tid, &a, &raw, &t, &sum, err, errlen);
+        if (c == 404)
+            continue;
+        if (c != 200) {
+            code = c;
+            break;
+        }
+        if (v3) {
+            qjson_resource_spans_items(out, t.td, &first);
+        } else {
+            if ((*found) > 0)
+                ottr_buf_putc(out, ',');
+            if (qjaeger_trace(out, &t, tid, &sum, &a) != 0) {
+                snprintf(err, errlen, "out of memory");
+                code = 500;
+            }
+        }
+        (*found)++;
+    }
+    ottr_buf_free(&raw);
+    ottr_arena_free(&a);
+    if (code == 200 && *found == 0) {
+        snprintf(err, errlen, "trace not found");
+        code = 404;
+    }
+    return code;
+}
+
+int query_jaeger_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen)
+{
+    return query_jaeger_traces_by_ids(st, &id, 1, out, err, errlen);
+}
+
+int query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t nids, ottr_buf *out,
+                               char *err, size_t errlen)
+{
+    ottr_buf body = {0};
+    size_t found;
+    err[0] = '\0';
+    int code = by_ids(st, ids, nids, false, &body, &found, err, errlen);
+    if (code == 200) {
+        ottr_buf_puts(out, "{\"data\":[");
+        ottr_buf_append(out, body.data, body.len);
+        ottr_buf_putc(out, ']');
+        envelope_end(out, found);
+        code = oom_status(out, err, errlen);
+    }
+    ottr_buf_free(&body);
+    return code;
+}
+
+int query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen)
+{
+    ottr_buf body = {0};
+    size_t found;
+    err[0] = '\0';
+    int code = by_ids(st, &id, 1, true, &body, &found, err, errlen);
+    if (code == 200) {
+        ottr_buf_puts(out, "{\"result\":{\"resourceSpans\":[");
+        ottr_buf_append(out, body.data, body.len);
+        ottr_buf_puts(out, "]}}");
+        code = oom_status(out, err, errlen);
+    }
+    ottr_buf_free(&body);
+    return code;
+}
+
+/* ---- search ---- */
+
+static const char *const kind_words[] = {"",       "internal", "server",
+                                         "client", "producer", "consumer"};
+
+static int kind_from_word(const char *w)
+{
+    for (int i = 1; i < 6; i++) {
+        if (strcasecmp(w, kind_words[i]) == 0)
+            return i;
+    }
+    if (strcasecmp(w, "unspecified") == 0)
+        return 0;
+    return -1;
+}
+
+/* Jaeger's search as one TraceQL span set: every condition on the same span. */
+static int jaeger_traceql(const query_jaeger_search_params *p, ottr_buf *q, char *err,
+                          size_t errlen)
+{
+    if (p->service == NULL || p->service[0] == '\0') {
+        snprintf(err, errlen, "parameter 'service' is required");
+        return -1;
+    }
+    if (p->min_duration_ns && p->max_duration_ns && p->min_duration_ns > p->max_duration_ns) {
+        snprintf(err, errlen, "'maxDuration' should be greater than 'minDuration'");
+        return -1;
+    }
+    ottr_buf_puts(q, "{resource.service.name=");
+    tq_quote(q, p->service);
+    if (p->operation && p->operation[0]) {
+        ottr_buf_puts(q, " && name=");
+        tq_quote(q, p->operation);
+    }
+    for (size_t i = 0; i < p->ntags; i++) {
+        const char *k = p->tags[i].key, *v = p->tags[i].value ? p->tags[i].value : "";
+        if (k == NULL || k[0] == '\0') {
+            snprintf(err, errlen, "malformed 'tags' parameter: empty key");
+            return -1;
+        }
+        ottr_buf_puts(q, " && ");
+        if (strcmp(k, "error") == 0 && (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)) {
+            ottr_buf_puts(q, v[0] == 't' ? "status=error" : "status!=error");
+        } else if (strcmp(k, "span.kind") == 0) {
+            int kind = kind_from_word(v);
+            if (kind < 0) {
+                snprintf(err, errlen, "malformed 'tags' parameter: unknown span.kind \"%.32s\"", v);
+                return -1;
+            }
+            ottr_buf_printf(q, "kind=%s", kind ? kind_words[kind] : "unspecified");
+        } else if (strcmp(k, "otel.status_code") == 0) {
+            if (strcasecmp(v, "error") != 0 && strcasecmp(v, "ok") != 0 &&
+                strcasecmp(v, "unset") != 0) {
+                snprintf(err, errlen,
+                         "malformed 'tags' parameter: otel.status_code must be OK, ERROR or "
+                         "UNSET");
+                return -1;
+            }
+            ottr_buf_printf(q, "status=%s",
+                            strcasecmp(v, "error") == 0 ? "error"
+                            : strcasecmp(v, "ok") == 0  ? "ok"
+                                                        : "unset");
+        } else if (strcmp(k, "otel.status_description") == 0) {
+            ottr_buf_puts(q, "statusMessage=");
+            tq_quote(q, v);
+        } else {
+            ottr_buf_putc(q, '.');
+            tq_quote(q, k);
+            ottr_buf_putc(q, '=');
+            tq_quote(q, v);
+        }
+    }
+    if (p->min_duration_ns)
+        ottr_buf_printf(q, " && duration>=%lluns", (unsigned long long)p->min_duration_ns);
+    if (p->max_duration_ns)
+        ottr_buf_printf(q, " && duration<=%lluns", (unsigned long long)p->max_duration_ns);
+    ottr_buf_putc(q, '}');
+    if (q->oom) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct jsearch_ctx {
+    ottr_buf *out;
+    bool v3;
+    int first;
+    size_t n;
+} jsearch_ctx;
+
+static int on_match(void *ctx, const store_trace_summary *sum, qtrace *t, const uint8_t *matched,
+                    size_t nmatched, ottr_arena *a)
+{
+    (void)matched;
+    (void)nmatched;
+    jsearch_ctx *c = ctx;
+    if (c->v3) {
+        qjson_resource_spans_items(c->out, t->td, &c->first);
+    } else {
+        if (c->n)
+            ottr_buf_putc(c->out, ',');
+        if (qjaeger_trace(c->out, t, sum->trace_id, sum, a) != 0)
+            return -1;
+    }
+    c->n++;
+    return c->out->oom ? -1 : 0;
+}
+
+static int search(store *st, const query_jaeger_search_params *p, bool v3, ottr_buf *out, char *err,
+                  size_t errlen)
+{
+    ottr_buf q = {0};
+    if (jaeger_traceql(p, &q, err, errlen) != 0) {
+        int code = q.oom ? 500 : 400;
+        ottr_buf_free(&q);
+        return code;
+    }
+    ottr_arena a;
+    ottr_arena_init(&a, 16 * 1024, 16 * 1024 * 1024);
+    tq_query tq;
+    char perr[QUERY_ERRLEN];
+    if (tq_parse(q.data, &a, &tq, perr, sizeof(perr)) != 0) {
+        snprintf(err, errlen, "malformed search parameters: %s", perr);
+        tq_free(&tq);
+        ottr_arena_free(&a);
+        ottr_buf_free(&q);
+        return 400;
+    }
+    jsearch_ctx c = {out, v3, 1, 0};
+    qsearch s;
+    memset(&s, 0, sizeof(s));
+    s.st = st;
+    s.tq = &tq;
+    s.sq.start_ns = p->start_ns;
+    s.sq.end_ns = p->end_ns;
+    s.limit = p->limit ? (p->limit > MAX_LIMIT ? MAX_LIMIT : p->limit) : 100;
+    s.max_inspect = p->max_inspect ? p->max_inspect : QUERY_MAX_INSPECT;
+    s.need_tree = !v3;
+    s.fn = on_match;
+    s.ctx = &c;
+    ottr_buf_puts(out, v3 ? "{\"result\":{\"resourceSpans\":[" : "{\"data\":[");
+    ottr_status rc = qsearch_run(&s);
+    if (v3) {
+        ottr_buf_puts(out, "]}}");
+    } else {
+        ottr_buf_putc(out, ']');
+        envelope_end(out, c.n);
+    }
+    tq_free(&tq);
+    ottr_arena_free(&a);
+    ottr_buf_free(&q);
+    if (rc != OTTR_OK) {
+        snprintf(err, errlen, "search failed: %s", ottr_status_str(rc));
+        return 500;
+    }
+    return oom_status(out, err, errlen);
+}
+
+int query_jaeger_search(store *st, const query_jaeger_search_params *p, ottr_buf *out, char *err,
+                        size_t errlen)
+{
+    return search(st, p, false, out, err, errlen);
+}
+
+int query_jaeger_v3_search(store *st, const query_jaeger_search_params *p, ottr_buf *out, char *err,
+                           size_t errlen)
+{
+    return search(st, p, true, out, err, errlen);
+}
+
+/* ---- services and operations ---- */
+
+static int services(store *st, qstrs *l, char *err, size_t errlen)
+{
+    ottr_status s = store_services(st, qstrs_fn, l);
+    if (s != OTTR_OK || l->oom) {
+        snprintf(err, errlen, "reading services failed: %s",
+                 ottr_status_str(s != OTTR_OK ? s : OTTR_ERR_NOMEM));
+        return 500;
+    }
+    qstrs_sort_unique(l);
+    return 200;
+}
+
+static void put_strs(ottr_buf *out, const qstrs *l)
+{
+    ottr_buf_putc(out, '[');
+    for (size_t i = 0; i < l->n; i++) {
+        if (i)
+            ottr_buf_putc(out, ',');
+        qjson_str(out, l->v[i]);
+    }
+    ottr_buf_putc(out, ']');
+}
+
+int query_jaeger_services(store *st, ottr_buf *out, char *err, size_t errlen)
+{
+    qstrs l = {0};
+    int code = services(st, &l, err, errlen);
+    if (code == 200) {
+        ottr_buf_puts(out, "{\"data\":");
+        put_strs(out, &l);
+        envelope_end(out, l.n);
+        code = oom_status(out, err, errlen);
+    }
+    qstrs_free(&l);
+    return code;
+}
+
+int query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t errlen)
+{
+    qstrs l = {0};
+    int code = services(st, &l, err, errlen);
+    if (code == 200) {
+        ottr_buf_puts(out, "{\"services\":");
+        put_strs(out, &l);
+        ottr_buf_putc(out, '}');
+        code = oom_status(out, err, errlen);
+    }
+    qstrs_free(&l);
+    return code;
+}
+
+typedef struct ops_ctx {
+    ottr_buf *out;
+    int kind;      /* -1 = any */
+    bool detailed; /* {"name","spanKind"} objects, else names */
+    size_t n;
+    char last[1024]; /* names arrive sorted: skip repeats when listing names */
+} ops_ctx;
+
+static int on_op(void *ctx, const char *name, int kind)
+{
+    ops_ctx *o = ctx;
+    if (o->kind >= 0 && kind != o->kind)
+        return 0;
+    if (!o->detailed) {
+        if (o->n && strncmp(o->last, name, sizeof(o->last)) == 0)
+            return 0;
+        snprintf(o->last, sizeof(o->last), "%s", name);
+    }
+    if (o->n++)
+        ottr_buf_putc(o->out, ',');
+    if (o->detailed) {
+        ottr_buf_puts(o->out, "{\"name\":");
+        qjson_str(o->out, name);
+        ottr_buf_puts(o->out, ",\"spanKind\":");
+        qjson_str(o->out, kind >= 0 && kind < 6 ? kind_words[kind] : "");
+        ottr_buf_putc(o->out, '}');
+    } else {
+        qjson_str(o->out, name);
+    }
+    return o->out->oom;
+}
+
+static int operations(store *st, const char *service, const char *span_kind, bool detailed,
+                      ottr_buf *out, size_t *n, char *err, size_t errlen)
+{
+    if (service == NULL || service[0] == '\0') {
+        snprintf(err, errlen, "parameter 'service' is required");
+        return 400;
+    }
+    ops_ctx o;
+    memset(&o, 0, sizeof(o));
+    o.out = out;
+    o.kind = -1;
+    o.detailed = detailed;
+    if (span_kind && span_kind[0]) {
+        o.kind = kind_from_word(span_kind);
+        if (o.kind < 0) {
+            snprintf(err, errlen,
+                     "unsupported 'spanKind' \"%.32s\": want server, client, producer, consumer "
+                     "or internal",
+                     span_kind);
+            return 400;
+        }
+    }
+    ottr_status s = store_operations(st, service, on_op, &o);
+    *n = o.n;
+    if (s != OTTR_OK) {
+        snprintf(err, errlen, "reading operations failed: %s", ottr_status_str(s));
+        return 500;
+    }
+    return oom_status(out, err, errlen);
+}
+
+int query_jaeger_operations(store *st, const char *service, const char *span_kind, bool detailed,
+                            ottr_buf *out, char *err, size_t errlen)
+{
+    ottr_buf body = {0};
+    size_t n = 0;
+    int code = operations(st, service, span_kind, detailed, &body, &n, err, errlen);
+    if (code == 200) {
+        ottr_buf_puts(out, "{\"data\":[");
+        ottr_buf_append(out, body.data, body.len);
+        ottr_buf_putc(out, ']');
+        envelope_end(out, n);
+        code = oom_status(out, err, errlen);
+    }
+    ottr_buf_free(&body);
+    return code;
+}
+
+int query_jaeger_v3_operations(store *st, const char *service, const char *span_kind, ottr_buf *out,
+                               char *err, size_t errlen)
+{
+    ottr_buf body = {0};
+    size_t n = 0;
+    int code = operations(st, service, span_kind, true, &body, &n, err, errlen);
+    if (code == 200) {
+        ottr_buf_puts(out, "{\"operations\":[");
+        ottr_buf_append(out, body.data, body.len);
+        ottr_buf_puts(out, "]}");
+        code = oom_status(out, err, errlen);
+    }
+    ottr_buf_free(&body);
+    return code;
+}

@@ -1,0 +1,49 @@
+/* query/qsearch.h - the search loop shared by Tempo's and Jaeger's APIs:
+ * candidates from store_search (time-ordered indexes, newest first), a
+ * pre-check on the summary, then the full TraceQL evaluation on the decoded
+ * trace. Private to query/. */
+#ifndef OTTR_QUERY_QSEARCH_H
+#define OTTR_QUERY_QSEARCH_H
+
+#include "query/traceql.h"
+
+#define QSEARCH_MAX_KV 8
+
+/* Called for each matching trace, newest first. |t| and |matched| live in |a|
+ * until the next call. Return 0 to go on, non-zero to stop with an error. */
+typedef int (*qsearch_match_fn)(void *ctx, const store_trace_summary *sum, qtrace *t,
+                                const uint8_t *matched, size_t nmatched, ottr_arena *a);
+
+typedef struct qsearch {
+    /* set by the caller */
+    store *st;
+    const tq_query *tq;
+    store_search_query sq; /* time range and duration bounds; the rest is planned */
+    size_t limit;          /* matches wanted */
+    size_t max_inspect;    /* traces decoded at most */
+    bool need_tree;        /* build the tree before calling |fn| */
+    qsearch_match_fn fn;
+    void *ctx;
+    /* results */
+    size_t found;
+    size_t decoded;
+    uint64_t bytes_read;
+    bool truncated;  /* stopped at max_inspect */
+    ottr_status err; /* OTTR_OK, or why the search failed */
+    store_search_stats stats;
+    /* private */
+    store_kv kv[QSEARCH_MAX_KV];
+    uint64_t min_ns, max_ns;
+    ottr_arena arena;
+    ottr_buf raw;
+} qsearch;
+
+/* Plans |s->tq| onto |s->sq| and runs the search. Returns OTTR_OK or the error
+ * that stopped it (also in s->err). Frees its own memory before returning. */
+ottr_status qsearch_run(qsearch *s);
+
+/* Parses a Tempo `tags` value (logfmt: k=v k2="v 2") into an equivalent TraceQL
+ * span set filter appended to |out|. Returns 0 or -1 with a message in |err|. */
+int qsearch_tags_to_traceql(const char *tags, ottr_buf *out, char *err, size_t errlen);
+
+#endif /* OTTR_QUERY_QSEARCH_H */

@@ -1,0 +1,165 @@
+/* query/query.h - Ottr's query engine: trace by ID (tree rebuilt, problems
+ * reported), search (TraceQL subset, tags), tag discovery, dependencies and the
+ * service graph, as pure functions over the store that write complete response
+ * bodies in the formats of Grafana Tempo's and Jaeger's HTTP APIs. No socket
+ * code: collector/ parses HTTP parameters and picks the function.
+ *
+ * Every function returns an HTTP status: 200 with the body appended to |out|, or
+ * 400 (bad parameter), 404 (not found), 409 (conflict) or 500 (storage failure)
+ * with a message naming the problem in |err| and nothing meaningful in |out|.
+ * The caller wraps |err| in the API's own error format (query_jaeger_error ...).
+ * Times are Unix nanoseconds; 0 means "open" for range bounds. */
+#ifndef OTTR_QUERY_H
+#define OTTR_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "store/store.h"
+
+#define QUERY_ERRLEN 256
+
+/* Parses a trace ID the way Tempo does: hex digits of either case, an odd
+ * length gets a leading "0", shorter IDs are left-padded with zero bytes to 16.
+ * Returns 0, or -1 (empty, not hex, or longer than 32 digits). */
+int query_parse_trace_id(const char *s, uint8_t id[16]);
+
+/* ------------------------------------------------------------------ Tempo */
+
+typedef struct query_tempo_trace_opts {
+    int version;               /* 1: /api/traces/{id}, 2: /api/v2/traces/{id} */
+    bool protobuf;             /* Accept: application/protobuf */
+    uint64_t start_ns, end_ns; /* the trace must overlap [start, end]; 0 = open */
+} query_tempo_trace_opts;
+
+/* Tempo trace by ID. v1: protobuf tempopb.Trace (the stored chunks concatenated)
+ * or {"batches":[...]}; v2: protobuf TraceByIDResponse or {"trace":{...},
+ * "metrics":{...},"status":"COMPLETE"|"PARTIAL"}. PARTIAL (with a message) when
+ * the store cut the trace or its tree has orphans, duplicate span IDs or cycles.
+ * 400 on a bad ID, 404 when unknown or outside [start, end]. */
+int query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o, ottr_buf *out,
+                      char *err, size_t errlen);
+
+typedef struct query_tempo_search_params {
+    const char *q;            /* TraceQL; wins over |tags| when both are set */
+    const char *tags;         /* logfmt k=v pairs, or NULL */
+    uint64_t min_duration_ns; /* trace duration bounds; 0 = none */
+    uint64_t max_duration_ns;
+    uint64_t start_ns, end_ns; /* trace start within [start, end]; 0 = open */
+    size_t limit;              /* traces; 0 = 20 */
+    size_t spss;               /* spans per span set; 0 = 3 */
+    size_t max_inspect;        /* traces decoded at most; 0 = QUERY_MAX_INSPECT */
+} query_tempo_search_params;
+
+#define QUERY_MAX_INSPECT 50000
+
+/* Tempo /api/search. 400 naming `q` or `tags` when they do not parse or use
+ * TraceQL the engine does not support. */
+int query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *out, char *err,
+                       size_t errlen);
+
+/* /api/search/tags (version 1: {"tagNames":[...]}) and /api/v2/search/tags
+ * ({"scopes":[{"name","tags"}]}). |scope| is NULL/"" (all), "resource", "span"
+ * or "intrinsic"; anything else is 400. */
+int query_tempo_tags(store *st, int version, const char *scope, ottr_buf *out, char *err,
+                     size_t errlen);
+
+/* /api/search/tag/{tag}/values (version 1: {"tagValues":["a"]}; the tag is
+ * looked up in both scopes) and /api/v2/search/tag/{scope.tag}/values
+ * ({"tagValues":[{"type","value"}]}). At most |limit| values (0 = 1000),
+ * most recently seen first. */
+int query_tempo_tag_values(store *st, int version, const char *tag, size_t limit, ottr_buf *out,
+                           char *err, size_t errlen);
+
+/* /api/status/buildinfo. */
+void query_tempo_buildinfo(ottr_buf *out);
+
+/* Native /api/service-graph: nodes and edges over the minutes of [start, end],
+ * with call and error counts and p50/p95/p99 latency in milliseconds. */
+int query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, ottr_buf *out, char *err,
+                        size_t errlen);
+
+/* POST /api/admin/checkpoint: a consistent copy of the store in |dir| (an
+ * absolute path that must not exist, under an existing directory). 400 on a bad
+ * path, 409 when it exists, 500 when the store fails. Body {"dir":"..."}. */
+int query_admin_checkpoint(store *st, const char *dir, ottr_buf *out, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ Jaeger */
+
+/* Jaeger's envelope with errors:[{"code","msg"}] and data null. */
+void query_jaeger_error(ottr_buf *out, int code, const char *msg);
+/* The api_v3 HTTP gateway's error body {"error":{"httpCode","message"}}. */
+void query_jaeger_v3_error(ottr_buf *out, int code, const char *msg);
+
+/* /api/traces/{id}: data:[trace] in Jaeger's model; 404 when unknown. */
+int query_jaeger_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen);
+/* /api/traces?traceID=a&traceID=b: the traces found; 404 when none is. */
+int query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t nids, ottr_buf *out,
+                               char *err, size_t errlen);
+
+typedef struct query_jaeger_tag {
+    const char *key;
+    const char *value;
+} query_jaeger_tag;
+
+typedef struct query_jaeger_search_params {
+    const char *service;   /* required */
+    const char *operation; /* NULL = any */
+    const query_jaeger_tag *tags;
+    size_t ntags;
+    uint64_t start_ns, end_ns;
+    uint64_t min_duration_ns, max_duration_ns; /* span duration; 0 = none */
+    size_t limit;                              /* 0 = 100 */
+    size_t max_inspect;                        /* 0 = QUERY_MAX_INSPECT */
+} query_jaeger_search_params;
+
+/* /api/traces?service=...: matching traces, newest first. One span must have
+ * the service, the operation, every tag and a duration in range, as in Jaeger.
+ * Tags "error", "span.kind" and "otel.status_code" match the span's status and
+ * kind. */
+int query_jaeger_search(store *st, const query_jaeger_search_params *p, ottr_buf *out, char *err,
+                        size_t errlen);
+
+/* /api/services: data:["svc",...]. */
+int query_jaeger_services(store *st, ottr_buf *out, char *err, size_t errlen);
+/* /api/services/{s}/operations (|detailed| false: data:["op",...]) and
+ * /api/operations?service=&spanKind= (|detailed| true: data:[{"name","spanKind"}]).
+ * |span_kind| NULL/"" = any, else server|client|producer|consumer|internal. */
+int query_jaeger_operations(store *st, const char *service, const char *span_kind, bool detailed,
+                            ottr_buf *out, char *err, size_t errlen);
+/* /api/dependencies: data:[{"parent","child","callCount"}] over the minutes of
+ * [end - lookback, end]. */
+int query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookback_ns, ottr_buf *out,
+                              char *err, size_t errlen);
+
+/* /api/v3/traces/{id}: {"result":{"resourceSpans":[...]}}; 404 when unknown. */
+int query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen);
+/* /api/v3/traces?query.*: every matching trace's resourceSpans in one result. */
+int query_jaeger_v3_search(store *st, const query_jaeger_search_params *p, ottr_buf *out, char *err,
+                           size_t errlen);
+/* /api/v3/services: {"services":[...]}. */
+int query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t errlen);
+/* /api/v3/operations?service=&span_kind=: {"operations":[{"name","spanKind"}]}. */
+int query_jaeger_v3_operations(store *st, const char *service, const char *span_kind, ottr_buf *out,
+                               char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ parameters */
+
+/* Decimal digits only, no sign, no overflow. Returns 0 or -1. */
+int query_parse_u64(const char *s, uint64_t *out);
+/* RFC 3339 ("2024-05-01T10:00:00Z", fractions and +hh:mm offsets allowed) to
+ * Unix nanoseconds. Returns 0 or -1. */
+int query_parse_rfc3339(const char *s, uint64_t *out_ns);
+/* Percent-decodes |n| bytes of a path segment into |out| (NUL-terminated).
+ * Returns 0, or -1 on a bad escape, an encoded NUL or |outlen| too small. */
+int query_percent_decode(const char *s, size_t n, char *out, size_t outlen);
+
+/* ------------------------------------------------------------------ TraceQL */
+
+/* Checks that |q| parses as the supported TraceQL subset. Returns 0, or -1 with
+ * a message ("... is not supported", "... at column N") in |err|. */
+int query_traceql_check(const char *q, char *err, size_t errlen);
+
+#endif /* OTTR_QUERY_H */

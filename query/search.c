@@ -1,0 +1,187 @@
+/* query/search.c - the search loop: store_search yields candidate summaries
+ * from the time-ordered indexes, newest first; each passes the duration bounds
+ * and the TraceQL pre-check before its chunks are read, decoded in an arena and
+ * evaluated. Stops at |limit| matches or |max_inspect| decoded traces. */
+#include <stdio.h>
+#include <string.h>
+
+#include "query/qsearch.h"
+
+#define ARENA_LIMIT (1024u * 1024u * 1024u)
+
+static int on_candidate(void *ctx, const store_trace_summary *sum)
+{
+    qsearch *s = ctx;
+    uint64_t dur = sum->end_ns > sum->start_ns ? sum->end_ns - sum->start_ns : 0;
+    if ((s->min_ns && dur < s->min_ns) || (s->max_ns && dur > s->max_ns))
+        return 0;
+    tq_trace_info ti;
+    tq_trace_info_from_summary(&ti, sum);
+    if (!tq_precheck(s->tq, &ti))
+        return 0;
+    if (s->decoded >= s->max_inspect) {
+        s->truncated = true;
+        return 1;
+    }
+    s->decoded++;
+    ottr_buf_reset(&s->raw);
+    ottr_status st = store_get_trace(s->st, sum->trace_id, &s->raw, NULL);
+    if (st == OTTR_ERR_NOTFOUND)
+        return 0; /* removed by retention since the index was read */
+    if (st != OTTR_OK || s->raw.oom) {
+        s->err = st != OTTR_OK ? st : OTTR_ERR_NOMEM;
+        return 1;
+    }
+    s->bytes_read += s->raw.len;
+    ottr_arena_reset(&s->arena);
+    qtrace t;
+    st = qtrace_decode(&t, &s->arena, (const uint8_t *)s->raw.data, s->raw.len);
+    if (st != OTTR_OK) {
+        char id[33];
+        ottr_hex_encode(sum->trace_id, 16, id);
+        OTTR_WARN("query", "search skips trace %s: %s", id, ottr_status_str(st));
+        return 0;
+    }
+    uint8_t *matched = ottr_arena_alloc(&s->arena, t.nspans ? t.nspans : 1);
+    if (matched == NULL)
+        return 0;
+    size_t n = tq_eval(s->tq, &t, &ti, matched, &s->arena);
+    if (n == 0)
+        return 0;
+    if (s->need_tree && qtrace_build_tree(&t, &s->arena) != OTTR_OK)
+        return 0;
+    if (s->fn(s->ctx, sum, &t, matched, n, &s->arena) != 0) {
+        if (s->err == OTTR_OK)
+            s->err = OTTR_ERR_NOMEM;
+        return 1;
+    }
+    s->found++;
+    return s->found >= s->limit;
+}
+
+ottr_status qsearch_run(qsearch *s)
+{
+    s->found = s->decoded = 0;
+    s->bytes_read = 0;
+    s->truncated = false;
+    s->err = OTTR_OK;
+    memset(&s->stats, 0, sizeof(s->stats));
+    if (s->limit == 0)
+        return OTTR_OK;
+    s->min_ns = s->sq.min_duration_ns;
+    s->max_ns = s->sq.max_duration_ns;
+    tq_plan(s->tq, &s->sq, s->kv, QSEARCH_MAX_KV);
+    memset(&s->raw, 0, sizeof(s->raw));
+    ottr_arena_init(&s->arena, 256 * 1024, ARENA_LIMIT);
+    ottr_status st = store_search(s->st, &s->sq, on_candidate, s, &s->stats);
+    if (st != OTTR_OK && s->err == OTTR_OK)
+        s->err = st;
+    ottr_arena_free(&s->arena);
+    ottr_buf_free(&s->raw);
+    return s->err;
+}
+
+/* ---- Tempo's tags parameter ---- */
+
+static const char *const status_words[] = {"unset", "ok", "error"};
+
+static int is_status_word(const char *v)
+{
+    for (size_t i = 0; i < 3; i++) {
+        if (strcmp(v, status_words[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Reads one logfmt token (bare or quoted) from |*p| into |out|. */
+static int logfmt_token(const char **p, ottr_buf *out, int stop_at_eq)
+{
+    const char *s = *p;
+    ottr_buf_reset(out);
+    if (*s == '"') {
+        s++;
+        while (*s && *s != '"') {
+            if (*s == '\\' && s[1]) {
+                s++;
+                char c = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
+                ottr_buf_putc(out, c);
+            } else {
+                ottr_buf_putc(out, *s);
+            }
+            s++;
+        }
+        if (*s != '"')
+            return -1;
+        s++;
+    } else {
+        while (*s && *s != ' ' && *s != '\t' && !(stop_at_eq && *s == '='))
+            ottr_buf_putc(out, *s++);
+    }
+    *p = s;
+    return out->oom ? -1 : 0;
+}
+
+int qsearch_tags_to_traceql(const char *tags, ottr_buf *out, char *err, size_t errlen)
+{
+    ottr_buf key = {0}, val = {0};
+    int rc = -1, n = 0;
+    const char *p = tags;
+    ottr_buf_putc(out, '{');
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            break;
+        if (logfmt_token(&p, &key, 1) != 0 || key.len == 0) {
+            snprintf(err, errlen, "invalid tags: key expected at offset %zu", (size_t)(p - tags));
+            goto out;
+        }
+        if (*p != '=') {
+            snprintf(err, errlen, "invalid tags: '%s' needs =value", key.data);
+            goto out;
+        }
+        p++;
+        if (logfmt_token(&p, &val, 0) != 0) {
+            snprintf(err, errlen, "invalid tags: unterminated quote after %s=", key.data);
+            goto out;
+        }
+        const char *k = key.data, *v = val.len ? val.data : "";
+        if (n++)
+            ottr_buf_puts(out, " && ");
+        if (strcmp(k, "service.name") == 0) {
+            ottr_buf_puts(out, "resource.service.name=");
+            tq_quote(out, v);
+        } else if (strcmp(k, "name") == 0) {
+            ottr_buf_puts(out, "name=");
+            tq_quote(out, v);
+        } else if (strcmp(k, "root.service.name") == 0) {
+            ottr_buf_puts(out, "rootServiceName=");
+            tq_quote(out, v);
+        } else if (strcmp(k, "root.name") == 0) {
+            ottr_buf_puts(out, "rootName=");
+            tq_quote(out, v);
+        } else if (strcmp(k, "status.code") == 0 || strcmp(k, "status") == 0) {
+            if (!is_status_word(v)) {
+                snprintf(err, errlen, "invalid tags: %s must be error, ok or unset", k);
+                goto out;
+            }
+            ottr_buf_printf(out, "status=%s", v);
+        } else if (strcmp(k, "error") == 0 && strcmp(v, "true") == 0) {
+            ottr_buf_puts(out, "status=error");
+        } else {
+            ottr_buf_putc(out, '.');
+            tq_quote(out, k);
+            ottr_buf_putc(out, '=');
+            tq_quote(out, v);
+        }
+    }
+    ottr_buf_putc(out, '}');
+    rc = out->oom ? -1 : 0;
+    if (rc)
+        snprintf(err, errlen, "out of memory");
+out:
+    ottr_buf_free(&key);
+    ottr_buf_free(&val);
+    return rc;
+}

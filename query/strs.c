@@ -1,0 +1,70 @@
+/* query/strs.c - bounded string lists for discovery answers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/qstrs.h"
+
+int qstrs_add(qstrs *l, const char *s)
+{
+    if (l->oom || (l->max && l->n >= l->max))
+        return 1;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        char **v = realloc(l->v, cap * sizeof(*v));
+        if (v == NULL) {
+            l->oom = 1;
+            return 1;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    char *c = strdup(s);
+    if (c == NULL) {
+        l->oom = 1;
+        return 1;
+    }
+    l->v[l->n++] = c;
+    return (l->max && l->n >= l->max) ? 1 : 0;
+}
+
+int qstrs_fn(void *ctx, const char *s)
+{
+    return qstrs_add(ctx, s);
+}
+
+int qstrs_add_unique(qstrs *l, const char *s)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (strcmp(l->v[i], s) == 0)
+            return (l->max && l->n >= l->max) ? 1 : 0;
+    }
+    return qstrs_add(l, s);
+}
+
+static int cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void qstrs_sort_unique(qstrs *l)
+{
+    if (l->n < 2)
+        return;
+    qsort(l->v, l->n, sizeof(*l->v), cmp);
+    size_t k = 1;
+    for (size_t i = 1; i < l->n; i++) {
+        if (strcmp(l->v[i], l->v[k - 1]) == 0)
+            free(l->v[i]);
+        else
+            l->v[k++] = l->v[i];
+    }
+    l->n = k;
+}
+
+void qstrs_free(qstrs *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}

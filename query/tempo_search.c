@@ -1,0 +1,251 @@
+/* query/tempo_search.c - Tempo's /api/search: TraceQL or tags, duration bounds,
+ * limit and spans per span set; each match becomes a trace entry with its
+ * span set (matched spans with the attributes the query looked at) and
+ * per-service span and error counts, followed by what was inspected. */
+#include <stdio.h>
+#include <string.h>
+
+#include "query/qjson.h"
+#include "query/qsearch.h"
+#include "query/query.h"
+
+#define MAX_REFS  16
+#define MAX_LIMIT 10000
+#define MAX_SPSS  1000
+
+/* An attribute or intrinsic the query mentions, shown on matched spans. */
+typedef struct ref {
+    tq_field field;
+    tq_scope scope;
+    const char *attr;
+} ref;
+
+typedef struct tempo_ctx {
+    ottr_buf *out;
+    size_t spss;
+    size_t ntraces;
+    ref refs[MAX_REFS];
+    size_t nrefs;
+} tempo_ctx;
+
+static void add_ref(void *vctx, const tq_node *n)
+{
+    tempo_ctx *c = vctx;
+    if (n->field != TQF_ATTR && n->field != TQF_STATUS && n->field != TQF_KIND &&
+        n->field != TQF_STATUS_MESSAGE)
+        return;
+    if (n->field == TQF_ATTR && strcmp(n->attr, "service.name") == 0 && n->scope != TQS_SPAN)
+        return; /* always shown */
+    for (size_t i = 0; i < c->nrefs; i++) {
+        const ref *r = &c->refs[i];
+        if (r->field == n->field &&
+            (n->field != TQF_ATTR || (r->scope == n->scope && strcmp(r->attr, n->attr) == 0)))
+            return;
+    }
+    if (c->nrefs < MAX_REFS)
+        c->refs[c->nrefs++] = (ref){n->field, n->scope, n->attr};
+}
+
+static void put_kv_string(ottr_buf *b, const char *key, const char *value, int *first)
+{
+    if (!*first)
+        ottr_buf_putc(b, ',');
+    *first = 0;
+    ottr_buf_puts(b, "{\"key\":");
+    qjson_str(b, key);
+    ottr_buf_puts(b, ",\"value\":{\"stringValue\":");
+    qjson_str(b, value);
+    ottr_buf_puts(b, "}}");
+}
+
+static void put_kv_any(ottr_buf *b, const char *key, const qt_any *v, int *first)
+{
+    if (!*first)
+        ottr_buf_putc(b, ',');
+    *first = 0;
+    ottr_buf_puts(b, "{\"key\":");
+    qjson_str(b, key);
+    ottr_buf_puts(b, ",\"value\":");
+    qjson_any(b, v);
+    ottr_buf_putc(b, '}');
+}
+
+static void put_span(tempo_ctx *c, const qspan *s)
+{
+    static const char *const status_words[] = {"unset", "ok", "error"};
+    static const char *const kind_words[] = {"unspecified", "internal", "server",
+                                             "client",      "producer", "consumer"};
+    ottr_buf *b = c->out;
+    const qt_span *sp = s->span;
+    ottr_buf_puts(b, "{\"spanID\":");
+    qjson_hex(b, sp->span_id.data, sp->span_id.len);
+    ottr_buf_puts(b, ",\"name\":");
+    qjson_str(b, sp->name);
+    ottr_buf_puts(b, ",\"startTimeUnixNano\":");
+    qjson_u64str(b, sp->start_time_unix_nano);
+    ottr_buf_puts(b, ",\"durationNanos\":");
+    qjson_u64str(b, qt_span_duration(sp));
+    ottr_buf_puts(b, ",\"attributes\":[");
+    int first = 1;
+    put_kv_string(b, "service.name", s->service, &first);
+    for (size_t i = 0; i < c->nrefs; i++) {
+        const ref *r = &c->refs[i];
+        const qt_any *v = NULL;
+        switch (r->field) {
+        case TQF_ATTR:
+            if (r->scope != TQS_RESOURCE)
+                v = qt_attr_find(sp->attributes, sp->n_attributes, r->attr);
+            if (v == NULL && r->scope != TQS_SPAN && s->resource)
+                v = qt_attr_find(s->resource->attributes, s->resource->n_attributes, r->attr);
+            if (v)
+                put_kv_any(b, r->attr, v, &first);
+            break;
+        case TQF_STATUS: {
+            unsigned code = sp->status ? (unsigned)sp->status->code : 0;
+            put_kv_string(b, "status", code < 3 ? status_words[code] : "unset", &first);
+            break;
+        }
+        case TQF_KIND:
+            put_kv_string(b, "kind", (unsigned)sp->kind < 6 ? kind_words[sp->kind] : "unspecified",
+                          &first);
+            break;
+        case TQF_STATUS_MESSAGE:
+            if (sp->status && sp->status->message && sp->status->message[0])
+                put_kv_string(b, "statusMessage", sp->status->message, &first);
+            break;
+        default:
+            break;
+        }
+    }
+    ottr_buf_puts(b, "]}");
+}
+
+static int on_match(void *ctx, const store_trace_summary *sum, qtrace *t, const uint8_t *matched,
+                    size_t nmatched, ottr_arena *a)
+{
+    (void)a;
+    tempo_ctx *c = ctx;
+    ottr_buf *b = c->out;
+    if (c->ntraces++)
+        ottr_buf_putc(b, ',');
+    ottr_buf_puts(b, "{\"traceID\":");
+    qjson_hex(b, sum->trace_id, 16);
+    ottr_buf_puts(b, ",\"rootServiceName\":");
+    if (sum->root_service[0]) {
+        qjson_str(b, sum->root_service);
+        ottr_buf_puts(b, ",\"rootTraceName\":");
+        qjson_str(b, sum->root_name);
+    } else {
+        qjson_str(b, "<root span not yet received>");
+    }
+    ottr_buf_puts(b, ",\"startTimeUnixNano\":");
+    qjson_u64str(b, sum->start_ns);
+    uint64_t dur = sum->end_ns > sum->start_ns ? sum->end_ns - sum->start_ns : 0;
+    ottr_buf_printf(b, ",\"durationMs\":%llu", (unsigned long long)(dur / 1000000));
+    ottr_buf_puts(b, ",\"spanSets\":[{\"spans\":[");
+    size_t shown = 0;
+    for (size_t i = 0; i < t->nspans && shown < c->spss; i++) {
+        if (!matched[i])
+            continue;
+        if (shown++)
+            ottr_buf_putc(b, ',');
+        put_span(c, &t->spans[i]);
+    }
+    ottr_buf_printf(b, "],\"matched\":%zu}],\"serviceStats\":{", nmatched);
+    for (uint32_t i = 0; i < sum->nservices && i < STORE_MAX_SERVICES; i++) {
+        if (i)
+            ottr_buf_putc(b, ',');
+        qjson_str(b, sum->services[i].name);
+        ottr_buf_printf(b, ":{\"spanCount\":%u,\"errorCount\":%u}", sum->services[i].spans,
+                        sum->services[i].errors);
+    }
+    ottr_buf_puts(b, "}}");
+    return b->oom ? -1 : 0;
+}
+
+int query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *out, char *err,
+                       size_t errlen)
+{
+    ottr_buf q = {0};
+    const char *text;
+    const char *param = "q";
+    if (p->q && p->q[0]) {
+        text = p->q;
+    } else if (p->tags && p->tags[0]) {
+        param = "tags";
+        if (qsearch_tags_to_traceql(p->tags, &q, err, errlen) != 0) {
+            ottr_buf_free(&q);
+            return 400;
+        }
+        text = q.data;
+    } else {
+        text = "{}";
+    }
+    if (p->min_duration_ns && p->max_duration_ns && p->min_duration_ns > p->max_duration_ns) {
+        snprintf(err, errlen, "invalid maxDuration: must be greater than minDuration");
+        ottr_buf_free(&q);
+        return 400;
+    }
+
+    ottr_arena a;
+    ottr_arena_init(&a, 16 * 1024, 16 * 1024 * 1024);
+    tq_query tq;
+    char perr[QUERY_ERRLEN];
+    if (tq_parse(text, &a, &tq, perr, sizeof(perr)) != 0) {
+        snprintf(err, errlen, "%s %s",
+                 strcmp(param, "tags") == 0 ? "invalid tags:" : "parameter q:", perr);
+        tq_free(&tq);
+        ottr_arena_free(&a);
+        ottr_buf_free(&q);
+        return 400;
+    }
+
+    tempo_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.out = out;
+    c.spss = p->spss ? (p->spss > MAX_SPSS ? MAX_SPSS : p->spss) : 3;
+    tq_each_condition(&tq, add_ref, &c);
+
+    qsearch s;
+    memset(&s, 0, sizeof(s));
+    s.st = st;
+    s.tq = &tq;
+    s.sq.start_ns = p->start_ns;
+    s.sq.end_ns = p->end_ns;
+    s.sq.min_duration_ns = p->min_duration_ns;
+    s.sq.max_duration_ns = p->max_duration_ns;
+    s.limit = p->limit ? (p->limit > MAX_LIMIT ? MAX_LIMIT : p->limit) : 20;
+    s.max_inspect = p->max_inspect ? p->max_inspect : QUERY_MAX_INSPECT;
+    s.fn = on_match;
+    s.ctx = &c;
+
+    ottr_buf_puts(out, "{\"traces\":[");
+    ottr_status rc = qsearch_run(&s);
+    ottr_buf_printf(out,
+                    "],\"metrics\":{\"inspectedTraces\":%llu,\"inspectedBytes\":\"%llu\","
+                    "\"completedJobs\":1,\"totalJobs\":1}}",
+                    (unsigned long long)(s.stats.inspected_traces > s.decoded
+                                             ? s.stats.inspected_traces
+                                             : s.decoded),
+                    (unsigned long long)(s.stats.inspected_bytes + s.bytes_read));
+    tq_free(&tq);
+    ottr_arena_free(&a);
+    ottr_buf_free(&q);
+    if (rc != OTTR_OK || out->oom) {
+        snprintf(err, errlen, "search failed: %s",
+                 ottr_status_str(rc != OTTR_OK ? rc : OTTR_ERR_NOMEM));
+        return 500;
+    }
+    return 200;
+}
+
+int query_traceql_check(const char *q, char *err, size_t errlen)
+{
+    ottr_arena a;
+    ottr_arena_init(&a, 16 * 1024, 16 * 1024 * 1024);
+    tq_query tq;
+    int rc = tq_parse(q, &a, &tq, err, errlen);
+    tq_free(&tq);
+    ottr_arena_free(&a);
+    return rc;
+}

@@ -1,0 +1,551 @@
+/* query/traceql.c - recursive-descent parser of the TraceQL subset into an
+ * AST, with the type rules of conditions and regex compilation. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/tqlex.h"
+
+#define MAX_DEPTH 64
+
+static tq_node *new_node(parser *p, tq_node_type type)
+{
+    tq_node *n = ottr_arena_alloc(p->a, sizeof(*n));
+    if (n == NULL) {
+        tql_fail(p, p->col, "out of memory");
+        return NULL;
+    }
+    memset(n, 0, sizeof(*n));
+    n->type = type;
+    return n;
+}
+
+static const struct {
+    const char *name;
+    tq_field field;
+} intrinsics[] = {
+    {"name", TQF_NAME},
+    {"status", TQF_STATUS},
+    {"statusMessage", TQF_STATUS_MESSAGE},
+    {"kind", TQF_KIND},
+    {"duration", TQF_DURATION},
+    {"rootName", TQF_ROOT_NAME},
+    {"rootServiceName", TQF_ROOT_SERVICE},
+    {"traceDuration", TQF_TRACE_DURATION},
+};
+
+static const char *const status_words[] = {"unset", "ok", "error"};
+static const char *const kind_words[] = {"unspecified", "internal", "server",
+                                         "client",      "producer", "consumer"};
+
+static int find_word(const char *const *words, size_t n, const char *w)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(words[i], w) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static const char *field_name(tq_field f)
+{
+    switch (f) {
+    case TQF_NAME:
+        return "name";
+    case TQF_STATUS:
+        return "status";
+    case TQF_STATUS_MESSAGE:
+        return "statusMessage";
+    case TQF_KIND:
+        return "kind";
+    case TQF_DURATION:
+        return "duration";
+    case TQF_ROOT_NAME:
+        return "rootName";
+    case TQF_ROOT_SERVICE:
+        return "rootServiceName";
+    case TQF_TRACE_DURATION:
+        return "traceDuration";
+    default:
+        return "attribute";
+    }
+}
+
+static const char *op_name(tq_op op)
+{
+    static const char *const names[] = {"=", "!=", ">", ">=", "<", "<=", "=~", "!~"};
+    return names[op];
+}
+
+/* Reads a literal from the current token into |lit|. */
+static int parse_literal(parser *p, tq_literal *lit)
+{
+    memset(lit, 0, sizeof(*lit));
+    switch (p->t) {
+    case T_STRING:
+        lit->type = TQL_STRING;
+        lit->text = p->text;
+        lit->len = p->tlen;
+        return 0;
+    case T_NUMBER:
+        *lit = p->num;
+        return 0;
+    case T_IDENT: {
+        const char *w = p->text;
+        lit->text = w;
+        lit->len = p->tlen;
+        int k;
+        if (strcmp(w, "true") == 0 || strcmp(w, "false") == 0) {
+            lit->type = TQL_BOOL;
+            lit->b = w[0] == 't';
+        } else if (strcmp(w, "nil") == 0) {
+            lit->type = TQL_NIL;
+        } else if ((k = find_word(status_words, 3, w)) >= 0) {
+            lit->type = TQL_STATUS;
+            lit->i = k;
+        } else if ((k = find_word(kind_words, 6, w)) >= 0) {
+            lit->type = TQL_KIND;
+            lit->i = k;
+        } else {
+            tql_fail(p, p->col, "unknown value '%s' (quote strings)", w);
+            return -1;
+        }
+        return 0;
+    }
+    default:
+        tql_fail(p, p->col, "value expected");
+        return -1;
+    }
+}
+
+#define MAX_REGEX 1024
+
+static int compile_regex(parser *p, tq_literal *lit, size_t col)
+{
+    /* glibc's engine backtracks on back-references: refuse them, and size. */
+    if (lit->len > MAX_REGEX) {
+        tql_fail(p, col, "regular expression longer than %d bytes", MAX_REGEX);
+        return -1;
+    }
+    for (size_t i = 0; i + 1 < lit->len; i++) {
+        if (lit->text[i] == '\\' && isdigit((unsigned char)lit->text[i + 1])) {
+            tql_fail(p, col, "back-references in regular expressions are not supported");
+            return -1;
+        }
+        if (lit->text[i] == '\\')
+            i++;
+    }
+    tq_regex_list *r = malloc(sizeof(*r));
+    char *pat = malloc(lit->len + 5);
+    if (r == NULL || pat == NULL) {
+        free(r);
+        free(pat);
+        tql_fail(p, col, "out of memory");
+        return -1;
+    }
+    snprintf(pat, lit->len + 5, "^(%s)$", lit->text);
+    int rc = regcomp(&r->re, pat, REG_EXTENDED | REG_NOSUB);
+    free(pat);
+    if (rc != 0) {
+        char why[96];
+        regerror(rc, &r->re, why, sizeof(why));
+        regfree(&r->re);
+        free(r);
+        tql_fail(p, col, "bad regular expression \"%s\": %s", lit->text, why);
+        return -1;
+    }
+    r->next = p->q->regexes;
+    p->q->regexes = r;
+    lit->re = &r->re;
+    return 0;
+}
+
+/* Type rules: which literal each field may meet with which operator. */
+static int check_cond(parser *p, tq_node *n, size_t col)
+{
+    tq_lit_type lt = n->lit.type;
+    const char *fname = n->field == TQF_ATTR ? n->attr : field_name(n->field);
+    if (n->op == TQ_RE || n->op == TQ_NRE) {
+        if (lt != TQL_STRING) {
+            tql_fail(p, col, "%s needs a string pattern", op_name(n->op));
+            return -1;
+        }
+        if (n->field != TQF_ATTR && n->field != TQF_NAME && n->field != TQF_STATUS_MESSAGE &&
+            n->field != TQF_ROOT_NAME && n->field != TQF_ROOT_SERVICE) {
+            tql_fail(p, col, "%s cannot be matched with %s", fname, op_name(n->op));
+            return -1;
+        }
+        return compile_regex(p, &n->lit, col);
+    }
+    switch (n->field) {
+    case TQF_ATTR:
+        if (lt == TQL_STATUS || lt == TQL_KIND) {
+            tql_fail(p, col, "'%s' can only be compared with %s", n->lit.text,
+                     lt == TQL_STATUS ? "status" : "kind");
+            return -1;
+        }
+        if (lt == TQL_NIL && n->op != TQ_EQ && n->op != TQ_NE) {
+            tql_fail(p, col, "nil can only be compared with = or !=");
+            return -1;
+        }
+        return 0;
+    case TQF_NAME:
+    case TQF_STATUS_MESSAGE:
+    case TQF_ROOT_NAME:
+    case TQF_ROOT_SERVICE:
+        if (lt != TQL_STRING) {
+            tql_fail(p, col, "%s must be compared with a string", fname);
+            return -1;
+        }
+        return 0;
+    case TQF_STATUS:
+    case TQF_KIND: {
+        tq_lit_type want = n->field == TQF_STATUS ? TQL_STATUS : TQL_KIND;
+        if (lt != want) {
+            tql_fail(p, col, "%s must be compared with %s", fname,
+                     want == TQL_STATUS ? "error, ok or unset"
+                                        : "unspecified, internal, server, client, producer or "
+                                          "consumer");
+            return -1;
+        }
+        if (n->op != TQ_EQ && n->op != TQ_NE) {
+            tql_fail(p, col, "%s can only be compared with = or !=", fname);
+            return -1;
+        }
+        return 0;
+    }
+    case TQF_DURATION:
+    case TQF_TRACE_DURATION:
+        if (lt != TQL_DURATION) {
+            if (lt == TQL_INT && n->lit.i == 0) {
+                n->lit.type = TQL_DURATION;
+                n->lit.d = 0;
+                return 0;
+            }
+            tql_fail(p, col, "%s must be compared with a duration such as 100ms", fname);
+            return -1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+static tq_node *parse_f_or(parser *p);
+
+/* cond := field op literal | true | false */
+static tq_node *parse_cond(parser *p)
+{
+    size_t col = p->col;
+    tq_node *n = new_node(p, TQN_COND);
+    if (n == NULL)
+        return NULL;
+    if (p->t == T_FIELD) {
+        n->field = p->field;
+        n->scope = p->scope;
+        n->attr = n->field == TQF_ATTR ? p->text : NULL;
+    } else if (p->t == T_IDENT) {
+        if (strcmp(p->text, "true") == 0 || strcmp(p->text, "false") == 0) {
+            n->type = TQN_CONST;
+            n->value = p->text[0] == 't';
+            tql_next(p);
+            return p->failed ? NULL : n;
+        }
+        size_t i;
+        for (i = 0; i < sizeof(intrinsics) / sizeof(intrinsics[0]); i++) {
+            if (strcmp(p->text, intrinsics[i].name) == 0)
+                break;
+        }
+        if (i == sizeof(intrinsics) / sizeof(intrinsics[0])) {
+            if (strcmp(p->text, "childCount") == 0 || strcmp(p->text, "parent") == 0 ||
+                strcmp(p->text, "nestedSetLeft") == 0 || strcmp(p->text, "nestedSetRight") == 0 ||
+                strcmp(p->text, "nestedSetParent") == 0 ||
+                strcmp(p->text, "instrumentation") == 0 || strcmp(p->text, "event") == 0 ||
+                strcmp(p->text, "link") == 0)
+                tql_fail(p, col, "intrinsic '%s' is not supported", p->text);
+            else
+                tql_fail(p, col,
+                         "unknown field '%s' (attributes need a scope: span.%s, resource.%s "
+                         "or .%s)",
+                         p->text, p->text, p->text, p->text);
+            return NULL;
+        }
+        n->field = intrinsics[i].field;
+    } else if (p->t == T_STRING || p->t == T_NUMBER) {
+        tql_fail(p, col, "a condition starts with a field, not a value");
+        return NULL;
+    } else {
+        tql_fail(p, col, "condition expected");
+        return NULL;
+    }
+    if (tql_next(p) != 0)
+        return NULL;
+    if (p->t != T_OP) {
+        if (n->field == TQF_ATTR)
+            tql_fail(p, p->col, "comparison operator expected after '%s'", n->attr);
+        else
+            tql_fail(p, p->col, "comparison operator expected after '%s'", field_name(n->field));
+        return NULL;
+    }
+    n->op = p->op;
+    if (tql_next(p) != 0)
+        return NULL;
+    size_t lcol = p->col;
+    if (parse_literal(p, &n->lit) != 0)
+        return NULL;
+    if (check_cond(p, n, lcol) != 0)
+        return NULL;
+    if (tql_next(p) != 0)
+        return NULL;
+    return n;
+}
+
+static tq_node *parse_f_unary(parser *p)
+{
+    if (++p->depth > MAX_DEPTH) {
+        tql_fail(p, p->col, "too deeply nested");
+        return NULL;
+    }
+    tq_node *n = NULL;
+    if (p->t == T_NOT) {
+        if (tql_next(p) != 0)
+            return NULL;
+        tq_node *inner = parse_f_unary(p);
+        if (inner == NULL)
+            return NULL;
+        n = new_node(p, TQN_NOT);
+        if (n)
+            n->l = inner;
+    } else if (p->t == T_LPAREN) {
+        if (tql_next(p) != 0)
+            return NULL;
+        n = parse_f_or(p);
+        if (n == NULL)
+            return NULL;
+        if (p->t != T_RPAREN) {
+            tql_fail(p, p->col, "')' expected");
+            return NULL;
+        }
+        if (tql_next(p) != 0)
+            return NULL;
+    } else {
+        n = parse_cond(p);
+    }
+    p->depth--;
+    return n;
+}
+
+static tq_node *parse_f_and(parser *p)
+{
+    tq_node *l = parse_f_unary(p);
+    while (l && p->t == T_AND) {
+        if (tql_next(p) != 0)
+            return NULL;
+        tq_node *r = parse_f_unary(p);
+        if (r == NULL)
+            return NULL;
+        tq_node *n = new_node(p, TQN_AND);
+        if (n == NULL)
+            return NULL;
+        n->l = l;
+        n->r = r;
+        l = n;
+    }
+    return l;
+}
+
+static tq_node *parse_f_or(parser *p)
+{
+    tq_node *l = parse_f_and(p);
+    while (l && p->t == T_OR) {
+        if (tql_next(p) != 0)
+            return NULL;
+        tq_node *r = parse_f_and(p);
+        if (r == NULL)
+            return NULL;
+        tq_node *n = new_node(p, TQN_OR);
+        if (n == NULL)
+            return NULL;
+        n->l = l;
+        n->r = r;
+        l = n;
+    }
+    return l;
+}
+
+static tq_node *parse_ss_or(parser *p);
+
+/* ss_prim := '{' filter? '}' | '(' ss_or ')' */
+static tq_node *parse_ss_prim(parser *p)
+{
+    if (++p->depth > MAX_DEPTH) {
+        tql_fail(p, p->col, "too deeply nested");
+        return NULL;
+    }
+    tq_node *n = NULL;
+    if (p->t == T_LBRACE) {
+        if (tql_next(p) != 0)
+            return NULL;
+        n = new_node(p, TQN_SPANSET);
+        if (n == NULL)
+            return NULL;
+        if (p->t == T_RBRACE) {
+            n->l = new_node(p, TQN_CONST);
+            if (n->l == NULL)
+                return NULL;
+            n->l->value = true;
+        } else {
+            n->l = parse_f_or(p);
+            if (n->l == NULL)
+                return NULL;
+            if (p->t != T_RBRACE) {
+                if (p->t == T_EOF)
+                    tql_fail(p, p->col, "'}' expected");
+                else
+                    tql_fail(p, p->col, "'&&', '||' or '}' expected");
+                return NULL;
+            }
+        }
+        if (tql_next(p) != 0)
+            return NULL;
+    } else if (p->t == T_LPAREN) {
+        if (tql_next(p) != 0)
+            return NULL;
+        n = parse_ss_or(p);
+        if (n == NULL)
+            return NULL;
+        if (p->t != T_RPAREN) {
+            tql_fail(p, p->col, "')' expected");
+            return NULL;
+        }
+        if (tql_next(p) != 0)
+            return NULL;
+    } else if (p->t == T_EOF) {
+        tql_fail(p, p->col, "span set filter '{ ... }' expected");
+        return NULL;
+    } else {
+        tql_fail(p, p->col, "span set filter '{ ... }' expected");
+        return NULL;
+    }
+    p->depth--;
+    return n;
+}
+
+/* After a span set, a comparison operator is TraceQL's structural one
+ * ({a} > {b}: b is a child of a), or the start of an aggregate comparison. */
+static int refuse_structural(parser *p)
+{
+    if (p->t == T_OP) {
+        tql_fail(p, p->col, "structural operator '%s' is not supported", op_name(p->op));
+        return -1;
+    }
+    return 0;
+}
+
+static tq_node *parse_ss_and(parser *p)
+{
+    tq_node *l = parse_ss_prim(p);
+    if (l && refuse_structural(p) != 0)
+        return NULL;
+    while (l && p->t == T_AND) {
+        if (tql_next(p) != 0)
+            return NULL;
+        tq_node *r = parse_ss_prim(p);
+        if (r == NULL || refuse_structural(p) != 0)
+            return NULL;
+        tq_node *n = new_node(p, TQN_SS_AND);
+        if (n == NULL)
+            return NULL;
+        n->l = l;
+        n->r = r;
+        l = n;
+    }
+    return l;
+}
+
+static tq_node *parse_ss_or(parser *p)
+{
+    tq_node *l = parse_ss_and(p);
+    while (l && p->t == T_OR) {
+        if (tql_next(p) != 0)
+            return NULL;
+        tq_node *r = parse_ss_and(p);
+        if (r == NULL)
+            return NULL;
+        tq_node *n = new_node(p, TQN_SS_OR);
+        if (n == NULL)
+            return NULL;
+        n->l = l;
+        n->r = r;
+        l = n;
+    }
+    return l;
+}
+
+int tq_parse(const char *q, ottr_arena *a, tq_query *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    parser p;
+    memset(&p, 0, sizeof(p));
+    p.s = q ? q : "";
+    p.a = a;
+    p.q = out;
+    p.err = err;
+    p.errlen = errlen;
+    if (tql_next(&p) != 0)
+        return -1;
+    if (p.t == T_EOF) {
+        snprintf(err, errlen, "invalid TraceQL query: empty query");
+        return -1;
+    }
+    tq_node *root = parse_ss_or(&p);
+    if (root && p.t != T_EOF)
+        tql_fail(&p, p.col, "'&&', '||' or end of query expected");
+    if (p.failed || root == NULL) {
+        if (!p.failed)
+            snprintf(err, errlen, "invalid TraceQL query");
+        return -1;
+    }
+    out->root = root;
+    return 0;
+}
+
+void tq_free(tq_query *q)
+{
+    tq_regex_list *r = q->regexes;
+    while (r) {
+        tq_regex_list *next = r->next;
+        regfree(&r->re);
+        free(r);
+        r = next;
+    }
+    q->regexes = NULL;
+    q->root = NULL;
+}
+
+void tq_quote(ottr_buf *b, const char *s)
+{
+    ottr_buf_putc(b, '"');
+    for (; *s; s++) {
+        switch (*s) {
+        case '"':
+            ottr_buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            ottr_buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            ottr_buf_puts(b, "\\n");
+            break;
+        case '\t':
+            ottr_buf_puts(b, "\\t");
+            break;
+        case '\r':
+            ottr_buf_puts(b, "\\r");
+            break;
+        default:
+            ottr_buf_putc(b, *s);
+        }
+    }
+    ottr_buf_putc(b, '"');
+}

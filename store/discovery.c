@@ -1,0 +1,276 @@
+/* store/discovery.c - lists what the `tags` family knows: attribute keys and
+ * values per scope, services and their operations. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+#define TAG_BUF 512
+
+/* Iterates `tags` keys in [lower, upper) until |fn| returns non-zero. */
+typedef int (*tag_visit_fn)(void *ctx, rocksdb_iterator_t *it, const uint8_t *k, size_t klen);
+
+static ottr_status tags_scan(store *s, const uint8_t *lower, size_t llen, const uint8_t *upper,
+                             size_t ulen, tag_visit_fn visit, void *ctx)
+{
+    store_perf_off();
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)upper, ulen);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_TAGS]);
+    rocksdb_iter_seek(it, (const char *)lower, llen);
+    while (rocksdb_iter_valid(it)) {
+        size_t klen;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
+        /* |visit| moves the iterator on itself (next or a seek). */
+        if (visit(ctx, it, k, klen) != 0)
+            break;
+    }
+    char *e = NULL;
+    rocksdb_iter_get_error(it, &e);
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    if (e) {
+        OTTR_ERROR(STORE_COMPONENT, "tags read failed: %s", e);
+        free(e);
+        return OTTR_ERR_IO;
+    }
+    return OTTR_OK;
+}
+
+/* ------------------------------------------------------------------ names */
+
+typedef struct names_ctx {
+    store_str_fn fn;
+    void *ctx;
+} names_ctx;
+
+static int visit_name(void *arg, rocksdb_iterator_t *it, const uint8_t *k, size_t klen)
+{
+    names_ctx *c = arg;
+    const uint8_t *sep = klen > 1 ? memchr(k + 1, 0x00, klen - 1) : NULL;
+    if (sep == NULL || (size_t)(sep - k) >= TAG_BUF) {
+        rocksdb_iter_next(it);
+        return 0;
+    }
+    size_t n = (size_t)(sep - (k + 1));
+    char name[TAG_BUF];
+    memcpy(name, k + 1, n);
+    name[n] = '\0';
+    /* Skip the key's values: the next name starts at scope | name | 0x01. */
+    uint8_t next[TAG_BUF + 2];
+    memcpy(next, k, n + 1);
+    next[n + 1] = 0x01;
+    if (c->fn(c->ctx, name) != 0)
+        return 1;
+    rocksdb_iter_seek(it, (const char *)next, n + 2);
+    return 0;
+}
+
+ottr_status store_tag_names(store *s, store_scope scope, store_str_fn fn, void *ctx)
+{
+    if (scope != STORE_SCOPE_RESOURCE && scope != STORE_SCOPE_SPAN)
+        return OTTR_ERR_INVALID;
+    uint8_t lower[1] = {(uint8_t)scope}, upper[1] = {(uint8_t)(scope + 1)};
+    names_ctx c = {fn, ctx};
+    return tags_scan(s, lower, 1, upper, 1, visit_name, &c);
+}
+
+ottr_status store_services(store *s, store_str_fn fn, void *ctx)
+{
+    uint8_t lower[1] = {TAG_SCOPE_SERVICE}, upper[1] = {TAG_SCOPE_SERVICE + 1};
+    names_ctx c = {fn, ctx};
+    return tags_scan(s, lower, 1, upper, 1, visit_name, &c);
+}
+
+/* ------------------------------------------------------------------ values */
+
+typedef struct tag_value {
+    uint32_t sec;
+    char *value;
+} tag_value;
+
+typedef struct values_ctx {
+    size_t prefix_len;
+    size_t limit; /* 0 = all */
+    tag_value *v;
+    size_t n, cap;
+    bool oom;
+} values_ctx;
+
+/* Min-heap on (sec, then value descending) so the root is the entry to evict. */
+static bool older(const tag_value *a, const tag_value *b)
+{
+    if (a->sec != b->sec)
+        return a->sec < b->sec;
+    return strcmp(a->value, b->value) > 0;
+}
+
+static void sift_down(tag_value *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && older(&h[l], &h[m]))
+            m = l;
+        if (r < n && older(&h[r], &h[m]))
+            m = r;
+        if (m == i)
+            return;
+        tag_value t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void sift_up(tag_value *h, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!older(&h[i], &h[p]))
+            return;
+        tag_value t = h[i];
+        h[i] = h[p];
+        h[p] = t;
+        i = p;
+    }
+}
+
+static int visit_value(void *arg, rocksdb_iterator_t *it, const uint8_t *k, size_t klen)
+{
+    values_ctx *c = arg;
+    size_t vlen;
+    const char *v = rocksdb_iter_value(it, &vlen);
+    if (klen < c->prefix_len || vlen != 4) {
+        rocksdb_iter_next(it);
+        return 0;
+    }
+    tag_value tv = {be32_get(v), NULL};
+    size_t n = klen - c->prefix_len;
+    if (c->limit && c->n == c->limit) {
+        /* Full: only an entry newer than the oldest kept one gets in. */
+        tag_value probe = {tv.sec, NULL};
+        char tmp[TAG_BUF];
+        size_t m = n < TAG_BUF - 1 ? n : TAG_BUF - 1;
+        memcpy(tmp, k + c->prefix_len, m);
+        tmp[m] = '\0';
+        probe.value = tmp;
+        if (!older(&c->v[0], &probe)) {
+            rocksdb_iter_next(it);
+            return 0;
+        }
+    }
+    tv.value = malloc(n + 1);
+    if (tv.value == NULL) {
+        c->oom = true;
+        return 1;
+    }
+    memcpy(tv.value, k + c->prefix_len, n);
+    tv.value[n] = '\0';
+    if (c->limit && c->n == c->limit) {
+        free(c->v[0].value);
+        c->v[0] = tv;
+        sift_down(c->v, c->n, 0);
+    } else {
+        if (c->n == c->cap) {
+            size_t ncap = c->cap ? c->cap * 2 : 64;
+            tag_value *nv = realloc(c->v, ncap * sizeof(*nv));
+            if (nv == NULL) {
+                free(tv.value);
+                c->oom = true;
+                return 1;
+            }
+            c->v = nv;
+            c->cap = ncap;
+        }
+        c->v[c->n++] = tv;
+        if (c->limit)
+            sift_up(c->v, c->n - 1);
+    }
+    rocksdb_iter_next(it);
+    return 0;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    const tag_value *x = a, *y = b;
+    if (x->sec != y->sec)
+        return x->sec < y->sec ? 1 : -1;
+    return strcmp(x->value, y->value);
+}
+
+ottr_status store_tag_values(store *s, store_scope scope, const char *key, size_t limit,
+                             store_str_fn fn, void *ctx)
+{
+    if ((scope != STORE_SCOPE_RESOURCE && scope != STORE_SCOPE_SPAN) || key == NULL)
+        return OTTR_ERR_INVALID;
+    size_t kl = strlen(key);
+    if (kl == 0 || kl > STORE_MAX_TERM_KEY)
+        return OTTR_OK;
+    uint8_t lower[STORE_MAX_TERM_KEY + 2], upper[STORE_MAX_TERM_KEY + 2];
+    lower[0] = (uint8_t)scope;
+    memcpy(lower + 1, key, kl);
+    lower[kl + 1] = 0x00;
+    memcpy(upper, lower, kl + 2);
+    upper[kl + 1] = 0x01;
+    values_ctx c = {.prefix_len = kl + 2, .limit = limit};
+    ottr_status st = tags_scan(s, lower, kl + 2, upper, kl + 2, visit_value, &c);
+    if (st == OTTR_OK && c.oom)
+        st = OTTR_ERR_NOMEM;
+    if (st == OTTR_OK) {
+        if (c.n > 1)
+            qsort(c.v, c.n, sizeof(*c.v), newest_first);
+        for (size_t i = 0; i < c.n; i++)
+            if (fn(ctx, c.v[i].value) != 0)
+                break;
+    }
+    for (size_t i = 0; i < c.n; i++)
+        free(c.v[i].value);
+    free(c.v);
+    return st;
+}
+
+/* ------------------------------------------------------------------ operations */
+
+typedef struct ops_ctx {
+    size_t prefix_len;
+    store_op_fn fn;
+    void *ctx;
+} ops_ctx;
+
+static int visit_op(void *arg, rocksdb_iterator_t *it, const uint8_t *k, size_t klen)
+{
+    ops_ctx *c = arg;
+    /* TAG_SCOPE_OPERATION | service 0x00 | name 0x00 | kind digit */
+    if (klen < c->prefix_len + 2 || k[klen - 2] != 0x00 || klen - c->prefix_len - 2 >= TAG_BUF) {
+        rocksdb_iter_next(it);
+        return 0;
+    }
+    size_t n = klen - c->prefix_len - 2;
+    char name[TAG_BUF];
+    memcpy(name, k + c->prefix_len, n);
+    name[n] = '\0';
+    int kind = k[klen - 1] - '0';
+    if (kind < 0 || kind > 5)
+        kind = 0;
+    if (c->fn(c->ctx, name, kind) != 0)
+        return 1;
+    rocksdb_iter_next(it);
+    return 0;
+}
+
+ottr_status store_operations(store *s, const char *service, store_op_fn fn, void *ctx)
+{
+    if (service == NULL)
+        return OTTR_ERR_INVALID;
+    size_t sl = strlen(service);
+    if (sl > TAG_BUF)
+        return OTTR_OK;
+    uint8_t lower[TAG_BUF + 2], upper[TAG_BUF + 2];
+    lower[0] = TAG_SCOPE_OPERATION;
+    memcpy(lower + 1, service, sl);
+    lower[sl + 1] = 0x00;
+    memcpy(upper, lower, sl + 2);
+    upper[sl + 1] = 0x01;
+    ops_ctx c = {sl + 2, fn, ctx};
+    return tags_scan(s, lower, sl + 2, upper, sl + 2, visit_op, &c);
+}

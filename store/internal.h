@@ -1,0 +1,258 @@
+/* store/internal.h - the store's private state and the helpers its files share:
+ * column families, key encodings, summary encoding, the write path and the
+ * retention cut-off. Nothing outside store/ includes this. */
+#ifndef OTTR_STORE_INTERNAL_H
+#define OTTR_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rocksdb/c.h>
+
+#include "store/store.h"
+
+#define STORE_COMPONENT "store"
+
+/* The format marker in `meta`; a directory without it is not ours. */
+#define STORE_FORMAT_KEY   "format"
+#define STORE_FORMAT_VALUE "ottr-store-1"
+#define STORE_BOOT_KEY     "boot"
+
+/* Column families, in the order they are opened. */
+enum {
+    CF_DEFAULT = 0,
+    CF_META,
+    CF_PENDING,
+    CF_TRACES,
+    CF_SUMMARIES,
+    CF_INDEX,
+    CF_TAGS,
+    CF_EDGES,
+    CF_COUNT
+};
+
+extern const char *const store_cf_names[CF_COUNT];
+
+/* Index kinds (first byte of an `index` key). */
+#define IDX_SERVICE  's' /* term: service */
+#define IDX_SVC_NAME 'n' /* term: service 0x00 span name */
+#define IDX_NAME     'p' /* term: span name */
+#define IDX_ATTR     'a' /* term: key 0x01 value (span or resource attribute) */
+#define IDX_ALL      't' /* term: empty; every kept trace */
+
+/* Scopes of `tags` keys beyond store_scope: operations and services. */
+#define TAG_SCOPE_OPERATION 2 /* service 0x00 name 0x00 kind-digit */
+#define TAG_SCOPE_SERVICE   3 /* service 0x00 (empty value) */
+
+/* Limits on what is indexed: longer keys or values are not indexed at all (an
+ * exact-match index of a truncated value would answer wrongly). */
+#define STORE_MAX_TERM_KEY   64
+#define STORE_MAX_TERM_VALUE 128
+/* Distinct index terms (and tag entries) added by one keep; the rest of a
+ * trace's attribute values are not searchable. */
+#define STORE_MAX_TERMS 4096
+
+/* Edge and node counter records: calls, errors, latency buckets, latency sum (ns). */
+#define GRAPH_NCOUNTERS (2 + STORE_LAT_BUCKETS + 1)
+#define GRAPH_VALUE_LEN (GRAPH_NCOUNTERS * 8)
+#define GRAPH_KIND_EDGE 'e'
+#define GRAPH_KIND_NODE 'v'
+/* Hour roll-ups live beside the minute records under minute = HOUR_FLAG | hour. */
+#define GRAPH_HOUR_FLAG 0x80000000u
+
+#define STORE_KEEP_STRIPES 64
+
+/* Tag entries written in the last TAG_REFRESH_SEC seconds are not written again
+ * (their last-seen second is that coarse); remembered in a small lossy table. */
+#define TAG_CACHE_SLOTS 65536
+#define TAG_REFRESH_SEC 60
+
+typedef struct store_filter_ctx {
+    struct store *s;
+    int cf;
+} store_filter_ctx;
+
+struct store {
+    char *path;
+    store_options opt; /* opt.path points to |path| */
+
+    rocksdb_t *db;
+    rocksdb_column_family_handle_t *cf[CF_COUNT];
+    rocksdb_options_t *dbopt;
+    rocksdb_options_t *cfopt[CF_COUNT];
+    store_filter_ctx fctx[CF_COUNT];      /* state of each family's filter factory */
+    rocksdb_column_family_handle_t **xcf; /* families of a newer format, kept open */
+    int nxcf;
+    rocksdb_cache_t *cache;
+    rocksdb_logger_t *logger;
+    rocksdb_writeoptions_t *wo;      /* sync only for OTTR_SYNC_ALWAYS */
+    rocksdb_writeoptions_t *wo_sync; /* sync=true, for WAL syncs */
+    rocksdb_readoptions_t *ro;
+
+    uint32_t boot; /* incremented at every open, persisted in meta */
+    atomic_uint seq;
+
+    atomic_bool inject_error;
+    atomic_bool failing;
+    atomic_uint_fast64_t unsynced; /* writes since the last WAL sync (interval) */
+    atomic_uint_fast64_t last_resume_ns;
+    atomic_uint_fast64_t write_errors;
+    atomic_uint_fast64_t appended_bytes;
+    atomic_uint_fast64_t appended_records;
+    atomic_uint_fast64_t kept_traces;
+    atomic_uint_fast64_t kept_chunks;
+    atomic_uint_fast64_t kept_bytes;
+    atomic_uint_fast64_t dropped_chunks; /* over max_trace_bytes or undecodable */
+
+    pthread_mutex_t keep_locks[STORE_KEEP_STRIPES];
+    _Atomic uint64_t *tag_cache; /* hash high 32 bits << 32 | last written second */
+
+    /* OTTR_SYNC_INTERVAL: a thread fsyncs the WAL every sync_interval_ns. */
+    bool sync_started;
+    bool sync_stop;
+    pthread_t sync_thread;
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+};
+
+/* ---- keys.c: big-endian integers and keys ---- */
+
+static inline void be32_put(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline uint32_t be32_get(const void *q)
+{
+    const uint8_t *p = q;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void be64_put(uint8_t *p, uint64_t v)
+{
+    be32_put(p, (uint32_t)(v >> 32));
+    be32_put(p + 4, (uint32_t)v);
+}
+
+static inline uint64_t be64_get(const void *q)
+{
+    const uint8_t *p = q;
+    return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
+}
+
+#define PENDING_KEY_LEN  24
+#define TRACES_KEY_LEN   24
+#define INDEX_SUFFIX_LEN 20 /* ~start_sec(4) | trace_id(16) */
+
+void store_key_pending(uint8_t out[PENDING_KEY_LEN], uint32_t sec, const uint8_t tid[16],
+                       uint32_t seq);
+void store_key_traces(uint8_t out[TRACES_KEY_LEN], const uint8_t tid[16], uint32_t sec,
+                      uint32_t seq);
+/* Writes kind | term | 0x00 into |out| (capacity |cap|); returns its length or 0
+ * when it does not fit. */
+size_t store_key_index_prefix(uint8_t *out, size_t cap, char kind, const char *term,
+                              size_t termlen);
+
+/* ---- summary.c ---- */
+
+/* A summary being built from spans; services beyond STORE_MAX_SERVICES are
+ * counted in the totals only. */
+typedef struct store_summary_acc {
+    store_trace_summary sum;
+    bool has_root;
+    uint64_t root_start_ns;
+    uint32_t last_arrival_sec; /* newest arrival second of a kept chunk */
+    bool empty;                /* no span seen yet */
+} store_summary_acc;
+
+void store_summary_acc_init(store_summary_acc *a, const uint8_t tid[16]);
+void store_summary_acc_span(store_summary_acc *a, const ottr_span_ref *ref);
+/* Folds |b| into |a| (counts add up, extremes combine). */
+void store_summary_acc_merge(store_summary_acc *a, const store_summary_acc *b);
+
+/* Encodes into |out| (at least STORE_SUMMARY_MAX bytes); returns the length. */
+#define STORE_SUMMARY_MAX 2048
+size_t store_summary_encode(const store_summary_acc *a, uint8_t *out);
+/* Decodes a value; fills |a| (trace ID from |tid|). Returns 0 or -1 when corrupt. */
+int store_summary_decode(const uint8_t *p, size_t n, const uint8_t tid[16], store_summary_acc *a);
+/* The last-arrival second of an encoded summary (retention), or 0 if corrupt. */
+uint32_t store_summary_value_sec(const uint8_t *p, size_t n);
+
+/* ---- terms.c: the index terms and tag entries of a trace ---- */
+
+/* A set of distinct byte strings (memory from |arena|). Entries added with
+ * |capped| stop being accepted after |max_capped| of them. */
+typedef struct store_term {
+    uint64_t hash;
+    uint8_t *p;
+    uint32_t len;
+} store_term;
+
+typedef struct store_termset {
+    ottr_arena *arena;
+    store_term *slots;
+    size_t cap; /* power of two, or 0 */
+    size_t n;
+    size_t ncapped;
+    size_t max_capped;
+    bool oom;
+} store_termset;
+
+void store_termset_init(store_termset *t, ottr_arena *arena, size_t max_capped);
+void store_termset_free(store_termset *t);
+/* Adds |len| bytes (first byte: the kind or scope). Returns 1 when added, 0 when
+ * present or over the cap, -1 when out of memory. */
+int store_termset_add(store_termset *t, const void *p, size_t len, bool capped);
+
+/* Adds the index terms (kind byte + term) and the tag entries (scope byte + key
+ * 0x00 value) of one span. |last_resource| skips resource attributes already
+ * added for the previous span of the same resource. |tags| may be NULL. */
+void store_terms_span(store_termset *idx, store_termset *tags, const ottr_span_ref *ref,
+                      const void **last_resource);
+
+/* ---- read.c ---- */
+
+/* Reads and decodes the summary of |tid|. Sets |*found|; a summary that does
+ * not decode counts as absent (logged). Returns OTTR_OK or OTTR_ERR_IO. */
+ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, const uint8_t tid[16],
+                               store_summary_acc *a, bool *found);
+
+/* ---- write path (write.c) ---- */
+
+/* Writes |b|; on failure marks the store failing, counts the error, logs it once
+ * and returns OTTR_ERR_IO with RocksDB's message in |err| (may be NULL). */
+ottr_status store_write(store *s, rocksdb_writebatch_t *b, char *err, size_t errlen);
+
+/* ---- retention.c ---- */
+
+/* Creates the compaction filter factory of family |cf| (NULL for families without
+ * one); the options that receive it own it. */
+rocksdb_compactionfilterfactory_t *store_retention_factory_create(store *s, int cf);
+/* Records whose timestamp (Unix seconds) is below this are expired; 0 = none. */
+uint32_t store_retention_cutoff_sec(const store *s);
+
+/* ---- graph.c ---- */
+
+rocksdb_mergeoperator_t *store_graph_merge_operator_create(void);
+
+/* ---- misc ---- */
+
+/* RocksDB counts every key comparison in a thread-local perf context unless the
+ * thread's perf level says not to; nothing reads those counts, and they cost a
+ * tenth of a memtable insert. Called at the top of each entry point. */
+static inline void store_perf_off(void)
+{
+    rocksdb_set_perf_level(rocksdb_disable);
+}
+
+uint64_t store_now_ns(const store *s);
+/* A stripe lock serializing keeps of one trace. */
+pthread_mutex_t *store_keep_lock(store *s, const uint8_t tid[16]);
+
+#endif /* OTTR_STORE_INTERNAL_H */

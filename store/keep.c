@@ -1,0 +1,486 @@
+/* store/keep.c - keeps traces: copies their pending records into `traces` and
+ * updates their summaries, index keys and tag entries, all in one WriteBatch.
+ *
+ * A repeat is harmless: a chunk already in `traces` (same key) is skipped, so a
+ * summary only ever adds chunks it has not counted. Keeps of one trace are
+ * serialized by a striped lock, which makes the read-modify-write of the summary
+ * safe. Index keys (and tag entries) of all the traces of one call are written in
+ * key order: RocksDB's memtable inserts a key near the previous one for less than
+ * one at a random place, and index keys are most of a keep's writes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+/* A keep spanning more seconds than this is refused (a week of seeks). */
+#define MAX_KEEP_SECONDS (7u * 86400u)
+/* Traces per WriteBatch in store_keep_traces. */
+#define MAX_KEEP_BATCH 1024
+
+/* A key to write after sorting: index put/delete or tag put. */
+typedef struct out_key {
+    const uint8_t *p;
+    uint32_t len;
+    uint32_t sec;  /* tags: last-seen second */
+    uint64_t hash; /* tags: for the written-recently table (0 = skip) */
+    bool del;
+} out_key;
+
+typedef struct out_keys {
+    out_key *v;
+    size_t n, cap;
+} out_keys;
+
+/* State of one call: shared by its traces. */
+typedef struct keep_call {
+    store *s;
+    rocksdb_readoptions_t *ro; /* prefix_same_as_start */
+    rocksdb_iterator_t *pending_it;
+    ottr_arena key_arena; /* bytes of out_keys */
+    ottr_arena term_arena;
+    ottr_arena decode_arena;
+    rocksdb_writebatch_t *wb;
+    out_keys idx;
+    out_keys tags;
+    bool oom;
+    /* totals, counted once the write succeeds */
+    uint64_t new_traces, chunks, bytes, dropped;
+} keep_call;
+
+/* State of one trace. */
+typedef struct keep_ctx {
+    keep_call *c;
+    const uint8_t *tid;
+    store_termset idx;
+    store_termset tags;
+    store_summary_acc old;
+    store_summary_acc delta;
+    bool have_old;
+    size_t nnew;
+    size_t dropped;
+    uint32_t max_sec;
+} keep_ctx;
+
+static void out_add(keep_call *c, out_keys *o, const uint8_t *p, size_t len, uint32_t sec,
+                    uint64_t hash, bool del)
+{
+    if (c->oom)
+        return;
+    if (o->n == o->cap) {
+        size_t ncap = o->cap ? o->cap * 2 : 256;
+        out_key *nv = realloc(o->v, ncap * sizeof(*nv));
+        if (nv == NULL) {
+            c->oom = true;
+            return;
+        }
+        o->v = nv;
+        o->cap = ncap;
+    }
+    uint8_t *copy = ottr_arena_memdup(&c->key_arena, p, len);
+    if (copy == NULL) {
+        c->oom = true;
+        return;
+    }
+    o->v[o->n++] = (out_key){copy, (uint32_t)len, sec, hash, del};
+}
+
+/* Decodes one chunk into the summary |acc| (may be NULL) and the term sets. */
+static ottr_status account_chunk(keep_ctx *k, const uint8_t *chunk, size_t len,
+                                 store_summary_acc *acc, bool tags)
+{
+    ottr_arena_reset(&k->c->decode_arena);
+    ottr_span_ref *spans = NULL;
+    size_t n = 0;
+    ottr_status st = ottr_chunk_decode(&k->c->decode_arena, chunk, len, &spans, &n);
+    if (st != OTTR_OK)
+        return st;
+    const void *last_resource = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (acc)
+            store_summary_acc_span(acc, &spans[i]);
+        store_terms_span(&k->idx, tags ? &k->tags : NULL, &spans[i], &last_resource);
+    }
+    if (k->idx.oom || k->tags.oom)
+        return OTTR_ERR_NOMEM;
+    return OTTR_OK;
+}
+
+/* 1 when |key| is in `traces`, 0 when not, -1 on a read error. */
+static int chunk_exists(keep_ctx *k, const uint8_t key[TRACES_KEY_LEN])
+{
+    char *e = NULL;
+    store *s = k->c->s;
+    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(s->db, k->c->ro, s->cf[CF_TRACES],
+                                                        (const char *)key, TRACES_KEY_LEN, &e);
+    if (e) {
+        OTTR_ERROR(STORE_COMPONENT, "keep: read of traces failed: %s", e);
+        free(e);
+        return -1;
+    }
+    if (ps == NULL)
+        return 0;
+    rocksdb_pinnableslice_destroy(ps);
+    return 1;
+}
+
+/* Copies the pending records of one second. */
+static ottr_status copy_second(keep_ctx *k, uint32_t sec, bool *stop_growing)
+{
+    store *s = k->c->s;
+    rocksdb_iterator_t *it = k->c->pending_it;
+    uint8_t prefix[20];
+    be32_put(prefix, sec);
+    memcpy(prefix + 4, k->tid, 16);
+    uint64_t cap = s->opt.max_trace_bytes;
+    uint64_t have = (k->have_old ? k->old.sum.bytes : 0);
+    for (rocksdb_iter_seek(it, (const char *)prefix, sizeof(prefix)); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *key = rocksdb_iter_key(it, &klen);
+        if (klen != PENDING_KEY_LEN || memcmp(key, prefix, sizeof(prefix)) != 0)
+            break;
+        const uint8_t *val = (const uint8_t *)rocksdb_iter_value(it, &vlen);
+        uint8_t tkey[TRACES_KEY_LEN];
+        store_key_traces(tkey, k->tid, sec, be32_get(key + 20));
+        int ex = chunk_exists(k, tkey);
+        if (ex < 0)
+            return OTTR_ERR_IO;
+        if (ex)
+            continue;
+        uint64_t size = have + k->delta.sum.bytes;
+        if (*stop_growing || (cap && size > 0 && size + vlen > cap)) {
+            /* The trace stops growing at the cap, also for later keeps. Its
+             * first chunk is kept whatever its size, so it is never empty. */
+            k->delta.sum.partial = true;
+            *stop_growing = true;
+            k->dropped++;
+            continue;
+        }
+        ottr_status st = account_chunk(k, val, vlen, &k->delta, true);
+        if (st == OTTR_ERR_CORRUPT) {
+            OTTR_WARN(STORE_COMPONENT, "keep: dropped a pending chunk that does not decode");
+            k->dropped++;
+            continue;
+        }
+        if (st != OTTR_OK)
+            return st;
+        rocksdb_writebatch_put_cf(k->c->wb, s->cf[CF_TRACES], (const char *)tkey, sizeof(tkey),
+                                  (const char *)val, vlen);
+        k->delta.sum.bytes += vlen;
+        k->nnew++;
+        if (sec > k->max_sec)
+            k->max_sec = sec;
+    }
+    char *e = NULL;
+    rocksdb_iter_get_error(it, &e);
+    if (e) {
+        OTTR_ERROR(STORE_COMPONENT, "keep: read of pending failed: %s", e);
+        free(e);
+        return OTTR_ERR_IO;
+    }
+    return OTTR_OK;
+}
+
+/* Adds the terms of every chunk already stored for the trace (used when its
+ * start second moves and every index key must be re-keyed). */
+static ottr_status collect_stored_terms(keep_ctx *k)
+{
+    store *s = k->c->s;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, k->c->ro, s->cf[CF_TRACES]);
+    for (rocksdb_iter_seek(it, (const char *)k->tid, 16); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *key = rocksdb_iter_key(it, &klen);
+        if (klen != TRACES_KEY_LEN || memcmp(key, k->tid, 16) != 0)
+            break;
+        const uint8_t *val = (const uint8_t *)rocksdb_iter_value(it, &vlen);
+        ottr_status st = account_chunk(k, val, vlen, NULL, false);
+        if (st == OTTR_ERR_NOMEM) {
+            rocksdb_iter_destroy(it);
+            return st;
+        }
+    }
+    char *e = NULL;
+    rocksdb_iter_get_error(it, &e);
+    rocksdb_iter_destroy(it);
+    if (e) {
+        OTTR_ERROR(STORE_COMPONENT, "keep: read of traces failed: %s", e);
+        free(e);
+        return OTTR_ERR_IO;
+    }
+    return OTTR_OK;
+}
+
+static void add_index_keys(keep_ctx *k, uint32_t start_sec, bool del)
+{
+    uint8_t key[1024];
+    for (size_t i = 0; i < k->idx.cap; i++) {
+        const store_term *t = &k->idx.slots[i];
+        if (t->p == NULL || t->len + 1 + INDEX_SUFFIX_LEN > sizeof(key))
+            continue;
+        memcpy(key, t->p, t->len);
+        key[t->len] = 0x00;
+        be32_put(key + t->len + 1, ~start_sec);
+        memcpy(key + t->len + 5, k->tid, 16);
+        out_add(k->c, &k->c->idx, key, t->len + 1 + INDEX_SUFFIX_LEN, 0, 0, del);
+    }
+}
+
+static bool tag_fresh(store *s, uint64_t hash, uint32_t sec)
+{
+    uint64_t v =
+        atomic_load_explicit(&s->tag_cache[hash & (TAG_CACHE_SLOTS - 1)], memory_order_relaxed);
+    return v >> 32 == hash >> 32 && (uint64_t)(uint32_t)v + TAG_REFRESH_SEC > sec;
+}
+
+/* Queues the tag entries not written recently (see TAG_REFRESH_SEC). */
+static void add_tags(keep_ctx *k, uint32_t sec)
+{
+    for (size_t i = 0; i < k->tags.cap; i++) {
+        const store_term *t = &k->tags.slots[i];
+        if (t->p && !tag_fresh(k->c->s, t->hash, sec))
+            out_add(k->c, &k->c->tags, t->p, t->len, sec, t->hash, false);
+    }
+}
+
+static uint32_t ns_to_sec(uint64_t ns)
+{
+    uint64_t sec = ns / 1000000000ull;
+    return sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
+}
+
+/* Gathers one trace's new chunks into the batch and queues its index keys, tag
+ * entries and summary. Called with the trace's stripe lock held. */
+static ottr_status keep_one(keep_ctx *k, uint32_t first_sec, uint32_t last_sec)
+{
+    keep_call *c = k->c;
+    store *s = c->s;
+    ottr_status st = store_summary_load(s, c->ro, k->tid, &k->old, &k->have_old);
+    if (st != OTTR_OK)
+        return st;
+    store_summary_acc_init(&k->delta, k->tid);
+
+    bool stop_growing = k->have_old && k->old.sum.partial;
+    for (uint64_t sec = first_sec; sec <= last_sec && st == OTTR_OK; sec++)
+        st = copy_second(k, (uint32_t)sec, &stop_growing);
+    if (st != OTTR_OK)
+        return st;
+    c->dropped += k->dropped;
+
+    bool newly_partial = k->delta.sum.partial && !(k->have_old && k->old.sum.partial);
+    if (k->nnew == 0 && !(newly_partial && k->have_old))
+        return OTTR_OK; /* nothing new: a repeat, or nothing was pending */
+    k->delta.last_arrival_sec = k->max_sec;
+
+    store_summary_acc merged;
+    if (k->have_old)
+        merged = k->old;
+    else
+        store_summary_acc_init(&merged, k->tid);
+    store_summary_acc_merge(&merged, &k->delta);
+
+    uint8_t all = IDX_ALL;
+    store_termset_add(&k->idx, &all, 1, false);
+    uint32_t new_sec = ns_to_sec(merged.sum.start_ns);
+    if (k->have_old && ns_to_sec(k->old.sum.start_ns) != new_sec) {
+        st = collect_stored_terms(k);
+        if (st != OTTR_OK)
+            return st;
+        add_index_keys(k, ns_to_sec(k->old.sum.start_ns), true);
+    }
+    if (k->idx.oom || k->tags.oom)
+        return OTTR_ERR_NOMEM;
+    add_index_keys(k, new_sec, false);
+    add_tags(k, merged.last_arrival_sec);
+
+    uint8_t val[STORE_SUMMARY_MAX];
+    size_t vlen = store_summary_encode(&merged, val);
+    rocksdb_writebatch_put_cf(c->wb, s->cf[CF_SUMMARIES], (const char *)k->tid, 16,
+                              (const char *)val, vlen);
+    if (!k->have_old)
+        c->new_traces++;
+    c->chunks += k->nnew;
+    c->bytes += k->delta.sum.bytes;
+    return c->oom ? OTTR_ERR_NOMEM : OTTR_OK;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    const out_key *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int r = memcmp(x->p, y->p, n);
+    if (r)
+        return r;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    /* Same key: a delete before a put, an older tag second before a newer one. */
+    if (x->del != y->del)
+        return x->del ? -1 : 1;
+    return x->sec < y->sec ? -1 : x->sec > y->sec;
+}
+
+/* Appends the queued index keys and tag entries to the batch in key order. */
+static void flush_keys(keep_call *c)
+{
+    store *s = c->s;
+    if (c->idx.n > 1)
+        qsort(c->idx.v, c->idx.n, sizeof(*c->idx.v), key_cmp);
+    for (size_t i = 0; i < c->idx.n; i++) {
+        const out_key *o = &c->idx.v[i];
+        if (o->del)
+            rocksdb_writebatch_delete_cf(c->wb, s->cf[CF_INDEX], (const char *)o->p, o->len);
+        else
+            rocksdb_writebatch_put_cf(c->wb, s->cf[CF_INDEX], (const char *)o->p, o->len, "", 0);
+    }
+    if (c->tags.n > 1)
+        qsort(c->tags.v, c->tags.n, sizeof(*c->tags.v), key_cmp);
+    for (size_t i = 0; i < c->tags.n; i++) {
+        const out_key *o = &c->tags.v[i];
+        /* Of several entries for one tag, the newest second is written. */
+        if (i + 1 < c->tags.n && o->len == c->tags.v[i + 1].len &&
+            memcmp(o->p, c->tags.v[i + 1].p, o->len) == 0) {
+            c->tags.v[i].hash = 0;
+            continue;
+        }
+        uint8_t v[4];
+        be32_put(v, o->sec);
+        rocksdb_writebatch_put_cf(c->wb, s->cf[CF_TAGS], (const char *)o->p, o->len,
+                                  (const char *)v, 4);
+    }
+}
+
+/* After the write: remembers the tag entries just written. */
+static void note_tags(keep_call *c)
+{
+    for (size_t i = 0; i < c->tags.n; i++) {
+        const out_key *o = &c->tags.v[i];
+        if (o->hash)
+            atomic_store_explicit(&c->s->tag_cache[o->hash & (TAG_CACHE_SLOTS - 1)],
+                                  (o->hash >> 32) << 32 | o->sec, memory_order_relaxed);
+    }
+}
+
+static int req_cmp(const void *a, const void *b)
+{
+    const store_keep_req *x = a, *y = b;
+    return memcmp(x->trace_id, y->trace_id, 16);
+}
+
+static unsigned stripe_of(store *s, const uint8_t *tid)
+{
+    return (unsigned)(store_keep_lock(s, tid) - s->keep_locks);
+}
+
+/* Keeps |n| requests (sorted by trace ID, no duplicates) in one batch. */
+static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
+{
+    keep_call c;
+    store_perf_off();
+    memset(&c, 0, sizeof(c));
+    c.s = s;
+    c.ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_prefix_same_as_start(c.ro, 1);
+    ottr_arena_init(&c.key_arena, 64 * 1024, 0);
+    ottr_arena_init(&c.term_arena, 16 * 1024, 0);
+    ottr_arena_init(&c.decode_arena, 64 * 1024, 0);
+    c.wb = rocksdb_writebatch_create();
+
+    /* Every stripe the traces use, locked in ascending order. */
+    bool locked[STORE_KEEP_STRIPES] = {false};
+    for (size_t i = 0; i < n; i++)
+        locked[stripe_of(s, reqs[i].trace_id)] = true;
+    for (unsigned i = 0; i < STORE_KEEP_STRIPES; i++)
+        if (locked[i])
+            pthread_mutex_lock(&s->keep_locks[i]);
+    c.pending_it = rocksdb_create_iterator_cf(s->db, c.ro, s->cf[CF_PENDING]);
+
+    ottr_status st = OTTR_OK;
+    for (size_t i = 0; i < n && st == OTTR_OK; i++) {
+        keep_ctx k;
+        memset(&k, 0, sizeof(k));
+        k.c = &c;
+        k.tid = reqs[i].trace_id;
+        ottr_arena_reset(&c.term_arena);
+        store_termset_init(&k.idx, &c.term_arena, STORE_MAX_TERMS);
+        store_termset_init(&k.tags, &c.term_arena, STORE_MAX_TERMS);
+        st = keep_one(&k, reqs[i].first_sec, reqs[i].last_sec);
+        store_termset_free(&k.idx);
+        store_termset_free(&k.tags);
+    }
+    if (st == OTTR_OK && c.oom)
+        st = OTTR_ERR_NOMEM;
+    if (st == OTTR_OK && rocksdb_writebatch_count(c.wb) > 0) {
+        flush_keys(&c);
+        st = store_write(s, c.wb, NULL, 0);
+        if (st == OTTR_OK) {
+            note_tags(&c);
+            atomic_fetch_add(&s->kept_traces, c.new_traces);
+            atomic_fetch_add(&s->kept_chunks, c.chunks);
+            atomic_fetch_add(&s->kept_bytes, c.bytes);
+        }
+    }
+    if (st == OTTR_OK)
+        atomic_fetch_add(&s->dropped_chunks, c.dropped);
+
+    for (unsigned i = STORE_KEEP_STRIPES; i-- > 0;)
+        if (locked[i])
+            pthread_mutex_unlock(&s->keep_locks[i]);
+    rocksdb_writebatch_destroy(c.wb);
+    free(c.idx.v);
+    free(c.tags.v);
+    ottr_arena_free(&c.key_arena);
+    ottr_arena_free(&c.term_arena);
+    ottr_arena_free(&c.decode_arena);
+    rocksdb_iter_destroy(c.pending_it);
+    rocksdb_readoptions_destroy(c.ro);
+    return st;
+}
+
+ottr_status store_keep_trace(store *s, const uint8_t trace_id[16], uint32_t first_sec,
+                             uint32_t last_sec)
+{
+    store_keep_req r;
+    memcpy(r.trace_id, trace_id, 16);
+    r.first_sec = first_sec;
+    r.last_sec = last_sec;
+    return store_keep_traces(s, &r, 1);
+}
+
+ottr_status store_keep_traces(store *s, const store_keep_req *reqs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (reqs[i].first_sec > reqs[i].last_sec ||
+            reqs[i].last_sec - reqs[i].first_sec > MAX_KEEP_SECONDS)
+            return OTTR_ERR_INVALID;
+    if (n == 0)
+        return OTTR_OK;
+    if (n == 1)
+        return keep_sorted(s, reqs, 1);
+
+    /* Sorted by trace ID, one request per trace (ranges merged): two requests of
+     * one trace in a batch would each start from the same stored summary. */
+    store_keep_req *v = malloc(n * sizeof(*v));
+    if (v == NULL)
+        return OTTR_ERR_NOMEM;
+    memcpy(v, reqs, n * sizeof(*v));
+    qsort(v, n, sizeof(*v), req_cmp);
+    size_t m = 0;
+    ottr_status st = OTTR_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && memcmp(v[m - 1].trace_id, v[i].trace_id, 16) == 0) {
+            if (v[i].first_sec < v[m - 1].first_sec)
+                v[m - 1].first_sec = v[i].first_sec;
+            if (v[i].last_sec > v[m - 1].last_sec)
+                v[m - 1].last_sec = v[i].last_sec;
+            if (v[m - 1].last_sec - v[m - 1].first_sec > MAX_KEEP_SECONDS)
+                st = OTTR_ERR_INVALID;
+            continue;
+        }
+        v[m++] = v[i];
+    }
+    for (size_t i = 0; i < m && st == OTTR_OK; i += MAX_KEEP_BATCH)
+        st = keep_sorted(s, v + i, m - i < MAX_KEEP_BATCH ? m - i : MAX_KEEP_BATCH);
+    free(v);
+    return st;
+}

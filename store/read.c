@@ -1,0 +1,96 @@
+/* store/read.c - a trace by ID (its chunks concatenated) and trace summaries. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, const uint8_t tid[16],
+                               store_summary_acc *a, bool *found)
+{
+    *found = false;
+    store_summary_acc_init(a, tid);
+    char *e = NULL;
+    rocksdb_pinnableslice_t *ps =
+        rocksdb_get_pinned_cf(s->db, ro, s->cf[CF_SUMMARIES], (const char *)tid, 16, &e);
+    if (e) {
+        OTTR_ERROR(STORE_COMPONENT, "read of summaries failed: %s", e);
+        free(e);
+        return OTTR_ERR_IO;
+    }
+    if (ps == NULL)
+        return OTTR_OK;
+    size_t vlen;
+    const char *v = rocksdb_pinnableslice_value(ps, &vlen);
+    if (store_summary_decode((const uint8_t *)v, vlen, tid, a) == 0) {
+        *found = true;
+    } else {
+        char hex[33];
+        ottr_hex_encode(tid, 16, hex);
+        OTTR_WARN(STORE_COMPONENT, "summary of trace %s does not decode; ignored", hex);
+        store_summary_acc_init(a, tid);
+    }
+    rocksdb_pinnableslice_destroy(ps);
+    return OTTR_OK;
+}
+
+ottr_status store_get_summary(store *s, const uint8_t trace_id[16], store_trace_summary *sum)
+{
+    store_perf_off();
+    store_summary_acc a;
+    bool found;
+    ottr_status st = store_summary_load(s, s->ro, trace_id, &a, &found);
+    if (st != OTTR_OK)
+        return st;
+    if (!found)
+        return OTTR_ERR_NOTFOUND;
+    if (sum)
+        *sum = a.sum;
+    return OTTR_OK;
+}
+
+ottr_status store_get_trace(store *s, const uint8_t trace_id[16], ottr_buf *out,
+                            store_trace_summary *sum)
+{
+    store_perf_off();
+    const rocksdb_snapshot_t *snap = rocksdb_create_snapshot(s->db);
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_snapshot(ro, snap);
+    rocksdb_readoptions_set_prefix_same_as_start(ro, 1);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_TRACES]);
+    size_t chunks = 0, start_len = out->len;
+    for (rocksdb_iter_seek(it, (const char *)trace_id, 16); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        if (klen != TRACES_KEY_LEN || memcmp(k, trace_id, 16) != 0)
+            break;
+        const char *v = rocksdb_iter_value(it, &vlen);
+        ottr_buf_append(out, v, vlen);
+        chunks++;
+    }
+    char *e = NULL;
+    rocksdb_iter_get_error(it, &e);
+    rocksdb_iter_destroy(it);
+    ottr_status st = OTTR_OK;
+    if (e) {
+        OTTR_ERROR(STORE_COMPONENT, "read of traces failed: %s", e);
+        free(e);
+        st = OTTR_ERR_IO;
+    } else if (out->oom) {
+        st = OTTR_ERR_NOMEM;
+    } else if (chunks == 0) {
+        st = OTTR_ERR_NOTFOUND;
+    } else if (sum) {
+        store_summary_acc a;
+        bool found;
+        st = store_summary_load(s, ro, trace_id, &a, &found);
+        *sum = a.sum; /* zeroed but for the trace ID when missing */
+    }
+    if (st != OTTR_OK && !out->oom && out->data) {
+        out->len = start_len;
+        out->data[start_len] = '\0';
+    }
+    rocksdb_readoptions_destroy(ro);
+    rocksdb_release_snapshot(s->db, snap);
+    return st;
+}

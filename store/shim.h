@@ -1,0 +1,27 @@
+/* store/shim.h - C declarations of store/rocks_shim.cc (RocksDB logger and resume). */
+#ifndef OTTR_STORE_SHIM_H
+#define OTTR_STORE_SHIM_H
+
+#include <stddef.h>
+
+#include <rocksdb/c.h>
+
+#define STORE_ROCKS_LOG_DEBUG 0
+#define STORE_ROCKS_LOG_WARN  2
+#define STORE_ROCKS_LOG_ERROR 3
+
+/* A logger forwarding RocksDB messages of level WARN and up (INFO and up when
+ * |verbose|) to store_rocks_log(). Give it to rocksdb_options_set_info_log(), which
+ * takes a shared reference; free the handle with store_rocks_logger_destroy().
+ * Returns NULL when out of memory. */
+rocksdb_logger_t *store_rocks_logger_create(int verbose);
+void store_rocks_logger_destroy(rocksdb_logger_t *l);
+
+/* Implemented in C (store/logger.c): writes one RocksDB message to Ottr's log. */
+void store_rocks_log(int level, const char *msg);
+
+/* Calls DB::Resume() to clear a background error. Returns 0, or -1 with the
+ * reason in |err|. */
+int store_rocks_resume(rocksdb_t *db, char *err, size_t errlen);
+
+#endif /* OTTR_STORE_SHIM_H */

@@ -1,0 +1,186 @@
+/* store/terms.c - the distinct index terms and tag entries of a trace: service,
+ * service+name, name, attribute key=value, and the discovery entries (attribute
+ * values per scope, services, operations). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "store/internal.h"
+
+/* Span names and services longer than this are not indexed. */
+#define MAX_NAME_TERM 256
+
+void store_termset_init(store_termset *t, ottr_arena *arena, size_t max_capped)
+{
+    memset(t, 0, sizeof(*t));
+    t->arena = arena;
+    t->max_capped = max_capped;
+}
+
+void store_termset_free(store_termset *t)
+{
+    free(t->slots);
+    t->slots = NULL;
+    t->cap = t->n = 0;
+}
+
+static int grow(store_termset *t)
+{
+    size_t ncap = t->cap ? t->cap * 2 : 64;
+    store_term *ns = calloc(ncap, sizeof(*ns));
+    if (ns == NULL)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slots[i].p == NULL)
+            continue;
+        size_t j = t->slots[i].hash & (ncap - 1);
+        while (ns[j].p)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = t->slots[i];
+    }
+    free(t->slots);
+    t->slots = ns;
+    t->cap = ncap;
+    return 0;
+}
+
+int store_termset_add(store_termset *t, const void *p, size_t len, bool capped)
+{
+    if (t->oom)
+        return -1;
+    if ((t->n + 1) * 2 > t->cap && grow(t) != 0) {
+        t->oom = true;
+        return -1;
+    }
+    uint64_t h = XXH3_64bits(p, len);
+    size_t j = h & (t->cap - 1);
+    while (t->slots[j].p) {
+        if (t->slots[j].hash == h && t->slots[j].len == len && memcmp(t->slots[j].p, p, len) == 0)
+            return 0;
+        j = (j + 1) & (t->cap - 1);
+    }
+    if (capped) {
+        if (t->ncapped >= t->max_capped)
+            return 0;
+        t->ncapped++;
+    }
+    uint8_t *copy = ottr_arena_memdup(t->arena, p, len);
+    if (copy == NULL) {
+        t->oom = true;
+        return -1;
+    }
+    t->slots[j].hash = h;
+    t->slots[j].p = copy;
+    t->slots[j].len = (uint32_t)len;
+    t->n++;
+    return 1;
+}
+
+/* The string form of an attribute value, or NULL when not indexed. */
+static const char *value_str(const Opentelemetry__Proto__Common__V1__AnyValue *v, char *buf,
+                             size_t cap, size_t *len)
+{
+    if (v == NULL)
+        return NULL;
+    switch (v->value_case) {
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
+        if (v->string_value == NULL)
+            return NULL;
+        *len = strlen(v->string_value);
+        return v->string_value;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+        *len = (size_t)snprintf(buf, cap, "%" PRId64, v->int_value);
+        return buf;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
+        *len = v->bool_value ? 4 : 5;
+        return v->bool_value ? "true" : "false";
+    default:
+        return NULL;
+    }
+}
+
+static bool has_sep(const char *s, size_t n)
+{
+    return memchr(s, 0x01, n) != NULL;
+}
+
+static void add_attrs(store_termset *idx, store_termset *tags, uint8_t scope,
+                      Opentelemetry__Proto__Common__V1__KeyValue **kv, size_t n)
+{
+    /* A resource's service.name is indexed as the service ('s'). */
+    bool resource = scope == STORE_SCOPE_RESOURCE;
+    uint8_t buf[1 + STORE_MAX_TERM_KEY + 1 + STORE_MAX_TERM_VALUE];
+    char num[32];
+    for (size_t i = 0; i < n; i++) {
+        if (kv[i] == NULL || kv[i]->key == NULL)
+            continue;
+        size_t klen = strlen(kv[i]->key), vlen = 0;
+        if (klen == 0 || klen > STORE_MAX_TERM_KEY || has_sep(kv[i]->key, klen))
+            continue;
+        const char *v = value_str(kv[i]->value, num, sizeof(num), &vlen);
+        if (v == NULL || vlen > STORE_MAX_TERM_VALUE || has_sep(v, vlen))
+            continue;
+        memcpy(buf + 1, kv[i]->key, klen);
+        memcpy(buf + 2 + klen, v, vlen);
+        if (!resource || strcmp(kv[i]->key, "service.name") != 0) {
+            buf[0] = IDX_ATTR;
+            buf[1 + klen] = 0x01;
+            store_termset_add(idx, buf, 2 + klen + vlen, true);
+        }
+        if (tags) {
+            buf[0] = scope;
+            buf[1 + klen] = 0x00;
+            store_termset_add(tags, buf, 2 + klen + vlen, true);
+        }
+    }
+}
+
+void store_terms_span(store_termset *idx, store_termset *tags, const ottr_span_ref *ref,
+                      const void **last_resource)
+{
+    const char *svc = ref->service ? ref->service : "unknown_service";
+    const char *name = ref->span->name ? ref->span->name : "";
+    size_t slen = strlen(svc), nlen = strlen(name);
+    uint8_t buf[2 + 2 * MAX_NAME_TERM + 4];
+    if (slen <= MAX_NAME_TERM) {
+        buf[0] = IDX_SERVICE;
+        memcpy(buf + 1, svc, slen);
+        store_termset_add(idx, buf, 1 + slen, false);
+        if (tags) {
+            buf[0] = TAG_SCOPE_SERVICE;
+            buf[1 + slen] = 0x00;
+            store_termset_add(tags, buf, 2 + slen, false);
+        }
+    }
+    if (nlen <= MAX_NAME_TERM) {
+        buf[0] = IDX_NAME;
+        memcpy(buf + 1, name, nlen);
+        store_termset_add(idx, buf, 1 + nlen, false);
+    }
+    if (slen <= MAX_NAME_TERM && nlen <= MAX_NAME_TERM) {
+        buf[0] = IDX_SVC_NAME;
+        memcpy(buf + 1, svc, slen);
+        buf[1 + slen] = 0x00;
+        memcpy(buf + 2 + slen, name, nlen);
+        store_termset_add(idx, buf, 2 + slen + nlen, false);
+        int kind = (int)ref->span->kind;
+        if (kind < 0 || kind > 5)
+            kind = 0;
+        if (tags) {
+            buf[0] = TAG_SCOPE_OPERATION;
+            buf[2 + slen + nlen] = 0x00;
+            buf[3 + slen + nlen] = (uint8_t)('0' + kind);
+            store_termset_add(tags, buf, 4 + slen + nlen, false);
+        }
+    }
+    add_attrs(idx, tags, STORE_SCOPE_SPAN, ref->span->attributes, ref->span->n_attributes);
+    if (ref->resource && ref->resource != *last_resource) {
+        add_attrs(idx, tags, STORE_SCOPE_RESOURCE, ref->resource->attributes,
+                  ref->resource->n_attributes);
+        *last_resource = ref->resource;
+    }
+}

@@ -1,0 +1,69 @@
+/* store/write.c - the single write path: injected failures for tests, the failing
+ * flag the receivers consult, error counting and recovery from RocksDB's
+ * background-error state. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+#include "store/shim.h"
+
+/* A failed write leaves RocksDB in a background-error state that refuses every
+ * later write. RocksDB clears a full disk by itself once space returns; for other
+ * errors the store asks it to resume, at most this often. */
+#define RESUME_INTERVAL_NS 1000000000ull
+
+static void note_failure(store *s, const char *msg)
+{
+    atomic_fetch_add(&s->write_errors, 1);
+    if (!atomic_exchange(&s->failing, true))
+        OTTR_ERROR(STORE_COMPONENT, "store writes failing: %s", msg);
+}
+
+static void try_resume(store *s)
+{
+    uint64_t now = ottr_mono_ns();
+    uint64_t last = atomic_load(&s->last_resume_ns);
+    if (now - last < RESUME_INTERVAL_NS ||
+        !atomic_compare_exchange_strong(&s->last_resume_ns, &last, now))
+        return;
+    char msg[256];
+    if (store_rocks_resume(s->db, msg, sizeof(msg)) != 0)
+        OTTR_DEBUG(STORE_COMPONENT, "store resume: %s", msg);
+}
+
+ottr_status store_write(store *s, rocksdb_writebatch_t *b, char *err, size_t errlen)
+{
+    if (atomic_load(&s->inject_error)) {
+        note_failure(s, "injected write error");
+        if (err)
+            snprintf(err, errlen, "injected write error");
+        return OTTR_ERR_IO;
+    }
+    char *e = NULL;
+    store_perf_off();
+    rocksdb_write(s->db, s->wo, b, &e);
+    if (e) {
+        note_failure(s, e);
+        if (err)
+            snprintf(err, errlen, "%s", e);
+        free(e);
+        try_resume(s);
+        return OTTR_ERR_IO;
+    }
+    if (s->opt.sync == OTTR_SYNC_INTERVAL)
+        atomic_fetch_add(&s->unsynced, 1);
+    if (atomic_load(&s->failing) && atomic_exchange(&s->failing, false))
+        OTTR_INFO(STORE_COMPONENT, "store writes resumed");
+    return OTTR_OK;
+}
+
+bool store_write_failing(store *s)
+{
+    return s && atomic_load(&s->failing);
+}
+
+void store_inject_write_error(store *s, bool on)
+{
+    atomic_store(&s->inject_error, on);
+}

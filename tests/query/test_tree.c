@@ -1,0 +1,212 @@
+/* tests/query/test_tree.c - rebuilding a trace's tree: roots, orphans,
+ * duplicate span IDs, cycles of every length (cut, reported, never a hang),
+ * very deep chains, and empty input. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/qtrace.h"
+#include "tests/query/fixture.h"
+
+typedef struct tt {
+    ottr_arena a;
+    fx_req *r;
+    fx_ss *ss;
+    uint8_t *wire;
+    qtrace t;
+} tt;
+
+static void tt_init(tt *x)
+{
+    memset(x, 0, sizeof(*x));
+    ottr_arena_init(&x->a, 64 * 1024, 0);
+    x->r = fx_req_new(&x->a);
+    x->ss = fx_ss_new(&x->a, fx_rs_new(&x->a, x->r, "svc"), NULL, NULL);
+}
+
+static void tt_span(tt *x, const char *id, const char *parent)
+{
+    fx_span_new(&x->a, x->ss, FX_TRACE_A, id, parent, id, 1, 1, 2);
+}
+
+/* Spans past the fixture's room: a bigger array. */
+static void tt_grow(tt *x, size_t n)
+{
+    fx_span **v = ottr_arena_alloc(&x->a, n * sizeof(*v));
+    assert_non_null(v);
+    memcpy(v, x->ss->spans, x->ss->n_spans * sizeof(*v));
+    x->ss->spans = v;
+}
+
+static void tt_build(tt *x)
+{
+    size_t n =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+            x->r);
+    x->wire = malloc(n);
+    assert_non_null(x->wire);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(x->r, x->wire);
+    assert_int_equal(qtrace_decode(&x->t, &x->a, x->wire, n), OTTR_OK);
+    assert_int_equal(qtrace_build_tree(&x->t, &x->a), OTTR_OK);
+}
+
+static void tt_free(tt *x)
+{
+    ottr_arena_free(&x->a);
+    free(x->wire);
+}
+
+static void test_sound_tree(void **state)
+{
+    (void)state;
+    tt x;
+    tt_init(&x);
+    tt_span(&x, "0000000000000003", "0000000000000001"); /* child before its parent */
+    tt_span(&x, "0000000000000001", NULL);
+    tt_span(&x, "0000000000000002", "0000000000000001");
+    tt_span(&x, "0000000000000004", "0000000000000002");
+    tt_build(&x);
+    assert_int_equal(x.t.root, 1);
+    assert_int_equal(x.t.spans[0].parent, 1);
+    assert_int_equal(x.t.spans[1].parent, -1);
+    assert_int_equal(x.t.spans[2].parent, 1);
+    assert_int_equal(x.t.spans[3].parent, 2);
+    assert_int_equal(x.t.norphans + x.t.nduplicates + x.t.ncycles, 0);
+    ottr_buf msg = {0};
+    assert_int_equal(qtrace_describe_problems(&x.t, NULL, &msg), 0);
+    assert_int_equal(msg.len, 0);
+    ottr_buf_free(&msg);
+    tt_free(&x);
+}
+
+static void test_orphans(void **state)
+{
+    (void)state;
+    tt x;
+    tt_init(&x);
+    tt_span(&x, "0000000000000001", "00000000000000ff");
+    tt_span(&x, "0000000000000002", "0000000000000001");
+    tt_span(&x, "0000000000000003", "00000000000000fe");
+    tt_build(&x);
+    assert_int_equal(x.t.root, -1);
+    assert_int_equal(x.t.norphans, 2);
+    assert_true(x.t.spans[0].problems & QSPAN_ORPHAN);
+    assert_false(x.t.spans[1].problems & QSPAN_ORPHAN);
+    assert_int_equal(x.t.spans[1].parent, 0);
+    store_trace_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    sum.partial = true;
+    ottr_buf msg = {0};
+    assert_int_equal(qtrace_describe_problems(&x.t, &sum, &msg), 2);
+    assert_string_equal(msg.data, "2 spans have parents missing from the trace; the trace was "
+                                  "cut at the store's max_trace_bytes");
+    ottr_buf_free(&msg);
+    tt_free(&x);
+}
+
+static void test_duplicates(void **state)
+{
+    (void)state;
+    tt x;
+    tt_init(&x);
+    tt_span(&x, "0000000000000001", NULL);
+    tt_span(&x, "0000000000000001", NULL);
+    tt_span(&x, "0000000000000002", "0000000000000001");
+    tt_span(&x, "0000000000000001", "0000000000000002");
+    tt_build(&x);
+    assert_int_equal(x.t.nduplicates, 2);
+    assert_int_equal(x.t.root, 0);
+    assert_false(x.t.spans[0].problems & QSPAN_DUPLICATE);
+    assert_true(x.t.spans[1].problems & QSPAN_DUPLICATE);
+    assert_true(x.t.spans[3].problems & QSPAN_DUPLICATE);
+    /* The later span with the first's ID points at span 2, whose parent is the
+     * first: no loop, since IDs resolve to the first holder. */
+    assert_int_equal(x.t.spans[2].parent, 0);
+    assert_int_equal(x.t.spans[3].parent, 2);
+    assert_int_equal(x.t.ncycles, 0);
+    tt_free(&x);
+}
+
+static void test_cycles(void **state)
+{
+    (void)state;
+    tt x;
+    tt_init(&x);
+    tt_span(&x, "0000000000000001", "0000000000000001"); /* its own parent */
+    tt_span(&x, "00000000000000a1", "00000000000000a3"); /* a1 -> a3 -> a2 -> a1 */
+    tt_span(&x, "00000000000000a2", "00000000000000a1");
+    tt_span(&x, "00000000000000a3", "00000000000000a2");
+    tt_span(&x, "00000000000000b0", "00000000000000a2"); /* hangs off the loop */
+    tt_build(&x);
+    assert_int_equal(x.t.ncycles, 4);
+    assert_true(x.t.spans[0].problems & QSPAN_CYCLE);
+    assert_true(x.t.spans[0].problems & QSPAN_CUT);
+    assert_int_equal(x.t.spans[0].parent, -1);
+    assert_false(x.t.spans[4].problems & QSPAN_CYCLE);
+    /* Exactly one edge of the 3-loop was cut; walking parents now ends. */
+    int cuts = 0;
+    for (size_t i = 1; i < 4; i++)
+        cuts += (x.t.spans[i].problems & QSPAN_CUT) != 0;
+    assert_int_equal(cuts, 1);
+    for (size_t i = 0; i < x.t.nspans; i++) {
+        int32_t cur = (int32_t)i;
+        size_t steps = 0;
+        while (cur >= 0 && steps++ <= x.t.nspans)
+            cur = x.t.spans[cur].parent;
+        assert_true(steps <= x.t.nspans);
+    }
+    tt_free(&x);
+}
+
+/* A 20000-deep chain: no recursion, no quadratic walk. */
+static void test_deep_chain(void **state)
+{
+    (void)state;
+    tt x;
+    tt_init(&x);
+    size_t n = 20000;
+    tt_grow(&x, n);
+    char id[17], parent[17];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof(id), "%016zx", i + 1);
+        snprintf(parent, sizeof(parent), "%016zx", i);
+        tt_span(&x, id, i ? parent : NULL);
+    }
+    tt_build(&x);
+    assert_int_equal(x.t.nspans, n);
+    assert_int_equal(x.t.root, 0);
+    assert_int_equal(x.t.spans[n - 1].parent, (int32_t)(n - 2));
+    assert_int_equal(x.t.norphans + x.t.nduplicates + x.t.ncycles, 0);
+    tt_free(&x);
+}
+
+static void test_empty_and_corrupt(void **state)
+{
+    (void)state;
+    ottr_arena a;
+    ottr_arena_init(&a, 4096, 0);
+    qtrace t;
+    assert_int_equal(qtrace_decode(&t, &a, (const uint8_t *)"", 0), OTTR_OK);
+    assert_int_equal(t.nspans, 0);
+    assert_int_equal(qtrace_build_tree(&t, &a), OTTR_OK);
+    assert_int_equal(t.root, -1);
+    static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0x01};
+    assert_int_equal(qtrace_decode(&t, &a, junk, sizeof(junk)), OTTR_ERR_CORRUPT);
+    ottr_arena_free(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sound_tree), cmocka_unit_test(test_orphans),
+        cmocka_unit_test(test_duplicates), cmocka_unit_test(test_cycles),
+        cmocka_unit_test(test_deep_chain), cmocka_unit_test(test_empty_and_corrupt),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

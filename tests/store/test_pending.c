@@ -1,0 +1,197 @@
+/* tests/store/test_pending.c - durable acceptance: append, replay across a
+ * restart, unique seqs across restarts, DeleteRange reclaim, write errors. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/store/helpers.h"
+
+typedef struct rec {
+    uint32_t sec;
+    uint8_t tid[16];
+    size_t len;
+} rec;
+
+typedef struct recs {
+    rec r[64];
+    size_t n;
+    size_t stop_after; /* 0 = never */
+} recs;
+
+static int collect(void *ctx, uint32_t sec, const uint8_t tid[16], const uint8_t *chunk, size_t len)
+{
+    recs *c = ctx;
+    assert_non_null(chunk);
+    assert_true(c->n < 64);
+    c->r[c->n].sec = sec;
+    memcpy(c->r[c->n].tid, tid, 16);
+    c->r[c->n].len = len;
+    c->n++;
+    return c->stop_after && c->n >= c->stop_after;
+}
+
+static tspan span(uint8_t t, uint64_t id)
+{
+    tspan s = {.service = "svc", .span_id = id, .name = "op", .start_ns = 1, .end_ns = 2};
+    th_tid(s.tid, t);
+    return s;
+}
+
+static void test_append_replay_reopen(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    store *s = th_open(dir);
+    tspan a[2] = {span(1, 1), span(2, 2)};
+    th_append(s, a, 2, 1000);
+    tspan b[1] = {span(1, 3)};
+    th_append(s, b, 1, 999);
+    store_close(s);
+
+    s = th_open(dir);
+    recs c = {0};
+    assert_int_equal(store_replay_pending(s, collect, &c), OTTR_OK);
+    assert_int_equal(c.n, 3);
+    /* Key order: oldest arrival first, then trace ID. */
+    assert_int_equal(c.r[0].sec, 999);
+    assert_int_equal(c.r[1].sec, 1000);
+    assert_int_equal(c.r[1].tid[0], 1);
+    assert_int_equal(c.r[2].tid[0], 2);
+    assert_true(c.r[0].len > 0);
+
+    /* The callback stops the replay. */
+    recs d = {.stop_after = 2};
+    assert_int_equal(store_replay_pending(s, collect, &d), OTTR_OK);
+    assert_int_equal(d.n, 2);
+    store_close(s);
+    th_rmdir(dir);
+}
+
+static void test_seq_unique_across_restarts(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    /* The same trace in the same second in three lives of the store: no overwrite. */
+    for (int i = 0; i < 3; i++) {
+        store *s = th_open(dir);
+        tspan a[1] = {span(7, (uint64_t)i + 1)};
+        th_append(s, a, 1, 5000);
+        store_close(s);
+    }
+    store *s = th_open(dir);
+    recs c = {0};
+    assert_int_equal(store_replay_pending(s, collect, &c), OTTR_OK);
+    assert_int_equal(c.n, 3);
+    store_close(s);
+    th_rmdir(dir);
+}
+
+static void test_reclaim(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    store *s = th_open(dir);
+    for (uint32_t sec = 100; sec < 110; sec++) {
+        tspan a[1] = {span((uint8_t)sec, sec)};
+        th_append(s, a, 1, sec);
+    }
+    assert_int_equal(store_reclaim_pending(s, 105), OTTR_OK);
+    recs c = {0};
+    assert_int_equal(store_replay_pending(s, collect, &c), OTTR_OK);
+    assert_int_equal(c.n, 5);
+    assert_int_equal(c.r[0].sec, 105);
+    assert_int_equal(c.r[4].sec, 109);
+    /* Still gone after a restart (and after compaction). */
+    assert_int_equal(store_compact(s), OTTR_OK);
+    store_close(s);
+    s = th_open(dir);
+    recs d = {0};
+    assert_int_equal(store_replay_pending(s, collect, &d), OTTR_OK);
+    assert_int_equal(d.n, 5);
+    store_close(s);
+    th_rmdir(dir);
+}
+
+static void test_write_error_and_resume(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    store *s = th_open(dir);
+    ottr_arena a;
+    ottr_arena_init(&a, 64 * 1024, 0);
+    ottr_batch b;
+    tspan sp[1] = {span(3, 1)};
+    th_build(&a, sp, 1, &b);
+
+    assert_false(store_write_failing(s));
+    store_inject_write_error(s, true);
+    assert_int_equal(store_append_pending(s, &b, 10), OTTR_ERR_IO);
+    assert_true(store_write_failing(s));
+    assert_int_equal(store_append_pending(s, &b, 10), OTTR_ERR_IO);
+    uint8_t tid[16];
+    th_tid(tid, 3);
+    assert_int_equal(store_keep_trace(s, tid, 10, 10), OTTR_OK); /* nothing pending */
+
+    ottr_buf m = {0};
+    store_render_metrics(s, &m);
+    assert_non_null(strstr(m.data, "ottr_store_write_errors_total 2\n"));
+    assert_non_null(strstr(m.data, "ottr_store_write_failing 1\n"));
+    ottr_buf_free(&m);
+
+    store_inject_write_error(s, false);
+    assert_int_equal(store_append_pending(s, &b, 10), OTTR_OK);
+    assert_false(store_write_failing(s));
+    recs c = {0};
+    assert_int_equal(store_replay_pending(s, collect, &c), OTTR_OK);
+    assert_int_equal(c.n, 1);
+    ottr_arena_free(&a);
+    store_close(s);
+    th_rmdir(dir);
+}
+
+static void test_metrics_text(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    store *s = th_open(dir);
+    tspan a[1] = {span(1, 1)};
+    th_append(s, a, 1, 1);
+    ottr_buf m = {0};
+    store_render_metrics(s, &m);
+    assert_false(m.oom);
+    const char *want[] = {
+        "# TYPE ottr_store_write_errors_total counter",
+        "# TYPE ottr_store_write_stopped gauge",
+        "ottr_store_pending_compaction_bytes{family=\"traces\"}",
+        "ottr_store_sst_bytes{family=\"pending\"}",
+        "ottr_store_keys{family=\"index\"}",
+        "# TYPE ottr_store_block_cache_hits_total counter",
+        "ottr_store_block_cache_misses_total",
+        "ottr_store_appended_records_total 1\n",
+        "ottr_store_delayed_write_rate_bytes",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (strstr(m.data, want[i]) == NULL)
+            fail_msg("metrics lack %s:\n%s", want[i], m.data);
+    ottr_buf_free(&m);
+    store_close(s);
+    th_rmdir(dir);
+}
+
+int main(void)
+{
+    ottr_log_set_level(OTTR_LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append_replay_reopen),
+        cmocka_unit_test(test_seq_unique_across_restarts),
+        cmocka_unit_test(test_reclaim),
+        cmocka_unit_test(test_write_error_and_resume),
+        cmocka_unit_test(test_metrics_text),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,153 @@
+/* tests/store/test_retention.c - retention: with an injected clock, a manual
+ * compaction removes every family's old records and keeps the recent ones. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tests/store/helpers.h"
+
+#define SEC   1000000000ull
+#define T_OLD 1000000u
+#define T_NEW (T_OLD + 7200u)
+
+static int count_pending(void *ctx, uint32_t sec, const uint8_t tid[16], const uint8_t *chunk,
+                         size_t len)
+{
+    (void)tid;
+    (void)chunk;
+    (void)len;
+    assert_true(sec >= T_NEW);
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int count_sum(void *ctx, const store_trace_summary *s)
+{
+    (void)s;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+typedef struct strs {
+    char v[8][32];
+    int n;
+} strs;
+
+static int str_cb(void *ctx, const char *s)
+{
+    strs *c = ctx;
+    assert_true(c->n < 8);
+    snprintf(c->v[c->n++], 32, "%s", s);
+    return 0;
+}
+
+static int edge_cb(void *ctx, const store_edge *e)
+{
+    *(uint64_t *)ctx += e->calls;
+    return 0;
+}
+
+static void put_trace(store *s, uint8_t t, const char *svc, const char *env, uint32_t sec)
+{
+    tspan sp = {.service = svc,
+                .span_id = 1,
+                .name = "op",
+                .start_ns = sec * SEC,
+                .end_ns = sec * SEC + SEC,
+                .res_key = "env",
+                .res_val = env};
+    th_tid(sp.tid, t);
+    th_append(s, &sp, 1, sec);
+    assert_int_equal(store_keep_trace(s, sp.tid, sec, sec), OTTR_OK);
+    /* Another trace's record that stays pending. */
+    tspan other = sp;
+    th_tid(other.tid, (uint8_t)(t + 0x40));
+    th_append(s, &other, 1, sec);
+    store_edge e;
+    memset(&e, 0, sizeof(e));
+    snprintf(e.client, sizeof(e.client), "%s", svc);
+    snprintf(e.server, sizeof(e.server), "db");
+    e.calls = sec == T_OLD ? 1000 : 1;
+    assert_int_equal(store_add_graph(s, sec / 60, &e, 1, NULL, 0), OTTR_OK);
+}
+
+static void test_retention_compaction(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    store_options o;
+    th_default_options(&o, dir);
+    o.retention_ns = 3600 * SEC;
+    th_now_ns = 0; /* no expiry while writing */
+    store *s = th_open_opts(&o);
+    put_trace(s, 1, "oldsvc", "old", T_OLD);
+    put_trace(s, 2, "newsvc", "new", T_NEW);
+
+    /* Nothing is removed while the clock says everything is recent. */
+    th_now_ns = (uint64_t)T_OLD * SEC;
+    assert_int_equal(store_compact(s), OTTR_OK);
+    uint8_t a[16], b[16];
+    th_tid(a, 1);
+    th_tid(b, 2);
+    store_trace_summary sum;
+    assert_int_equal(store_get_summary(s, a, &sum), OTTR_OK);
+
+    th_now_ns = ((uint64_t)T_NEW + 10) * SEC;
+    assert_int_equal(store_compact(s), OTTR_OK);
+
+    int n = 0;
+    assert_int_equal(store_replay_pending(s, count_pending, &n), OTTR_OK);
+    assert_int_equal(n, 2);
+    ottr_buf buf = {0};
+    assert_int_equal(store_get_trace(s, a, &buf, NULL), OTTR_ERR_NOTFOUND);
+    assert_int_equal(store_get_summary(s, a, &sum), OTTR_ERR_NOTFOUND);
+    assert_int_equal(store_get_trace(s, b, &buf, &sum), OTTR_OK);
+    assert_string_equal(sum.root_service, "newsvc");
+    ottr_buf_free(&buf);
+
+    store_search_query q = {0};
+    n = 0;
+    assert_int_equal(store_search(s, &q, count_sum, &n, NULL), OTTR_OK);
+    assert_int_equal(n, 1);
+    store_search_query qa = {.service = "oldsvc"};
+    store_search_stats st;
+    n = 0;
+    assert_int_equal(store_search(s, &qa, count_sum, &n, &st), OTTR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(st.inspected_traces, 0); /* the index keys are gone too */
+
+    strs v = {0};
+    assert_int_equal(store_tag_values(s, STORE_SCOPE_RESOURCE, "env", 0, str_cb, &v), OTTR_OK);
+    assert_int_equal(v.n, 1);
+    assert_string_equal(v.v[0], "new");
+    strs svcs = {0};
+    assert_int_equal(store_services(s, str_cb, &svcs), OTTR_OK);
+    assert_int_equal(svcs.n, 1);
+    assert_string_equal(svcs.v[0], "newsvc");
+
+    uint64_t calls = 0;
+    assert_int_equal(store_graph(s, 0, T_NEW / 60 + 10, edge_cb, NULL, &calls), OTTR_OK);
+    assert_int_equal(calls, 1);
+    /* Physically gone, not only hidden by the read-side cut-off. */
+    th_now_ns = 0;
+    calls = 0;
+    assert_int_equal(store_graph(s, 0, T_NEW / 60 + 10, edge_cb, NULL, &calls), OTTR_OK);
+    assert_int_equal(calls, 1);
+    store_close(s);
+    th_rmdir(dir);
+}
+
+int main(void)
+{
+    ottr_log_set_level(OTTR_LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_retention_compaction),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
