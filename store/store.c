@@ -58,8 +58,14 @@ static rocksdb_block_based_table_options_t *table_options(store *s)
 static rocksdb_options_t *family_options(store *s, int cf)
 {
     rocksdb_options_t *o = rocksdb_options_create();
-    rocksdb_options_set_compression(o, rocksdb_lz4_compression);
-    rocksdb_options_set_bottommost_compression(o, rocksdb_zstd_compression);
+    /* lz4 everywhere; zstd only at the bottom of `traces`, where the bulk of
+     * long-lived bytes sit. `pending` lives for seconds and is removed by
+     * DeleteRange: compressing it on flush would only burn ingest CPU. */
+    rocksdb_options_set_compression(o, cf == CF_PENDING ? rocksdb_no_compression
+                                                        : rocksdb_lz4_compression);
+    rocksdb_options_set_bottommost_compression(o, cf == CF_TRACES ? rocksdb_zstd_compression
+                                               : cf == CF_PENDING ? rocksdb_no_compression
+                                                                  : rocksdb_lz4_compression);
     rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
     rocksdb_block_based_table_options_t *t = table_options(s);
     rocksdb_options_set_block_based_table_factory(o, t);
