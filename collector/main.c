@@ -156,6 +156,11 @@ static int load_config(int argc, char **argv, args *a, ottr_config *cfg)
     return 0;
 }
 
+static void render_store_metrics(void *ctx, ottr_buf *out)
+{
+    store_render_metrics(ctx, out);
+}
+
 static ottr_status ingest_to_sampler(void *ctx, const ottr_batch *b)
 {
     return sampler_submit(ctx, b);
@@ -254,6 +259,7 @@ int main(int argc, char **argv)
         goto out;
     }
     qctx.st = st;
+    ottr_metrics_add_collector(render_store_metrics, st);
 
     sampler_options smo;
     sampler_options_from_config(&smo, &cfg);
@@ -364,6 +370,8 @@ out:
         http_server_stop(jaeger_srv);
     if (smp)
         sampler_destroy(smp);
+    if (st)
+        ottr_metrics_remove_collector(render_store_metrics, st);
     store_close(st);
     ottr_metrics_shutdown();
     ottr_config_free(&cfg);

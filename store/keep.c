@@ -35,7 +35,8 @@ typedef struct out_keys {
 /* State of one call: shared by its traces. */
 typedef struct keep_call {
     store *s;
-    rocksdb_readoptions_t *ro; /* prefix_same_as_start */
+    rocksdb_readoptions_t *ro;         /* prefix_same_as_start */
+    rocksdb_readoptions_t *pending_ro; /* the same, without filling the block cache */
     rocksdb_iterator_t *pending_it;
     ottr_arena key_arena; /* bytes of out_keys */
     ottr_arena term_arena;
@@ -393,7 +394,12 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     for (unsigned i = 0; i < STORE_KEEP_STRIPES; i++)
         if (locked[i])
             pthread_mutex_lock(&s->keep_locks[i]);
-    c.pending_it = rocksdb_create_iterator_cf(s->db, c.ro, s->cf[CF_PENDING]);
+    /* Pending chunks are read once, right before DeleteRange drops them: keep
+     * them out of the block cache, which holds what queries read again. */
+    c.pending_ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_prefix_same_as_start(c.pending_ro, 1);
+    rocksdb_readoptions_set_fill_cache(c.pending_ro, 0);
+    c.pending_it = rocksdb_create_iterator_cf(s->db, c.pending_ro, s->cf[CF_PENDING]);
 
     ottr_status st = OTTR_OK;
     for (size_t i = 0; i < n && st == OTTR_OK; i++) {
@@ -434,6 +440,7 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     ottr_arena_free(&c.decode_arena);
     rocksdb_iter_destroy(c.pending_it);
     rocksdb_readoptions_destroy(c.ro);
+    rocksdb_readoptions_destroy(c.pending_ro);
     return st;
 }
 

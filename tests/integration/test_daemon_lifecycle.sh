@@ -69,7 +69,10 @@ for line in text.splitlines():
     else:
         assert sample.match(line), 'bad sample line: ' + line
 for m in ('process_cpu_seconds_total', 'process_resident_memory_bytes',
-          'process_start_time_seconds', 'process_open_fds'):
+          'process_start_time_seconds', 'process_open_fds',
+          'ottr_store_memtable_bytes', 'ottr_store_block_cache_usage_bytes',
+          'ottr_store_pending_compaction_bytes', 'ottr_store_sst_bytes',
+          'ottr_sampler_traces_buffered'):
     assert m in types, m + ' missing'
 PY
 
