@@ -251,6 +251,7 @@ int main(int argc, char **argv)
     so.retention_ns = cfg.store_retention_ns;
     so.max_trace_bytes = cfg.store_max_trace_bytes;
     so.block_cache_bytes = cfg.store_block_cache_bytes;
+    so.memtable_bytes = cfg.store_memtable_bytes;
     ottr_status s = store_open(&so, &st, err, sizeof(err));
     if (s != OTTR_OK) {
         OTTR_ERROR("collector", "cannot open the store in %s: %s", cfg.data_dir, err);

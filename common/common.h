@@ -192,7 +192,8 @@ typedef struct ottr_config {
     uint64_t store_sync_interval_ns; /* store.sync_interval (100ms) */
     uint64_t store_retention_ns;   /* store.retention (72h) */
     uint64_t store_max_trace_bytes; /* store.max_trace_bytes (50MiB) */
-    uint64_t store_block_cache_bytes; /* store.block_cache_size (256MiB) */
+    uint64_t store_block_cache_bytes; /* store.block_cache_size (64MiB) */
+    uint64_t store_memtable_bytes;    /* store.memtable_size (128MiB) */
 
     uint64_t decision_wait_ns;            /* sampling.decision_wait (30s) */
     uint64_t decision_wait_after_root_ns; /* sampling.decision_wait_after_root (2s) */
@@ -200,7 +201,7 @@ typedef struct ottr_config {
     uint64_t max_trace_bytes;             /* sampling.max_trace_bytes (= store.max_trace_bytes) */
     uint64_t max_buffered_traces;         /* sampling.max_buffered_traces (1000000) */
     uint64_t max_memory_bytes;            /* sampling.max_memory (512MiB) */
-    uint64_t decision_cache_size;         /* sampling.decision_cache_size (1000000 each) */
+    uint64_t decision_cache_size;         /* sampling.decision_cache_size (200000 each) */
     /* sampling.policies, exactly as written (the sampler parses and checks it);
      * NULL when absent. Points into |yaml|. */
     const ottr_yaml_node *policies;

@@ -46,6 +46,7 @@ static const key_def keys[] = {
     {"store.retention", KEY_DURATION, OFF(store_retention_ns)},
     {"store.max_trace_bytes", KEY_SIZE, OFF(store_max_trace_bytes)},
     {"store.block_cache_size", KEY_SIZE, OFF(store_block_cache_bytes)},
+    {"store.memtable_size", KEY_SIZE, OFF(store_memtable_bytes)},
     {"sampling.decision_wait", KEY_DURATION, OFF(decision_wait_ns)},
     {"sampling.decision_wait_after_root", KEY_DURATION, OFF(decision_wait_after_root_ns)},
     /* The OpenTelemetry Collector's name for the same setting. */
@@ -84,14 +85,15 @@ int ottr_config_init(ottr_config *c)
     c->store_sync_interval_ns = 100ull * 1000000;
     c->store_retention_ns = 72ull * 3600 * 1000000000;
     c->store_max_trace_bytes = 50ull << 20;
-    c->store_block_cache_bytes = 256ull << 20;
+    c->store_block_cache_bytes = 64ull << 20;
+    c->store_memtable_bytes = 128ull << 20;
     c->decision_wait_ns = 30ull * 1000000000;
     c->decision_wait_after_root_ns = 2ull * 1000000000;
     c->max_spans_per_trace = 100000;
     c->max_trace_bytes = 0; /* 0 = store.max_trace_bytes */
     c->max_buffered_traces = 1000000;
     c->max_memory_bytes = 512ull << 20;
-    c->decision_cache_size = 1000000;
+    c->decision_cache_size = 200000;
     if (set_str(&c->data_dir, "./data") || set_str(&c->log_level, "info") ||
         set_str(&c->grpc_addr, "0.0.0.0:4317") || set_str(&c->http_addr, "0.0.0.0:4318") ||
         set_str(&c->query_addr, "0.0.0.0:3200") || set_str(&c->jaeger_addr, "0.0.0.0:16686")) {

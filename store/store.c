@@ -25,7 +25,8 @@ void store_options_init(store_options *o)
     o->sync_interval_ns = 100ull * 1000 * 1000;
     o->retention_ns = 72ull * 3600 * 1000000000ull;
     o->max_trace_bytes = 50ull << 20;
-    o->block_cache_bytes = 256ull << 20;
+    o->block_cache_bytes = 64ull << 20;
+    o->memtable_bytes = 128ull << 20;
     o->clock_ns = NULL;
 }
 
@@ -122,7 +123,8 @@ static int build_options(store *s)
     rocksdb_options_increase_parallelism(o, 2);
     rocksdb_options_set_info_log(o, s->logger);
     rocksdb_options_set_max_total_wal_size(o, 512ull << 20);
-    rocksdb_options_set_db_write_buffer_size(o, 384u << 20);
+    rocksdb_options_set_db_write_buffer_size(
+        o, (size_t)(s->opt.memtable_bytes ? s->opt.memtable_bytes : 128ull << 20));
     rocksdb_options_enable_statistics(o);
     rocksdb_options_set_stats_dump_period_sec(o, 0);
     for (int i = 0; i < CF_COUNT; i++) {
