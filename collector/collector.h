@@ -46,8 +46,7 @@ typedef struct otlp_grpc_options {
     void *ingest_ctx;
 } otlp_grpc_options;
 
-ottr_status otlp_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *err,
-                            size_t errlen);
+ottr_status otlp_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *err, size_t errlen);
 int otlp_grpc_port(const otlp_grpc *g);
 /* Stops accepting, drains calls in flight, joins threads, frees. */
 void otlp_grpc_stop(otlp_grpc *g);
@@ -60,8 +59,7 @@ typedef struct otlp_http_ctx {
     uint64_t max_body_bytes; /* also the limit after gunzip */
 } otlp_http_ctx;
 
-void otlp_http_handle(void *ctx /* otlp_http_ctx */, const http_request *req,
-                      http_response *resp);
+void otlp_http_handle(void *ctx /* otlp_http_ctx */, const http_request *req, http_response *resp);
 
 /* ---- query ports ---- */
 

@@ -33,9 +33,9 @@ typedef struct http_request {
 #define HTTP_MAX_EXTRA_HEADERS 8
 
 typedef struct http_response {
-    int status;               /* default 200 */
-    char content_type[64];    /* default "text/plain; charset=utf-8" */
-    ottr_buf body;            /* the server frees it after sending */
+    int status;            /* default 200 */
+    char content_type[64]; /* default "text/plain; charset=utf-8" */
+    ottr_buf body;         /* the server frees it after sending */
     int nextra;
     char extra_name[HTTP_MAX_EXTRA_HEADERS][32];
     char extra_value[HTTP_MAX_EXTRA_HEADERS][96];

@@ -56,8 +56,8 @@ void ottr_log(ottr_log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #define OTTR_DEBUG(comp, ...) ottr_log(OTTR_LOG_DEBUG, comp, __VA_ARGS__)
-#define OTTR_INFO(comp, ...) ottr_log(OTTR_LOG_INFO, comp, __VA_ARGS__)
-#define OTTR_WARN(comp, ...) ottr_log(OTTR_LOG_WARN, comp, __VA_ARGS__)
+#define OTTR_INFO(comp, ...)  ottr_log(OTTR_LOG_INFO, comp, __VA_ARGS__)
+#define OTTR_WARN(comp, ...)  ottr_log(OTTR_LOG_WARN, comp, __VA_ARGS__)
 #define OTTR_ERROR(comp, ...) ottr_log(OTTR_LOG_ERROR, comp, __VA_ARGS__)
 
 /* ------------------------------------------------------------------ time */
@@ -177,21 +177,21 @@ typedef enum ottr_sync_policy {
  * YAML file and then the command-line flags override them. Strings are owned by
  * the config and freed by ottr_config_free(). */
 typedef struct ottr_config {
-    char *data_dir;     /* data_dir (default ./data) */
-    char *log_level;    /* log_level (default info) */
-    char *grpc_addr;    /* grpc.addr (default 0.0.0.0:4317) */
+    char *data_dir;               /* data_dir (default ./data) */
+    char *log_level;              /* log_level (default info) */
+    char *grpc_addr;              /* grpc.addr (default 0.0.0.0:4317) */
     uint64_t grpc_max_recv_bytes; /* grpc.max_recv_msg_size (default 64MiB) */
-    int grpc_threads;   /* grpc.threads (default: number of cores, at least 2) */
-    char *http_addr;    /* http.addr (default 0.0.0.0:4318) */
+    int grpc_threads;             /* grpc.threads (default: number of cores, at least 2) */
+    char *http_addr;              /* http.addr (default 0.0.0.0:4318) */
     uint64_t http_max_body_bytes; /* http.max_body_size (default 64MiB) */
-    int http_threads;   /* http.threads (default 2) */
-    char *query_addr;   /* query.addr (default 0.0.0.0:3200) */
-    char *jaeger_addr;  /* jaeger.addr (default 0.0.0.0:16686) */
+    int http_threads;             /* http.threads (default 2) */
+    char *query_addr;             /* query.addr (default 0.0.0.0:3200) */
+    char *jaeger_addr;            /* jaeger.addr (default 0.0.0.0:16686) */
 
-    ottr_sync_policy store_sync;   /* store.sync: none | interval | always (interval) */
-    uint64_t store_sync_interval_ns; /* store.sync_interval (100ms) */
-    uint64_t store_retention_ns;   /* store.retention (72h) */
-    uint64_t store_max_trace_bytes; /* store.max_trace_bytes (50MiB) */
+    ottr_sync_policy store_sync;      /* store.sync: none | interval | always (interval) */
+    uint64_t store_sync_interval_ns;  /* store.sync_interval (100ms) */
+    uint64_t store_retention_ns;      /* store.retention (72h) */
+    uint64_t store_max_trace_bytes;   /* store.max_trace_bytes (50MiB) */
     uint64_t store_block_cache_bytes; /* store.block_cache_size (64MiB) */
     uint64_t store_memtable_bytes;    /* store.memtable_size (128MiB) */
 
@@ -270,7 +270,7 @@ void ottr_metrics_shutdown(void);
  * pointers point into the request's arena and live as long as it. */
 typedef struct ottr_span_ref {
     const Opentelemetry__Proto__Trace__V1__Span *span;
-    const Opentelemetry__Proto__Resource__V1__Resource *resource; /* may be NULL */
+    const Opentelemetry__Proto__Resource__V1__Resource *resource;        /* may be NULL */
     const Opentelemetry__Proto__Common__V1__InstrumentationScope *scope; /* may be NULL */
     const char *service; /* resource service.name, or "unknown_service"; never NULL */
 } ottr_span_ref;
@@ -302,19 +302,20 @@ typedef struct ottr_batch {
  * are left out and counted in |*rejected|, with the first reason written to
  * |msg| (may be NULL). Returns OTTR_OK, or OTTR_ERR_NOMEM / OTTR_ERR_TOO_LARGE
  * when the arena runs out. */
-ottr_status ottr_batch_build(ottr_arena *arena,
-                             const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
-                             ottr_batch *out, size_t *rejected, char *msg, size_t msglen);
+ottr_status
+ottr_batch_build(ottr_arena *arena,
+                 const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+                 ottr_batch *out, size_t *rejected, char *msg, size_t msglen);
 
 /* The same for a request unpacked from the protobuf bytes |wire| (|len| bytes):
  * the chunks copy each span's, resource's and scope's original bytes instead of
  * re-encoding them, which is several times faster. |wire| must stay valid during
  * the call only. When the bytes do not line up with |req| in the usual way (for
  * instance a singular field sent twice), it re-encodes as ottr_batch_build does. */
-ottr_status ottr_batch_build_wire(ottr_arena *arena,
-                                  const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
-                                  const uint8_t *wire, size_t len, ottr_batch *out,
-                                  size_t *rejected, char *msg, size_t msglen);
+ottr_status ottr_batch_build_wire(
+    ottr_arena *arena,
+    const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+    const uint8_t *wire, size_t len, ottr_batch *out, size_t *rejected, char *msg, size_t msglen);
 
 /* Decodes a stored chunk (one or more field-1 framed ResourceSpans, as above) of
  * one trace back into span references in |arena|. Returns OTTR_OK or

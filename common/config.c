@@ -50,8 +50,7 @@ static const key_def keys[] = {
     {"sampling.decision_wait", KEY_DURATION, OFF(decision_wait_ns)},
     {"sampling.decision_wait_after_root", KEY_DURATION, OFF(decision_wait_after_root_ns)},
     /* The OpenTelemetry Collector's name for the same setting. */
-    {"sampling.decision_wait_after_root_received", KEY_DURATION,
-     OFF(decision_wait_after_root_ns)},
+    {"sampling.decision_wait_after_root_received", KEY_DURATION, OFF(decision_wait_after_root_ns)},
     {"sampling.max_spans_per_trace", KEY_UINT, OFF(max_spans_per_trace)},
     {"sampling.max_trace_bytes", KEY_SIZE, OFF(max_trace_bytes)},
     {"sampling.max_buffered_traces", KEY_UINT, OFF(max_buffered_traces)},
@@ -193,8 +192,7 @@ static int apply_scalar(ottr_config *c, const key_def *k, const char *v, char *e
     case KEY_LOG_LEVEL: {
         ottr_log_level l;
         if (ottr_log_level_parse(v, &l) != 0) {
-            snprintf(err, errlen, "unknown log level \"%s\" (want debug, info, warn or error)",
-                     v);
+            snprintf(err, errlen, "unknown log level \"%s\" (want debug, info, warn or error)", v);
             return -1;
         }
         break;
@@ -208,8 +206,7 @@ static int apply_scalar(ottr_config *c, const key_def *k, const char *v, char *e
         else if (strcmp(v, "always") == 0)
             p = OTTR_SYNC_ALWAYS;
         else {
-            snprintf(err, errlen, "unknown sync policy \"%s\" (want none, interval or always)",
-                     v);
+            snprintf(err, errlen, "unknown sync policy \"%s\" (want none, interval or always)", v);
             return -1;
         }
         *(ottr_sync_policy *)(base + k->offset) = p;
@@ -280,8 +277,8 @@ int ottr_config_set(ottr_config *c, const char *key, const char *value, char *er
 }
 
 /* Walks map |n| whose dotted path is |prefix| ("" at the top). */
-static int apply_map(ottr_config *c, const ottr_yaml_node *n, const char *prefix,
-                     const char *where, char *err, size_t errlen)
+static int apply_map(ottr_config *c, const ottr_yaml_node *n, const char *prefix, const char *where,
+                     char *err, size_t errlen)
 {
     for (const ottr_yaml_node *e = n->child; e; e = e->next) {
         char path[256];
@@ -333,8 +330,7 @@ static int load_tree(ottr_config *c, ottr_yaml_node *root, const char *where, ch
                      size_t errlen)
 {
     if (root->type != OTTR_YAML_MAP) {
-        snprintf(err, errlen, "%s:%d: the configuration must be a map of keys", where,
-                 root->line);
+        snprintf(err, errlen, "%s:%d: the configuration must be a map of keys", where, root->line);
         ottr_yaml_free(root);
         return -1;
     }

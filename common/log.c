@@ -54,8 +54,7 @@ void ottr_log(ottr_log_level level, const char *component, const char *fmt, ...)
     /* Build the whole line first so concurrent writers never interleave. */
     char line[4096];
     ottr_buf b = {0};
-    ottr_buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":", ts,
-                    level_names[level]);
+    ottr_buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":", ts, level_names[level]);
     ottr_buf_json_str(&b, component ? component : "ottr", component ? strlen(component) : 4);
     ottr_buf_puts(&b, ",\"msg\":");
     ottr_buf_json_str(&b, msg, mlen);

@@ -27,8 +27,8 @@ static int unit_ns(const char *u, size_t n, double *out)
     static const struct {
         const char *name;
         double ns;
-    } units[] = {{"ns", 1},         {"us", 1e3},       {"\xc2\xb5s", 1e3}, {"ms", 1e6},
-                 {"s", 1e9},        {"m", 60e9},       {"h", 3600e9}};
+    } units[] = {{"ns", 1},  {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6},
+                 {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         if (strlen(units[i].name) == n && memcmp(units[i].name, u, n) == 0) {
             *out = units[i].ns;
@@ -81,9 +81,9 @@ int ottr_parse_size(const char *s, uint64_t *out)
     static const struct {
         const char *name;
         double mult;
-    } units[] = {{"", 1},          {"B", 1},          {"KB", 1e3},       {"MB", 1e6},
-                 {"GB", 1e9},      {"KiB", 1024.0},   {"MiB", 1048576.0}, {"GiB", 1073741824.0},
-                 {"K", 1024.0},    {"M", 1048576.0},  {"G", 1073741824.0}};
+    } units[] = {{"", 1},       {"B", 1},         {"KB", 1e3},        {"MB", 1e6},
+                 {"GB", 1e9},   {"KiB", 1024.0},  {"MiB", 1048576.0}, {"GiB", 1073741824.0},
+                 {"K", 1024.0}, {"M", 1048576.0}, {"G", 1073741824.0}};
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         if (strcmp(end, units[i].name) == 0) {
             double r = v * units[i].mult;

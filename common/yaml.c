@@ -71,8 +71,8 @@ static ottr_yaml_node *parse_node(parse_state *ps, yaml_event_t *ev, int depth)
     switch (ev->type) {
     case YAML_SCALAR_EVENT: {
         ottr_yaml_node *n = node_new(OTTR_YAML_SCALAR, line);
-        if (n == NULL || (n->scalar = strndup((char *)ev->data.scalar.value,
-                                              ev->data.scalar.length)) == NULL) {
+        if (n == NULL ||
+            (n->scalar = strndup((char *)ev->data.scalar.value, ev->data.scalar.length)) == NULL) {
             free(n);
             snprintf(ps->err, ps->errlen, "out of memory");
             return NULL;

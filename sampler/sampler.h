@@ -25,10 +25,10 @@ typedef struct sampler_options {
     uint64_t max_buffered_traces;
     uint64_t max_memory_bytes;
     uint64_t decision_cache_size;
-    int shards;                       /* 0 = default */
-    const ottr_yaml_node *policies;   /* NULL or empty: always_sample */
-    uint64_t (*clock_ns)(void);       /* NULL = ottr_now_ns; tests inject */
-    bool manual_tick;                 /* tests: no ticker threads, call sampler_tick */
+    int shards;                     /* 0 = default */
+    const ottr_yaml_node *policies; /* NULL or empty: always_sample */
+    uint64_t (*clock_ns)(void);     /* NULL = ottr_now_ns; tests inject */
+    bool manual_tick;               /* tests: no ticker threads, call sampler_tick */
 } sampler_options;
 
 /* Fills |o| from the daemon config (policies point into |c|). */

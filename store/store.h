@@ -24,14 +24,14 @@
 typedef struct store store;
 
 typedef struct store_options {
-    const char *path;            /* data directory; created if missing */
-    ottr_sync_policy sync;       /* WAL fsync policy */
-    uint64_t sync_interval_ns;   /* for OTTR_SYNC_INTERVAL */
-    uint64_t retention_ns;       /* records older than this are removed by compaction */
-    uint64_t max_trace_bytes;    /* a kept trace stops growing past this; marked partial */
-    uint64_t block_cache_bytes;  /* LRU block cache shared by all families */
-    uint64_t memtable_bytes;     /* all memtables together; the largest is flushed past it */
-    uint64_t (*clock_ns)(void);  /* wall clock for retention; NULL = ottr_now_ns */
+    const char *path;           /* data directory; created if missing */
+    ottr_sync_policy sync;      /* WAL fsync policy */
+    uint64_t sync_interval_ns;  /* for OTTR_SYNC_INTERVAL */
+    uint64_t retention_ns;      /* records older than this are removed by compaction */
+    uint64_t max_trace_bytes;   /* a kept trace stops growing past this; marked partial */
+    uint64_t block_cache_bytes; /* LRU block cache shared by all families */
+    uint64_t memtable_bytes;    /* all memtables together; the largest is flushed past it */
+    uint64_t (*clock_ns)(void); /* wall clock for retention; NULL = ottr_now_ns */
 } store_options;
 
 void store_options_init(store_options *o); /* defaults as in ottr_config */

@@ -35,39 +35,38 @@ static void test_defaults(void **state)
     ottr_config_free(&c);
 }
 
-static const char *every_key =
-    "data_dir: /var/lib/ottr\n"
-    "log_level: debug\n"
-    "grpc:\n"
-    "  addr: 127.0.0.1:14317\n"
-    "  max_recv_msg_size: 16MiB\n"
-    "  threads: 3\n"
-    "http:\n"
-    "  addr: '[::1]:14318'\n"
-    "  max_body_size: 1MB\n"
-    "  threads: 1\n"
-    "query:\n"
-    "  addr: :13200\n"
-    "jaeger:\n"
-    "  addr: localhost:26686\n"
-    "store:\n"
-    "  sync: always\n"
-    "  sync_interval: 250ms\n"
-    "  retention: 24h\n"
-    "  max_trace_bytes: 10MiB\n"
-    "  block_cache_size: 64MiB\n"
-    "sampling:\n"
-    "  decision_wait: 10s\n"
-    "  decision_wait_after_root: 500ms\n"
-    "  max_spans_per_trace: 5000\n"
-    "  max_trace_bytes: 2MiB\n"
-    "  max_buffered_traces: 20000\n"
-    "  max_memory: 128MiB\n"
-    "  decision_cache_size: 5000\n"
-    "  policies:\n"
-    "    - name: errors\n"
-    "      type: status_code\n"
-    "      status_code: {status_codes: [ERROR]}\n";
+static const char *every_key = "data_dir: /var/lib/ottr\n"
+                               "log_level: debug\n"
+                               "grpc:\n"
+                               "  addr: 127.0.0.1:14317\n"
+                               "  max_recv_msg_size: 16MiB\n"
+                               "  threads: 3\n"
+                               "http:\n"
+                               "  addr: '[::1]:14318'\n"
+                               "  max_body_size: 1MB\n"
+                               "  threads: 1\n"
+                               "query:\n"
+                               "  addr: :13200\n"
+                               "jaeger:\n"
+                               "  addr: localhost:26686\n"
+                               "store:\n"
+                               "  sync: always\n"
+                               "  sync_interval: 250ms\n"
+                               "  retention: 24h\n"
+                               "  max_trace_bytes: 10MiB\n"
+                               "  block_cache_size: 64MiB\n"
+                               "sampling:\n"
+                               "  decision_wait: 10s\n"
+                               "  decision_wait_after_root: 500ms\n"
+                               "  max_spans_per_trace: 5000\n"
+                               "  max_trace_bytes: 2MiB\n"
+                               "  max_buffered_traces: 20000\n"
+                               "  max_memory: 128MiB\n"
+                               "  decision_cache_size: 5000\n"
+                               "  policies:\n"
+                               "    - name: errors\n"
+                               "      type: status_code\n"
+                               "      status_code: {status_codes: [ERROR]}\n";
 
 static void test_every_key(void **state)
 {
@@ -113,8 +112,7 @@ static void test_overrides(void **state)
     ottr_config c;
     char err[512] = "";
     assert_int_equal(ottr_config_init(&c), 0);
-    assert_int_equal(ottr_config_load_string(&c, "grpc:\n  addr: 127.0.0.1:1\n", err,
-                                             sizeof(err)),
+    assert_int_equal(ottr_config_load_string(&c, "grpc:\n  addr: 127.0.0.1:1\n", err, sizeof(err)),
                      0);
     /* A flag applied after the file wins. */
     assert_int_equal(ottr_config_set(&c, "grpc.addr", "127.0.0.1:0", err, sizeof(err)), 0);
@@ -124,9 +122,9 @@ static void test_overrides(void **state)
     assert_int_equal(ottr_config_set(&c, "log_level", "warn", err, sizeof(err)), 0);
     assert_string_equal(c.log_level, "warn");
     /* The collector's name for the after-root wait is accepted too. */
-    assert_int_equal(ottr_config_load_string(
-                         &c, "sampling:\n  decision_wait_after_root_received: 3s\n", err,
-                         sizeof(err)),
+    assert_int_equal(ottr_config_load_string(&c,
+                                             "sampling:\n  decision_wait_after_root_received: 3s\n",
+                                             err, sizeof(err)),
                      0);
     assert_int_equal(c.decision_wait_after_root_ns, 3ull * 1000000000);
     ottr_config_free(&c);
