@@ -335,16 +335,19 @@ static tq_node *parse_f_unary(parser *p)
     return n;
 }
 
-static tq_node *parse_f_and(parser *p)
+/* Parses |sub| (|t| |sub|)* into a left-leaning tree of |kind| nodes, starting
+ * from the already parsed left operand |l|. |after| (may be NULL) runs after
+ * each right operand and fails the parse when it returns non-zero. */
+static tq_node *parse_left_assoc(parser *p, tq_node *l, tq_node *(*sub)(parser *), tok t,
+                                 tq_node_type kind, int (*after)(parser *))
 {
-    tq_node *l = parse_f_unary(p);
-    while (l && p->t == T_AND) {
+    while (l && p->t == t) {
         if (tql_next(p) != 0)
             return NULL;
-        tq_node *r = parse_f_unary(p);
-        if (r == NULL)
+        tq_node *r = sub(p);
+        if (r == NULL || (after && after(p) != 0))
             return NULL;
-        tq_node *n = new_node(p, TQN_AND);
+        tq_node *n = new_node(p, kind);
         if (n == NULL)
             return NULL;
         n->l = l;
@@ -354,23 +357,14 @@ static tq_node *parse_f_and(parser *p)
     return l;
 }
 
+static tq_node *parse_f_and(parser *p)
+{
+    return parse_left_assoc(p, parse_f_unary(p), parse_f_unary, T_AND, TQN_AND, NULL);
+}
+
 static tq_node *parse_f_or(parser *p)
 {
-    tq_node *l = parse_f_and(p);
-    while (l && p->t == T_OR) {
-        if (tql_next(p) != 0)
-            return NULL;
-        tq_node *r = parse_f_and(p);
-        if (r == NULL)
-            return NULL;
-        tq_node *n = new_node(p, TQN_OR);
-        if (n == NULL)
-            return NULL;
-        n->l = l;
-        n->r = r;
-        l = n;
-    }
-    return l;
+    return parse_left_assoc(p, parse_f_and(p), parse_f_and, T_OR, TQN_OR, NULL);
 }
 
 static tq_node *parse_ss_or(parser *p);
@@ -447,39 +441,12 @@ static tq_node *parse_ss_and(parser *p)
     tq_node *l = parse_ss_prim(p);
     if (l && refuse_structural(p) != 0)
         return NULL;
-    while (l && p->t == T_AND) {
-        if (tql_next(p) != 0)
-            return NULL;
-        tq_node *r = parse_ss_prim(p);
-        if (r == NULL || refuse_structural(p) != 0)
-            return NULL;
-        tq_node *n = new_node(p, TQN_SS_AND);
-        if (n == NULL)
-            return NULL;
-        n->l = l;
-        n->r = r;
-        l = n;
-    }
-    return l;
+    return parse_left_assoc(p, l, parse_ss_prim, T_AND, TQN_SS_AND, refuse_structural);
 }
 
 static tq_node *parse_ss_or(parser *p)
 {
-    tq_node *l = parse_ss_and(p);
-    while (l && p->t == T_OR) {
-        if (tql_next(p) != 0)
-            return NULL;
-        tq_node *r = parse_ss_and(p);
-        if (r == NULL)
-            return NULL;
-        tq_node *n = new_node(p, TQN_SS_OR);
-        if (n == NULL)
-            return NULL;
-        n->l = l;
-        n->r = r;
-        l = n;
-    }
-    return l;
+    return parse_left_assoc(p, parse_ss_and(p), parse_ss_and, T_OR, TQN_SS_OR, NULL);
 }
 
 int tq_parse(const char *q, ottr_arena *a, tq_query *out, char *err, size_t errlen)
