@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "common/common.h"
-#include "collector/http_server.h"
+#include "http/http.h"
 #include "store/store.h"
 
 /* ---- the ingest entry point ---- */
@@ -19,7 +19,7 @@
  * acknowledge), OTTR_ERR_BUSY (back-pressure: UNAVAILABLE with RetryInfo / HTTP
  * 503 or 429 with Retry-After) or another error (failed: UNAVAILABLE / 503).
  * Called concurrently from receiver threads. */
-typedef ottr_status (*ottr_ingest_fn)(void *ctx, const ottr_batch *b);
+typedef ottr_status (*ottr_ingest_fn)(void *ctx, const otlp_batch *b);
 
 /* Seconds a client is told to wait when pushed back. */
 #define OTTR_RETRY_AFTER_SECONDS 1

@@ -161,7 +161,7 @@ static void render_store_metrics(void *ctx, ottr_buf *out)
     store_render_metrics(ctx, out);
 }
 
-static ottr_status ingest_to_sampler(void *ctx, const ottr_batch *b)
+static ottr_status ingest_to_sampler(void *ctx, const otlp_batch *b)
 {
     return sampler_submit(ctx, b);
 }

@@ -18,7 +18,7 @@
 #include <grpc/support/time.h>
 
 #include "collector/collector.h"
-#include "collector/otlp_proto.h"
+#include "otlp/otlp.h"
 
 #define EXPORT_METHOD       "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define EXPORT_CALLS_PER_CQ 128 /* registered calls kept posted on each queue */
@@ -270,9 +270,9 @@ static void rpc_set_retry(rpc *c, grpc_status_code code, const char *msg)
  * rejected. Returns 0 or -1. */
 static int rpc_set_response(rpc *c, size_t rejected, const char *why)
 {
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse resp =
+    otlp_response resp =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
+    otlp_partial_success ps =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
     char msg[MSG_MAX + 64];
     if (rejected > 0) {
@@ -324,7 +324,7 @@ static void rpc_handle_export(rpc *c)
     ottr_counter_add(g->m.bytes, len);
 
     /* Checked decode: protobuf-c alone recurses without bound on nested values. */
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req = NULL;
+    otlp_request *req = NULL;
     char derr[MSG_MAX] = "";
     ottr_status dst = otlp_proto_decode_request(&w->arena, GRPC_SLICE_START_PTR(data), len, &req,
                                                 derr, sizeof(derr));
@@ -342,8 +342,8 @@ static void rpc_handle_export(rpc *c)
         goto reply;
     }
 
-    ottr_batch batch;
-    ottr_status st = ottr_batch_build_wire(&w->arena, req, GRPC_SLICE_START_PTR(data), len, &batch,
+    otlp_batch batch;
+    ottr_status st = otlp_batch_build_wire(&w->arena, req, GRPC_SLICE_START_PTR(data), len, &batch,
                                            &rejected, why, sizeof(why));
     /* The decoded request points into the arena, not into |data|. */
     grpc_slice_unref(data);

@@ -9,11 +9,9 @@
 #include <strings.h>
 
 #include "collector/collector.h"
-#include "collector/gunzip.h"
-#include "collector/otlp_json.h"
-#include "collector/otlp_proto.h"
-
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_request;
+#include "http/http.h"
+#include "otlp/otlp.h"
+#include "otlp/otlp.h"
 
 /* gRPC status codes carried in error bodies. */
 #define GRPC_INVALID_ARGUMENT   3
@@ -176,9 +174,9 @@ static void respond_ok(http_response *resp, otlp_encoding enc, size_t rejected, 
     http_response_set_type(resp, TYPE_PROTOBUF);
     if (rejected == 0)
         return; /* an empty ExportTraceServiceResponse is zero bytes */
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
+    otlp_partial_success ps =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse r =
+    otlp_response r =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
     ps.rejected_spans = (int64_t)rejected;
     ps.error_message = clean;
@@ -274,22 +272,22 @@ static int otlp_http_export(const otlp_http_ctx *c, otlp_encoding enc, const uin
 
     ottr_arena arena;
     ottr_arena_init(&arena, arena_block_for(len), arena_limit_for(len));
-    pb_request *req = NULL;
+    otlp_request *req = NULL;
     ottr_status st;
     if (enc == ENC_JSON)
         st = otlp_json_decode_request(&arena, (const char *)body, len, &req, err, sizeof(err));
     else
         st = otlp_proto_decode_request(&arena, body, len, &req, err, sizeof(err));
 
-    ottr_batch batch;
+    otlp_batch batch;
     size_t rejected = 0;
     if (st == OTTR_OK) {
         memset(&batch, 0, sizeof(batch));
         /* Protobuf bodies: chunks copy the spans' original bytes, no re-encoding. */
         if (enc == ENC_JSON)
-            st = ottr_batch_build(&arena, req, &batch, &rejected, err, sizeof(err));
+            st = otlp_batch_build(&arena, req, &batch, &rejected, err, sizeof(err));
         else
-            st = ottr_batch_build_wire(&arena, req, body, len, &batch, &rejected, err, sizeof(err));
+            st = otlp_batch_build_wire(&arena, req, body, len, &batch, &rejected, err, sizeof(err));
         if (st != OTTR_OK)
             snprintf(err, sizeof(err), "%s",
                      "request too large to process within the memory limit");
@@ -389,7 +387,7 @@ static int otlp_http_route(const otlp_http_ctx *c, const http_request *req, http
     uint8_t *plain = NULL;
     size_t plain_len = 0;
     size_t cap = limit > SIZE_MAX ? SIZE_MAX : (size_t)limit;
-    ottr_status st = gunzip_bounded(body, len, cap, &plain, &plain_len);
+    ottr_status st = http_gunzip(body, len, cap, &plain, &plain_len);
     ottr_counter_add(m.bytes, st == OTTR_OK ? plain_len : len);
     if (st == OTTR_ERR_TOO_LARGE) {
         snprintf(msg, sizeof(msg), "decompressed body larger than the limit of %llu bytes",

@@ -69,7 +69,7 @@ static int param_u64(const http_request *req, http_response *resp, int v3, const
     int r = param(req, resp, v3, name, 0, v, sizeof(v));
     if (r <= 0 || v[0] == '\0')
         return r < 0 ? -1 : 0;
-    if (query_parse_u64(v, out) != 0)
+    if (http_parse_u64(v, out) != 0)
         return bad_param(resp, v3, name, v, "a non-negative integer");
     return 0;
 }
@@ -93,7 +93,7 @@ static int param_rfc3339(const http_request *req, http_response *resp, const cha
     int r = param(req, resp, 1, name, 0, v, sizeof(v));
     if (r <= 0 || v[0] == '\0')
         return r < 0 ? -1 : 0;
-    if (query_parse_rfc3339(v, out) != 0)
+    if (http_parse_rfc3339(v, out) != 0)
         return bad_param(resp, 1, name, v, "an RFC 3339 time such as 2024-05-01T10:00:00Z");
     return 0;
 }
@@ -108,7 +108,7 @@ static int match_segment(const char *path, const char *prefix, const char *suffi
     size_t segn = n - pl - sl;
     if (memchr(seg, '/', segn))
         return 0;
-    return query_percent_decode(seg, segn, out, outlen) == 0 ? 1 : -1;
+    return http_percent_decode(seg, segn, out, outlen) == 0 ? 1 : -1;
 }
 
 /* Tags from a JSON object ({"k":"v"}): values of other types in their JSON
@@ -282,7 +282,7 @@ static int v3_attributes(const http_request *req, http_response *resp, search_re
             else
                 return bad_param(resp, 1, "query.attributes", "", "query.attributes[key]=value");
             char key[256], val[256];
-            if (query_percent_decode(k, kl, key, sizeof(key)) != 0)
+            if (http_percent_decode(k, kl, key, sizeof(key)) != 0)
                 return bad_param(resp, 1, "query.attributes", "", "query.attributes[key]=value");
             size_t vl = eq ? (size_t)(qs + len - eq - 1) : 0;
             /* '+' is a space in query values */
@@ -291,7 +291,7 @@ static int v3_attributes(const http_request *req, http_response *resp, search_re
                 return bad_param(resp, 1, "query.attributes", key, "a shorter value");
             for (size_t i = 0; i < vl; i++)
                 vraw[i] = eq[1 + i] == '+' ? ' ' : eq[1 + i];
-            if (query_percent_decode(vraw, vl, val, sizeof(val)) != 0)
+            if (http_percent_decode(vraw, vl, val, sizeof(val)) != 0)
                 return bad_param(resp, 1, "query.attributes", key, "a percent-encoded value");
             int n = snprintf(dst, sizeof(s->tagvals[0]), "%s", key);
             if (n < 0 || (size_t)n + 1 + strlen(val) + 1 > sizeof(s->tagvals[0]))

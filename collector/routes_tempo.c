@@ -56,7 +56,7 @@ static int param_u64(const http_request *req, http_response *resp, const char *n
         return -1;
     if (r == 0 || v[0] == '\0')
         return 0;
-    if (query_parse_u64(v, out) != 0) {
+    if (http_parse_u64(v, out) != 0) {
         char msg[160];
         snprintf(msg, sizeof(msg), "invalid %s \"%.40s\": want a non-negative integer", name, v);
         reply_error(resp, 400, msg);
@@ -136,7 +136,7 @@ static int match_segment(const char *path, const char *prefix, const char *suffi
     size_t segn = n - pl - sl;
     if (memchr(seg, '/', segn))
         return 0;
-    return query_percent_decode(seg, segn, out, outlen) == 0 ? 1 : -1;
+    return http_percent_decode(seg, segn, out, outlen) == 0 ? 1 : -1;
 }
 
 static void handle_trace(ottrd_query_ctx *q, const http_request *req, http_response *resp,

@@ -1,5 +1,6 @@
 /* common/arena.c - a bump allocator for per-request memory, usable as a
- * protobuf-c allocator so decoding a request costs a few block allocations. */
+ * protobuf-c allocator (otlp_pb_allocator) so decoding a request costs a few block
+ * allocations. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,25 +13,11 @@ struct ottr_arena_block {
     _Alignas(16) unsigned char data[];
 };
 
-static void *pb_alloc(void *ctx, size_t n)
-{
-    return ottr_arena_alloc(ctx, n);
-}
-
-static void pb_free(void *ctx, void *p)
-{
-    (void)ctx;
-    (void)p; /* freed all at once by reset */
-}
-
 void ottr_arena_init(ottr_arena *a, size_t block_size, size_t limit)
 {
     memset(a, 0, sizeof(*a));
     a->block_size = block_size ? block_size : 64 * 1024;
     a->limit = limit;
-    a->pb.alloc = pb_alloc;
-    a->pb.free = pb_free;
-    a->pb.allocator_data = a;
 }
 
 void *ottr_arena_alloc(ottr_arena *a, size_t n)

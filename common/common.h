@@ -1,10 +1,9 @@
 /* common/common.h - the small pieces every Ottr component shares: status codes,
- * structured logging, time and hex helpers, growable buffers, a bump arena (also a
- * protobuf-c allocator), a YAML node tree, the daemon configuration, the metrics
- * registry and the ingest hand-off batch.
+ * structured logging, time and hex helpers, growable buffers, a bump arena, a YAML
+ * node tree, the daemon configuration and the metrics registry.
  *
- * common/ depends only on proto/ and system libraries. Everything here is
- * thread-safe unless a comment says otherwise. */
+ * common/ depends only on system libraries; it knows nothing of OTLP (otlp/ does).
+ * Everything here is thread-safe unless a comment says otherwise. */
 #ifndef OTTR_COMMON_H
 #define OTTR_COMMON_H
 
@@ -12,11 +11,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <protobuf-c/protobuf-c.h>
-
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
-#include "opentelemetry/proto/trace/v1/trace.pb-c.h"
 
 /* ------------------------------------------------------------------ status */
 
@@ -124,7 +118,6 @@ typedef struct ottr_arena {
     size_t block_size;      /* default size of a new block */
     size_t used;            /* bytes handed out since the last reset */
     size_t limit;           /* 0 = unlimited; alloc fails past it */
-    ProtobufCAllocator pb;  /* protobuf-c view of this arena (free is a no-op) */
 } ottr_arena;
 
 void ottr_arena_init(ottr_arena *a, size_t block_size, size_t limit);
@@ -263,67 +256,5 @@ void ottr_metrics_remove_collector(ottr_metrics_collect_fn fn, void *ctx);
 void ottr_metrics_render(ottr_buf *out);
 /* Frees every handle and collector (tests, end of main). */
 void ottr_metrics_shutdown(void);
-
-/* ------------------------------------------------------------------ hand-off batch */
-
-/* One span of a request, with the resource and scope it came under. All
- * pointers point into the request's arena and live as long as it. */
-typedef struct ottr_span_ref {
-    const Opentelemetry__Proto__Trace__V1__Span *span;
-    const Opentelemetry__Proto__Resource__V1__Resource *resource;        /* may be NULL */
-    const Opentelemetry__Proto__Common__V1__InstrumentationScope *scope; /* may be NULL */
-    const char *service; /* resource service.name, or "unknown_service"; never NULL */
-} ottr_span_ref;
-
-/* One trace's share of a request. |chunk| holds these spans re-encoded as one or
- * more ResourceSpans messages, each framed as field 1 of TracesData (tag 0x0a,
- * varint length, bytes), so that the chunks of a trace concatenated form a valid
- * OTLP TracesData. */
-typedef struct ottr_trace_group {
-    uint8_t trace_id[16];
-    ottr_span_ref *spans;
-    size_t nspans;
-    uint8_t *chunk;
-    size_t chunk_len;
-} ottr_trace_group;
-
-/* What a receiver hands to the pipeline: a request's valid spans grouped by trace
- * ID. Lives in the request's arena. */
-typedef struct ottr_batch {
-    ottr_trace_group *groups;
-    size_t ngroups;
-    size_t nspans;      /* total spans over all groups */
-    size_t chunk_bytes; /* total chunk_len over all groups */
-} ottr_batch;
-
-/* Groups the spans of a decoded request by trace ID into |out|, allocating from
- * |arena|. Spans whose trace ID is not 16 bytes or all zero, or whose span ID is
- * not 8 bytes or all zero (or whose parent span ID is neither empty nor 8 bytes)
- * are left out and counted in |*rejected|, with the first reason written to
- * |msg| (may be NULL). Returns OTTR_OK, or OTTR_ERR_NOMEM / OTTR_ERR_TOO_LARGE
- * when the arena runs out. */
-ottr_status
-ottr_batch_build(ottr_arena *arena,
-                 const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
-                 ottr_batch *out, size_t *rejected, char *msg, size_t msglen);
-
-/* The same for a request unpacked from the protobuf bytes |wire| (|len| bytes):
- * the chunks copy each span's, resource's and scope's original bytes instead of
- * re-encoding them, which is several times faster. |wire| must stay valid during
- * the call only. When the bytes do not line up with |req| in the usual way (for
- * instance a singular field sent twice), it re-encodes as ottr_batch_build does. */
-ottr_status ottr_batch_build_wire(
-    ottr_arena *arena,
-    const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
-    const uint8_t *wire, size_t len, ottr_batch *out, size_t *rejected, char *msg, size_t msglen);
-
-/* Decodes a stored chunk (one or more field-1 framed ResourceSpans, as above) of
- * one trace back into span references in |arena|. Returns OTTR_OK or
- * OTTR_ERR_CORRUPT / OTTR_ERR_NOMEM. */
-ottr_status ottr_chunk_decode(ottr_arena *arena, const uint8_t *chunk, size_t len,
-                              ottr_span_ref **spans, size_t *nspans);
-
-/* The service.name of a resource, or "unknown_service". */
-const char *ottr_resource_service(const Opentelemetry__Proto__Resource__V1__Resource *r);
 
 #endif /* OTTR_COMMON_H */

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "query/qjson.h"
+#include "otlp/otlp.h"
 #include "query/query.h"
 
 int query_admin_checkpoint(store *st, const char *dir, ottr_buf *out, char *err, size_t errlen)
@@ -50,7 +50,7 @@ int query_admin_checkpoint(store *st, const char *dir, ottr_buf *out, char *err,
         return 500;
     }
     ottr_buf_puts(out, "{\"dir\":");
-    qjson_str(out, dir);
+    otlp_json_str(out, dir);
     ottr_buf_puts(out, "}");
     if (out->oom) {
         snprintf(err, errlen, "out of memory");

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "query/qgraph.h"
-#include "query/qjson.h"
+#include "otlp/otlp.h"
 #include "query/query.h"
 
 int query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookback_ns, ottr_buf *out,
@@ -41,9 +41,9 @@ int query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookback_ns, 
         }
         if (calls) {
             ottr_buf_puts(out, n++ ? ",{\"parent\":" : "{\"parent\":");
-            qjson_str(out, e->client);
+            otlp_json_str(out, e->client);
             ottr_buf_puts(out, ",\"child\":");
-            qjson_str(out, e->server);
+            otlp_json_str(out, e->server);
             ottr_buf_printf(out, ",\"callCount\":%llu}", (unsigned long long)calls);
         }
         i = j;

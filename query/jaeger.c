@@ -6,19 +6,19 @@
 #include <string.h>
 
 #include "query/qjaeger.h"
-#include "query/qjson.h"
+#include "otlp/otlp.h"
 
 void qjaeger_trace_id(ottr_buf *b, const uint8_t *id, size_t len)
 {
     if (len == 16) {
         static const uint8_t zero[8] = {0};
         if (memcmp(id, zero, 8) == 0)
-            qjson_hex(b, id + 8, 8);
+            otlp_json_hex(b, id + 8, 8);
         else
-            qjson_hex(b, id, 16);
+            otlp_json_hex(b, id, 16);
         return;
     }
-    qjson_hex(b, id, len);
+    otlp_json_hex(b, id, len);
 }
 
 static void tag_begin(ottr_buf *b, const char *key, const char *type, int *first)
@@ -27,18 +27,18 @@ static void tag_begin(ottr_buf *b, const char *key, const char *type, int *first
         ottr_buf_putc(b, ',');
     *first = 0;
     ottr_buf_puts(b, "{\"key\":");
-    qjson_str(b, key);
+    otlp_json_str(b, key);
     ottr_buf_printf(b, ",\"type\":\"%s\",\"value\":", type);
 }
 
 static void tag_str(ottr_buf *b, const char *key, const char *value, int *first)
 {
     tag_begin(b, key, "string", first);
-    qjson_str(b, value);
+    otlp_json_str(b, value);
     ottr_buf_putc(b, '}');
 }
 
-static void tag_any(ottr_buf *b, const char *key, const qt_any *v, int *first)
+static void tag_any(ottr_buf *b, const char *key, const otlp_any *v, int *first)
 {
     if (v == NULL) {
         tag_str(b, key, "", first);
@@ -64,18 +64,18 @@ static void tag_any(ottr_buf *b, const char *key, const qt_any *v, int *first)
                                                                 : "\"-Inf\"");
         } else {
             tag_begin(b, key, "float64", first);
-            qjson_double(b, v->double_value);
+            otlp_json_double(b, v->double_value);
         }
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
         tag_begin(b, key, "binary", first);
-        qjson_base64(b, v->bytes_value.data, v->bytes_value.len);
+        otlp_json_base64(b, v->bytes_value.data, v->bytes_value.len);
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE: {
         /* Jaeger shows arrays and maps as their JSON text in a string tag. */
         ottr_buf tmp = {0};
-        qjson_any_plain(&tmp, v);
+        otlp_json_any_plain(&tmp, v);
         tag_begin(b, key, "string", first);
         ottr_buf_json_str(b, tmp.data ? tmp.data : "", tmp.len);
         if (tmp.oom)
@@ -91,7 +91,7 @@ static void tag_any(ottr_buf *b, const char *key, const qt_any *v, int *first)
     ottr_buf_putc(b, '}');
 }
 
-static void tags_attrs(ottr_buf *b, qt_kv *const *kv, size_t n, const char *skip, int *first)
+static void tags_attrs(ottr_buf *b, otlp_kv *const *kv, size_t n, const char *skip, int *first)
 {
     for (size_t i = 0; i < n; i++) {
         if (skip && strcmp(kv[i]->key, skip) == 0)
@@ -101,7 +101,7 @@ static void tags_attrs(ottr_buf *b, qt_kv *const *kv, size_t n, const char *skip
 }
 
 /* The process tags of a resource: its attributes but service.name. */
-static void process_tags(ottr_buf *b, const qt_resource *r)
+static void process_tags(ottr_buf *b, const otlp_resource *r)
 {
     int first = 1;
     ottr_buf_putc(b, '[');
@@ -117,8 +117,8 @@ typedef struct process {
 } process;
 
 /* Maps each ResourceSpans to a process number (1-based), merging equal ones. */
-static int build_processes(const qtrace *t, ottr_arena *a, uint32_t **proc_of_rs, process **procs,
-                           size_t *nprocs)
+static int build_processes(const otlp_trace *t, ottr_arena *a, uint32_t **proc_of_rs,
+                           process **procs, size_t *nprocs)
 {
     size_t nrs = t->td->n_resource_spans;
     *proc_of_rs = ottr_arena_alloc(a, (nrs ? nrs : 1) * sizeof(uint32_t));
@@ -128,8 +128,8 @@ static int build_processes(const qtrace *t, ottr_arena *a, uint32_t **proc_of_rs
     *nprocs = 0;
     ottr_buf tmp = {0};
     for (size_t i = 0; i < nrs; i++) {
-        const qt_resource *r = t->td->resource_spans[i]->resource;
-        const char *service = qt_resource_service(r);
+        const otlp_resource *r = t->td->resource_spans[i]->resource;
+        const char *service = otlp_resource_service(r);
         ottr_buf_reset(&tmp);
         process_tags(&tmp, r);
         if (tmp.oom) {
@@ -187,7 +187,7 @@ static void put_ref(ottr_buf *b, const char *type, const uint8_t *tid, size_t tl
     ottr_buf_printf(b, "{\"refType\":\"%s\",\"traceID\":", type);
     qjaeger_trace_id(b, tid, tlen);
     ottr_buf_puts(b, ",\"spanID\":");
-    qjson_hex(b, sid, slen);
+    otlp_json_hex(b, sid, slen);
     ottr_buf_putc(b, '}');
 }
 
@@ -200,37 +200,37 @@ static void put_warning(ottr_buf *b, int *first, const char *fmt, const Protobuf
     *first = 0;
     char msg[160];
     snprintf(msg, sizeof(msg), fmt, hex);
-    qjson_str(b, msg);
+    otlp_json_str(b, msg);
 }
 
-static void put_span(ottr_buf *b, const qtrace *t, size_t idx, const uint8_t trace_id[16],
+static void put_span(ottr_buf *b, const otlp_trace *t, size_t idx, const uint8_t trace_id[16],
                      const uint32_t *proc_of_rs)
 {
-    const qspan *q = &t->spans[idx];
-    const qt_span *s = q->span;
+    const otlp_trace_span *q = &t->spans[idx];
+    const otlp_span *s = q->span;
     ottr_buf_puts(b, "{\"traceID\":");
     qjaeger_trace_id(b, trace_id, 16);
     ottr_buf_puts(b, ",\"spanID\":");
-    qjson_hex(b, s->span_id.data, s->span_id.len);
+    otlp_json_hex(b, s->span_id.data, s->span_id.len);
     ottr_buf_printf(b, ",\"flags\":%u,\"operationName\":", s->flags & 0xffu);
-    qjson_str(b, s->name);
+    otlp_json_str(b, s->name);
 
     ottr_buf_puts(b, ",\"references\":[");
     int first = 1;
-    if (s->parent_span_id.len && !(q->problems & QSPAN_CUT)) {
+    if (s->parent_span_id.len && !(q->problems & OTLP_SPAN_CUT)) {
         static const uint8_t zero[8] = {0};
         if (!(s->parent_span_id.len == 8 && memcmp(s->parent_span_id.data, zero, 8) == 0))
             put_ref(b, "CHILD_OF", trace_id, 16, s->parent_span_id.data, s->parent_span_id.len,
                     &first);
     }
     for (size_t i = 0; i < s->n_links; i++) {
-        const qt_link *l = s->links[i];
+        const otlp_link *l = s->links[i];
         put_ref(b, "FOLLOWS_FROM", l->trace_id.len ? l->trace_id.data : trace_id,
                 l->trace_id.len ? l->trace_id.len : 16, l->span_id.data, l->span_id.len, &first);
     }
     ottr_buf_printf(b, "],\"startTime\":%llu,\"duration\":%llu",
                     (unsigned long long)(s->start_time_unix_nano / 1000),
-                    (unsigned long long)(qt_span_duration(s) / 1000));
+                    (unsigned long long)(otlp_span_duration(s) / 1000));
 
     ottr_buf_puts(b, ",\"tags\":[");
     first = 1;
@@ -258,7 +258,7 @@ static void put_span(ottr_buf *b, const qtrace *t, size_t idx, const uint8_t tra
 
     ottr_buf_puts(b, ",\"logs\":[");
     for (size_t i = 0; i < s->n_events; i++) {
-        const qt_event *e = s->events[i];
+        const otlp_event *e = s->events[i];
         if (i)
             ottr_buf_putc(b, ',');
         ottr_buf_printf(b, "{\"timestamp\":%llu,\"fields\":[",
@@ -271,21 +271,21 @@ static void put_span(ottr_buf *b, const qtrace *t, size_t idx, const uint8_t tra
     }
     ottr_buf_printf(b, "],\"processID\":\"p%u\",\"warnings\":", proc_of_rs[q->rs]);
     first = 1;
-    if (q->problems & QSPAN_ORPHAN)
+    if (q->problems & OTLP_SPAN_ORPHAN)
         put_warning(b, &first, "parent span %s is not in the trace", &s->parent_span_id);
-    if (q->problems & QSPAN_DUPLICATE)
+    if (q->problems & OTLP_SPAN_DUPLICATE)
         put_warning(b, &first, "span ID %s is used by another span of the trace", &s->span_id);
-    if (q->problems & QSPAN_CUT)
+    if (q->problems & OTLP_SPAN_CUT)
         put_warning(b, &first,
                     "parent span %s closes a cycle of parent references; the reference was "
                     "dropped",
                     &s->parent_span_id);
-    else if (q->problems & QSPAN_CYCLE)
+    else if (q->problems & OTLP_SPAN_CYCLE)
         put_warning(b, &first, "span %s is part of a cycle of parent references", &s->span_id);
     ottr_buf_puts(b, first ? "null}" : "]}");
 }
 
-int qjaeger_trace(ottr_buf *b, const qtrace *t, const uint8_t trace_id[16],
+int qjaeger_trace(ottr_buf *b, const otlp_trace *t, const uint8_t trace_id[16],
                   const store_trace_summary *sum, ottr_arena *a)
 {
     uint32_t *proc_of_rs;
@@ -306,7 +306,7 @@ int qjaeger_trace(ottr_buf *b, const qtrace *t, const uint8_t trace_id[16],
         if (i)
             ottr_buf_putc(b, ',');
         ottr_buf_printf(b, "\"p%zu\":{\"serviceName\":", i + 1);
-        qjson_str(b, procs[i].service);
+        otlp_json_str(b, procs[i].service);
         ottr_buf_puts(b, ",\"tags\":");
         ottr_buf_append(b, procs[i].tags, procs[i].tags_len);
         ottr_buf_putc(b, '}');
@@ -321,7 +321,7 @@ int qjaeger_trace(ottr_buf *b, const qtrace *t, const uint8_t trace_id[16],
         for (size_t i = 0; i < n; i++) {
             if (i)
                 ottr_buf_putc(b, ',');
-            qjson_str(b, msgs[i]);
+            otlp_json_str(b, msgs[i]);
         }
         ottr_buf_putc(b, ']');
     }

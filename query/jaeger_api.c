@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "query/qjaeger.h"
-#include "query/qjson.h"
+#include "otlp/otlp.h"
 #include "query/qsearch.h"
 #include "query/qstrs.h"
 #include "query/query.h"
@@ -20,7 +20,7 @@ void query_jaeger_error(ottr_buf *out, int code, const char *msg)
                     "{\"data\":null,\"total\":0,\"limit\":0,\"offset\":0,\"errors\":[{\"code\":%d,"
                     "\"msg\":",
                     code);
-    qjson_str(out, msg);
+    otlp_json_str(out, msg);
     ottr_buf_puts(out, "}]}");
 }
 
@@ -28,7 +28,7 @@ void query_jaeger_v3_error(ottr_buf *out, int code, const char *msg)
 {
     int grpc = code == 400 ? 3 : code == 404 ? 5 : code == 409 ? 6 : 13;
     ottr_buf_printf(out, "{\"error\":{\"grpcCode\":%d,\"httpCode\":%d,\"message\":", grpc, code);
-    qjson_str(out, msg);
+    otlp_json_str(out, msg);
     ottr_buf_puts(out, "}}");
 }
 
@@ -46,7 +46,7 @@ static int oom_status(ottr_buf *out, char *err, size_t errlen)
 }
 
 /* Reads and decodes one trace, tree built: 200, 404 or 500. */
-static int load(store *st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw, qtrace *t,
+static int load(store *st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw, otlp_trace *t,
                 store_trace_summary *sum, char *err, size_t errlen)
 {
     ottr_buf_reset(raw);
@@ -58,9 +58,9 @@ static int load(store *st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw, 
     if (s == OTTR_OK && raw->oom)
         s = OTTR_ERR_NOMEM;
     if (s == OTTR_OK)
-        s = qtrace_decode(t, a, (const uint8_t *)raw->data, raw->len);
+        s = otlp_trace_decode(t, a, (const uint8_t *)raw->data, raw->len);
     if (s == OTTR_OK)
-        s = qtrace_build_tree(t, a);
+        s = otlp_trace_build_tree(t, a);
     if (s != OTTR_OK) {
         snprintf(err, errlen, "reading the trace failed: %s", ottr_status_str(s));
         return 500;
@@ -94,7 +94,7 @@ static int by_ids(store *st, const char *const *ids, size_t nids, bool v3, ottr_
             code = 400;
             break;
         }
-        qtrace t;
+        otlp_trace t;
         store_trace_summary sum;
         ottr_arena_reset(&a);
         int c = load(st, tid, &a, &raw, &t, &sum, err, errlen);
@@ -105,7 +105,7 @@ static int by_ids(store *st, const char *const *ids, size_t nids, bool v3, ottr_
             break;
         }
         if (v3) {
-            qjson_resource_spans_items(out, t.td, &first);
+            otlp_json_resource_spans_items(out, t.td, &first);
         } else {
             if ((*found) > 0)
                 ottr_buf_putc(out, ',');
@@ -255,14 +255,14 @@ typedef struct jsearch_ctx {
     size_t n;
 } jsearch_ctx;
 
-static int on_match(void *ctx, const store_trace_summary *sum, qtrace *t, const uint8_t *matched,
-                    size_t nmatched, ottr_arena *a)
+static int on_match(void *ctx, const store_trace_summary *sum, otlp_trace *t,
+                    const uint8_t *matched, size_t nmatched, ottr_arena *a)
 {
     (void)matched;
     (void)nmatched;
     jsearch_ctx *c = ctx;
     if (c->v3) {
-        qjson_resource_spans_items(c->out, t->td, &c->first);
+        otlp_json_resource_spans_items(c->out, t->td, &c->first);
     } else {
         if (c->n)
             ottr_buf_putc(c->out, ',');
@@ -355,7 +355,7 @@ static void put_strs(ottr_buf *out, const qstrs *l)
     for (size_t i = 0; i < l->n; i++) {
         if (i)
             ottr_buf_putc(out, ',');
-        qjson_str(out, l->v[i]);
+        otlp_json_str(out, l->v[i]);
     }
     ottr_buf_putc(out, ']');
 }
@@ -410,12 +410,12 @@ static int on_op(void *ctx, const char *name, int kind)
         ottr_buf_putc(o->out, ',');
     if (o->detailed) {
         ottr_buf_puts(o->out, "{\"name\":");
-        qjson_str(o->out, name);
+        otlp_json_str(o->out, name);
         ottr_buf_puts(o->out, ",\"spanKind\":");
-        qjson_str(o->out, kind >= 0 && kind < 6 ? kind_words[kind] : "");
+        otlp_json_str(o->out, kind >= 0 && kind < 6 ? kind_words[kind] : "");
         ottr_buf_putc(o->out, '}');
     } else {
-        qjson_str(o->out, name);
+        otlp_json_str(o->out, name);
     }
     return o->out->oom;
 }

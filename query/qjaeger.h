@@ -10,7 +10,7 @@ void qjaeger_trace_id(ottr_buf *b, const uint8_t *id, size_t len);
 
 /* Appends |t| (tree built) as one Jaeger trace object. |sum| may be NULL.
  * Scratch memory comes from |a|. Returns 0, or -1 when out of memory. */
-int qjaeger_trace(ottr_buf *b, const qtrace *t, const uint8_t trace_id[16],
+int qjaeger_trace(ottr_buf *b, const otlp_trace *t, const uint8_t trace_id[16],
                   const store_trace_summary *sum, ottr_arena *a);
 
 #endif /* OTTR_QUERY_QJAEGER_H */

@@ -11,7 +11,7 @@
 
 /* Called for each matching trace, newest first. |t| and |matched| live in |a|
  * until the next call. Return 0 to go on, non-zero to stop with an error. */
-typedef int (*qsearch_match_fn)(void *ctx, const store_trace_summary *sum, qtrace *t,
+typedef int (*qsearch_match_fn)(void *ctx, const store_trace_summary *sum, otlp_trace *t,
                                 const uint8_t *matched, size_t nmatched, ottr_arena *a);
 
 typedef struct qsearch {

@@ -145,17 +145,6 @@ int query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t errlen)
 int query_jaeger_v3_operations(store *st, const char *service, const char *span_kind, ottr_buf *out,
                                char *err, size_t errlen);
 
-/* ------------------------------------------------------------------ parameters */
-
-/* Decimal digits only, no sign, no overflow. Returns 0 or -1. */
-int query_parse_u64(const char *s, uint64_t *out);
-/* RFC 3339 ("2024-05-01T10:00:00Z", fractions and +hh:mm offsets allowed) to
- * Unix nanoseconds. Returns 0 or -1. */
-int query_parse_rfc3339(const char *s, uint64_t *out_ns);
-/* Percent-decodes |n| bytes of a path segment into |out| (NUL-terminated).
- * Returns 0, or -1 on a bad escape, an encoded NUL or |outlen| too small. */
-int query_percent_decode(const char *s, size_t n, char *out, size_t outlen);
-
 /* ------------------------------------------------------------------ TraceQL */
 
 /* Checks that |q| parses as the supported TraceQL subset. Returns 0, or -1 with

@@ -34,8 +34,8 @@ static int on_candidate(void *ctx, const store_trace_summary *sum)
     }
     s->bytes_read += s->raw.len;
     ottr_arena_reset(&s->arena);
-    qtrace t;
-    st = qtrace_decode(&t, &s->arena, (const uint8_t *)s->raw.data, s->raw.len);
+    otlp_trace t;
+    st = otlp_trace_decode(&t, &s->arena, (const uint8_t *)s->raw.data, s->raw.len);
     if (st != OTTR_OK) {
         char id[33];
         ottr_hex_encode(sum->trace_id, 16, id);
@@ -48,7 +48,7 @@ static int on_candidate(void *ctx, const store_trace_summary *sum)
     size_t n = tq_eval(s->tq, &t, &ti, matched, &s->arena);
     if (n == 0)
         return 0;
-    if (s->need_tree && qtrace_build_tree(&t, &s->arena) != OTTR_OK)
+    if (s->need_tree && otlp_trace_build_tree(&t, &s->arena) != OTTR_OK)
         return 0;
     if (s->fn(s->ctx, sum, &t, matched, n, &s->arena) != 0) {
         if (s->err == OTTR_OK)

@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "query/qgraph.h"
-#include "query/qjson.h"
+#include "otlp/otlp.h"
 #include "query/query.h"
 
 static void put_latency(ottr_buf *b, const uint64_t counts[STORE_LAT_BUCKETS])
@@ -15,7 +15,7 @@ static void put_latency(ottr_buf *b, const uint64_t counts[STORE_LAT_BUCKETS])
     for (int i = 0; i < 3; i++) {
         double ms = qgraph_quantile(counts, qs[i]) * 1000.0;
         ottr_buf_printf(b, "%s\"%s\":", i ? "," : "", names[i]);
-        qjson_double(b, round(ms * 1000.0) / 1000.0);
+        otlp_json_double(b, round(ms * 1000.0) / 1000.0);
     }
     ottr_buf_putc(b, '}');
 }
@@ -42,7 +42,7 @@ int query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, ottr_buf 
     for (size_t i = 0; i < g.nnodes; i++) {
         const store_node *n = &g.nodes[i];
         ottr_buf_puts(out, i ? ",{\"service\":" : "{\"service\":");
-        qjson_str(out, n->service);
+        otlp_json_str(out, n->service);
         ottr_buf_printf(out, ",\"calls\":%llu,\"errors\":%llu", (unsigned long long)n->calls,
                         (unsigned long long)n->errors);
         put_latency(out, n->latency);
@@ -52,11 +52,11 @@ int query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, ottr_buf 
     for (size_t i = 0; i < g.nedges; i++) {
         const store_edge *e = &g.edges[i];
         ottr_buf_puts(out, i ? ",{\"client\":" : "{\"client\":");
-        qjson_str(out, e->client);
+        otlp_json_str(out, e->client);
         ottr_buf_puts(out, ",\"server\":");
-        qjson_str(out, e->server);
+        otlp_json_str(out, e->server);
         ottr_buf_puts(out, ",\"connectionType\":");
-        qjson_str(out, e->connection_type);
+        otlp_json_str(out, e->connection_type);
         ottr_buf_printf(out, ",\"calls\":%llu,\"errors\":%llu", (unsigned long long)e->calls,
                         (unsigned long long)e->failed);
         put_latency(out, e->latency);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query/qjson.h"
+#include "otlp/otlp.h"
 #include "query/qstrs.h"
 #include "query/query.h"
 
@@ -25,7 +25,7 @@ static void put_list(ottr_buf *b, const qstrs *l)
     for (size_t i = 0; i < l->n; i++) {
         if (i)
             ottr_buf_putc(b, ',');
-        qjson_str(b, l->v[i]);
+        otlp_json_str(b, l->v[i]);
     }
     ottr_buf_putc(b, ']');
 }
@@ -36,7 +36,7 @@ static void put_intrinsics(ottr_buf *b)
     for (size_t i = 0; i < NINTRINSICS; i++) {
         if (i)
             ottr_buf_putc(b, ',');
-        qjson_str(b, intrinsic_names[i]);
+        otlp_json_str(b, intrinsic_names[i]);
     }
     ottr_buf_putc(b, ']');
 }
@@ -153,12 +153,12 @@ static void put_values(ottr_buf *b, const qstrs *l, int version, const char *typ
             ottr_buf_putc(b, ',');
         if (version == 2) {
             ottr_buf_puts(b, "{\"type\":");
-            qjson_str(b, type ? type : value_type(l->v[i]));
+            otlp_json_str(b, type ? type : value_type(l->v[i]));
             ottr_buf_puts(b, ",\"value\":");
-            qjson_str(b, l->v[i]);
+            otlp_json_str(b, l->v[i]);
             ottr_buf_putc(b, '}');
         } else {
-            qjson_str(b, l->v[i]);
+            otlp_json_str(b, l->v[i]);
         }
     }
     ottr_buf_puts(b, "]}");

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "query/qjson.h"
+#include "query/qtrace.h"
 #include "query/query.h"
 
 #define ARENA_LIMIT (1024u * 1024u * 1024u)
@@ -76,10 +76,10 @@ int query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o
 
     ottr_arena a;
     ottr_arena_init(&a, 256 * 1024, ARENA_LIMIT);
-    qtrace t;
-    ottr_status s = qtrace_decode(&t, &a, (const uint8_t *)raw.data, raw.len);
+    otlp_trace t;
+    ottr_status s = otlp_trace_decode(&t, &a, (const uint8_t *)raw.data, raw.len);
     if (s == OTTR_OK && o->version == 2)
-        s = qtrace_build_tree(&t, &a);
+        s = otlp_trace_build_tree(&t, &a);
     if (s != OTTR_OK) {
         snprintf(err, errlen, "decoding the stored trace failed: %s", ottr_status_str(s));
         ottr_arena_free(&a);
@@ -92,7 +92,7 @@ int query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o
     if (o->version != 2) {
         int first = 1;
         ottr_buf_puts(out, "{\"batches\":[");
-        qjson_resource_spans_items(out, t.td, &first);
+        otlp_json_resource_spans_items(out, t.td, &first);
         ottr_buf_puts(out, "]}");
     } else if (o->protobuf) {
         put_len_field(out, 0x0a, raw.data, raw.len); /* trace */
@@ -116,9 +116,9 @@ int query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o
     } else {
         int first = 1;
         ottr_buf_puts(out, "{\"trace\":{\"resourceSpans\":[");
-        qjson_resource_spans_items(out, t.td, &first);
+        otlp_json_resource_spans_items(out, t.td, &first);
         ottr_buf_puts(out, "]},\"metrics\":{\"inspectedBytes\":");
-        qjson_u64str(out, raw.len);
+        otlp_json_u64str(out, raw.len);
         ottr_buf_printf(out, "},\"status\":\"%s\"", problems ? "PARTIAL" : "COMPLETE");
         if (problems) {
             ottr_buf_puts(out, ",\"message\":");

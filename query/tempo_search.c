@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "query/qjson.h"
+#include "otlp/otlp.h"
 #include "query/qsearch.h"
 #include "query/query.h"
 
@@ -52,51 +52,51 @@ static void put_kv_string(ottr_buf *b, const char *key, const char *value, int *
         ottr_buf_putc(b, ',');
     *first = 0;
     ottr_buf_puts(b, "{\"key\":");
-    qjson_str(b, key);
+    otlp_json_str(b, key);
     ottr_buf_puts(b, ",\"value\":{\"stringValue\":");
-    qjson_str(b, value);
+    otlp_json_str(b, value);
     ottr_buf_puts(b, "}}");
 }
 
-static void put_kv_any(ottr_buf *b, const char *key, const qt_any *v, int *first)
+static void put_kv_any(ottr_buf *b, const char *key, const otlp_any *v, int *first)
 {
     if (!*first)
         ottr_buf_putc(b, ',');
     *first = 0;
     ottr_buf_puts(b, "{\"key\":");
-    qjson_str(b, key);
+    otlp_json_str(b, key);
     ottr_buf_puts(b, ",\"value\":");
-    qjson_any(b, v);
+    otlp_json_any(b, v);
     ottr_buf_putc(b, '}');
 }
 
-static void put_span(tempo_ctx *c, const qspan *s)
+static void put_span(tempo_ctx *c, const otlp_trace_span *s)
 {
     static const char *const status_words[] = {"unset", "ok", "error"};
     static const char *const kind_words[] = {"unspecified", "internal", "server",
                                              "client",      "producer", "consumer"};
     ottr_buf *b = c->out;
-    const qt_span *sp = s->span;
+    const otlp_span *sp = s->span;
     ottr_buf_puts(b, "{\"spanID\":");
-    qjson_hex(b, sp->span_id.data, sp->span_id.len);
+    otlp_json_hex(b, sp->span_id.data, sp->span_id.len);
     ottr_buf_puts(b, ",\"name\":");
-    qjson_str(b, sp->name);
+    otlp_json_str(b, sp->name);
     ottr_buf_puts(b, ",\"startTimeUnixNano\":");
-    qjson_u64str(b, sp->start_time_unix_nano);
+    otlp_json_u64str(b, sp->start_time_unix_nano);
     ottr_buf_puts(b, ",\"durationNanos\":");
-    qjson_u64str(b, qt_span_duration(sp));
+    otlp_json_u64str(b, otlp_span_duration(sp));
     ottr_buf_puts(b, ",\"attributes\":[");
     int first = 1;
     put_kv_string(b, "service.name", s->service, &first);
     for (size_t i = 0; i < c->nrefs; i++) {
         const ref *r = &c->refs[i];
-        const qt_any *v = NULL;
+        const otlp_any *v = NULL;
         switch (r->field) {
         case TQF_ATTR:
             if (r->scope != TQS_RESOURCE)
-                v = qt_attr_find(sp->attributes, sp->n_attributes, r->attr);
+                v = otlp_attr_find(sp->attributes, sp->n_attributes, r->attr);
             if (v == NULL && r->scope != TQS_SPAN && s->resource)
-                v = qt_attr_find(s->resource->attributes, s->resource->n_attributes, r->attr);
+                v = otlp_attr_find(s->resource->attributes, s->resource->n_attributes, r->attr);
             if (v)
                 put_kv_any(b, r->attr, v, &first);
             break;
@@ -120,8 +120,8 @@ static void put_span(tempo_ctx *c, const qspan *s)
     ottr_buf_puts(b, "]}");
 }
 
-static int on_match(void *ctx, const store_trace_summary *sum, qtrace *t, const uint8_t *matched,
-                    size_t nmatched, ottr_arena *a)
+static int on_match(void *ctx, const store_trace_summary *sum, otlp_trace *t,
+                    const uint8_t *matched, size_t nmatched, ottr_arena *a)
 {
     (void)a;
     tempo_ctx *c = ctx;
@@ -129,17 +129,17 @@ static int on_match(void *ctx, const store_trace_summary *sum, qtrace *t, const 
     if (c->ntraces++)
         ottr_buf_putc(b, ',');
     ottr_buf_puts(b, "{\"traceID\":");
-    qjson_hex(b, sum->trace_id, 16);
+    otlp_json_hex(b, sum->trace_id, 16);
     ottr_buf_puts(b, ",\"rootServiceName\":");
     if (sum->root_service[0]) {
-        qjson_str(b, sum->root_service);
+        otlp_json_str(b, sum->root_service);
         ottr_buf_puts(b, ",\"rootTraceName\":");
-        qjson_str(b, sum->root_name);
+        otlp_json_str(b, sum->root_name);
     } else {
-        qjson_str(b, "<root span not yet received>");
+        otlp_json_str(b, "<root span not yet received>");
     }
     ottr_buf_puts(b, ",\"startTimeUnixNano\":");
-    qjson_u64str(b, sum->start_ns);
+    otlp_json_u64str(b, sum->start_ns);
     uint64_t dur = sum->end_ns > sum->start_ns ? sum->end_ns - sum->start_ns : 0;
     ottr_buf_printf(b, ",\"durationMs\":%llu", (unsigned long long)(dur / 1000000));
     ottr_buf_puts(b, ",\"spanSets\":[{\"spans\":[");
@@ -155,7 +155,7 @@ static int on_match(void *ctx, const store_trace_summary *sum, qtrace *t, const 
     for (uint32_t i = 0; i < sum->nservices && i < STORE_MAX_SERVICES; i++) {
         if (i)
             ottr_buf_putc(b, ',');
-        qjson_str(b, sum->services[i].name);
+        otlp_json_str(b, sum->services[i].name);
         ottr_buf_printf(b, ":{\"spanCount\":%u,\"errorCount\":%u}", sum->services[i].spans,
                         sum->services[i].errors);
     }

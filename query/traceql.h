@@ -120,11 +120,11 @@ int tq_precheck(const tq_query *q, const tq_trace_info *ti);
  * span set (0 = the trace does not match) and marks them in |matched| (one byte
  * per span). Scratch memory for queries joining span sets comes from |a|;
  * when it runs out the trace counts as not matching. */
-size_t tq_eval(const tq_query *q, const qtrace *t, const tq_trace_info *ti, uint8_t *matched,
+size_t tq_eval(const tq_query *q, const otlp_trace *t, const tq_trace_info *ti, uint8_t *matched,
                ottr_arena *a);
 
 /* Is |n| true for span |s|? */
-bool tq_eval_filter(const tq_node *n, const qspan *s, const tq_trace_info *ti);
+bool tq_eval_filter(const tq_node *n, const otlp_trace_span *s, const tq_trace_info *ti);
 
 /* Extracts what the store's indexes can use from terms every match must satisfy:
  * service, span name (both from the same span set only), attribute equalities

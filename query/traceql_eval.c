@@ -78,7 +78,7 @@ static bool cmp_f64(tq_op op, double a, double b)
 }
 
 /* The text of a scalar value, as the store indexes it. */
-static const char *any_text(const qt_any *v, char *tmp, size_t n)
+static const char *any_text(const otlp_any *v, char *tmp, size_t n)
 {
     switch (v->value_case) {
     case ANY_STRING:
@@ -96,7 +96,7 @@ static const char *any_text(const qt_any *v, char *tmp, size_t n)
     }
 }
 
-static bool cmp_any(const tq_node *n, const qt_any *v)
+static bool cmp_any(const tq_node *n, const otlp_any *v)
 {
     if (v == NULL)
         return false;
@@ -133,13 +133,13 @@ static bool cmp_any(const tq_node *n, const qt_any *v)
     }
 }
 
-static bool eval_attr(const tq_node *n, const qspan *s)
+static bool eval_attr(const tq_node *n, const otlp_trace_span *s)
 {
-    const qt_any *sv = NULL, *rv = NULL;
+    const otlp_any *sv = NULL, *rv = NULL;
     if (n->scope != TQS_RESOURCE)
-        sv = qt_attr_find(s->span->attributes, s->span->n_attributes, n->attr);
+        sv = otlp_attr_find(s->span->attributes, s->span->n_attributes, n->attr);
     if (n->scope != TQS_SPAN && s->resource)
-        rv = qt_attr_find(s->resource->attributes, s->resource->n_attributes, n->attr);
+        rv = otlp_attr_find(s->resource->attributes, s->resource->n_attributes, n->attr);
     if (n->lit.type == TQL_NIL) {
         bool present = sv != NULL || rv != NULL;
         return n->op == TQ_EQ ? !present : present;
@@ -164,9 +164,9 @@ static bool eval_trace_cond(const tq_node *n, const tq_trace_info *ti, bool *kno
     }
 }
 
-static bool eval_cond(const tq_node *n, const qspan *s, const tq_trace_info *ti)
+static bool eval_cond(const tq_node *n, const otlp_trace_span *s, const tq_trace_info *ti)
 {
-    const qt_span *sp = s->span;
+    const otlp_span *sp = s->span;
     bool known;
     bool r = eval_trace_cond(n, ti, &known);
     if (known)
@@ -183,7 +183,7 @@ static bool eval_cond(const tq_node *n, const qspan *s, const tq_trace_info *ti)
     case TQF_KIND:
         return ((int)sp->kind == n->lit.i) == (n->op == TQ_EQ);
     case TQF_DURATION:
-        return cmp_u64(n->op, qt_span_duration(sp), n->lit.d);
+        return cmp_u64(n->op, otlp_span_duration(sp), n->lit.d);
     case TQF_STATUS_MESSAGE:
         return cmp_str(n, sp->status ? sp->status->message : "");
     default:
@@ -191,7 +191,7 @@ static bool eval_cond(const tq_node *n, const qspan *s, const tq_trace_info *ti)
     }
 }
 
-bool tq_eval_filter(const tq_node *n, const qspan *s, const tq_trace_info *ti)
+bool tq_eval_filter(const tq_node *n, const otlp_trace_span *s, const tq_trace_info *ti)
 {
     switch (n->type) {
     case TQN_CONST:
@@ -211,7 +211,7 @@ bool tq_eval_filter(const tq_node *n, const qspan *s, const tq_trace_info *ti)
 
 /* Span sets: returns how many spans |n| selects, marked in |out|; 0 when
  * |scratch| is needed and |a| is out of memory. */
-static size_t eval_ss(const tq_node *n, const qtrace *t, const tq_trace_info *ti, uint8_t *out,
+static size_t eval_ss(const tq_node *n, const otlp_trace *t, const tq_trace_info *ti, uint8_t *out,
                       ottr_arena *a)
 {
     size_t count = 0;
@@ -242,7 +242,7 @@ static size_t eval_ss(const tq_node *n, const qtrace *t, const tq_trace_info *ti
     return count;
 }
 
-size_t tq_eval(const tq_query *q, const qtrace *t, const tq_trace_info *ti, uint8_t *matched,
+size_t tq_eval(const tq_query *q, const otlp_trace *t, const tq_trace_info *ti, uint8_t *matched,
                ottr_arena *a)
 {
     if (q->root == NULL || t->nspans == 0)

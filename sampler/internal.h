@@ -13,11 +13,6 @@
 #include "sampler/sampler.h"
 #include "store/store.h"
 
-typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
-typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_keyvalue;
-typedef Opentelemetry__Proto__Common__V1__AnyValue pb_anyvalue;
-
 #define SPAN_KIND_INTERNAL OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL
 #define SPAN_KIND_SERVER   OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER
 #define SPAN_KIND_CLIENT   OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT
@@ -36,11 +31,11 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue pb_anyvalue;
 /* ------------------------------------------------------------------ attributes */
 
 /* The value of |key| among |attrs|, or NULL. */
-const pb_anyvalue *attr_find(pb_keyvalue *const *attrs, size_t n, const char *key);
+const otlp_any *attr_find(otlp_kv *const *attrs, size_t n, const char *key);
 /* The value of |key| as a string when it is one, else NULL. */
-const char *attr_str(pb_keyvalue *const *attrs, size_t n, const char *key);
+const char *attr_str(otlp_kv *const *attrs, size_t n, const char *key);
 /* The span's status code (UNSET when absent). */
-int span_status(const pb_span *sp);
+int span_status(const otlp_span *sp);
 
 /* ------------------------------------------------------------------ policies */
 
@@ -85,8 +80,8 @@ typedef struct policy_type {
     /* Parses the type's own map (the value under the key named like the type;
      * NULL when absent). Returns 0, or -1 after pol_error(). */
     int (*parse)(policy *p, const ottr_yaml_node *cfg, pol_parse *pp);
-    bool (*match_span)(const policy *p, const pb_span *sp);
-    bool (*match_resource)(const policy *p, const pb_resource *r);
+    bool (*match_span)(const policy *p, const otlp_span *sp);
+    bool (*match_resource)(const policy *p, const otlp_resource *r);
     /* NULL for span-level types (decided from their bit). Called by one thread
      * at a time; may update the policy's own state (rate limits). */
     pol_decision (*evaluate)(policy *p, const pol_trace *t);
@@ -128,7 +123,7 @@ void policy_set_free(policy_set *ps);
 /* Gets the set's decision counters from the registry (not under any sampler lock). */
 void policy_set_bind_metrics(policy_set *ps);
 /* The span-level bits that some span of |spans| matches. Thread-safe. */
-uint64_t policy_set_match(const policy_set *ps, const ottr_span_ref *spans, size_t n);
+uint64_t policy_set_match(const policy_set *ps, const otlp_span_ref *spans, size_t n);
 /* The final decision: true = keep. |decider| gets the deciding policy's name.
  * One caller at a time (stateful policies). Counts the decision. */
 bool policy_set_decide(policy_set *ps, const pol_trace *t, const char **decider);
@@ -318,7 +313,7 @@ typedef struct spanmetrics spanmetrics;
 
 spanmetrics *spanmetrics_create(size_t max_series);
 void spanmetrics_destroy(spanmetrics *m);
-void spanmetrics_observe(spanmetrics *m, const ottr_span_ref *r);
+void spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r);
 void spanmetrics_render(spanmetrics *m, ottr_buf *out);
 size_t spanmetrics_series(spanmetrics *m);
 
@@ -329,7 +324,7 @@ typedef struct servicegraph servicegraph;
 /* |wait_ns|: how long an unpaired half waits; |max_pending|: halves held at most. */
 servicegraph *servicegraph_create(uint64_t wait_ns, size_t max_pending, size_t max_edges);
 void servicegraph_destroy(servicegraph *g);
-void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const ottr_span_ref *r,
+void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const otlp_span_ref *r,
                           uint64_t now_ns);
 /* Turns halves that waited past their time into virtual edges or unpaired counts. */
 void servicegraph_expire(servicegraph *g, uint64_t now_ns);
@@ -421,7 +416,7 @@ uint64_t sampler_clock(const sampler *s);
 /* Adds a group's spans to its trace's summary (or follows its decision).
  * |live|: false during replay (no decision caches, no late counts). */
 ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t trace_id[16],
-                                const ottr_span_ref *spans, size_t nspans, size_t bytes,
+                                const otlp_span_ref *spans, size_t nspans, size_t bytes,
                                 uint64_t now_ns, bool live);
 /* Decides every due trace of every shard at |now_ns|; |all| decides everything. */
 void sampler_decide_due(sampler *s, uint64_t now_ns, bool all);

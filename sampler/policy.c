@@ -280,16 +280,16 @@ void policy_set_bind_metrics(policy_set *ps)
 
 /* ------------------------------------------------------------------ evaluation */
 
-uint64_t policy_set_match(const policy_set *ps, const ottr_span_ref *spans, size_t n)
+uint64_t policy_set_match(const policy_set *ps, const otlp_span_ref *spans, size_t n)
 {
     if (ps->nleaves == 0)
         return 0;
     uint64_t all = ps->nleaves == 64 ? ~0ull : ((1ull << ps->nleaves) - 1);
     uint64_t bits = 0;
-    const pb_resource *last = NULL;
+    const otlp_resource *last = NULL;
     bool have_last = false;
     for (size_t i = 0; i < n && bits != all; i++) {
-        const pb_span *sp = spans[i].span;
+        const otlp_span *sp = spans[i].span;
         if (ps->has_resource && (!have_last || spans[i].resource != last)) {
             last = spans[i].resource;
             have_last = true;

@@ -41,18 +41,18 @@ static int boolean_parse(policy *p, const ottr_yaml_node *cfg, pol_parse *pp)
     return 0;
 }
 
-static bool boolean_value_matches(const boolean_cfg *c, const pb_anyvalue *v)
+static bool boolean_value_matches(const boolean_cfg *c, const otlp_any *v)
 {
     return v != NULL && v->value_case == ANY_BOOL && (bool)v->bool_value == c->value;
 }
 
-static bool boolean_match_span(const policy *p, const pb_span *sp)
+static bool boolean_match_span(const policy *p, const otlp_span *sp)
 {
     const boolean_cfg *c = p->data;
     return boolean_value_matches(c, attr_find(sp->attributes, sp->n_attributes, c->key));
 }
 
-static bool boolean_match_resource(const policy *p, const pb_resource *r)
+static bool boolean_match_resource(const policy *p, const otlp_resource *r)
 {
     const boolean_cfg *c = p->data;
     return boolean_value_matches(c, attr_find(r->attributes, r->n_attributes, c->key));

@@ -49,7 +49,7 @@ static int numeric_parse(policy *p, const ottr_yaml_node *cfg, pol_parse *pp)
     return 0;
 }
 
-static bool numeric_value_matches(const numeric_cfg *c, const pb_anyvalue *v)
+static bool numeric_value_matches(const numeric_cfg *c, const otlp_any *v)
 {
     if (v == NULL)
         return false;
@@ -60,13 +60,13 @@ static bool numeric_value_matches(const numeric_cfg *c, const pb_anyvalue *v)
     return false;
 }
 
-static bool numeric_match_span(const policy *p, const pb_span *sp)
+static bool numeric_match_span(const policy *p, const otlp_span *sp)
 {
     const numeric_cfg *c = p->data;
     return numeric_value_matches(c, attr_find(sp->attributes, sp->n_attributes, c->key));
 }
 
-static bool numeric_match_resource(const policy *p, const pb_resource *r)
+static bool numeric_match_resource(const policy *p, const otlp_resource *r)
 {
     const numeric_cfg *c = p->data;
     return numeric_value_matches(c, attr_find(r->attributes, r->n_attributes, c->key));

@@ -46,7 +46,7 @@ static int status_parse(policy *p, const ottr_yaml_node *cfg, pol_parse *pp)
     return 0;
 }
 
-static bool status_match(const policy *p, const pb_span *sp)
+static bool status_match(const policy *p, const otlp_span *sp)
 {
     const status_cfg *c = p->data;
     int code = span_status(sp);

@@ -46,7 +46,7 @@ static bool is_ows(char ch)
     return ch == ' ' || ch == '\t';
 }
 
-static bool trace_state_match(const policy *p, const pb_span *sp)
+static bool trace_state_match(const policy *p, const otlp_span *sp)
 {
     const trace_state_cfg *c = p->data;
     const char *s = sp->trace_state;

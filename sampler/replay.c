@@ -25,9 +25,9 @@ static int replay_record(void *ctx, uint32_t arrival_sec, const uint8_t trace_id
         return 0;
     }
     ottr_arena_reset(&rc->arena);
-    ottr_span_ref *spans = NULL;
+    otlp_span_ref *spans = NULL;
     size_t n = 0;
-    if (ottr_chunk_decode(&rc->arena, chunk, len, &spans, &n) != OTTR_OK) {
+    if (otlp_chunk_decode(&rc->arena, chunk, len, &spans, &n) != OTTR_OK) {
         rc->bad++;
         return 0;
     }

@@ -276,7 +276,7 @@ static bool over_budget(sampler *s)
     return n >= s->o.max_buffered_traces || bytes >= s->o.max_memory_bytes;
 }
 
-ottr_status sampler_submit(sampler *s, const ottr_batch *b)
+ottr_status sampler_submit(sampler *s, const otlp_batch *b)
 {
     if (b == NULL || b->ngroups == 0)
         return OTTR_OK;
@@ -298,7 +298,7 @@ ottr_status sampler_submit(sampler *s, const ottr_batch *b)
     }
     pthread_rwlock_rdlock(&s->pol_lock);
     for (size_t i = 0; i < b->ngroups; i++) {
-        const ottr_trace_group *g = &b->groups[i];
+        const otlp_trace_group *g = &b->groups[i];
         ottr_status r = sampler_apply_group(s, s->pol, g->trace_id, g->spans, g->nspans,
                                             g->chunk_len, now, true);
         if (r != OTTR_OK)
@@ -308,7 +308,7 @@ ottr_status sampler_submit(sampler *s, const ottr_batch *b)
     arrival_end(s, sec);
     /* Metrics from every span, kept or not. */
     for (size_t i = 0; i < b->ngroups; i++) {
-        const ottr_trace_group *g = &b->groups[i];
+        const otlp_trace_group *g = &b->groups[i];
         for (size_t k = 0; k < g->nspans; k++) {
             spanmetrics_observe(s->sm, &g->spans[k]);
             servicegraph_observe(s->sg, g->trace_id, &g->spans[k], now);

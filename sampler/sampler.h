@@ -55,7 +55,7 @@ ottr_status sampler_start(sampler *s);
 /* The hand-off. Returns OTTR_OK once every span of |b| is durable (acknowledge),
  * OTTR_ERR_BUSY at the memory/trace budget (push back: retry later), or
  * OTTR_ERR_IO when the store cannot write (UNAVAILABLE / 503). Thread-safe. */
-ottr_status sampler_submit(sampler *s, const ottr_batch *b);
+ottr_status sampler_submit(sampler *s, const otlp_batch *b);
 
 /* Tests with manual_tick: decide what is due at the injected clock and run the
  * writer's queue to completion. */

@@ -315,17 +315,17 @@ static const char *edge_type(uint8_t client_role, uint8_t server_role, bool db)
     return db ? TYPE_DATABASE : TYPE_NONE;
 }
 
-static double span_secs(const pb_span *sp)
+static double span_secs(const otlp_span *sp)
 {
     if (sp->end_time_unix_nano <= sp->start_time_unix_nano)
         return 0;
     return (double)(sp->end_time_unix_nano - sp->start_time_unix_nano) / 1e9;
 }
 
-void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const ottr_span_ref *r,
+void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const otlp_span_ref *r,
                           uint64_t now_ns)
 {
-    const pb_span *sp = r->span;
+    const otlp_span *sp = r->span;
     uint8_t role;
     switch (sp->kind) {
     case SPAN_KIND_CLIENT:

@@ -111,9 +111,9 @@ static sm_series *series_new(const char *svc, size_t slen, const char *name, siz
     return s;
 }
 
-void spanmetrics_observe(spanmetrics *m, const ottr_span_ref *r)
+void spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r)
 {
-    const pb_span *sp = r->span;
+    const otlp_span *sp = r->span;
     const char *svc = r->service ? r->service : "unknown_service";
     const char *name = sp->name ? sp->name : "";
     size_t slen = strnlen(svc, MAX_SVC), nlen = strnlen(name, MAX_NAME);

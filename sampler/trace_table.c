@@ -106,14 +106,14 @@ static size_t slot_bytes(const shard *sh)
 }
 
 ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t trace_id[16],
-                                const ottr_span_ref *spans, size_t nspans, size_t bytes,
+                                const otlp_span_ref *spans, size_t nspans, size_t bytes,
                                 uint64_t now_ns, bool live)
 {
     uint64_t bits = policy_set_match(ps, spans, nspans);
     bool root = false;
     uint64_t mn = UINT64_MAX, mx = 0;
     for (size_t i = 0; i < nspans; i++) {
-        const pb_span *sp = spans[i].span;
+        const otlp_span *sp = spans[i].span;
         if (sp->parent_span_id.len == 0)
             root = true;
         if (sp->start_time_unix_nano != 0 && sp->start_time_unix_nano < mn)
@@ -326,13 +326,13 @@ void sampler_mark_kept(sampler *s, const uint8_t trace_id[16], uint32_t sec)
 ottr_status sampler_bench_insert(sampler *s, const uint8_t (*ids)[16], size_t n, uint64_t now_ns)
 {
     static const uint8_t parent[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    pb_span sp = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
+    otlp_span sp = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
     sp.parent_span_id.data = (uint8_t *)parent;
     sp.parent_span_id.len = 8;
     sp.kind = SPAN_KIND_INTERNAL;
     sp.start_time_unix_nano = now_ns - 5000000;
     sp.end_time_unix_nano = now_ns;
-    ottr_span_ref ref = {.span = &sp, .service = "bench"};
+    otlp_span_ref ref = {.span = &sp, .service = "bench"};
     pthread_rwlock_rdlock(&s->pol_lock);
     ottr_status st = OTTR_OK;
     for (size_t i = 0; i < n && st == OTTR_OK; i++)

@@ -172,7 +172,7 @@ typedef struct store_summary_acc {
 } store_summary_acc;
 
 void store_summary_acc_init(store_summary_acc *a, const uint8_t tid[16]);
-void store_summary_acc_span(store_summary_acc *a, const ottr_span_ref *ref);
+void store_summary_acc_span(store_summary_acc *a, const otlp_span_ref *ref);
 /* Folds |b| into |a| (counts add up, extremes combine). */
 void store_summary_acc_merge(store_summary_acc *a, const store_summary_acc *b);
 
@@ -213,7 +213,7 @@ int store_termset_add(store_termset *t, const void *p, size_t len, bool capped);
 /* Adds the index terms (kind byte + term) and the tag entries (scope byte + key
  * 0x00 value) of one span. |last_resource| skips resource attributes already
  * added for the previous span of the same resource. |tags| may be NULL. */
-void store_terms_span(store_termset *idx, store_termset *tags, const ottr_span_ref *ref,
+void store_terms_span(store_termset *idx, store_termset *tags, const otlp_span_ref *ref,
                       const void **last_resource);
 
 /* ---- read.c ---- */

@@ -91,9 +91,9 @@ static ottr_status account_chunk(keep_ctx *k, const uint8_t *chunk, size_t len,
                                  store_summary_acc *acc, bool tags)
 {
     ottr_arena_reset(&k->c->decode_arena);
-    ottr_span_ref *spans = NULL;
+    otlp_span_ref *spans = NULL;
     size_t n = 0;
-    ottr_status st = ottr_chunk_decode(&k->c->decode_arena, chunk, len, &spans, &n);
+    ottr_status st = otlp_chunk_decode(&k->c->decode_arena, chunk, len, &spans, &n);
     if (st != OTTR_OK)
         return st;
     const void *last_resource = NULL;

@@ -5,7 +5,7 @@
 
 #include "store/internal.h"
 
-ottr_status store_append_pending(store *s, const ottr_batch *b, uint32_t arrival_sec)
+ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival_sec)
 {
     if (b == NULL || b->ngroups == 0)
         return OTTR_OK;
@@ -14,7 +14,7 @@ ottr_status store_append_pending(store *s, const ottr_batch *b, uint32_t arrival
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     size_t bytes = 0;
     for (size_t i = 0; i < b->ngroups; i++) {
-        const ottr_trace_group *g = &b->groups[i];
+        const otlp_trace_group *g = &b->groups[i];
         uint8_t key[PENDING_KEY_LEN];
         store_key_pending(key, arrival_sec, g->trace_id,
                           boot | ((first + (uint32_t)i) & 0xffffffu));

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/common.h"
+#include "otlp/otlp.h"
 
 typedef struct store store;
 
@@ -50,7 +50,7 @@ void store_close(store *s);
  * once durable, or OTTR_ERR_IO when RocksDB refuses the write (disk full, ...);
  * after an error the store keeps answering OTTR_ERR_IO until a write succeeds
  * again (it retries by itself). Seqs are unique across restarts. */
-ottr_status store_append_pending(store *s, const ottr_batch *b, uint32_t arrival_sec);
+ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival_sec);
 
 /* Calls |fn| for every pending record in key order (oldest arrival first);
  * |fn| returns 0 to go on, non-zero to stop. Used on start-up, before the

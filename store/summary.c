@@ -62,9 +62,9 @@ static void set_root(store_summary_acc *a, const char *service, const char *name
     a->root_start_ns = start;
 }
 
-void store_summary_acc_span(store_summary_acc *a, const ottr_span_ref *ref)
+void store_summary_acc_span(store_summary_acc *a, const otlp_span_ref *ref)
 {
-    const Opentelemetry__Proto__Trace__V1__Span *sp = ref->span;
+    const otlp_span *sp = ref->span;
     uint64_t start = sp->start_time_unix_nano;
     uint64_t end = sp->end_time_unix_nano < start ? start : sp->end_time_unix_nano;
     if (a->empty || start < a->sum.start_ns)

@@ -81,8 +81,7 @@ int store_termset_add(store_termset *t, const void *p, size_t len, bool capped)
 }
 
 /* The string form of an attribute value, or NULL when not indexed. */
-static const char *value_str(const Opentelemetry__Proto__Common__V1__AnyValue *v, char *buf,
-                             size_t cap, size_t *len)
+static const char *value_str(const otlp_any *v, char *buf, size_t cap, size_t *len)
 {
     if (v == NULL)
         return NULL;
@@ -108,8 +107,8 @@ static bool has_sep(const char *s, size_t n)
     return memchr(s, 0x01, n) != NULL;
 }
 
-static void add_attrs(store_termset *idx, store_termset *tags, uint8_t scope,
-                      Opentelemetry__Proto__Common__V1__KeyValue **kv, size_t n)
+static void add_attrs(store_termset *idx, store_termset *tags, uint8_t scope, otlp_kv **kv,
+                      size_t n)
 {
     /* A resource's service.name is indexed as the service ('s'). */
     bool resource = scope == STORE_SCOPE_RESOURCE;
@@ -139,7 +138,7 @@ static void add_attrs(store_termset *idx, store_termset *tags, uint8_t scope,
     }
 }
 
-void store_terms_span(store_termset *idx, store_termset *tags, const ottr_span_ref *ref,
+void store_terms_span(store_termset *idx, store_termset *tags, const otlp_span_ref *ref,
                       const void **last_resource)
 {
     const char *svc = ref->service ? ref->service : "unknown_service";

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector/otlp_proto.h"
+#include "otlp/otlp.h"
 #include "common/common.h"
 
 #define RUNS   5
@@ -15,8 +15,7 @@
 
 typedef enum mode { MODE_MALLOC, MODE_ARENA, MODE_BATCH } mode;
 
-static size_t
-count_spans(const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *r)
+static size_t count_spans(const otlp_request *r)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->n_resource_spans; i++)
@@ -34,7 +33,7 @@ static double run_once(mode m, const uint8_t *data, size_t len, ottr_arena *aren
     do {
         for (int k = 0; k < 64; k++) {
             if (m == MODE_MALLOC) {
-                Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *r =
+                otlp_request *r =
                     opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
                         NULL, len, data);
                 if (r == NULL)
@@ -42,13 +41,13 @@ static double run_once(mode m, const uint8_t *data, size_t len, ottr_arena *aren
                 opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
                     r, NULL);
             } else {
-                Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *r;
+                otlp_request *r;
                 if (otlp_proto_decode_request(arena, data, len, &r, err, sizeof(err)) != OTTR_OK)
                     exit(1);
                 if (m == MODE_BATCH) {
-                    ottr_batch b;
+                    otlp_batch b;
                     size_t rejected = 0;
-                    if (ottr_batch_build_wire(arena, r, data, len, &b, &rejected, err,
+                    if (otlp_batch_build_wire(arena, r, data, len, &b, &rejected, err,
                                               sizeof(err)) != OTTR_OK)
                         exit(1);
                 }
@@ -82,7 +81,7 @@ int main(int argc, char **argv)
     static uint8_t data[64 << 20];
     size_t len = fread(data, 1, sizeof(data), f);
     fclose(f);
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *r =
+    otlp_request *r =
         opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, len,
                                                                                          data);
     if (r == NULL) {

@@ -10,13 +10,7 @@
 #include <zlib.h>
 
 #include "bench/loadgen/loadgen.h"
-#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
-
-typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
-typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
-typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_rs;
-typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_ss;
+#include "otlp/otlp.h"
 
 /* Placeholders: a trace ID is TRACE_MAGIC (12 bytes) + 0xBE 0xEF + trace index (BE);
  * a timestamp is TIME_MAGIC in the high half + an index into the rel_ns table. */
@@ -101,21 +95,21 @@ static void pool_free(pool *p)
         free(p->blocks[i]);
 }
 
-static pb_kv *kv_str(pool *p, const char *key, const char *val)
+static otlp_kv *kv_str(pool *p, const char *key, const char *val)
 {
-    pb_kv *kv = pool_alloc(p, sizeof(*kv));
+    otlp_kv *kv = pool_alloc(p, sizeof(*kv));
     opentelemetry__proto__common__v1__key_value__init(kv);
     kv->key = (char *)key;
-    kv->value = pool_alloc(p, sizeof(pb_any));
+    kv->value = pool_alloc(p, sizeof(otlp_any));
     opentelemetry__proto__common__v1__any_value__init(kv->value);
     kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
     kv->value->string_value = (char *)val;
     return kv;
 }
 
-static pb_kv *kv_int(pool *p, const char *key, int64_t val)
+static otlp_kv *kv_int(pool *p, const char *key, int64_t val)
 {
-    pb_kv *kv = kv_str(p, key, "");
+    otlp_kv *kv = kv_str(p, key, "");
     kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
     kv->value->int_value = val;
     return kv;
@@ -132,7 +126,7 @@ static const char *const ROUTES[] = {"/api/v1/items/{id}", "/api/v1/checkout", "
 static const char *const REGIONS[] = {"eu-west-1", "us-east-1", "ap-south-1"};
 
 /* Fills |s| as span |i| of a trace; |err| marks the failing span. */
-static void span_fill(pool *p, pb_span *s, uint64_t *rng, const lg_options *o, int i, int err,
+static void span_fill(pool *p, otlp_span *s, uint64_t *rng, const lg_options *o, int i, int err,
                       int trace)
 {
     opentelemetry__proto__trace__v1__span__init(s);
@@ -157,7 +151,7 @@ static void span_fill(pool *p, pb_span *s, uint64_t *rng, const lg_options *o, i
     s->span_id.len = 8;
 
     size_t na = (size_t)o->attrs;
-    s->attributes = pool_alloc(p, (na + 1) * sizeof(pb_kv *));
+    s->attributes = pool_alloc(p, (na + 1) * sizeof(otlp_kv *));
     s->n_attributes = na;
     for (size_t a = 0; a < na; a++) {
         switch (a) {
@@ -202,7 +196,7 @@ static void span_fill(pool *p, pb_span *s, uint64_t *rng, const lg_options *o, i
 }
 
 /* Sets the start/end placeholders of |s| to timestamps |start|, |end| (relative ns). */
-static void span_times(pb_span *s, uint64_t start, uint64_t end, uint64_t *rel, size_t *nrel)
+static void span_times(otlp_span *s, uint64_t start, uint64_t end, uint64_t *rel, size_t *nrel)
 {
     rel[*nrel] = start;
     s->start_time_unix_nano = ((uint64_t)TIME_MAGIC << 32) | (uint64_t)(*nrel)++;
@@ -210,18 +204,19 @@ static void span_times(pb_span *s, uint64_t start, uint64_t end, uint64_t *rel, 
     s->end_time_unix_nano = ((uint64_t)TIME_MAGIC << 32) | (uint64_t)(*nrel)++;
 }
 
-static pb_rs *rs_new(pool *p, const lg_options *o, int svc, pb_span **spans, size_t n)
+static otlp_resource_spans *rs_new(pool *p, const lg_options *o, int svc, otlp_span **spans,
+                                   size_t n)
 {
     (void)o;
-    pb_rs *rs = pool_alloc(p, sizeof(*rs));
+    otlp_resource_spans *rs = pool_alloc(p, sizeof(*rs));
     opentelemetry__proto__trace__v1__resource_spans__init(rs);
     rs->resource = pool_alloc(p, sizeof(*rs->resource));
     opentelemetry__proto__resource__v1__resource__init(rs->resource);
     rs->resource->n_attributes = 2;
-    rs->resource->attributes = pool_alloc(p, 2 * sizeof(pb_kv *));
+    rs->resource->attributes = pool_alloc(p, 2 * sizeof(otlp_kv *));
     rs->resource->attributes[0] = kv_str(p, "service.name", pool_printf(p, "svc-%02d", svc));
     rs->resource->attributes[1] = kv_str(p, "host.name", pool_printf(p, "node-%d", svc % 7));
-    pb_ss *ss = pool_alloc(p, sizeof(*ss));
+    otlp_scope_spans *ss = pool_alloc(p, sizeof(*ss));
     opentelemetry__proto__trace__v1__scope_spans__init(ss);
     ss->scope = pool_alloc(p, sizeof(*ss->scope));
     opentelemetry__proto__common__v1__instrumentation_scope__init(ss->scope);
@@ -229,7 +224,7 @@ static pb_rs *rs_new(pool *p, const lg_options *o, int svc, pb_span **spans, siz
     ss->scope->version = (char *)"1.0";
     ss->spans = spans;
     ss->n_spans = n;
-    rs->scope_spans = pool_alloc(p, sizeof(pb_ss *));
+    rs->scope_spans = pool_alloc(p, sizeof(otlp_scope_spans *));
     rs->scope_spans[0] = ss;
     rs->n_scope_spans = 1;
     return rs;
@@ -289,7 +284,7 @@ static int template_build(const lg_options *o, uint64_t seed, lg_template *t)
     uint64_t rng = seed;
     int T = o->traces_per_request, S = o->spans_per_trace;
     size_t nspans = (size_t)T * (size_t)S;
-    pb_span *spans = pool_alloc(&p, nspans * sizeof(pb_span));
+    otlp_span *spans = pool_alloc(&p, nspans * sizeof(otlp_span));
     int *svc = pool_alloc(&p, nspans * sizeof(int));
     int *level = pool_alloc(&p, (size_t)S * sizeof(int));
     uint64_t *start = pool_alloc(&p, (size_t)S * sizeof(uint64_t));
@@ -309,7 +304,7 @@ static int template_build(const lg_options *o, uint64_t seed, lg_template *t)
         t->trace_spans[tr] = S;
         for (int i = 0; i < S; i++) {
             size_t k = (size_t)tr * S + i;
-            pb_span *s = &spans[k];
+            otlp_span *s = &spans[k];
             span_fill(&p, s, &rng, o, i, i == err_span, tr);
             int parent = -1;
             if (i > 0) {
@@ -341,10 +336,10 @@ static int template_build(const lg_options *o, uint64_t seed, lg_template *t)
 
     /* One ResourceSpans per span, or per service when grouping. */
     size_t nrs = o->group_resources ? (size_t)o->services : nspans;
-    pb_rs **rss = pool_alloc(&p, nrs * sizeof(pb_rs *));
+    otlp_resource_spans **rss = pool_alloc(&p, nrs * sizeof(otlp_resource_spans *));
     size_t used = 0;
     if (o->group_resources) {
-        pb_span **lists = pool_alloc(&p, nspans * sizeof(pb_span *));
+        otlp_span **lists = pool_alloc(&p, nspans * sizeof(otlp_span *));
         size_t off = 0;
         for (int sv = 0; sv < o->services; sv++) {
             size_t n = 0;
@@ -357,12 +352,12 @@ static int template_build(const lg_options *o, uint64_t seed, lg_template *t)
         }
     } else {
         for (size_t k = 0; k < nspans; k++) {
-            pb_span **one = pool_alloc(&p, sizeof(pb_span *));
+            otlp_span **one = pool_alloc(&p, sizeof(otlp_span *));
             one[0] = &spans[k];
             rss[used++] = rs_new(&p, o, svc[k], one, 1);
         }
     }
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
+    otlp_request req =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
     req.resource_spans = rss;
     req.n_resource_spans = used;

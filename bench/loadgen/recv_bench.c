@@ -13,7 +13,7 @@
 static _Atomic uint64_t g_spans, g_groups, g_bytes;
 static volatile sig_atomic_t g_stop;
 
-static ottr_status count_ingest(void *ctx, const ottr_batch *b)
+static ottr_status count_ingest(void *ctx, const otlp_batch *b)
 {
     (void)ctx;
     g_spans += b->nspans;

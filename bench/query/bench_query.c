@@ -23,14 +23,6 @@
 #define END_SEC          1700000000ull /* the data set ends here */
 #define START_SEC        (END_SEC - DAY_SEC)
 
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_req;
-typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_rs;
-typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_ss;
-typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
-typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
-typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
-
 static uint64_t splitmix(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ull;
@@ -59,24 +51,24 @@ static void *xalloc(ottr_arena *a, size_t n)
     return p;
 }
 
-static pb_kv *kv_str(ottr_arena *a, const char *k, const char *v)
+static otlp_kv *kv_str(ottr_arena *a, const char *k, const char *v)
 {
-    pb_kv *kv = xalloc(a, sizeof(*kv));
+    otlp_kv *kv = xalloc(a, sizeof(*kv));
     opentelemetry__proto__common__v1__key_value__init(kv);
     kv->key = (char *)k;
-    kv->value = xalloc(a, sizeof(pb_any));
+    kv->value = xalloc(a, sizeof(otlp_any));
     opentelemetry__proto__common__v1__any_value__init(kv->value);
     kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
     kv->value->string_value = ottr_arena_strndup(a, v, strlen(v));
     return kv;
 }
 
-static pb_kv *kv_int(ottr_arena *a, const char *k, int64_t v)
+static otlp_kv *kv_int(ottr_arena *a, const char *k, int64_t v)
 {
-    pb_kv *kv = xalloc(a, sizeof(*kv));
+    otlp_kv *kv = xalloc(a, sizeof(*kv));
     opentelemetry__proto__common__v1__key_value__init(kv);
     kv->key = (char *)k;
-    kv->value = xalloc(a, sizeof(pb_any));
+    kv->value = xalloc(a, sizeof(otlp_any));
     opentelemetry__proto__common__v1__any_value__init(kv->value);
     kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
     kv->value->int_value = v;
@@ -88,7 +80,7 @@ static char span_names[NNAMES][24];
 
 /* One trace: a server root and its client in service A, the called server and
  * its client in B, a database-ish server in C. Duration log-spread 1 ms .. 4 s. */
-static void add_trace(ottr_arena *a, pb_req *r, uint64_t i, uint64_t start_ns)
+static void add_trace(ottr_arena *a, otlp_request *r, uint64_t i, uint64_t start_ns)
 {
     uint64_t h = splitmix(i ^ 0xabcdef);
     int svc[3] = {(int)(h % NSERVICES), (int)((h >> 8) % NSERVICES), (int)((h >> 16) % NSERVICES)};
@@ -97,10 +89,10 @@ static void add_trace(ottr_arena *a, pb_req *r, uint64_t i, uint64_t start_ns)
     dur += (h >> 40) % dur;
     uint8_t tid[16];
     trace_id(i, tid);
-    pb_span **spans = xalloc(a, SPANS_PER_TRACE * sizeof(pb_span *));
+    otlp_span **spans = xalloc(a, SPANS_PER_TRACE * sizeof(otlp_span *));
     uint64_t parent = 0;
     for (int k = 0; k < SPANS_PER_TRACE; k++) {
-        pb_span *s = xalloc(a, sizeof(*s));
+        otlp_span *s = xalloc(a, sizeof(*s));
         opentelemetry__proto__trace__v1__span__init(s);
         s->trace_id.data = ottr_arena_memdup(a, tid, 16);
         s->trace_id.len = 16;
@@ -119,7 +111,7 @@ static void add_trace(ottr_arena *a, pb_req *r, uint64_t i, uint64_t start_ns)
         s->start_time_unix_nano = start_ns + (uint64_t)k * 100000;
         s->end_time_unix_nano = start_ns + dur - (uint64_t)k * 100000;
         s->n_attributes = 3;
-        s->attributes = xalloc(a, 4 * sizeof(pb_kv *));
+        s->attributes = xalloc(a, 4 * sizeof(otlp_kv *));
         s->attributes[0] = kv_str(a, "http.method", (h >> 50) & 1 ? "POST" : "GET");
         s->attributes[1] = kv_int(a, "http.status_code", (h >> 51) % 50 == 0 ? 500 : 200);
         s->attributes[2] = kv_str(a, "http.route", s->name);
@@ -132,22 +124,22 @@ static void add_trace(ottr_arena *a, pb_req *r, uint64_t i, uint64_t start_ns)
     }
     /* One ResourceSpans per service: spans 0-1 in A, 2-3 in B, 4 in C. */
     for (int g = 0; g < 3; g++) {
-        pb_rs *rs = xalloc(a, sizeof(*rs));
+        otlp_resource_spans *rs = xalloc(a, sizeof(*rs));
         opentelemetry__proto__trace__v1__resource_spans__init(rs);
-        rs->resource = xalloc(a, sizeof(pb_resource));
+        rs->resource = xalloc(a, sizeof(otlp_resource));
         opentelemetry__proto__resource__v1__resource__init(rs->resource);
         rs->resource->n_attributes = 2;
-        rs->resource->attributes = xalloc(a, 2 * sizeof(pb_kv *));
+        rs->resource->attributes = xalloc(a, 2 * sizeof(otlp_kv *));
         rs->resource->attributes[0] = kv_str(a, "service.name", service_names[svc[g]]);
         char host[24];
         snprintf(host, sizeof(host), "%s-%u", service_names[svc[g]], (unsigned)(h % 7));
         rs->resource->attributes[1] = kv_str(a, "host.name", host);
-        pb_ss *ss = xalloc(a, sizeof(*ss));
+        otlp_scope_spans *ss = xalloc(a, sizeof(*ss));
         opentelemetry__proto__trace__v1__scope_spans__init(ss);
         ss->n_spans = g < 2 ? 2 : 1;
         ss->spans = &spans[2 * g];
         rs->n_scope_spans = 1;
-        rs->scope_spans = xalloc(a, sizeof(pb_ss *));
+        rs->scope_spans = xalloc(a, sizeof(otlp_scope_spans *));
         rs->scope_spans[0] = ss;
         r->resource_spans[r->n_resource_spans++] = rs;
     }
@@ -162,16 +154,16 @@ static void load(store *st, uint64_t ntraces)
     uint32_t reclaimed = 0;
     for (uint64_t base = 0; base < ntraces; base += TRACES_PER_BATCH) {
         ottr_arena_reset(&a);
-        pb_req *r = xalloc(&a, sizeof(*r));
+        otlp_request *r = xalloc(&a, sizeof(*r));
         opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(r);
-        r->resource_spans = xalloc(&a, 3 * TRACES_PER_BATCH * sizeof(pb_rs *));
+        r->resource_spans = xalloc(&a, 3 * TRACES_PER_BATCH * sizeof(otlp_resource_spans *));
         uint64_t n = ntraces - base < TRACES_PER_BATCH ? ntraces - base : TRACES_PER_BATCH;
         for (uint64_t i = 0; i < n; i++)
             add_trace(&a, r, base + i, START_SEC * 1000000000ull + (base + i) * step_ns);
-        ottr_batch b;
+        otlp_batch b;
         size_t rejected = 0;
         char msg[128];
-        if (ottr_batch_build(&a, r, &b, &rejected, msg, sizeof(msg)) != OTTR_OK || rejected) {
+        if (otlp_batch_build(&a, r, &b, &rejected, msg, sizeof(msg)) != OTTR_OK || rejected) {
             fprintf(stderr, "bench_query: batch build: %s\n", msg);
             exit(1);
         }

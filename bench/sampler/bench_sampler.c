@@ -60,40 +60,38 @@ static const char POLICIES[] =
 
 /* A request of |ntraces| traces of |nspans| spans each (the first a root), as a
  * receiver would hand it over. */
-static int build_batch(ottr_arena *a, uint64_t seq, int ntraces, int nspans, ottr_batch *out)
+static int build_batch(ottr_arena *a, uint64_t seq, int ntraces, int nspans, otlp_batch *out)
 {
-    typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_rs;
-    typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_ss;
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
+    otlp_request req =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    pb_rs rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-    pb_ss ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
-    pb_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-    pb_keyvalue kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
-    pb_anyvalue av = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    otlp_resource_spans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    otlp_scope_spans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+    otlp_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+    otlp_kv kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+    otlp_any av = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     av.value_case = ANY_STRING;
     av.string_value = "checkout";
     kv.key = "service.name";
     kv.value = &av;
-    pb_keyvalue *kvs[1] = {&kv};
+    otlp_kv *kvs[1] = {&kv};
     res.attributes = kvs;
     res.n_attributes = 1;
     rs.resource = &res;
-    pb_ss *sss[1] = {&ss};
+    otlp_scope_spans *sss[1] = {&ss};
     rs.scope_spans = sss;
     rs.n_scope_spans = 1;
-    pb_rs *rss[1] = {&rs};
+    otlp_resource_spans *rss[1] = {&rs};
     req.resource_spans = rss;
     req.n_resource_spans = 1;
     size_t n = (size_t)ntraces * (size_t)nspans;
-    pb_span *spans = ottr_arena_alloc(a, n * sizeof(pb_span));
-    pb_span **ptrs = ottr_arena_alloc(a, n * sizeof(pb_span *));
+    otlp_span *spans = ottr_arena_alloc(a, n * sizeof(otlp_span));
+    otlp_span **ptrs = ottr_arena_alloc(a, n * sizeof(otlp_span *));
     uint8_t *ids = ottr_arena_alloc(a, n * 32);
     if (spans == NULL || ptrs == NULL || ids == NULL)
         return -1;
     static const char *const kinds_names[] = {"GET /cart", "SELECT cart", "render"};
     for (size_t i = 0; i < n; i++) {
-        pb_span *sp = &spans[i];
+        otlp_span *sp = &spans[i];
         opentelemetry__proto__trace__v1__span__init(sp);
         uint8_t *tid = ids + i * 32, *sid = tid + 16, *pid = tid + 24;
         uint64_t t = seq * (uint64_t)ntraces + i / (size_t)nspans + 1;
@@ -117,7 +115,7 @@ static int build_batch(ottr_arena *a, uint64_t seq, int ntraces, int nspans, ott
     ss.spans = ptrs;
     ss.n_spans = n;
     size_t rejected = 0;
-    return ottr_batch_build(a, &req, out, &rejected, NULL, 0) == OTTR_OK ? 0 : -1;
+    return otlp_batch_build(a, &req, out, &rejected, NULL, 0) == OTTR_OK ? 0 : -1;
 }
 
 /* Spans per second through sampler_submit (pending append on tmpfs included;
@@ -127,7 +125,7 @@ static double bench_submit(sampler *s, uint64_t *seq)
     enum { BATCHES = 2000, NTRACES = 10, NSPANS = 10 };
     ottr_arena a;
     ottr_arena_init(&a, 1 << 20, 0);
-    ottr_batch *batch = malloc(BATCHES * sizeof(*batch));
+    otlp_batch *batch = malloc(BATCHES * sizeof(*batch));
     if (batch == NULL)
         exit(1);
     for (int b = 0; b < BATCHES; b++) {

@@ -3,7 +3,7 @@
  *
  * Usage: bench_store [--traces N] [--spans S] [--per-request T] [--lookups L]
  *                    [--keep-batch K] [--dir DIR] [--keep-dir] [--sync POLICY]
- * Requests of T traces x S spans are built with ottr_batch_build (real OTLP
+ * Requests of T traces x S spans are built with otlp_batch_build (real OTLP
  * chunks), appended one WriteBatch each, kept per simulated second (as the
  * sampler's writer does, K traces per store_keep_traces call), and the second
  * reclaimed; then L random traces are
@@ -18,9 +18,6 @@
 
 #include "common/common.h"
 #include "store/store.h"
-
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
-typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
 
 static const char *const SERVICES[] = {"frontend", "cart",    "checkout", "payment",  "shipping",
                                        "email",    "catalog", "ads",      "currency", "quote"};
@@ -46,10 +43,10 @@ static void trace_id(uint64_t i, uint8_t out[16])
     }
 }
 
-static pb_kv *kv(ottr_arena *a, const char *k, const char *v, int64_t iv, bool is_int)
+static otlp_kv *kv(ottr_arena *a, const char *k, const char *v, int64_t iv, bool is_int)
 {
-    pb_kv *p = ottr_arena_alloc(a, sizeof(*p));
-    pb_any *av = ottr_arena_alloc(a, sizeof(*av));
+    otlp_kv *p = ottr_arena_alloc(a, sizeof(*p));
+    otlp_any *av = ottr_arena_alloc(a, sizeof(*av));
     opentelemetry__proto__common__v1__key_value__init(p);
     opentelemetry__proto__common__v1__any_value__init(av);
     if (is_int) {
@@ -67,20 +64,19 @@ static pb_kv *kv(ottr_arena *a, const char *k, const char *v, int64_t iv, bool i
 /* One request: |ntr| traces from |first| with |nsp| spans each, one ResourceSpans
  * per service, spans spread over services. */
 static void build_request(ottr_arena *a, uint64_t first, size_t ntr, size_t nsp, uint64_t now_ns,
-                          ottr_batch *out)
+                          otlp_batch *out)
 {
-    typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
     enum { NSVC = sizeof(SERVICES) / sizeof(SERVICES[0]) };
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req;
+    otlp_request req;
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
     req.resource_spans = ottr_arena_alloc(a, NSVC * sizeof(*req.resource_spans));
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ss[NSVC];
+    otlp_scope_spans *ss[NSVC];
     for (size_t v = 0; v < NSVC; v++) {
-        Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = ottr_arena_alloc(a, sizeof(*rs));
-        Opentelemetry__Proto__Resource__V1__Resource *res = ottr_arena_alloc(a, sizeof(*res));
+        otlp_resource_spans *rs = ottr_arena_alloc(a, sizeof(*rs));
+        otlp_resource *res = ottr_arena_alloc(a, sizeof(*res));
         opentelemetry__proto__trace__v1__resource_spans__init(rs);
         opentelemetry__proto__resource__v1__resource__init(res);
-        res->attributes = ottr_arena_alloc(a, 3 * sizeof(pb_kv *));
+        res->attributes = ottr_arena_alloc(a, 3 * sizeof(otlp_kv *));
         res->attributes[0] = kv(a, "service.name", SERVICES[v], 0, false);
         res->attributes[1] = kv(a, "deployment.environment", "production", 0, false);
         res->attributes[2] = kv(a, "host.name", "node-17.eu-west-1.compute.internal", 0, false);
@@ -88,7 +84,7 @@ static void build_request(ottr_arena *a, uint64_t first, size_t ntr, size_t nsp,
         rs->resource = res;
         ss[v] = ottr_arena_alloc(a, sizeof(*ss[v]));
         opentelemetry__proto__trace__v1__scope_spans__init(ss[v]);
-        ss[v]->spans = ottr_arena_alloc(a, ntr * nsp * sizeof(pb_span *));
+        ss[v]->spans = ottr_arena_alloc(a, ntr * nsp * sizeof(otlp_span *));
         rs->scope_spans = ottr_arena_alloc(a, sizeof(*rs->scope_spans));
         rs->scope_spans[0] = ss[v];
         rs->n_scope_spans = 1;
@@ -100,7 +96,7 @@ static void build_request(ottr_arena *a, uint64_t first, size_t ntr, size_t nsp,
         trace_id(first + t, tid);
         uint64_t start = now_ns - 500000000ull;
         for (size_t k = 0; k < nsp; k++) {
-            pb_span *sp = ottr_arena_alloc(a, sizeof(*sp));
+            otlp_span *sp = ottr_arena_alloc(a, sizeof(*sp));
             opentelemetry__proto__trace__v1__span__init(sp);
             sp->trace_id.data = ottr_arena_memdup(a, tid, 16);
             sp->trace_id.len = 16;
@@ -119,19 +115,19 @@ static void build_request(ottr_arena *a, uint64_t first, size_t ntr, size_t nsp,
             sp->kind = k == 0 ? 2 : 3;
             sp->start_time_unix_nano = start + k * 1000000ull;
             sp->end_time_unix_nano = start + 200000000ull - k * 1000000ull;
-            sp->attributes = ottr_arena_alloc(a, 3 * sizeof(pb_kv *));
+            sp->attributes = ottr_arena_alloc(a, 3 * sizeof(otlp_kv *));
             sp->attributes[0] = kv(a, "http.method", k % 2 ? "POST" : "GET", 0, false);
             sp->attributes[1] = kv(a, "http.status_code", NULL, (first + t) % 50 ? 200 : 500, true);
             sp->attributes[2] =
                 kv(a, "http.url", "https://shop.example.com/api/cart/items", 0, false);
             sp->n_attributes = 3;
-            Opentelemetry__Proto__Trace__V1__ScopeSpans *s = ss[(first + t + k) % NSVC];
+            otlp_scope_spans *s = ss[(first + t + k) % NSVC];
             s->spans[s->n_spans++] = sp;
         }
     }
     size_t rejected;
     char msg[128];
-    if (ottr_batch_build(a, &req, out, &rejected, msg, sizeof(msg)) != OTTR_OK || rejected) {
+    if (otlp_batch_build(a, &req, out, &rejected, msg, sizeof(msg)) != OTTR_OK || rejected) {
         fprintf(stderr, "batch build failed: %s\n", msg);
         exit(1);
     }
@@ -272,7 +268,7 @@ int main(int argc, char **argv)
         size_t ntr = (size_t)(ntraces - first < per_req ? ntraces - first : per_req);
         uint32_t sec = base_sec + (uint32_t)(requests / per_sec_reqs);
         ottr_arena_reset(&a);
-        ottr_batch b;
+        otlp_batch b;
         uint64_t t0 = ottr_mono_ns();
         build_request(&a, first, ntr, nsp, (uint64_t)sec * 1000000000ull, &b);
         uint64_t t1 = ottr_mono_ns(), c1 = cpu_ns();

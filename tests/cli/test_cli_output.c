@@ -12,7 +12,7 @@
 #include <zlib.h>
 
 #include "google/rpc/status.pb-c.h"
-#include "query/cli.h"
+#include "cli/cli.h"
 
 static void expect_text(const char *got, const char *want)
 {
@@ -201,7 +201,7 @@ static const char otlp_json[] =
 
 static size_t pack_request(uint8_t **out)
 {
-    Opentelemetry__Proto__Trace__V1__Span spans[3], *sp[3];
+    otlp_span spans[3], *sp[3];
     uint8_t tid[16] = {1, 2, 3}, sid[8] = {1};
     for (int i = 0; i < 3; i++) {
         opentelemetry__proto__trace__v1__span__init(&spans[i]);
@@ -212,17 +212,17 @@ static size_t pack_request(uint8_t **out)
         spans[i].name = "s";
         sp[i] = &spans[i];
     }
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss;
+    otlp_scope_spans ss;
     opentelemetry__proto__trace__v1__scope_spans__init(&ss);
     ss.spans = sp;
     ss.n_spans = 3;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp = &ss;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs;
+    otlp_scope_spans *ssp = &ss;
+    otlp_resource_spans rs;
     opentelemetry__proto__trace__v1__resource_spans__init(&rs);
     rs.scope_spans = &ssp;
     rs.n_scope_spans = 1;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp = &rs;
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req;
+    otlp_resource_spans *rsp = &rs;
+    otlp_request req;
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
     req.resource_spans = &rsp;
     req.n_resource_spans = 1;

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "query/cli.h"
+#include "cli/cli.h"
 
 #define NOW_NS (1714557600ull * 1000000000ull) /* 2024-05-01T10:00:00Z */
 

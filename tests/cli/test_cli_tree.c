@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "query/cli.h"
+#include "cli/cli.h"
 
 static char *slurp(const char *name, size_t *len)
 {

@@ -27,9 +27,6 @@
 #define EXPORT   "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define MAX_RECV (1u << 20)
 
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_request;
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse pb_response;
-
 /* ---- the test ingest callback ---- */
 
 typedef struct recorder {
@@ -44,7 +41,7 @@ typedef struct recorder {
 
 static recorder REC = {.lock = PTHREAD_MUTEX_INITIALIZER, .chunks_ok = 1};
 
-static ottr_status test_ingest(void *ctx, const ottr_batch *b)
+static ottr_status test_ingest(void *ctx, const otlp_batch *b)
 {
     recorder *r = ctx;
     pthread_mutex_lock(&r->lock);
@@ -54,9 +51,8 @@ static ottr_status test_ingest(void *ctx, const ottr_batch *b)
         if (r->ngroups < 64)
             memcpy(r->trace_ids[r->ngroups], b->groups[i].trace_id, 16);
         r->ngroups++;
-        Opentelemetry__Proto__Trace__V1__TracesData *td =
-            opentelemetry__proto__trace__v1__traces_data__unpack(NULL, b->groups[i].chunk_len,
-                                                                 b->groups[i].chunk);
+        otlp_traces_data *td = opentelemetry__proto__trace__v1__traces_data__unpack(
+            NULL, b->groups[i].chunk_len, b->groups[i].chunk);
         if (td == NULL)
             r->chunks_ok = 0;
         else
@@ -87,8 +83,8 @@ static uint8_t *make_request(int ntraces, int nspans, int zero_ids, size_t *len)
     ottr_arena a;
     ottr_arena_init(&a, 4096, 0);
     int n = ntraces * nspans;
-    Opentelemetry__Proto__Trace__V1__Span *spans = ottr_arena_alloc(&a, sizeof(*spans) * n);
-    Opentelemetry__Proto__Trace__V1__Span **sp = ottr_arena_alloc(&a, sizeof(*sp) * n);
+    otlp_span *spans = ottr_arena_alloc(&a, sizeof(*spans) * n);
+    otlp_span **sp = ottr_arena_alloc(&a, sizeof(*sp) * n);
     uint8_t *ids = ottr_arena_alloc(&a, (size_t)n * 24);
     for (int i = 0; i < n; i++) {
         opentelemetry__proto__trace__v1__span__init(&spans[i]);
@@ -108,31 +104,27 @@ static uint8_t *make_request(int ntraces, int nspans, int zero_ids, size_t *len)
         spans[i].name = (char *)"GET /";
         sp[i] = &spans[i];
     }
-    Opentelemetry__Proto__Common__V1__AnyValue v =
-        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     v.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
     v.string_value = (char *)"web";
-    Opentelemetry__Proto__Common__V1__KeyValue kv =
-        OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+    otlp_kv kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
     kv.key = (char *)"service.name";
     kv.value = &v;
-    Opentelemetry__Proto__Common__V1__KeyValue *kvs[] = {&kv};
-    Opentelemetry__Proto__Resource__V1__Resource res =
-        OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+    otlp_kv *kvs[] = {&kv};
+    otlp_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     res.n_attributes = 1;
     res.attributes = kvs;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss =
-        OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+    otlp_scope_spans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
     ss.n_spans = (size_t)n;
     ss.spans = sp;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *sss[] = {&ss};
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs =
-        OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    otlp_scope_spans *sss[] = {&ss};
+    otlp_resource_spans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
     rs.resource = &res;
     rs.n_scope_spans = 1;
     rs.scope_spans = sss;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rss[] = {&rs};
-    pb_request req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    otlp_resource_spans *rss[] = {&rs};
+    otlp_request req =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
     req.n_resource_spans = n ? 1 : 0;
     req.resource_spans = rss;
     *len =
@@ -317,7 +309,7 @@ static void test_export_ok(void **state)
     export_request(CH, 3, 4, 0, &r);
     assert_int_equal(r.status, GRPC_STATUS_OK);
     assert_true(r.has_message);
-    pb_response *resp =
+    otlp_response *resp =
         opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(
             NULL, r.message_len, r.message);
     assert_non_null(resp);
@@ -350,7 +342,7 @@ static void test_partial_success(void **state)
     result r;
     export_request(CH, 2, 3, 1, &r);
     assert_int_equal(r.status, GRPC_STATUS_OK);
-    pb_response *resp =
+    otlp_response *resp =
         opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(
             NULL, r.message_len, r.message);
     assert_non_null(resp);
@@ -368,9 +360,9 @@ static void test_partial_success(void **state)
     ottr_arena_init(&a, 4096, 0);
     size_t len;
     uint8_t *good = make_request(1, 2, 0, &len);
-    pb_request *req =
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(&a.pb, len,
-                                                                                         good);
+    otlp_request *req =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+            (ProtobufCAllocator[]){otlp_pb_allocator(&a)}, len, good);
     assert_non_null(req);
     memset(req->resource_spans[0]->scope_spans[0]->spans[1]->span_id.data, 0, 8);
     size_t len2 =

@@ -14,13 +14,10 @@
 #include <zlib.h>
 
 #include "collector/collector.h"
-#include "collector/gunzip.h"
-#include "collector/otlp_proto.h"
+#include "http/http.h"
+#include "otlp/otlp.h"
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
-
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_request;
-typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
 
 /* ---- a recording ingest ---- */
 
@@ -31,7 +28,7 @@ typedef struct recorder {
     ottr_status answer;
 } recorder;
 
-static ottr_status record_ingest(void *ctx, const ottr_batch *b)
+static ottr_status record_ingest(void *ctx, const otlp_batch *b)
 {
     recorder *r = ctx;
     r->calls++;
@@ -54,8 +51,8 @@ static ottr_status record_ingest(void *ctx, const ottr_batch *b)
 static uint8_t *make_proto(int ntraces, int per, int zero_trace, size_t *len)
 {
     int n = ntraces * per + zero_trace;
-    pb_span *spans = calloc((size_t)n, sizeof(*spans));
-    pb_span **ptrs = calloc((size_t)n, sizeof(*ptrs));
+    otlp_span *spans = calloc((size_t)n, sizeof(*spans));
+    otlp_span **ptrs = calloc((size_t)n, sizeof(*ptrs));
     uint8_t(*ids)[24] = calloc((size_t)n, 24);
     for (int i = 0; i < n; i++) {
         opentelemetry__proto__trace__v1__span__init(&spans[i]);
@@ -73,17 +70,16 @@ static uint8_t *make_proto(int ntraces, int per, int zero_trace, size_t *len)
         spans[i].end_time_unix_nano = 1700000000001000000ull;
         ptrs[i] = &spans[i];
     }
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss =
-        OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+    otlp_scope_spans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
     ss.spans = ptrs;
     ss.n_spans = (size_t)n;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *sss[1] = {&ss};
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs =
-        OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    otlp_scope_spans *sss[1] = {&ss};
+    otlp_resource_spans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
     rs.scope_spans = sss;
     rs.n_scope_spans = 1;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rss[1] = {&rs};
-    pb_request req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    otlp_resource_spans *rss[1] = {&rs};
+    otlp_request req =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
     req.resource_spans = rss;
     req.n_resource_spans = 1;
     *len =
@@ -357,7 +353,7 @@ static void test_partial_success(void **state)
     run(&ctx, &(call){.content_type = PB, .body = body, .body_len = len}, &resp);
     assert_int_equal(resp.status, 200);
     assert_string_equal(resp.content_type, "application/x-protobuf");
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse *er =
+    otlp_response *er =
         opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(
             NULL, resp.body.len, (const uint8_t *)resp.body.data);
     assert_non_null(er);
@@ -586,9 +582,9 @@ static void test_gzip_bomb(void **state)
     /* gunzip itself: the cap is exact. */
     uint8_t *out;
     size_t outlen;
-    assert_int_equal(gunzip_bounded(z, zlen, n - 1, &out, &outlen), OTTR_ERR_TOO_LARGE);
+    assert_int_equal(http_gunzip(z, zlen, n - 1, &out, &outlen), OTTR_ERR_TOO_LARGE);
     assert_null(out);
-    assert_int_equal(gunzip_bounded(z, zlen, n, &out, &outlen), OTTR_OK);
+    assert_int_equal(http_gunzip(z, zlen, n, &out, &outlen), OTTR_OK);
     assert_int_equal(outlen, n);
     free(out);
     free(z);
@@ -605,18 +601,18 @@ static void test_gunzip_members(void **state)
     memcpy(both + l1, b, l2);
     uint8_t *out;
     size_t outlen;
-    assert_int_equal(gunzip_bounded(both, l1 + l2, 100, &out, &outlen), OTTR_OK);
+    assert_int_equal(http_gunzip(both, l1 + l2, 100, &out, &outlen), OTTR_OK);
     assert_int_equal(outlen, 11);
     assert_memory_equal(out, "hello world", 11);
     free(out);
     both[l1 + l2] = 'x'; /* trailing garbage */
-    assert_int_equal(gunzip_bounded(both, l1 + l2 + 1, 100, &out, &outlen), OTTR_ERR_CORRUPT);
-    assert_int_equal(gunzip_bounded(both, 5, 100, &out, &outlen), OTTR_ERR_CORRUPT);
-    assert_int_equal(gunzip_bounded(both, l1 + l2, 10, &out, &outlen), OTTR_ERR_TOO_LARGE);
+    assert_int_equal(http_gunzip(both, l1 + l2 + 1, 100, &out, &outlen), OTTR_ERR_CORRUPT);
+    assert_int_equal(http_gunzip(both, 5, 100, &out, &outlen), OTTR_ERR_CORRUPT);
+    assert_int_equal(http_gunzip(both, l1 + l2, 10, &out, &outlen), OTTR_ERR_TOO_LARGE);
     /* An empty member inflates to nothing. */
     size_t le;
     uint8_t *e = gzip("", 0, &le);
-    assert_int_equal(gunzip_bounded(e, le, 0, &out, &outlen), OTTR_OK);
+    assert_int_equal(http_gunzip(e, le, 0, &out, &outlen), OTTR_OK);
     assert_int_equal(outlen, 0);
     assert_null(out);
     free(e);
@@ -663,7 +659,7 @@ static void test_protobuf_deep_nesting(void **state)
 
     ottr_arena a;
     ottr_arena_init(&a, 0, 0);
-    pb_request *req;
+    otlp_request *req;
     char err[256];
     assert_int_equal(otlp_proto_decode_request(&a, buf + start, n, &req, err, sizeof(err)),
                      OTTR_ERR_INVALID);

@@ -1,5 +1,5 @@
 /* tests/query/fixture.c - the query tests' data: OTLP requests built from
- * protobuf-c structs, turned into chunks by ottr_batch_build and kept in a real
+ * protobuf-c structs, turned into chunks by otlp_batch_build and kept in a real
  * store in a temporary directory. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,21 +44,21 @@ static char *sdup(ottr_arena *a, const char *s)
     return c;
 }
 
-fx_req *fx_req_new(ottr_arena *a)
+otlp_request *fx_req_new(ottr_arena *a)
 {
-    fx_req *r = alloc(a, sizeof(*r));
+    otlp_request *r = alloc(a, sizeof(*r));
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(r);
     r->resource_spans = alloc(a, CAP * sizeof(*r->resource_spans));
     return r;
 }
 
-fx_rs *fx_rs_new(ottr_arena *a, fx_req *r, const char *service)
+otlp_resource_spans *fx_rs_new(ottr_arena *a, otlp_request *r, const char *service)
 {
-    fx_rs *rs = alloc(a, sizeof(*rs));
+    otlp_resource_spans *rs = alloc(a, sizeof(*rs));
     opentelemetry__proto__trace__v1__resource_spans__init(rs);
     rs->resource = alloc(a, sizeof(*rs->resource));
     opentelemetry__proto__resource__v1__resource__init(rs->resource);
-    rs->resource->attributes = alloc(a, CAP * sizeof(fx_kv *));
+    rs->resource->attributes = alloc(a, CAP * sizeof(otlp_kv *));
     rs->scope_spans = alloc(a, CAP * sizeof(*rs->scope_spans));
     if (service)
         fx_rs_attr(a, rs, fx_str(a, "service.name", service));
@@ -66,15 +66,16 @@ fx_rs *fx_rs_new(ottr_arena *a, fx_req *r, const char *service)
     return rs;
 }
 
-void fx_rs_attr(ottr_arena *a, fx_rs *rs, fx_kv *kv)
+void fx_rs_attr(ottr_arena *a, otlp_resource_spans *rs, otlp_kv *kv)
 {
     (void)a;
     rs->resource->attributes[rs->resource->n_attributes++] = kv;
 }
 
-fx_ss *fx_ss_new(ottr_arena *a, fx_rs *rs, const char *scope, const char *version)
+otlp_scope_spans *fx_ss_new(ottr_arena *a, otlp_resource_spans *rs, const char *scope,
+                            const char *version)
 {
-    fx_ss *ss = alloc(a, sizeof(*ss));
+    otlp_scope_spans *ss = alloc(a, sizeof(*ss));
     opentelemetry__proto__trace__v1__scope_spans__init(ss);
     if (scope) {
         ss->scope = alloc(a, sizeof(*ss->scope));
@@ -88,11 +89,11 @@ fx_ss *fx_ss_new(ottr_arena *a, fx_rs *rs, const char *scope, const char *versio
     return ss;
 }
 
-fx_span *fx_span_new(ottr_arena *a, fx_ss *ss, const char *trace_hex, const char *span_hex,
-                     const char *parent_hex, const char *name, int kind, uint64_t start_ns,
-                     uint64_t end_ns)
+otlp_span *fx_span_new(ottr_arena *a, otlp_scope_spans *ss, const char *trace_hex,
+                       const char *span_hex, const char *parent_hex, const char *name, int kind,
+                       uint64_t start_ns, uint64_t end_ns)
 {
-    fx_span *s = alloc(a, sizeof(*s));
+    otlp_span *s = alloc(a, sizeof(*s));
     opentelemetry__proto__trace__v1__span__init(s);
     s->trace_id = bin(a, trace_hex, 16);
     s->span_id = bin(a, span_hex, 8);
@@ -101,20 +102,20 @@ fx_span *fx_span_new(ottr_arena *a, fx_ss *ss, const char *trace_hex, const char
     s->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)kind;
     s->start_time_unix_nano = start_ns;
     s->end_time_unix_nano = end_ns;
-    s->attributes = alloc(a, CAP * sizeof(fx_kv *));
-    s->events = alloc(a, CAP * sizeof(fx_event *));
-    s->links = alloc(a, CAP * sizeof(fx_link *));
+    s->attributes = alloc(a, CAP * sizeof(otlp_kv *));
+    s->events = alloc(a, CAP * sizeof(otlp_event *));
+    s->links = alloc(a, CAP * sizeof(otlp_link *));
     ss->spans[ss->n_spans++] = s;
     return s;
 }
 
-void fx_span_attr(ottr_arena *a, fx_span *s, fx_kv *kv)
+void fx_span_attr(ottr_arena *a, otlp_span *s, otlp_kv *kv)
 {
     (void)a;
     s->attributes[s->n_attributes++] = kv;
 }
 
-void fx_span_status(ottr_arena *a, fx_span *s, int code, const char *msg)
+void fx_span_status(ottr_arena *a, otlp_span *s, int code, const char *msg)
 {
     s->status = alloc(a, sizeof(*s->status));
     opentelemetry__proto__trace__v1__status__init(s->status);
@@ -123,44 +124,44 @@ void fx_span_status(ottr_arena *a, fx_span *s, int code, const char *msg)
         s->status->message = sdup(a, msg);
 }
 
-fx_event *fx_span_event(ottr_arena *a, fx_span *s, uint64_t t, const char *name)
+otlp_event *fx_span_event(ottr_arena *a, otlp_span *s, uint64_t t, const char *name)
 {
-    fx_event *e = alloc(a, sizeof(*e));
+    otlp_event *e = alloc(a, sizeof(*e));
     opentelemetry__proto__trace__v1__span__event__init(e);
     e->time_unix_nano = t;
     if (name)
         e->name = sdup(a, name);
-    e->attributes = alloc(a, CAP * sizeof(fx_kv *));
+    e->attributes = alloc(a, CAP * sizeof(otlp_kv *));
     s->events[s->n_events++] = e;
     return e;
 }
 
-void fx_event_attr(ottr_arena *a, fx_event *e, fx_kv *kv)
+void fx_event_attr(ottr_arena *a, otlp_event *e, otlp_kv *kv)
 {
     (void)a;
     e->attributes[e->n_attributes++] = kv;
 }
 
-fx_link *fx_span_link(ottr_arena *a, fx_span *s, const char *trace_hex, const char *span_hex)
+otlp_link *fx_span_link(ottr_arena *a, otlp_span *s, const char *trace_hex, const char *span_hex)
 {
-    fx_link *l = alloc(a, sizeof(*l));
+    otlp_link *l = alloc(a, sizeof(*l));
     opentelemetry__proto__trace__v1__span__link__init(l);
     l->trace_id = bin(a, trace_hex, 16);
     l->span_id = bin(a, span_hex, 8);
-    l->attributes = alloc(a, CAP * sizeof(fx_kv *));
+    l->attributes = alloc(a, CAP * sizeof(otlp_kv *));
     s->links[s->n_links++] = l;
     return l;
 }
 
-void fx_link_attr(ottr_arena *a, fx_link *l, fx_kv *kv)
+void fx_link_attr(ottr_arena *a, otlp_link *l, otlp_kv *kv)
 {
     (void)a;
     l->attributes[l->n_attributes++] = kv;
 }
 
-static fx_kv *kv_new(ottr_arena *a, const char *k)
+static otlp_kv *kv_new(ottr_arena *a, const char *k)
 {
-    fx_kv *kv = alloc(a, sizeof(*kv));
+    otlp_kv *kv = alloc(a, sizeof(*kv));
     opentelemetry__proto__common__v1__key_value__init(kv);
     kv->key = sdup(a, k);
     kv->value = alloc(a, sizeof(*kv->value));
@@ -168,41 +169,41 @@ static fx_kv *kv_new(ottr_arena *a, const char *k)
     return kv;
 }
 
-fx_kv *fx_str(ottr_arena *a, const char *k, const char *v)
+otlp_kv *fx_str(ottr_arena *a, const char *k, const char *v)
 {
-    fx_kv *kv = kv_new(a, k);
+    otlp_kv *kv = kv_new(a, k);
     kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
     kv->value->string_value = sdup(a, v);
     return kv;
 }
 
-fx_kv *fx_int(ottr_arena *a, const char *k, int64_t v)
+otlp_kv *fx_int(ottr_arena *a, const char *k, int64_t v)
 {
-    fx_kv *kv = kv_new(a, k);
+    otlp_kv *kv = kv_new(a, k);
     kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
     kv->value->int_value = v;
     return kv;
 }
 
-fx_kv *fx_dbl(ottr_arena *a, const char *k, double v)
+otlp_kv *fx_dbl(ottr_arena *a, const char *k, double v)
 {
-    fx_kv *kv = kv_new(a, k);
+    otlp_kv *kv = kv_new(a, k);
     kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
     kv->value->double_value = v;
     return kv;
 }
 
-fx_kv *fx_bool(ottr_arena *a, const char *k, int v)
+otlp_kv *fx_bool(ottr_arena *a, const char *k, int v)
 {
-    fx_kv *kv = kv_new(a, k);
+    otlp_kv *kv = kv_new(a, k);
     kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
     kv->value->bool_value = v != 0;
     return kv;
 }
 
-fx_kv *fx_bytes(ottr_arena *a, const char *k, const uint8_t *p, size_t n)
+otlp_kv *fx_bytes(ottr_arena *a, const char *k, const uint8_t *p, size_t n)
 {
-    fx_kv *kv = kv_new(a, k);
+    otlp_kv *kv = kv_new(a, k);
     kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
     kv->value->bytes_value.data = alloc(a, n ? n : 1);
     memcpy(kv->value->bytes_value.data, p, n);
@@ -210,33 +211,33 @@ fx_kv *fx_bytes(ottr_arena *a, const char *k, const uint8_t *p, size_t n)
     return kv;
 }
 
-fx_kv *fx_array(ottr_arena *a, const char *k, fx_kv **items, size_t n)
+otlp_kv *fx_array(ottr_arena *a, const char *k, otlp_kv **items, size_t n)
 {
-    fx_kv *kv = kv_new(a, k);
+    otlp_kv *kv = kv_new(a, k);
     kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
     kv->value->array_value = alloc(a, sizeof(*kv->value->array_value));
     opentelemetry__proto__common__v1__array_value__init(kv->value->array_value);
-    kv->value->array_value->values = alloc(a, (n ? n : 1) * sizeof(fx_any *));
+    kv->value->array_value->values = alloc(a, (n ? n : 1) * sizeof(otlp_any *));
     for (size_t i = 0; i < n; i++)
         kv->value->array_value->values[i] = items[i]->value;
     kv->value->array_value->n_values = n;
     return kv;
 }
 
-fx_kv *fx_kvlist(ottr_arena *a, const char *k, fx_kv **items, size_t n)
+otlp_kv *fx_kvlist(ottr_arena *a, const char *k, otlp_kv **items, size_t n)
 {
-    fx_kv *kv = kv_new(a, k);
+    otlp_kv *kv = kv_new(a, k);
     kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
     kv->value->kvlist_value = alloc(a, sizeof(*kv->value->kvlist_value));
     opentelemetry__proto__common__v1__key_value_list__init(kv->value->kvlist_value);
-    kv->value->kvlist_value->values = alloc(a, (n ? n : 1) * sizeof(fx_kv *));
+    kv->value->kvlist_value->values = alloc(a, (n ? n : 1) * sizeof(otlp_kv *));
     for (size_t i = 0; i < n; i++)
         kv->value->kvlist_value->values[i] = items[i];
     kv->value->kvlist_value->n_values = n;
     return kv;
 }
 
-int fx_store(store *st, const fx_req *r, uint32_t arrival_sec)
+int fx_store(store *st, const otlp_request *r, uint32_t arrival_sec)
 {
     /* Round-trip through the wire format, as a receiver would see it. */
     size_t n =
@@ -248,14 +249,15 @@ int fx_store(store *st, const fx_req *r, uint32_t arrival_sec)
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(r, wire);
     ottr_arena a;
     ottr_arena_init(&a, 64 * 1024, 0);
-    fx_req *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-        &a.pb, n, wire);
+    otlp_request *req =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+            (ProtobufCAllocator[]){otlp_pb_allocator(&a)}, n, wire);
     if (req == NULL)
         abort();
-    ottr_batch b;
+    otlp_batch b;
     size_t rejected = 0;
     char msg[256] = "";
-    if (ottr_batch_build(&a, req, &b, &rejected, msg, sizeof(msg)) != OTTR_OK || rejected) {
+    if (otlp_batch_build(&a, req, &b, &rejected, msg, sizeof(msg)) != OTTR_OK || rejected) {
         fprintf(stderr, "fixture: batch build failed: %s\n", msg);
         abort();
     }
@@ -313,48 +315,48 @@ static void trace_a(store *st)
 {
     ottr_arena a;
     ottr_arena_init(&a, 64 * 1024, 0);
-    fx_req *r = fx_req_new(&a);
+    otlp_request *r = fx_req_new(&a);
     uint64_t t = FX_T0 + 100ull * 1000000000ull;
 
-    fx_rs *fe = fx_rs_new(&a, r, "frontend");
+    otlp_resource_spans *fe = fx_rs_new(&a, r, "frontend");
     fx_rs_attr(&a, fe, fx_str(&a, "host.name", "web-1"));
     fx_rs_attr(&a, fe, fx_int(&a, "process.pid", 4242));
-    fx_ss *fss = fx_ss_new(&a, fe, "io.opentelemetry.http", "1.2.0");
-    fx_span *s1 = fx_span_new(&a, fss, FX_TRACE_A, "00f067aa0ba902b7", NULL, "GET /cart", 2, t,
-                              t + 120 * FX_MS);
+    otlp_scope_spans *fss = fx_ss_new(&a, fe, "io.opentelemetry.http", "1.2.0");
+    otlp_span *s1 = fx_span_new(&a, fss, FX_TRACE_A, "00f067aa0ba902b7", NULL, "GET /cart", 2, t,
+                                t + 120 * FX_MS);
     fx_span_attr(&a, s1, fx_str(&a, "http.method", "GET"));
     fx_span_attr(&a, s1, fx_int(&a, "http.status_code", 200));
     fx_span_attr(&a, s1, fx_dbl(&a, "http.ratio", 0.25));
     fx_span_attr(&a, s1, fx_bool(&a, "http.cached", 0));
     static const uint8_t body[] = {0xde, 0xad, 0xbe, 0xef};
     fx_span_attr(&a, s1, fx_bytes(&a, "http.body", body, sizeof(body)));
-    fx_kv *items[] = {fx_str(&a, "", "a"), fx_str(&a, "", "b"), fx_int(&a, "", 3)};
+    otlp_kv *items[] = {fx_str(&a, "", "a"), fx_str(&a, "", "b"), fx_int(&a, "", 3)};
     fx_span_attr(&a, s1, fx_array(&a, "http.tags", items, 3));
-    fx_kv *hdrs[] = {fx_str(&a, "accept", "application/json"), fx_int(&a, "retries", 2)};
+    otlp_kv *hdrs[] = {fx_str(&a, "accept", "application/json"), fx_int(&a, "retries", 2)};
     fx_span_attr(&a, s1, fx_kvlist(&a, "http.headers", hdrs, 2));
     fx_span_status(&a, s1, 1, NULL);
-    fx_span *s2 = fx_span_new(&a, fss, FX_TRACE_A, "00f067aa0ba902b8", "00f067aa0ba902b7",
-                              "GET /api/cart", 3, t + 5 * FX_MS, t + 100 * FX_MS);
+    otlp_span *s2 = fx_span_new(&a, fss, FX_TRACE_A, "00f067aa0ba902b8", "00f067aa0ba902b7",
+                                "GET /api/cart", 3, t + 5 * FX_MS, t + 100 * FX_MS);
     fx_span_attr(&a, s2, fx_str(&a, "peer.service", "cart"));
-    fx_event *retry = fx_span_event(&a, s2, t + 6 * FX_MS, "retry");
+    otlp_event *retry = fx_span_event(&a, s2, t + 6 * FX_MS, "retry");
     fx_event_attr(&a, retry, fx_int(&a, "attempt", 1));
 
-    fx_rs *cart = fx_rs_new(&a, r, "cart");
+    otlp_resource_spans *cart = fx_rs_new(&a, r, "cart");
     fx_rs_attr(&a, cart, fx_str(&a, "host.name", "cart-1"));
-    fx_ss *css = fx_ss_new(&a, cart, "cart-lib", NULL);
-    fx_span *s3 = fx_span_new(&a, css, FX_TRACE_A, "00f067aa0ba902b9", "00f067aa0ba902b8",
-                              "GET /api/cart", 2, t + 10 * FX_MS, t + 95 * FX_MS);
+    otlp_scope_spans *css = fx_ss_new(&a, cart, "cart-lib", NULL);
+    otlp_span *s3 = fx_span_new(&a, css, FX_TRACE_A, "00f067aa0ba902b9", "00f067aa0ba902b8",
+                                "GET /api/cart", 2, t + 10 * FX_MS, t + 95 * FX_MS);
     fx_span_attr(&a, s3, fx_int(&a, "http.status_code", 503));
     fx_span_status(&a, s3, 2, "cart unavailable");
-    fx_event *ex = fx_span_event(&a, s3, t + 90 * FX_MS, "exception");
+    otlp_event *ex = fx_span_event(&a, s3, t + 90 * FX_MS, "exception");
     fx_event_attr(&a, ex, fx_str(&a, "exception.type", "IOError"));
     fx_event_attr(&a, ex, fx_str(&a, "exception.message", "db down"));
-    fx_span *s4 = fx_span_new(&a, css, FX_TRACE_A, "00f067aa0ba902ba", "00f067aa0ba902b9",
-                              "SELECT cart", 3, t + 20 * FX_MS, t + 90 * FX_MS);
+    otlp_span *s4 = fx_span_new(&a, css, FX_TRACE_A, "00f067aa0ba902ba", "00f067aa0ba902b9",
+                                "SELECT cart", 3, t + 20 * FX_MS, t + 90 * FX_MS);
     fx_span_attr(&a, s4, fx_str(&a, "db.system", "postgresql"));
     fx_span_attr(&a, s4, fx_str(&a, "db.statement", "SELECT * FROM cart WHERE id = \"1\""));
     s4->trace_state = ottr_arena_strndup(&a, "vendor=1", 8);
-    fx_link *l = fx_span_link(&a, s4, FX_TRACE_D, "d000000000000001");
+    otlp_link *l = fx_span_link(&a, s4, FX_TRACE_D, "d000000000000001");
     fx_link_attr(&a, l, fx_str(&a, "link.kind", "follows"));
 
     fx_store(st, r, (uint32_t)(FX_T0_SEC + 100));
@@ -366,12 +368,12 @@ static void trace_b(store *st)
 {
     ottr_arena a;
     ottr_arena_init(&a, 64 * 1024, 0);
-    fx_req *r = fx_req_new(&a);
+    otlp_request *r = fx_req_new(&a);
     uint64_t t = FX_T0 + 200ull * 1000000000ull;
-    fx_rs *w = fx_rs_new(&a, r, "worker");
-    fx_ss *ss = fx_ss_new(&a, w, "jobs", "0.9");
-    fx_span *s1 = fx_span_new(&a, ss, FX_TRACE_B, "b000000000000001", "1111111111111111",
-                              "process job", 5, t, t + 30 * FX_MS);
+    otlp_resource_spans *w = fx_rs_new(&a, r, "worker");
+    otlp_scope_spans *ss = fx_ss_new(&a, w, "jobs", "0.9");
+    otlp_span *s1 = fx_span_new(&a, ss, FX_TRACE_B, "b000000000000001", "1111111111111111",
+                                "process job", 5, t, t + 30 * FX_MS);
     fx_span_attr(&a, s1, fx_str(&a, "job.id", "42"));
     fx_span_new(&a, ss, FX_TRACE_B, "b000000000000002", "b000000000000001", "write result", 1,
                 t + 10 * FX_MS, t + 20 * FX_MS);
@@ -385,10 +387,10 @@ static void trace_c(store *st)
 {
     ottr_arena a;
     ottr_arena_init(&a, 64 * 1024, 0);
-    fx_req *r = fx_req_new(&a);
+    otlp_request *r = fx_req_new(&a);
     uint64_t t = FX_T0 + 300ull * 1000000000ull;
-    fx_rs *b = fx_rs_new(&a, r, "billing");
-    fx_ss *ss = fx_ss_new(&a, b, "billing", NULL);
+    otlp_resource_spans *b = fx_rs_new(&a, r, "billing");
+    otlp_scope_spans *ss = fx_ss_new(&a, b, "billing", NULL);
     fx_span_new(&a, ss, FX_TRACE_C, "c000000000000001", NULL, "POST /pay", 2, t, t + 2000 * FX_MS);
     fx_span_new(&a, ss, FX_TRACE_C, "c000000000000001", "c000000000000001", "POST /pay retry", 1,
                 t + 100 * FX_MS, t + 200 * FX_MS);
@@ -406,22 +408,22 @@ static void trace_d(store *st)
 {
     ottr_arena a;
     ottr_arena_init(&a, 64 * 1024, 0);
-    fx_req *r = fx_req_new(&a);
+    otlp_request *r = fx_req_new(&a);
     uint64_t t = FX_T0 + 400ull * 1000000000ull;
-    fx_rs *q = fx_rs_new(&a, r, "queue");
-    fx_ss *qs = fx_ss_new(&a, q, "amqp", "2.0");
-    fx_span *p = fx_span_new(&a, qs, FX_TRACE_D, "d000000000000001", NULL, "publish orders", 4, t,
-                             t + 3 * FX_MS);
+    otlp_resource_spans *q = fx_rs_new(&a, r, "queue");
+    otlp_scope_spans *qs = fx_ss_new(&a, q, "amqp", "2.0");
+    otlp_span *p = fx_span_new(&a, qs, FX_TRACE_D, "d000000000000001", NULL, "publish orders", 4, t,
+                               t + 3 * FX_MS);
     fx_span_attr(&a, p, fx_str(&a, "messaging.system", "rabbitmq"));
-    fx_rs *w = fx_rs_new(&a, r, "worker");
+    otlp_resource_spans *w = fx_rs_new(&a, r, "worker");
     fx_rs_attr(&a, w, fx_bool(&a, "worker.canary", 1));
-    fx_ss *ws = fx_ss_new(&a, w, NULL, NULL);
-    fx_span *c = fx_span_new(&a, ws, FX_TRACE_D, "d000000000000002", "d000000000000001",
-                             "consume orders", 5, t + 5 * FX_MS, t + 45 * FX_MS);
-    fx_event *e = fx_span_event(&a, c, t + 6 * FX_MS, NULL);
+    otlp_scope_spans *ws = fx_ss_new(&a, w, NULL, NULL);
+    otlp_span *c = fx_span_new(&a, ws, FX_TRACE_D, "d000000000000002", "d000000000000001",
+                               "consume orders", 5, t + 5 * FX_MS, t + 45 * FX_MS);
+    otlp_event *e = fx_span_event(&a, c, t + 6 * FX_MS, NULL);
     fx_event_attr(&a, e, fx_dbl(&a, "queue.lag_seconds", 1.5));
-    fx_rs *anon = fx_rs_new(&a, r, NULL);
-    fx_ss *as = fx_ss_new(&a, anon, NULL, NULL);
+    otlp_resource_spans *anon = fx_rs_new(&a, r, NULL);
+    otlp_scope_spans *as = fx_ss_new(&a, anon, NULL, NULL);
     fx_span_new(&a, as, FX_TRACE_D, "d000000000000003", "d000000000000002", "ack", 1,
                 t + 40 * FX_MS, t + 41 * FX_MS);
     fx_store(st, r, (uint32_t)(FX_T0_SEC + 400));

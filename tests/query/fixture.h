@@ -6,15 +6,6 @@
 #include "common/common.h"
 #include "store/store.h"
 
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest fx_req;
-typedef Opentelemetry__Proto__Trace__V1__ResourceSpans fx_rs;
-typedef Opentelemetry__Proto__Trace__V1__ScopeSpans fx_ss;
-typedef Opentelemetry__Proto__Trace__V1__Span fx_span;
-typedef Opentelemetry__Proto__Trace__V1__Span__Event fx_event;
-typedef Opentelemetry__Proto__Trace__V1__Span__Link fx_link;
-typedef Opentelemetry__Proto__Common__V1__KeyValue fx_kv;
-typedef Opentelemetry__Proto__Common__V1__AnyValue fx_any;
-
 /* The fixed data set's base time: 2023-11-14T22:13:20Z. */
 #define FX_T0_SEC 1700000000ull
 #define FX_T0     (FX_T0_SEC * 1000000000ull)
@@ -25,32 +16,33 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue fx_any;
 #define FX_TRACE_C "6e0c63257de34c926f9efcd03927272e" /* duplicates and a cycle */
 #define FX_TRACE_D "00000000000000001234567890abcdef" /* messaging, high half zero */
 
-fx_req *fx_req_new(ottr_arena *a);
+otlp_request *fx_req_new(ottr_arena *a);
 /* A ResourceSpans with service.name |service| (NULL: none). */
-fx_rs *fx_rs_new(ottr_arena *a, fx_req *r, const char *service);
-void fx_rs_attr(ottr_arena *a, fx_rs *rs, fx_kv *kv);
-fx_ss *fx_ss_new(ottr_arena *a, fx_rs *rs, const char *scope, const char *version);
-fx_span *fx_span_new(ottr_arena *a, fx_ss *ss, const char *trace_hex, const char *span_hex,
-                     const char *parent_hex, const char *name, int kind, uint64_t start_ns,
-                     uint64_t end_ns);
-void fx_span_attr(ottr_arena *a, fx_span *s, fx_kv *kv);
-void fx_span_status(ottr_arena *a, fx_span *s, int code, const char *msg);
-fx_event *fx_span_event(ottr_arena *a, fx_span *s, uint64_t t, const char *name);
-void fx_event_attr(ottr_arena *a, fx_event *e, fx_kv *kv);
-fx_link *fx_span_link(ottr_arena *a, fx_span *s, const char *trace_hex, const char *span_hex);
-void fx_link_attr(ottr_arena *a, fx_link *l, fx_kv *kv);
+otlp_resource_spans *fx_rs_new(ottr_arena *a, otlp_request *r, const char *service);
+void fx_rs_attr(ottr_arena *a, otlp_resource_spans *rs, otlp_kv *kv);
+otlp_scope_spans *fx_ss_new(ottr_arena *a, otlp_resource_spans *rs, const char *scope,
+                            const char *version);
+otlp_span *fx_span_new(ottr_arena *a, otlp_scope_spans *ss, const char *trace_hex,
+                       const char *span_hex, const char *parent_hex, const char *name, int kind,
+                       uint64_t start_ns, uint64_t end_ns);
+void fx_span_attr(ottr_arena *a, otlp_span *s, otlp_kv *kv);
+void fx_span_status(ottr_arena *a, otlp_span *s, int code, const char *msg);
+otlp_event *fx_span_event(ottr_arena *a, otlp_span *s, uint64_t t, const char *name);
+void fx_event_attr(ottr_arena *a, otlp_event *e, otlp_kv *kv);
+otlp_link *fx_span_link(ottr_arena *a, otlp_span *s, const char *trace_hex, const char *span_hex);
+void fx_link_attr(ottr_arena *a, otlp_link *l, otlp_kv *kv);
 
-fx_kv *fx_str(ottr_arena *a, const char *k, const char *v);
-fx_kv *fx_int(ottr_arena *a, const char *k, int64_t v);
-fx_kv *fx_dbl(ottr_arena *a, const char *k, double v);
-fx_kv *fx_bool(ottr_arena *a, const char *k, int v);
-fx_kv *fx_bytes(ottr_arena *a, const char *k, const uint8_t *p, size_t n);
+otlp_kv *fx_str(ottr_arena *a, const char *k, const char *v);
+otlp_kv *fx_int(ottr_arena *a, const char *k, int64_t v);
+otlp_kv *fx_dbl(ottr_arena *a, const char *k, double v);
+otlp_kv *fx_bool(ottr_arena *a, const char *k, int v);
+otlp_kv *fx_bytes(ottr_arena *a, const char *k, const uint8_t *p, size_t n);
 /* An array of |n| values (made with fx_* and taken from their kv). */
-fx_kv *fx_array(ottr_arena *a, const char *k, fx_kv **items, size_t n);
-fx_kv *fx_kvlist(ottr_arena *a, const char *k, fx_kv **items, size_t n);
+otlp_kv *fx_array(ottr_arena *a, const char *k, otlp_kv **items, size_t n);
+otlp_kv *fx_kvlist(ottr_arena *a, const char *k, otlp_kv **items, size_t n);
 
 /* Stores every trace of |r| as kept, arriving at |arrival_sec|. Returns 0. */
-int fx_store(store *st, const fx_req *r, uint32_t arrival_sec);
+int fx_store(store *st, const otlp_request *r, uint32_t arrival_sec);
 
 /* Opens a store in a new temporary directory (path written to |dir|, at least
  * 64 bytes) with a clock fixed at the data set's time. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "query/qsearch.h"
+#include "http/http.h"
 #include "query/query.h"
 
 static void test_trace_id(void **state)
@@ -39,51 +40,51 @@ static void test_rfc3339(void **state)
 {
     (void)state;
     uint64_t ns;
-    assert_int_equal(query_parse_rfc3339("1970-01-01T00:00:00Z", &ns), 0);
+    assert_int_equal(http_parse_rfc3339("1970-01-01T00:00:00Z", &ns), 0);
     assert_int_equal(ns, 0);
-    assert_int_equal(query_parse_rfc3339("2023-11-14T22:13:20Z", &ns), 0);
+    assert_int_equal(http_parse_rfc3339("2023-11-14T22:13:20Z", &ns), 0);
     assert_int_equal(ns, 1700000000ull * 1000000000ull);
-    assert_int_equal(query_parse_rfc3339("2023-11-14T22:13:20.5Z", &ns), 0);
+    assert_int_equal(http_parse_rfc3339("2023-11-14T22:13:20.5Z", &ns), 0);
     assert_int_equal(ns, 1700000000500000000ull);
-    assert_int_equal(query_parse_rfc3339("2023-11-14T22:13:20.123456789123Z", &ns), 0);
+    assert_int_equal(http_parse_rfc3339("2023-11-14T22:13:20.123456789123Z", &ns), 0);
     assert_int_equal(ns, 1700000000123456789ull);
-    assert_int_equal(query_parse_rfc3339("2023-11-15T00:13:20+02:00", &ns), 0);
+    assert_int_equal(http_parse_rfc3339("2023-11-15T00:13:20+02:00", &ns), 0);
     assert_int_equal(ns, 1700000000ull * 1000000000ull);
-    assert_int_equal(query_parse_rfc3339("2023-11-14T21:13:20-01:00", &ns), 0);
+    assert_int_equal(http_parse_rfc3339("2023-11-14T21:13:20-01:00", &ns), 0);
     assert_int_equal(ns, 1700000000ull * 1000000000ull);
-    assert_int_equal(query_parse_rfc3339("2024-02-29T00:00:00Z", &ns), 0);
+    assert_int_equal(http_parse_rfc3339("2024-02-29T00:00:00Z", &ns), 0);
     assert_int_equal(ns, 1709164800ull * 1000000000ull);
-    assert_int_equal(query_parse_rfc3339("2023-11-14 22:13:20Z", &ns), 0);
-    assert_int_equal(query_parse_rfc3339("2023-11-14T22:13:20", &ns), -1);
-    assert_int_equal(query_parse_rfc3339("2023-13-14T22:13:20Z", &ns), -1);
-    assert_int_equal(query_parse_rfc3339("2023-11-14T22:13:20.Z", &ns), -1);
-    assert_int_equal(query_parse_rfc3339("1700000000", &ns), -1);
-    assert_int_equal(query_parse_rfc3339("1969-12-31T23:59:59Z", &ns), -1);
-    assert_int_equal(query_parse_rfc3339("2023-11-14T22:13:20Zjunk", &ns), -1);
+    assert_int_equal(http_parse_rfc3339("2023-11-14 22:13:20Z", &ns), 0);
+    assert_int_equal(http_parse_rfc3339("2023-11-14T22:13:20", &ns), -1);
+    assert_int_equal(http_parse_rfc3339("2023-13-14T22:13:20Z", &ns), -1);
+    assert_int_equal(http_parse_rfc3339("2023-11-14T22:13:20.Z", &ns), -1);
+    assert_int_equal(http_parse_rfc3339("1700000000", &ns), -1);
+    assert_int_equal(http_parse_rfc3339("1969-12-31T23:59:59Z", &ns), -1);
+    assert_int_equal(http_parse_rfc3339("2023-11-14T22:13:20Zjunk", &ns), -1);
 }
 
 static void test_u64_and_decode(void **state)
 {
     (void)state;
     uint64_t v;
-    assert_int_equal(query_parse_u64("0", &v), 0);
+    assert_int_equal(http_parse_u64("0", &v), 0);
     assert_int_equal(v, 0);
-    assert_int_equal(query_parse_u64("18446744073709551615", &v), 0);
+    assert_int_equal(http_parse_u64("18446744073709551615", &v), 0);
     assert_true(v == UINT64_MAX);
-    assert_int_equal(query_parse_u64("18446744073709551616", &v), -1);
-    assert_int_equal(query_parse_u64("-1", &v), -1);
-    assert_int_equal(query_parse_u64("1.5", &v), -1);
-    assert_int_equal(query_parse_u64("", &v), -1);
+    assert_int_equal(http_parse_u64("18446744073709551616", &v), -1);
+    assert_int_equal(http_parse_u64("-1", &v), -1);
+    assert_int_equal(http_parse_u64("1.5", &v), -1);
+    assert_int_equal(http_parse_u64("", &v), -1);
 
     char out[16];
-    assert_int_equal(query_percent_decode("a%20b", 5, out, sizeof(out)), 0);
+    assert_int_equal(http_percent_decode("a%20b", 5, out, sizeof(out)), 0);
     assert_string_equal(out, "a b");
-    assert_int_equal(query_percent_decode("%2Fx%2f", 7, out, sizeof(out)), 0);
+    assert_int_equal(http_percent_decode("%2Fx%2f", 7, out, sizeof(out)), 0);
     assert_string_equal(out, "/x/");
-    assert_int_equal(query_percent_decode("a%2", 3, out, sizeof(out)), -1);
-    assert_int_equal(query_percent_decode("a%zz", 4, out, sizeof(out)), -1);
-    assert_int_equal(query_percent_decode("a%00", 4, out, sizeof(out)), -1);
-    assert_int_equal(query_percent_decode("0123456789abcdef", 16, out, sizeof(out)), -1);
+    assert_int_equal(http_percent_decode("a%2", 3, out, sizeof(out)), -1);
+    assert_int_equal(http_percent_decode("a%zz", 4, out, sizeof(out)), -1);
+    assert_int_equal(http_percent_decode("a%00", 4, out, sizeof(out)), -1);
+    assert_int_equal(http_percent_decode("0123456789abcdef", 16, out, sizeof(out)), -1);
 }
 
 static const char *tags(const char *in)

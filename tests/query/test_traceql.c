@@ -164,7 +164,7 @@ static void test_nesting(void **state)
  * a client child, a cart server with an error. */
 typedef struct ev {
     ottr_arena a;
-    qtrace t;
+    otlp_trace t;
     tq_trace_info ti;
     uint8_t *wire;
 } ev;
@@ -172,25 +172,25 @@ typedef struct ev {
 static void ev_build(ev *e)
 {
     ottr_arena_init(&e->a, 64 * 1024, 0);
-    fx_req *r = fx_req_new(&e->a);
-    fx_rs *fe = fx_rs_new(&e->a, r, "frontend");
+    otlp_request *r = fx_req_new(&e->a);
+    otlp_resource_spans *fe = fx_rs_new(&e->a, r, "frontend");
     fx_rs_attr(&e->a, fe, fx_str(&e->a, "env", "prod"));
-    fx_ss *ss = fx_ss_new(&e->a, fe, "lib", NULL);
+    otlp_scope_spans *ss = fx_ss_new(&e->a, fe, "lib", NULL);
     const char *tid = FX_TRACE_A;
-    fx_span *s1 = fx_span_new(&e->a, ss, tid, "0000000000000001", NULL, "GET /cart", 2, 1000,
-                              1000 + 150 * FX_MS);
+    otlp_span *s1 = fx_span_new(&e->a, ss, tid, "0000000000000001", NULL, "GET /cart", 2, 1000,
+                                1000 + 150 * FX_MS);
     fx_span_attr(&e->a, s1, fx_int(&e->a, "code", 200));
     fx_span_attr(&e->a, s1, fx_dbl(&e->a, "ratio", 0.75));
     fx_span_attr(&e->a, s1, fx_bool(&e->a, "cached", 1));
     fx_span_attr(&e->a, s1, fx_str(&e->a, "env", "span-level"));
     fx_span_status(&e->a, s1, 1, NULL);
-    fx_span *s2 = fx_span_new(&e->a, ss, tid, "0000000000000002", "0000000000000001", "GET /api", 3,
-                              2000, 2000 + 20 * FX_MS);
+    otlp_span *s2 = fx_span_new(&e->a, ss, tid, "0000000000000002", "0000000000000001", "GET /api",
+                                3, 2000, 2000 + 20 * FX_MS);
     fx_span_attr(&e->a, s2, fx_str(&e->a, "code", "404"));
-    fx_rs *cart = fx_rs_new(&e->a, r, "cart");
-    fx_ss *cs = fx_ss_new(&e->a, cart, NULL, NULL);
-    fx_span *s3 = fx_span_new(&e->a, cs, tid, "0000000000000003", "0000000000000002", "GET /api", 2,
-                              3000, 3000 + 10 * FX_MS);
+    otlp_resource_spans *cart = fx_rs_new(&e->a, r, "cart");
+    otlp_scope_spans *cs = fx_ss_new(&e->a, cart, NULL, NULL);
+    otlp_span *s3 = fx_span_new(&e->a, cs, tid, "0000000000000003", "0000000000000002", "GET /api",
+                                2, 3000, 3000 + 10 * FX_MS);
     fx_span_status(&e->a, s3, 2, "boom");
     fx_span_attr(&e->a, s3, fx_int(&e->a, "code", 503));
     size_t n =
@@ -200,8 +200,8 @@ static void ev_build(ev *e)
     assert_non_null(e->wire);
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(r, e->wire);
     /* An export request has TracesData's layout. */
-    assert_int_equal(qtrace_decode(&e->t, &e->a, e->wire, n), OTTR_OK);
-    assert_int_equal(qtrace_build_tree(&e->t, &e->a), OTTR_OK);
+    assert_int_equal(otlp_trace_decode(&e->t, &e->a, e->wire, n), OTTR_OK);
+    assert_int_equal(otlp_trace_build_tree(&e->t, &e->a), OTTR_OK);
     e->ti.root_name = "GET /cart";
     e->ti.root_service = "frontend";
     e->ti.duration_ns = 150 * FX_MS;

@@ -16,10 +16,10 @@
 
 typedef struct tt {
     ottr_arena a;
-    fx_req *r;
-    fx_ss *ss;
+    otlp_request *r;
+    otlp_scope_spans *ss;
     uint8_t *wire;
-    qtrace t;
+    otlp_trace t;
 } tt;
 
 static void tt_init(tt *x)
@@ -38,7 +38,7 @@ static void tt_span(tt *x, const char *id, const char *parent)
 /* Spans past the fixture's room: a bigger array. */
 static void tt_grow(tt *x, size_t n)
 {
-    fx_span **v = ottr_arena_alloc(&x->a, n * sizeof(*v));
+    otlp_span **v = ottr_arena_alloc(&x->a, n * sizeof(*v));
     assert_non_null(v);
     memcpy(v, x->ss->spans, x->ss->n_spans * sizeof(*v));
     x->ss->spans = v;
@@ -52,8 +52,8 @@ static void tt_build(tt *x)
     x->wire = malloc(n);
     assert_non_null(x->wire);
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(x->r, x->wire);
-    assert_int_equal(qtrace_decode(&x->t, &x->a, x->wire, n), OTTR_OK);
-    assert_int_equal(qtrace_build_tree(&x->t, &x->a), OTTR_OK);
+    assert_int_equal(otlp_trace_decode(&x->t, &x->a, x->wire, n), OTTR_OK);
+    assert_int_equal(otlp_trace_build_tree(&x->t, &x->a), OTTR_OK);
 }
 
 static void tt_free(tt *x)
@@ -96,8 +96,8 @@ static void test_orphans(void **state)
     tt_build(&x);
     assert_int_equal(x.t.root, -1);
     assert_int_equal(x.t.norphans, 2);
-    assert_true(x.t.spans[0].problems & QSPAN_ORPHAN);
-    assert_false(x.t.spans[1].problems & QSPAN_ORPHAN);
+    assert_true(x.t.spans[0].problems & OTLP_SPAN_ORPHAN);
+    assert_false(x.t.spans[1].problems & OTLP_SPAN_ORPHAN);
     assert_int_equal(x.t.spans[1].parent, 0);
     store_trace_summary sum;
     memset(&sum, 0, sizeof(sum));
@@ -122,9 +122,9 @@ static void test_duplicates(void **state)
     tt_build(&x);
     assert_int_equal(x.t.nduplicates, 2);
     assert_int_equal(x.t.root, 0);
-    assert_false(x.t.spans[0].problems & QSPAN_DUPLICATE);
-    assert_true(x.t.spans[1].problems & QSPAN_DUPLICATE);
-    assert_true(x.t.spans[3].problems & QSPAN_DUPLICATE);
+    assert_false(x.t.spans[0].problems & OTLP_SPAN_DUPLICATE);
+    assert_true(x.t.spans[1].problems & OTLP_SPAN_DUPLICATE);
+    assert_true(x.t.spans[3].problems & OTLP_SPAN_DUPLICATE);
     /* The later span with the first's ID points at span 2, whose parent is the
      * first: no loop, since IDs resolve to the first holder. */
     assert_int_equal(x.t.spans[2].parent, 0);
@@ -145,14 +145,14 @@ static void test_cycles(void **state)
     tt_span(&x, "00000000000000b0", "00000000000000a2"); /* hangs off the loop */
     tt_build(&x);
     assert_int_equal(x.t.ncycles, 4);
-    assert_true(x.t.spans[0].problems & QSPAN_CYCLE);
-    assert_true(x.t.spans[0].problems & QSPAN_CUT);
+    assert_true(x.t.spans[0].problems & OTLP_SPAN_CYCLE);
+    assert_true(x.t.spans[0].problems & OTLP_SPAN_CUT);
     assert_int_equal(x.t.spans[0].parent, -1);
-    assert_false(x.t.spans[4].problems & QSPAN_CYCLE);
+    assert_false(x.t.spans[4].problems & OTLP_SPAN_CYCLE);
     /* Exactly one edge of the 3-loop was cut; walking parents now ends. */
     int cuts = 0;
     for (size_t i = 1; i < 4; i++)
-        cuts += (x.t.spans[i].problems & QSPAN_CUT) != 0;
+        cuts += (x.t.spans[i].problems & OTLP_SPAN_CUT) != 0;
     assert_int_equal(cuts, 1);
     for (size_t i = 0; i < x.t.nspans; i++) {
         int32_t cur = (int32_t)i;
@@ -191,13 +191,13 @@ static void test_empty_and_corrupt(void **state)
     (void)state;
     ottr_arena a;
     ottr_arena_init(&a, 4096, 0);
-    qtrace t;
-    assert_int_equal(qtrace_decode(&t, &a, (const uint8_t *)"", 0), OTTR_OK);
+    otlp_trace t;
+    assert_int_equal(otlp_trace_decode(&t, &a, (const uint8_t *)"", 0), OTTR_OK);
     assert_int_equal(t.nspans, 0);
-    assert_int_equal(qtrace_build_tree(&t, &a), OTTR_OK);
+    assert_int_equal(otlp_trace_build_tree(&t, &a), OTTR_OK);
     assert_int_equal(t.root, -1);
     static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0x01};
-    assert_int_equal(qtrace_decode(&t, &a, junk, sizeof(junk)), OTTR_ERR_CORRUPT);
+    assert_int_equal(otlp_trace_decode(&t, &a, junk, sizeof(junk)), OTTR_ERR_CORRUPT);
     ottr_arena_free(&a);
 }
 

@@ -22,11 +22,6 @@
 
 #define H_UNUSED __attribute__((unused))
 
-typedef Opentelemetry__Proto__Trace__V1__ResourceSpans pb_rs;
-typedef Opentelemetry__Proto__Trace__V1__ScopeSpans pb_ss;
-typedef Opentelemetry__Proto__Trace__V1__Status pb_status;
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest pb_req;
-
 enum { A_STR = 1, A_INT, A_DBL, A_BOOL };
 
 typedef struct tattr {
@@ -89,10 +84,10 @@ static H_UNUSED void id8(uint64_t n, uint8_t out[8])
         out[i] = (uint8_t)(n >> (56 - 8 * i));
 }
 
-static H_UNUSED pb_keyvalue *h_kv(ottr_arena *a, const tattr *t)
+static H_UNUSED otlp_kv *h_kv(ottr_arena *a, const tattr *t)
 {
-    pb_keyvalue *kv = ottr_arena_alloc(a, sizeof(*kv));
-    pb_anyvalue *v = ottr_arena_alloc(a, sizeof(*v));
+    otlp_kv *kv = ottr_arena_alloc(a, sizeof(*kv));
+    otlp_any *v = ottr_arena_alloc(a, sizeof(*v));
     opentelemetry__proto__common__v1__key_value__init(kv);
     opentelemetry__proto__common__v1__any_value__init(v);
     kv->key = (char *)t->key;
@@ -119,34 +114,34 @@ static H_UNUSED pb_keyvalue *h_kv(ottr_arena *a, const tattr *t)
 }
 
 /* Builds an export request with one ResourceSpans per span, in |a|. */
-static H_UNUSED pb_req *h_request(ottr_arena *a, const tspan *spans, size_t n)
+static H_UNUSED otlp_request *h_request(ottr_arena *a, const tspan *spans, size_t n)
 {
-    pb_req *req = ottr_arena_alloc(a, sizeof(*req));
+    otlp_request *req = ottr_arena_alloc(a, sizeof(*req));
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(req);
     req->n_resource_spans = n;
-    req->resource_spans = ottr_arena_alloc(a, n * sizeof(pb_rs *) + 1);
+    req->resource_spans = ottr_arena_alloc(a, n * sizeof(otlp_resource_spans *) + 1);
     for (size_t i = 0; i < n; i++) {
         const tspan *t = &spans[i];
-        pb_rs *rs = ottr_arena_alloc(a, sizeof(*rs));
+        otlp_resource_spans *rs = ottr_arena_alloc(a, sizeof(*rs));
         opentelemetry__proto__trace__v1__resource_spans__init(rs);
-        pb_resource *res = ottr_arena_alloc(a, sizeof(*res));
+        otlp_resource *res = ottr_arena_alloc(a, sizeof(*res));
         opentelemetry__proto__resource__v1__resource__init(res);
         size_t nr = 1;
         while (nr - 1 < 3 && t->rattrs[nr - 1].key)
             nr++;
-        res->attributes = ottr_arena_alloc(a, nr * sizeof(pb_keyvalue *));
+        res->attributes = ottr_arena_alloc(a, nr * sizeof(otlp_kv *));
         tattr svc = ASTR("service.name", t->service ? t->service : "svc");
         res->attributes[0] = h_kv(a, &svc);
         for (size_t k = 1; k < nr; k++)
             res->attributes[k] = h_kv(a, &t->rattrs[k - 1]);
         res->n_attributes = nr;
         rs->resource = res;
-        pb_ss *ss = ottr_arena_alloc(a, sizeof(*ss));
+        otlp_scope_spans *ss = ottr_arena_alloc(a, sizeof(*ss));
         opentelemetry__proto__trace__v1__scope_spans__init(ss);
         rs->n_scope_spans = 1;
-        rs->scope_spans = ottr_arena_alloc(a, sizeof(pb_ss *));
+        rs->scope_spans = ottr_arena_alloc(a, sizeof(otlp_scope_spans *));
         rs->scope_spans[0] = ss;
-        pb_span *sp = ottr_arena_alloc(a, sizeof(*sp));
+        otlp_span *sp = ottr_arena_alloc(a, sizeof(*sp));
         opentelemetry__proto__trace__v1__span__init(sp);
         uint8_t *tid = ottr_arena_alloc(a, 16), *sid = ottr_arena_alloc(a, 8);
         id16(t->trace, tid);
@@ -168,7 +163,7 @@ static H_UNUSED pb_req *h_request(ottr_arena *a, const tspan *spans, size_t n)
         if (t->trace_state)
             sp->trace_state = (char *)t->trace_state;
         if (t->status) {
-            pb_status *st = ottr_arena_alloc(a, sizeof(*st));
+            otlp_status *st = ottr_arena_alloc(a, sizeof(*st));
             opentelemetry__proto__trace__v1__status__init(st);
             st->code = t->status;
             sp->status = st;
@@ -176,24 +171,24 @@ static H_UNUSED pb_req *h_request(ottr_arena *a, const tspan *spans, size_t n)
         size_t na = 0;
         while (na < 6 && t->attrs[na].key)
             na++;
-        sp->attributes = ottr_arena_alloc(a, (na + 1) * sizeof(pb_keyvalue *));
+        sp->attributes = ottr_arena_alloc(a, (na + 1) * sizeof(otlp_kv *));
         for (size_t k = 0; k < na; k++)
             sp->attributes[k] = h_kv(a, &t->attrs[k]);
         sp->n_attributes = na;
         ss->n_spans = 1;
-        ss->spans = ottr_arena_alloc(a, sizeof(pb_span *));
+        ss->spans = ottr_arena_alloc(a, sizeof(otlp_span *));
         ss->spans[0] = sp;
         req->resource_spans[i] = rs;
     }
     return req;
 }
 
-static H_UNUSED void h_batch(ottr_arena *a, const tspan *spans, size_t n, ottr_batch *out)
+static H_UNUSED void h_batch(ottr_arena *a, const tspan *spans, size_t n, otlp_batch *out)
 {
-    pb_req *req = h_request(a, spans, n);
+    otlp_request *req = h_request(a, spans, n);
     size_t rejected = 0;
     char msg[256];
-    assert_int_equal(ottr_batch_build(a, req, out, &rejected, msg, sizeof(msg)), OTTR_OK);
+    assert_int_equal(otlp_batch_build(a, req, out, &rejected, msg, sizeof(msg)), OTTR_OK);
     assert_int_equal(rejected, 0);
 }
 
@@ -306,7 +301,7 @@ static H_UNUSED void fx_close(fx *f)
 
 static H_UNUSED ottr_status fx_submit(fx *f, const tspan *spans, size_t n)
 {
-    ottr_batch b;
+    otlp_batch b;
     ottr_arena_reset(&f->arena);
     h_batch(&f->arena, spans, n, &b);
     return sampler_submit(f->s, &b);

@@ -26,7 +26,7 @@ static void g_close(gfx *x)
 
 static void g_feed(gfx *x, tspan sp, uint64_t now)
 {
-    ottr_batch b;
+    otlp_batch b;
     h_batch(&x->arena, &sp, 1, &b);
     for (size_t i = 0; i < b.ngroups; i++)
         for (size_t k = 0; k < b.groups[i].nspans; k++)
@@ -372,7 +372,7 @@ static void test_spanmetrics_cardinality_cap(void **state)
     for (int i = 0; i < 20; i++) {
         snprintf(names[i], sizeof(names[i]), "op%d", i);
         tspan sp = {.service = "svc", .trace = 1, .span = (uint64_t)i + 1, .name = names[i]};
-        ottr_batch b;
+        otlp_batch b;
         h_batch(&a, &sp, 1, &b);
         spanmetrics_observe(m, &b.groups[0].spans[0]);
     }

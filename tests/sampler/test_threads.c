@@ -35,7 +35,7 @@ static void *feed(void *arg)
         };
         for (int k = 0; k < 3; k++) {
             ottr_arena_reset(&a);
-            ottr_batch b;
+            otlp_batch b;
             h_batch(&a, &parts[k], 1, &b);
             ottr_status st;
             while ((st = sampler_submit(fd->s, &b)) == OTTR_ERR_BUSY) {

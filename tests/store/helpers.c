@@ -13,9 +13,6 @@
 
 #include "tests/store/helpers.h"
 
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
-typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
-
 uint64_t th_now_ns;
 
 uint64_t th_clock(void)
@@ -28,10 +25,10 @@ void th_tid(uint8_t tid[16], uint8_t b)
     memset(tid, b, 16);
 }
 
-static pb_kv *kv_str(ottr_arena *a, const char *k, const char *v)
+static otlp_kv *kv_str(ottr_arena *a, const char *k, const char *v)
 {
-    pb_kv *kv = ottr_arena_alloc(a, sizeof(*kv));
-    pb_any *av = ottr_arena_alloc(a, sizeof(*av));
+    otlp_kv *kv = ottr_arena_alloc(a, sizeof(*kv));
+    otlp_any *av = ottr_arena_alloc(a, sizeof(*av));
     assert_non_null(kv);
     assert_non_null(av);
     opentelemetry__proto__common__v1__key_value__init(kv);
@@ -43,9 +40,9 @@ static pb_kv *kv_str(ottr_arena *a, const char *k, const char *v)
     return kv;
 }
 
-static pb_kv *kv_int(ottr_arena *a, const char *k, int64_t v)
+static otlp_kv *kv_int(ottr_arena *a, const char *k, int64_t v)
 {
-    pb_kv *kv = kv_str(a, k, "");
+    otlp_kv *kv = kv_str(a, k, "");
     kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
     kv->value->int_value = v;
     return kv;
@@ -59,26 +56,26 @@ static void id8(ottr_arena *a, ProtobufCBinaryData *d, uint64_t v)
         d->data[i] = (uint8_t)(v >> (56 - 8 * i));
 }
 
-void th_build(ottr_arena *a, const tspan *spans, size_t n, ottr_batch *out)
+void th_build(ottr_arena *a, const tspan *spans, size_t n, otlp_batch *out)
 {
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req;
+    otlp_request req;
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
     req.n_resource_spans = n;
     req.resource_spans = ottr_arena_alloc(a, n * sizeof(*req.resource_spans) + 1);
     for (size_t i = 0; i < n; i++) {
         const tspan *t = &spans[i];
-        Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = ottr_arena_alloc(a, sizeof(*rs));
-        Opentelemetry__Proto__Resource__V1__Resource *res = ottr_arena_alloc(a, sizeof(*res));
-        Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = ottr_arena_alloc(a, sizeof(*ss));
-        Opentelemetry__Proto__Trace__V1__Span *sp = ottr_arena_alloc(a, sizeof(*sp));
-        Opentelemetry__Proto__Trace__V1__Status *stt = ottr_arena_alloc(a, sizeof(*stt));
+        otlp_resource_spans *rs = ottr_arena_alloc(a, sizeof(*rs));
+        otlp_resource *res = ottr_arena_alloc(a, sizeof(*res));
+        otlp_scope_spans *ss = ottr_arena_alloc(a, sizeof(*ss));
+        otlp_span *sp = ottr_arena_alloc(a, sizeof(*sp));
+        otlp_status *stt = ottr_arena_alloc(a, sizeof(*stt));
         opentelemetry__proto__trace__v1__resource_spans__init(rs);
         opentelemetry__proto__resource__v1__resource__init(res);
         opentelemetry__proto__trace__v1__scope_spans__init(ss);
         opentelemetry__proto__trace__v1__span__init(sp);
         opentelemetry__proto__trace__v1__status__init(stt);
 
-        res->attributes = ottr_arena_alloc(a, 2 * sizeof(pb_kv *));
+        res->attributes = ottr_arena_alloc(a, 2 * sizeof(otlp_kv *));
         res->attributes[res->n_attributes++] = kv_str(a, "service.name", t->service);
         if (t->res_key)
             res->attributes[res->n_attributes++] = kv_str(a, t->res_key, t->res_val);
@@ -95,7 +92,7 @@ void th_build(ottr_arena *a, const tspan *spans, size_t n, ottr_batch *out)
         sp->end_time_unix_nano = t->end_ns;
         stt->code = t->status;
         sp->status = stt;
-        sp->attributes = ottr_arena_alloc(a, 3 * sizeof(pb_kv *));
+        sp->attributes = ottr_arena_alloc(a, 3 * sizeof(otlp_kv *));
         if (t->attr_key)
             sp->attributes[sp->n_attributes++] = kv_str(a, t->attr_key, t->attr_val);
         if (t->int_key)
@@ -116,7 +113,7 @@ void th_build(ottr_arena *a, const tspan *spans, size_t n, ottr_batch *out)
     }
     size_t rejected = 0;
     char msg[256];
-    assert_int_equal(ottr_batch_build(a, &req, out, &rejected, msg, sizeof(msg)), OTTR_OK);
+    assert_int_equal(otlp_batch_build(a, &req, out, &rejected, msg, sizeof(msg)), OTTR_OK);
     assert_int_equal(rejected, 0);
 }
 
@@ -124,7 +121,7 @@ void th_append(store *s, const tspan *spans, size_t n, uint32_t sec)
 {
     ottr_arena a;
     ottr_arena_init(&a, 64 * 1024, 0);
-    ottr_batch b;
+    otlp_batch b;
     th_build(&a, spans, n, &b);
     assert_int_equal(store_append_pending(s, &b, sec), OTTR_OK);
     ottr_arena_free(&a);
@@ -184,9 +181,9 @@ size_t th_count_spans(const ottr_buf *buf)
 {
     ottr_arena a;
     ottr_arena_init(&a, 64 * 1024, 0);
-    ottr_span_ref *refs;
+    otlp_span_ref *refs;
     size_t n = 0;
-    assert_int_equal(ottr_chunk_decode(&a, (const uint8_t *)buf->data, buf->len, &refs, &n),
+    assert_int_equal(otlp_chunk_decode(&a, (const uint8_t *)buf->data, buf->len, &refs, &n),
                      OTTR_OK);
     ottr_arena_free(&a);
     return n;

@@ -27,8 +27,8 @@ typedef struct tspan {
     size_t pad;                    /* bytes of filler attribute (size tests) */
 } tspan;
 
-/* Builds a batch from |n| spans with ottr_batch_build, allocating from |arena|. */
-void th_build(ottr_arena *arena, const tspan *spans, size_t n, ottr_batch *out);
+/* Builds a batch from |n| spans with otlp_batch_build, allocating from |arena|. */
+void th_build(ottr_arena *arena, const tspan *spans, size_t n, otlp_batch *out);
 
 /* Appends |n| spans at |sec| (fails the test on error). */
 void th_append(store *s, const tspan *spans, size_t n, uint32_t sec);
@@ -49,7 +49,7 @@ store *th_open(const char *dir);
 store *th_open_opts(const store_options *o);
 void th_default_options(store_options *o, const char *dir);
 
-/* Number of ResourceSpans spans decoded from |buf|, via ottr_chunk_decode. */
+/* Number of ResourceSpans spans decoded from |buf|, via otlp_chunk_decode. */
 size_t th_count_spans(const ottr_buf *buf);
 
 #endif

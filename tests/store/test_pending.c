@@ -124,7 +124,7 @@ static void test_write_error_and_resume(void **state)
     store *s = th_open(dir);
     ottr_arena a;
     ottr_arena_init(&a, 64 * 1024, 0);
-    ottr_batch b;
+    otlp_batch b;
     tspan sp[1] = {span(3, 1)};
     th_build(&a, sp, 1, &b);
 

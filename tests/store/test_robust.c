@@ -67,9 +67,9 @@ static void test_garbage_chunk(void **state)
         garbage[i] = (uint8_t)(i * 37 + 11);
     garbage[0] = 0x0a;
     garbage[1] = 0xff; /* a length running past the end */
-    ottr_trace_group g = {.chunk = garbage, .chunk_len = sizeof(garbage)};
+    otlp_trace_group g = {.chunk = garbage, .chunk_len = sizeof(garbage)};
     th_tid(g.trace_id, 0x66);
-    ottr_batch b = {.groups = &g, .ngroups = 1, .nspans = 1, .chunk_bytes = sizeof(garbage)};
+    otlp_batch b = {.groups = &g, .ngroups = 1, .nspans = 1, .chunk_bytes = sizeof(garbage)};
     assert_int_equal(store_append_pending(s, &b, 70), OTTR_OK);
     tspan sp = {
         .service = "ok", .span_id = 1, .name = "n", .start_ns = 70 * SEC, .end_ns = 71 * SEC};
@@ -109,7 +109,7 @@ static void *work(void *arg)
         uint32_t sec = 200 + (uint32_t)w->id;
         ottr_arena a;
         ottr_arena_init(&a, 16 * 1024, 0);
-        ottr_batch b;
+        otlp_batch b;
         th_build(&a, &sp, 1, &b);
         if (store_append_pending(w->s, &b, sec) != OTTR_OK ||
             store_keep_trace(w->s, sp.tid, 200, 200 + NTHREADS) != OTTR_OK) {

@@ -1,0 +1,103 @@
+/* http/http.h - one HTTP server for every port of ottrd: a libevent
+ * loop per thread owns its connections, sniffs the HTTP/2 client preface and feeds
+ * the bytes to nghttp2 (h2c with prior knowledge) or to http-parser (HTTP/1.1 with
+ * keep-alive, Content-Length and chunked bodies). Each complete request is handed
+ * to the handler on the loop thread; the handler fills the response. Also the
+ * helpers every route uses to read a request (parameters, times, path segments) and
+ * bounded gzip inflation of request bodies.
+ *
+ * http/ depends on common/ only. */
+#ifndef OTTR_HTTP_H
+#define OTTR_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+
+typedef struct http_header {
+    const char *name; /* lowercase */
+    const char *value;
+} http_header;
+
+/* A complete request. Everything lives until the handler returns. */
+typedef struct http_request {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* decoded-as-sent path without the query, e.g. "/v1/traces" */
+    const char *query;  /* raw query string after '?', "" when none */
+    const http_header *headers;
+    size_t nheaders;
+    const uint8_t *body; /* de-chunked, not un-gzipped; NULL when empty */
+    size_t body_len;
+    int body_too_large; /* the body passed max_body_bytes: body is NULL; answer 413 */
+    int http2;          /* 1 over h2c */
+} http_request;
+
+#define HTTP_MAX_EXTRA_HEADERS 8
+
+typedef struct http_response {
+    int status;            /* default 200 */
+    char content_type[64]; /* default "text/plain; charset=utf-8" */
+    ottr_buf body;         /* the server frees it after sending */
+    int nextra;
+    char extra_name[HTTP_MAX_EXTRA_HEADERS][32];
+    char extra_value[HTTP_MAX_EXTRA_HEADERS][96];
+} http_response;
+
+/* Case-insensitive header lookup; NULL when absent. */
+const char *http_request_header(const http_request *req, const char *name);
+/* Value of query parameter |name| percent-decoded into |out|; returns 1 when
+ * present, 0 when absent. Repeated parameters: |index| picks the n-th. */
+int http_query_param(const http_request *req, const char *name, int index, char *out,
+                     size_t outlen);
+void http_response_set_header(http_response *resp, const char *name, const char *value);
+void http_response_set_type(http_response *resp, const char *content_type);
+
+typedef void (*http_handler_fn)(void *ctx, const http_request *req, http_response *resp);
+
+typedef struct http_server_options {
+    const char *name;      /* "otlp_http", "query", "jaeger": logs and metrics */
+    const char *addr;      /* "host:port"; port 0 picks a free port */
+    int threads;           /* event-loop threads (>= 1) */
+    size_t max_body_bytes; /* bodies past this get body_too_large */
+    http_handler_fn handler;
+    void *ctx;
+} http_server_options;
+
+typedef struct http_server http_server;
+
+/* Binds, starts the loop threads and returns. On error returns OTTR_ERR_IO with
+ * a message in |err| ("bind 0.0.0.0:4318: Address already in use"). */
+ottr_status http_server_start(const http_server_options *o, http_server **out, char *err,
+                              size_t errlen);
+/* The bound port (useful with port 0). */
+int http_server_port(const http_server *s);
+/* Stops accepting, finishes requests in progress, joins the threads, frees. */
+void http_server_stop(http_server *s);
+
+/* ------------------------------------------------------------------ request helpers */
+
+/* Decimal digits only, no sign, no overflow. Returns 0 or -1. */
+int http_parse_u64(const char *s, uint64_t *out);
+/* RFC 3339 ("2024-05-01T10:00:00Z", fractions and +hh:mm offsets allowed) to
+ * Unix nanoseconds. Returns 0 or -1. */
+int http_parse_rfc3339(const char *s, uint64_t *out_ns);
+/* Percent-decodes |n| bytes of a path segment into |out| (NUL-terminated).
+ * Returns 0, or -1 on a bad escape, an encoded NUL or |outlen| too small. */
+int http_percent_decode(const char *s, size_t n, char *out, size_t outlen);
+
+/* ------------------------------------------------------------------ gzip */
+
+/* Inflates the gzip stream |in| (one or more concatenated members) into a new
+ * buffer of at most |max_out| bytes. The output grows geometrically, so a small
+ * body that inflates past the cap costs at most |max_out| bytes before it fails.
+ * On success *out (malloc'ed, the caller frees it; NULL when the output is
+ * empty) and *out_len are set. Returns OTTR_OK, or:
+ *   OTTR_ERR_TOO_LARGE - the output would exceed |max_out|
+ *   OTTR_ERR_CORRUPT   - not gzip, bad checksum, truncated or trailing garbage
+ *   OTTR_ERR_NOMEM     - out of memory
+ * On error nothing is returned to free. */
+ottr_status http_gunzip(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out,
+                        size_t *out_len);
+
+#endif /* OTTR_HTTP_H */

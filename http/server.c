@@ -1,0 +1,661 @@
+/* http/server.c - the HTTP server's threads and connections: one accept
+ * thread hands sockets to N libevent loop threads (least loaded first); each loop
+ * reads into one buffer, sniffs the HTTP/2 preface, feeds HTTP/1.1 or HTTP/2, and
+ * writes queued output; a tick enforces idle, header and linger deadlines. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http/internal.h"
+
+static const uint8_t h2_magic[HTTP_SNIFF_LEN] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+#define ACCEPT_BACKOFF_MS 100 /* after EMFILE and the like */
+#define TICK_MS           1000
+
+static void conn_on_read(evutil_socket_t fd, short what, void *arg);
+static void conn_on_write(evutil_socket_t fd, short what, void *arg);
+
+/* ------------------------------------------------------------------ connections */
+
+static void conn_close(http_conn *c)
+{
+    http_worker *w = c->w;
+    event_del(&c->rev);
+    event_del(&c->wev);
+    close(c->fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    h1_free(c);
+    h2_free(c);
+    http_out_free(&c->out);
+    free(c);
+    atomic_fetch_sub(&w->nconns, 1);
+    atomic_fetch_sub(&w->srv->nconns, 1);
+    if (w->draining && w->conns == NULL)
+        event_base_loopbreak(w->base);
+}
+
+/* Starts the lingering close: the answer is out, so shut the write side and
+ * discard what the client still sends, so that it reads the answer instead of a
+ * reset. Returns 0, or -1 when |c| was closed. */
+static int conn_linger(http_conn *c)
+{
+    if (c->eof) {
+        conn_close(c);
+        return -1;
+    }
+    shutdown(c->fd, SHUT_WR);
+    c->lingering = 1;
+    c->linger_deadline_ms = http_now_ms() + c->w->srv->lim.linger_ms;
+    if (c->write_armed) {
+        event_del(&c->wev);
+        c->write_armed = 0;
+    }
+    if (c->read_paused) {
+        event_add(&c->rev, NULL);
+        c->read_paused = 0;
+    }
+    return 0;
+}
+
+/* Sends what is queued, arms or disarms the events and closes when done. Returns
+ * 0, or -1 when |c| was closed. */
+static int conn_flush(http_conn *c)
+{
+    if (c->fatal) {
+        conn_close(c);
+        return -1;
+    }
+    if (c->lingering)
+        return 0;
+    for (;;) {
+        if (c->proto == HTTP_PROTO_H2 && h2_pump(c) != 0) {
+            conn_close(c);
+            return -1;
+        }
+        if (c->out.bytes == 0)
+            break;
+        int rc = http_out_write(&c->out, c->fd);
+        if (rc < 0) {
+            conn_close(c);
+            return -1;
+        }
+        c->last_ms = http_now_ms();
+        if (rc == 0)
+            break;
+    }
+    if (c->out.bytes > 0) {
+        if (!c->write_armed) {
+            event_add(&c->wev, NULL);
+            c->write_armed = 1;
+        }
+    } else if (c->write_armed) {
+        event_del(&c->wev);
+        c->write_armed = 0;
+    }
+    if (c->out.bytes == 0) {
+        if (c->proto == HTTP_PROTO_H2 && h2_done(c)) {
+            conn_close(c);
+            return -1;
+        }
+        /* An idle keep-alive connection of a stopping server closes at once. */
+        int h1_done = c->proto == HTTP_PROTO_H1 && c->w->draining && h1_idle(c) && !c->closing;
+        if (c->eof || h1_done || (c->proto == HTTP_PROTO_H2 && c->closing)) {
+            conn_close(c);
+            return -1;
+        }
+        if (c->closing)
+            return conn_linger(c);
+    }
+    if (c->out.bytes > HTTP_OUT_HIGH_WATER && !c->read_paused) {
+        event_del(&c->rev);
+        c->read_paused = 1;
+    } else if (c->read_paused && c->out.bytes < HTTP_OUT_LOW_WATER && !c->eof) {
+        event_add(&c->rev, NULL);
+        c->read_paused = 0;
+    }
+    return 0;
+}
+
+/* Hands fresh bytes to the protocol; |data| has HTTP_SNIFF_LEN bytes of headroom.
+ * Returns 0, or -1 when the connection must close at once. */
+static int conn_feed(http_conn *c, uint8_t *data, size_t n)
+{
+    if (c->proto == HTTP_PROTO_SNIFF) {
+        if (c->sniff_len > 0) {
+            data -= c->sniff_len;
+            memcpy(data, c->sniff, c->sniff_len);
+            n += c->sniff_len;
+            c->sniff_len = 0;
+        }
+        size_t m = n < HTTP_SNIFF_LEN ? n : HTTP_SNIFF_LEN;
+        if (memcmp(data, h2_magic, m) == 0) {
+            if (n < HTTP_SNIFF_LEN) {
+                memcpy(c->sniff, data, n); /* a prefix of the preface: wait */
+                c->sniff_len = (uint8_t)n;
+                return 0;
+            }
+            c->proto = HTTP_PROTO_H2;
+            if (h2_start(c) != 0)
+                return -1;
+        } else {
+            c->proto = HTTP_PROTO_H1;
+            h1_start(c);
+        }
+    }
+    if (c->proto == HTTP_PROTO_H2)
+        return h2_feed(c, data, n);
+    return h1_feed(c, data, n);
+}
+
+static void conn_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    http_conn *c = arg;
+    http_worker *w = c->w;
+    uint8_t *buf = w->rbuf + HTTP_SNIFF_LEN;
+    for (int i = 0; i < 4; i++) {
+        ssize_t n = recv(fd, buf, HTTP_READ_BUF, 0);
+        if (n > 0) {
+            c->last_ms = http_now_ms();
+            if (c->lingering || c->closing)
+                continue; /* discarded */
+            if (conn_feed(c, buf, (size_t)n) != 0) {
+                conn_close(c);
+                return;
+            }
+            if ((size_t)n < HTTP_READ_BUF || c->out.bytes > HTTP_OUT_HIGH_WATER)
+                break;
+            continue;
+        }
+        if (n == 0) {
+            if (c->lingering || c->out.bytes == 0 || c->proto == HTTP_PROTO_SNIFF) {
+                conn_close(c);
+                return;
+            }
+            /* Half-closed: send what is queued, then close. */
+            c->eof = 1;
+            event_del(&c->rev);
+            break;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+        conn_close(c);
+        return;
+    }
+    conn_flush(c);
+}
+
+static void conn_on_write(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    conn_flush(arg);
+}
+
+/* 1 when nothing of a request is under way on |c|. */
+static int conn_idle(const http_conn *c)
+{
+    if (c->out.bytes > 0)
+        return 0;
+    if (c->proto == HTTP_PROTO_H1)
+        return h1_idle(c);
+    return c->proto == HTTP_PROTO_SNIFF && c->sniff_len == 0;
+}
+
+static void conn_adopt(http_worker *w, int fd)
+{
+    http_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        close(fd);
+        atomic_fetch_sub(&w->nconns, 1);
+        atomic_fetch_sub(&w->srv->nconns, 1);
+        return;
+    }
+    c->w = w;
+    c->fd = fd;
+    c->last_ms = http_now_ms();
+    event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
+    event_assign(&c->wev, w->base, fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    ottr_counter_add(w->srv->m_conns, 1);
+    event_add(&c->rev, NULL);
+}
+
+/* ------------------------------------------------------------------ loop threads */
+
+/* Stops the loop once every connection is gone: idle ones close now, HTTP/2 ones
+ * get a GOAWAY, busy HTTP/1.1 ones close after their current answer. */
+static void worker_drain(http_worker *w)
+{
+    w->draining = 1;
+    w->drain_deadline_ms = http_now_ms() + w->srv->lim.drain_ms;
+    http_conn *c = w->conns, *next;
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (c->lingering)
+            continue;
+        if (c->proto == HTTP_PROTO_H2) {
+            h2_goaway(c);
+            conn_flush(c);
+            continue;
+        }
+        /* A request may already wait in the socket: take it in first. */
+        if (conn_idle(c) && !c->read_paused && !c->eof) {
+            conn_on_read(c->fd, EV_READ, c);
+            /* |c| may be gone now; look again through the list. */
+        }
+    }
+    for (c = w->conns; c != NULL; c = next) {
+        next = c->next;
+        if (!c->lingering && c->proto != HTTP_PROTO_H2 && conn_idle(c))
+            conn_close(c);
+    }
+    if (w->conns == NULL)
+        event_base_loopbreak(w->base);
+}
+
+static void worker_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    http_worker *w = arg;
+    const http_limits *lim = &w->srv->lim;
+    uint64_t now = http_now_ms();
+    if (w->draining && now >= w->drain_deadline_ms) {
+        if (w->conns != NULL)
+            OTTR_WARN("http", "%s: closing %u connections still busy at shutdown", w->srv->name,
+                      atomic_load(&w->nconns));
+        while (w->conns != NULL)
+            conn_close(w->conns);
+        event_base_loopbreak(w->base);
+        return;
+    }
+    http_conn *c = w->conns, *next;
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (c->lingering) {
+            if (now >= c->linger_deadline_ms)
+                conn_close(c);
+            continue;
+        }
+        if (now - c->last_ms >= lim->idle_timeout_ms) {
+            OTTR_DEBUG("http", "%s: closing an idle connection", w->srv->name);
+            if (c->proto == HTTP_PROTO_H2) {
+                h2_goaway(c); /* best effort: tell the client why */
+                if (conn_flush(c) != 0)
+                    continue;
+            }
+            conn_close(c);
+            continue;
+        }
+        if (c->proto == HTTP_PROTO_H1 && c->h1.in_message && !c->h1.headers_done && !c->closing &&
+            now - c->h1.start_ms >= lim->header_timeout_ms) {
+            h1_bad_request(c, 408);
+            conn_flush(c);
+        }
+    }
+}
+
+static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    http_worker *w = arg;
+    uint64_t v;
+    if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        OTTR_WARN("http", "%s: eventfd read: %s", w->srv->name, strerror(errno));
+    for (;;) {
+        int fds[64];
+        size_t n = 0;
+        pthread_mutex_lock(&w->mu);
+        while (n < 64 && w->npending > 0)
+            fds[n++] = w->pending[--w->npending];
+        int stop = w->stop_req;
+        pthread_mutex_unlock(&w->mu);
+        for (size_t i = 0; i < n; i++)
+            conn_adopt(w, fds[i]);
+        if (n == 0) {
+            if (stop && !w->draining)
+                worker_drain(w);
+            return;
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    http_worker *w = arg;
+    event_base_dispatch(w->base);
+    while (w->conns != NULL)
+        conn_close(w->conns);
+    return NULL;
+}
+
+static void worker_wake(http_worker *w)
+{
+    uint64_t one = 1;
+    if (write(w->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        OTTR_WARN("http", "%s: eventfd write: %s", w->srv->name, strerror(errno));
+}
+
+static int worker_init(http_server *s, http_worker *w, int index)
+{
+    w->srv = s;
+    w->index = index;
+    w->notify_fd = -1;
+    if (pthread_mutex_init(&w->mu, NULL) != 0)
+        return -1;
+    struct event_config *cfg = event_config_new();
+    if (cfg == NULL)
+        return -1;
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+    w->base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    w->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->rbuf = malloc(HTTP_SNIFF_LEN + HTTP_READ_BUF);
+    w->hdrs = calloc(HTTP_MAX_HEADERS + 1, sizeof(http_header)); /* + host from :authority */
+    if (w->base == NULL || w->notify_fd < 0 || w->rbuf == NULL || w->hdrs == NULL)
+        return -1;
+    event_assign(&w->notify_ev, w->base, w->notify_fd, EV_READ | EV_PERSIST, worker_on_notify, w);
+    event_assign(&w->tick_ev, w->base, -1, EV_PERSIST, worker_on_tick, w);
+    struct timeval tv = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
+    if (event_add(&w->notify_ev, NULL) != 0 || event_add(&w->tick_ev, &tv) != 0)
+        return -1;
+    w->date_sec = -1;
+    return 0;
+}
+
+static void worker_free(http_worker *w)
+{
+    if (w->base) {
+        event_del(&w->notify_ev);
+        event_del(&w->tick_ev);
+        event_base_free(w->base);
+    }
+    for (size_t i = 0; i < w->npending; i++) {
+        close(w->pending[i]);
+        atomic_fetch_sub(&w->srv->nconns, 1);
+    }
+    free(w->pending);
+    if (w->notify_fd >= 0)
+        close(w->notify_fd);
+    free(w->rbuf);
+    free(w->hdrs);
+    pthread_mutex_destroy(&w->mu);
+}
+
+/* ------------------------------------------------------------------ accept thread */
+
+/* Gives |fd| to the loop with the fewest connections. Returns 0 or -1. */
+static int server_dispatch(http_server *s, int fd, unsigned *rr)
+{
+    http_worker *best = NULL;
+    unsigned best_n = 0;
+    for (int i = 0; i < s->nworkers; i++) {
+        http_worker *w = &s->workers[(*rr + (unsigned)i) % (unsigned)s->nworkers];
+        unsigned n = atomic_load(&w->nconns);
+        if (best == NULL || n < best_n) {
+            best = w;
+            best_n = n;
+        }
+    }
+    (*rr)++;
+    pthread_mutex_lock(&best->mu);
+    if (best->npending == best->cappending) {
+        size_t cap = best->cappending ? best->cappending * 2 : 16;
+        int *p = realloc(best->pending, cap * sizeof(int));
+        if (p == NULL) {
+            pthread_mutex_unlock(&best->mu);
+            return -1;
+        }
+        best->pending = p;
+        best->cappending = cap;
+    }
+    best->pending[best->npending++] = fd;
+    atomic_fetch_add(&best->nconns, 1);
+    pthread_mutex_unlock(&best->mu);
+    worker_wake(best);
+    return 0;
+}
+
+static void *acceptor_main(void *arg)
+{
+    http_server *s = arg;
+    unsigned rr = 0;
+    int backoff = 0;
+    uint64_t last_full_log = 0;
+    for (;;) {
+        struct pollfd p[2] = {{.fd = s->listen_fd, .events = backoff ? 0 : POLLIN},
+                              {.fd = s->acceptor_fd, .events = POLLIN}};
+        int rc = poll(p, 2, backoff ? ACCEPT_BACKOFF_MS : -1);
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (p[1].revents)
+            break;
+        backoff = 0;
+        if (!(p[0].revents & POLLIN))
+            continue;
+        for (int i = 0; i < 64; i++) {
+            int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EINTR || errno == ECONNABORTED)
+                    continue;
+                if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                    OTTR_WARN("http", "%s: accept: %s", s->name, strerror(errno));
+                    backoff = 1;
+                }
+                break;
+            }
+            if (atomic_load(&s->nconns) >= s->lim.max_connections) {
+                uint64_t now = http_now_ms();
+                if (now - last_full_log > 10000) {
+                    OTTR_WARN("http", "%s: %u connections open; refusing new ones", s->name,
+                              s->lim.max_connections);
+                    last_full_log = now;
+                }
+                close(fd);
+                continue;
+            }
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            atomic_fetch_add(&s->nconns, 1);
+            if (server_dispatch(s, fd, &rr) != 0) {
+                close(fd);
+                atomic_fetch_sub(&s->nconns, 1);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ start / stop */
+
+static int server_listen(http_server *s, char *err, size_t errlen)
+{
+    char host[128];
+    int port;
+    if (ottr_parse_addr(s->addr, host, sizeof(host), &port) != 0) {
+        snprintf(err, errlen, "bad address \"%s\" (want host:port)", s->addr);
+        return -1;
+    }
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(host[0] ? host : "0.0.0.0", portstr, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "resolve %s: %s", s->addr, gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1, saved = 0;
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        snprintf(err, errlen, "bind %s: %s", s->addr, strerror(saved));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        snprintf(err, errlen, "getsockname %s: %s", s->addr, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    s->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    s->listen_fd = fd;
+    return 0;
+}
+
+static void server_free(http_server *s)
+{
+    if (s->acceptor_started) {
+        uint64_t one = 1;
+        if (write(s->acceptor_fd, &one, sizeof(one)) < 0)
+            OTTR_WARN("http", "%s: eventfd write: %s", s->name, strerror(errno));
+        pthread_join(s->acceptor, NULL);
+    }
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    s->listen_fd = -1;
+    for (int i = 0; i < s->nstarted; i++) {
+        http_worker *w = &s->workers[i];
+        pthread_mutex_lock(&w->mu);
+        w->stop_req = 1;
+        pthread_mutex_unlock(&w->mu);
+        worker_wake(w);
+    }
+    for (int i = 0; i < s->nstarted; i++)
+        pthread_join(s->workers[i].thread, NULL);
+    for (int i = 0; i < s->ninit; i++)
+        worker_free(&s->workers[i]);
+    free(s->workers);
+    if (s->acceptor_fd >= 0)
+        close(s->acceptor_fd);
+    h2_callbacks_free(s);
+    free(s);
+}
+
+ottr_status http_server_start_limits(const http_server_options *o, const http_limits *l,
+                                     http_server **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (o == NULL || o->handler == NULL || o->addr == NULL || o->threads < 1) {
+        snprintf(err, errlen, "http server: bad options");
+        return OTTR_ERR_INVALID;
+    }
+    http_server *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return OTTR_ERR_NOMEM;
+    }
+    s->o = *o;
+    s->lim = *l;
+    s->listen_fd = -1;
+    s->acceptor_fd = -1;
+    snprintf(s->name, sizeof(s->name), "%s", o->name ? o->name : "http");
+    snprintf(s->addr, sizeof(s->addr), "%s", o->addr);
+    s->o.name = s->name;
+    s->o.addr = s->addr;
+
+    char labels[96];
+    snprintf(labels, sizeof(labels), "server=\"%s\"", s->name);
+    s->m_conns =
+        ottr_counter_get("ottr_http_connections_total", "HTTP connections accepted.", labels);
+    s->m_bad = ottr_counter_get("ottr_http_bad_requests_total",
+                                "HTTP requests answered 400/408 by the server itself.", labels);
+    snprintf(labels, sizeof(labels), "server=\"%s\",version=\"1.1\"", s->name);
+    s->m_req_h1 = ottr_counter_get("ottr_http_requests_total", "HTTP requests handled.", labels);
+    snprintf(labels, sizeof(labels), "server=\"%s\",version=\"2\"", s->name);
+    s->m_req_h2 = ottr_counter_get("ottr_http_requests_total", "HTTP requests handled.", labels);
+
+    if (server_listen(s, err, errlen) != 0) {
+        server_free(s);
+        return OTTR_ERR_IO;
+    }
+    s->nworkers = o->threads;
+    s->workers = calloc((size_t)s->nworkers, sizeof(http_worker));
+    s->acceptor_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->workers == NULL || s->acceptor_fd < 0 || h2_callbacks_new(s) != 0) {
+        snprintf(err, errlen, "http server %s: out of resources", s->name);
+        server_free(s);
+        return OTTR_ERR_NOMEM;
+    }
+    for (int i = 0; i < s->nworkers; i++) {
+        s->ninit++;
+        if (worker_init(s, &s->workers[i], i) != 0) {
+            snprintf(err, errlen, "http server %s: event loop setup failed", s->name);
+            server_free(s);
+            return OTTR_ERR_IO;
+        }
+    }
+    for (int i = 0; i < s->nworkers; i++) {
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0) {
+            snprintf(err, errlen, "http server %s: cannot start threads", s->name);
+            server_free(s);
+            return OTTR_ERR_IO;
+        }
+        s->nstarted++;
+    }
+    if (pthread_create(&s->acceptor, NULL, acceptor_main, s) != 0) {
+        snprintf(err, errlen, "http server %s: cannot start threads", s->name);
+        server_free(s);
+        return OTTR_ERR_IO;
+    }
+    s->acceptor_started = 1;
+    OTTR_DEBUG("http", "%s: listening on port %d with %d loop threads", s->name, s->port,
+               s->nworkers);
+    *out = s;
+    return OTTR_OK;
+}
+
+ottr_status http_server_start(const http_server_options *o, http_server **out, char *err,
+                              size_t errlen)
+{
+    http_limits l;
+    http_limits_default(&l);
+    return http_server_start_limits(o, &l, out, err, errlen);
+}
+
+int http_server_port(const http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(http_server *s)
+{
+    if (s != NULL)
+        server_free(s);
+}

@@ -1,0 +1,303 @@
+/* http/util.c - the HTTP server's request and response helpers: header
+ * and query-parameter lookup, response setters, status reasons, and the call into
+ * the handler shared by HTTP/1.1 and HTTP/2. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http/internal.h"
+
+void http_limits_default(http_limits *l)
+{
+    l->idle_timeout_ms = 60000;
+    l->header_timeout_ms = 30000;
+    l->linger_ms = 2000;
+    l->drain_ms = 5000;
+    l->max_connections = 10000;
+}
+
+uint64_t http_now_ms(void)
+{
+    return ottr_mono_ns() / 1000000u;
+}
+
+const char *http_request_header(const http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes one character of a query component at |*p| (before |end|) and moves
+ * past it: "%41" is 'A', '+' is a space; a bad or NUL escape stays literal. */
+static char query_next(const char **p, const char *end)
+{
+    const char *s = *p;
+    if (*s == '+') {
+        *p = s + 1;
+        return ' ';
+    }
+    if (*s == '%' && end - s >= 3) {
+        int hi = hexval((unsigned char)s[1]), lo = hexval((unsigned char)s[2]);
+        if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
+            *p = s + 3;
+            return (char)(hi * 16 + lo);
+        }
+    }
+    *p = s + 1;
+    return *s;
+}
+
+/* 1 when the encoded key [k, end) decodes to |name|. */
+static int query_key_is(const char *k, const char *end, const char *name)
+{
+    while (k < end) {
+        if (*name == '\0' || query_next(&k, end) != *name)
+            return 0;
+        name++;
+    }
+    return *name == '\0';
+}
+
+int http_query_param(const http_request *req, const char *name, int index, char *out, size_t outlen)
+{
+    const char *q = req->query;
+    int seen = 0;
+    if (q == NULL || name == NULL)
+        return 0;
+    while (*q != '\0') {
+        const char *amp = strchr(q, '&');
+        const char *end = amp ? amp : q + strlen(q);
+        const char *eq = memchr(q, '=', (size_t)(end - q));
+        const char *kend = eq ? eq : end;
+        if (end > q && query_key_is(q, kend, name)) {
+            if (seen == index) {
+                const char *v = eq ? eq + 1 : end;
+                size_t o = 0;
+                while (v < end && o + 1 < outlen)
+                    out[o++] = query_next(&v, end);
+                if (outlen > 0)
+                    out[o] = '\0';
+                return 1;
+            }
+            seen++;
+        }
+        q = amp ? amp + 1 : end;
+    }
+    return 0;
+}
+
+/* 1 when |s| is a header name (an RFC 9110 token). */
+static int header_name_ok(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", *s) != NULL))
+            return 0;
+    return 1;
+}
+
+/* 1 when |s| has no control byte but tab, so it cannot break a header line. */
+static int header_safe(const char *s)
+{
+    for (; *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+void http_response_set_header(http_response *resp, const char *name, const char *value)
+{
+    if (strlen(name) >= sizeof(resp->extra_name[0]) ||
+        strlen(value) >= sizeof(resp->extra_value[0]) || !header_name_ok(name) ||
+        !header_safe(value)) {
+        OTTR_WARN("http", "response header %.40s not set: too long or bad bytes", name);
+        return;
+    }
+    int i;
+    for (i = 0; i < resp->nextra; i++)
+        if (strcasecmp(resp->extra_name[i], name) == 0)
+            break;
+    if (i == resp->nextra) {
+        if (resp->nextra >= HTTP_MAX_EXTRA_HEADERS) {
+            OTTR_WARN("http", "response header %s not set: too many headers", name);
+            return;
+        }
+        resp->nextra++;
+    }
+    snprintf(resp->extra_name[i], sizeof(resp->extra_name[i]), "%s", name);
+    snprintf(resp->extra_value[i], sizeof(resp->extra_value[i]), "%s", value);
+}
+
+void http_response_set_type(http_response *resp, const char *content_type)
+{
+    if (strlen(content_type) >= sizeof(resp->content_type) || !header_safe(content_type)) {
+        OTTR_WARN("http", "content type %.40s not set: too long or bad bytes", content_type);
+        return;
+    }
+    snprintf(resp->content_type, sizeof(resp->content_type), "%s", content_type);
+}
+
+void http_response_init(http_response *resp)
+{
+    resp->status = 200;
+    snprintf(resp->content_type, sizeof(resp->content_type), "text/plain; charset=utf-8");
+    memset(&resp->body, 0, sizeof(resp->body));
+    resp->nextra = 0;
+}
+
+static const struct {
+    int status;
+    const char *reason;
+} status_reasons[] = {
+    {100, "Continue"},
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {206, "Partial Content"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
+    {304, "Not Modified"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {406, "Not Acceptable"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {411, "Length Required"},
+    {413, "Payload Too Large"},
+    {415, "Unsupported Media Type"},
+    {422, "Unprocessable Entity"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+};
+
+const char *http_status_reason(int status)
+{
+    for (size_t i = 0; i < sizeof(status_reasons) / sizeof(status_reasons[0]); i++)
+        if (status_reasons[i].status == status)
+            return status_reasons[i].reason;
+    return status < 300   ? "OK"
+           : status < 400 ? "Redirect"
+           : status < 500 ? "Client Error"
+                          : "Server Error";
+}
+
+void http_worker_date(http_worker *w)
+{
+    time_t now = time(NULL);
+    if ((int64_t)now == w->date_sec)
+        return;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(w->date, sizeof(w->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    w->date_sec = (int64_t)now;
+}
+
+/* Cuts the request target in |rb| into path and query (in place). */
+static void split_target(char *target, const char **path, const char **query)
+{
+    char *p = target;
+    if (p == NULL || *p == '\0') {
+        *path = "/";
+        *query = "";
+        return;
+    }
+    if (*p != '/' && *p != '*') {
+        /* absolute-form: scheme://authority/path?query */
+        char *s = strstr(p, "://");
+        if (s != NULL) {
+            char *slash = strpbrk(s + 3, "/?#");
+            p = slash ? slash : s + strlen(s);
+        }
+    }
+    char *hash = strchr(p, '#');
+    if (hash != NULL)
+        *hash = '\0';
+    char *q = strchr(p, '?');
+    if (q != NULL) {
+        *q = '\0';
+        *query = q + 1;
+    } else {
+        *query = "";
+    }
+    *path = *p != '\0' ? p : "/";
+}
+
+void http_call_handler(http_worker *w, const char *method, http_reqbuf *rb, const uint8_t *body,
+                       size_t body_len, int http2, http_response *resp)
+{
+    http_server *s = w->srv;
+    char *target = NULL;
+    size_t nh = 0;
+    char *p = rb->hdr.data, *end = rb->hdr.data + rb->hdr.len;
+    while (p != NULL && p < end) {
+        char *name = p;
+        char *value = name + strlen(name) + 1;
+        if (value >= end)
+            break;
+        p = value + strlen(value) + 1;
+        if (name[0] == ':') {
+            if (strcmp(name, ":path") == 0)
+                target = value;
+            else if (strcmp(name, ":method") == 0 && method == NULL)
+                method = value;
+            continue;
+        }
+        if (nh < HTTP_MAX_HEADERS + 1) {
+            w->hdrs[nh].name = name;
+            w->hdrs[nh].value = value;
+            nh++;
+        }
+    }
+    http_request req = {0};
+    req.method = method ? method : "GET";
+    split_target(target, &req.path, &req.query);
+    req.headers = w->hdrs;
+    req.nheaders = nh;
+    req.body_too_large = rb->too_large;
+    if (body == NULL && rb->body.len > 0) {
+        body = rb->body.data;
+        body_len = rb->body.len;
+    }
+    if (!rb->too_large && body_len > 0) {
+        req.body = body;
+        req.body_len = body_len;
+    }
+    req.http2 = http2;
+
+    http_response_init(resp);
+    s->o.handler(s->o.ctx, &req, resp);
+    ottr_counter_add(http2 ? s->m_req_h2 : s->m_req_h1, 1);
+
+    if (resp->status < 200 || resp->status > 599 || resp->body.oom) {
+        if (resp->body.oom)
+            OTTR_ERROR("http", "%s: out of memory building a response", s->name);
+        ottr_buf_free(&resp->body);
+        http_response_init(resp);
+        resp->status = 500;
+    }
+}

@@ -1,0 +1,692 @@
+/* otlp/batch.c - the ingest hand-off: groups a decoded export request's spans by
+ * trace ID and encodes each trace's share as framed ResourceSpans chunks, copying
+ * the original bytes when they are at hand and re-encoding otherwise. */
+#include <stdio.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "otlp/otlp.h"
+
+#define NO_GROUP UINT32_MAX
+
+/* One ScopeSpans of the request with what every chunk that holds its spans needs:
+ * the resource and scope packed once, however many traces they are repeated in. */
+typedef struct scope_info {
+    const otlp_resource_spans *rs;
+    const otlp_scope_spans *ss;
+    const char *service;
+    size_t ri, sj;            /* indexes in the request, for messages */
+    size_t ss_global;         /* index among all ScopeSpans of the request */
+    size_t span_first;        /* index of its first span among all spans of the request */
+    size_t res_len;           /* encoded Resource size (valid when rs->resource) */
+    size_t scope_len;         /* encoded InstrumentationScope size (valid when ss->scope) */
+    const uint8_t *res_bytes; /* packed once, or the original bytes */
+    const uint8_t *scope_bytes;
+} scope_info;
+
+/* Where the request's messages are in the bytes it was unpacked from, so chunks
+ * can copy them instead of re-encoding: one entry per ResourceSpans (its resource),
+ * per ScopeSpans (its scope) and per Span, in request order. p is NULL for an
+ * absent resource or scope. */
+typedef struct wire_ref {
+    const uint8_t *p;
+    size_t len;
+} wire_ref;
+
+typedef struct wire_map {
+    wire_ref *res;
+    wire_ref *scope;
+    wire_ref *spans;
+} wire_map;
+
+/* The working state of one otlp_batch_build call; everything lives in |arena|. */
+typedef struct builder {
+    ottr_arena *arena;
+    ottr_status fail; /* why the last allocation failed */
+    scope_info *scopes;
+    size_t nscopes;
+    uint32_t *span_group; /* per span in request order: its group or NO_GROUP */
+    uint32_t *table;      /* open addressing, group index + 1, 0 = empty */
+    size_t table_mask;
+    otlp_trace_group *groups;
+    size_t ngroups;
+    uint32_t *ref_scope;     /* per ref (all groups, contiguous): its scope_info index */
+    size_t *ref_size;        /* per ref: encoded Span size */
+    const uint8_t **ref_raw; /* per ref: the original Span bytes, when |wire| */
+    const wire_map *wire;    /* NULL: re-encode everything */
+} builder;
+
+static uint64_t hash_seed(void)
+{
+    static _Atomic uint64_t seed;
+    uint64_t s = seed;
+    if (s == 0) {
+        /* Unpredictable enough that crafted trace IDs cannot aim at one bucket. */
+        uint64_t x = ottr_mono_ns() ^ ((uint64_t)(uintptr_t)&s << 16) ^ ottr_now_ns();
+        s = XXH3_64bits(&x, sizeof(x)) | 1;
+        seed = s; /* racing writers store equally good seeds; any one is fine */
+    }
+    return s;
+}
+
+static void *builder_alloc(builder *b, size_t n)
+{
+    void *p = ottr_arena_alloc(b->arena, n ? n : 1);
+    if (p == NULL) {
+        const ottr_arena *a = b->arena;
+        b->fail = (a->limit && (n > a->limit || a->used > a->limit - n)) ? OTTR_ERR_TOO_LARGE
+                                                                         : OTTR_ERR_NOMEM;
+    }
+    return p;
+}
+
+/* n * size with an overflow check (the result is only used for allocation). */
+static size_t mul_size(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return SIZE_MAX;
+    return n * size;
+}
+
+static int is_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/* Returns NULL when |s| is a valid span, else why it is not. */
+static const char *span_invalid(const otlp_span *s)
+{
+    if (s->trace_id.len != 16)
+        return s->trace_id.len == 0 ? "trace_id is empty" : "trace_id is not 16 bytes";
+    if (is_zero(s->trace_id.data, 16))
+        return "trace_id is all zeros";
+    if (s->span_id.len != 8)
+        return s->span_id.len == 0 ? "span_id is empty" : "span_id is not 8 bytes";
+    if (is_zero(s->span_id.data, 8))
+        return "span_id is all zeros";
+    if (s->parent_span_id.len != 0 && s->parent_span_id.len != 8)
+        return "parent_span_id is neither empty nor 8 bytes";
+    return NULL;
+}
+
+/* Finds or adds the group of |trace_id|. Returns its index. */
+static uint32_t group_lookup(builder *b, const uint8_t *trace_id, uint64_t seed)
+{
+    size_t i = (size_t)XXH3_64bits_withSeed(trace_id, 16, seed) & b->table_mask;
+    for (;;) {
+        uint32_t slot = b->table[i];
+        if (slot == 0)
+            break;
+        if (memcmp(b->groups[slot - 1].trace_id, trace_id, 16) == 0)
+            return slot - 1;
+        i = (i + 1) & b->table_mask;
+    }
+    uint32_t g = (uint32_t)b->ngroups++;
+    otlp_trace_group *grp = &b->groups[g];
+    memcpy(grp->trace_id, trace_id, 16);
+    grp->spans = NULL;
+    grp->nspans = 0;
+    grp->chunk = NULL;
+    grp->chunk_len = 0;
+    b->table[i] = g + 1;
+    return g;
+}
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint8_t *varint_put(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* Size of a length-delimited field with a one-byte tag and |len| bytes of value. */
+static size_t field_len(size_t len)
+{
+    return 1 + varint_len(len) + len;
+}
+
+/* Sizes of one ResourceSpans holding refs [from, to) of a group, all under scope
+ * |si|: fills |*ss_len| (the ScopeSpans value) and returns the ResourceSpans value
+ * size. */
+static size_t run_sizes(const builder *b, const scope_info *si, size_t from, size_t to,
+                        size_t *ss_len)
+{
+    size_t ss = 0;
+    if (si->ss->scope)
+        ss += field_len(si->scope_len);
+    for (size_t r = from; r < to; r++)
+        ss += field_len(b->ref_size[r]);
+    if (si->ss->schema_url && si->ss->schema_url[0])
+        ss += field_len(strlen(si->ss->schema_url));
+    *ss_len = ss;
+    size_t rs = 0;
+    if (si->rs->resource)
+        rs += field_len(si->res_len);
+    rs += field_len(ss);
+    if (si->rs->schema_url && si->rs->schema_url[0])
+        rs += field_len(strlen(si->rs->schema_url));
+    return rs;
+}
+
+/* Packs the resource and scope of |si| once, on first use. Returns 0 or -1. */
+static int scope_pack(builder *b, scope_info *si)
+{
+    if (si->rs->resource && si->res_bytes == NULL) {
+        uint8_t *p = builder_alloc(b, si->res_len);
+        if (p == NULL)
+            return -1;
+        protobuf_c_message_pack(&si->rs->resource->base, p);
+        si->res_bytes = p;
+    }
+    if (si->ss->scope && si->scope_bytes == NULL) {
+        uint8_t *p = builder_alloc(b, si->scope_len);
+        if (p == NULL)
+            return -1;
+        protobuf_c_message_pack(&si->ss->scope->base, p);
+        si->scope_bytes = p;
+    }
+    return 0;
+}
+
+static uint8_t *put_string_field(uint8_t *p, uint8_t tag, const char *s)
+{
+    if (s && s[0]) {
+        size_t n = strlen(s);
+        *p++ = tag;
+        p = varint_put(p, n);
+        memcpy(p, s, n);
+        p += n;
+    }
+    return p;
+}
+
+/* Writes one framed ResourceSpans for refs [from, to) of a group at |p|. */
+static uint8_t *run_write(builder *b, uint8_t *p, const otlp_trace_group *g, const scope_info *si,
+                          size_t base, size_t from, size_t to)
+{
+    size_t ss_len;
+    size_t rs_len = run_sizes(b, si, base + from, base + to, &ss_len);
+    *p++ = 0x0a; /* TracesData.resource_spans */
+    p = varint_put(p, rs_len);
+    if (si->rs->resource) {
+        *p++ = 0x0a; /* ResourceSpans.resource */
+        p = varint_put(p, si->res_len);
+        memcpy(p, si->res_bytes, si->res_len);
+        p += si->res_len;
+    }
+    *p++ = 0x12; /* ResourceSpans.scope_spans */
+    p = varint_put(p, ss_len);
+    if (si->ss->scope) {
+        *p++ = 0x0a; /* ScopeSpans.scope */
+        p = varint_put(p, si->scope_len);
+        memcpy(p, si->scope_bytes, si->scope_len);
+        p += si->scope_len;
+    }
+    for (size_t r = from; r < to; r++) {
+        size_t n = b->ref_size[base + r];
+        *p++ = 0x12; /* ScopeSpans.spans */
+        p = varint_put(p, n);
+        if (b->ref_raw)
+            memcpy(p, b->ref_raw[base + r], n);
+        else
+            protobuf_c_message_pack(&g->spans[r].span->base, p);
+        p += n;
+    }
+    p = put_string_field(p, 0x1a, si->ss->schema_url); /* ScopeSpans.schema_url */
+    p = put_string_field(p, 0x1a, si->rs->schema_url); /* ResourceSpans.schema_url */
+    return p;
+}
+
+/* Counts spans and scopes, fills |b->scopes|. Returns the span count or SIZE_MAX on
+ * allocation failure. */
+static size_t builder_scan(builder *b, const otlp_request *req)
+{
+    size_t nspans = 0, nscopes = 0, ss_global = 0, span_first = 0;
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        const otlp_resource_spans *rs = req->resource_spans[i];
+        if (rs == NULL)
+            continue;
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            const otlp_scope_spans *ss = rs->scope_spans[j];
+            if (ss == NULL || ss->n_spans == 0)
+                continue;
+            nscopes++;
+            nspans += ss->n_spans;
+        }
+    }
+    if (nspans == 0)
+        return 0;
+    b->scopes = builder_alloc(b, mul_size(nscopes, sizeof(scope_info)));
+    if (b->scopes == NULL)
+        return SIZE_MAX;
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        const otlp_resource_spans *rs = req->resource_spans[i];
+        if (rs == NULL)
+            continue;
+        const char *service = otlp_resource_service(rs->resource);
+        for (size_t j = 0; j < rs->n_scope_spans; j++, ss_global++) {
+            const otlp_scope_spans *ss = rs->scope_spans[j];
+            if (ss == NULL || ss->n_spans == 0)
+                continue;
+            scope_info *si = &b->scopes[b->nscopes++];
+            memset(si, 0, sizeof(*si));
+            si->rs = rs;
+            si->ss = ss;
+            si->service = service;
+            si->ri = i;
+            si->sj = j;
+            si->ss_global = ss_global;
+            si->span_first = span_first;
+            span_first += ss->n_spans;
+        }
+    }
+    return nspans;
+}
+
+/* Reads a varint at |*p| (before |end|). Returns 0, or -1 when truncated. */
+static int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t c = *(*p)++;
+        r |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = r;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Reads one field's key, and for length-delimited fields its value's extent.
+ * Returns the wire type, or -1 on anything malformed or a group. */
+static int wire_field(const uint8_t **p, const uint8_t *end, uint64_t *field, wire_ref *val)
+{
+    uint64_t key, n;
+    if (wire_varint(p, end, &key) != 0)
+        return -1;
+    *field = key >> 3;
+    int wt = (int)(key & 7);
+    switch (wt) {
+    case 0:
+        return wire_varint(p, end, &n) == 0 ? 0 : -1;
+    case 1:
+    case 5: {
+        size_t w = wt == 1 ? 8 : 4;
+        if ((size_t)(end - *p) < w)
+            return -1;
+        *p += w;
+        return wt;
+    }
+    case 2:
+        if (wire_varint(p, end, &n) != 0 || n > (uint64_t)(end - *p))
+            return -1;
+        val->p = *p;
+        val->len = (size_t)n;
+        *p += n;
+        return 2;
+    default:
+        return -1;
+    }
+}
+
+/* Scans ScopeSpans bytes |v|: records its scope and spans. Returns 0, or -1 when
+ * the layout does not match the decoded |ss|. */
+static int wire_scan_scope(const wire_ref *v, const otlp_scope_spans *ss, wire_map *m, size_t si,
+                           size_t *ki, size_t nsp)
+{
+    const uint8_t *p = v->p, *end = v->p + v->len;
+    size_t spans = 0;
+    m->scope[si].p = NULL;
+    m->scope[si].len = 0;
+    while (p < end) {
+        uint64_t f;
+        wire_ref val;
+        int wt = wire_field(&p, end, &f, &val);
+        if (wt < 0 || ((f == 1 || f == 2) && wt != 2))
+            return -1;
+        if (f == 1) {
+            if (m->scope[si].p) /* a repeated singular message is merged: re-encode */
+                return -1;
+            m->scope[si] = val;
+        } else if (f == 2) {
+            if (*ki >= nsp)
+                return -1;
+            m->spans[(*ki)++] = val;
+            spans++;
+        }
+    }
+    if (ss == NULL || spans != ss->n_spans || (m->scope[si].p != NULL) != (ss->scope != NULL))
+        return -1;
+    return 0;
+}
+
+/* Maps the decoded |req| onto the bytes |data| it was unpacked from. Returns 0, -1
+ * when they do not line up (the caller re-encodes), -2 when out of memory. */
+static int wire_scan(builder *b, const otlp_request *req, const uint8_t *data, size_t len,
+                     wire_map *m)
+{
+    size_t nrs = req->n_resource_spans, nss = 0, nsp = 0;
+    for (size_t i = 0; i < nrs; i++) {
+        const otlp_resource_spans *rs = req->resource_spans[i];
+        if (rs == NULL)
+            return -1;
+        nss += rs->n_scope_spans;
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            if (rs->scope_spans[j] == NULL)
+                return -1;
+            nsp += rs->scope_spans[j]->n_spans;
+        }
+    }
+    m->res = builder_alloc(b, mul_size(nrs, sizeof(wire_ref)));
+    m->scope = builder_alloc(b, mul_size(nss, sizeof(wire_ref)));
+    m->spans = builder_alloc(b, mul_size(nsp, sizeof(wire_ref)));
+    if (m->res == NULL || m->scope == NULL || m->spans == NULL)
+        return -2;
+
+    const uint8_t *p = data, *end = data + len;
+    size_t ri = 0, si = 0, ki = 0;
+    while (p < end) {
+        uint64_t f;
+        wire_ref rsv;
+        int wt = wire_field(&p, end, &f, &rsv);
+        if (wt < 0 || (f == 1 && wt != 2))
+            return -1;
+        if (f != 1)
+            continue;
+        if (ri >= nrs)
+            return -1;
+        const otlp_resource_spans *rs = req->resource_spans[ri];
+        const uint8_t *q = rsv.p, *qend = rsv.p + rsv.len;
+        size_t sj = 0;
+        m->res[ri].p = NULL;
+        m->res[ri].len = 0;
+        while (q < qend) {
+            wire_ref val;
+            wt = wire_field(&q, qend, &f, &val);
+            if (wt < 0 || ((f == 1 || f == 2) && wt != 2))
+                return -1;
+            if (f == 1) {
+                if (m->res[ri].p)
+                    return -1;
+                m->res[ri] = val;
+            } else if (f == 2) {
+                if (sj >= rs->n_scope_spans || si >= nss ||
+                    wire_scan_scope(&val, rs->scope_spans[sj], m, si, &ki, nsp) != 0)
+                    return -1;
+                sj++;
+                si++;
+            }
+        }
+        if (sj != rs->n_scope_spans || (m->res[ri].p != NULL) != (rs->resource != NULL))
+            return -1;
+        ri++;
+    }
+    return ri == nrs && si == nss && ki == nsp ? 0 : -1;
+}
+
+static ottr_status batch_build(ottr_arena *arena, const otlp_request *req, const uint8_t *wire,
+                               size_t wire_len, otlp_batch *out, size_t *rejected, char *msg,
+                               size_t msglen)
+{
+    memset(out, 0, sizeof(*out));
+    *rejected = 0;
+    if (msg && msglen)
+        msg[0] = '\0';
+    if (req == NULL)
+        return OTTR_OK;
+
+    builder b = {.arena = arena, .fail = OTTR_ERR_NOMEM};
+    size_t nspans = builder_scan(&b, req);
+    if (nspans == 0)
+        return OTTR_OK;
+    if (nspans == SIZE_MAX || nspans >= NO_GROUP)
+        return nspans == SIZE_MAX ? b.fail : OTTR_ERR_TOO_LARGE;
+    wire_map map;
+    if (wire) {
+        int rc = wire_scan(&b, req, wire, wire_len, &map);
+        if (rc == -2)
+            return b.fail;
+        if (rc == 0)
+            b.wire = &map;
+    }
+
+    size_t cap = 16;
+    while (cap < nspans * 2)
+        cap <<= 1;
+    b.table_mask = cap - 1;
+    b.table = builder_alloc(&b, mul_size(cap, sizeof(uint32_t)));
+    b.span_group = builder_alloc(&b, mul_size(nspans, sizeof(uint32_t)));
+    b.groups = builder_alloc(&b, mul_size(nspans, sizeof(otlp_trace_group)));
+    if (b.table == NULL || b.span_group == NULL || b.groups == NULL)
+        return b.fail;
+    memset(b.table, 0, cap * sizeof(uint32_t));
+
+    /* Pass 1: validate, assign every span its group and count the group sizes. */
+    uint64_t seed = hash_seed();
+    size_t n = 0, nvalid = 0;
+    for (size_t s = 0; s < b.nscopes; s++) {
+        const otlp_scope_spans *ss = b.scopes[s].ss;
+        for (size_t k = 0; k < ss->n_spans; k++, n++) {
+            const otlp_span *sp = ss->spans[k];
+            const char *why = sp ? span_invalid(sp) : "span is missing";
+            if (why) {
+                if (*rejected == 0 && msg && msglen)
+                    snprintf(msg, msglen, "resource_spans[%zu].scope_spans[%zu].spans[%zu]: %s",
+                             b.scopes[s].ri, b.scopes[s].sj, k, why);
+                (*rejected)++;
+                b.span_group[n] = NO_GROUP;
+                continue;
+            }
+            uint32_t g = group_lookup(&b, sp->trace_id.data, seed);
+            b.groups[g].nspans++;
+            b.span_group[n] = g;
+            nvalid++;
+        }
+    }
+    if (nvalid == 0)
+        return OTTR_OK;
+
+    /* Pass 2: give each group its slice of one ref array, in request order. */
+    otlp_span_ref *refs = builder_alloc(&b, mul_size(nvalid, sizeof(otlp_span_ref)));
+    b.ref_scope = builder_alloc(&b, mul_size(nvalid, sizeof(uint32_t)));
+    b.ref_size = builder_alloc(&b, mul_size(nvalid, sizeof(size_t)));
+    if (refs == NULL || b.ref_scope == NULL || b.ref_size == NULL)
+        return b.fail;
+    if (b.wire) {
+        b.ref_raw = builder_alloc(&b, mul_size(nvalid, sizeof(uint8_t *)));
+        if (b.ref_raw == NULL)
+            return b.fail;
+    }
+    size_t off = 0;
+    for (size_t g = 0; g < b.ngroups; g++) {
+        b.groups[g].spans = refs + off;
+        off += b.groups[g].nspans;
+        b.groups[g].nspans = 0;
+    }
+    n = 0;
+    for (size_t s = 0; s < b.nscopes; s++) {
+        scope_info *si = &b.scopes[s];
+        for (size_t k = 0; k < si->ss->n_spans; k++, n++) {
+            uint32_t g = b.span_group[n];
+            if (g == NO_GROUP)
+                continue;
+            otlp_trace_group *grp = &b.groups[g];
+            size_t r = (size_t)(grp->spans - refs) + grp->nspans++;
+            refs[r].span = si->ss->spans[k];
+            refs[r].resource = si->rs->resource;
+            refs[r].scope = si->ss->scope;
+            refs[r].service = si->service;
+            b.ref_scope[r] = (uint32_t)s;
+            if (b.wire) {
+                const wire_ref *w = &b.wire->spans[si->span_first + k];
+                b.ref_raw[r] = w->p;
+                b.ref_size[r] = w->len;
+            } else {
+                b.ref_size[r] = protobuf_c_message_get_packed_size(&si->ss->spans[k]->base);
+            }
+        }
+    }
+    for (size_t s = 0; s < b.nscopes; s++) {
+        scope_info *si = &b.scopes[s];
+        if (b.wire) {
+            si->res_bytes = b.wire->res[si->ri].p;
+            si->res_len = b.wire->res[si->ri].len;
+            si->scope_bytes = b.wire->scope[si->ss_global].p;
+            si->scope_len = b.wire->scope[si->ss_global].len;
+            continue;
+        }
+        if (si->rs->resource)
+            si->res_len = protobuf_c_message_get_packed_size(&si->rs->resource->base);
+        if (si->ss->scope)
+            si->scope_len = protobuf_c_message_get_packed_size(&si->ss->scope->base);
+    }
+
+    /* Pass 3: chunk sizes. A group's refs under one scope are contiguous because
+     * they were filled in request order. */
+    size_t total = 0;
+    for (size_t g = 0; g < b.ngroups; g++) {
+        otlp_trace_group *grp = &b.groups[g];
+        size_t base = (size_t)(grp->spans - refs), len = 0;
+        for (size_t from = 0; from < grp->nspans;) {
+            uint32_t s = b.ref_scope[base + from];
+            size_t to = from + 1;
+            while (to < grp->nspans && b.ref_scope[base + to] == s)
+                to++;
+            size_t ss_len;
+            len += field_len(run_sizes(&b, &b.scopes[s], base + from, base + to, &ss_len));
+            from = to;
+        }
+        grp->chunk_len = len;
+        total += len;
+        if (total < len)
+            return OTTR_ERR_TOO_LARGE;
+    }
+
+    /* Pass 4: encode every chunk into one buffer. */
+    uint8_t *buf = builder_alloc(&b, total);
+    if (buf == NULL)
+        return b.fail;
+    uint8_t *p = buf;
+    for (size_t g = 0; g < b.ngroups; g++) {
+        otlp_trace_group *grp = &b.groups[g];
+        size_t base = (size_t)(grp->spans - refs);
+        grp->chunk = p;
+        for (size_t from = 0; from < grp->nspans;) {
+            uint32_t s = b.ref_scope[base + from];
+            size_t to = from + 1;
+            while (to < grp->nspans && b.ref_scope[base + to] == s)
+                to++;
+            if (scope_pack(&b, &b.scopes[s]) != 0)
+                return b.fail;
+            p = run_write(&b, p, grp, &b.scopes[s], base, from, to);
+            from = to;
+        }
+        if ((size_t)(p - grp->chunk) != grp->chunk_len)
+            return OTTR_ERR_INTERNAL;
+    }
+
+    out->groups = b.groups;
+    out->ngroups = b.ngroups;
+    out->nspans = nvalid;
+    out->chunk_bytes = total;
+    return OTTR_OK;
+}
+
+ottr_status otlp_batch_build(ottr_arena *arena, const otlp_request *req, otlp_batch *out,
+                             size_t *rejected, char *msg, size_t msglen)
+{
+    return batch_build(arena, req, NULL, 0, out, rejected, msg, msglen);
+}
+
+ottr_status otlp_batch_build_wire(ottr_arena *arena, const otlp_request *req, const uint8_t *wire,
+                                  size_t len, otlp_batch *out, size_t *rejected, char *msg,
+                                  size_t msglen)
+{
+    return batch_build(arena, req, wire ? wire : (const uint8_t *)"", len, out, rejected, msg,
+                       msglen);
+}
+
+/* A protobuf-c allocator over an arena that remembers whether it ran out, so a
+ * failed unpack can be told apart from corrupt bytes. */
+typedef struct flagged_alloc {
+    ProtobufCAllocator pb;
+    ottr_arena *arena;
+    int failed;
+} flagged_alloc;
+
+static void *flagged_alloc_fn(void *ctx, size_t n)
+{
+    flagged_alloc *f = ctx;
+    void *p = ottr_arena_alloc(f->arena, n);
+    if (p == NULL)
+        f->failed = 1;
+    return p;
+}
+
+static void flagged_free_fn(void *ctx, void *p)
+{
+    (void)ctx;
+    (void)p;
+}
+
+ottr_status otlp_chunk_decode(ottr_arena *arena, const uint8_t *chunk, size_t len,
+                              otlp_span_ref **spans, size_t *nspans)
+{
+    *spans = NULL;
+    *nspans = 0;
+    if (len == 0)
+        return OTTR_OK;
+    flagged_alloc fa = {.pb = {.alloc = flagged_alloc_fn, .free = flagged_free_fn}, .arena = arena};
+    fa.pb.allocator_data = &fa;
+    otlp_traces_data *td = opentelemetry__proto__trace__v1__traces_data__unpack(&fa.pb, len, chunk);
+    if (td == NULL)
+        return fa.failed ? OTTR_ERR_NOMEM : OTTR_ERR_CORRUPT;
+
+    size_t n = 0;
+    for (size_t i = 0; i < td->n_resource_spans; i++) {
+        const otlp_resource_spans *rs = td->resource_spans[i];
+        for (size_t j = 0; j < rs->n_scope_spans; j++)
+            n += rs->scope_spans[j]->n_spans;
+    }
+    if (n == 0)
+        return OTTR_OK;
+    otlp_span_ref *refs = ottr_arena_alloc(arena, mul_size(n, sizeof(*refs)));
+    if (refs == NULL)
+        return OTTR_ERR_NOMEM;
+    size_t r = 0;
+    for (size_t i = 0; i < td->n_resource_spans; i++) {
+        const otlp_resource_spans *rs = td->resource_spans[i];
+        const char *service = otlp_resource_service(rs->resource);
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            const otlp_scope_spans *ss = rs->scope_spans[j];
+            for (size_t k = 0; k < ss->n_spans; k++, r++) {
+                refs[r].span = ss->spans[k];
+                refs[r].resource = rs->resource;
+                refs[r].scope = ss->scope;
+                refs[r].service = service;
+            }
+        }
+    }
+    *spans = refs;
+    *nspans = n;
+    return OTTR_OK;
+}

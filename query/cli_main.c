@@ -1,7 +1,0 @@
-/* query/cli_main.c - entry point of the `ottr` command-line client. */
-#include "query/cli.h"
-
-int main(int argc, char **argv)
-{
-    return cli_run(argc, argv);
-}

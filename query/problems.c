@@ -1,0 +1,36 @@
+/* query/problems.c - the sentences that tell a reader what is wrong with a trace's
+ * tree (orphans, reused span IDs, cycles) or its storage (cut at max_trace_bytes). */
+#include <stdio.h>
+
+#include "query/qtrace.h"
+
+size_t qtrace_problems(const otlp_trace *t, const store_trace_summary *sum,
+                       char msgs[QTRACE_MAX_PROBLEMS][QTRACE_PROBLEM_LEN])
+{
+    size_t n = 0;
+    if (t->norphans)
+        snprintf(msgs[n++], QTRACE_PROBLEM_LEN, "%zu span%s missing from the trace", t->norphans,
+                 t->norphans == 1 ? " has a parent" : "s have parents");
+    if (t->nduplicates)
+        snprintf(msgs[n++], QTRACE_PROBLEM_LEN, "%zu span%s a span ID already used in the trace",
+                 t->nduplicates, t->nduplicates == 1 ? " reuses" : "s reuse");
+    if (t->ncycles)
+        snprintf(msgs[n++], QTRACE_PROBLEM_LEN,
+                 "%zu span%s in a parent cycle (cut to show the tree)", t->ncycles,
+                 t->ncycles == 1 ? " is" : "s are");
+    if (sum && sum->partial)
+        snprintf(msgs[n++], QTRACE_PROBLEM_LEN, "the trace was cut at the store's max_trace_bytes");
+    return n;
+}
+
+size_t qtrace_describe_problems(const otlp_trace *t, const store_trace_summary *sum, ottr_buf *out)
+{
+    char msgs[QTRACE_MAX_PROBLEMS][QTRACE_PROBLEM_LEN];
+    size_t n = qtrace_problems(t, sum, msgs);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            ottr_buf_puts(out, "; ");
+        ottr_buf_puts(out, msgs[i]);
+    }
+    return n;
+}
