@@ -185,7 +185,10 @@ int pol_get_str_list(pol_parse *pp, const ottr_yaml_node *cfg, const char *field
     }
     for (size_t k = 0; k < i; k++) {
         if (list[k] == NULL) {
-            pol_free_str_list(list);
+            /* pol_free_str_list stops at the first NULL: free every slot here. */
+            for (size_t m = 0; m < i; m++)
+                free(list[m]);
+            free(list);
             return pol_error(pp, n, field, "out of memory");
         }
     }
