@@ -1,17 +1,98 @@
 /* collector/collector.h - the pieces of the ottrd daemon and how main.c wires them:
- * the OTLP receivers (gRPC :4317, HTTP :4318) hand decoded batches to one ingest
- * entry point; the query ports (:3200 Tempo API + /metrics + /ready, :16686
- * Jaeger API) route requests onto query/. Private to the daemon. */
+ * one configuration table gives every component its options; the OTLP receivers
+ * (gRPC :4317, HTTP :4318) hand decoded batches to one ingest entry point; the
+ * query ports (:3200 Tempo API + /metrics + /ready, :16686 Jaeger API) route
+ * requests onto query/. Private to the daemon. */
 #ifndef OTTR_COLLECTOR_H
 #define OTTR_COLLECTOR_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/common.h"
 #include "http/http.h"
+#include "sampler/sampler.h"
 #include "store/store.h"
+
+/* ---- configuration (config.c) ---- */
+
+/* The daemon's whole configuration. config.c holds one table of every key (its
+ * dotted name, type, field, default, bounds and meaning): ottr_config_init()
+ * takes the defaults from it, then the YAML file and the command-line flags
+ * override them, each value checked against the key's bounds. Strings are owned
+ * by the config and freed by ottr_config_free(). */
+typedef struct ottr_config {
+    char *data_dir;               /* data_dir */
+    int log_level;                /* log_level: an ottr_log_level */
+    char *grpc_addr;              /* grpc.addr */
+    uint64_t grpc_max_recv_bytes; /* grpc.max_recv_msg_size */
+    int grpc_threads;             /* grpc.threads ("auto" resolved to a count) */
+    char *http_addr;              /* http.addr */
+    uint64_t http_max_body_bytes; /* http.max_body_size */
+    int http_threads;             /* http.threads */
+    char *query_addr;             /* query.addr */
+    char *jaeger_addr;            /* jaeger.addr */
+
+    int store_sync;                   /* store.sync: a store_sync_policy */
+    uint64_t store_sync_interval_ns;  /* store.sync_interval */
+    uint64_t store_retention_ns;      /* store.retention (0 = keep everything) */
+    uint64_t store_max_trace_bytes;   /* store.max_trace_bytes */
+    uint64_t store_block_cache_bytes; /* store.block_cache_size */
+    uint64_t store_memtable_bytes;    /* store.memtable_size */
+
+    uint64_t decision_wait_ns;            /* sampling.decision_wait */
+    uint64_t decision_wait_after_root_ns; /* sampling.decision_wait_after_root */
+    uint64_t max_spans_per_trace;         /* sampling.max_spans_per_trace */
+    uint64_t max_trace_bytes;             /* sampling.max_trace_bytes */
+    uint64_t max_buffered_traces;         /* sampling.max_buffered_traces */
+    uint64_t max_memory_bytes;            /* sampling.max_memory */
+    uint64_t decision_cache_size;         /* sampling.decision_cache_size (kept and dropped each) */
+    /* sampling.policies, exactly as written (the sampler parses and checks it);
+     * NULL when absent. Points into |yaml|. */
+    const ottr_yaml_node *policies;
+
+    uint64_t given;       /* bit i: key i of the table was set by the file or a flag */
+    char *source;         /* config file path, or NULL */
+    ottr_yaml_node *yaml; /* the parsed file, or NULL; owns |policies| */
+} ottr_config;
+
+/* Fills |c| with the defaults of the table. Returns 0, or -1 on out of memory
+ * (or a default that fails its own key's checks: a bug). */
+int ottr_config_init(ottr_config *c);
+/* Loads a YAML file over the current values. On error returns -1 and writes a
+ * message naming the file, key and line to |err| ("config.yaml:7: grpc.addr: bad
+ * address \"x\" (want host:port)"). Unknown keys and values out of a key's
+ * bounds are errors; values before the error may have been applied. */
+int ottr_config_load_file(ottr_config *c, const char *path, char *err, size_t errlen);
+int ottr_config_load_string(ottr_config *c, const char *text, char *err, size_t errlen);
+/* Sets one key by its dotted name ("grpc.addr", "store.retention") from a string
+ * value, as a flag does. Errors are reported as for files, naming the key. */
+int ottr_config_set(ottr_config *c, const char *key, const char *value, char *err, size_t errlen);
+void ottr_config_free(ottr_config *c);
+
+/* One key of the table as --help-config and docs/CONFIG.md show it. */
+typedef struct ottr_config_doc {
+    const char *name; /* dotted name */
+    char type[64];    /* "size", "duration", "debug|info|warn|error", ... */
+    char range[64];   /* the bounds ("1KiB to 1GiB"), or "" */
+    const char *def;  /* the default as written in a file, the name of the key
+                       * whose value it takes, or NULL (none) */
+    const char *help; /* what it is for, one line */
+} ottr_config_doc;
+
+/* Describes key |i| of the table. Returns 0, or -1 when |i| is past the last. */
+int ottr_config_doc_get(size_t i, ottr_config_doc *out);
+/* Prints every key with its type, bounds, default and meaning. */
+void ottr_config_print_help(FILE *out);
+
+/* ---- the config handed to the store and the sampler (options.c) ---- */
+
+/* Fills |o| from |c|; o->path points into |c|. */
+void config_to_store_options(const ottr_config *c, store_options *o);
+/* Fills |o| from |c|; o->policies points into |c|. */
+void config_to_sampler_options(const ottr_config *c, sampler_options *o);
 
 /* ---- the ingest entry point ---- */
 
@@ -40,8 +121,8 @@ void rpc_status_json(int code, const char *message, int retry_after_s, ottr_buf 
 typedef struct otlp_grpc otlp_grpc;
 typedef struct otlp_grpc_options {
     const char *addr;        /* "host:port", port 0 = pick one */
-    int threads;             /* completion queues, one thread each */
-    uint64_t max_recv_bytes; /* decompressed message limit */
+    int threads;             /* completion queues, one thread each; at least 1 */
+    uint64_t max_recv_bytes; /* decompressed message limit; not 0 */
     ottr_ingest_fn ingest;
     void *ingest_ctx;
 } otlp_grpc_options;
@@ -56,7 +137,7 @@ void otlp_grpc_stop(otlp_grpc *g);
 typedef struct otlp_http_ctx {
     ottr_ingest_fn ingest;
     void *ingest_ctx;
-    uint64_t max_body_bytes; /* also the limit after gunzip */
+    uint64_t max_body_bytes; /* also the limit after gunzip; not 0 */
 } otlp_http_ctx;
 
 void otlp_http_handle(void *ctx /* otlp_http_ctx */, const http_request *req, http_response *resp);

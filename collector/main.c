@@ -25,20 +25,19 @@ typedef struct flag_def {
 } flag_def;
 
 static const flag_def flags[] = {
-    {"--config", NULL, "FILE", "YAML configuration file (see docs/CONFIG.md)"},
-    {"--data-dir", "data_dir", "DIR", "where the store lives (default ./data)"},
-    {"--grpc-addr", "grpc.addr", "HOST:PORT", "OTLP/gRPC listener (default 0.0.0.0:4317)"},
-    {"--http-addr", "http.addr", "HOST:PORT",
-     "OTLP/HTTP listener, HTTP/1.1 and h2c (default 0.0.0.0:4318)"},
-    {"--query-addr", "query.addr", "HOST:PORT",
-     "Tempo API, /ready and /metrics (default 0.0.0.0:3200)"},
-    {"--jaeger-addr", "jaeger.addr", "HOST:PORT", "Jaeger query API (default 0.0.0.0:16686)"},
-    {"--log-level", "log_level", "LEVEL", "debug, info, warn or error (default info)"},
+    {"--config", NULL, "FILE", "YAML configuration file (see --help-config, docs/CONFIG.md)"},
+    {"--data-dir", "data_dir", "DIR", "where the store lives"},
+    {"--grpc-addr", "grpc.addr", "HOST:PORT", "OTLP/gRPC listener"},
+    {"--http-addr", "http.addr", "HOST:PORT", "OTLP/HTTP listener, HTTP/1.1 and h2c"},
+    {"--query-addr", "query.addr", "HOST:PORT", "Tempo API, /ready and /metrics"},
+    {"--jaeger-addr", "jaeger.addr", "HOST:PORT", "Jaeger query API"},
+    {"--log-level", "log_level", "LEVEL", "debug, info, warn or error"},
     {"--port-file", NULL, "FILE",
      "once listening, write the bound ports (grpc=, http=, query=, jaeger=) to FILE"},
     {"--check-config", NULL, NULL, "validate the configuration and flags, then exit"},
     {"--version", NULL, NULL, "print the version and exit"},
     {"--help", NULL, NULL, "print this help and exit"},
+    {"--help-config", NULL, NULL, "list every configuration key with its default and exit"},
 };
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
 
@@ -51,7 +50,13 @@ static void usage(FILE *out)
         char left[64];
         snprintf(left, sizeof(left), "%s%s%s", flags[i].flag, flags[i].arg ? " " : "",
                  flags[i].arg ? flags[i].arg : "");
-        fprintf(out, "  %-26s %s\n", left, flags[i].help);
+        fprintf(out, "  %-26s %s", left, flags[i].help);
+        /* The default is the config key's, from the config table. */
+        ottr_config_doc d;
+        for (size_t k = 0; flags[i].key && ottr_config_doc_get(k, &d) == 0; k++)
+            if (strcmp(d.name, flags[i].key) == 0 && d.def)
+                fprintf(out, " (default %s)", d.def);
+        fputc('\n', out);
     }
     fprintf(out, "\nSignals: SIGINT/SIGTERM shut down cleanly; SIGHUP reloads sampling.policies\n"
                  "from the config file.\nExit status: 0 ok, 2 bad flag or config, 3 data "
@@ -106,6 +111,10 @@ static int parse_args(int argc, char **argv, args *a, ottr_config *cfg, int pass
         if (pass == 1) {
             if (strcmp(name, "--help") == 0) {
                 usage(stdout);
+                return 1;
+            }
+            if (strcmp(name, "--help-config") == 0) {
+                ottr_config_print_help(stdout);
                 return 1;
             }
             if (strcmp(name, "--version") == 0) {
@@ -220,9 +229,7 @@ int main(int argc, char **argv)
         ottr_config_free(&cfg);
         return 0;
     }
-    ottr_log_level lvl = OTTR_LOG_INFO;
-    ottr_log_level_parse(cfg.log_level, &lvl);
-    ottr_log_set_level(lvl);
+    ottr_log_set_level((ottr_log_level)cfg.log_level);
     metrics_process_init();
 
     /* Every thread inherits this mask; the main thread takes signals with sigwait. */
@@ -244,14 +251,7 @@ int main(int argc, char **argv)
     atomic_init(&qctx.ready, false);
 
     store_options so;
-    store_options_init(&so);
-    so.path = cfg.data_dir;
-    so.sync = cfg.store_sync;
-    so.sync_interval_ns = cfg.store_sync_interval_ns;
-    so.retention_ns = cfg.store_retention_ns;
-    so.max_trace_bytes = cfg.store_max_trace_bytes;
-    so.block_cache_bytes = cfg.store_block_cache_bytes;
-    so.memtable_bytes = cfg.store_memtable_bytes;
+    config_to_store_options(&cfg, &so);
     ottr_status s = store_open(&so, &st, err, sizeof(err));
     if (s != OTTR_OK) {
         OTTR_ERROR("collector", "cannot open the store in %s: %s", cfg.data_dir, err);
@@ -263,7 +263,7 @@ int main(int argc, char **argv)
     ottr_metrics_add_collector(render_store_metrics, st);
 
     sampler_options smo;
-    sampler_options_from_config(&smo, &cfg);
+    config_to_sampler_options(&cfg, &smo);
     s = sampler_create(&smo, st, &smp, err, sizeof(err));
     if (s != OTTR_OK) {
         fprintf(stderr, "ottrd: sampler: %s\n", err);

@@ -23,7 +23,6 @@
 #define EXPORT_METHOD       "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define EXPORT_CALLS_PER_CQ 128 /* registered calls kept posted on each queue */
 #define OTHER_CALLS_PER_CQ  4   /* catch-all calls kept posted for unknown methods */
-#define DEFAULT_MAX_RECV    (64u << 20)
 #define ARENA_BLOCK         (1u << 20)
 #define DRAIN_TIMEOUT_S     5 /* how long stop waits for calls in flight before cancelling */
 #define MSG_MAX             512
@@ -537,8 +536,12 @@ static void listen_addr(const char *addr, char *out, size_t outlen)
 ottr_status otlp_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *err, size_t errlen)
 {
     *out = NULL;
-    int nworkers = o->threads > 0 ? o->threads : 2;
-    uint64_t max_recv = o->max_recv_bytes ? o->max_recv_bytes : DEFAULT_MAX_RECV;
+    if (o->threads < 1 || o->max_recv_bytes == 0) {
+        snprintf(err, errlen, "grpc: no threads or a zero message size limit");
+        return OTTR_ERR_INVALID;
+    }
+    int nworkers = o->threads;
+    uint64_t max_recv = o->max_recv_bytes;
 
     otlp_grpc *g = calloc(1, sizeof(*g));
     if (g == NULL || (g->workers = calloc((size_t)nworkers, sizeof(grpc_worker))) == NULL) {

@@ -28,8 +28,6 @@
 #define ARENA_MIN_BLOCK     (64u << 10)
 #define ARENA_MAX_BLOCK     (4u << 20)
 
-#define DEFAULT_MAX_BODY (64u << 20)
-
 #define TYPE_PROTOBUF "application/x-protobuf"
 #define TYPE_JSON     "application/json"
 
@@ -370,7 +368,7 @@ static int otlp_http_route(const otlp_http_ctx *c, const http_request *req, http
         respond_bad(resp, enc, BAD_CONTENT_ENCODING, 415, GRPC_UNIMPLEMENTED, msg);
         return 415;
     }
-    uint64_t limit = c->max_body_bytes ? c->max_body_bytes : DEFAULT_MAX_BODY;
+    uint64_t limit = c->max_body_bytes;
     if (req->body_too_large) {
         snprintf(msg, sizeof(msg), "request body larger than the limit of %llu bytes",
                  (unsigned long long)limit);

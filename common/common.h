@@ -1,6 +1,6 @@
 /* common/common.h - the small pieces every Ottr component shares: status codes,
  * structured logging, time and hex helpers, growable buffers, a bump arena, a YAML
- * node tree, the daemon configuration and the metrics registry.
+ * node tree, host:port parsing and the metrics registry.
  *
  * common/ depends only on system libraries; it knows nothing of OTLP (otlp/ does).
  * Everything here is thread-safe unless a comment says otherwise. */
@@ -158,62 +158,7 @@ void ottr_yaml_free(ottr_yaml_node *n);
 /* The child of map |n| with key |key|, or NULL. */
 const ottr_yaml_node *ottr_yaml_get(const ottr_yaml_node *n, const char *key);
 
-/* ------------------------------------------------------------------ config */
-
-typedef enum ottr_sync_policy {
-    OTTR_SYNC_NONE = 0,     /* WAL written, never fsynced: survives a process crash */
-    OTTR_SYNC_INTERVAL = 1, /* WAL fsynced every sync_interval: bounded loss on power cut */
-    OTTR_SYNC_ALWAYS = 2,   /* fsync before each acknowledgement */
-} ottr_sync_policy;
-
-/* The daemon's whole configuration. Defaults come from ottr_config_init(); the
- * YAML file and then the command-line flags override them. Strings are owned by
- * the config and freed by ottr_config_free(). */
-typedef struct ottr_config {
-    char *data_dir;               /* data_dir (default ./data) */
-    char *log_level;              /* log_level (default info) */
-    char *grpc_addr;              /* grpc.addr (default 0.0.0.0:4317) */
-    uint64_t grpc_max_recv_bytes; /* grpc.max_recv_msg_size (default 64MiB) */
-    int grpc_threads;             /* grpc.threads (default: number of cores, at least 2) */
-    char *http_addr;              /* http.addr (default 0.0.0.0:4318) */
-    uint64_t http_max_body_bytes; /* http.max_body_size (default 64MiB) */
-    int http_threads;             /* http.threads (default 2) */
-    char *query_addr;             /* query.addr (default 0.0.0.0:3200) */
-    char *jaeger_addr;            /* jaeger.addr (default 0.0.0.0:16686) */
-
-    ottr_sync_policy store_sync;      /* store.sync: none | interval | always (interval) */
-    uint64_t store_sync_interval_ns;  /* store.sync_interval (100ms) */
-    uint64_t store_retention_ns;      /* store.retention (72h) */
-    uint64_t store_max_trace_bytes;   /* store.max_trace_bytes (50MiB) */
-    uint64_t store_block_cache_bytes; /* store.block_cache_size (64MiB) */
-    uint64_t store_memtable_bytes;    /* store.memtable_size (128MiB) */
-
-    uint64_t decision_wait_ns;            /* sampling.decision_wait (30s) */
-    uint64_t decision_wait_after_root_ns; /* sampling.decision_wait_after_root (2s) */
-    uint64_t max_spans_per_trace;         /* sampling.max_spans_per_trace (100000) */
-    uint64_t max_trace_bytes;             /* sampling.max_trace_bytes (= store.max_trace_bytes) */
-    uint64_t max_buffered_traces;         /* sampling.max_buffered_traces (1000000) */
-    uint64_t max_memory_bytes;            /* sampling.max_memory (512MiB) */
-    uint64_t decision_cache_size;         /* sampling.decision_cache_size (200000 each) */
-    /* sampling.policies, exactly as written (the sampler parses and checks it);
-     * NULL when absent. Points into |yaml|. */
-    const ottr_yaml_node *policies;
-
-    char *source;         /* config file path, or NULL */
-    ottr_yaml_node *yaml; /* the parsed file, or NULL; owns |policies| */
-} ottr_config;
-
-/* Fills |c| with the defaults. Returns 0 or -1 on out of memory. */
-int ottr_config_init(ottr_config *c);
-/* Loads a YAML file over the current values. On error returns -1 and writes a
- * message naming the file, key and line to |err| ("config.yaml:7: grpc.addr: bad
- * address \"x\" (want host:port)"). Unknown keys are errors. */
-int ottr_config_load_file(ottr_config *c, const char *path, char *err, size_t errlen);
-int ottr_config_load_string(ottr_config *c, const char *text, char *err, size_t errlen);
-/* Sets one key by its dotted name ("grpc.addr", "store.retention") from a string
- * value, as a flag does. Errors are reported as for files, naming the key. */
-int ottr_config_set(ottr_config *c, const char *key, const char *value, char *err, size_t errlen);
-void ottr_config_free(ottr_config *c);
+/* ------------------------------------------------------------------ addresses */
 
 /* Splits "host:port", ":port" (any address) or "[v6]:port" into |host| (empty for
  * any) and |port| (0 allowed: pick a free port). Returns 0 or -1. */

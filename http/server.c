@@ -572,7 +572,8 @@ ottr_status http_server_start_limits(const http_server_options *o, const http_li
                                      http_server **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (o == NULL || o->handler == NULL || o->addr == NULL || o->threads < 1) {
+    if (o == NULL || o->handler == NULL || o->addr == NULL || o->threads < 1 ||
+        o->max_body_bytes == 0) {
         snprintf(err, errlen, "http server: bad options");
         return OTTR_ERR_INVALID;
     }

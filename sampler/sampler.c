@@ -3,7 +3,6 @@
  * graph; a ticker decides due traces, reclaims pending and flushes the graph. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "sampler/internal.h"
@@ -14,19 +13,6 @@
 #define GRAPH_MAX_PENDING      200000
 #define GRAPH_MAX_EDGES        10000
 #define SPANMETRICS_MAX_SERIES 10000
-
-void sampler_options_from_config(sampler_options *o, const ottr_config *c)
-{
-    memset(o, 0, sizeof(*o));
-    o->decision_wait_ns = c->decision_wait_ns;
-    o->decision_wait_after_root_ns = c->decision_wait_after_root_ns;
-    o->max_spans_per_trace = c->max_spans_per_trace;
-    o->max_trace_bytes = c->max_trace_bytes;
-    o->max_buffered_traces = c->max_buffered_traces;
-    o->max_memory_bytes = c->max_memory_bytes;
-    o->decision_cache_size = c->decision_cache_size;
-    o->policies = c->policies;
-}
 
 int sampler_check_policies(const ottr_yaml_node *policies, char *err, size_t errlen)
 {
@@ -42,26 +28,16 @@ uint64_t sampler_clock(const sampler *s)
     return s->o.clock_ns ? s->o.clock_ns() : ottr_now_ns();
 }
 
-static void fill_defaults(sampler_options *o)
+/* The limits come from the caller (the daemon's config); a zero one is a bug. */
+static int check_options(const sampler_options *o, char *err, size_t errlen)
 {
-    if (o->decision_wait_ns == 0)
-        o->decision_wait_ns = 30 * NS_PER_SEC;
-    if (o->decision_wait_after_root_ns == 0)
-        o->decision_wait_after_root_ns = 2 * NS_PER_SEC;
-    if (o->max_spans_per_trace == 0)
-        o->max_spans_per_trace = 100000;
-    if (o->max_trace_bytes == 0)
-        o->max_trace_bytes = 50ull << 20;
-    if (o->max_buffered_traces == 0)
-        o->max_buffered_traces = 1000000;
-    if (o->max_memory_bytes == 0)
-        o->max_memory_bytes = 512ull << 20;
-    if (o->decision_cache_size == 0)
-        o->decision_cache_size = 1000000;
-    if (o->shards <= 0)
-        o->shards = DEFAULT_SHARDS;
-    if (o->shards > 1024)
-        o->shards = 1024;
+    if (o->decision_wait_ns == 0 || o->decision_wait_after_root_ns == 0 ||
+        o->max_spans_per_trace == 0 || o->max_trace_bytes == 0 || o->max_buffered_traces == 0 ||
+        o->max_memory_bytes == 0 || o->decision_cache_size == 0) {
+        snprintf(err, errlen, "sampler options: a wait, limit or cache size is 0");
+        return -1;
+    }
+    return 0;
 }
 
 static void render_metrics(void *ctx, ottr_buf *out)
@@ -131,7 +107,7 @@ ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, c
 {
     *out = NULL;
     policy_set *ps = NULL;
-    if (policy_set_parse(o->policies, &ps, err, errlen) != 0)
+    if (check_options(o, err, errlen) != 0 || policy_set_parse(o->policies, &ps, err, errlen) != 0)
         return OTTR_ERR_INVALID;
     sampler *s = calloc(1, sizeof(*s));
     if (s == NULL) {
@@ -141,7 +117,10 @@ ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, c
     }
     s->o = *o;
     s->o.policies = NULL; /* the tree belongs to the caller */
-    fill_defaults(&s->o);
+    if (s->o.shards <= 0)
+        s->o.shards = DEFAULT_SHARDS;
+    if (s->o.shards > 1024)
+        s->o.shards = 1024;
     s->st = st;
     s->pol = ps;
 

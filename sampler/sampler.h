@@ -17,6 +17,8 @@
 
 typedef struct sampler sampler;
 
+/* The limits have no defaults here: the daemon fills them from its config
+ * (collector/options.c) and sampler_create() refuses a zero one. */
 typedef struct sampler_options {
     uint64_t decision_wait_ns;
     uint64_t decision_wait_after_root_ns;
@@ -31,9 +33,6 @@ typedef struct sampler_options {
     bool manual_tick;               /* tests: no ticker threads, call sampler_tick */
 } sampler_options;
 
-/* Fills |o| from the daemon config (policies point into |c|). */
-void sampler_options_from_config(sampler_options *o, const ottr_config *c);
-
 /* Checks a policies list without building a sampler (for --check-config).
  * Returns 0, or -1 with a message naming the policy and field, e.g.
  * "sampling.policies[1] (errors): status_code.status_codes: unknown code \"EROR\"
@@ -41,7 +40,7 @@ void sampler_options_from_config(sampler_options *o, const ottr_config *c);
 int sampler_check_policies(const ottr_yaml_node *policies, char *err, size_t errlen);
 
 /* Creates the sampler over |st| (not owned). Returns OTTR_OK, OTTR_ERR_INVALID
- * (policy error, message in |err|) or OTTR_ERR_NOMEM. */
+ * (a zero limit or a policy error, message in |err|) or OTTR_ERR_NOMEM. */
 ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, char *err,
                            size_t errlen);
 

@@ -88,7 +88,7 @@ struct store {
     int nxcf;
     rocksdb_cache_t *cache;
     rocksdb_logger_t *logger;
-    rocksdb_writeoptions_t *wo;      /* sync only for OTTR_SYNC_ALWAYS */
+    rocksdb_writeoptions_t *wo;      /* sync only for STORE_SYNC_ALWAYS */
     rocksdb_writeoptions_t *wo_sync; /* sync=true, for WAL syncs */
     rocksdb_readoptions_t *ro;
 
@@ -110,7 +110,7 @@ struct store {
     pthread_mutex_t keep_locks[STORE_KEEP_STRIPES];
     _Atomic uint64_t *tag_cache; /* hash high 32 bits << 32 | last written second */
 
-    /* OTTR_SYNC_INTERVAL: a thread fsyncs the WAL every sync_interval_ns. */
+    /* STORE_SYNC_INTERVAL: a thread fsyncs the WAL every sync_interval_ns. */
     bool sync_started;
     bool sync_stop;
     pthread_t sync_thread;

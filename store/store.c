@@ -17,19 +17,6 @@ const char *const store_cf_names[CF_COUNT] = {
     "default", "meta", "pending", "traces", "summaries", "index", "tags", "edges",
 };
 
-void store_options_init(store_options *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->path = "./data";
-    o->sync = OTTR_SYNC_INTERVAL;
-    o->sync_interval_ns = 100ull * 1000 * 1000;
-    o->retention_ns = 72ull * 3600 * 1000000000ull;
-    o->max_trace_bytes = 50ull << 20;
-    o->block_cache_bytes = 64ull << 20;
-    o->memtable_bytes = 128ull << 20;
-    o->clock_ns = NULL;
-}
-
 uint64_t store_now_ns(const store *s)
 {
     return s->opt.clock_ns ? s->opt.clock_ns() : ottr_now_ns();
@@ -110,8 +97,7 @@ static rocksdb_options_t *family_options(store *s, int cf)
 
 static int build_options(store *s)
 {
-    s->cache = rocksdb_cache_create_lru(s->opt.block_cache_bytes ? s->opt.block_cache_bytes
-                                                                 : (size_t)8 << 20);
+    s->cache = rocksdb_cache_create_lru((size_t)s->opt.block_cache_bytes);
     s->logger = store_rocks_logger_create(ottr_log_get_level() == OTTR_LOG_DEBUG);
     if (s->cache == NULL || s->logger == NULL)
         return -1;
@@ -123,8 +109,7 @@ static int build_options(store *s)
     rocksdb_options_increase_parallelism(o, 2);
     rocksdb_options_set_info_log(o, s->logger);
     rocksdb_options_set_max_total_wal_size(o, 512ull << 20);
-    rocksdb_options_set_db_write_buffer_size(
-        o, (size_t)(s->opt.memtable_bytes ? s->opt.memtable_bytes : 128ull << 20));
+    rocksdb_options_set_db_write_buffer_size(o, (size_t)s->opt.memtable_bytes);
     rocksdb_options_enable_statistics(o);
     rocksdb_options_set_stats_dump_period_sec(o, 0);
     for (int i = 0; i < CF_COUNT; i++) {
@@ -134,7 +119,7 @@ static int build_options(store *s)
     }
 
     s->wo = rocksdb_writeoptions_create();
-    rocksdb_writeoptions_set_sync(s->wo, s->opt.sync == OTTR_SYNC_ALWAYS);
+    rocksdb_writeoptions_set_sync(s->wo, s->opt.sync == STORE_SYNC_ALWAYS);
     s->wo_sync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->wo_sync, 1);
     s->ro = rocksdb_readoptions_create();
@@ -341,7 +326,7 @@ static int sync_wal(store *s, char *err, size_t errlen)
 static void *sync_main(void *arg)
 {
     store *s = arg;
-    uint64_t interval = s->opt.sync_interval_ns ? s->opt.sync_interval_ns : 100000000ull;
+    uint64_t interval = s->opt.sync_interval_ns;
     uint64_t last_warn = 0;
     pthread_mutex_lock(&s->sync_mu);
     while (!s->sync_stop) {
@@ -552,6 +537,11 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
         snprintf(err, errlen, "no data directory given");
         return OTTR_ERR_INVALID;
     }
+    if (o->max_trace_bytes == 0 || o->block_cache_bytes == 0 || o->memtable_bytes == 0 ||
+        (o->sync == STORE_SYNC_INTERVAL && o->sync_interval_ns == 0)) {
+        snprintf(err, errlen, "store options: a size or the sync interval is 0");
+        return OTTR_ERR_INVALID;
+    }
     store *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -590,7 +580,7 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
         st = check_marker(s, existed, err, errlen);
     if (st == OTTR_OK)
         st = bump_boot(s, err, errlen);
-    if (st == OTTR_OK && s->opt.sync == OTTR_SYNC_INTERVAL && start_sync_thread(s) != 0) {
+    if (st == OTTR_OK && s->opt.sync == STORE_SYNC_INTERVAL && start_sync_thread(s) != 0) {
         snprintf(err, errlen, "cannot start the WAL sync thread");
         st = OTTR_ERR_INTERNAL;
     }
@@ -599,9 +589,9 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
         return st;
     }
     OTTR_INFO(STORE_COMPONENT, "store %s open (boot %u, sync %s)", s->path, s->boot,
-              s->opt.sync == OTTR_SYNC_ALWAYS     ? "always"
-              : s->opt.sync == OTTR_SYNC_INTERVAL ? "interval"
-                                                  : "none");
+              s->opt.sync == STORE_SYNC_ALWAYS     ? "always"
+              : s->opt.sync == STORE_SYNC_INTERVAL ? "interval"
+                                                   : "none");
     *out = s;
     return OTTR_OK;
 }

@@ -23,22 +23,30 @@
 
 typedef struct store store;
 
+/* When the write-ahead log reaches the disk. */
+typedef enum store_sync_policy {
+    STORE_SYNC_NONE = 0,     /* WAL written, never fsynced: survives a process crash */
+    STORE_SYNC_INTERVAL = 1, /* WAL fsynced every sync_interval_ns: bounded loss on power cut */
+    STORE_SYNC_ALWAYS = 2,   /* fsync before each acknowledgement */
+} store_sync_policy;
+
+/* Every field is the caller's to set (the daemon takes them from its config);
+ * store_open() refuses a zero size or interval. */
 typedef struct store_options {
     const char *path;           /* data directory; created if missing */
-    ottr_sync_policy sync;      /* WAL fsync policy */
-    uint64_t sync_interval_ns;  /* for OTTR_SYNC_INTERVAL */
-    uint64_t retention_ns;      /* records older than this are removed by compaction */
+    store_sync_policy sync;     /* WAL fsync policy */
+    uint64_t sync_interval_ns;  /* for STORE_SYNC_INTERVAL */
+    uint64_t retention_ns;      /* older records are removed by compaction; 0 = keep all */
     uint64_t max_trace_bytes;   /* a kept trace stops growing past this; marked partial */
     uint64_t block_cache_bytes; /* LRU block cache shared by all families */
     uint64_t memtable_bytes;    /* all memtables together; the largest is flushed past it */
     uint64_t (*clock_ns)(void); /* wall clock for retention; NULL = ottr_now_ns */
 } store_options;
 
-void store_options_init(store_options *o); /* defaults as in ottr_config */
-
-/* Opens (or creates) the store at o->path. On error returns OTTR_ERR_CORRUPT for
- * a corrupt or foreign directory, OTTR_ERR_IO otherwise, with a message in |err|;
- * nothing is left open. */
+/* Opens (or creates) the store at o->path. On error returns OTTR_ERR_INVALID for
+ * a missing path or a zero size or interval, OTTR_ERR_CORRUPT for a corrupt or
+ * foreign directory, OTTR_ERR_IO otherwise, with a message in |err|; nothing is
+ * left open. */
 ottr_status store_open(const store_options *o, store **out, char *err, size_t errlen);
 /* Flushes and closes; |s| may be NULL. */
 void store_close(store *s);

@@ -51,7 +51,7 @@ ottr_status store_write(store *s, rocksdb_writebatch_t *b, char *err, size_t err
         try_resume(s);
         return OTTR_ERR_IO;
     }
-    if (s->opt.sync == OTTR_SYNC_INTERVAL)
+    if (s->opt.sync == STORE_SYNC_INTERVAL)
         atomic_fetch_add(&s->unsynced, 1);
     if (atomic_load(&s->failing) && atomic_exchange(&s->failing, false))
         OTTR_INFO(STORE_COMPONENT, "store writes resumed");

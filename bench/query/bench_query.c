@@ -292,12 +292,12 @@ int main(int argc, char **argv)
 
     char path[512];
     snprintf(path, sizeof(path), "%s/data", dir);
-    store_options o;
-    store_options_init(&o);
-    o.path = path;
-    o.sync = OTTR_SYNC_NONE;
-    o.retention_ns = 0;
-    o.block_cache_bytes = 256ull << 20;
+    store_options o = {.path = path,
+                       .sync = STORE_SYNC_NONE,
+                       .retention_ns = 0,
+                       .max_trace_bytes = 50ull << 20,
+                       .block_cache_bytes = 256ull << 20,
+                       .memtable_bytes = 128ull << 20};
     store *st = NULL;
     char err[QUERY_ERRLEN];
     if (store_open(&o, &st, err, sizeof(err)) != OTTR_OK) {

@@ -171,10 +171,11 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
-    store_options so;
-    store_options_init(&so);
-    so.path = dir;
-    so.sync = OTTR_SYNC_NONE;
+    store_options so = {.path = dir,
+                        .sync = STORE_SYNC_NONE,
+                        .max_trace_bytes = 50ull << 20,
+                        .block_cache_bytes = 64ull << 20,
+                        .memtable_bytes = 128ull << 20};
     store *st = NULL;
     char err[512];
     if (store_open(&so, &st, err, sizeof(err)) != OTTR_OK) {
@@ -186,9 +187,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
+    /* The daemon's defaults (docs/CONFIG.md), but for the budgets. */
     sampler_options o = {
+        .decision_wait_ns = 30ull * 1000000000,
+        .decision_wait_after_root_ns = 2ull * 1000000000,
+        .max_spans_per_trace = 100000,
+        .max_trace_bytes = 50ull << 20,
         .max_buffered_traces = n + 1,
         .max_memory_bytes = 8ull << 30,
+        .decision_cache_size = 200000,
         .clock_ns = bench_clock,
         .manual_tick = true,
         .policies = ottr_yaml_get(yaml, "policies"),

@@ -196,7 +196,7 @@ int main(int argc, char **argv)
     size_t nsp = 5, per_req = 50, nlookups = 100000;
     const char *dir = NULL;
     bool keep_dir = false;
-    ottr_sync_policy sync = OTTR_SYNC_INTERVAL;
+    store_sync_policy sync = STORE_SYNC_INTERVAL;
     size_t keep_batch = 64;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--traces") == 0 && i + 1 < argc)
@@ -215,9 +215,9 @@ int main(int argc, char **argv)
             keep_dir = true;
         else if (strcmp(argv[i], "--sync") == 0 && i + 1 < argc) {
             const char *v = argv[++i];
-            sync = strcmp(v, "none") == 0     ? OTTR_SYNC_NONE
-                   : strcmp(v, "always") == 0 ? OTTR_SYNC_ALWAYS
-                                              : OTTR_SYNC_INTERVAL;
+            sync = strcmp(v, "none") == 0     ? STORE_SYNC_NONE
+                   : strcmp(v, "always") == 0 ? STORE_SYNC_ALWAYS
+                                              : STORE_SYNC_INTERVAL;
         } else {
             fprintf(stderr,
                     "usage: %s [--traces N] [--spans S] [--per-request T] "
@@ -239,10 +239,14 @@ int main(int argc, char **argv)
             return 1;
     }
     ottr_log_set_level(OTTR_LOG_WARN);
-    store_options o;
-    store_options_init(&o);
-    o.path = dir;
-    o.sync = sync;
+    /* The daemon's defaults (docs/CONFIG.md), but for the sync policy. */
+    store_options o = {.path = dir,
+                       .sync = sync,
+                       .sync_interval_ns = 100ull * 1000 * 1000,
+                       .retention_ns = 72ull * 3600 * 1000000000,
+                       .max_trace_bytes = 50ull << 20,
+                       .block_cache_bytes = 64ull << 20,
+                       .memtable_bytes = 128ull << 20};
     store *s;
     char err[512];
     if (store_open(&o, &s, err, sizeof(err)) != OTTR_OK) {
@@ -251,9 +255,9 @@ int main(int argc, char **argv)
     }
     printf("store %s: %" PRIu64 " traces x %zu spans, %zu traces per request, sync=%s\n", dir,
            ntraces, nsp, per_req,
-           sync == OTTR_SYNC_NONE     ? "none"
-           : sync == OTTR_SYNC_ALWAYS ? "always"
-                                      : "interval");
+           sync == STORE_SYNC_NONE     ? "none"
+           : sync == STORE_SYNC_ALWAYS ? "always"
+                                       : "interval");
 
     /* 10,000 traces per simulated second, as a busy collector sees. */
     uint64_t per_sec_reqs = 10000 / per_req ? 10000 / per_req : 1;

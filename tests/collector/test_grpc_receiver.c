@@ -572,8 +572,11 @@ static void test_bad_address(void **state)
 {
     (void)state;
     otlp_grpc *g = NULL;
-    otlp_grpc_options o = {
-        .addr = "127.0.0.1:", .threads = 1, .ingest = test_ingest, .ingest_ctx = &REC};
+    otlp_grpc_options o = {.addr = "127.0.0.1:",
+                           .threads = 1,
+                           .max_recv_bytes = MAX_RECV,
+                           .ingest = test_ingest,
+                           .ingest_ctx = &REC};
     char err[256] = "";
     char addr[64];
     /* The port the server already holds cannot be taken twice. */

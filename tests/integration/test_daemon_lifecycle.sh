@@ -5,40 +5,44 @@
 # SIGTERM.
 source "$(dirname "$0")/lib.sh"
 
-# --help documents every flag; --version prints the version.
+# --help documents every flag; --help-config every key with its default;
+# --version prints the version.
 help=$("$OTTRD" --help)
 for f in --config --data-dir --grpc-addr --http-addr --query-addr --jaeger-addr --log-level \
-    --check-config --version --help; do
+    --check-config --version --help --help-config; do
     grep -q -- "$f" <<<"$help" || fail "--help does not mention $f"
 done
+grep -q -- "--data-dir DIR .*(default ./data)" <<<"$help" || fail "--help lacks a default"
+keys=$("$OTTRD" --help-config)
+grep -qF "sampling.decision_cache_size (count, 1 to 100000000; default 200000)" <<<"$keys" ||
+    fail "--help-config: $keys"
 "$OTTRD" --version | grep -Eq '^ottrd [0-9]+\.[0-9]+\.[0-9]+' || fail "--version"
 
+# Runs ottrd with the arguments after $1: it must exit 2 with a message holding $1.
+usage_error() {
+    local want=$1 out rc
+    shift
+    set +e
+    out=$("$OTTRD" "$@" 2>&1); rc=$?
+    set -e
+    [ "$rc" = 2 ] || fail "ottrd $*: exit $rc, want 2"
+    grep -qF -- "$want" <<<"$out" || fail "ottrd $*: no \"$want\" in: $out"
+}
+
 # Bad flags and config: exit status 2, message naming the key (and line).
-set +e
-out=$("$OTTRD" --bogus 2>&1); rc=$?
-set -e
-[ "$rc" = 2 ] || fail "unknown flag: exit $rc"
-grep -q -- "--bogus" <<<"$out" || fail "unknown flag not named: $out"
-
-set +e
-out=$("$OTTRD" --grpc-addr nowhere --check-config 2>&1); rc=$?
-set -e
-[ "$rc" = 2 ] || fail "bad address: exit $rc"
-grep -q "grpc.addr: bad address \"nowhere\"" <<<"$out" || fail "bad address message: $out"
-
+usage_error "--bogus" --bogus
+usage_error 'grpc.addr: bad address "nowhere"' --grpc-addr nowhere --check-config
 printf 'store:\n  retention: 3d\n' >"$TEST_TMP/bad.yaml"
-set +e
-out=$("$OTTRD" --config "$TEST_TMP/bad.yaml" --check-config 2>&1); rc=$?
-set -e
-[ "$rc" = 2 ] || fail "bad duration: exit $rc"
-grep -q "bad.yaml:2: store.retention: bad duration" <<<"$out" || fail "bad duration message: $out"
-
+usage_error "bad.yaml:2: store.retention: bad duration" --config "$TEST_TMP/bad.yaml" --check-config
 printf 'grpc:\n  adress: 1.2.3.4:5\n' >"$TEST_TMP/bad2.yaml"
-set +e
-out=$("$OTTRD" --config "$TEST_TMP/bad2.yaml" 2>&1); rc=$?
-set -e
-[ "$rc" = 2 ] || fail "unknown key: exit $rc"
-grep -q "bad2.yaml:2: grpc.adress: unknown key" <<<"$out" || fail "unknown key message: $out"
+usage_error "bad2.yaml:2: grpc.adress: unknown key" --config "$TEST_TMP/bad2.yaml"
+# Zero and out-of-range values.
+printf 'http:\n  max_body_size: 0\n' >"$TEST_TMP/zero.yaml"
+usage_error "zero.yaml:2: http.max_body_size: 0 is out of range (want 1KiB to 1GiB)" \
+    --config "$TEST_TMP/zero.yaml" --check-config
+printf 'sampling:\n  decision_wait: 1s\n  decision_cache_size: 0\n' >"$TEST_TMP/zero2.yaml"
+usage_error "zero2.yaml:3: sampling.decision_cache_size: 0 is out of range" \
+    --config "$TEST_TMP/zero2.yaml" --check-config
 
 printf 'log_level: debug\nsampling:\n  decision_wait: 5s\n' >"$TEST_TMP/good.yaml"
 "$OTTRD" --config "$TEST_TMP/good.yaml" --check-config | grep -q "configuration OK" ||

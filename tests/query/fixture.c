@@ -284,13 +284,13 @@ store *fx_store_open(char *dir)
         abort();
     char path[128];
     snprintf(path, sizeof(path), "%s/data", dir);
-    store_options o;
-    store_options_init(&o);
-    o.path = path;
-    o.sync = OTTR_SYNC_NONE;
-    o.retention_ns = 0;
-    o.block_cache_bytes = 8u << 20;
-    o.clock_ns = fixed_clock;
+    store_options o = {.path = path,
+                       .sync = STORE_SYNC_NONE,
+                       .retention_ns = 0,
+                       .max_trace_bytes = 50ull << 20,
+                       .block_cache_bytes = 8u << 20,
+                       .memtable_bytes = 64ull << 20,
+                       .clock_ns = fixed_clock};
     store *st = NULL;
     char err[256];
     if (store_open(&o, &st, err, sizeof(err)) != OTTR_OK) {

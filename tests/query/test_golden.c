@@ -384,12 +384,14 @@ static void test_checkpoint(void **state)
                  query_admin_checkpoint(g_st, "/nonexistent-ottr/x/y", &out, err, sizeof(err)));
 
     /* The copy opens as a store holding the same traces. */
-    store_options o;
-    store_options_init(&o);
     char path[160];
     snprintf(path, sizeof(path), "%s", dir);
-    o.path = path;
-    o.retention_ns = 0;
+    store_options o = {.path = path,
+                       .sync = STORE_SYNC_NONE,
+                       .retention_ns = 0,
+                       .max_trace_bytes = 50ull << 20,
+                       .block_cache_bytes = 8u << 20,
+                       .memtable_bytes = 64ull << 20};
     store *copy = NULL;
     assert_int_equal(store_open(&o, &copy, err, sizeof(err)), OTTR_OK);
     ottr_buf_reset(&out);

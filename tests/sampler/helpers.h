@@ -238,19 +238,40 @@ static H_UNUSED int rm_cb(const char *p, const struct stat *sb, int flag, struct
 
 static H_UNUSED void fx_store_open(fx *f)
 {
-    store_options so;
-    store_options_init(&so);
-    so.path = f->dir;
-    so.sync = OTTR_SYNC_NONE;
-    so.clock_ns = fake_clock;
-    so.block_cache_bytes = 8 << 20;
+    store_options so = {.path = f->dir,
+                        .sync = STORE_SYNC_NONE,
+                        .retention_ns = 72ull * 3600 * NS_PER_SEC,
+                        .max_trace_bytes = 50ull << 20,
+                        .block_cache_bytes = 8u << 20,
+                        .memtable_bytes = 64ull << 20,
+                        .clock_ns = fake_clock};
     char err[512];
     if (store_open(&so, &f->st, err, sizeof(err)) != OTTR_OK)
         fail_msg("store_open: %s", err);
 }
 
+/* Gives every limit a test leaves at 0 a roomy explicit value (the sampler has
+ * no defaults of its own). */
+static H_UNUSED void h_limits(sampler_options *o)
+{
+    if (o->decision_wait_ns == 0)
+        o->decision_wait_ns = 30 * NS_PER_SEC;
+    if (o->decision_wait_after_root_ns == 0)
+        o->decision_wait_after_root_ns = 2 * NS_PER_SEC;
+    if (o->max_spans_per_trace == 0)
+        o->max_spans_per_trace = 100000;
+    if (o->max_trace_bytes == 0)
+        o->max_trace_bytes = 50ull << 20;
+    if (o->max_buffered_traces == 0)
+        o->max_buffered_traces = 1000000;
+    if (o->max_memory_bytes == 0)
+        o->max_memory_bytes = 512ull << 20;
+    if (o->decision_cache_size == 0)
+        o->decision_cache_size = 1000000;
+}
+
 /* Opens a store and a manual-tick sampler with |policies| (YAML list text or
- * NULL) and options from |o| (may be NULL). */
+ * NULL) and options from |o| (may be NULL; limits left at 0 get h_limits()). */
 static H_UNUSED void fx_open(fx *f, const char *policies, const sampler_options *o)
 {
     memset(f, 0, sizeof(*f));
@@ -264,6 +285,7 @@ static H_UNUSED void fx_open(fx *f, const char *policies, const sampler_options 
         so = *o;
     else
         memset(&so, 0, sizeof(so));
+    h_limits(&so);
     so.clock_ns = fake_clock;
     so.manual_tick = true;
     so.policies = policies ? h_policies(policies, &f->yaml) : NULL;

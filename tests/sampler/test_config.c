@@ -1,6 +1,6 @@
 /* tests/sampler/test_config.c - policies pasted from the OpenTelemetry
  * Collector are accepted; mistakes are reported naming the policy, the field
- * and the line. */
+ * and the line; options with a zero limit are refused. */
 #include "helpers.h"
 
 static int check(const char *text, char *err, size_t errlen)
@@ -209,6 +209,7 @@ static void test_create_rejects_bad_policies(void **state)
     (void)state;
     ottr_yaml_node *root = NULL;
     sampler_options o = {.manual_tick = true};
+    h_limits(&o);
     o.policies = h_policies("  - {name: x, type: nope}\n", &root);
     sampler *s = NULL;
     char err[512];
@@ -216,6 +217,19 @@ static void test_create_rejects_bad_policies(void **state)
     assert_null(s);
     assert_non_null(strstr(err, "unknown policy type \"nope\""));
     ottr_yaml_free(root);
+}
+
+static void test_create_rejects_zero_limits(void **state)
+{
+    (void)state;
+    sampler_options o = {.manual_tick = true};
+    h_limits(&o);
+    o.decision_cache_size = 0;
+    sampler *s = NULL;
+    char err[512];
+    assert_int_equal(sampler_create(&o, NULL, &s, err, sizeof(err)), OTTR_ERR_INVALID);
+    assert_null(s);
+    assert_non_null(strstr(err, "is 0"));
 }
 
 int main(void)
@@ -227,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_nested_errors),
         cmocka_unit_test(test_too_many_span_policies),
         cmocka_unit_test(test_create_rejects_bad_policies),
+        cmocka_unit_test(test_create_rejects_zero_limits),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     ottr_metrics_shutdown();

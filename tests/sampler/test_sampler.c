@@ -330,26 +330,6 @@ static void test_decision_metrics(void **state)
     fx_close(&f);
 }
 
-static void test_options_from_config(void **state)
-{
-    (void)state;
-    ottr_config c;
-    assert_int_equal(ottr_config_init(&c), 0);
-    char err[512];
-    if (ottr_config_load_string(&c,
-                                "sampling:\n  decision_wait: 10s\n  decision_wait_after_root: 1s\n"
-                                "  policies:\n    - {name: a, type: always_sample}\n",
-                                err, sizeof(err)) != 0)
-        fail_msg("%s", err);
-    sampler_options o;
-    sampler_options_from_config(&o, &c);
-    assert_int_equal(o.decision_wait_ns, SEC(10));
-    assert_int_equal(o.decision_wait_after_root_ns, SEC(1));
-    assert_non_null(o.policies);
-    assert_int_equal(sampler_check_policies(o.policies, err, sizeof(err)), 0);
-    ottr_config_free(&c);
-}
-
 int main(void)
 {
     ottr_log_set_level(OTTR_LOG_ERROR);
@@ -364,7 +344,6 @@ int main(void)
         cmocka_unit_test(test_clean_restart_keeps_undecided),
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_decision_metrics),
-        cmocka_unit_test(test_options_from_config),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     ottr_metrics_shutdown();

@@ -83,10 +83,11 @@ static void test_concurrent(void **state)
     memset(&f, 0, sizeof(f));
     snprintf(f.dir, sizeof(f.dir), "/tmp/ottr-sampler-test-XXXXXX");
     assert_non_null(mkdtemp(f.dir));
-    store_options so;
-    store_options_init(&so);
-    so.path = f.dir;
-    so.sync = OTTR_SYNC_NONE;
+    store_options so = {.path = f.dir,
+                        .sync = STORE_SYNC_NONE,
+                        .max_trace_bytes = 50ull << 20,
+                        .block_cache_bytes = 8u << 20,
+                        .memtable_bytes = 64ull << 20};
     char err[512];
     if (store_open(&so, &f.st, err, sizeof(err)) != OTTR_OK)
         fail_msg("%s", err);
@@ -97,6 +98,7 @@ static void test_concurrent(void **state)
         .max_buffered_traces = 300, /* small: the feeders meet back-pressure */
         .shards = 4,
     };
+    h_limits(&o);
     o.policies = h_policies("- {name: all, type: always_sample}\n", &f.yaml);
     assert_int_equal(sampler_create(&o, f.st, &f.s, err, sizeof(err)), OTTR_OK);
     assert_int_equal(sampler_replay(f.s), OTTR_OK);

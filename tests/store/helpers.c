@@ -153,11 +153,14 @@ void th_rmdir(char *dir)
 
 void th_default_options(store_options *o, const char *dir)
 {
-    store_options_init(o);
-    o->path = dir;
-    o->sync = OTTR_SYNC_NONE;
-    o->block_cache_bytes = 8u << 20;
-    o->clock_ns = th_clock;
+    *o = (store_options){.path = dir,
+                         .sync = STORE_SYNC_NONE,
+                         .sync_interval_ns = 100ull * 1000 * 1000,
+                         .retention_ns = 72ull * 3600 * 1000000000,
+                         .max_trace_bytes = 50ull << 20,
+                         .block_cache_bytes = 8u << 20,
+                         .memtable_bytes = 128ull << 20,
+                         .clock_ns = th_clock};
 }
 
 store *th_open_opts(const store_options *o)

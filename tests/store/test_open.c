@@ -1,5 +1,5 @@
 /* tests/store/test_open.c - opening: new and reopened stores, foreign and corrupt
- * directories, a directory already in use, checkpoints. */
+ * directories, a directory already in use, checkpoints, options with a zero size. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -47,6 +47,33 @@ static void test_creates_nested_dir(void **state)
     char err[512];
     assert_int_equal(try_open(sub, err, sizeof(err)), OTTR_OK);
     assert_int_equal(try_open(sub, err, sizeof(err)), OTTR_OK); /* reopen */
+    th_rmdir(dir);
+}
+
+/* The options carry no defaults: a zero size or interval is refused. */
+static void test_zero_options(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    for (int i = 0; i < 4; i++) {
+        store_options o;
+        th_default_options(&o, dir);
+        if (i == 0)
+            o.max_trace_bytes = 0;
+        else if (i == 1)
+            o.block_cache_bytes = 0;
+        else if (i == 2)
+            o.memtable_bytes = 0;
+        else {
+            o.sync = STORE_SYNC_INTERVAL;
+            o.sync_interval_ns = 0;
+        }
+        store *s = NULL;
+        char err[512] = "";
+        assert_int_equal(store_open(&o, &s, err, sizeof(err)), OTTR_ERR_INVALID);
+        assert_null(s);
+        assert_non_null(strstr(err, "is 0"));
+    }
     th_rmdir(dir);
 }
 
@@ -183,7 +210,7 @@ int main(void)
         cmocka_unit_test(test_creates_nested_dir), cmocka_unit_test(test_not_a_directory),
         cmocka_unit_test(test_garbage_current),    cmocka_unit_test(test_missing_current),
         cmocka_unit_test(test_foreign_rocksdb),    cmocka_unit_test(test_already_in_use),
-        cmocka_unit_test(test_checkpoint),
+        cmocka_unit_test(test_checkpoint),         cmocka_unit_test(test_zero_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,7 @@ static int count_pending(void *ctx, uint32_t sec, const uint8_t tid[16], const u
 static void test_sync_policies(void **state)
 {
     (void)state;
-    ottr_sync_policy pol[3] = {OTTR_SYNC_NONE, OTTR_SYNC_INTERVAL, OTTR_SYNC_ALWAYS};
+    store_sync_policy pol[3] = {STORE_SYNC_NONE, STORE_SYNC_INTERVAL, STORE_SYNC_ALWAYS};
     for (int p = 0; p < 3; p++) {
         char *dir = th_tmpdir();
         store_options o;
@@ -43,7 +43,7 @@ static void test_sync_policies(void **state)
             th_tid(sp.tid, (uint8_t)(i + 1));
             th_append(s, &sp, 1, 10);
         }
-        if (pol[p] == OTTR_SYNC_INTERVAL) {
+        if (pol[p] == STORE_SYNC_INTERVAL) {
             struct timespec ts = {0, 30 * 1000 * 1000};
             nanosleep(&ts, NULL); /* let the sync thread run a few times */
         }
