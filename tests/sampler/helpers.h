@@ -205,6 +205,66 @@ static H_UNUSED uint64_t fake_clock(void)
 /* ---- YAML ---- */
 
 /* Parses "policies:\n<text>" and returns the policies node (tree in *root). */
+/* Every policy type, in the collector's block and flow styles (a sampling.policies
+ * list for h_policies). */
+#define H_EVERY_POLICY                                                                             \
+    "  [\n"                                                                                        \
+    "    {name: p1, type: always_sample},\n"                                                       \
+    "    {name: p2, type: latency, latency: {threshold_ms: 5000}},\n"                              \
+    "    {name: p3, type: numeric_attribute, numeric_attribute: {key: key1, "                      \
+    "min_value: 50, max_value: 100}},\n"                                                           \
+    "    {name: p4, type: probabilistic, probabilistic: {sampling_percentage: 10}},\n"             \
+    "    {name: p5, type: status_code, status_code: {status_codes: [ERROR, UNSET]}},\n"            \
+    "    {name: p6, type: string_attribute, string_attribute: {key: key2, values: "                \
+    "[value1, value2]}},\n"                                                                        \
+    "    {name: p7, type: string_attribute, string_attribute: {key: key2, values: "                \
+    "[value1, val*], enabled_regex_matching: true, cache_max_size: 10}},\n"                        \
+    "    {name: p8, type: rate_limiting, rate_limiting: {spans_per_second: 35}},\n"                \
+    "    {name: p9, type: string_attribute, string_attribute: {key: http.url, values: "            \
+    "[\\/health, \\/metrics], enabled_regex_matching: true, invert_match: true}},\n"               \
+    "    {name: p10, type: span_count, span_count: {min_spans: 2, max_spans: 20}},\n"              \
+    "    {name: p11, type: trace_state, trace_state: {key: key3, values: [value1, "                \
+    "value2]}},\n"                                                                                 \
+    "    {name: p12, type: boolean_attribute, boolean_attribute: {key: key4, value: "              \
+    "true}},\n"                                                                                    \
+    "    {name: p13, type: bytes_limiting, bytes_limiting: {bytes_per_second: "                    \
+    "1048576, burst_capacity: 2097152}},\n"                                                        \
+    "    {name: p14, type: latency, latency: {threshold_ms: 100, "                                 \
+    "upper_threshold_ms: 2000}},\n"                                                                \
+    "    {\n"                                                                                      \
+    "      name: and-policy-1, type: and,\n"                                                       \
+    "      and: {and_sub_policy: [\n"                                                              \
+    "        {name: s1, type: numeric_attribute, numeric_attribute: {key: key1, "                  \
+    "min_value: 50, max_value: 100}},\n"                                                           \
+    "        {name: s2, type: string_attribute, string_attribute: {key: key2, values: "            \
+    "[value1, value2]}}\n"                                                                         \
+    "      ]}\n"                                                                                   \
+    "    },\n"                                                                                     \
+    "    {\n"                                                                                      \
+    "      name: drop-it, type: drop,\n"                                                           \
+    "      drop: {drop_sub_policy: [\n"                                                            \
+    "        {name: d1, type: string_attribute, string_attribute: {key: url.path, "                \
+    "values: [\\/health], enabled_regex_matching: true}}\n"                                        \
+    "      ]}\n"                                                                                   \
+    "    },\n"                                                                                     \
+    "    {\n"                                                                                      \
+    "      name: composite-policy-1, type: composite,\n"                                           \
+    "      composite: {\n"                                                                         \
+    "        max_total_spans_per_second: 1000,\n"                                                  \
+    "        policy_order: [c1, c2, c3],\n"                                                        \
+    "        composite_sub_policy: [\n"                                                            \
+    "          {name: c1, type: numeric_attribute, numeric_attribute: {key: key1, "                \
+    "min_value: 50, max_value: 100}},\n"                                                           \
+    "          {name: c2, type: string_attribute, string_attribute: {key: key2, "                  \
+    "values: [value1, value2]}},\n"                                                                \
+    "          {name: c3, type: always_sample}\n"                                                  \
+    "        ],\n"                                                                                 \
+    "        rate_allocation: [{policy: c1, percent: 50}, {policy: c2, percent: "                  \
+    "25}]\n"                                                                                       \
+    "      }\n"                                                                                    \
+    "    }\n"                                                                                      \
+    "  ]\n"
+
 static H_UNUSED const ottr_yaml_node *h_policies(const char *text, ottr_yaml_node **root)
 {
     char err[512];
