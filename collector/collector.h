@@ -69,6 +69,10 @@ typedef struct ottrd_query_ctx {
     const ottr_config *cfg;
 } ottrd_query_ctx;
 
+/* The HTTP status of a query/ result (routes.c): 200, 400 (OTTR_ERR_INVALID),
+ * 404 (OTTR_ERR_NOTFOUND), 409 (OTTR_ERR_EXISTS), 503 (OTTR_ERR_BUSY) or 500. */
+int routes_http_status(ottr_status st);
+
 /* :3200 - Tempo API (routes_tempo.c), plus /ready, /metrics, /api/echo,
  * /api/status/buildinfo, native /api/service-graph, admin endpoints. */
 void routes_tempo_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
