@@ -105,6 +105,45 @@ typedef ottr_status (*ottr_ingest_fn)(void *ctx, const otlp_batch *b);
 /* Seconds a client is told to wait when pushed back. */
 #define OTTR_RETRY_AFTER_SECONDS 1
 
+/* ---- one export request, whatever the transport (ingest.c) ---- */
+
+typedef enum ingest_encoding { INGEST_PROTOBUF = 0, INGEST_JSON = 1 } ingest_encoding;
+
+/* How a request ended; each receiver maps it onto its protocol. */
+typedef enum ingest_outcome {
+    INGEST_OK,          /* every span accepted (or there were none) */
+    INGEST_PARTIAL,     /* some spans rejected as invalid, the others accepted */
+    INGEST_INVALID,     /* the body does not decode: nothing taken, do not retry */
+    INGEST_TOO_LARGE,   /* decoding passed the arena's limit: do not retry */
+    INGEST_BUSY,        /* the ingest entry point pushed back: retry later */
+    INGEST_UNAVAILABLE, /* out of memory or the store failed: retry later */
+} ingest_outcome;
+
+typedef struct ingest_result {
+    ingest_outcome outcome;
+    size_t accepted;   /* spans handed to ingest and taken */
+    size_t rejected;   /* spans left out for invalid IDs (partial success) */
+    size_t refused;    /* valid spans not taken: pushed back or failed */
+    int retry_after_s; /* > 0 for INGEST_BUSY and INGEST_UNAVAILABLE */
+    char message[512]; /* why, for every outcome but INGEST_OK; may hold any byte */
+} ingest_result;
+
+/* The ottr_receiver_spans_total{protocol,result} series of one receiver. */
+typedef struct ingest_counters {
+    ottr_counter *accepted, *rejected, *refused;
+} ingest_counters;
+
+/* Looks up the span counters for |protocol| ("grpc", "http"). */
+void ingest_counters_init(ingest_counters *c, const char *protocol);
+
+/* Decodes the export request |body| (|len| bytes, already decompressed) in
+ * |enc| into |arena| (its limit decides INGEST_TOO_LARGE), groups its spans by
+ * trace and hands them to |fn|, then fills |r| and adds the span counts to |c|.
+ * Protobuf bodies are grouped from their own bytes: |body| must stay valid
+ * during the call. The arena is left as it is: the caller resets or frees it. */
+void ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters *c, ottr_arena *arena,
+                   ingest_encoding enc, const uint8_t *body, size_t len, ingest_result *r);
+
 /* ---- google.rpc.Status error bodies (rpc_status.c) ---- */
 
 /* Appends a serialized google.rpc.Status {code, message} to |out|; when
@@ -149,6 +188,10 @@ typedef struct ottrd_query_ctx {
     atomic_bool ready; /* /ready answers 200 once set */
     const ottr_config *cfg;
 } ottrd_query_ctx;
+
+/* The HTTP status of a query/ result (routes.c): 200, 400 (OTTR_ERR_INVALID),
+ * 404 (OTTR_ERR_NOTFOUND), 409 (OTTR_ERR_EXISTS), 503 (OTTR_ERR_BUSY) or 500. */
+int routes_http_status(ottr_status st);
 
 /* :3200 - Tempo API (routes_tempo.c), plus /ready, /metrics, /api/echo,
  * /api/status/buildinfo, native /api/service-graph, admin endpoints. */

@@ -63,9 +63,7 @@ struct grpc_worker {
 /* Metric handles, looked up once. */
 typedef struct grpc_metrics {
     ottr_counter *requests[17]; /* by gRPC status code */
-    ottr_counter *spans_accepted;
-    ottr_counter *spans_rejected;
-    ottr_counter *spans_refused;
+    ingest_counters spans;
     ottr_counter *bytes;
     ottr_histogram *duration;
 } grpc_metrics;
@@ -136,14 +134,7 @@ static void metrics_init(grpc_metrics *m)
             ottr_counter_get("ottr_receiver_requests_total",
                              "OTLP export requests by protocol and result code.", labels);
     }
-    const char *spans_help = "Spans received: accepted, rejected as invalid, or refused "
-                             "(pushed back or failed).";
-    m->spans_accepted = ottr_counter_get("ottr_receiver_spans_total", spans_help,
-                                         "protocol=\"grpc\",result=\"accepted\"");
-    m->spans_rejected = ottr_counter_get("ottr_receiver_spans_total", spans_help,
-                                         "protocol=\"grpc\",result=\"rejected\"");
-    m->spans_refused = ottr_counter_get("ottr_receiver_spans_total", spans_help,
-                                        "protocol=\"grpc\",result=\"refused\"");
+    ingest_counters_init(&m->spans, "grpc");
     m->bytes = ottr_counter_get("ottr_receiver_bytes_total",
                                 "Bytes of OTLP request messages received (decompressed).",
                                 "protocol=\"grpc\"");
@@ -253,11 +244,12 @@ static void rpc_reply(rpc *c, grpc_status_code code, const char *msg)
     }
 }
 
-/* Attaches google.rpc.Status {code, msg, RetryInfo} as grpc-status-details-bin. */
-static void rpc_set_retry(rpc *c, grpc_status_code code, const char *msg)
+/* Attaches google.rpc.Status {code, msg, RetryInfo of |retry_s| seconds} as
+ * grpc-status-details-bin. */
+static void rpc_set_retry(rpc *c, grpc_status_code code, const char *msg, int retry_s)
 {
     ottr_buf b = {0};
-    if (rpc_status_pack((int)code, msg, OTTR_RETRY_AFTER_SECONDS, &b) == 0 && !b.oom) {
+    if (rpc_status_pack((int)code, msg, retry_s, &b) == 0 && !b.oom) {
         c->trailer.key = grpc_slice_from_static_string("grpc-status-details-bin");
         c->trailer.value = grpc_slice_from_copied_buffer(b.data, b.len);
         c->has_trailer = 1;
@@ -267,18 +259,15 @@ static void rpc_set_retry(rpc *c, grpc_status_code code, const char *msg)
 
 /* Builds the ExportTraceServiceResponse, with partial_success when spans were
  * rejected. Returns 0 or -1. */
-static int rpc_set_response(rpc *c, size_t rejected, const char *why)
+static int rpc_set_response(rpc *c, size_t rejected, const char *msg)
 {
     otlp_response resp =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
     otlp_partial_success ps =
         OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
-    char msg[MSG_MAX + 64];
     if (rejected > 0) {
-        snprintf(msg, sizeof(msg), "%zu span%s rejected; first: %s", rejected,
-                 rejected == 1 ? "" : "s", why);
         ps.rejected_spans = (int64_t)rejected;
-        ps.error_message = msg;
+        ps.error_message = (char *)msg;
         resp.partial_success = &ps;
     }
     size_t len =
@@ -293,101 +282,60 @@ static int rpc_set_response(rpc *c, size_t rejected, const char *why)
     return c->response ? 0 : -1;
 }
 
+/* The gRPC status of an ingest outcome: RESOURCE_EXHAUSTED without RetryInfo
+ * for too large (do not retry), UNAVAILABLE with RetryInfo when pushed back or
+ * failed. */
+static grpc_status_code export_code(ingest_outcome o)
+{
+    switch (o) {
+    case INGEST_OK:
+    case INGEST_PARTIAL:
+        return GRPC_STATUS_OK;
+    case INGEST_INVALID:
+        return GRPC_STATUS_INVALID_ARGUMENT;
+    case INGEST_TOO_LARGE:
+        return GRPC_STATUS_RESOURCE_EXHAUSTED;
+    case INGEST_BUSY:
+    case INGEST_UNAVAILABLE:
+        return GRPC_STATUS_UNAVAILABLE;
+    }
+    return GRPC_STATUS_INTERNAL;
+}
+
 /* Decodes, validates and hands off one export request, then replies. */
 static void rpc_handle_export(rpc *c)
 {
     grpc_worker *w = c->w;
     otlp_grpc *g = w->g;
     uint64_t t0 = ottr_mono_ns();
-    grpc_status_code code = GRPC_STATUS_OK;
-    char msg[MSG_MAX] = "";
-    char why[MSG_MAX] = "";
-    size_t rejected = 0;
-    int retry = 0;
-
-    if (c->payload == NULL) {
-        code = GRPC_STATUS_INVALID_ARGUMENT;
-        snprintf(msg, sizeof(msg), "missing ExportTraceServiceRequest message");
-        goto reply;
-    }
-
+    ingest_result r;
+    memset(&r, 0, sizeof(r));
+    r.outcome = INGEST_INVALID;
     grpc_byte_buffer_reader reader;
-    if (!grpc_byte_buffer_reader_init(&reader, c->payload)) {
-        code = GRPC_STATUS_INVALID_ARGUMENT;
-        snprintf(msg, sizeof(msg), "cannot read the request message");
-        goto reply;
-    }
-    grpc_slice data = grpc_byte_buffer_reader_readall(&reader);
-    grpc_byte_buffer_reader_destroy(&reader);
-    size_t len = GRPC_SLICE_LENGTH(data);
-    ottr_counter_add(g->m.bytes, len);
-
-    /* Checked decode: protobuf-c alone recurses without bound on nested values. */
-    otlp_request *req = NULL;
-    char derr[MSG_MAX] = "";
-    ottr_status dst = otlp_proto_decode_request(&w->arena, GRPC_SLICE_START_PTR(data), len, &req,
-                                                derr, sizeof(derr));
-    if (dst != OTTR_OK) {
+    if (c->payload == NULL) {
+        snprintf(r.message, sizeof(r.message), "missing ExportTraceServiceRequest message");
+    } else if (!grpc_byte_buffer_reader_init(&reader, c->payload)) {
+        snprintf(r.message, sizeof(r.message), "cannot read the request message");
+    } else {
+        grpc_slice data = grpc_byte_buffer_reader_readall(&reader);
+        grpc_byte_buffer_reader_destroy(&reader);
+        size_t len = GRPC_SLICE_LENGTH(data);
+        ottr_counter_add(g->m.bytes, len);
+        /* Decoded and grouped from the slice itself: no copy. */
+        ingest_export(g->ingest, g->ingest_ctx, &g->m.spans, &w->arena, INGEST_PROTOBUF,
+                      GRPC_SLICE_START_PTR(data), len, &r);
         grpc_slice_unref(data);
-        if (dst == OTTR_ERR_TOO_LARGE || dst == OTTR_ERR_NOMEM) {
-            code = GRPC_STATUS_RESOURCE_EXHAUSTED;
-            snprintf(msg, sizeof(msg), "request too large to decode (limit %zu bytes)",
-                     w->arena.limit);
-        } else {
-            code = GRPC_STATUS_INVALID_ARGUMENT;
-            snprintf(msg, sizeof(msg), "request does not decode as ExportTraceServiceRequest: %s",
-                     derr);
-        }
-        goto reply;
+        ottr_arena_reset(&w->arena);
     }
 
-    otlp_batch batch;
-    ottr_status st = otlp_batch_build_wire(&w->arena, req, GRPC_SLICE_START_PTR(data), len, &batch,
-                                           &rejected, why, sizeof(why));
-    /* The decoded request points into the arena, not into |data|. */
-    grpc_slice_unref(data);
-    if (st != OTTR_OK) {
-        size_t n = 0;
-        for (size_t i = 0; i < req->n_resource_spans; i++)
-            for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
-                n += req->resource_spans[i]->scope_spans[j]->n_spans;
-        ottr_counter_add(g->m.spans_refused, n);
-        rejected = 0;
-        if (st == OTTR_ERR_TOO_LARGE) {
-            code = GRPC_STATUS_RESOURCE_EXHAUSTED;
-            snprintf(msg, sizeof(msg), "request too large once decoded (limit %zu bytes)",
-                     w->arena.limit);
-        } else {
-            code = GRPC_STATUS_UNAVAILABLE;
-            retry = 1;
-            snprintf(msg, sizeof(msg), "cannot group the request: %s", ottr_status_str(st));
-        }
-        goto reply;
-    }
-    ottr_counter_add(g->m.spans_rejected, rejected);
-    if (batch.nspans > 0) {
-        st = g->ingest ? g->ingest(g->ingest_ctx, &batch) : OTTR_OK;
-        if (st == OTTR_OK) {
-            ottr_counter_add(g->m.spans_accepted, batch.nspans);
-        } else {
-            ottr_counter_add(g->m.spans_refused, batch.nspans);
-            code = GRPC_STATUS_UNAVAILABLE;
-            retry = 1;
-            if (st == OTTR_ERR_BUSY)
-                snprintf(msg, sizeof(msg), "over capacity, retry later");
-            else
-                snprintf(msg, sizeof(msg), "cannot store the spans: %s", ottr_status_str(st));
-        }
-    }
-
-reply:
-    ottr_arena_reset(&w->arena);
-    if (code == GRPC_STATUS_OK && rpc_set_response(c, rejected, why) != 0) {
+    grpc_status_code code = export_code(r.outcome);
+    const char *msg = code == GRPC_STATUS_OK ? "" : r.message;
+    if (code == GRPC_STATUS_OK && rpc_set_response(c, r.rejected, r.message) != 0) {
         code = GRPC_STATUS_INTERNAL;
-        snprintf(msg, sizeof(msg), "out of memory");
+        msg = "out of memory";
     }
-    if (retry)
-        rpc_set_retry(c, code, msg);
+    if (code == GRPC_STATUS_UNAVAILABLE && r.retry_after_s > 0)
+        rpc_set_retry(c, code, msg, r.retry_after_s);
     if (code != GRPC_STATUS_OK)
         OTTR_DEBUG("collector", "grpc: export answered %s: %s", code_names[code], msg);
     metrics_count_request(&g->m, code);

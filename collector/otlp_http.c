@@ -11,7 +11,6 @@
 #include "collector/collector.h"
 #include "http/http.h"
 #include "otlp/otlp.h"
-#include "otlp/otlp.h"
 
 /* gRPC status codes carried in error bodies. */
 #define GRPC_INVALID_ARGUMENT   3
@@ -30,8 +29,6 @@
 
 #define TYPE_PROTOBUF "application/x-protobuf"
 #define TYPE_JSON     "application/json"
-
-typedef enum otlp_encoding { ENC_PROTOBUF = 0, ENC_JSON = 1 } otlp_encoding;
 
 /* ------------------------------------------------------------------ metrics */
 
@@ -58,9 +55,7 @@ static struct {
     ottr_counter *requests[NCODES];
     ottr_counter *requests_other;
     ottr_counter *bad[BAD_NREASONS];
-    ottr_counter *spans_accepted;
-    ottr_counter *spans_rejected;
-    ottr_counter *spans_refused;
+    ingest_counters spans;
     ottr_counter *bytes;
     ottr_histogram *duration;
 } m;
@@ -82,14 +77,7 @@ static void metrics_init(void)
             ottr_counter_get("ottr_receiver_bad_requests_total",
                              "OTLP export requests refused as malformed, by reason.", labels);
     }
-    static const char spans_help[] = "Spans received: accepted, rejected as invalid, or refused "
-                                     "(pushed back or failed).";
-    m.spans_accepted = ottr_counter_get("ottr_receiver_spans_total", spans_help,
-                                        "protocol=\"http\",result=\"accepted\"");
-    m.spans_rejected = ottr_counter_get("ottr_receiver_spans_total", spans_help,
-                                        "protocol=\"http\",result=\"rejected\"");
-    m.spans_refused = ottr_counter_get("ottr_receiver_spans_total", spans_help,
-                                       "protocol=\"http\",result=\"refused\"");
+    ingest_counters_init(&m.spans, "http");
     m.bytes = ottr_counter_get("ottr_receiver_bytes_total",
                                "Bytes of OTLP request messages received (decompressed).",
                                "protocol=\"http\"");
@@ -126,14 +114,14 @@ static void sanitize(const char *in, char *out, size_t outlen)
     out[o] = '\0';
 }
 
-static void respond_error(http_response *resp, otlp_encoding enc, int http_status, int grpc_code,
+static void respond_error(http_response *resp, ingest_encoding enc, int http_status, int grpc_code,
                           const char *message, int retry_after_s)
 {
     char msg[512];
     sanitize(message, msg, sizeof(msg));
     resp->status = http_status;
     ottr_buf_reset(&resp->body);
-    if (enc == ENC_JSON) {
+    if (enc == INGEST_JSON) {
         http_response_set_type(resp, TYPE_JSON);
         rpc_status_json(grpc_code, msg, retry_after_s, &resp->body);
     } else {
@@ -148,7 +136,7 @@ static void respond_error(http_response *resp, otlp_encoding enc, int http_statu
     }
 }
 
-static void respond_bad(http_response *resp, otlp_encoding enc, bad_reason why, int http_status,
+static void respond_bad(http_response *resp, ingest_encoding enc, bad_reason why, int http_status,
                         int grpc_code, const char *message)
 {
     ottr_counter_add(m.bad[why], 1);
@@ -158,13 +146,13 @@ static void respond_bad(http_response *resp, otlp_encoding enc, bad_reason why, 
 
 /* 200 with an ExportTraceServiceResponse; partial_success only when spans were
  * rejected. */
-static void respond_ok(http_response *resp, otlp_encoding enc, size_t rejected, const char *msg)
+static void respond_ok(http_response *resp, ingest_encoding enc, size_t rejected, const char *msg)
 {
     char clean[512];
     sanitize(msg, clean, sizeof(clean));
     resp->status = 200;
     ottr_buf_reset(&resp->body);
-    if (enc == ENC_JSON) {
+    if (enc == INGEST_JSON) {
         http_response_set_type(resp, TYPE_JSON);
         otlp_json_encode_response((int64_t)rejected, rejected ? clean : NULL, &resp->body);
         return;
@@ -203,7 +191,7 @@ static const char *skip_ws(const char *s)
 
 /* The media type of a Content-Type value, parameters ignored: 0 with |*enc| set,
  * or -1 when unsupported. */
-static int parse_content_type(const char *ct, otlp_encoding *enc)
+static int parse_content_type(const char *ct, ingest_encoding *enc)
 {
     if (ct == NULL)
         return -1;
@@ -216,11 +204,11 @@ static int parse_content_type(const char *ct, otlp_encoding *enc)
         return -1;
     if ((n == strlen(TYPE_PROTOBUF) && strncasecmp(ct, TYPE_PROTOBUF, n) == 0) ||
         (n == strlen("application/protobuf") && strncasecmp(ct, "application/protobuf", n) == 0)) {
-        *enc = ENC_PROTOBUF;
+        *enc = INGEST_PROTOBUF;
         return 0;
     }
     if (n == strlen(TYPE_JSON) && strncasecmp(ct, TYPE_JSON, n) == 0) {
-        *enc = ENC_JSON;
+        *enc = INGEST_JSON;
         return 0;
     }
     return -1;
@@ -258,88 +246,44 @@ static size_t arena_block_for(size_t len)
     return b < ARENA_MIN_BLOCK ? ARENA_MIN_BLOCK : b;
 }
 
-/* Decodes, groups and ingests one request body (already un-gzipped). */
-static int otlp_http_export(const otlp_http_ctx *c, otlp_encoding enc, const uint8_t *body,
+/* Ingests one request body (already un-gzipped) and answers. */
+static int otlp_http_export(const otlp_http_ctx *c, ingest_encoding enc, const uint8_t *body,
                             size_t len, http_response *resp)
 {
-    char err[256] = "";
-    if (len == 0) {
-        respond_ok(resp, enc, 0, NULL);
-        return 200;
-    }
-
     ottr_arena arena;
     ottr_arena_init(&arena, arena_block_for(len), arena_limit_for(len));
-    otlp_request *req = NULL;
-    ottr_status st;
-    if (enc == ENC_JSON)
-        st = otlp_json_decode_request(&arena, (const char *)body, len, &req, err, sizeof(err));
-    else
-        st = otlp_proto_decode_request(&arena, body, len, &req, err, sizeof(err));
-
-    otlp_batch batch;
-    size_t rejected = 0;
-    if (st == OTTR_OK) {
-        memset(&batch, 0, sizeof(batch));
-        /* Protobuf bodies: chunks copy the spans' original bytes, no re-encoding. */
-        if (enc == ENC_JSON)
-            st = otlp_batch_build(&arena, req, &batch, &rejected, err, sizeof(err));
-        else
-            st = otlp_batch_build_wire(&arena, req, body, len, &batch, &rejected, err, sizeof(err));
-        if (st != OTTR_OK)
-            snprintf(err, sizeof(err), "%s",
-                     "request too large to process within the memory limit");
-    } else if (st == OTTR_ERR_INVALID) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "%s%s", enc == ENC_JSON ? "invalid OTLP/JSON: " : "", err);
-        respond_bad(resp, enc, BAD_DECODE, 400, GRPC_INVALID_ARGUMENT, msg);
-        ottr_arena_free(&arena);
-        return 400;
-    }
-
-    int status;
-    if (st == OTTR_ERR_TOO_LARGE) {
-        respond_bad(resp, enc, BAD_TOO_LARGE, 413, GRPC_RESOURCE_EXHAUSTED, err);
-        status = 413;
-    } else if (st != OTTR_OK) {
-        OTTR_WARN("otlp_http", "decoding a request failed: %s", ottr_status_str(st));
-        respond_error(resp, enc, 503, GRPC_UNAVAILABLE, "out of memory: retry later",
-                      OTTR_RETRY_AFTER_SECONDS);
-        status = 503;
-    } else {
-        ottr_counter_add(m.spans_rejected, rejected);
-        ottr_status ist = OTTR_OK;
-        if (batch.nspans > 0 && c->ingest)
-            ist = c->ingest(c->ingest_ctx, &batch);
-        if (ist == OTTR_OK) {
-            ottr_counter_add(m.spans_accepted, batch.nspans);
-            if (rejected && err[0] == '\0')
-                snprintf(err, sizeof(err), "%zu spans with an invalid trace or span ID", rejected);
-            respond_ok(resp, enc, rejected, err);
-            status = 200;
-        } else {
-            ottr_counter_add(m.spans_refused, batch.nspans);
-            if (ist == OTTR_ERR_BUSY) {
-                OTTR_DEBUG("otlp_http", "ingest busy: %zu spans pushed back", batch.nspans);
-                respond_error(resp, enc, 503, GRPC_UNAVAILABLE,
-                              "server busy: retry after the delay", OTTR_RETRY_AFTER_SECONDS);
-            } else {
-                OTTR_WARN("otlp_http", "ingest failed: %s", ottr_status_str(ist));
-                snprintf(err, sizeof(err), "ingest failed: %s", ottr_status_str(ist));
-                respond_error(resp, enc, 503, GRPC_UNAVAILABLE, err, OTTR_RETRY_AFTER_SECONDS);
-            }
-            status = 503;
-        }
-    }
+    ingest_result r;
+    ingest_export(c->ingest, c->ingest_ctx, &m.spans, &arena, enc, body, len, &r);
     ottr_arena_free(&arena);
-    return status;
+
+    switch (r.outcome) {
+    case INGEST_OK:
+    case INGEST_PARTIAL:
+        respond_ok(resp, enc, r.rejected, r.message);
+        return 200;
+    case INGEST_INVALID:
+        respond_bad(resp, enc, BAD_DECODE, 400, GRPC_INVALID_ARGUMENT, r.message);
+        return 400;
+    case INGEST_TOO_LARGE:
+        respond_bad(resp, enc, BAD_TOO_LARGE, 413, GRPC_RESOURCE_EXHAUSTED, r.message);
+        return 413;
+    case INGEST_BUSY:
+    case INGEST_UNAVAILABLE:
+        break;
+    }
+    if (r.outcome == INGEST_BUSY)
+        OTTR_DEBUG("otlp_http", "ingest busy: %zu spans pushed back", r.refused);
+    else
+        OTTR_WARN("otlp_http", "export failed: %s", r.message);
+    respond_error(resp, enc, 503, GRPC_UNAVAILABLE, r.message, r.retry_after_s);
+    return 503;
 }
 
 static int otlp_http_route(const otlp_http_ctx *c, const http_request *req, http_response *resp)
 {
     const char *ct = http_request_header(req, "content-type");
     /* Until the media type is known, answer in JSON only to clients that speak it. */
-    otlp_encoding enc = ct && strcasestr(ct, "json") ? ENC_JSON : ENC_PROTOBUF;
+    ingest_encoding enc = ct && strcasestr(ct, "json") ? INGEST_JSON : INGEST_PROTOBUF;
     char msg[256];
 
     if (req->path == NULL || strcmp(req->path, "/v1/traces") != 0) {

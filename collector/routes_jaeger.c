@@ -25,8 +25,9 @@ static void reply_error(http_response *resp, int v3, int code, const char *msg)
         query_jaeger_error(&resp->body, code, msg);
 }
 
-static void finish(http_response *resp, int v3, int code, const char *err)
+static void finish(http_response *resp, int v3, ottr_status st, const char *err)
 {
+    int code = routes_http_status(st);
     if (code == 200) {
         resp->status = 200;
         http_response_set_type(resp, "application/json");
@@ -37,78 +38,32 @@ static void finish(http_response *resp, int v3, int code, const char *err)
     reply_error(resp, v3, code, err);
 }
 
-/* Query parameter |name|: 1 present, 0 absent, -1 too long (400 written). */
-static int param(const http_request *req, http_response *resp, int v3, const char *name, int index,
-                 char *out, size_t outlen)
-{
-    if (!http_query_param(req, name, index, out, outlen))
-        return 0;
-    if (strlen(out) + 1 >= outlen) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "unable to parse param '%s': longer than %zu bytes", name,
-                 outlen - 2);
-        reply_error(resp, v3, 400, msg);
-        return -1;
-    }
-    return 1;
-}
-
+/* 400 for parameter |name|: |problem| ("want ...") about |value| (may be ""). */
 static int bad_param(http_response *resp, int v3, const char *name, const char *value,
-                     const char *want)
+                     const char *problem)
 {
-    char msg[200];
-    snprintf(msg, sizeof(msg), "unable to parse param '%s' \"%.40s\": want %s", name, value, want);
+    char msg[256];
+    if (value[0])
+        snprintf(msg, sizeof(msg), "unable to parse param '%s' \"%.40s\": %s", name, value,
+                 problem);
+    else
+        snprintf(msg, sizeof(msg), "unable to parse param '%s': %s", name, problem);
     reply_error(resp, v3, 400, msg);
     return -1;
 }
 
-static int param_u64(const http_request *req, http_response *resp, int v3, const char *name,
-                     uint64_t *out)
+static int reply_param_err(http_response *resp, int v3, const http_param_err *e)
 {
-    char v[64];
-    int r = param(req, resp, v3, name, 0, v, sizeof(v));
-    if (r <= 0 || v[0] == '\0')
-        return r < 0 ? -1 : 0;
-    if (http_parse_u64(v, out) != 0)
-        return bad_param(resp, v3, name, v, "a non-negative integer");
-    return 0;
+    return bad_param(resp, v3, e->name, e->value, e->problem);
 }
 
-static int param_duration(const http_request *req, http_response *resp, int v3, const char *name,
-                          uint64_t *out)
+/* Query parameter |name|: 1 present, 0 absent, -1 refused (400 written). */
+static int param(const http_request *req, http_response *resp, int v3, const char *name, int index,
+                 char *out, size_t outlen)
 {
-    char v[64];
-    int r = param(req, resp, v3, name, 0, v, sizeof(v));
-    if (r <= 0 || v[0] == '\0')
-        return r < 0 ? -1 : 0;
-    if (ottr_parse_duration(v, out) != 0)
-        return bad_param(resp, v3, name, v, "a duration such as 100ms or 1.5s");
-    return 0;
-}
-
-static int param_rfc3339(const http_request *req, http_response *resp, const char *name,
-                         uint64_t *out)
-{
-    char v[64];
-    int r = param(req, resp, 1, name, 0, v, sizeof(v));
-    if (r <= 0 || v[0] == '\0')
-        return r < 0 ? -1 : 0;
-    if (http_parse_rfc3339(v, out) != 0)
-        return bad_param(resp, 1, name, v, "an RFC 3339 time such as 2024-05-01T10:00:00Z");
-    return 0;
-}
-
-static int match_segment(const char *path, const char *prefix, const char *suffix, char *out,
-                         size_t outlen)
-{
-    size_t pl = strlen(prefix), sl = strlen(suffix), n = strlen(path);
-    if (n <= pl + sl || strncmp(path, prefix, pl) != 0 || strcmp(path + n - sl, suffix) != 0)
-        return 0;
-    const char *seg = path + pl;
-    size_t segn = n - pl - sl;
-    if (memchr(seg, '/', segn))
-        return 0;
-    return http_percent_decode(seg, segn, out, outlen) == 0 ? 1 : -1;
+    http_param_err e;
+    int r = http_param_str(req, name, index, out, outlen, &e);
+    return r < 0 ? reply_param_err(resp, v3, &e) : r;
 }
 
 /* Tags from a JSON object ({"k":"v"}): values of other types in their JSON
@@ -174,7 +129,7 @@ static int classic_search_params(const http_request *req, http_response *resp, s
             break;
         char *colon = strchr(v, ':');
         if (colon == NULL || colon == v) {
-            bad_param(resp, 0, "tag", v, "key:value");
+            bad_param(resp, 0, "tag", v, "want key:value");
             return -1;
         }
         *colon = '\0';
@@ -184,23 +139,22 @@ static int classic_search_params(const http_request *req, http_response *resp, s
     }
     p->tags = s->tags;
 
-    uint64_t start_us = 0, end_us = 0, limit = 0, lookback = 0;
-    if (param_u64(req, resp, 0, "start", &start_us) != 0 ||
-        param_u64(req, resp, 0, "end", &end_us) != 0 ||
-        param_u64(req, resp, 0, "limit", &limit) != 0 ||
-        param_duration(req, resp, 0, "minDuration", &p->min_duration_ns) != 0 ||
-        param_duration(req, resp, 0, "maxDuration", &p->max_duration_ns) != 0)
-        return -1;
+    uint64_t start = 0, end = 0, lookback = 0;
+    http_param_err e;
+    if (http_param_time(req, "start", HTTP_TIME_MICROS, &start, &e) < 0 ||
+        http_param_time(req, "end", HTTP_TIME_MICROS, &end, &e) < 0 ||
+        http_param_limit(req, "limit", 1000000, &p->limit, &e) < 0 ||
+        http_param_duration(req, "minDuration", &p->min_duration_ns, &e) < 0 ||
+        http_param_duration(req, "maxDuration", &p->max_duration_ns, &e) < 0)
+        return reply_param_err(resp, 0, &e);
     char lb[64];
     if ((r = param(req, resp, 0, "lookback", 0, lb, sizeof(lb))) < 0)
         return -1;
     if (r && lb[0] && strcmp(lb, "custom") != 0 && ottr_parse_duration(lb, &lookback) != 0)
-        return bad_param(resp, 0, "lookback", lb, "a duration such as 1h");
-    if (start_us > UINT64_MAX / 1000 || end_us > UINT64_MAX / 1000)
-        return bad_param(resp, 0, "start", "", "Unix microseconds");
-    p->end_ns = end_us ? end_us * 1000 : ottr_now_ns();
-    if (start_us) {
-        p->start_ns = start_us * 1000;
+        return bad_param(resp, 0, "lookback", lb, "want a duration such as 1h");
+    p->end_ns = end ? end : ottr_now_ns();
+    if (start) {
+        p->start_ns = start;
     } else {
         uint64_t back = lookback ? lookback : 2 * DAY_NS;
         p->start_ns = p->end_ns > back ? p->end_ns - back : 0;
@@ -209,7 +163,6 @@ static int classic_search_params(const http_request *req, http_response *resp, s
         reply_error(resp, 0, 400, "'start' must not be after 'end'");
         return -1;
     }
-    p->limit = (size_t)(limit > 1000000 ? 1000000 : limit);
     return 0;
 }
 
@@ -230,8 +183,9 @@ static void handle_traces(ottrd_query_ctx *q, const http_request *req, http_resp
         nids++;
     }
     if (nids) {
-        int code = query_jaeger_traces_by_ids(q->st, ids, nids, &resp->body, err, sizeof(err));
-        finish(resp, 0, code, err);
+        ottr_status st =
+            query_jaeger_traces_by_ids(q->st, ids, nids, &resp->body, err, sizeof(err));
+        finish(resp, 0, st, err);
         return;
     }
     search_req *s = calloc(1, sizeof(*s));
@@ -240,8 +194,8 @@ static void handle_traces(ottrd_query_ctx *q, const http_request *req, http_resp
         return;
     }
     if (classic_search_params(req, resp, s) == 0) {
-        int code = query_jaeger_search(q->st, &s->p, &resp->body, err, sizeof(err));
-        finish(resp, 0, code, err);
+        ottr_status st = query_jaeger_search(q->st, &s->p, &resp->body, err, sizeof(err));
+        finish(resp, 0, st, err);
     }
     json_object_put(s->json);
     free(s);
@@ -257,51 +211,19 @@ static int v3_attributes(const http_request *req, http_response *resp, search_re
     if (r && s->tagtext[0])
         return tags_from_json(resp, 1, "query.attributes", s->tagtext, &s->json, s->tags,
                               &p->ntags);
-    /* query.attributes[k]=v: scan the raw query string for the keys. */
-    const char *qs = req->query;
-    static const char prefix[] = "query.attributes%5B";
-    static const char prefix2[] = "query.attributes[";
-    while (qs && *qs && p->ntags < MAX_TAGS) {
-        const char *amp = strchr(qs, '&');
-        size_t len = amp ? (size_t)(amp - qs) : strlen(qs);
-        const char *k = NULL;
-        if (len > sizeof(prefix) - 1 && strncmp(qs, prefix, sizeof(prefix) - 1) == 0)
-            k = qs + sizeof(prefix) - 1;
-        else if (len > sizeof(prefix2) - 1 && strncmp(qs, prefix2, sizeof(prefix2) - 1) == 0)
-            k = qs + sizeof(prefix2) - 1;
-        if (k) {
-            const char *eq = memchr(qs, '=', len);
-            const char *end = eq ? eq : qs + len;
-            char *dst = s->tagvals[p->ntags];
-            /* key = between the bracket and "]" (raw or %5D), value = after '='. */
-            size_t kl = (size_t)(end - k);
-            if (kl >= 3 && strncmp(end - 3, "%5D", 3) == 0)
-                kl -= 3;
-            else if (kl >= 1 && end[-1] == ']')
-                kl -= 1;
-            else
-                return bad_param(resp, 1, "query.attributes", "", "query.attributes[key]=value");
-            char key[256], val[256];
-            if (http_percent_decode(k, kl, key, sizeof(key)) != 0)
-                return bad_param(resp, 1, "query.attributes", "", "query.attributes[key]=value");
-            size_t vl = eq ? (size_t)(qs + len - eq - 1) : 0;
-            /* '+' is a space in query values */
-            char vraw[256];
-            if (vl >= sizeof(vraw))
-                return bad_param(resp, 1, "query.attributes", key, "a shorter value");
-            for (size_t i = 0; i < vl; i++)
-                vraw[i] = eq[1 + i] == '+' ? ' ' : eq[1 + i];
-            if (http_percent_decode(vraw, vl, val, sizeof(val)) != 0)
-                return bad_param(resp, 1, "query.attributes", key, "a percent-encoded value");
-            int n = snprintf(dst, sizeof(s->tagvals[0]), "%s", key);
-            if (n < 0 || (size_t)n + 1 + strlen(val) + 1 > sizeof(s->tagvals[0]))
-                return bad_param(resp, 1, "query.attributes", key, "a shorter key and value");
-            memcpy(dst + n + 1, val, strlen(val) + 1);
-            s->tags[p->ntags].key = dst;
-            s->tags[p->ntags].value = dst + n + 1;
-            p->ntags++;
-        }
-        qs = amp ? amp + 1 : NULL;
+    /* query.attributes[k]=v pairs: key and value in one tagvals slot. */
+    size_t half = sizeof(s->tagvals[0]) / 2;
+    for (int i = 0; p->ntags < MAX_TAGS; i++) {
+        char *dst = s->tagvals[p->ntags];
+        http_param_err e;
+        r = http_param_bracket(req, "query.attributes", i, dst, half, dst + half, half, &e);
+        if (r < 0)
+            return reply_param_err(resp, 1, &e);
+        if (r == 0)
+            break;
+        s->tags[p->ntags].key = dst;
+        s->tags[p->ntags].value = dst + half;
+        p->ntags++;
     }
     return 0;
 }
@@ -320,14 +242,14 @@ static int v3_search_params(const http_request *req, http_response *resp, search
     if (v3_attributes(req, resp, s) != 0)
         return -1;
     p->tags = s->tags;
-    uint64_t limit = 0;
-    if (param_rfc3339(req, resp, "query.start_time_min", &p->start_ns) != 0 ||
-        param_rfc3339(req, resp, "query.start_time_max", &p->end_ns) != 0 ||
-        param_duration(req, resp, 1, "query.duration_min", &p->min_duration_ns) != 0 ||
-        param_duration(req, resp, 1, "query.duration_max", &p->max_duration_ns) != 0 ||
-        param_u64(req, resp, 1, "query.search_depth", &limit) != 0 ||
-        (limit == 0 && param_u64(req, resp, 1, "query.num_traces", &limit) != 0))
-        return -1;
+    http_param_err e;
+    if (http_param_time(req, "query.start_time_min", HTTP_TIME_RFC3339, &p->start_ns, &e) < 0 ||
+        http_param_time(req, "query.start_time_max", HTTP_TIME_RFC3339, &p->end_ns, &e) < 0 ||
+        http_param_duration(req, "query.duration_min", &p->min_duration_ns, &e) < 0 ||
+        http_param_duration(req, "query.duration_max", &p->max_duration_ns, &e) < 0 ||
+        http_param_limit(req, "query.search_depth", 1000000, &p->limit, &e) < 0 ||
+        (p->limit == 0 && http_param_limit(req, "query.num_traces", 1000000, &p->limit, &e) < 0))
+        return reply_param_err(resp, 1, &e);
     if (p->end_ns == 0)
         p->end_ns = ottr_now_ns();
     if (p->start_ns == 0)
@@ -336,7 +258,6 @@ static int v3_search_params(const http_request *req, http_response *resp, search
         reply_error(resp, 1, 400, "query.start_time_min must not be after query.start_time_max");
         return -1;
     }
-    p->limit = (size_t)(limit > 1000000 ? 1000000 : limit);
     return 0;
 }
 
@@ -349,8 +270,8 @@ static void handle_v3_traces(ottrd_query_ctx *q, const http_request *req, http_r
         return;
     }
     if (v3_search_params(req, resp, s) == 0) {
-        int code = query_jaeger_v3_search(q->st, &s->p, &resp->body, err, sizeof(err));
-        finish(resp, 1, code, err);
+        ottr_status st = query_jaeger_v3_search(q->st, &s->p, &resp->body, err, sizeof(err));
+        finish(resp, 1, st, err);
     }
     json_object_put(s->json);
     free(s);
@@ -358,19 +279,21 @@ static void handle_v3_traces(ottrd_query_ctx *q, const http_request *req, http_r
 
 static void handle_dependencies(ottrd_query_ctx *q, const http_request *req, http_response *resp)
 {
-    uint64_t end_ms = 0, lookback_ms = 0;
-    if (param_u64(req, resp, 0, "endTs", &end_ms) != 0 ||
-        param_u64(req, resp, 0, "lookback", &lookback_ms) != 0)
-        return;
-    if (end_ms > UINT64_MAX / 1000000ull || lookback_ms > UINT64_MAX / 1000000ull) {
-        reply_error(resp, 0, 400, "unable to parse param 'endTs': out of range");
+    uint64_t end = 0, lookback = 0;
+    http_param_err e;
+    /* lookback is a span of milliseconds, read as a time in milliseconds. */
+    if (http_param_time(req, "endTs", HTTP_TIME_MILLIS, &end, &e) < 0 ||
+        http_param_time(req, "lookback", HTTP_TIME_MILLIS, &lookback, &e) < 0) {
+        reply_param_err(resp, 0, &e);
         return;
     }
-    uint64_t end = end_ms ? end_ms * 1000000ull : ottr_now_ns();
-    uint64_t lookback = lookback_ms ? lookback_ms * 1000000ull : DAY_NS;
+    if (end == 0)
+        end = ottr_now_ns();
+    if (lookback == 0)
+        lookback = DAY_NS;
     char err[QUERY_ERRLEN];
-    int code = query_jaeger_dependencies(q->st, end, lookback, &resp->body, err, sizeof(err));
-    finish(resp, 0, code, err);
+    ottr_status st = query_jaeger_dependencies(q->st, end, lookback, &resp->body, err, sizeof(err));
+    finish(resp, 0, st, err);
 }
 
 void routes_jaeger_handle(void *ctx, const http_request *req, http_response *resp)
@@ -380,7 +303,8 @@ void routes_jaeger_handle(void *ctx, const http_request *req, http_response *res
     int v3 = strncmp(path, "/api/v3/", 8) == 0;
     char err[QUERY_ERRLEN];
     char seg[SEGMENT_MAX];
-    int m, code;
+    int m;
+    ottr_status code;
 
     if (strncmp(path, "/api/", 5) != 0) {
         reply_error(resp, 0, 404, "not found");
@@ -418,7 +342,7 @@ void routes_jaeger_handle(void *ctx, const http_request *req, http_response *res
         finish(resp, v3, code, err);
         return;
     }
-    if ((m = match_segment(path, "/api/services/", "/operations", seg, sizeof(seg))) != 0) {
+    if ((m = http_path_segment(req, "/api/services/", "/operations", seg, sizeof(seg))) != 0) {
         if (m < 0) {
             reply_error(resp, 0, 400, "bad percent-encoding in the service name");
             return;
@@ -435,8 +359,8 @@ void routes_jaeger_handle(void *ctx, const http_request *req, http_response *res
         handle_v3_traces(q, req, resp);
         return;
     }
-    if ((m = match_segment(path, "/api/v3/traces/", "", seg, sizeof(seg))) != 0 ||
-        (m = match_segment(path, "/api/traces/", "", seg, sizeof(seg))) != 0) {
+    if ((m = http_path_segment(req, "/api/v3/traces/", "", seg, sizeof(seg))) != 0 ||
+        (m = http_path_segment(req, "/api/traces/", "", seg, sizeof(seg))) != 0) {
         if (m < 0) {
             reply_error(resp, v3, 400, "bad percent-encoding in the trace ID");
             return;

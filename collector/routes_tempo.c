@@ -30,76 +30,35 @@ static void reply_json(http_response *resp)
     http_response_set_type(resp, "application/json");
 }
 
-/* Query parameter |name| into |out|: 1 present, 0 absent, -1 too long (a 400
- * naming the parameter has been written). */
+/* A refused parameter: 400 naming it. Returns -1. */
+static int reply_param_err(http_response *resp, const http_param_err *e)
+{
+    char msg[256];
+    if (e->value[0])
+        snprintf(msg, sizeof(msg), "invalid %s \"%s\": %s", e->name, e->value, e->problem);
+    else
+        snprintf(msg, sizeof(msg), "invalid %s: %s", e->name, e->problem);
+    reply_error(resp, 400, msg);
+    return -1;
+}
+
+/* Query parameter |name| into |out|: 1 present, 0 absent, -1 refused (400
+ * written). */
 static int param(const http_request *req, http_response *resp, const char *name, char *out,
                  size_t outlen)
 {
-    if (!http_query_param(req, name, 0, out, outlen))
-        return 0;
-    if (strlen(out) + 1 >= outlen) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "invalid %s: longer than %zu bytes", name, outlen - 2);
-        reply_error(resp, 400, msg);
-        return -1;
-    }
-    return 1;
+    http_param_err e;
+    int r = http_param_str(req, name, 0, out, outlen, &e);
+    return r < 0 ? reply_param_err(resp, &e) : r;
 }
 
-/* An unsigned integer parameter; absent leaves |*out|. Returns 0, or -1 after
- * answering 400. */
-static int param_u64(const http_request *req, http_response *resp, const char *name, uint64_t *out)
-{
-    char v[64];
-    int r = param(req, resp, name, v, sizeof(v));
-    if (r < 0)
-        return -1;
-    if (r == 0 || v[0] == '\0')
-        return 0;
-    if (http_parse_u64(v, out) != 0) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "invalid %s \"%.40s\": want a non-negative integer", name, v);
-        reply_error(resp, 400, msg);
-        return -1;
-    }
-    return 0;
-}
-
-/* Unix seconds to nanoseconds. */
+/* Tempo's start and end: Unix seconds. Returns 0, or -1 after answering 400. */
 static int param_seconds(const http_request *req, http_response *resp, const char *name,
                          uint64_t *out_ns)
 {
-    uint64_t s = 0;
-    if (param_u64(req, resp, name, &s) != 0)
-        return -1;
-    if (s > UINT64_MAX / 1000000000ull) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "invalid %s: out of range", name);
-        reply_error(resp, 400, msg);
-        return -1;
-    }
-    if (s)
-        *out_ns = s * 1000000000ull;
-    return 0;
-}
-
-static int param_duration(const http_request *req, http_response *resp, const char *name,
-                          uint64_t *out_ns)
-{
-    char v[64];
-    int r = param(req, resp, name, v, sizeof(v));
-    if (r < 0)
-        return -1;
-    if (r == 0 || v[0] == '\0')
-        return 0;
-    if (ottr_parse_duration(v, out_ns) != 0) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "invalid %s \"%.40s\": want a duration such as 100ms or 1.5s",
-                 name, v);
-        reply_error(resp, 400, msg);
-        return -1;
-    }
-    return 0;
+    http_param_err e;
+    return http_param_time(req, name, HTTP_TIME_SECONDS, out_ns, &e) < 0 ? reply_param_err(resp, &e)
+                                                                         : 0;
 }
 
 static int check_range(http_response *resp, uint64_t start, uint64_t end)
@@ -111,9 +70,10 @@ static int check_range(http_response *resp, uint64_t start, uint64_t end)
     return 0;
 }
 
-/* Writes the status of a query/ call: the body on 200, else the message. */
-static void finish(http_response *resp, int code, const char *err, const char *type)
+/* Writes the status of a query/ call: the body on OTTR_OK, else the message. */
+static void finish(http_response *resp, ottr_status st, const char *err, const char *type)
 {
+    int code = routes_http_status(st);
     if (code == 200) {
         resp->status = 200;
         http_response_set_type(resp, type);
@@ -122,21 +82,6 @@ static void finish(http_response *resp, int code, const char *err, const char *t
     if (code == 500)
         OTTR_ERROR("query", "%s", err);
     reply_error(resp, code, err);
-}
-
-/* If |path| is |prefix| + segment + |suffix|, decodes the segment into |out|.
- * Returns 1 on a match, 0 when it does not match, -1 on a bad segment. */
-static int match_segment(const char *path, const char *prefix, const char *suffix, char *out,
-                         size_t outlen)
-{
-    size_t pl = strlen(prefix), sl = strlen(suffix), n = strlen(path);
-    if (n <= pl + sl || strncmp(path, prefix, pl) != 0 || strcmp(path + n - sl, suffix) != 0)
-        return 0;
-    const char *seg = path + pl;
-    size_t segn = n - pl - sl;
-    if (memchr(seg, '/', segn))
-        return 0;
-    return http_percent_decode(seg, segn, out, outlen) == 0 ? 1 : -1;
 }
 
 static void handle_trace(ottrd_query_ctx *q, const http_request *req, http_response *resp,
@@ -153,13 +98,13 @@ static void handle_trace(ottrd_query_ctx *q, const http_request *req, http_respo
     if (o.end_ns)
         o.end_ns += 999999999ull; /* the whole end second */
     char err[QUERY_ERRLEN];
-    int code = query_tempo_trace(q->st, id, &o, &resp->body, err, sizeof(err));
-    if (code == 404) {
+    ottr_status st = query_tempo_trace(q->st, id, &o, &resp->body, err, sizeof(err));
+    if (st == OTTR_ERR_NOTFOUND) {
         ottr_buf_reset(&resp->body);
         resp->status = 404; /* Grafana falls back from v2 to v1 on an empty 404 */
         return;
     }
-    finish(resp, code, err, o.protobuf ? "application/protobuf" : "application/json");
+    finish(resp, st, err, o.protobuf ? "application/protobuf" : "application/json");
 }
 
 static void handle_search(ottrd_query_ctx *q, const http_request *req, http_response *resp)
@@ -173,22 +118,24 @@ static void handle_search(ottrd_query_ctx *q, const http_request *req, http_resp
     if ((r = param(req, resp, "tags", tags, sizeof(tags))) < 0)
         return;
     p.tags = r ? tags : NULL;
-    uint64_t limit = 0, spss = 0;
-    if (param_duration(req, resp, "minDuration", &p.min_duration_ns) != 0 ||
-        param_duration(req, resp, "maxDuration", &p.max_duration_ns) != 0 ||
-        param_u64(req, resp, "limit", &limit) != 0 || param_u64(req, resp, "spss", &spss) != 0 ||
-        param_seconds(req, resp, "start", &p.start_ns) != 0 ||
+    http_param_err e;
+    if (http_param_duration(req, "minDuration", &p.min_duration_ns, &e) < 0 ||
+        http_param_duration(req, "maxDuration", &p.max_duration_ns, &e) < 0 ||
+        http_param_limit(req, "limit", 1000000, &p.limit, &e) < 0 ||
+        http_param_limit(req, "spss", 1000000, &p.spss, &e) < 0) {
+        reply_param_err(resp, &e);
+        return;
+    }
+    if (param_seconds(req, resp, "start", &p.start_ns) != 0 ||
         param_seconds(req, resp, "end", &p.end_ns) != 0)
         return;
     if (check_range(resp, p.start_ns, p.end_ns) != 0)
         return;
     if (p.end_ns)
         p.end_ns += 999999999ull;
-    p.limit = (size_t)(limit > 1000000 ? 1000000 : limit);
-    p.spss = (size_t)(spss > 1000000 ? 1000000 : spss);
     char err[QUERY_ERRLEN];
-    int code = query_tempo_search(q->st, &p, &resp->body, err, sizeof(err));
-    finish(resp, code, err, "application/json");
+    ottr_status st = query_tempo_search(q->st, &p, &resp->body, err, sizeof(err));
+    finish(resp, st, err, "application/json");
 }
 
 static void handle_tags(ottrd_query_ctx *q, const http_request *req, http_response *resp,
@@ -199,21 +146,24 @@ static void handle_tags(ottrd_query_ctx *q, const http_request *req, http_respon
     if (r < 0)
         return;
     char err[QUERY_ERRLEN];
-    int code = query_tempo_tags(q->st, version, r ? scope : NULL, &resp->body, err, sizeof(err));
-    finish(resp, code, err, "application/json");
+    ottr_status st =
+        query_tempo_tags(q->st, version, r ? scope : NULL, &resp->body, err, sizeof(err));
+    finish(resp, st, err, "application/json");
 }
 
 static void handle_tag_values(ottrd_query_ctx *q, const http_request *req, http_response *resp,
                               const char *tag, int version)
 {
-    uint64_t limit = 0;
-    if (param_u64(req, resp, "limit", &limit) != 0)
+    size_t limit = 0;
+    http_param_err e;
+    if (http_param_limit(req, "limit", 100000, &limit, &e) < 0) {
+        reply_param_err(resp, &e);
         return;
+    }
     char err[QUERY_ERRLEN];
-    int code =
-        query_tempo_tag_values(q->st, version, tag, (size_t)(limit > 100000 ? 100000 : limit),
-                               &resp->body, err, sizeof(err));
-    finish(resp, code, err, "application/json");
+    ottr_status st =
+        query_tempo_tag_values(q->st, version, tag, limit, &resp->body, err, sizeof(err));
+    finish(resp, st, err, "application/json");
 }
 
 static void handle_service_graph(ottrd_query_ctx *q, const http_request *req, http_response *resp)
@@ -229,8 +179,8 @@ static void handle_service_graph(ottrd_query_ctx *q, const http_request *req, ht
     if (check_range(resp, start, end) != 0)
         return;
     char err[QUERY_ERRLEN];
-    int code = query_service_graph(q->st, start, end, &resp->body, err, sizeof(err));
-    finish(resp, code, err, "application/json");
+    ottr_status st = query_service_graph(q->st, start, end, &resp->body, err, sizeof(err));
+    finish(resp, st, err, "application/json");
 }
 
 static void handle_checkpoint(ottrd_query_ctx *q, const http_request *req, http_response *resp)
@@ -240,10 +190,10 @@ static void handle_checkpoint(ottrd_query_ctx *q, const http_request *req, http_
     if (r < 0)
         return;
     char err[QUERY_ERRLEN];
-    int code = query_admin_checkpoint(q->st, r ? dir : NULL, &resp->body, err, sizeof(err));
-    if (code == 200)
+    ottr_status st = query_admin_checkpoint(q->st, r ? dir : NULL, &resp->body, err, sizeof(err));
+    if (st == OTTR_OK)
         OTTR_INFO("query", "checkpoint written to %s", dir);
-    finish(resp, code, err, "application/json");
+    finish(resp, st, err, "application/json");
 }
 
 static int is_get(const http_request *req)
@@ -310,8 +260,8 @@ void routes_tempo_handle(void *ctx, const http_request *req, http_response *resp
     }
     char seg[SEGMENT_MAX];
     int m;
-    if ((m = match_segment(path, "/api/v2/traces/", "", seg, sizeof(seg))) != 0 ||
-        (m = match_segment(path, "/api/traces/", "", seg, sizeof(seg))) != 0) {
+    if ((m = http_path_segment(req, "/api/v2/traces/", "", seg, sizeof(seg))) != 0 ||
+        (m = http_path_segment(req, "/api/traces/", "", seg, sizeof(seg))) != 0) {
         if (m < 0) {
             reply_error(resp, 400, "invalid trace ID: bad percent-encoding");
             return;
@@ -319,8 +269,8 @@ void routes_tempo_handle(void *ctx, const http_request *req, http_response *resp
         handle_trace(q, req, resp, seg, path[5] == 'v' ? 2 : 1);
         return;
     }
-    if ((m = match_segment(path, "/api/v2/search/tag/", "/values", seg, sizeof(seg))) != 0 ||
-        (m = match_segment(path, "/api/search/tag/", "/values", seg, sizeof(seg))) != 0) {
+    if ((m = http_path_segment(req, "/api/v2/search/tag/", "/values", seg, sizeof(seg))) != 0 ||
+        (m = http_path_segment(req, "/api/search/tag/", "/values", seg, sizeof(seg))) != 0) {
         if (m < 0) {
             reply_error(resp, 400, "invalid tag: bad percent-encoding");
             return;

@@ -22,6 +22,8 @@ const char *ottr_status_str(ottr_status st)
         return "corrupt data";
     case OTTR_ERR_INTERNAL:
         return "internal error";
+    case OTTR_ERR_EXISTS:
+        return "already exists";
     }
     return "unknown status";
 }

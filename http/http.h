@@ -77,6 +77,58 @@ void http_server_stop(http_server *s);
 
 /* ------------------------------------------------------------------ request helpers */
 
+/* Why a request parameter was refused; each API words its own message from it
+ * (e.g. `invalid <name> "<value>": <problem>`). */
+typedef struct http_param_err {
+    const char *name; /* the parameter */
+    char value[48];   /* the value as sent, cut to 40 bytes; "" when not worth showing */
+    char problem[96]; /* "want a non-negative integer", "longer than 62 bytes", "out of range" */
+} http_param_err;
+
+/* The latest time the parameter readers accept: the last second that fits in 32
+ * bits (2106-02-07T06:28:15Z), as the store's index keys hold seconds in 32 bits.
+ * Later times are refused as out of range rather than wrapped. */
+#define HTTP_TIME_MAX_NS (4294967296ull * 1000000000ull - 1)
+
+/* Units of a time parameter. */
+typedef enum http_time_unit {
+    HTTP_TIME_SECONDS, /* Unix seconds (Tempo's start/end) */
+    HTTP_TIME_MILLIS,  /* Unix milliseconds (Jaeger's endTs, lookback) */
+    HTTP_TIME_MICROS,  /* Unix microseconds (Jaeger's start/end) */
+    HTTP_TIME_RFC3339, /* "2024-05-01T10:00:00Z" (Jaeger api_v3) */
+} http_time_unit;
+
+/* The readers of query parameters below return 1 with the value stored, 0 when
+ * the parameter is absent (the output is left as it was), or -1 when the value
+ * is refused, with |e| (may be NULL) filled.
+ *
+ * http_param_str: the |index|-th value of |name| decoded into |out|; an empty
+ * value counts as present. -1 when it does not fit in |outlen| - 1 bytes. */
+int http_param_str(const http_request *req, const char *name, int index, char *out, size_t outlen,
+                   http_param_err *e);
+/* An unsigned decimal integer; an empty value counts as absent. */
+int http_param_u64(const http_request *req, const char *name, uint64_t *out, http_param_err *e);
+/* http_param_u64 capped at |max| (a result limit). */
+int http_param_limit(const http_request *req, const char *name, size_t max, size_t *out,
+                     http_param_err *e);
+/* A Go-style duration such as "100ms" or "1.5s" in nanoseconds; empty = absent. */
+int http_param_duration(const http_request *req, const char *name, uint64_t *out_ns,
+                        http_param_err *e);
+/* A time in |unit| as Unix nanoseconds; empty = absent. -1 past HTTP_TIME_MAX_NS. */
+int http_param_time(const http_request *req, const char *name, http_time_unit unit,
+                    uint64_t *out_ns, http_param_err *e);
+/* Parameters of the form |name|[key]=value (brackets sent as is or as %5B %5D):
+ * the |index|-th one's key and value, decoded into |key| and |val|. -1 when the
+ * key has no closing bracket or the key or value does not fit. */
+int http_param_bracket(const http_request *req, const char *name, int index, char *key,
+                       size_t keylen, char *val, size_t vallen, http_param_err *e);
+
+/* If the request path is |prefix| + one segment + |suffix|, percent-decodes the
+ * segment into |out|. Returns 1 on a match, 0 when the path does not match, -1
+ * when the segment has a bad escape, an encoded NUL or does not fit. */
+int http_path_segment(const http_request *req, const char *prefix, const char *suffix, char *out,
+                      size_t outlen);
+
 /* Decimal digits only, no sign, no overflow. Returns 0 or -1. */
 int http_parse_u64(const char *s, uint64_t *out);
 /* RFC 3339 ("2024-05-01T10:00:00Z", fractions and +hh:mm offsets allowed) to

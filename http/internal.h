@@ -204,6 +204,10 @@ void http_call_handler(http_worker *w, const char *method, http_reqbuf *rb, cons
                        size_t body_len, int http2, http_response *resp);
 void http_response_init(http_response *resp);
 const char *http_status_reason(int status);
+/* Fills |e| (when not NULL) for a refused parameter |name| (|value| may be
+ * NULL) with a printf-style problem; returns -1. */
+int http_param_refuse(http_param_err *e, const char *name, const char *value, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Refreshes |w->date| when the second changed. */
 void http_worker_date(http_worker *w);
 

@@ -100,6 +100,51 @@ int http_query_param(const http_request *req, const char *name, int index, char 
     return 0;
 }
 
+/* Decodes the query component [s, end) into |out|: 0, or -1 when it does not
+ * fit in |outlen| - 1 bytes. */
+static int query_decode(const char *s, const char *end, char *out, size_t outlen)
+{
+    size_t o = 0;
+    while (s < end) {
+        if (o + 1 >= outlen)
+            return -1;
+        out[o++] = query_next(&s, end);
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+int http_param_bracket(const http_request *req, const char *name, int index, char *key,
+                       size_t keylen, char *val, size_t vallen, http_param_err *e)
+{
+    const char *q = req->query;
+    size_t nl = strlen(name);
+    char k[512];
+    int seen = 0;
+    while (q != NULL && *q != '\0') {
+        const char *amp = strchr(q, '&');
+        const char *end = amp ? amp : q + strlen(q);
+        const char *eq = memchr(q, '=', (size_t)(end - q));
+        const char *kend = eq ? eq : end;
+        /* Keys longer than |k| are not |name|[...] keys anyone sends: skip them. */
+        if (query_decode(q, kend, k, sizeof(k)) == 0 && strncmp(k, name, nl) == 0 && k[nl] == '[' &&
+            seen++ == index) {
+            size_t kl = strlen(k + nl + 1);
+            if (kl == 0 || k[nl + 1 + kl - 1] != ']')
+                return http_param_refuse(e, name, NULL, "want %s[key]=value", name);
+            k[nl + kl] = '\0';
+            if (kl > keylen)
+                return http_param_refuse(e, name, k + nl + 1, "want a shorter key");
+            memcpy(key, k + nl + 1, kl);
+            if (query_decode(eq ? eq + 1 : end, end, val, vallen) != 0)
+                return http_param_refuse(e, name, key, "want a shorter value");
+            return 1;
+        }
+        q = amp ? amp + 1 : end;
+    }
+    return 0;
+}
+
 /* 1 when |s| is a header name (an RFC 9110 token). */
 static int header_name_ok(const char *s)
 {

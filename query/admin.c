@@ -8,25 +8,26 @@
 #include "otlp/otlp.h"
 #include "query/query.h"
 
-int query_admin_checkpoint(store *st, const char *dir, ottr_buf *out, char *err, size_t errlen)
+ottr_status query_admin_checkpoint(store *st, const char *dir, ottr_buf *out, char *err,
+                                   size_t errlen)
 {
     if (dir == NULL || dir[0] == '\0') {
         snprintf(err, errlen, "parameter 'dir' is required");
-        return 400;
+        return OTTR_ERR_INVALID;
     }
     size_t n = strlen(dir);
     if (dir[0] != '/' || n >= 4096) {
         snprintf(err, errlen, "invalid dir \"%.128s\": want an absolute path", dir);
-        return 400;
+        return OTTR_ERR_INVALID;
     }
     struct stat sb;
     if (lstat(dir, &sb) == 0) {
         snprintf(err, errlen, "dir \"%.128s\" already exists", dir);
-        return 409;
+        return OTTR_ERR_EXISTS;
     }
     if (errno != ENOENT) {
         snprintf(err, errlen, "invalid dir \"%.128s\": %s", dir, strerror(errno));
-        return 400;
+        return OTTR_ERR_INVALID;
     }
     /* The parent must be an existing directory. */
     char parent[4096];
@@ -41,20 +42,20 @@ int query_admin_checkpoint(store *st, const char *dir, ottr_buf *out, char *err,
     if (stat(parent, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         snprintf(err, errlen, "invalid dir \"%.128s\": parent directory %.128s does not exist", dir,
                  parent);
-        return 400;
+        return OTTR_ERR_INVALID;
     }
     char serr[256] = "";
     ottr_status s = store_checkpoint(st, dir, serr, sizeof(serr));
     if (s != OTTR_OK) {
         snprintf(err, errlen, "checkpoint failed: %s", serr[0] ? serr : ottr_status_str(s));
-        return 500;
+        return s;
     }
     ottr_buf_puts(out, "{\"dir\":");
     otlp_json_str(out, dir);
     ottr_buf_puts(out, "}");
     if (out->oom) {
         snprintf(err, errlen, "out of memory");
-        return 500;
+        return OTTR_ERR_NOMEM;
     }
-    return 200;
+    return OTTR_OK;
 }

@@ -7,12 +7,12 @@
 #include "otlp/otlp.h"
 #include "query/query.h"
 
-int query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookback_ns, ottr_buf *out,
-                              char *err, size_t errlen)
+ottr_status query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookback_ns,
+                                      ottr_buf *out, char *err, size_t errlen)
 {
     if (lookback_ns == 0) {
         snprintf(err, errlen, "'lookback' must be positive");
-        return 400;
+        return OTTR_ERR_INVALID;
     }
     uint64_t start_ns = end_ns > lookback_ns ? end_ns - lookback_ns : 0;
     qgraph g = {0};
@@ -21,7 +21,7 @@ int query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookback_ns, 
     if (s != OTTR_OK) {
         snprintf(err, errlen, "reading dependencies failed: %s", ottr_status_str(s));
         qgraph_free(&g);
-        return 500;
+        return s;
     }
     ottr_buf_puts(out, "{\"data\":[");
     size_t n = 0;
@@ -52,7 +52,7 @@ int query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookback_ns, 
     qgraph_free(&g);
     if (out->oom) {
         snprintf(err, errlen, "out of memory");
-        return 500;
+        return OTTR_ERR_NOMEM;
     }
-    return 200;
+    return OTTR_OK;
 }

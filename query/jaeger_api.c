@@ -37,23 +37,24 @@ static void envelope_end(ottr_buf *out, size_t total)
     ottr_buf_printf(out, ",\"total\":%zu,\"limit\":0,\"offset\":0,\"errors\":null}", total);
 }
 
-static int oom_status(ottr_buf *out, char *err, size_t errlen)
+static ottr_status oom_status(ottr_buf *out, char *err, size_t errlen)
 {
     if (!out->oom)
-        return 200;
+        return OTTR_OK;
     snprintf(err, errlen, "out of memory");
-    return 500;
+    return OTTR_ERR_NOMEM;
 }
 
-/* Reads and decodes one trace, tree built: 200, 404 or 500. */
-static int load(store *st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw, otlp_trace *t,
-                store_trace_summary *sum, char *err, size_t errlen)
+/* Reads and decodes one trace, tree built: OTTR_OK, OTTR_ERR_NOTFOUND or the
+ * error of the store or of decoding. */
+static ottr_status load(store *st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw,
+                        otlp_trace *t, store_trace_summary *sum, char *err, size_t errlen)
 {
     ottr_buf_reset(raw);
     ottr_status s = store_get_trace(st, tid, raw, sum);
     if (s == OTTR_ERR_NOTFOUND) {
         snprintf(err, errlen, "trace not found");
-        return 404;
+        return OTTR_ERR_NOTFOUND;
     }
     if (s == OTTR_OK && raw->oom)
         s = OTTR_ERR_NOMEM;
@@ -63,9 +64,9 @@ static int load(store *st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw, 
         s = otlp_trace_build_tree(t, a);
     if (s != OTTR_OK) {
         snprintf(err, errlen, "reading the trace failed: %s", ottr_status_str(s));
-        return 500;
+        return s;
     }
-    return 200;
+    return OTTR_OK;
 }
 
 static int parse_id(const char *id, uint8_t tid[16], char *err, size_t errlen)
@@ -80,27 +81,28 @@ static int parse_id(const char *id, uint8_t tid[16], char *err, size_t errlen)
 
 /* Appends the traces of |ids| found: in Jaeger's model (|v3| false) or as
  * ResourceSpans items (|v3| true). */
-static int by_ids(store *st, const char *const *ids, size_t nids, bool v3, ottr_buf *out,
-                  size_t *found, char *err, size_t errlen)
+static ottr_status by_ids(store *st, const char *const *ids, size_t nids, bool v3, ottr_buf *out,
+                          size_t *found, char *err, size_t errlen)
 {
     ottr_arena a;
     ottr_arena_init(&a, 256 * 1024, ARENA_LIMIT);
     ottr_buf raw = {0};
-    int code = 200, first = 1;
+    ottr_status code = OTTR_OK;
+    int first = 1;
     *found = 0;
-    for (size_t i = 0; i < nids && code == 200; i++) {
+    for (size_t i = 0; i < nids && code == OTTR_OK; i++) {
         uint8_t tid[16];
         if (parse_id(ids[i], tid, err, errlen) != 0) {
-            code = 400;
+            code = OTTR_ERR_INVALID;
             break;
         }
         otlp_trace t;
         store_trace_summary sum;
         ottr_arena_reset(&a);
-        int c = load(st, tid, &a, &raw, &t, &sum, err, errlen);
-        if (c == 404)
+        ottr_status c = load(st, tid, &a, &raw, &t, &sum, err, errlen);
+        if (c == OTTR_ERR_NOTFOUND)
             continue;
-        if (c != 200) {
+        if (c != OTTR_OK) {
             code = c;
             break;
         }
@@ -111,33 +113,33 @@ static int by_ids(store *st, const char *const *ids, size_t nids, bool v3, ottr_
                 ottr_buf_putc(out, ',');
             if (qjaeger_trace(out, &t, tid, &sum, &a) != 0) {
                 snprintf(err, errlen, "out of memory");
-                code = 500;
+                code = OTTR_ERR_NOMEM;
             }
         }
         (*found)++;
     }
     ottr_buf_free(&raw);
     ottr_arena_free(&a);
-    if (code == 200 && *found == 0) {
+    if (code == OTTR_OK && *found == 0) {
         snprintf(err, errlen, "trace not found");
-        code = 404;
+        code = OTTR_ERR_NOTFOUND;
     }
     return code;
 }
 
-int query_jaeger_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen)
+ottr_status query_jaeger_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen)
 {
     return query_jaeger_traces_by_ids(st, &id, 1, out, err, errlen);
 }
 
-int query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t nids, ottr_buf *out,
-                               char *err, size_t errlen)
+ottr_status query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t nids,
+                                       ottr_buf *out, char *err, size_t errlen)
 {
     ottr_buf body = {0};
     size_t found;
     err[0] = '\0';
-    int code = by_ids(st, ids, nids, false, &body, &found, err, errlen);
-    if (code == 200) {
+    ottr_status code = by_ids(st, ids, nids, false, &body, &found, err, errlen);
+    if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"data\":[");
         ottr_buf_append(out, body.data, body.len);
         ottr_buf_putc(out, ']');
@@ -148,13 +150,14 @@ int query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t nids, o
     return code;
 }
 
-int query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen)
+ottr_status query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char *err,
+                                  size_t errlen)
 {
     ottr_buf body = {0};
     size_t found;
     err[0] = '\0';
-    int code = by_ids(st, &id, 1, true, &body, &found, err, errlen);
-    if (code == 200) {
+    ottr_status code = by_ids(st, &id, 1, true, &body, &found, err, errlen);
+    if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"result\":{\"resourceSpans\":[");
         ottr_buf_append(out, body.data, body.len);
         ottr_buf_puts(out, "]}}");
@@ -273,12 +276,12 @@ static int on_match(void *ctx, const store_trace_summary *sum, otlp_trace *t,
     return c->out->oom ? -1 : 0;
 }
 
-static int search(store *st, const query_jaeger_search_params *p, bool v3, ottr_buf *out, char *err,
-                  size_t errlen)
+static ottr_status search(store *st, const query_jaeger_search_params *p, bool v3, ottr_buf *out,
+                          char *err, size_t errlen)
 {
     ottr_buf q = {0};
     if (jaeger_traceql(p, &q, err, errlen) != 0) {
-        int code = q.oom ? 500 : 400;
+        ottr_status code = q.oom ? OTTR_ERR_NOMEM : OTTR_ERR_INVALID;
         ottr_buf_free(&q);
         return code;
     }
@@ -291,7 +294,7 @@ static int search(store *st, const query_jaeger_search_params *p, bool v3, ottr_
         tq_free(&tq);
         ottr_arena_free(&a);
         ottr_buf_free(&q);
-        return 400;
+        return OTTR_ERR_INVALID;
     }
     jsearch_ctx c = {out, v3, 1, 0};
     qsearch s;
@@ -318,35 +321,35 @@ static int search(store *st, const query_jaeger_search_params *p, bool v3, ottr_
     ottr_buf_free(&q);
     if (rc != OTTR_OK) {
         snprintf(err, errlen, "search failed: %s", ottr_status_str(rc));
-        return 500;
+        return rc;
     }
     return oom_status(out, err, errlen);
 }
 
-int query_jaeger_search(store *st, const query_jaeger_search_params *p, ottr_buf *out, char *err,
-                        size_t errlen)
+ottr_status query_jaeger_search(store *st, const query_jaeger_search_params *p, ottr_buf *out,
+                                char *err, size_t errlen)
 {
     return search(st, p, false, out, err, errlen);
 }
 
-int query_jaeger_v3_search(store *st, const query_jaeger_search_params *p, ottr_buf *out, char *err,
-                           size_t errlen)
+ottr_status query_jaeger_v3_search(store *st, const query_jaeger_search_params *p, ottr_buf *out,
+                                   char *err, size_t errlen)
 {
     return search(st, p, true, out, err, errlen);
 }
 
 /* ---- services and operations ---- */
 
-static int services(store *st, qstrs *l, char *err, size_t errlen)
+static ottr_status services(store *st, qstrs *l, char *err, size_t errlen)
 {
     ottr_status s = store_services(st, qstrs_fn, l);
     if (s != OTTR_OK || l->oom) {
         snprintf(err, errlen, "reading services failed: %s",
                  ottr_status_str(s != OTTR_OK ? s : OTTR_ERR_NOMEM));
-        return 500;
+        return s != OTTR_OK ? s : OTTR_ERR_NOMEM;
     }
     qstrs_sort_unique(l);
-    return 200;
+    return OTTR_OK;
 }
 
 static void put_strs(ottr_buf *out, const qstrs *l)
@@ -360,11 +363,11 @@ static void put_strs(ottr_buf *out, const qstrs *l)
     ottr_buf_putc(out, ']');
 }
 
-int query_jaeger_services(store *st, ottr_buf *out, char *err, size_t errlen)
+ottr_status query_jaeger_services(store *st, ottr_buf *out, char *err, size_t errlen)
 {
     qstrs l = {0};
-    int code = services(st, &l, err, errlen);
-    if (code == 200) {
+    ottr_status code = services(st, &l, err, errlen);
+    if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"data\":");
         put_strs(out, &l);
         envelope_end(out, l.n);
@@ -374,11 +377,11 @@ int query_jaeger_services(store *st, ottr_buf *out, char *err, size_t errlen)
     return code;
 }
 
-int query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t errlen)
+ottr_status query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t errlen)
 {
     qstrs l = {0};
-    int code = services(st, &l, err, errlen);
-    if (code == 200) {
+    ottr_status code = services(st, &l, err, errlen);
+    if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"services\":");
         put_strs(out, &l);
         ottr_buf_putc(out, '}');
@@ -420,12 +423,12 @@ static int on_op(void *ctx, const char *name, int kind)
     return o->out->oom;
 }
 
-static int operations(store *st, const char *service, const char *span_kind, bool detailed,
-                      ottr_buf *out, size_t *n, char *err, size_t errlen)
+static ottr_status operations(store *st, const char *service, const char *span_kind, bool detailed,
+                              ottr_buf *out, size_t *n, char *err, size_t errlen)
 {
     if (service == NULL || service[0] == '\0') {
         snprintf(err, errlen, "parameter 'service' is required");
-        return 400;
+        return OTTR_ERR_INVALID;
     }
     ops_ctx o;
     memset(&o, 0, sizeof(o));
@@ -439,25 +442,25 @@ static int operations(store *st, const char *service, const char *span_kind, boo
                      "unsupported 'spanKind' \"%.32s\": want server, client, producer, consumer "
                      "or internal",
                      span_kind);
-            return 400;
+            return OTTR_ERR_INVALID;
         }
     }
     ottr_status s = store_operations(st, service, on_op, &o);
     *n = o.n;
     if (s != OTTR_OK) {
         snprintf(err, errlen, "reading operations failed: %s", ottr_status_str(s));
-        return 500;
+        return s;
     }
     return oom_status(out, err, errlen);
 }
 
-int query_jaeger_operations(store *st, const char *service, const char *span_kind, bool detailed,
-                            ottr_buf *out, char *err, size_t errlen)
+ottr_status query_jaeger_operations(store *st, const char *service, const char *span_kind,
+                                    bool detailed, ottr_buf *out, char *err, size_t errlen)
 {
     ottr_buf body = {0};
     size_t n = 0;
-    int code = operations(st, service, span_kind, detailed, &body, &n, err, errlen);
-    if (code == 200) {
+    ottr_status code = operations(st, service, span_kind, detailed, &body, &n, err, errlen);
+    if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"data\":[");
         ottr_buf_append(out, body.data, body.len);
         ottr_buf_putc(out, ']');
@@ -468,13 +471,13 @@ int query_jaeger_operations(store *st, const char *service, const char *span_kin
     return code;
 }
 
-int query_jaeger_v3_operations(store *st, const char *service, const char *span_kind, ottr_buf *out,
-                               char *err, size_t errlen)
+ottr_status query_jaeger_v3_operations(store *st, const char *service, const char *span_kind,
+                                       ottr_buf *out, char *err, size_t errlen)
 {
     ottr_buf body = {0};
     size_t n = 0;
-    int code = operations(st, service, span_kind, true, &body, &n, err, errlen);
-    if (code == 200) {
+    ottr_status code = operations(st, service, span_kind, true, &body, &n, err, errlen);
+    if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"operations\":[");
         ottr_buf_append(out, body.data, body.len);
         ottr_buf_puts(out, "]}");

@@ -4,10 +4,15 @@
  * bodies in the formats of Grafana Tempo's and Jaeger's HTTP APIs. No socket
  * code: collector/ parses HTTP parameters and picks the function.
  *
- * Every function returns an HTTP status: 200 with the body appended to |out|, or
- * 400 (bad parameter), 404 (not found), 409 (conflict) or 500 (storage failure)
- * with a message naming the problem in |err| and nothing meaningful in |out|.
- * The caller wraps |err| in the API's own error format (query_jaeger_error ...).
+ * Every function returns OTTR_OK with the body appended to |out|, or an error
+ * with a message naming the problem in |err| and nothing meaningful in |out|:
+ *   OTTR_ERR_INVALID  - a bad parameter
+ *   OTTR_ERR_NOTFOUND - no such trace
+ *   OTTR_ERR_EXISTS   - the target already exists (checkpoint)
+ *   OTTR_ERR_IO, OTTR_ERR_CORRUPT, OTTR_ERR_NOMEM, ... - reading the store or
+ *                       building the answer failed
+ * The caller picks the protocol's status (collector/ maps them to HTTP codes)
+ * and wraps |err| in the API's own error format (query_jaeger_error ...).
  * Times are Unix nanoseconds; 0 means "open" for range bounds. */
 #ifndef OTTR_QUERY_H
 #define OTTR_QUERY_H
@@ -24,7 +29,7 @@
 /* Parses a trace ID the way Tempo does: hex digits of either case, an odd
  * length gets a leading "0", shorter IDs are left-padded with zero bytes to 16.
  * Returns 0, or -1 (empty, not hex, or longer than 32 digits). */
-int query_parse_trace_id(const char *s, uint8_t id[16]);
+ottr_status query_parse_trace_id(const char *s, uint8_t id[16]);
 
 /* ------------------------------------------------------------------ Tempo */
 
@@ -38,9 +43,10 @@ typedef struct query_tempo_trace_opts {
  * or {"batches":[...]}; v2: protobuf TraceByIDResponse or {"trace":{...},
  * "metrics":{...},"status":"COMPLETE"|"PARTIAL"}. PARTIAL (with a message) when
  * the store cut the trace or its tree has orphans, duplicate span IDs or cycles.
- * 400 on a bad ID, 404 when unknown or outside [start, end]. */
-int query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o, ottr_buf *out,
-                      char *err, size_t errlen);
+ * OTTR_ERR_INVALID on a bad ID, OTTR_ERR_NOTFOUND when unknown or outside
+ * [start, end]. */
+ottr_status query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o,
+                              ottr_buf *out, char *err, size_t errlen);
 
 typedef struct query_tempo_search_params {
     const char *q;            /* TraceQL; wins over |tags| when both are set */
@@ -55,36 +61,38 @@ typedef struct query_tempo_search_params {
 
 #define QUERY_MAX_INSPECT 50000
 
-/* Tempo /api/search. 400 naming `q` or `tags` when they do not parse or use
- * TraceQL the engine does not support. */
-int query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *out, char *err,
-                       size_t errlen);
+/* Tempo /api/search. OTTR_ERR_INVALID naming `q` or `tags` when they do not
+ * parse or use TraceQL the engine does not support. */
+ottr_status query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *out,
+                               char *err, size_t errlen);
 
 /* /api/search/tags (version 1: {"tagNames":[...]}) and /api/v2/search/tags
  * ({"scopes":[{"name","tags"}]}). |scope| is NULL/"" (all), "resource", "span"
- * or "intrinsic"; anything else is 400. */
-int query_tempo_tags(store *st, int version, const char *scope, ottr_buf *out, char *err,
-                     size_t errlen);
+ * or "intrinsic"; anything else is OTTR_ERR_INVALID. */
+ottr_status query_tempo_tags(store *st, int version, const char *scope, ottr_buf *out, char *err,
+                             size_t errlen);
 
 /* /api/search/tag/{tag}/values (version 1: {"tagValues":["a"]}; the tag is
  * looked up in both scopes) and /api/v2/search/tag/{scope.tag}/values
  * ({"tagValues":[{"type","value"}]}). At most |limit| values (0 = 1000),
  * most recently seen first. */
-int query_tempo_tag_values(store *st, int version, const char *tag, size_t limit, ottr_buf *out,
-                           char *err, size_t errlen);
+ottr_status query_tempo_tag_values(store *st, int version, const char *tag, size_t limit,
+                                   ottr_buf *out, char *err, size_t errlen);
 
 /* /api/status/buildinfo. */
 void query_tempo_buildinfo(ottr_buf *out);
 
 /* Native /api/service-graph: nodes and edges over the minutes of [start, end],
  * with call and error counts and p50/p95/p99 latency in milliseconds. */
-int query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, ottr_buf *out, char *err,
-                        size_t errlen);
+ottr_status query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, ottr_buf *out,
+                                char *err, size_t errlen);
 
 /* POST /api/admin/checkpoint: a consistent copy of the store in |dir| (an
- * absolute path that must not exist, under an existing directory). 400 on a bad
- * path, 409 when it exists, 500 when the store fails. Body {"dir":"..."}. */
-int query_admin_checkpoint(store *st, const char *dir, ottr_buf *out, char *err, size_t errlen);
+ * absolute path that must not exist, under an existing directory).
+ * OTTR_ERR_INVALID on a bad path, OTTR_ERR_EXISTS when it exists, the store's
+ * error when it fails. Body {"dir":"..."}. */
+ottr_status query_admin_checkpoint(store *st, const char *dir, ottr_buf *out, char *err,
+                                   size_t errlen);
 
 /* ------------------------------------------------------------------ Jaeger */
 
@@ -93,11 +101,13 @@ void query_jaeger_error(ottr_buf *out, int code, const char *msg);
 /* The api_v3 HTTP gateway's error body {"error":{"httpCode","message"}}. */
 void query_jaeger_v3_error(ottr_buf *out, int code, const char *msg);
 
-/* /api/traces/{id}: data:[trace] in Jaeger's model; 404 when unknown. */
-int query_jaeger_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen);
-/* /api/traces?traceID=a&traceID=b: the traces found; 404 when none is. */
-int query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t nids, ottr_buf *out,
-                               char *err, size_t errlen);
+/* /api/traces/{id}: data:[trace] in Jaeger's model; OTTR_ERR_NOTFOUND when
+ * unknown. */
+ottr_status query_jaeger_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen);
+/* /api/traces?traceID=a&traceID=b: the traces found; OTTR_ERR_NOTFOUND when
+ * none is. */
+ottr_status query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t nids,
+                                       ottr_buf *out, char *err, size_t errlen);
 
 typedef struct query_jaeger_tag {
     const char *key;
@@ -119,36 +129,38 @@ typedef struct query_jaeger_search_params {
  * the service, the operation, every tag and a duration in range, as in Jaeger.
  * Tags "error", "span.kind" and "otel.status_code" match the span's status and
  * kind. */
-int query_jaeger_search(store *st, const query_jaeger_search_params *p, ottr_buf *out, char *err,
-                        size_t errlen);
+ottr_status query_jaeger_search(store *st, const query_jaeger_search_params *p, ottr_buf *out,
+                                char *err, size_t errlen);
 
 /* /api/services: data:["svc",...]. */
-int query_jaeger_services(store *st, ottr_buf *out, char *err, size_t errlen);
+ottr_status query_jaeger_services(store *st, ottr_buf *out, char *err, size_t errlen);
 /* /api/services/{s}/operations (|detailed| false: data:["op",...]) and
  * /api/operations?service=&spanKind= (|detailed| true: data:[{"name","spanKind"}]).
  * |span_kind| NULL/"" = any, else server|client|producer|consumer|internal. */
-int query_jaeger_operations(store *st, const char *service, const char *span_kind, bool detailed,
-                            ottr_buf *out, char *err, size_t errlen);
+ottr_status query_jaeger_operations(store *st, const char *service, const char *span_kind,
+                                    bool detailed, ottr_buf *out, char *err, size_t errlen);
 /* /api/dependencies: data:[{"parent","child","callCount"}] over the minutes of
  * [end - lookback, end]. */
-int query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookback_ns, ottr_buf *out,
-                              char *err, size_t errlen);
+ottr_status query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookback_ns,
+                                      ottr_buf *out, char *err, size_t errlen);
 
-/* /api/v3/traces/{id}: {"result":{"resourceSpans":[...]}}; 404 when unknown. */
-int query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen);
+/* /api/v3/traces/{id}: {"result":{"resourceSpans":[...]}}; OTTR_ERR_NOTFOUND
+ * when unknown. */
+ottr_status query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char *err,
+                                  size_t errlen);
 /* /api/v3/traces?query.*: every matching trace's resourceSpans in one result. */
-int query_jaeger_v3_search(store *st, const query_jaeger_search_params *p, ottr_buf *out, char *err,
-                           size_t errlen);
+ottr_status query_jaeger_v3_search(store *st, const query_jaeger_search_params *p, ottr_buf *out,
+                                   char *err, size_t errlen);
 /* /api/v3/services: {"services":[...]}. */
-int query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t errlen);
+ottr_status query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t errlen);
 /* /api/v3/operations?service=&span_kind=: {"operations":[{"name","spanKind"}]}. */
-int query_jaeger_v3_operations(store *st, const char *service, const char *span_kind, ottr_buf *out,
-                               char *err, size_t errlen);
+ottr_status query_jaeger_v3_operations(store *st, const char *service, const char *span_kind,
+                                       ottr_buf *out, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ TraceQL */
 
 /* Checks that |q| parses as the supported TraceQL subset. Returns 0, or -1 with
  * a message ("... is not supported", "... at column N") in |err|. */
-int query_traceql_check(const char *q, char *err, size_t errlen);
+ottr_status query_traceql_check(const char *q, char *err, size_t errlen);
 
 #endif /* OTTR_QUERY_H */

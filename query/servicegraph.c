@@ -20,12 +20,12 @@ static void put_latency(ottr_buf *b, const uint64_t counts[STORE_LAT_BUCKETS])
     ottr_buf_putc(b, '}');
 }
 
-int query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, ottr_buf *out, char *err,
-                        size_t errlen)
+ottr_status query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, ottr_buf *out,
+                                char *err, size_t errlen)
 {
     if (end_ns && start_ns > end_ns) {
         snprintf(err, errlen, "invalid start: must not be after end");
-        return 400;
+        return OTTR_ERR_INVALID;
     }
     uint32_t from = (uint32_t)(start_ns / 60000000000ull);
     uint32_t to = end_ns ? (uint32_t)(end_ns / 60000000000ull) : UINT32_MAX;
@@ -34,7 +34,7 @@ int query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, ottr_buf 
     if (s != OTTR_OK) {
         snprintf(err, errlen, "reading the service graph failed: %s", ottr_status_str(s));
         qgraph_free(&g);
-        return 500;
+        return s;
     }
     ottr_buf_printf(out, "{\"start\":%llu,\"end\":%llu,\"nodes\":[",
                     (unsigned long long)(start_ns / 1000000000ull),
@@ -66,7 +66,7 @@ int query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, ottr_buf 
     qgraph_free(&g);
     if (out->oom) {
         snprintf(err, errlen, "out of memory");
-        return 500;
+        return OTTR_ERR_NOMEM;
     }
-    return 200;
+    return OTTR_OK;
 }

@@ -41,20 +41,20 @@ static void put_intrinsics(ottr_buf *b)
     ottr_buf_putc(b, ']');
 }
 
-static int names(store *st, store_scope scope, qstrs *l, char *err, size_t errlen)
+static ottr_status names(store *st, store_scope scope, qstrs *l, char *err, size_t errlen)
 {
     ottr_status s = store_tag_names(st, scope, qstrs_fn, l);
     if (s != OTTR_OK || l->oom) {
         snprintf(err, errlen, "reading tag names failed: %s",
                  ottr_status_str(s != OTTR_OK ? s : OTTR_ERR_NOMEM));
-        return -1;
+        return s != OTTR_OK ? s : OTTR_ERR_NOMEM;
     }
     qstrs_sort_unique(l);
-    return 0;
+    return OTTR_OK;
 }
 
-int query_tempo_tags(store *st, int version, const char *scope, ottr_buf *out, char *err,
-                     size_t errlen)
+ottr_status query_tempo_tags(store *st, int version, const char *scope, ottr_buf *out, char *err,
+                             size_t errlen)
 {
     int want_res = 1, want_span = 1, want_intr = version == 2;
     if (scope && scope[0] && strcmp(scope, "all") != 0 && strcmp(scope, "none") != 0) {
@@ -64,13 +64,13 @@ int query_tempo_tags(store *st, int version, const char *scope, ottr_buf *out, c
         if (!want_res && !want_span && !want_intr) {
             snprintf(err, errlen, "invalid scope \"%.64s\": want resource, span or intrinsic",
                      scope);
-            return 400;
+            return OTTR_ERR_INVALID;
         }
     }
     qstrs res = {.max = MAX_TAG_NAMES}, span = {.max = MAX_TAG_NAMES};
-    int code = 500;
-    if ((want_res && names(st, STORE_SCOPE_RESOURCE, &res, err, errlen) != 0) ||
-        (want_span && names(st, STORE_SCOPE_SPAN, &span, err, errlen) != 0))
+    ottr_status code = OTTR_OK;
+    if ((want_res && (code = names(st, STORE_SCOPE_RESOURCE, &res, err, errlen)) != OTTR_OK) ||
+        (want_span && (code = names(st, STORE_SCOPE_SPAN, &span, err, errlen)) != OTTR_OK))
         goto out;
     if (version == 2) {
         int n = 0;
@@ -110,9 +110,8 @@ int query_tempo_tags(store *st, int version, const char *scope, ottr_buf *out, c
     }
     if (out->oom || res.oom) {
         snprintf(err, errlen, "out of memory");
-        goto out;
+        code = OTTR_ERR_NOMEM;
     }
-    code = 200;
 out:
     qstrs_free(&res);
     qstrs_free(&span);
@@ -234,12 +233,12 @@ static ottr_status span_names(store *st, qstrs *l)
     return s;
 }
 
-int query_tempo_tag_values(store *st, int version, const char *tag, size_t limit, ottr_buf *out,
-                           char *err, size_t errlen)
+ottr_status query_tempo_tag_values(store *st, int version, const char *tag, size_t limit,
+                                   ottr_buf *out, char *err, size_t errlen)
 {
     if (tag == NULL || tag[0] == '\0') {
         snprintf(err, errlen, "invalid tag: empty name");
-        return 400;
+        return OTTR_ERR_INVALID;
     }
     if (limit == 0)
         limit = DEFAULT_TAG_VALUES;
@@ -284,19 +283,19 @@ int query_tempo_tag_values(store *st, int version, const char *tag, size_t limit
                  "intrinsic",
                  tag);
         qstrs_free(&l);
-        return 400;
+        return OTTR_ERR_INVALID;
     }
     if (s != OTTR_OK || l.oom) {
         snprintf(err, errlen, "reading tag values failed: %s",
                  ottr_status_str(s != OTTR_OK ? s : OTTR_ERR_NOMEM));
         qstrs_free(&l);
-        return 500;
+        return s != OTTR_OK ? s : OTTR_ERR_NOMEM;
     }
     put_values(out, &l, version, type);
     qstrs_free(&l);
     if (out->oom) {
         snprintf(err, errlen, "out of memory");
-        return 500;
+        return OTTR_ERR_NOMEM;
     }
-    return 200;
+    return OTTR_OK;
 }

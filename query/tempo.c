@@ -30,40 +30,41 @@ static void put_len_field(ottr_buf *b, uint8_t tag, const void *p, size_t n)
     ottr_buf_append(b, p, n);
 }
 
-/* Reads the trace and checks the time range: 200, 400, 404 or 500. */
-static int fetch(store *st, const char *id, uint64_t start_ns, uint64_t end_ns, ottr_buf *raw,
-                 store_trace_summary *sum, char *err, size_t errlen)
+/* Reads the trace and checks the time range: OTTR_OK, OTTR_ERR_INVALID (bad
+ * ID), OTTR_ERR_NOTFOUND or the store's error. */
+static ottr_status fetch(store *st, const char *id, uint64_t start_ns, uint64_t end_ns,
+                         ottr_buf *raw, store_trace_summary *sum, char *err, size_t errlen)
 {
     uint8_t tid[16];
     if (query_parse_trace_id(id, tid) != 0) {
         snprintf(err, errlen, "invalid trace ID \"%.64s\": want 1 to 32 hex digits", id ? id : "");
-        return 400;
+        return OTTR_ERR_INVALID;
     }
     ottr_status s = store_get_trace(st, tid, raw, sum);
     if (s == OTTR_ERR_NOTFOUND) {
         snprintf(err, errlen, "trace not found");
-        return 404;
+        return OTTR_ERR_NOTFOUND;
     }
     if (s != OTTR_OK || raw->oom) {
         snprintf(err, errlen, "reading the trace failed: %s",
                  ottr_status_str(s != OTTR_OK ? s : OTTR_ERR_NOMEM));
-        return 500;
+        return s != OTTR_OK ? s : OTTR_ERR_NOMEM;
     }
     if ((end_ns && sum->start_ns > end_ns) || (start_ns && sum->end_ns < start_ns)) {
         snprintf(err, errlen, "trace not found in the time range");
-        return 404;
+        return OTTR_ERR_NOTFOUND;
     }
-    return 200;
+    return OTTR_OK;
 }
 
-int query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o, ottr_buf *out,
-                      char *err, size_t errlen)
+ottr_status query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o,
+                              ottr_buf *out, char *err, size_t errlen)
 {
     ottr_buf raw = {0};
     store_trace_summary sum;
     memset(&sum, 0, sizeof(sum));
-    int code = fetch(st, id, o->start_ns, o->end_ns, &raw, &sum, err, errlen);
-    if (code != 200) {
+    ottr_status code = fetch(st, id, o->start_ns, o->end_ns, &raw, &sum, err, errlen);
+    if (code != OTTR_OK) {
         ottr_buf_free(&raw);
         return code;
     }
@@ -71,7 +72,7 @@ int query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o
         /* tempopb.Trace has TracesData's layout: the chunks as they are. */
         ottr_buf_append(out, raw.data, raw.len);
         ottr_buf_free(&raw);
-        return out->oom ? (snprintf(err, errlen, "out of memory"), 500) : 200;
+        return out->oom ? (snprintf(err, errlen, "out of memory"), OTTR_ERR_NOMEM) : OTTR_OK;
     }
 
     ottr_arena a;
@@ -84,7 +85,7 @@ int query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o
         snprintf(err, errlen, "decoding the stored trace failed: %s", ottr_status_str(s));
         ottr_arena_free(&a);
         ottr_buf_free(&raw);
-        return 500;
+        return s;
     }
     ottr_buf msg = {0};
     size_t problems = o->version == 2 ? qtrace_describe_problems(&t, &sum, &msg) : 0;
@@ -132,9 +133,9 @@ int query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o
     ottr_buf_free(&raw);
     if (oom) {
         snprintf(err, errlen, "out of memory");
-        return 500;
+        return OTTR_ERR_NOMEM;
     }
-    return 200;
+    return OTTR_OK;
 }
 
 void query_tempo_buildinfo(ottr_buf *out)

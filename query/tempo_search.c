@@ -163,8 +163,8 @@ static int on_match(void *ctx, const store_trace_summary *sum, otlp_trace *t,
     return b->oom ? -1 : 0;
 }
 
-int query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *out, char *err,
-                       size_t errlen)
+ottr_status query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *out,
+                               char *err, size_t errlen)
 {
     ottr_buf q = {0};
     const char *text;
@@ -175,7 +175,7 @@ int query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *
         param = "tags";
         if (qsearch_tags_to_traceql(p->tags, &q, err, errlen) != 0) {
             ottr_buf_free(&q);
-            return 400;
+            return OTTR_ERR_INVALID;
         }
         text = q.data;
     } else {
@@ -184,7 +184,7 @@ int query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *
     if (p->min_duration_ns && p->max_duration_ns && p->min_duration_ns > p->max_duration_ns) {
         snprintf(err, errlen, "invalid maxDuration: must be greater than minDuration");
         ottr_buf_free(&q);
-        return 400;
+        return OTTR_ERR_INVALID;
     }
 
     ottr_arena a;
@@ -197,7 +197,7 @@ int query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *
         tq_free(&tq);
         ottr_arena_free(&a);
         ottr_buf_free(&q);
-        return 400;
+        return OTTR_ERR_INVALID;
     }
 
     tempo_ctx c;
@@ -234,9 +234,9 @@ int query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *
     if (rc != OTTR_OK || out->oom) {
         snprintf(err, errlen, "search failed: %s",
                  ottr_status_str(rc != OTTR_OK ? rc : OTTR_ERR_NOMEM));
-        return 500;
+        return rc != OTTR_OK ? rc : OTTR_ERR_NOMEM;
     }
-    return 200;
+    return OTTR_OK;
 }
 
 int query_traceql_check(const char *q, char *err, size_t errlen)

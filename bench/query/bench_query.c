@@ -235,10 +235,10 @@ static void report(const char *what, uint64_t *ns, size_t n, const char *extra)
            extra ? extra : "");
 }
 
-static int rc_check(int code, const char *what, const char *err)
+static int rc_check(ottr_status code, const char *what, const char *err)
 {
-    if (code != 200) {
-        fprintf(stderr, "bench_query: %s: %d %s\n", what, code, err);
+    if (code != OTTR_OK) {
+        fprintf(stderr, "bench_query: %s: %s %s\n", what, ottr_status_str(code), err);
         exit(1);
     }
     return 0;
@@ -346,7 +346,7 @@ int main(int argc, char **argv)
             ottr_hex_encode(id, 16, idhex);
             ottr_buf_reset(&out);
             uint64_t t0 = ottr_mono_ns();
-            int code;
+            ottr_status code;
             if (tb[t].jaeger) {
                 code = query_jaeger_trace(st, idhex, &out, err, sizeof(err));
             } else {
@@ -385,7 +385,7 @@ int main(int argc, char **argv)
             }
             ottr_buf_reset(&out);
             uint64_t t0 = ottr_mono_ns();
-            int code = query_tempo_search(st, &p, &out, err, sizeof(err));
+            ottr_status code = query_tempo_search(st, &p, &out, err, sizeof(err));
             ns[i] = ottr_mono_ns() - t0;
             rc_check(code, "search", err);
             const char *m = strstr(out.data, "\"inspectedTraces\":");

@@ -176,6 +176,9 @@ def tempo_checks(d, now_s):
     check(code == 400 and b"minDuration" in body, "bad minDuration: 400 naming it")
     code, body = d.get(P, "/api/search?limit=x")
     check(code == 400 and b"limit" in body, "bad limit: 400 naming it")
+    code, body = d.get(P, "/api/search?end=9999999999")
+    check(code == 400 and body == b"invalid end: out of range\n",
+          "end past 32-bit seconds: 400, not wrapped: %r" % body)
 
     tags = get_json(d, P, "/api/search/tags")
     check("http.method" in tags["tagNames"], "v1 tag names")

@@ -39,9 +39,9 @@ static int teardown(void **state)
     do {                                                                                           \
         ottr_buf out = {0};                                                                        \
         char err[QUERY_ERRLEN] = "";                                                               \
-        int code = (call);                                                                         \
-        if (code != 200)                                                                           \
-            fail_msg("%s: status %d: %s", name, code, err);                                        \
+        ottr_status code = (call);                                                                 \
+        if (code != OTTR_OK)                                                                       \
+            fail_msg("%s: %s: %s", name, ottr_status_str(code), err);                              \
         if (golden_check(name, out.data, out.len) != 0)                                            \
             fail_msg("%s: output differs from golden/%s.json", name, name);                        \
         ottr_buf_free(&out);                                                                       \
@@ -52,9 +52,10 @@ static int teardown(void **state)
     do {                                                                                           \
         ottr_buf out = {0};                                                                        \
         char err[QUERY_ERRLEN] = "";                                                               \
-        int code = (call);                                                                         \
+        ottr_status code = (call);                                                                 \
         if (code != (want) || strstr(err, substr) == NULL)                                         \
-            fail_msg("want %d with \"%s\", got %d \"%s\"", want, substr, code, err);               \
+            fail_msg("want %s with \"%s\", got %s \"%s\"", ottr_status_str(want), substr,          \
+                     ottr_status_str(code), err);                                                  \
         ottr_buf_free(&out);                                                                       \
     } while (0)
 
@@ -86,7 +87,7 @@ static void test_tempo_trace_protobuf(void **state)
     ottr_buf out = {0};
     char err[QUERY_ERRLEN];
     query_tempo_trace_opts o = {.version = 1, .protobuf = true};
-    assert_int_equal(query_tempo_trace(g_st, FX_TRACE_C, &o, &out, err, sizeof(err)), 200);
+    assert_int_equal(query_tempo_trace(g_st, FX_TRACE_C, &o, &out, err, sizeof(err)), OTTR_OK);
     assert_int_equal(out.len, raw.len);
     assert_memory_equal(out.data, raw.data, raw.len);
     Tempopb__Trace *t = tempopb__trace__unpack(NULL, out.len, (const uint8_t *)out.data);
@@ -98,7 +99,7 @@ static void test_tempo_trace_protobuf(void **state)
     /* v2: TraceByIDResponse, PARTIAL for C's duplicate and cycle. */
     ottr_buf_reset(&out);
     o.version = 2;
-    assert_int_equal(query_tempo_trace(g_st, FX_TRACE_C, &o, &out, err, sizeof(err)), 200);
+    assert_int_equal(query_tempo_trace(g_st, FX_TRACE_C, &o, &out, err, sizeof(err)), OTTR_OK);
     Tempopb__TraceByIDResponse *r =
         tempopb__trace_by_idresponse__unpack(NULL, out.len, (const uint8_t *)out.data);
     assert_non_null(r);
@@ -113,7 +114,7 @@ static void test_tempo_trace_protobuf(void **state)
 
     /* v2 of a sound trace: COMPLETE, no message. */
     ottr_buf_reset(&out);
-    assert_int_equal(query_tempo_trace(g_st, FX_TRACE_A, &o, &out, err, sizeof(err)), 200);
+    assert_int_equal(query_tempo_trace(g_st, FX_TRACE_A, &o, &out, err, sizeof(err)), OTTR_OK);
     r = tempopb__trace_by_idresponse__unpack(NULL, out.len, (const uint8_t *)out.data);
     assert_non_null(r);
     assert_int_equal(r->status, TEMPOPB__PARTIAL_STATUS__COMPLETE);
@@ -128,25 +129,27 @@ static void test_tempo_trace_errors(void **state)
 {
     (void)state;
     query_tempo_trace_opts o = {.version = 2};
-    EXPECT_ERROR(404, "not found", query_tempo_trace(g_st, "abc", &o, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "invalid trace ID",
+    EXPECT_ERROR(OTTR_ERR_NOTFOUND, "not found",
+                 query_tempo_trace(g_st, "abc", &o, &out, err, sizeof(err)));
+    EXPECT_ERROR(OTTR_ERR_INVALID, "invalid trace ID",
                  query_tempo_trace(g_st, "xyz", &o, &out, err, sizeof(err)));
     EXPECT_ERROR(
-        400, "invalid trace ID",
+        OTTR_ERR_INVALID, "invalid trace ID",
         query_tempo_trace(g_st, "4bf92f3577b34da6a3ce929d0e0e47361", &o, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "invalid trace ID", query_tempo_trace(g_st, "", &o, &out, err, sizeof(err)));
+    EXPECT_ERROR(OTTR_ERR_INVALID, "invalid trace ID",
+                 query_tempo_trace(g_st, "", &o, &out, err, sizeof(err)));
     /* start/end: A runs at T0+100s. */
     o.start_ns = FX_T0 + 200ull * 1000000000ull;
-    EXPECT_ERROR(404, "time range",
+    EXPECT_ERROR(OTTR_ERR_NOTFOUND, "time range",
                  query_tempo_trace(g_st, FX_TRACE_A, &o, &out, err, sizeof(err)));
     o.start_ns = FX_T0;
     o.end_ns = FX_T0 + 50ull * 1000000000ull;
-    EXPECT_ERROR(404, "time range",
+    EXPECT_ERROR(OTTR_ERR_NOTFOUND, "time range",
                  query_tempo_trace(g_st, FX_TRACE_A, &o, &out, err, sizeof(err)));
     o.end_ns = FX_T0 + 150ull * 1000000000ull;
     ottr_buf out = {0};
     char err[QUERY_ERRLEN];
-    assert_int_equal(query_tempo_trace(g_st, FX_TRACE_A, &o, &out, err, sizeof(err)), 200);
+    assert_int_equal(query_tempo_trace(g_st, FX_TRACE_A, &o, &out, err, sizeof(err)), OTTR_OK);
     ottr_buf_free(&out);
 }
 
@@ -197,16 +200,17 @@ static void test_tempo_search(void **state)
 static void test_tempo_search_errors(void **state)
 {
     (void)state;
-    EXPECT_ERROR(400, "pipelines",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "pipelines",
                  search("{} | count() > 1", NULL, 0, 0, 0, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "structural operator '>>'",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "structural operator '>>'",
                  search("{ .a = 1 } >> { .b = 2 }", NULL, 0, 0, 0, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "invalid tags",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "invalid tags",
                  search(NULL, "service.name", 0, 0, 0, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "invalid tags",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "invalid tags",
                  search(NULL, "a=\"unterminated", 0, 0, 0, &out, err, sizeof(err)));
     query_tempo_search_params p = {.min_duration_ns = 2, .max_duration_ns = 1};
-    EXPECT_ERROR(400, "maxDuration", query_tempo_search(g_st, &p, &out, err, sizeof(err)));
+    EXPECT_ERROR(OTTR_ERR_INVALID, "maxDuration",
+                 query_tempo_search(g_st, &p, &out, err, sizeof(err)));
 }
 
 /* ---- Tempo discovery ---- */
@@ -219,7 +223,8 @@ static void test_tempo_tags(void **state)
            query_tempo_tags(g_st, 1, "intrinsic", &out, err, sizeof(err)));
     GOLDEN("tempo_tags_v2", query_tempo_tags(g_st, 2, NULL, &out, err, sizeof(err)));
     GOLDEN("tempo_tags_v2_span", query_tempo_tags(g_st, 2, "span", &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "invalid scope", query_tempo_tags(g_st, 2, "event", &out, err, sizeof(err)));
+    EXPECT_ERROR(OTTR_ERR_INVALID, "invalid scope",
+                 query_tempo_tags(g_st, 2, "event", &out, err, sizeof(err)));
 
     GOLDEN("tempo_tag_values_v1_service",
            query_tempo_tag_values(g_st, 1, "service.name", 0, &out, err, sizeof(err)));
@@ -237,7 +242,7 @@ static void test_tempo_tags(void **state)
            query_tempo_tag_values(g_st, 2, "status", 0, &out, err, sizeof(err)));
     GOLDEN("tempo_tag_values_limit",
            query_tempo_tag_values(g_st, 2, "resource.service.name", 2, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "invalid tag",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "invalid tag",
                  query_tempo_tag_values(g_st, 2, "service.name", 0, &out, err, sizeof(err)));
 }
 
@@ -250,7 +255,8 @@ static void test_service_graph(void **state)
     GOLDEN("service_graph_first_minute",
            query_service_graph(g_st, FX_T0 + 60ull * 1000000000ull, FX_T0 + 119ull * 1000000000ull,
                                &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "start", query_service_graph(g_st, 2, 1, &out, err, sizeof(err)));
+    EXPECT_ERROR(OTTR_ERR_INVALID, "start",
+                 query_service_graph(g_st, 2, 1, &out, err, sizeof(err)));
 }
 
 static void test_buildinfo(void **state)
@@ -276,10 +282,11 @@ static void test_jaeger_trace(void **state)
     GOLDEN("jaeger_traces_by_ids",
            query_jaeger_traces_by_ids(g_st, ids, 3, &out, err, sizeof(err)));
     GOLDEN("jaeger_v3_trace_D", query_jaeger_v3_trace(g_st, FX_TRACE_D, &out, err, sizeof(err)));
-    EXPECT_ERROR(404, "trace not found", query_jaeger_trace(g_st, "ffff", &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "cannot parse traceID",
+    EXPECT_ERROR(OTTR_ERR_NOTFOUND, "trace not found",
+                 query_jaeger_trace(g_st, "ffff", &out, err, sizeof(err)));
+    EXPECT_ERROR(OTTR_ERR_INVALID, "cannot parse traceID",
                  query_jaeger_trace(g_st, "not-hex", &out, err, sizeof(err)));
-    EXPECT_ERROR(404, "trace not found",
+    EXPECT_ERROR(OTTR_ERR_NOTFOUND, "trace not found",
                  query_jaeger_v3_trace(g_st, "ffff", &out, err, sizeof(err)));
 }
 
@@ -315,12 +322,12 @@ static void test_jaeger_search(void **state)
            jsearch("worker", NULL, NULL, 0, 0, 0, 1, 0, &out, err, sizeof(err)));
     GOLDEN("jaeger_v3_search",
            jsearch("queue", "publish orders", NULL, 0, 0, 0, 0, 1, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "'service' is required",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "'service' is required",
                  jsearch(NULL, NULL, NULL, 0, 0, 0, 0, 0, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "maxDuration",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "maxDuration",
                  jsearch("cart", NULL, NULL, 0, 2, 1, 0, 0, &out, err, sizeof(err)));
     query_jaeger_tag bad[] = {{"span.kind", "sideways"}};
-    EXPECT_ERROR(400, "span.kind",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "span.kind",
                  jsearch("cart", NULL, bad, 1, 0, 0, 0, 0, &out, err, sizeof(err)));
 }
 
@@ -339,14 +346,14 @@ static void test_jaeger_discovery(void **state)
     GOLDEN("jaeger_v3_services", query_jaeger_v3_services(g_st, &out, err, sizeof(err)));
     GOLDEN("jaeger_v3_operations",
            query_jaeger_v3_operations(g_st, "worker", NULL, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "'service' is required",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "'service' is required",
                  query_jaeger_operations(g_st, NULL, NULL, true, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "spanKind",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "spanKind",
                  query_jaeger_operations(g_st, "cart", "bogus", true, &out, err, sizeof(err)));
     GOLDEN("jaeger_dependencies",
            query_jaeger_dependencies(g_st, FX_T0 + 3600ull * 1000000000ull,
                                      24ull * 3600 * 1000000000ull, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "lookback",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "lookback",
                  query_jaeger_dependencies(g_st, FX_T0, 0, &out, err, sizeof(err)));
 }
 
@@ -371,16 +378,17 @@ static void test_checkpoint(void **state)
     snprintf(dir, sizeof(dir), "%s/cp", g_dir);
     ottr_buf out = {0};
     char err[QUERY_ERRLEN];
-    assert_int_equal(query_admin_checkpoint(g_st, dir, &out, err, sizeof(err)), 200);
+    assert_int_equal(query_admin_checkpoint(g_st, dir, &out, err, sizeof(err)), OTTR_OK);
     struct stat sb;
     assert_int_equal(stat(dir, &sb), 0);
     assert_true(S_ISDIR(sb.st_mode));
-    EXPECT_ERROR(409, "already exists", query_admin_checkpoint(g_st, dir, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "absolute",
+    EXPECT_ERROR(OTTR_ERR_EXISTS, "already exists",
+                 query_admin_checkpoint(g_st, dir, &out, err, sizeof(err)));
+    EXPECT_ERROR(OTTR_ERR_INVALID, "absolute",
                  query_admin_checkpoint(g_st, "relative/dir", &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "'dir' is required",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "'dir' is required",
                  query_admin_checkpoint(g_st, NULL, &out, err, sizeof(err)));
-    EXPECT_ERROR(400, "parent",
+    EXPECT_ERROR(OTTR_ERR_INVALID, "parent",
                  query_admin_checkpoint(g_st, "/nonexistent-ottr/x/y", &out, err, sizeof(err)));
 
     /* The copy opens as a store holding the same traces. */
@@ -396,7 +404,7 @@ static void test_checkpoint(void **state)
     assert_int_equal(store_open(&o, &copy, err, sizeof(err)), OTTR_OK);
     ottr_buf_reset(&out);
     query_tempo_trace_opts v1 = {.version = 1};
-    assert_int_equal(query_tempo_trace(copy, FX_TRACE_A, &v1, &out, err, sizeof(err)), 200);
+    assert_int_equal(query_tempo_trace(copy, FX_TRACE_A, &v1, &out, err, sizeof(err)), OTTR_OK);
     store_close(copy);
     ottr_buf_free(&out);
 }

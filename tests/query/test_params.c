@@ -1,5 +1,5 @@
-/* tests/query/test_params.c - parameter parsing: Tempo's trace ID rules, RFC
- * 3339 times, integers, percent-decoding, and Tempo's logfmt tags. */
+/* tests/query/test_params.c - parameter parsing of the query engine: Tempo's
+ * trace ID rules and Tempo's logfmt tags. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "query/qsearch.h"
-#include "http/http.h"
 #include "query/query.h"
 
 static void test_trace_id(void **state)
@@ -34,57 +33,6 @@ static void test_trace_id(void **state)
     assert_int_equal(query_parse_trace_id("xyz", id), -1);
     assert_int_equal(query_parse_trace_id("0x12", id), -1);
     assert_int_equal(query_parse_trace_id("12 34", id), -1);
-}
-
-static void test_rfc3339(void **state)
-{
-    (void)state;
-    uint64_t ns;
-    assert_int_equal(http_parse_rfc3339("1970-01-01T00:00:00Z", &ns), 0);
-    assert_int_equal(ns, 0);
-    assert_int_equal(http_parse_rfc3339("2023-11-14T22:13:20Z", &ns), 0);
-    assert_int_equal(ns, 1700000000ull * 1000000000ull);
-    assert_int_equal(http_parse_rfc3339("2023-11-14T22:13:20.5Z", &ns), 0);
-    assert_int_equal(ns, 1700000000500000000ull);
-    assert_int_equal(http_parse_rfc3339("2023-11-14T22:13:20.123456789123Z", &ns), 0);
-    assert_int_equal(ns, 1700000000123456789ull);
-    assert_int_equal(http_parse_rfc3339("2023-11-15T00:13:20+02:00", &ns), 0);
-    assert_int_equal(ns, 1700000000ull * 1000000000ull);
-    assert_int_equal(http_parse_rfc3339("2023-11-14T21:13:20-01:00", &ns), 0);
-    assert_int_equal(ns, 1700000000ull * 1000000000ull);
-    assert_int_equal(http_parse_rfc3339("2024-02-29T00:00:00Z", &ns), 0);
-    assert_int_equal(ns, 1709164800ull * 1000000000ull);
-    assert_int_equal(http_parse_rfc3339("2023-11-14 22:13:20Z", &ns), 0);
-    assert_int_equal(http_parse_rfc3339("2023-11-14T22:13:20", &ns), -1);
-    assert_int_equal(http_parse_rfc3339("2023-13-14T22:13:20Z", &ns), -1);
-    assert_int_equal(http_parse_rfc3339("2023-11-14T22:13:20.Z", &ns), -1);
-    assert_int_equal(http_parse_rfc3339("1700000000", &ns), -1);
-    assert_int_equal(http_parse_rfc3339("1969-12-31T23:59:59Z", &ns), -1);
-    assert_int_equal(http_parse_rfc3339("2023-11-14T22:13:20Zjunk", &ns), -1);
-}
-
-static void test_u64_and_decode(void **state)
-{
-    (void)state;
-    uint64_t v;
-    assert_int_equal(http_parse_u64("0", &v), 0);
-    assert_int_equal(v, 0);
-    assert_int_equal(http_parse_u64("18446744073709551615", &v), 0);
-    assert_true(v == UINT64_MAX);
-    assert_int_equal(http_parse_u64("18446744073709551616", &v), -1);
-    assert_int_equal(http_parse_u64("-1", &v), -1);
-    assert_int_equal(http_parse_u64("1.5", &v), -1);
-    assert_int_equal(http_parse_u64("", &v), -1);
-
-    char out[16];
-    assert_int_equal(http_percent_decode("a%20b", 5, out, sizeof(out)), 0);
-    assert_string_equal(out, "a b");
-    assert_int_equal(http_percent_decode("%2Fx%2f", 7, out, sizeof(out)), 0);
-    assert_string_equal(out, "/x/");
-    assert_int_equal(http_percent_decode("a%2", 3, out, sizeof(out)), -1);
-    assert_int_equal(http_percent_decode("a%zz", 4, out, sizeof(out)), -1);
-    assert_int_equal(http_percent_decode("a%00", 4, out, sizeof(out)), -1);
-    assert_int_equal(http_percent_decode("0123456789abcdef", 16, out, sizeof(out)), -1);
 }
 
 static const char *tags(const char *in)
@@ -122,8 +70,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trace_id),
-        cmocka_unit_test(test_rfc3339),
-        cmocka_unit_test(test_u64_and_decode),
         cmocka_unit_test(test_logfmt_tags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,123 @@
+/* collector/ingest.c - one OTLP export request from body bytes to a result:
+ * decode (protobuf or JSON), group by trace, hand to the ingest entry point and
+ * count the spans, the same for the gRPC and the HTTP receiver. */
+#include <stdio.h>
+#include <string.h>
+
+#include "collector/collector.h"
+#include "otlp/otlp.h"
+
+void ingest_counters_init(ingest_counters *c, const char *protocol)
+{
+    static const char help[] = "Spans received: accepted, rejected as invalid, or refused "
+                               "(pushed back or failed).";
+    char labels[96];
+    snprintf(labels, sizeof(labels), "protocol=\"%s\",result=\"accepted\"", protocol);
+    c->accepted = ottr_counter_get("ottr_receiver_spans_total", help, labels);
+    snprintf(labels, sizeof(labels), "protocol=\"%s\",result=\"rejected\"", protocol);
+    c->rejected = ottr_counter_get("ottr_receiver_spans_total", help, labels);
+    snprintf(labels, sizeof(labels), "protocol=\"%s\",result=\"refused\"", protocol);
+    c->refused = ottr_counter_get("ottr_receiver_spans_total", help, labels);
+}
+
+static size_t request_spans(const otlp_request *req)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < req->n_resource_spans; i++)
+        for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
+            n += req->resource_spans[i]->scope_spans[j]->n_spans;
+    return n;
+}
+
+/* A failure that may pass: out of memory, the store, back-pressure. */
+static void retry_later(ingest_result *r, ingest_outcome outcome)
+{
+    r->outcome = outcome;
+    r->retry_after_s = OTTR_RETRY_AFTER_SECONDS;
+}
+
+/* Sets the outcome of a decoding or grouping failure |st| at |stage|. */
+static void failed(ingest_result *r, ottr_status st, const ottr_arena *arena, const char *stage)
+{
+    if (st == OTTR_ERR_TOO_LARGE) {
+        /* Only the arena's limit, which follows the size limit, means too large. */
+        r->outcome = INGEST_TOO_LARGE;
+        snprintf(r->message, sizeof(r->message), "request too large %s (limit %zu bytes)", stage,
+                 arena->limit);
+        return;
+    }
+    retry_later(r, INGEST_UNAVAILABLE);
+    if (st == OTTR_ERR_NOMEM)
+        snprintf(r->message, sizeof(r->message), "out of memory: retry later");
+    else
+        snprintf(r->message, sizeof(r->message), "cannot group the request: %s",
+                 ottr_status_str(st));
+}
+
+void ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters *c, ottr_arena *arena,
+                   ingest_encoding enc, const uint8_t *body, size_t len, ingest_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->outcome = INGEST_OK;
+    if (len == 0)
+        return; /* an empty request: nothing to do */
+
+    char err[256] = "";
+    otlp_request *req = NULL;
+    ottr_status st;
+    if (enc == INGEST_JSON)
+        st = otlp_json_decode_request(arena, (const char *)body, len, &req, err, sizeof(err));
+    else
+        st = otlp_proto_decode_request(arena, body, len, &req, err, sizeof(err));
+    if (st == OTTR_ERR_INVALID) {
+        r->outcome = INGEST_INVALID;
+        snprintf(r->message, sizeof(r->message), "%s%s",
+                 enc == INGEST_JSON ? "invalid OTLP/JSON: "
+                                    : "request does not decode as ExportTraceServiceRequest: ",
+                 err);
+        return;
+    }
+    if (st != OTTR_OK) {
+        failed(r, st, arena, "to decode");
+        return;
+    }
+
+    otlp_batch batch;
+    memset(&batch, 0, sizeof(batch));
+    err[0] = '\0';
+    /* Protobuf bodies: chunks copy the spans' original bytes, no re-encoding. */
+    if (enc == INGEST_JSON)
+        st = otlp_batch_build(arena, req, &batch, &r->rejected, err, sizeof(err));
+    else
+        st = otlp_batch_build_wire(arena, req, body, len, &batch, &r->rejected, err, sizeof(err));
+    if (st != OTTR_OK) {
+        r->rejected = 0;
+        r->refused = request_spans(req);
+        ottr_counter_add(c->refused, r->refused);
+        failed(r, st, arena, "once decoded");
+        return;
+    }
+    ottr_counter_add(c->rejected, r->rejected);
+    if (r->rejected) {
+        r->outcome = INGEST_PARTIAL;
+        snprintf(r->message, sizeof(r->message), "%zu span%s rejected; first: %s", r->rejected,
+                 r->rejected == 1 ? "" : "s", err[0] ? err : "invalid trace or span ID");
+    }
+    if (batch.nspans == 0)
+        return;
+    st = fn ? fn(ctx, &batch) : OTTR_OK;
+    if (st == OTTR_OK) {
+        r->accepted = batch.nspans;
+        ottr_counter_add(c->accepted, r->accepted);
+        return;
+    }
+    r->refused = batch.nspans;
+    ottr_counter_add(c->refused, r->refused);
+    if (st == OTTR_ERR_BUSY) {
+        retry_later(r, INGEST_BUSY);
+        snprintf(r->message, sizeof(r->message), "over capacity: retry later");
+    } else {
+        retry_later(r, INGEST_UNAVAILABLE);
+        snprintf(r->message, sizeof(r->message), "cannot store the spans: %s", ottr_status_str(st));
+    }
+}
