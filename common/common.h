@@ -237,7 +237,6 @@ uint64_t ottr_counter_value(const ottr_counter *c);
 
 ottr_gauge *ottr_gauge_get(const char *name, const char *help, const char *labels);
 void ottr_gauge_set(ottr_gauge *g, double v);
-void ottr_gauge_add(ottr_gauge *g, double v);
 double ottr_gauge_value(const ottr_gauge *g);
 
 /* |bounds| are the upper bounds, ascending, without +Inf; copied. */

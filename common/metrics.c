@@ -149,11 +149,6 @@ static void atomic_add_double(_Atomic double *p, double v)
         ;
 }
 
-void ottr_gauge_add(ottr_gauge *g, double v)
-{
-    atomic_add_double(&g->v, v);
-}
-
 double ottr_gauge_value(const ottr_gauge *g)
 {
     return atomic_load_explicit(&((ottr_gauge *)g)->v, memory_order_relaxed);

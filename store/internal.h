@@ -154,10 +154,6 @@ void store_key_pending(uint8_t out[PENDING_KEY_LEN], uint32_t sec, const uint8_t
                        uint32_t seq);
 void store_key_traces(uint8_t out[TRACES_KEY_LEN], const uint8_t tid[16], uint32_t sec,
                       uint32_t seq);
-/* Writes kind | term | 0x00 into |out| (capacity |cap|); returns its length or 0
- * when it does not fit. */
-size_t store_key_index_prefix(uint8_t *out, size_t cap, char kind, const char *term,
-                              size_t termlen);
 
 /* ---- summary.c ---- */
 

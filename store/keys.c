@@ -19,13 +19,3 @@ void store_key_traces(uint8_t out[TRACES_KEY_LEN], const uint8_t tid[16], uint32
     be32_put(out + 20, seq);
 }
 
-size_t store_key_index_prefix(uint8_t *out, size_t cap, char kind, const char *term, size_t termlen)
-{
-    if (termlen + 2 > cap)
-        return 0;
-    out[0] = (uint8_t)kind;
-    if (termlen)
-        memcpy(out + 1, term, termlen);
-    out[1 + termlen] = 0;
-    return termlen + 2;
-}
