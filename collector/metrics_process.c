@@ -59,7 +59,7 @@ static void render_process(ottr_buf *out)
                         (unsigned long long)rl.rlim_cur);
     }
     if (start_time_seconds == 0)
-        start_time_seconds = (double)ottr_now_ns() / 1e9;
+        start_time_seconds = (double)ottr_now_ns() / NS_PER_SEC;
     ottr_buf_printf(out,
                     "# HELP process_start_time_seconds Start time of the process since unix "
                     "epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
@@ -80,5 +80,5 @@ void metrics_render_all(ottr_buf *out)
 /* Called early in main so the start time is the process's, not the first scrape's. */
 void metrics_process_init(void)
 {
-    start_time_seconds = (double)ottr_now_ns() / 1e9;
+    start_time_seconds = (double)ottr_now_ns() / NS_PER_SEC;
 }

@@ -56,6 +56,10 @@ void ottr_log(ottr_log_level level, const char *component, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ time */
 
+#define NS_PER_SEC 1000000000ull
+#define NS_PER_MS  1000000ull
+#define NS_PER_US  1000ull
+
 uint64_t ottr_now_ns(void);  /* wall clock, Unix nanoseconds */
 uint64_t ottr_mono_ns(void); /* monotonic clock */
 

@@ -26,8 +26,6 @@
 #define ANY_INT            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 #define ANY_DOUBLE         OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
 
-#define NS_PER_SEC 1000000000ull
-
 /* ------------------------------------------------------------------ attributes */
 
 /* The value of |key| among |attrs|, or NULL. */

@@ -319,7 +319,7 @@ static double span_secs(const otlp_span *sp)
 {
     if (sp->end_time_unix_nano <= sp->start_time_unix_nano)
         return 0;
-    return (double)(sp->end_time_unix_nano - sp->start_time_unix_nano) / 1e9;
+    return (double)(sp->end_time_unix_nano - sp->start_time_unix_nano) / NS_PER_SEC;
 }
 
 void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const otlp_span_ref *r,

@@ -122,7 +122,7 @@ void spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r)
     if (status < 0 || status > 2)
         status = 0;
     double secs = sp->end_time_unix_nano > sp->start_time_unix_nano
-                      ? (double)(sp->end_time_unix_nano - sp->start_time_unix_nano) / 1e9
+                      ? (double)(sp->end_time_unix_nano - sp->start_time_unix_nano) / NS_PER_SEC
                       : 0.0;
     size_t bytes = opentelemetry__proto__trace__v1__span__get_packed_size(sp);
 

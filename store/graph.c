@@ -102,7 +102,7 @@ static void fill_value(uint8_t *v, uint64_t calls, uint64_t errors, const uint64
     be64_put(v + 8, errors);
     for (int i = 0; i < STORE_LAT_BUCKETS; i++)
         be64_put(v + 16 + 8 * i, lat[i]);
-    double ns = sum_s > 0 && isfinite(sum_s) ? sum_s * 1e9 : 0;
+    double ns = sum_s > 0 && isfinite(sum_s) ? sum_s * NS_PER_SEC : 0;
     be64_put(v + 16 + 8 * STORE_LAT_BUCKETS, ns >= 1.8e19 ? UINT64_MAX : (uint64_t)ns);
 }
 
@@ -258,7 +258,7 @@ static int emit(const graph_rec *r, store_edge_fn efn, store_node_fn nfn, void *
         e.calls = r->c[0];
         e.failed = r->c[1];
         memcpy(e.latency, r->c + 2, sizeof(e.latency));
-        e.latency_sum_s = (double)r->c[2 + STORE_LAT_BUCKETS] / 1e9;
+        e.latency_sum_s = (double)r->c[2 + STORE_LAT_BUCKETS] / NS_PER_SEC;
         return efn(ctx, &e);
     }
     if (r->kind == GRAPH_KIND_NODE && nfn) {
@@ -268,7 +268,7 @@ static int emit(const graph_rec *r, store_edge_fn efn, store_node_fn nfn, void *
         nd.calls = r->c[0];
         nd.errors = r->c[1];
         memcpy(nd.latency, r->c + 2, sizeof(nd.latency));
-        nd.latency_sum_s = (double)r->c[2 + STORE_LAT_BUCKETS] / 1e9;
+        nd.latency_sum_s = (double)r->c[2 + STORE_LAT_BUCKETS] / NS_PER_SEC;
         return nfn(ctx, &nd);
     }
     return 0;

@@ -247,7 +247,7 @@ static void add_tags(keep_ctx *k, uint32_t sec)
 
 static uint32_t ns_to_sec(uint64_t ns)
 {
-    uint64_t sec = ns / 1000000000ull;
+    uint64_t sec = ns / NS_PER_SEC;
     return sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
 }
 

@@ -18,7 +18,7 @@ uint32_t store_retention_cutoff_sec(const store *s)
     uint64_t now = store_now_ns(s);
     if (now <= s->opt.retention_ns)
         return 0;
-    uint64_t sec = (now - s->opt.retention_ns) / 1000000000ull;
+    uint64_t sec = (now - s->opt.retention_ns) / NS_PER_SEC;
     return sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
 }
 

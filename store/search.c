@@ -175,8 +175,8 @@ static ottr_status scan(search_ctx *c)
 {
     const store_search_query *q = c->q;
     const qterm *d = &c->terms[0];
-    uint32_t start_sec = (uint32_t)(q->start_ns / 1000000000ull);
-    uint32_t end_sec = (uint32_t)(q->end_ns / 1000000000ull);
+    uint32_t start_sec = (uint32_t)(q->start_ns / NS_PER_SEC);
+    uint32_t end_sec = (uint32_t)(q->end_ns / NS_PER_SEC);
     if (q->end_ns && q->start_ns > q->end_ns)
         return OTTR_OK;
 

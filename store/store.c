@@ -23,7 +23,7 @@ void store_options_init(store_options *o)
     o->path = "./data";
     o->sync = OTTR_SYNC_INTERVAL;
     o->sync_interval_ns = 100ull * 1000 * 1000;
-    o->retention_ns = 72ull * 3600 * 1000000000ull;
+    o->retention_ns = 72ull * 3600 * NS_PER_SEC;
     o->max_trace_bytes = 50ull << 20;
     o->block_cache_bytes = 64ull << 20;
     o->memtable_bytes = 128ull << 20;
@@ -348,8 +348,8 @@ static void *sync_main(void *arg)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         uint64_t ns = (uint64_t)ts.tv_nsec + interval;
-        ts.tv_sec += (time_t)(ns / 1000000000ull);
-        ts.tv_nsec = (long)(ns % 1000000000ull);
+        ts.tv_sec += (time_t)(ns / NS_PER_SEC);
+        ts.tv_nsec = (long)(ns % NS_PER_SEC);
         while (!s->sync_stop && pthread_cond_timedwait(&s->sync_cv, &s->sync_mu, &ts) == 0) {
         }
         if (s->sync_stop)

@@ -144,7 +144,7 @@ static double bench_submit(sampler *s, uint64_t *seq)
     uint64_t t1 = ottr_mono_ns();
     free(batch);
     ottr_arena_free(&a);
-    return (double)BATCHES * NTRACES * NSPANS / ((double)(t1 - t0) / 1e9);
+    return (double)BATCHES * NTRACES * NSPANS / ((double)(t1 - t0) / NS_PER_SEC);
 }
 
 static void figure(const char *name, const double *v, const char *unit)
@@ -232,9 +232,9 @@ int main(int argc, char **argv)
             heap_ok = false;
         heap_pt[r] = used1 > used0 ? (double)(used1 - used0) / (double)n : 0;
         own_pt[r] = (double)stt.bytes_buffered / (double)n;
-        ins_ps[r] = (double)n / ((double)(t1 - t0) / 1e9);
+        ins_ps[r] = (double)n / ((double)(t1 - t0) / NS_PER_SEC);
 
-        g_now += 31ull * 1000000000ull;
+        g_now += 31 * NS_PER_SEC;
         uint64_t t2 = ottr_mono_ns();
         sampler_decide_due(s, g_now, false);
         uint64_t t3 = ottr_mono_ns();
@@ -244,16 +244,16 @@ int main(int argc, char **argv)
                     (unsigned long long)stt.traces_buffered);
             return 1;
         }
-        dec_ps[r] = (double)n / ((double)(t3 - t2) / 1e9);
+        dec_ps[r] = (double)n / ((double)(t3 - t2) / NS_PER_SEC);
         /* Kept traces (about 5%) are copied by the writer; not timed. */
         (void)writer_drain(&s->w);
         sub_ps[r] = bench_submit(s, &seq);
-        sampler_decide_due(s, g_now + 31ull * 1000000000ull, false);
+        sampler_decide_due(s, g_now + 31 * NS_PER_SEC, false);
         (void)writer_drain(&s->w);
         printf("run %d: heap %.1f B/trace (own count %.1f), %.0f inserts/s, %.0f decisions/s, "
                "%.0f spans/s submitted\n",
                r + 1, heap_pt[r], own_pt[r], ins_ps[r], dec_ps[r], sub_ps[r]);
-        g_now += 1000000000ull;
+        g_now += NS_PER_SEC;
     }
     sampler_stats stt;
     sampler_get_stats(s, &stt);
