@@ -260,4 +260,26 @@ void ottr_metrics_render(ottr_buf *out);
 /* Frees every handle and collector (tests, end of main). */
 void ottr_metrics_shutdown(void);
 
+/* ------------------------------------------------------------------ Prometheus text */
+
+/* The writers of the Prometheus text format 0.0.4, used by the registry and by
+ * the collectors above. |labels| is the inside of the braces, already escaped
+ * (see ottr_prom_label), or NULL or "" for none. Values are written in the
+ * shortest form that reads back exactly; +Inf, -Inf and NaN as the format
+ * spells them. */
+
+/* Appends the "# HELP" and "# TYPE" lines of a family (|help| escaped). */
+void ottr_prom_family(ottr_buf *out, const char *name, const char *help, const char *type);
+/* Appends one sample line "name{labels} value". */
+void ottr_prom_sample(ottr_buf *out, const char *name, const char *labels, double v);
+void ottr_prom_sample_u64(ottr_buf *out, const char *name, const char *labels, uint64_t v);
+/* Appends a histogram's _bucket, _sum and _count lines. |counts| are per bucket
+ * (not cumulative), nbounds + 1 of them, the last for +Inf; |bounds| ascending. */
+void ottr_prom_histogram(ottr_buf *out, const char *name, const char *labels, const double *bounds,
+                         size_t nbounds, const uint64_t *counts, double sum);
+/* Appends key="value" with the value's \, " and newlines escaped. */
+void ottr_prom_label(ottr_buf *out, const char *key, const char *value);
+/* The bucket of |v|: the index of the first bound >= v, or nbounds (+Inf). */
+size_t ottr_prom_bucket(const double *bounds, size_t nbounds, double v);
+
 #endif /* OTTR_COMMON_H */

@@ -293,18 +293,6 @@ int strmap_put(strmap *m, const void *key, size_t klen, uint64_t h, void *val);
 /* Removes |key|; returns its value or NULL. */
 void *strmap_del(strmap *m, const void *key, size_t klen, uint64_t h);
 
-/* ------------------------------------------------------------------ metrics text */
-
-/* Appends |s| escaped as a Prometheus label value (without quotes). */
-void prom_label(ottr_buf *out, const char *s);
-/* Appends a histogram's _bucket, _sum and _count lines. |labels| is the escaped
- * inside of the braces (may be ""), counts are per bucket (not cumulative),
- * nbounds + 1 of them. */
-void prom_histogram(ottr_buf *out, const char *name, const char *labels, const double *bounds,
-                    size_t nbounds, const uint64_t *counts, double sum);
-/* Index of the first bound >= v, or nbounds. */
-size_t bucket_index(const double *bounds, size_t nbounds, double v);
-
 /* ------------------------------------------------------------------ span metrics */
 
 typedef struct spanmetrics spanmetrics;
