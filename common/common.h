@@ -1,5 +1,5 @@
 /* common/common.h - the small pieces every Ottr component shares: status codes,
- * structured logging, time and hex helpers, growable buffers, a bump arena, a YAML
+ * structured logging, time, hex and base64 helpers, growable buffers, a bump arena, a YAML
  * node tree, the daemon configuration and the metrics registry.
  *
  * common/ depends only on system libraries; it knows nothing of OTLP (otlp/ does).
@@ -76,7 +76,10 @@ int ottr_parse_size(const char *s, uint64_t *out);
  * (at least 32 bytes). */
 void ottr_format_time(uint64_t ns, char *out, size_t outlen);
 
-/* ------------------------------------------------------------------ hex */
+/* ------------------------------------------------------------------ hex and base64 */
+
+/* The value of hex digit |c| (either case), or -1. */
+int ottr_hex_digit(int c);
 
 /* Writes 2*|n| lowercase hex digits and a NUL to |out| (2*n+1 bytes). */
 void ottr_hex_encode(const uint8_t *in, size_t n, char *out);
@@ -84,6 +87,14 @@ void ottr_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly |len| hex digits (either case) into |out|. Returns the number
  * of bytes written, or -1 on an odd length, a non-hex digit or |outcap| too small. */
 int ottr_hex_decode(const char *in, size_t len, uint8_t *out, size_t outcap);
+
+/* Appends |n| bytes as base64, standard alphabet with padding (no NUL counted). */
+struct ottr_buf;
+void ottr_base64_encode(struct ottr_buf *b, const uint8_t *in, size_t n);
+/* Decodes base64 in the standard or the URL-safe alphabet, padding optional (at
+ * most two '=' that complete the last group). Returns the number of bytes written
+ * to |out| (at most len / 4 * 3 + 2), or -1 on bad input or |outcap| too small. */
+int ottr_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap);
 
 /* ------------------------------------------------------------------ buffers */
 
