@@ -606,6 +606,11 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
     return OTTR_OK;
 }
 
+uint64_t store_max_trace_bytes(const store *s)
+{
+    return s->opt.max_trace_bytes;
+}
+
 void store_close(store *s)
 {
     if (s == NULL)
