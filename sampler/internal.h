@@ -418,8 +418,4 @@ void sampler_mark_kept(sampler *s, const uint8_t trace_id[16], uint32_t sec);
 /* Rebuilds summaries from `pending` (replay.c). */
 ottr_status sampler_replay_pending(sampler *s);
 
-/* Bench only: adds |n| synthetic one-span traces straight to the summaries
- * (no pending write). */
-ottr_status sampler_bench_insert(sampler *s, const uint8_t (*ids)[16], size_t n, uint64_t now_ns);
-
 #endif /* OTTR_SAMPLER_INTERNAL_H */
