@@ -58,8 +58,7 @@ static int visit_name(void *arg, rocksdb_iterator_t *it, const uint8_t *k, size_
     name[n] = '\0';
     /* Skip the key's values: the next name starts at scope | name | 0x01. */
     uint8_t next[TAG_BUF + 2];
-    memcpy(next, k, n + 1);
-    next[n + 1] = 0x01;
+    store_key_upper(next, k, n + 2);
     if (c->fn(c->ctx, name) != 0)
         return 1;
     rocksdb_iter_seek(it, (const char *)next, n + 2);
@@ -207,13 +206,10 @@ ottr_status store_tag_values(store *s, store_scope scope, const char *key, size_
     if (kl == 0 || kl > STORE_MAX_TERM_KEY)
         return OTTR_OK;
     uint8_t lower[STORE_MAX_TERM_KEY + 2], upper[STORE_MAX_TERM_KEY + 2];
-    lower[0] = (uint8_t)scope;
-    memcpy(lower + 1, key, kl);
-    lower[kl + 1] = 0x00;
-    memcpy(upper, lower, kl + 2);
-    upper[kl + 1] = 0x01;
-    values_ctx c = {.prefix_len = kl + 2, .limit = limit};
-    ottr_status st = tags_scan(s, lower, kl + 2, upper, kl + 2, visit_value, &c);
+    size_t n = store_key_tag(lower, sizeof(lower), (uint8_t)scope, key, kl, NULL, 0);
+    store_key_upper(upper, lower, n);
+    values_ctx c = {.prefix_len = n, .limit = limit};
+    ottr_status st = tags_scan(s, lower, n, upper, n, visit_value, &c);
     if (st == OTTR_OK && c.oom)
         st = OTTR_ERR_NOMEM;
     if (st == OTTR_OK) {
@@ -266,11 +262,8 @@ ottr_status store_operations(store *s, const char *service, store_op_fn fn, void
     if (sl > TAG_BUF)
         return OTTR_OK;
     uint8_t lower[TAG_BUF + 2], upper[TAG_BUF + 2];
-    lower[0] = TAG_SCOPE_OPERATION;
-    memcpy(lower + 1, service, sl);
-    lower[sl + 1] = 0x00;
-    memcpy(upper, lower, sl + 2);
-    upper[sl + 1] = 0x01;
-    ops_ctx c = {sl + 2, fn, ctx};
-    return tags_scan(s, lower, sl + 2, upper, sl + 2, visit_op, &c);
+    size_t n = store_key_tag(lower, sizeof(lower), TAG_SCOPE_OPERATION, service, sl, NULL, 0);
+    store_key_upper(upper, lower, n);
+    ops_ctx c = {n, fn, ctx};
+    return tags_scan(s, lower, n, upper, n, visit_op, &c);
 }

@@ -1,8 +1,26 @@
-/* store/read.c - a trace by ID (its chunks concatenated) and trace summaries. */
+/* store/read.c - a trace by ID (its chunks concatenated), trace summaries and
+ * key lookups. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/internal.h"
+
+int store_key_exists(store *s, const rocksdb_readoptions_t *ro, int cf, const uint8_t *key,
+                     size_t klen)
+{
+    char *e = NULL;
+    rocksdb_pinnableslice_t *ps =
+        rocksdb_get_pinned_cf(s->db, ro, s->cf[cf], (const char *)key, klen, &e);
+    if (e) {
+        OTTR_ERROR(STORE_COMPONENT, "read of %s failed: %s", store_cf_names[cf], e);
+        free(e);
+        return -1;
+    }
+    if (ps == NULL)
+        return 0;
+    rocksdb_pinnableslice_destroy(ps);
+    return 1;
+}
 
 ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, const uint8_t tid[16],
                                store_summary_acc *a, bool *found)

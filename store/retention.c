@@ -34,7 +34,9 @@ static uint64_t record_sec(int cf, const char *k, size_t klen, const char *v, si
     case CF_SUMMARIES:
         return store_summary_value_sec((const uint8_t *)v, vlen);
     case CF_INDEX:
-        return klen > INDEX_SUFFIX_LEN ? (uint32_t)~be32_get(k + klen - INDEX_SUFFIX_LEN) : 0;
+        return klen > INDEX_SUFFIX_LEN
+                   ? store_key_index_sec((const uint8_t *)k + klen - INDEX_SUFFIX_LEN)
+                   : 0;
     case CF_TAGS:
         return vlen == 4 ? be32_get(v) : 0;
     case CF_EDGES: {
