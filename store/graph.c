@@ -166,6 +166,16 @@ static int acc_add(graph_acc *a, const uint8_t *k, size_t klen, const char *v, s
     return 0;
 }
 
+static int visit_rec(void *ctx, rocksdb_iterator_t *it, const uint8_t *k, size_t klen)
+{
+    size_t vlen;
+    const char *v = rocksdb_iter_value(it, &vlen);
+    if (acc_add(ctx, k, klen, v, vlen) != 0)
+        return -1;
+    rocksdb_iter_next(it);
+    return 0;
+}
+
 /* Reads records with minute in [from, to] (both already flagged for hours). */
 static ottr_status scan_range(store *s, uint32_t from, uint32_t to, graph_acc *a)
 {
@@ -174,31 +184,7 @@ static ottr_status scan_range(store *s, uint32_t from, uint32_t to, graph_acc *a
     size_t llen = store_key_graph(lower, sizeof(lower), from, 0, NULL, 0);
     size_t ulen = to == UINT32_MAX ? store_key_graph(upper, sizeof(upper), to, 0xff, NULL, 0)
                                    : store_key_graph(upper, sizeof(upper), to + 1, 0, NULL, 0);
-    store_perf_off();
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)upper, ulen);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_EDGES]);
-    ottr_status st = OTTR_OK;
-    for (rocksdb_iter_seek(it, (const char *)lower, llen); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
-        size_t klen, vlen;
-        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
-        const char *v = rocksdb_iter_value(it, &vlen);
-        if (acc_add(a, k, klen, v, vlen) != 0) {
-            st = OTTR_ERR_NOMEM;
-            break;
-        }
-    }
-    char *e = NULL;
-    rocksdb_iter_get_error(it, &e);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
-    if (e) {
-        OTTR_ERROR(STORE_COMPONENT, "graph read failed: %s", e);
-        free(e);
-        st = OTTR_ERR_IO;
-    }
-    return st;
+    return store_scan(s, CF_EDGES, lower, llen, upper, ulen, visit_rec, a);
 }
 
 static int rec_cmp(const void *x, const void *y)

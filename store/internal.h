@@ -260,6 +260,13 @@ void store_terms_span(store_termset *idx, store_termset *tags, const otlp_span_r
 
 /* ---- read.c ---- */
 
+/* Iterates the keys of family |cf| in [lower, upper) until |visit| returns
+ * non-zero; |visit| moves the iterator on itself (next or a seek) and returns 1
+ * to stop or -1 to stop on out of memory. Returns OTTR_OK, OTTR_ERR_IO (logged)
+ * or OTTR_ERR_NOMEM. */
+typedef int (*store_visit_fn)(void *ctx, rocksdb_iterator_t *it, const uint8_t *k, size_t klen);
+ottr_status store_scan(store *s, int cf, const uint8_t *lower, size_t llen, const uint8_t *upper,
+                       size_t ulen, store_visit_fn visit, void *ctx);
 /* 1 when family |cf| holds |key|, 0 when not, -1 on a read error (logged). */
 int store_key_exists(store *s, const rocksdb_readoptions_t *ro, int cf, const uint8_t *key,
                      size_t klen);
