@@ -159,7 +159,7 @@ static int apply_opt(cli_opts *o, const given_opt *g, bool *color_set, const cha
     case OPT_TIMEOUT:
         if (parse_duration_flag("timeout", v, &o->timeout_ns, err, errlen))
             return CLI_EXIT_USAGE;
-        if (o->timeout_ns < 1000000ull)
+        if (o->timeout_ns < NS_PER_MS)
             return usage(err, errlen, "--timeout: \"%s\" is too short (at least 1ms)", v);
         break;
     case OPT_HELP:
@@ -224,7 +224,7 @@ static int apply_opt(cli_opts *o, const given_opt *g, bool *color_set, const cha
 static int resolve_range(cli_opts *o, const char *since, const char *start, const char *end,
                          uint64_t now_ns, char *err, size_t errlen)
 {
-    int64_t now_s = (int64_t)(now_ns / 1000000000ull);
+    int64_t now_s = (int64_t)(now_ns / NS_PER_SEC);
     if (since != NULL && (start != NULL || end != NULL))
         return usage(err, errlen, "--since cannot be combined with --start/--end");
     if (since != NULL) {
@@ -233,7 +233,7 @@ static int resolve_range(cli_opts *o, const char *since, const char *start, cons
             return CLI_EXIT_USAGE;
         o->has_range = true;
         o->end_s = now_s;
-        o->start_s = now_s - (int64_t)(d / 1000000000ull);
+        o->start_s = now_s - (int64_t)(d / NS_PER_SEC);
         return 0;
     }
     if (end != NULL && start == NULL)
@@ -292,7 +292,7 @@ int cli_args_parse(cli_opts *o, int argc, char **argv, uint64_t now_ns, bool std
     memset(o, 0, sizeof(*o));
     o->server = CLI_DEFAULT_SERVER;
     o->otlp_endpoint = CLI_DEFAULT_OTLP;
-    o->timeout_ns = 30ull * 1000000000ull;
+    o->timeout_ns = 30 * NS_PER_SEC;
     const char *env = getenv("OTTR_SERVER");
     if (env != NULL && *env != '\0')
         o->server = env;
@@ -399,7 +399,7 @@ int cli_args_parse(cli_opts *o, int argc, char **argv, uint64_t now_ns, bool std
 
     rc = resolve_range(o, since, start, end, now_ns, err, errlen);
     if (rc == 0 && o->cmd == CLI_CMD_DEPS && !o->has_range) {
-        int64_t now_s = (int64_t)(now_ns / 1000000000ull);
+        int64_t now_s = (int64_t)(now_ns / NS_PER_SEC);
         o->has_range = true;
         o->end_s = now_s;
         o->start_s = now_s - 24 * 3600;

@@ -166,9 +166,6 @@ double cli_jdouble(struct json_object *v, double dflt);
  * |prefix| ("SPAN_KIND_"). Returns the value or |dflt|. */
 int cli_jenum(struct json_object *v, const char *const *names, int nnames, const char *prefix,
               int dflt);
-/* Decodes standard or URL-safe base64 (padding optional). Returns the byte count,
- * or -1 on bad input or when |outcap| is too small. */
-int cli_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap);
 /* Converts an OTLP ID (hex, or base64 as Tempo and protobuf JSON write it) of
  * |nbytes| bytes to lower-case hex in |out| (2*nbytes+1). Returns 1 when valid,
  * 0 when missing or empty, -1 when malformed (|out| = ""). */

@@ -115,7 +115,7 @@ int cli_http_request(const cli_opts *o, const char *what, const char *hint, cons
         return rc;
     }
 
-    long timeout_ms = (long)(o->timeout_ns / 1000000ull);
+    long timeout_ms = (long)(o->timeout_ns / NS_PER_MS);
     body_ctx bc = {resp, false};
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

@@ -155,46 +155,6 @@ int cli_jenum(struct json_object *v, const char *const *names, int nnames, const
     return dflt;
 }
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-int cli_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap)
-{
-    while (len > 0 && in[len - 1] == '=')
-        len--;
-    if (len % 4 == 1)
-        return -1;
-    size_t n = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        int v = b64_value((unsigned char)in[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n >= outcap)
-                return -1;
-            out[n++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return n > INT_MAX ? -1 : (int)n;
-}
-
 int cli_id_hex(struct json_object *v, size_t nbytes, char *out)
 {
     out[0] = '\0';
@@ -216,7 +176,7 @@ int cli_id_hex(struct json_object *v, size_t nbytes, char *out)
         }
     }
     uint8_t raw[32];
-    if (nbytes <= sizeof(raw) && cli_base64_decode(s, len, raw, sizeof(raw)) == (int)nbytes) {
+    if (nbytes <= sizeof(raw) && ottr_base64_decode(s, len, raw, sizeof(raw)) == (int)nbytes) {
         ottr_hex_encode(raw, nbytes, out);
         return 1;
     }

@@ -259,7 +259,7 @@ void cli_anyvalue_render(struct json_object *v, ottr_buf *out)
         const char *s = json_object_get_string(x);
         size_t len = strlen(s);
         uint8_t *raw = malloc(len + 1);
-        int n = raw ? cli_base64_decode(s, len, raw, len + 1) : -1;
+        int n = raw ? ottr_base64_decode(s, len, raw, len + 1) : -1;
         if (n >= 0) {
             ottr_buf_puts(out, "0x");
             for (int i = 0; i < n; i++)

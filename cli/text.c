@@ -22,7 +22,7 @@ void cli_fmt_duration(uint64_t ns, char *out, size_t outlen)
     }
     double x = (double)ns;
     if (x >= 59.95e9) {
-        unsigned long long s = (unsigned long long)llround(x / 1e9);
+        unsigned long long s = (unsigned long long)llround(x / NS_PER_SEC);
         if (s < 3600) {
             snprintf(out, outlen, "%llum%02llus", s / 60, s % 60);
         } else {

@@ -10,31 +10,31 @@
 
 static double start_time_seconds;
 
+static void gauge(ottr_buf *out, const char *name, const char *help, const char *labels, uint64_t v)
+{
+    ottr_prom_family(out, name, help, "gauge");
+    ottr_prom_sample_u64(out, name, labels, v);
+}
+
 static void render_process(ottr_buf *out)
 {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0) {
         double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
                      (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-        ottr_buf_printf(out,
-                        "# HELP process_cpu_seconds_total Total user and system CPU time spent "
-                        "in seconds.\n# TYPE process_cpu_seconds_total counter\n"
-                        "process_cpu_seconds_total %.6f\n",
-                        cpu);
+        ottr_prom_family(out, "process_cpu_seconds_total",
+                         "Total user and system CPU time spent in seconds.", "counter");
+        ottr_prom_sample(out, "process_cpu_seconds_total", NULL, cpu);
     }
     long pagesize = sysconf(_SC_PAGESIZE);
     FILE *f = fopen("/proc/self/statm", "r");
     if (f) {
         unsigned long size = 0, resident = 0;
         if (fscanf(f, "%lu %lu", &size, &resident) == 2) {
-            ottr_buf_printf(out,
-                            "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
-                            "# TYPE process_virtual_memory_bytes gauge\n"
-                            "process_virtual_memory_bytes %lu\n"
-                            "# HELP process_resident_memory_bytes Resident memory size in "
-                            "bytes.\n# TYPE process_resident_memory_bytes gauge\n"
-                            "process_resident_memory_bytes %lu\n",
-                            size * (unsigned long)pagesize, resident * (unsigned long)pagesize);
+            gauge(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", NULL,
+                  (uint64_t)size * (uint64_t)pagesize);
+            gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes.", NULL,
+                  (uint64_t)resident * (uint64_t)pagesize);
         }
         fclose(f);
     }
@@ -46,29 +46,25 @@ static void render_process(ottr_buf *out)
             if (e->d_name[0] != '.')
                 fds++;
         closedir(d);
-        ottr_buf_printf(out,
-                        "# HELP process_open_fds Number of open file descriptors.\n"
-                        "# TYPE process_open_fds gauge\nprocess_open_fds %d\n",
-                        fds - 1 /* the one opendir used */);
+        gauge(out, "process_open_fds", "Number of open file descriptors.", NULL,
+              (uint64_t)(fds - 1) /* the one opendir used */);
     }
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        ottr_buf_printf(out,
-                        "# HELP process_max_fds Maximum number of open file descriptors.\n"
-                        "# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
-                        (unsigned long long)rl.rlim_cur);
-    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        gauge(out, "process_max_fds", "Maximum number of open file descriptors.", NULL,
+              (uint64_t)rl.rlim_cur);
     if (start_time_seconds == 0)
-        start_time_seconds = (double)ottr_now_ns() / 1e9;
-    ottr_buf_printf(out,
-                    "# HELP process_start_time_seconds Start time of the process since unix "
-                    "epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
-                    "process_start_time_seconds %.3f\n",
-                    start_time_seconds);
-    ottr_buf_printf(out,
-                    "# HELP ottr_build_info Version of this ottrd.\n# TYPE ottr_build_info "
-                    "gauge\nottr_build_info{version=\"%s\",revision=\"%s\"} 1\n",
-                    OTTR_VERSION, OTTR_REVISION);
+        start_time_seconds = (double)ottr_now_ns() / NS_PER_SEC;
+    ottr_prom_family(out, "process_start_time_seconds",
+                     "Start time of the process since unix epoch in seconds.", "gauge");
+    ottr_prom_sample(out, "process_start_time_seconds", NULL, start_time_seconds);
+    ottr_buf labels = {0};
+    ottr_prom_label(&labels, "version", OTTR_VERSION);
+    ottr_buf_putc(&labels, ',');
+    ottr_prom_label(&labels, "revision", OTTR_REVISION);
+    if (!labels.oom)
+        gauge(out, "ottr_build_info", "Version of this ottrd.", labels.data, 1);
+    ottr_buf_free(&labels);
 }
 
 void metrics_render_all(ottr_buf *out)
@@ -80,5 +76,5 @@ void metrics_render_all(ottr_buf *out)
 /* Called early in main so the start time is the process's, not the first scrape's. */
 void metrics_process_init(void)
 {
-    start_time_seconds = (double)ottr_now_ns() / 1e9;
+    start_time_seconds = (double)ottr_now_ns() / NS_PER_SEC;
 }

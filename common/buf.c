@@ -1,4 +1,5 @@
 /* common/buf.c - growable byte buffers, with JSON string escaping. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,10 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 void ottr_buf_json_str(ottr_buf *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
+    if (n > SIZE_MAX - 2) { /* n + 2 would wrap around */
+        b->oom = 1;
+        return;
+    }
     if (ottr_buf_reserve(b, n + 2) != 0)
         return;
     ottr_buf_putc(b, '"');

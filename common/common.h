@@ -1,6 +1,7 @@
 /* common/common.h - the small pieces every Ottr component shares: status codes,
- * structured logging, time and hex helpers, growable buffers, a bump arena, a YAML
- * node tree, host:port parsing and the metrics registry.
+ * structured logging, time, hex and base64 helpers, growable buffers, a bump arena,
+ * a YAML node tree, host:port parsing, the metrics registry and its Prometheus
+ * text writer.
  *
  * common/ depends only on system libraries; it knows nothing of OTLP (otlp/ does).
  * Everything here is thread-safe unless a comment says otherwise. */
@@ -57,6 +58,10 @@ void ottr_log(ottr_log_level level, const char *component, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ time */
 
+#define NS_PER_SEC 1000000000ull
+#define NS_PER_MS  1000000ull
+#define NS_PER_US  1000ull
+
 uint64_t ottr_now_ns(void);  /* wall clock, Unix nanoseconds */
 uint64_t ottr_mono_ns(void); /* monotonic clock */
 
@@ -73,7 +78,10 @@ int ottr_parse_size(const char *s, uint64_t *out);
  * (at least 32 bytes). */
 void ottr_format_time(uint64_t ns, char *out, size_t outlen);
 
-/* ------------------------------------------------------------------ hex */
+/* ------------------------------------------------------------------ hex and base64 */
+
+/* The value of hex digit |c| (either case), or -1. */
+int ottr_hex_digit(int c);
 
 /* Writes 2*|n| lowercase hex digits and a NUL to |out| (2*n+1 bytes). */
 void ottr_hex_encode(const uint8_t *in, size_t n, char *out);
@@ -81,6 +89,14 @@ void ottr_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decodes exactly |len| hex digits (either case) into |out|. Returns the number
  * of bytes written, or -1 on an odd length, a non-hex digit or |outcap| too small. */
 int ottr_hex_decode(const char *in, size_t len, uint8_t *out, size_t outcap);
+
+/* Appends |n| bytes as base64, standard alphabet with padding (no NUL counted). */
+struct ottr_buf;
+void ottr_base64_encode(struct ottr_buf *b, const uint8_t *in, size_t n);
+/* Decodes base64 in the standard or the URL-safe alphabet, padding optional (at
+ * most two '=' that complete the last group). Returns the number of bytes written
+ * to |out| (at most len / 4 * 3 + 2), or -1 on bad input or |outcap| too small. */
+int ottr_base64_decode(const char *in, size_t len, uint8_t *out, size_t outcap);
 
 /* ------------------------------------------------------------------ buffers */
 
@@ -183,7 +199,6 @@ uint64_t ottr_counter_value(const ottr_counter *c);
 
 ottr_gauge *ottr_gauge_get(const char *name, const char *help, const char *labels);
 void ottr_gauge_set(ottr_gauge *g, double v);
-void ottr_gauge_add(ottr_gauge *g, double v);
 double ottr_gauge_value(const ottr_gauge *g);
 
 /* |bounds| are the upper bounds, ascending, without +Inf; copied. */
@@ -202,5 +217,27 @@ void ottr_metrics_remove_collector(ottr_metrics_collect_fn fn, void *ctx);
 void ottr_metrics_render(ottr_buf *out);
 /* Frees every handle and collector (tests, end of main). */
 void ottr_metrics_shutdown(void);
+
+/* ------------------------------------------------------------------ Prometheus text */
+
+/* The writers of the Prometheus text format 0.0.4, used by the registry and by
+ * the collectors above. |labels| is the inside of the braces, already escaped
+ * (see ottr_prom_label), or NULL or "" for none. Values are written in the
+ * shortest form that reads back exactly; +Inf, -Inf and NaN as the format
+ * spells them. */
+
+/* Appends the "# HELP" and "# TYPE" lines of a family (|help| escaped). */
+void ottr_prom_family(ottr_buf *out, const char *name, const char *help, const char *type);
+/* Appends one sample line "name{labels} value". */
+void ottr_prom_sample(ottr_buf *out, const char *name, const char *labels, double v);
+void ottr_prom_sample_u64(ottr_buf *out, const char *name, const char *labels, uint64_t v);
+/* Appends a histogram's _bucket, _sum and _count lines. |counts| are per bucket
+ * (not cumulative), nbounds + 1 of them, the last for +Inf; |bounds| ascending. */
+void ottr_prom_histogram(ottr_buf *out, const char *name, const char *labels, const double *bounds,
+                         size_t nbounds, const uint64_t *counts, double sum);
+/* Appends key="value" with the value's \, " and newlines escaped. */
+void ottr_prom_label(ottr_buf *out, const char *key, const char *value);
+/* The bucket of |v|: the index of the first bound >= v, or nbounds (+Inf). */
+size_t ottr_prom_bucket(const double *bounds, size_t nbounds, double v);
 
 #endif /* OTTR_COMMON_H */

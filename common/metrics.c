@@ -1,9 +1,7 @@
 /* common/metrics.c - the process-wide metrics registry: counters, gauges and
  * histograms with fixed label sets, updated with atomics, rendered in the
  * Prometheus text format together with the collectors' own families. */
-#include <math.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,11 +147,6 @@ static void atomic_add_double(_Atomic double *p, double v)
         ;
 }
 
-void ottr_gauge_add(ottr_gauge *g, double v)
-{
-    atomic_add_double(&g->v, v);
-}
-
 double ottr_gauge_value(const ottr_gauge *g)
 {
     return atomic_load_explicit(&((ottr_gauge *)g)->v, memory_order_relaxed);
@@ -189,9 +182,7 @@ ottr_histogram *ottr_histogram_get(const char *name, const char *help, const cha
 
 void ottr_histogram_observe(ottr_histogram *h, double v)
 {
-    size_t i = 0;
-    while (i < h->nbounds && v > h->bounds[i])
-        i++;
+    size_t i = ottr_prom_bucket(h->bounds, h->nbounds, v);
     atomic_fetch_add_explicit(&h->counts[i], 1, memory_order_relaxed);
     atomic_add_double(&h->sum, v);
 }
@@ -223,79 +214,35 @@ void ottr_metrics_remove_collector(ottr_metrics_collect_fn fn, void *ctx)
     pthread_mutex_unlock(&reg_lock);
 }
 
-static void put_double(ottr_buf *out, double v)
-{
-    if (isinf(v))
-        ottr_buf_puts(out, v > 0 ? "+Inf" : "-Inf");
-    else if (isnan(v))
-        ottr_buf_puts(out, "NaN");
-    else {
-        /* The shortest form that reads back as the same double. */
-        char tmp[40];
-        snprintf(tmp, sizeof(tmp), "%.15g", v);
-        if (strtod(tmp, NULL) != v)
-            snprintf(tmp, sizeof(tmp), "%.17g", v);
-        ottr_buf_puts(out, tmp);
-    }
-}
-
-static void put_name(ottr_buf *out, const char *name, const char *suffix, const char *labels,
-                     const char *extra)
-{
-    ottr_buf_puts(out, name);
-    ottr_buf_puts(out, suffix);
-    int has = labels && *labels;
-    if (has || extra) {
-        ottr_buf_putc(out, '{');
-        if (has)
-            ottr_buf_puts(out, labels);
-        if (has && extra)
-            ottr_buf_putc(out, ',');
-        if (extra)
-            ottr_buf_puts(out, extra);
-        ottr_buf_putc(out, '}');
-    }
-    ottr_buf_putc(out, ' ');
-}
-
 static void render_family(ottr_buf *out, const family *f)
 {
     static const char *types[] = {"counter", "gauge", "histogram"};
-    ottr_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, types[f->type]);
+    ottr_prom_family(out, f->name, f->help, types[f->type]);
     for (series *s = f->series; s; s = s->next) {
         switch (f->type) {
         case M_COUNTER:
-            put_name(out, f->name, "", s->labels, NULL);
-            ottr_buf_printf(out, "%llu\n", (unsigned long long)ottr_counter_value(&s->u.c));
+            ottr_prom_sample_u64(out, f->name, s->labels, ottr_counter_value(&s->u.c));
             break;
         case M_GAUGE:
-            put_name(out, f->name, "", s->labels, NULL);
-            put_double(out, ottr_gauge_value(&s->u.g));
-            ottr_buf_putc(out, '\n');
+            ottr_prom_sample(out, f->name, s->labels, ottr_gauge_value(&s->u.g));
             break;
         case M_HISTOGRAM: {
-            const ottr_histogram *h = &s->u.h;
-            uint64_t cum = 0;
-            char le[64];
-            for (size_t i = 0; i <= h->nbounds; i++) {
-                cum += atomic_load_explicit(&h->counts[i], memory_order_relaxed);
-                if (i < h->nbounds) {
-                    ottr_buf tmp = {0};
-                    put_double(&tmp, h->bounds[i]);
-                    snprintf(le, sizeof(le), "le=\"%s\"", tmp.data ? tmp.data : "0");
-                    ottr_buf_free(&tmp);
-                } else {
-                    snprintf(le, sizeof(le), "le=\"+Inf\"");
+            ottr_histogram *h = &s->u.h;
+            uint64_t small[32];
+            uint64_t *counts = small;
+            if (h->nbounds + 1 > sizeof(small) / sizeof(small[0])) {
+                counts = malloc(sizeof(*counts) * (h->nbounds + 1));
+                if (counts == NULL) {
+                    out->oom = 1;
+                    break;
                 }
-                put_name(out, f->name, "_bucket", s->labels, le);
-                ottr_buf_printf(out, "%llu\n", (unsigned long long)cum);
             }
-            put_name(out, f->name, "_sum", s->labels, NULL);
-            put_double(out,
-                       atomic_load_explicit(&((ottr_histogram *)h)->sum, memory_order_relaxed));
-            ottr_buf_putc(out, '\n');
-            put_name(out, f->name, "_count", s->labels, NULL);
-            ottr_buf_printf(out, "%llu\n", (unsigned long long)cum);
+            for (size_t i = 0; i <= h->nbounds; i++)
+                counts[i] = atomic_load_explicit(&h->counts[i], memory_order_relaxed);
+            ottr_prom_histogram(out, f->name, s->labels, h->bounds, h->nbounds, counts,
+                                atomic_load_explicit(&h->sum, memory_order_relaxed));
+            if (counts != small)
+                free(counts);
             break;
         }
         }

@@ -12,14 +12,14 @@ uint64_t ottr_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 uint64_t ottr_mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 static int unit_ns(const char *u, size_t n, double *out)
@@ -98,8 +98,8 @@ int ottr_parse_size(const char *s, uint64_t *out)
 
 void ottr_format_time(uint64_t ns, char *out, size_t outlen)
 {
-    time_t secs = (time_t)(ns / 1000000000ull);
-    unsigned ms = (unsigned)((ns / 1000000ull) % 1000);
+    time_t secs = (time_t)(ns / NS_PER_SEC);
+    unsigned ms = (unsigned)((ns / NS_PER_MS) % 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
     char date[24];

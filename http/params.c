@@ -104,17 +104,6 @@ int http_parse_rfc3339(const char *s, uint64_t *out_ns)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int http_percent_decode(const char *s, size_t n, char *out, size_t outlen)
 {
     size_t o = 0;
@@ -123,7 +112,8 @@ int http_percent_decode(const char *s, size_t n, char *out, size_t outlen)
         if (c == '%') {
             if (i + 2 >= n)
                 return -1;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            int hi = ottr_hex_digit((unsigned char)s[i + 1]),
+                lo = ottr_hex_digit((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0 || (hi | lo) == 0)
                 return -1;
             c = (char)(hi << 4 | lo);

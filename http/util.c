@@ -30,17 +30,6 @@ const char *http_request_header(const http_request *req, const char *name)
     return NULL;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes one character of a query component at |*p| (before |end|) and moves
  * past it: "%41" is 'A', '+' is a space; a bad or NUL escape stays literal. */
 static char query_next(const char **p, const char *end)
@@ -51,7 +40,7 @@ static char query_next(const char **p, const char *end)
         return ' ';
     }
     if (*s == '%' && end - s >= 3) {
-        int hi = hexval((unsigned char)s[1]), lo = hexval((unsigned char)s[2]);
+        int hi = ottr_hex_digit((unsigned char)s[1]), lo = ottr_hex_digit((unsigned char)s[2]);
         if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
             *p = s + 3;
             return (char)(hi * 16 + lo);

@@ -78,22 +78,11 @@ static int jp_literal(jp *j, const char *field, const char *lit)
 
 /* ------------------------------------------------------------------ strings */
 
-static int hex_nibble(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int read_u16_hex(const char *s, unsigned *out)
 {
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
-        int d = hex_nibble((unsigned char)s[i]);
+        int d = ottr_hex_digit((unsigned char)s[i]);
         if (d < 0)
             return -1;
         v = v << 4 | (unsigned)d;
@@ -659,21 +648,6 @@ static int jp_hex_bytes(jp *j, const char *field, ProtobufCBinaryData *out)
     return 0;
 }
 
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
 /* Base64, standard or URL-safe alphabet, padding optional. */
 static int jp_base64_bytes(jp *j, const char *field, ProtobufCBinaryData *out)
 {
@@ -683,32 +657,14 @@ static int jp_base64_bytes(jp *j, const char *field, ProtobufCBinaryData *out)
     size_t n;
     if (jp_string_view(j, field, &s, &n) != 0)
         return -1;
-    size_t pad = 0;
-    while (n > 0 && s[n - 1] == '=' && pad < 2) {
-        n--;
-        pad++;
-    }
-    if (n % 4 == 1 || (pad && (n + pad) % 4 != 0))
-        return jp_fail(j, field, "invalid base64");
     uint8_t *d = jp_alloc(j, n / 4 * 3 + 3);
     if (d == NULL)
         return -1;
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64_value((unsigned char)s[i]);
-        if (v < 0)
-            return jp_fail(j, field, "invalid base64");
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            d[o++] = (uint8_t)(acc >> bits);
-        }
-    }
+    int o = ottr_base64_decode(s, n, d, n / 4 * 3 + 3);
+    if (o < 0)
+        return jp_fail(j, field, "invalid base64");
     out->data = o ? d : NULL;
-    out->len = o;
+    out->len = (size_t)o;
     return 0;
 }
 

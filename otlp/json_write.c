@@ -10,15 +10,12 @@
 
 void otlp_json_hex(ottr_buf *b, const uint8_t *p, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
     if (ottr_buf_reserve(b, 2 * n + 2) != 0)
         return;
     char *o = b->data + b->len;
     *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        *o++ = digits[p[i] >> 4];
-        *o++ = digits[p[i] & 15];
-    }
+    ottr_hex_encode(p, n, o);
+    o += 2 * n;
     *o++ = '"';
     b->len = (size_t)(o - b->data);
     b->data[b->len] = '\0';
@@ -26,35 +23,9 @@ void otlp_json_hex(ottr_buf *b, const uint8_t *p, size_t n)
 
 void otlp_json_base64(ottr_buf *b, const uint8_t *p, size_t n)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (ottr_buf_reserve(b, (n + 2) / 3 * 4 + 2) != 0)
-        return;
-    char *o = b->data + b->len;
-    *o++ = '"';
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *o++ = tab[v >> 18];
-        *o++ = tab[(v >> 12) & 63];
-        *o++ = tab[(v >> 6) & 63];
-        *o++ = tab[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        *o++ = tab[v >> 18];
-        *o++ = tab[(v >> 12) & 63];
-        *o++ = '=';
-        *o++ = '=';
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-        *o++ = tab[v >> 18];
-        *o++ = tab[(v >> 12) & 63];
-        *o++ = tab[(v >> 6) & 63];
-        *o++ = '=';
-    }
-    *o++ = '"';
-    b->len = (size_t)(o - b->data);
-    b->data[b->len] = '\0';
+    ottr_buf_putc(b, '"');
+    ottr_base64_encode(b, p, n);
+    ottr_buf_putc(b, '"');
 }
 
 void otlp_json_u64str(ottr_buf *b, uint64_t v)

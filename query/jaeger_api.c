@@ -9,10 +9,10 @@
 #include "otlp/otlp.h"
 #include "query/qsearch.h"
 #include "query/qstrs.h"
+#include "query/qtrace.h"
 #include "query/query.h"
 
-#define ARENA_LIMIT (1024u * 1024u * 1024u)
-#define MAX_LIMIT   10000
+#define MAX_LIMIT 10000
 
 void query_jaeger_error(ottr_buf *out, int code, const char *msg)
 {
@@ -85,7 +85,7 @@ static ottr_status by_ids(store *st, const char *const *ids, size_t nids, bool v
                           size_t *found, char *err, size_t errlen)
 {
     ottr_arena a;
-    ottr_arena_init(&a, 256 * 1024, ARENA_LIMIT);
+    ottr_arena_init(&a, 256 * 1024, qtrace_arena_limit(st));
     ottr_buf raw = {0};
     ottr_status code = OTTR_OK;
     int first = 1;

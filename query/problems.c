@@ -1,5 +1,7 @@
 /* query/problems.c - the sentences that tell a reader what is wrong with a trace's
- * tree (orphans, reused span IDs, cycles) or its storage (cut at max_trace_bytes). */
+ * tree (orphans, reused span IDs, cycles) or its storage (cut at max_trace_bytes),
+ * and how much memory decoding a stored trace may take. */
+#include <stdint.h>
 #include <stdio.h>
 
 #include "query/qtrace.h"
@@ -33,4 +35,14 @@ size_t qtrace_describe_problems(const otlp_trace *t, const store_trace_summary *
         ottr_buf_puts(out, msgs[i]);
     }
     return n;
+}
+
+size_t qtrace_arena_limit(const store *st)
+{
+    uint64_t max = store_max_trace_bytes(st);
+    if (max == 0)
+        return QTRACE_ARENA_NOCAP;
+    if (max > (SIZE_MAX / 2 - QTRACE_ARENA_SLACK) / QTRACE_ARENA_FACTOR)
+        return SIZE_MAX / 2;
+    return (size_t)(max * QTRACE_ARENA_FACTOR + QTRACE_ARENA_SLACK);
 }

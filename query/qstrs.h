@@ -16,8 +16,6 @@ typedef struct qstrs {
  * so it doubles as a store_str_fn through qstrs_fn. */
 int qstrs_add(qstrs *l, const char *s);
 int qstrs_fn(void *ctx, const char *s);
-/* Adds |s| unless the list already holds it (linear; small lists). */
-int qstrs_add_unique(qstrs *l, const char *s);
 void qstrs_sort_unique(qstrs *l);
 void qstrs_free(qstrs *l);
 

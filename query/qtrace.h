@@ -21,4 +21,14 @@ size_t qtrace_problems(const otlp_trace *t, const store_trace_summary *sum,
 /* The same sentences joined with "; " and appended to |out|. */
 size_t qtrace_describe_problems(const otlp_trace *t, const store_trace_summary *sum, ottr_buf *out);
 
+/* The arena limit for decoding one stored trace: QTRACE_ARENA_FACTOR times the
+ * store's max_trace_bytes (decoded protobuf-c structs take several times the
+ * wire bytes: about 6 for ordinary spans, more for tiny attributes) plus
+ * QTRACE_ARENA_SLACK (a trace's first chunk is kept whatever its size);
+ * QTRACE_ARENA_NOCAP when the store has no cap. */
+#define QTRACE_ARENA_FACTOR 8
+#define QTRACE_ARENA_SLACK  (64u << 20)
+#define QTRACE_ARENA_NOCAP  (1u << 30)
+size_t qtrace_arena_limit(const store *st);
+
 #endif /* OTTR_QUERY_QTRACE_H */

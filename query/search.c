@@ -6,8 +6,7 @@
 #include <string.h>
 
 #include "query/qsearch.h"
-
-#define ARENA_LIMIT (1024u * 1024u * 1024u)
+#include "query/qtrace.h"
 
 static int on_candidate(void *ctx, const store_trace_summary *sum)
 {
@@ -72,7 +71,7 @@ ottr_status qsearch_run(qsearch *s)
     s->max_ns = s->sq.max_duration_ns;
     tq_plan(s->tq, &s->sq, s->kv, QSEARCH_MAX_KV);
     memset(&s->raw, 0, sizeof(s->raw));
-    ottr_arena_init(&s->arena, 256 * 1024, ARENA_LIMIT);
+    ottr_arena_init(&s->arena, 256 * 1024, qtrace_arena_limit(s->st));
     ottr_status st = store_search(s->st, &s->sq, on_candidate, s, &s->stats);
     if (st != OTTR_OK && s->err == OTTR_OK)
         s->err = st;

@@ -37,8 +37,8 @@ ottr_status query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, o
         return s;
     }
     ottr_buf_printf(out, "{\"start\":%llu,\"end\":%llu,\"nodes\":[",
-                    (unsigned long long)(start_ns / 1000000000ull),
-                    (unsigned long long)(end_ns / 1000000000ull));
+                    (unsigned long long)(start_ns / NS_PER_SEC),
+                    (unsigned long long)(end_ns / NS_PER_SEC));
     for (size_t i = 0; i < g.nnodes; i++) {
         const store_node *n = &g.nodes[i];
         ottr_buf_puts(out, i ? ",{\"service\":" : "{\"service\":");

@@ -32,15 +32,6 @@ int qstrs_fn(void *ctx, const char *s)
     return qstrs_add(ctx, s);
 }
 
-int qstrs_add_unique(qstrs *l, const char *s)
-{
-    for (size_t i = 0; i < l->n; i++) {
-        if (strcmp(l->v[i], s) == 0)
-            return (l->max && l->n >= l->max) ? 1 : 0;
-    }
-    return qstrs_add(l, s);
-}
-
 static int cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

@@ -7,8 +7,6 @@
 #include "query/qtrace.h"
 #include "query/query.h"
 
-#define ARENA_LIMIT (1024u * 1024u * 1024u)
-
 static void put_varint(ottr_buf *b, uint64_t v)
 {
     uint8_t tmp[10];
@@ -76,7 +74,7 @@ ottr_status query_tempo_trace(store *st, const char *id, const query_tempo_trace
     }
 
     ottr_arena a;
-    ottr_arena_init(&a, 256 * 1024, ARENA_LIMIT);
+    ottr_arena_init(&a, 256 * 1024, qtrace_arena_limit(st));
     otlp_trace t;
     ottr_status s = otlp_trace_decode(&t, &a, (const uint8_t *)raw.data, raw.len);
     if (s == OTTR_OK && o->version == 2)

@@ -137,7 +137,9 @@ void tq_plan(const tq_query *q, store_search_query *sq, store_kv *kv, size_t max
 typedef void (*tq_attr_fn)(void *ctx, const tq_node *cond);
 void tq_each_condition(const tq_query *q, tq_attr_fn fn, void *ctx);
 
-/* Appends |s| as a TraceQL string literal ("..." with escapes). */
+/* Appends |s| as a TraceQL string literal ("..." with the escapes the lexer reads
+ * back: \" \\ \n \t \r). Not ottr_buf_json_str: TraceQL has no \u escapes and
+ * the bytes must stay as they are to match stored values. */
 void tq_quote(ottr_buf *b, const char *s);
 
 #endif /* OTTR_QUERY_TRACEQL_H */

@@ -26,8 +26,6 @@
 #define ANY_INT            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 #define ANY_DOUBLE         OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
 
-#define NS_PER_SEC 1000000000ull
-
 /* ------------------------------------------------------------------ attributes */
 
 /* The value of |key| among |attrs|, or NULL. */
@@ -295,18 +293,6 @@ int strmap_put(strmap *m, const void *key, size_t klen, uint64_t h, void *val);
 /* Removes |key|; returns its value or NULL. */
 void *strmap_del(strmap *m, const void *key, size_t klen, uint64_t h);
 
-/* ------------------------------------------------------------------ metrics text */
-
-/* Appends |s| escaped as a Prometheus label value (without quotes). */
-void prom_label(ottr_buf *out, const char *s);
-/* Appends a histogram's _bucket, _sum and _count lines. |labels| is the escaped
- * inside of the braces (may be ""), counts are per bucket (not cumulative),
- * nbounds + 1 of them. */
-void prom_histogram(ottr_buf *out, const char *name, const char *labels, const double *bounds,
-                    size_t nbounds, const uint64_t *counts, double sum);
-/* Index of the first bound >= v, or nbounds. */
-size_t bucket_index(const double *bounds, size_t nbounds, double v);
-
 /* ------------------------------------------------------------------ span metrics */
 
 typedef struct spanmetrics spanmetrics;
@@ -431,9 +417,5 @@ bool sampler_trace_known(sampler *s, const uint8_t trace_id[16]);
 void sampler_mark_kept(sampler *s, const uint8_t trace_id[16], uint32_t sec);
 /* Rebuilds summaries from `pending` (replay.c). */
 ottr_status sampler_replay_pending(sampler *s);
-
-/* Bench only: adds |n| synthetic one-span traces straight to the summaries
- * (no pending write). */
-ottr_status sampler_bench_insert(sampler *s, const uint8_t (*ids)[16], size_t n, uint64_t now_ns);
 
 #endif /* OTTR_SAMPLER_INTERNAL_H */

@@ -256,9 +256,9 @@ fail:
 static ottr_counter *decision_counter(const char *policy_name, const char *decision)
 {
     ottr_buf b = {0};
-    ottr_buf_puts(&b, "policy=\"");
-    prom_label(&b, policy_name);
-    ottr_buf_printf(&b, "\",decision=\"%s\"", decision);
+    ottr_prom_label(&b, "policy", policy_name);
+    ottr_buf_putc(&b, ',');
+    ottr_prom_label(&b, "decision", decision);
     ottr_counter *c =
         ottr_counter_get("ottr_sampler_decisions_total",
                          "Traces decided, by the policy that decided them.", b.oom ? NULL : b.data);

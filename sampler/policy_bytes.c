@@ -46,7 +46,7 @@ static pol_decision bytes_evaluate(policy *p, const pol_trace *t)
 {
     bytes_cfg *c = p->data;
     if (c->last_ns != 0 && t->now_ns > c->last_ns) {
-        c->tokens += (double)(t->now_ns - c->last_ns) / 1e9 * c->rate;
+        c->tokens += (double)(t->now_ns - c->last_ns) / NS_PER_SEC * c->rate;
         if (c->tokens > c->burst)
             c->tokens = c->burst;
     }

@@ -324,6 +324,16 @@ void sampler_tick(sampler *s)
     housekeeping(s, now, true);
 }
 
+void sampler_bench_decide(sampler *s, uint64_t now_ns)
+{
+    sampler_decide_due(s, now_ns, false);
+}
+
+int sampler_shards(const sampler *s)
+{
+    return s->o.shards;
+}
+
 static void *ticker_main(void *arg)
 {
     sampler *s = arg;

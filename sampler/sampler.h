@@ -77,5 +77,16 @@ typedef struct sampler_stats {
     uint64_t late_spans;
 } sampler_stats;
 void sampler_get_stats(sampler *s, sampler_stats *st);
+/* The number of shards in use (sampler_options.shards after its default). */
+int sampler_shards(const sampler *s);
+
+/* ---- benchmarks (bench/sampler), with manual_tick ---- */
+
+/* Adds |n| synthetic one-span traces straight to the summaries, first seen at
+ * |now_ns|, without writing `pending`. Returns OTTR_OK or OTTR_ERR_NOMEM. */
+ottr_status sampler_bench_insert(sampler *s, const uint8_t (*ids)[16], size_t n, uint64_t now_ns);
+/* Decides the traces due at |now_ns| without running the writer; kept traces
+ * wait for the next sampler_tick(). */
+void sampler_bench_decide(sampler *s, uint64_t now_ns);
 
 #endif /* OTTR_SAMPLER_H */

@@ -217,11 +217,11 @@ static void record_edge(servicegraph *g, const char *client, const char *server,
         e->calls++;
         e->failed += failed;
         if (srv >= 0) {
-            e->srv[bucket_index(sg_bounds, NSG, srv)]++;
+            e->srv[ottr_prom_bucket(sg_bounds, NSG, srv)]++;
             e->srv_sum += srv;
         }
         if (cli >= 0) {
-            e->cli[bucket_index(sg_bounds, NSG, cli)]++;
+            e->cli[ottr_prom_bucket(sg_bounds, NSG, cli)]++;
             e->cli_sum += cli;
         }
     }
@@ -241,7 +241,7 @@ static void record_edge(servicegraph *g, const char *client, const char *server,
         em->calls++;
         em->failed += failed;
         if (lat >= 0) {
-            em->lat[bucket_index(store_bounds, STORE_LAT_BUCKETS - 1, lat)]++;
+            em->lat[ottr_prom_bucket(store_bounds, STORE_LAT_BUCKETS - 1, lat)]++;
             em->sum += lat;
         }
     }
@@ -278,7 +278,7 @@ static void record_node(servicegraph *g, const char *service, bool failed, doubl
     }
     n->calls++;
     n->errors += failed;
-    n->lat[bucket_index(store_bounds, STORE_LAT_BUCKETS - 1, secs)]++;
+    n->lat[ottr_prom_bucket(store_bounds, STORE_LAT_BUCKETS - 1, secs)]++;
     n->sum += secs;
 }
 
@@ -319,7 +319,7 @@ static double span_secs(const otlp_span *sp)
 {
     if (sp->end_time_unix_nano <= sp->start_time_unix_nano)
         return 0;
-    return (double)(sp->end_time_unix_nano - sp->start_time_unix_nano) / 1e9;
+    return (double)(sp->end_time_unix_nano - sp->start_time_unix_nano) / NS_PER_SEC;
 }
 
 void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const otlp_span_ref *r,
@@ -578,31 +578,28 @@ ottr_status servicegraph_flush(servicegraph *g, store *st, uint32_t before_minut
 static void edge_labels(ottr_buf *b, const sg_edge *e)
 {
     ottr_buf_reset(b);
-    ottr_buf_puts(b, "client=\"");
-    prom_label(b, e->client);
-    ottr_buf_puts(b, "\",server=\"");
-    prom_label(b, e->server);
-    ottr_buf_puts(b, "\",connection_type=\"");
-    prom_label(b, e->type);
-    ottr_buf_putc(b, '"');
+    ottr_prom_label(b, "client", e->client);
+    ottr_buf_putc(b, ',');
+    ottr_prom_label(b, "server", e->server);
+    ottr_buf_putc(b, ',');
+    ottr_prom_label(b, "connection_type", e->type);
 }
 
 void servicegraph_render(servicegraph *g, ottr_buf *out)
 {
-    static const char *const heads[] = {
-        "# HELP traces_service_graph_request_total Requests between two services.\n"
-        "# TYPE traces_service_graph_request_total counter\n",
-        "# HELP traces_service_graph_request_failed_total Failed requests between two services.\n"
-        "# TYPE traces_service_graph_request_failed_total counter\n",
-        "# HELP traces_service_graph_request_server_seconds Server-side request duration.\n"
-        "# TYPE traces_service_graph_request_server_seconds histogram\n",
-        "# HELP traces_service_graph_request_client_seconds Client-side request duration.\n"
-        "# TYPE traces_service_graph_request_client_seconds histogram\n",
+    static const char *const heads[][3] = {
+        {"traces_service_graph_request_total", "Requests between two services.", "counter"},
+        {"traces_service_graph_request_failed_total", "Failed requests between two services.",
+         "counter"},
+        {"traces_service_graph_request_server_seconds", "Server-side request duration.",
+         "histogram"},
+        {"traces_service_graph_request_client_seconds", "Client-side request duration.",
+         "histogram"},
     };
     ottr_buf lb = {0};
     pthread_mutex_lock(&g->agg_mu);
     for (int f = 0; f < 4; f++) {
-        ottr_buf_puts(out, heads[f]);
+        ottr_prom_family(out, heads[f][0], heads[f][1], heads[f][2]);
         for (size_t i = 0; g->edges.e && i <= g->edges.mask; i++) {
             const sg_edge *e = g->edges.e[i].val;
             if (g->edges.e[i].key == NULL)
@@ -610,38 +607,32 @@ void servicegraph_render(servicegraph *g, ottr_buf *out)
             edge_labels(&lb, e);
             const char *l = lb.data ? lb.data : "";
             if (f == 0)
-                ottr_buf_printf(out, "traces_service_graph_request_total{%s} %llu\n", l,
-                                (unsigned long long)e->calls);
+                ottr_prom_sample_u64(out, heads[f][0], l, e->calls);
             else if (f == 1)
-                ottr_buf_printf(out, "traces_service_graph_request_failed_total{%s} %llu\n", l,
-                                (unsigned long long)e->failed);
+                ottr_prom_sample_u64(out, heads[f][0], l, e->failed);
             else if (f == 2)
-                prom_histogram(out, "traces_service_graph_request_server_seconds", l, sg_bounds,
-                               NSG, e->srv, e->srv_sum);
+                ottr_prom_histogram(out, heads[f][0], l, sg_bounds, NSG, e->srv, e->srv_sum);
             else
-                prom_histogram(out, "traces_service_graph_request_client_seconds", l, sg_bounds,
-                               NSG, e->cli, e->cli_sum);
+                ottr_prom_histogram(out, heads[f][0], l, sg_bounds, NSG, e->cli, e->cli_sum);
         }
     }
-    ottr_buf_puts(out, "# HELP traces_service_graph_unpaired_spans_total Spans that found no "
-                       "other half before expiring.\n"
-                       "# TYPE traces_service_graph_unpaired_spans_total counter\n");
+    ottr_prom_family(out, "traces_service_graph_unpaired_spans_total",
+                     "Spans that found no other half before expiring.", "counter");
     for (size_t i = 0; g->unpaired.e && i <= g->unpaired.mask; i++) {
         const sg_unpaired *u = g->unpaired.e[i].val;
         if (g->unpaired.e[i].key == NULL)
             continue;
-        ottr_buf_puts(out, "traces_service_graph_unpaired_spans_total{client=\"");
-        prom_label(out, u->client);
-        ottr_buf_puts(out, "\",server=\"");
-        prom_label(out, u->server);
-        ottr_buf_printf(out, "\"} %llu\n", (unsigned long long)u->n);
+        ottr_buf_reset(&lb);
+        ottr_prom_label(&lb, "client", u->client);
+        ottr_buf_putc(&lb, ',');
+        ottr_prom_label(&lb, "server", u->server);
+        ottr_prom_sample_u64(out, "traces_service_graph_unpaired_spans_total",
+                             lb.data ? lb.data : "", u->n);
     }
     pthread_mutex_unlock(&g->agg_mu);
-    ottr_buf_printf(out,
-                    "# HELP traces_service_graph_dropped_spans_total Spans not paired because "
-                    "too many were waiting.\n"
-                    "# TYPE traces_service_graph_dropped_spans_total counter\n"
-                    "traces_service_graph_dropped_spans_total %llu\n",
-                    (unsigned long long)atomic_load(&g->dropped));
+    ottr_prom_family(out, "traces_service_graph_dropped_spans_total",
+                     "Spans not paired because too many were waiting.", "counter");
+    ottr_prom_sample_u64(out, "traces_service_graph_dropped_spans_total", NULL,
+                         atomic_load(&g->dropped));
     ottr_buf_free(&lb);
 }

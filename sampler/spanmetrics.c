@@ -122,7 +122,7 @@ void spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r)
     if (status < 0 || status > 2)
         status = 0;
     double secs = sp->end_time_unix_nano > sp->start_time_unix_nano
-                      ? (double)(sp->end_time_unix_nano - sp->start_time_unix_nano) / 1e9
+                      ? (double)(sp->end_time_unix_nano - sp->start_time_unix_nano) / NS_PER_SEC
                       : 0.0;
     size_t bytes = opentelemetry__proto__trace__v1__span__get_packed_size(sp);
 
@@ -152,7 +152,7 @@ void spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r)
         }
         s->calls++;
         s->size += bytes;
-        s->lat[bucket_index(lat_bounds, NLAT, secs)]++;
+        s->lat[ottr_prom_bucket(lat_bounds, NLAT, secs)]++;
         s->sum += secs;
         pthread_mutex_unlock(&m->stripe[si].mu);
         return;
@@ -162,29 +162,27 @@ void spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r)
 static void labels_of(ottr_buf *b, const sm_series *s)
 {
     ottr_buf_reset(b);
-    ottr_buf_puts(b, "service=\"");
-    prom_label(b, s->service);
-    ottr_buf_puts(b, "\",span_name=\"");
-    prom_label(b, s->name);
-    ottr_buf_printf(b, "\",span_kind=\"%s\",status_code=\"%s\"", kind_names[s->kind],
-                    status_names[s->status]);
+    ottr_prom_label(b, "service", s->service);
+    ottr_buf_putc(b, ',');
+    ottr_prom_label(b, "span_name", s->name);
+    ottr_buf_putc(b, ',');
+    ottr_prom_label(b, "span_kind", kind_names[s->kind]);
+    ottr_buf_putc(b, ',');
+    ottr_prom_label(b, "status_code", status_names[s->status]);
 }
 
 enum { F_CALLS, F_LATENCY, F_SIZE };
 
 void spanmetrics_render(spanmetrics *m, ottr_buf *out)
 {
-    static const char *const heads[] = {
-        "# HELP traces_spanmetrics_calls_total Spans received, before sampling.\n"
-        "# TYPE traces_spanmetrics_calls_total counter\n",
-        "# HELP traces_spanmetrics_latency Span duration in seconds, before sampling.\n"
-        "# TYPE traces_spanmetrics_latency histogram\n",
-        "# HELP traces_spanmetrics_size_total Encoded span bytes, before sampling.\n"
-        "# TYPE traces_spanmetrics_size_total counter\n",
+    static const char *const heads[][3] = {
+        {"traces_spanmetrics_calls_total", "Spans received, before sampling.", "counter"},
+        {"traces_spanmetrics_latency", "Span duration in seconds, before sampling.", "histogram"},
+        {"traces_spanmetrics_size_total", "Encoded span bytes, before sampling.", "counter"},
     };
     ottr_buf lb = {0};
     for (int f = F_CALLS; f <= F_SIZE; f++) {
-        ottr_buf_puts(out, heads[f]);
+        ottr_prom_family(out, heads[f][0], heads[f][1], heads[f][2]);
         for (int i = 0; i < STRIPES; i++) {
             pthread_mutex_lock(&m->stripe[i].mu);
             const strmap *map = &m->stripe[i].map;
@@ -194,15 +192,10 @@ void spanmetrics_render(spanmetrics *m, ottr_buf *out)
                     continue;
                 labels_of(&lb, s);
                 const char *l = lb.data ? lb.data : "";
-                if (f == F_CALLS)
-                    ottr_buf_printf(out, "traces_spanmetrics_calls_total{%s} %llu\n", l,
-                                    (unsigned long long)s->calls);
-                else if (f == F_SIZE)
-                    ottr_buf_printf(out, "traces_spanmetrics_size_total{%s} %llu\n", l,
-                                    (unsigned long long)s->size);
+                if (f == F_LATENCY)
+                    ottr_prom_histogram(out, heads[f][0], l, lat_bounds, NLAT, s->lat, s->sum);
                 else
-                    prom_histogram(out, "traces_spanmetrics_latency", l, lat_bounds, NLAT, s->lat,
-                                   s->sum);
+                    ottr_prom_sample_u64(out, heads[f][0], l, f == F_CALLS ? s->calls : s->size);
             }
             pthread_mutex_unlock(&m->stripe[i].mu);
         }

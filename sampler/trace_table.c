@@ -216,7 +216,7 @@ static void decide_one(sampler *s, shard *sh, uint32_t idx, uint64_t now_ns)
         (void)dcache_add(&sh->dropped, h);
         atomic_fetch_add(&s->dropped, 1);
     }
-    double age = now_ns > e->first_ns ? (double)(now_ns - e->first_ns) / 1e9 : 0.0;
+    double age = now_ns > e->first_ns ? (double)(now_ns - e->first_ns) / NS_PER_SEC : 0.0;
     ottr_histogram_observe(s->m_age, age);
     fifo_unlink(sh, e);
     root_unlink(sh, e);

@@ -7,36 +7,6 @@
 
 #define TAG_BUF 512
 
-/* Iterates `tags` keys in [lower, upper) until |fn| returns non-zero. */
-typedef int (*tag_visit_fn)(void *ctx, rocksdb_iterator_t *it, const uint8_t *k, size_t klen);
-
-static ottr_status tags_scan(store *s, const uint8_t *lower, size_t llen, const uint8_t *upper,
-                             size_t ulen, tag_visit_fn visit, void *ctx)
-{
-    store_perf_off();
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)upper, ulen);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_TAGS]);
-    rocksdb_iter_seek(it, (const char *)lower, llen);
-    while (rocksdb_iter_valid(it)) {
-        size_t klen;
-        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
-        /* |visit| moves the iterator on itself (next or a seek). */
-        if (visit(ctx, it, k, klen) != 0)
-            break;
-    }
-    char *e = NULL;
-    rocksdb_iter_get_error(it, &e);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
-    if (e) {
-        OTTR_ERROR(STORE_COMPONENT, "tags read failed: %s", e);
-        free(e);
-        return OTTR_ERR_IO;
-    }
-    return OTTR_OK;
-}
-
 /* ------------------------------------------------------------------ names */
 
 typedef struct names_ctx {
@@ -58,8 +28,7 @@ static int visit_name(void *arg, rocksdb_iterator_t *it, const uint8_t *k, size_
     name[n] = '\0';
     /* Skip the key's values: the next name starts at scope | name | 0x01. */
     uint8_t next[TAG_BUF + 2];
-    memcpy(next, k, n + 1);
-    next[n + 1] = 0x01;
+    store_key_upper(next, k, n + 2);
     if (c->fn(c->ctx, name) != 0)
         return 1;
     rocksdb_iter_seek(it, (const char *)next, n + 2);
@@ -72,14 +41,14 @@ ottr_status store_tag_names(store *s, store_scope scope, store_str_fn fn, void *
         return OTTR_ERR_INVALID;
     uint8_t lower[1] = {(uint8_t)scope}, upper[1] = {(uint8_t)(scope + 1)};
     names_ctx c = {fn, ctx};
-    return tags_scan(s, lower, 1, upper, 1, visit_name, &c);
+    return store_scan(s, CF_TAGS, lower, 1, upper, 1, visit_name, &c);
 }
 
 ottr_status store_services(store *s, store_str_fn fn, void *ctx)
 {
     uint8_t lower[1] = {TAG_SCOPE_SERVICE}, upper[1] = {TAG_SCOPE_SERVICE + 1};
     names_ctx c = {fn, ctx};
-    return tags_scan(s, lower, 1, upper, 1, visit_name, &c);
+    return store_scan(s, CF_TAGS, lower, 1, upper, 1, visit_name, &c);
 }
 
 /* ------------------------------------------------------------------ values */
@@ -207,13 +176,10 @@ ottr_status store_tag_values(store *s, store_scope scope, const char *key, size_
     if (kl == 0 || kl > STORE_MAX_TERM_KEY)
         return OTTR_OK;
     uint8_t lower[STORE_MAX_TERM_KEY + 2], upper[STORE_MAX_TERM_KEY + 2];
-    lower[0] = (uint8_t)scope;
-    memcpy(lower + 1, key, kl);
-    lower[kl + 1] = 0x00;
-    memcpy(upper, lower, kl + 2);
-    upper[kl + 1] = 0x01;
-    values_ctx c = {.prefix_len = kl + 2, .limit = limit};
-    ottr_status st = tags_scan(s, lower, kl + 2, upper, kl + 2, visit_value, &c);
+    size_t n = store_key_tag(lower, sizeof(lower), (uint8_t)scope, key, kl, NULL, 0);
+    store_key_upper(upper, lower, n);
+    values_ctx c = {.prefix_len = n, .limit = limit};
+    ottr_status st = store_scan(s, CF_TAGS, lower, n, upper, n, visit_value, &c);
     if (st == OTTR_OK && c.oom)
         st = OTTR_ERR_NOMEM;
     if (st == OTTR_OK) {
@@ -266,11 +232,8 @@ ottr_status store_operations(store *s, const char *service, store_op_fn fn, void
     if (sl > TAG_BUF)
         return OTTR_OK;
     uint8_t lower[TAG_BUF + 2], upper[TAG_BUF + 2];
-    lower[0] = TAG_SCOPE_OPERATION;
-    memcpy(lower + 1, service, sl);
-    lower[sl + 1] = 0x00;
-    memcpy(upper, lower, sl + 2);
-    upper[sl + 1] = 0x01;
-    ops_ctx c = {sl + 2, fn, ctx};
-    return tags_scan(s, lower, sl + 2, upper, sl + 2, visit_op, &c);
+    size_t n = store_key_tag(lower, sizeof(lower), TAG_SCOPE_OPERATION, service, sl, NULL, 0);
+    store_key_upper(upper, lower, n);
+    ops_ctx c = {n, fn, ctx};
+    return store_scan(s, CF_TAGS, lower, n, upper, n, visit_op, &c);
 }

@@ -82,19 +82,6 @@ rocksdb_mergeoperator_t *store_graph_merge_operator_create(void)
 
 /* ------------------------------------------------------------------ add */
 
-static size_t edge_names(uint8_t *out, const store_edge *e)
-{
-    size_t a = strnlen(e->client, sizeof(e->client));
-    size_t b = strnlen(e->server, sizeof(e->server));
-    size_t c = strnlen(e->connection_type, sizeof(e->connection_type));
-    memcpy(out, e->client, a);
-    out[a] = 0;
-    memcpy(out + a + 1, e->server, b);
-    out[a + 1 + b] = 0;
-    memcpy(out + a + b + 2, e->connection_type, c);
-    return a + b + c + 2;
-}
-
 static void fill_value(uint8_t *v, uint64_t calls, uint64_t errors, const uint64_t *lat,
                        double sum_s)
 {
@@ -102,7 +89,7 @@ static void fill_value(uint8_t *v, uint64_t calls, uint64_t errors, const uint64
     be64_put(v + 8, errors);
     for (int i = 0; i < STORE_LAT_BUCKETS; i++)
         be64_put(v + 16 + 8 * i, lat[i]);
-    double ns = sum_s > 0 && isfinite(sum_s) ? sum_s * 1e9 : 0;
+    double ns = sum_s > 0 && isfinite(sum_s) ? sum_s * NS_PER_SEC : 0;
     be64_put(v + 16 + 8 * STORE_LAT_BUCKETS, ns >= 1.8e19 ? UINT64_MAX : (uint64_t)ns);
 }
 
@@ -110,13 +97,11 @@ static void merge_both(store *s, rocksdb_writebatch_t *wb, uint32_t minute, uint
                        const uint8_t *names, size_t nlen, const uint8_t *val)
 {
     uint8_t key[8 + 256];
-    be32_put(key, minute);
-    key[4] = kind;
-    memcpy(key + 5, names, nlen);
-    rocksdb_writebatch_merge_cf(wb, s->cf[CF_EDGES], (const char *)key, 5 + nlen, (const char *)val,
+    size_t klen = store_key_graph(key, sizeof(key), minute, kind, names, nlen);
+    rocksdb_writebatch_merge_cf(wb, s->cf[CF_EDGES], (const char *)key, klen, (const char *)val,
                                 GRAPH_VALUE_LEN);
-    be32_put(key, GRAPH_HOUR_FLAG | (minute / 60));
-    rocksdb_writebatch_merge_cf(wb, s->cf[CF_EDGES], (const char *)key, 5 + nlen, (const char *)val,
+    klen = store_key_graph(key, sizeof(key), GRAPH_HOUR_FLAG | (minute / 60), kind, names, nlen);
+    rocksdb_writebatch_merge_cf(wb, s->cf[CF_EDGES], (const char *)key, klen, (const char *)val,
                                 GRAPH_VALUE_LEN);
 }
 
@@ -131,7 +116,7 @@ ottr_status store_add_graph(store *s, uint32_t minute, const store_edge *edges, 
     uint8_t names[256], val[GRAPH_VALUE_LEN];
     for (size_t i = 0; i < nedges; i++) {
         const store_edge *e = &edges[i];
-        size_t n = edge_names(names, e);
+        size_t n = store_key_edge_names(names, e);
         fill_value(val, e->calls, e->failed, e->latency, e->latency_sum_s);
         merge_both(s, wb, minute, GRAPH_KIND_EDGE, names, n, val);
     }
@@ -181,43 +166,25 @@ static int acc_add(graph_acc *a, const uint8_t *k, size_t klen, const char *v, s
     return 0;
 }
 
+static int visit_rec(void *ctx, rocksdb_iterator_t *it, const uint8_t *k, size_t klen)
+{
+    size_t vlen;
+    const char *v = rocksdb_iter_value(it, &vlen);
+    if (acc_add(ctx, k, klen, v, vlen) != 0)
+        return -1;
+    rocksdb_iter_next(it);
+    return 0;
+}
+
 /* Reads records with minute in [from, to] (both already flagged for hours). */
 static ottr_status scan_range(store *s, uint32_t from, uint32_t to, graph_acc *a)
 {
-    uint8_t lower[4], upper[5];
-    be32_put(lower, from);
-    size_t ulen = 4;
-    if (to == UINT32_MAX) {
-        memset(upper, 0xff, 5);
-        ulen = 5;
-    } else {
-        be32_put(upper, to + 1);
-    }
-    store_perf_off();
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)upper, ulen);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_EDGES]);
-    ottr_status st = OTTR_OK;
-    for (rocksdb_iter_seek(it, (const char *)lower, 4); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
-        size_t klen, vlen;
-        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
-        const char *v = rocksdb_iter_value(it, &vlen);
-        if (acc_add(a, k, klen, v, vlen) != 0) {
-            st = OTTR_ERR_NOMEM;
-            break;
-        }
-    }
-    char *e = NULL;
-    rocksdb_iter_get_error(it, &e);
-    rocksdb_iter_destroy(it);
-    rocksdb_readoptions_destroy(ro);
-    if (e) {
-        OTTR_ERROR(STORE_COMPONENT, "graph read failed: %s", e);
-        free(e);
-        st = OTTR_ERR_IO;
-    }
-    return st;
+    /* minute | 0x00 is below every key of that minute (kinds are letters). */
+    uint8_t lower[5], upper[5];
+    size_t llen = store_key_graph(lower, sizeof(lower), from, 0, NULL, 0);
+    size_t ulen = to == UINT32_MAX ? store_key_graph(upper, sizeof(upper), to, 0xff, NULL, 0)
+                                   : store_key_graph(upper, sizeof(upper), to + 1, 0, NULL, 0);
+    return store_scan(s, CF_EDGES, lower, llen, upper, ulen, visit_rec, a);
 }
 
 static int rec_cmp(const void *x, const void *y)
@@ -258,7 +225,7 @@ static int emit(const graph_rec *r, store_edge_fn efn, store_node_fn nfn, void *
         e.calls = r->c[0];
         e.failed = r->c[1];
         memcpy(e.latency, r->c + 2, sizeof(e.latency));
-        e.latency_sum_s = (double)r->c[2 + STORE_LAT_BUCKETS] / 1e9;
+        e.latency_sum_s = (double)r->c[2 + STORE_LAT_BUCKETS] / NS_PER_SEC;
         return efn(ctx, &e);
     }
     if (r->kind == GRAPH_KIND_NODE && nfn) {
@@ -268,7 +235,7 @@ static int emit(const graph_rec *r, store_edge_fn efn, store_node_fn nfn, void *
         nd.calls = r->c[0];
         nd.errors = r->c[1];
         memcpy(nd.latency, r->c + 2, sizeof(nd.latency));
-        nd.latency_sum_s = (double)r->c[2 + STORE_LAT_BUCKETS] / 1e9;
+        nd.latency_sum_s = (double)r->c[2 + STORE_LAT_BUCKETS] / NS_PER_SEC;
         return nfn(ctx, &nd);
     }
     return 0;

@@ -146,18 +146,60 @@ static inline uint64_t be64_get(const void *q)
     return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
 }
 
-#define PENDING_KEY_LEN  24
-#define TRACES_KEY_LEN   24
-#define INDEX_SUFFIX_LEN 20 /* ~start_sec(4) | trace_id(16) */
+#define PENDING_KEY_LEN    24
+#define PENDING_PREFIX_LEN 20 /* arrival_sec(4) | trace_id(16) */
+#define TRACES_KEY_LEN     24
+#define INDEX_SUFFIX_LEN   20 /* ~start_sec(4) | trace_id(16) */
 
+/* pending: arrival_sec | trace_id | seq (big-endian); the prefix without seq
+ * holds one trace's chunks of one second. */
 void store_key_pending(uint8_t out[PENDING_KEY_LEN], uint32_t sec, const uint8_t tid[16],
                        uint32_t seq);
+void store_key_pending_prefix(uint8_t out[PENDING_PREFIX_LEN], uint32_t sec, const uint8_t tid[16]);
+/* traces: trace_id | arrival_sec | seq. */
 void store_key_traces(uint8_t out[TRACES_KEY_LEN], const uint8_t tid[16], uint32_t sec,
                       uint32_t seq);
-/* Writes kind | term | 0x00 into |out| (capacity |cap|); returns its length or 0
- * when it does not fit. */
-size_t store_key_index_prefix(uint8_t *out, size_t cap, char kind, const char *term,
-                              size_t termlen);
+
+/* index: prefix | suffix, the prefix kind | term | 0x00 naming one term, the
+ * suffix ~start_sec | trace_id so that a term's newest traces come first. A term
+ * is |a|, or |a| sep |b| for the two-part kinds (IDX_SVC_NAME: service 0x00
+ * name; IDX_ATTR: key 0x01 value). Writes the prefix into |out| (capacity |cap|)
+ * and returns its length, or 0 when it does not fit. */
+size_t store_key_index_prefix(uint8_t *out, size_t cap, char kind, const void *a, size_t alen,
+                              const void *b, size_t blen);
+void store_key_index_suffix(uint8_t out[INDEX_SUFFIX_LEN], uint32_t start_sec,
+                            const uint8_t tid[16]);
+/* Writes prefix | suffix; returns its length, or 0 when over |cap|. */
+size_t store_key_index(uint8_t *out, size_t cap, const uint8_t *prefix, size_t plen,
+                       const uint8_t suffix[INDEX_SUFFIX_LEN]);
+/* Where a scan of a term's keys, newest first, starts at |newest_sec|
+ * (UINT32_MAX: at the newest): prefix | ~newest_sec, plen + 4 bytes. */
+size_t store_key_index_seek(uint8_t *out, const uint8_t *prefix, size_t plen, uint32_t newest_sec);
+/* The start second and the trace ID of a suffix. */
+uint32_t store_key_index_sec(const uint8_t suffix[INDEX_SUFFIX_LEN]);
+const uint8_t *store_key_index_tid(const uint8_t suffix[INDEX_SUFFIX_LEN]);
+
+/* tags: scope | name 0x00 value (attribute keys and values; TAG_SCOPE_SERVICE
+ * with an empty value), or TAG_SCOPE_OPERATION | service 0x00 name 0x00
+ * kind-digit. Return the length, or 0 when over |cap|. */
+size_t store_key_tag(uint8_t *out, size_t cap, uint8_t scope, const void *name, size_t nlen,
+                     const void *value, size_t vlen);
+size_t store_key_tag_operation(uint8_t *out, size_t cap, const void *service, size_t slen,
+                               const void *name, size_t nlen, int kind);
+
+/* The upper bound of the keys that start with |prefix| ending in its 0x00
+ * separator: the same bytes with the last one 0x01 (|plen| bytes into |out|). */
+void store_key_upper(uint8_t *out, const uint8_t *prefix, size_t plen);
+
+/* The names of an edge's key: client 0x00 server 0x00 connection_type, into
+ * |out| (at least sizeof client + server + connection_type + 2 bytes). Returns
+ * the length. */
+size_t store_key_edge_names(uint8_t *out, const store_edge *e);
+/* edges: minute | kind | names (GRAPH_HOUR_FLAG | hour for roll-ups); names are
+ * client 0x00 server 0x00 connection_type for edges, the service for nodes.
+ * Returns the length, or 0 when over |cap|. */
+size_t store_key_graph(uint8_t *out, size_t cap, uint32_t minute, uint8_t kind,
+                       const uint8_t *names, size_t nlen);
 
 /* ---- summary.c ---- */
 
@@ -207,17 +249,27 @@ typedef struct store_termset {
 void store_termset_init(store_termset *t, ottr_arena *arena, size_t max_capped);
 void store_termset_free(store_termset *t);
 /* Adds |len| bytes (first byte: the kind or scope). Returns 1 when added, 0 when
- * present or over the cap, -1 when out of memory. */
+ * present, over the cap or empty (a key that did not fit), -1 when out of memory. */
 int store_termset_add(store_termset *t, const void *p, size_t len, bool capped);
 
-/* Adds the index terms (kind byte + term) and the tag entries (scope byte + key
- * 0x00 value) of one span. |last_resource| skips resource attributes already
- * added for the previous span of the same resource. |tags| may be NULL. */
+/* Adds the index key prefixes (store_key_index_prefix) and the tag keys
+ * (store_key_tag, store_key_tag_operation) of one span. |last_resource| skips resource attributes
+ * already added for the previous span of the same resource. |tags| may be NULL. */
 void store_terms_span(store_termset *idx, store_termset *tags, const otlp_span_ref *ref,
                       const void **last_resource);
 
 /* ---- read.c ---- */
 
+/* Iterates the keys of family |cf| in [lower, upper) until |visit| returns
+ * non-zero; |visit| moves the iterator on itself (next or a seek) and returns 1
+ * to stop or -1 to stop on out of memory. Returns OTTR_OK, OTTR_ERR_IO (logged)
+ * or OTTR_ERR_NOMEM. */
+typedef int (*store_visit_fn)(void *ctx, rocksdb_iterator_t *it, const uint8_t *k, size_t klen);
+ottr_status store_scan(store *s, int cf, const uint8_t *lower, size_t llen, const uint8_t *upper,
+                       size_t ulen, store_visit_fn visit, void *ctx);
+/* 1 when family |cf| holds |key|, 0 when not, -1 on a read error (logged). */
+int store_key_exists(store *s, const rocksdb_readoptions_t *ro, int cf, const uint8_t *key,
+                     size_t klen);
 /* Reads and decodes the summary of |tid|. Sets |*found|; a summary that does
  * not decode counts as absent (logged). Returns OTTR_OK or OTTR_ERR_IO. */
 ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, const uint8_t tid[16],

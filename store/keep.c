@@ -107,32 +107,13 @@ static ottr_status account_chunk(keep_ctx *k, const uint8_t *chunk, size_t len,
     return OTTR_OK;
 }
 
-/* 1 when |key| is in `traces`, 0 when not, -1 on a read error. */
-static int chunk_exists(keep_ctx *k, const uint8_t key[TRACES_KEY_LEN])
-{
-    char *e = NULL;
-    store *s = k->c->s;
-    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(s->db, k->c->ro, s->cf[CF_TRACES],
-                                                        (const char *)key, TRACES_KEY_LEN, &e);
-    if (e) {
-        OTTR_ERROR(STORE_COMPONENT, "keep: read of traces failed: %s", e);
-        free(e);
-        return -1;
-    }
-    if (ps == NULL)
-        return 0;
-    rocksdb_pinnableslice_destroy(ps);
-    return 1;
-}
-
 /* Copies the pending records of one second. */
 static ottr_status copy_second(keep_ctx *k, uint32_t sec, bool *stop_growing)
 {
     store *s = k->c->s;
     rocksdb_iterator_t *it = k->c->pending_it;
-    uint8_t prefix[20];
-    be32_put(prefix, sec);
-    memcpy(prefix + 4, k->tid, 16);
+    uint8_t prefix[PENDING_PREFIX_LEN];
+    store_key_pending_prefix(prefix, sec, k->tid);
     uint64_t cap = s->opt.max_trace_bytes;
     uint64_t have = (k->have_old ? k->old.sum.bytes : 0);
     for (rocksdb_iter_seek(it, (const char *)prefix, sizeof(prefix)); rocksdb_iter_valid(it);
@@ -143,8 +124,8 @@ static ottr_status copy_second(keep_ctx *k, uint32_t sec, bool *stop_growing)
             break;
         const uint8_t *val = (const uint8_t *)rocksdb_iter_value(it, &vlen);
         uint8_t tkey[TRACES_KEY_LEN];
-        store_key_traces(tkey, k->tid, sec, be32_get(key + 20));
-        int ex = chunk_exists(k, tkey);
+        store_key_traces(tkey, k->tid, sec, be32_get(key + PENDING_PREFIX_LEN));
+        int ex = store_key_exists(s, k->c->ro, CF_TRACES, tkey, sizeof(tkey));
         if (ex < 0)
             return OTTR_ERR_IO;
         if (ex)
@@ -215,16 +196,13 @@ static ottr_status collect_stored_terms(keep_ctx *k)
 
 static void add_index_keys(keep_ctx *k, uint32_t start_sec, bool del)
 {
-    uint8_t key[1024];
+    uint8_t key[1024], suffix[INDEX_SUFFIX_LEN];
+    store_key_index_suffix(suffix, start_sec, k->tid);
     for (size_t i = 0; i < k->idx.cap; i++) {
         const store_term *t = &k->idx.slots[i];
-        if (t->p == NULL || t->len + 1 + INDEX_SUFFIX_LEN > sizeof(key))
-            continue;
-        memcpy(key, t->p, t->len);
-        key[t->len] = 0x00;
-        be32_put(key + t->len + 1, ~start_sec);
-        memcpy(key + t->len + 5, k->tid, 16);
-        out_add(k->c, &k->c->idx, key, t->len + 1 + INDEX_SUFFIX_LEN, 0, 0, del);
+        size_t klen = t->p ? store_key_index(key, sizeof(key), t->p, t->len, suffix) : 0;
+        if (klen > 0)
+            out_add(k->c, &k->c->idx, key, klen, 0, 0, del);
     }
 }
 
@@ -247,7 +225,7 @@ static void add_tags(keep_ctx *k, uint32_t sec)
 
 static uint32_t ns_to_sec(uint64_t ns)
 {
-    uint64_t sec = ns / 1000000000ull;
+    uint64_t sec = ns / NS_PER_SEC;
     return sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
 }
 
@@ -281,8 +259,9 @@ static ottr_status keep_one(keep_ctx *k, uint32_t first_sec, uint32_t last_sec)
         store_summary_acc_init(&merged, k->tid);
     store_summary_acc_merge(&merged, &k->delta);
 
-    uint8_t all = IDX_ALL;
-    store_termset_add(&k->idx, &all, 1, false);
+    uint8_t all[2];
+    store_termset_add(&k->idx, all,
+                      store_key_index_prefix(all, sizeof(all), IDX_ALL, NULL, 0, NULL, 0), false);
     uint32_t new_sec = ns_to_sec(merged.sum.start_ns);
     if (k->have_old && ns_to_sec(k->old.sum.start_ns) != new_sec) {
         st = collect_stored_terms(k);

@@ -1,39 +1,40 @@
 /* store/metrics.c - renders ottr_store_* metrics in the Prometheus text format:
  * the store's own counters, RocksDB write stalls, compaction debt, per-family
  * sizes and block cache hits and misses. */
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/internal.h"
 
-static void header(ottr_buf *out, const char *name, const char *type, const char *help)
-{
-    ottr_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 static void counter(ottr_buf *out, const char *name, const char *help, uint64_t v)
 {
-    header(out, name, "counter", help);
-    ottr_buf_printf(out, "%s %" PRIu64 "\n", name, v);
+    ottr_prom_family(out, name, help, "counter");
+    ottr_prom_sample_u64(out, name, NULL, v);
 }
 
 static void gauge(ottr_buf *out, const char *name, const char *help, uint64_t v)
 {
-    header(out, name, "gauge", help);
-    ottr_buf_printf(out, "%s %" PRIu64 "\n", name, v);
+    ottr_prom_family(out, name, help, "gauge");
+    ottr_prom_sample_u64(out, name, NULL, v);
 }
 
 static void per_family(store *s, ottr_buf *out, const char *name, const char *help,
                        const char *prop)
 {
-    header(out, name, "gauge", help);
+    ottr_prom_family(out, name, help, "gauge");
+    ottr_buf labels = {0};
     for (int i = CF_META; i < CF_COUNT; i++) {
         uint64_t v = 0;
         if (rocksdb_property_int_cf(s->db, s->cf[i], prop, &v) != 0)
             continue;
-        ottr_buf_printf(out, "%s{family=\"%s\"} %" PRIu64 "\n", name, store_cf_names[i], v);
+        ottr_buf_reset(&labels);
+        ottr_prom_label(&labels, "family", store_cf_names[i]);
+        if (labels.oom)
+            out->oom = 1;
+        else
+            ottr_prom_sample_u64(out, name, labels.data, v);
     }
+    ottr_buf_free(&labels);
 }
 
 /* A ticker from the statistics dump ("rocksdb.block.cache.hit COUNT : 12"). */

@@ -1,8 +1,52 @@
-/* store/read.c - a trace by ID (its chunks concatenated) and trace summaries. */
+/* store/read.c - a trace by ID (its chunks concatenated), trace summaries and
+ * key lookups. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/internal.h"
+
+ottr_status store_scan(store *s, int cf, const uint8_t *lower, size_t llen, const uint8_t *upper,
+                       size_t ulen, store_visit_fn visit, void *ctx)
+{
+    store_perf_off();
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)upper, ulen);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[cf]);
+    rocksdb_iter_seek(it, (const char *)lower, llen);
+    int rc = 0;
+    while (rc == 0 && rocksdb_iter_valid(it)) {
+        size_t klen;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
+        rc = visit(ctx, it, k, klen); /* moves the iterator on itself */
+    }
+    char *e = NULL;
+    rocksdb_iter_get_error(it, &e);
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    if (e) {
+        OTTR_ERROR(STORE_COMPONENT, "read of %s failed: %s", store_cf_names[cf], e);
+        free(e);
+        return OTTR_ERR_IO;
+    }
+    return rc < 0 ? OTTR_ERR_NOMEM : OTTR_OK;
+}
+
+int store_key_exists(store *s, const rocksdb_readoptions_t *ro, int cf, const uint8_t *key,
+                     size_t klen)
+{
+    char *e = NULL;
+    rocksdb_pinnableslice_t *ps =
+        rocksdb_get_pinned_cf(s->db, ro, s->cf[cf], (const char *)key, klen, &e);
+    if (e) {
+        OTTR_ERROR(STORE_COMPONENT, "read of %s failed: %s", store_cf_names[cf], e);
+        free(e);
+        return -1;
+    }
+    if (ps == NULL)
+        return 0;
+    rocksdb_pinnableslice_destroy(ps);
+    return 1;
+}
 
 ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, const uint8_t tid[16],
                                store_summary_acc *a, bool *found)

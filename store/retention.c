@@ -18,7 +18,7 @@ uint32_t store_retention_cutoff_sec(const store *s)
     uint64_t now = store_now_ns(s);
     if (now <= s->opt.retention_ns)
         return 0;
-    uint64_t sec = (now - s->opt.retention_ns) / 1000000000ull;
+    uint64_t sec = (now - s->opt.retention_ns) / NS_PER_SEC;
     return sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
 }
 
@@ -34,7 +34,9 @@ static uint64_t record_sec(int cf, const char *k, size_t klen, const char *v, si
     case CF_SUMMARIES:
         return store_summary_value_sec((const uint8_t *)v, vlen);
     case CF_INDEX:
-        return klen > INDEX_SUFFIX_LEN ? (uint32_t)~be32_get(k + klen - INDEX_SUFFIX_LEN) : 0;
+        return klen > INDEX_SUFFIX_LEN
+                   ? store_key_index_sec((const uint8_t *)k + klen - INDEX_SUFFIX_LEN)
+                   : 0;
     case CF_TAGS:
         return vlen == 4 ? be32_get(v) : 0;
     case CF_EDGES: {

@@ -33,26 +33,15 @@ typedef struct search_ctx {
 } search_ctx;
 
 /* Adds a term; returns false when it can never match (too long to be indexed). */
-static bool add_term(search_ctx *c, char kind, const char *a, size_t alen, char sep, const char *b,
+static bool add_term(search_ctx *c, char kind, const char *a, size_t alen, const char *b,
                      size_t blen)
 {
     if (c->nterms >= MAX_QUERY_TERMS)
         return true; /* further terms are only not checked */
     qterm *t = &c->terms[c->nterms];
-    size_t n = 1 + alen + (b ? 1 + blen : 0) + 1;
-    if (n > sizeof(t->prefix))
+    t->len = store_key_index_prefix(t->prefix, sizeof(t->prefix), kind, a, alen, b, blen);
+    if (t->len == 0)
         return false;
-    uint8_t *p = t->prefix;
-    *p++ = (uint8_t)kind;
-    memcpy(p, a, alen);
-    p += alen;
-    if (b) {
-        *p++ = (uint8_t)sep;
-        memcpy(p, b, blen);
-        p += blen;
-    }
-    *p++ = 0x00;
-    t->len = n;
     c->nterms++;
     return true;
 }
@@ -70,21 +59,20 @@ static bool build_terms(search_ctx *c)
             return false;
         /* service.name is indexed as the service of a resource. */
         bool svc = strcmp(k, "service.name") == 0;
-        if (!(svc ? add_term(c, IDX_SERVICE, v, vl, 0, NULL, 0)
-                  : add_term(c, IDX_ATTR, k, kl, 0x01, v, vl)))
+        if (!(svc ? add_term(c, IDX_SERVICE, v, vl, NULL, 0) : add_term(c, IDX_ATTR, k, kl, v, vl)))
             return false;
     }
     const char *svc = q->service && q->service[0] ? q->service : NULL;
     const char *name = q->span_name && q->span_name[0] ? q->span_name : NULL;
     bool ok = true;
     if (svc && name)
-        ok = add_term(c, IDX_SVC_NAME, svc, strlen(svc), 0x00, name, strlen(name));
+        ok = add_term(c, IDX_SVC_NAME, svc, strlen(svc), name, strlen(name));
     else if (svc)
-        ok = add_term(c, IDX_SERVICE, svc, strlen(svc), 0, NULL, 0);
+        ok = add_term(c, IDX_SERVICE, svc, strlen(svc), NULL, 0);
     else if (name)
-        ok = add_term(c, IDX_NAME, name, strlen(name), 0, NULL, 0);
+        ok = add_term(c, IDX_NAME, name, strlen(name), NULL, 0);
     if (ok && c->nterms == 0)
-        ok = add_term(c, IDX_ALL, "", 0, 0, NULL, 0);
+        ok = add_term(c, IDX_ALL, "", 0, NULL, 0);
     return ok;
 }
 
@@ -93,20 +81,11 @@ static int other_terms_hold(search_ctx *c, const uint8_t *suffix)
 {
     uint8_t key[TERM_MAX + INDEX_SUFFIX_LEN];
     for (size_t i = 1; i < c->nterms; i++) {
-        memcpy(key, c->terms[i].prefix, c->terms[i].len);
-        memcpy(key + c->terms[i].len, suffix, INDEX_SUFFIX_LEN);
-        char *e = NULL;
-        rocksdb_pinnableslice_t *ps =
-            rocksdb_get_pinned_cf(c->s->db, c->ro, c->s->cf[CF_INDEX], (const char *)key,
-                                  c->terms[i].len + INDEX_SUFFIX_LEN, &e);
-        if (e) {
-            OTTR_ERROR(STORE_COMPONENT, "search: index read failed: %s", e);
-            free(e);
-            return -1;
-        }
-        if (ps == NULL)
-            return 0;
-        rocksdb_pinnableslice_destroy(ps);
+        size_t klen =
+            store_key_index(key, sizeof(key), c->terms[i].prefix, c->terms[i].len, suffix);
+        int ex = store_key_exists(c->s, c->ro, CF_INDEX, key, klen);
+        if (ex <= 0)
+            return ex;
     }
     return 1;
 }
@@ -175,25 +154,20 @@ static ottr_status scan(search_ctx *c)
 {
     const store_search_query *q = c->q;
     const qterm *d = &c->terms[0];
-    uint32_t start_sec = (uint32_t)(q->start_ns / 1000000000ull);
-    uint32_t end_sec = (uint32_t)(q->end_ns / 1000000000ull);
+    uint32_t start_sec = (uint32_t)(q->start_ns / NS_PER_SEC);
+    uint32_t end_sec = (uint32_t)(q->end_ns / NS_PER_SEC);
     if (q->end_ns && q->start_ns > q->end_ns)
         return OTTR_OK;
 
     /* The driving term's keys end where the term's 0x00 separator becomes 0x01. */
     uint8_t upper[TERM_MAX];
-    memcpy(upper, d->prefix, d->len);
-    upper[d->len - 1] = 0x01;
+    store_key_upper(upper, d->prefix, d->len);
     rocksdb_readoptions_set_iterate_upper_bound(c->ro, (const char *)upper, d->len);
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(c->s->db, c->ro, c->s->cf[CF_INDEX]);
 
     uint8_t seek[TERM_MAX + 4];
-    memcpy(seek, d->prefix, d->len);
-    size_t seeklen = d->len;
-    if (q->end_ns) {
-        be32_put(seek + d->len, ~end_sec);
-        seeklen += 4;
-    }
+    size_t seeklen =
+        store_key_index_seek(seek, d->prefix, d->len, q->end_ns ? end_sec : UINT32_MAX);
     ottr_status st = OTTR_OK;
     bool have_sec = false;
     uint32_t cur_sec = 0;
@@ -204,7 +178,7 @@ static ottr_status scan(search_ctx *c)
         if (klen != d->len + INDEX_SUFFIX_LEN || memcmp(k, d->prefix, d->len) != 0)
             continue;
         const uint8_t *suffix = k + d->len;
-        uint32_t sec = ~be32_get(suffix);
+        uint32_t sec = store_key_index_sec(suffix);
         if (q->start_ns && sec < start_sec)
             break;
         if (have_sec && sec != cur_sec)
@@ -218,7 +192,7 @@ static ottr_status scan(search_ctx *c)
         }
         if (ok == 0)
             continue;
-        st = candidate(c, suffix + 4);
+        st = candidate(c, store_key_index_tid(suffix));
         if (st != OTTR_OK)
             break;
     }

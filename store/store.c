@@ -333,8 +333,8 @@ static void *sync_main(void *arg)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         uint64_t ns = (uint64_t)ts.tv_nsec + interval;
-        ts.tv_sec += (time_t)(ns / 1000000000ull);
-        ts.tv_nsec = (long)(ns % 1000000000ull);
+        ts.tv_sec += (time_t)(ns / NS_PER_SEC);
+        ts.tv_nsec = (long)(ns % NS_PER_SEC);
         while (!s->sync_stop && pthread_cond_timedwait(&s->sync_cv, &s->sync_mu, &ts) == 0) {
         }
         if (s->sync_stop)
@@ -594,6 +594,11 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
                                                    : "none");
     *out = s;
     return OTTR_OK;
+}
+
+uint64_t store_max_trace_bytes(const store *s)
+{
+    return s->opt.max_trace_bytes;
 }
 
 void store_close(store *s)

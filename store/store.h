@@ -50,6 +50,8 @@ typedef struct store_options {
 ottr_status store_open(const store_options *o, store **out, char *err, size_t errlen);
 /* Flushes and closes; |s| may be NULL. */
 void store_close(store *s);
+/* The max_trace_bytes the store was opened with (0 = no cap). */
+uint64_t store_max_trace_bytes(const store *s);
 
 /* ---- durable acceptance ---- */
 

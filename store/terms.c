@@ -52,6 +52,8 @@ int store_termset_add(store_termset *t, const void *p, size_t len, bool capped)
 {
     if (t->oom)
         return -1;
+    if (len == 0)
+        return 0;
     if ((t->n + 1) * 2 > t->cap && grow(t) != 0) {
         t->oom = true;
         return -1;
@@ -112,7 +114,7 @@ static void add_attrs(store_termset *idx, store_termset *tags, uint8_t scope, ot
 {
     /* A resource's service.name is indexed as the service ('s'). */
     bool resource = scope == STORE_SCOPE_RESOURCE;
-    uint8_t buf[1 + STORE_MAX_TERM_KEY + 1 + STORE_MAX_TERM_VALUE];
+    uint8_t buf[1 + STORE_MAX_TERM_KEY + 1 + STORE_MAX_TERM_VALUE + 1];
     char num[32];
     for (size_t i = 0; i < n; i++) {
         if (kv[i] == NULL || kv[i]->key == NULL)
@@ -123,17 +125,14 @@ static void add_attrs(store_termset *idx, store_termset *tags, uint8_t scope, ot
         const char *v = value_str(kv[i]->value, num, sizeof(num), &vlen);
         if (v == NULL || vlen > STORE_MAX_TERM_VALUE || has_sep(v, vlen))
             continue;
-        memcpy(buf + 1, kv[i]->key, klen);
-        memcpy(buf + 2 + klen, v, vlen);
+        size_t n;
         if (!resource || strcmp(kv[i]->key, "service.name") != 0) {
-            buf[0] = IDX_ATTR;
-            buf[1 + klen] = 0x01;
-            store_termset_add(idx, buf, 2 + klen + vlen, true);
+            n = store_key_index_prefix(buf, sizeof(buf), IDX_ATTR, kv[i]->key, klen, v, vlen);
+            store_termset_add(idx, buf, n, true);
         }
         if (tags) {
-            buf[0] = scope;
-            buf[1 + klen] = 0x00;
-            store_termset_add(tags, buf, 2 + klen + vlen, true);
+            n = store_key_tag(buf, sizeof(buf), scope, kv[i]->key, klen, v, vlen);
+            store_termset_add(tags, buf, n, true);
         }
     }
 }
@@ -146,34 +145,24 @@ void store_terms_span(store_termset *idx, store_termset *tags, const otlp_span_r
     size_t slen = strlen(svc), nlen = strlen(name);
     uint8_t buf[2 + 2 * MAX_NAME_TERM + 4];
     if (slen <= MAX_NAME_TERM) {
-        buf[0] = IDX_SERVICE;
-        memcpy(buf + 1, svc, slen);
-        store_termset_add(idx, buf, 1 + slen, false);
+        size_t n = store_key_index_prefix(buf, sizeof(buf), IDX_SERVICE, svc, slen, NULL, 0);
+        store_termset_add(idx, buf, n, false);
         if (tags) {
-            buf[0] = TAG_SCOPE_SERVICE;
-            buf[1 + slen] = 0x00;
-            store_termset_add(tags, buf, 2 + slen, false);
+            n = store_key_tag(buf, sizeof(buf), TAG_SCOPE_SERVICE, svc, slen, NULL, 0);
+            store_termset_add(tags, buf, n, false);
         }
     }
     if (nlen <= MAX_NAME_TERM) {
-        buf[0] = IDX_NAME;
-        memcpy(buf + 1, name, nlen);
-        store_termset_add(idx, buf, 1 + nlen, false);
+        size_t n = store_key_index_prefix(buf, sizeof(buf), IDX_NAME, name, nlen, NULL, 0);
+        store_termset_add(idx, buf, n, false);
     }
     if (slen <= MAX_NAME_TERM && nlen <= MAX_NAME_TERM) {
-        buf[0] = IDX_SVC_NAME;
-        memcpy(buf + 1, svc, slen);
-        buf[1 + slen] = 0x00;
-        memcpy(buf + 2 + slen, name, nlen);
-        store_termset_add(idx, buf, 2 + slen + nlen, false);
-        int kind = (int)ref->span->kind;
-        if (kind < 0 || kind > 5)
-            kind = 0;
+        size_t n = store_key_index_prefix(buf, sizeof(buf), IDX_SVC_NAME, svc, slen, name, nlen);
+        store_termset_add(idx, buf, n, false);
         if (tags) {
-            buf[0] = TAG_SCOPE_OPERATION;
-            buf[2 + slen + nlen] = 0x00;
-            buf[3 + slen + nlen] = (uint8_t)('0' + kind);
-            store_termset_add(tags, buf, 4 + slen + nlen, false);
+            n = store_key_tag_operation(buf, sizeof(buf), svc, slen, name, nlen,
+                                        (int)ref->span->kind);
+            store_termset_add(tags, buf, n, false);
         }
     }
     add_attrs(idx, tags, STORE_SCOPE_SPAN, ref->span->attributes, ref->span->n_attributes);

@@ -11,7 +11,7 @@
 /* A failed write leaves RocksDB in a background-error state that refuses every
  * later write. RocksDB clears a full disk by itself once space returns; for other
  * errors the store asks it to resume, at most this often. */
-#define RESUME_INTERVAL_NS 1000000000ull
+#define RESUME_INTERVAL_NS NS_PER_SEC
 
 static void note_failure(store *s, const char *msg)
 {

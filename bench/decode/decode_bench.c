@@ -11,7 +11,7 @@
 #include "common/common.h"
 
 #define RUNS   5
-#define RUN_NS 1000000000ull
+#define RUN_NS NS_PER_SEC
 
 typedef enum mode { MODE_MALLOC, MODE_ARENA, MODE_BATCH } mode;
 
@@ -57,7 +57,7 @@ static double run_once(mode m, const uint8_t *data, size_t len, ottr_arena *aren
         }
         now = ottr_mono_ns();
     } while (now - start < RUN_NS);
-    return (double)iters * (double)len / ((double)(now - start) / 1e9) / 1e6;
+    return (double)iters * (double)len / ((double)(now - start) / NS_PER_SEC) / 1e6;
 }
 
 static int cmp_double(const void *a, const void *b)

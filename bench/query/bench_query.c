@@ -85,7 +85,7 @@ static void add_trace(ottr_arena *a, otlp_request *r, uint64_t i, uint64_t start
     uint64_t h = splitmix(i ^ 0xabcdef);
     int svc[3] = {(int)(h % NSERVICES), (int)((h >> 8) % NSERVICES), (int)((h >> 16) % NSERVICES)};
     int name = (int)((h >> 24) % NNAMES);
-    uint64_t dur = 1000000ull << ((h >> 32) % 12); /* 1 ms .. 2 s */
+    uint64_t dur = NS_PER_MS << ((h >> 32) % 12); /* 1 ms .. 2 s */
     dur += (h >> 40) % dur;
     uint8_t tid[16];
     trace_id(i, tid);
@@ -150,7 +150,7 @@ static void load(store *st, uint64_t ntraces)
     ottr_arena a;
     ottr_arena_init(&a, 1 << 20, 0);
     uint64_t t0 = ottr_mono_ns();
-    uint64_t step_ns = DAY_SEC * 1000000000ull / ntraces;
+    uint64_t step_ns = DAY_SEC * NS_PER_SEC / ntraces;
     uint32_t reclaimed = 0;
     for (uint64_t base = 0; base < ntraces; base += TRACES_PER_BATCH) {
         ottr_arena_reset(&a);
@@ -159,7 +159,7 @@ static void load(store *st, uint64_t ntraces)
         r->resource_spans = xalloc(&a, 3 * TRACES_PER_BATCH * sizeof(otlp_resource_spans *));
         uint64_t n = ntraces - base < TRACES_PER_BATCH ? ntraces - base : TRACES_PER_BATCH;
         for (uint64_t i = 0; i < n; i++)
-            add_trace(&a, r, base + i, START_SEC * 1000000000ull + (base + i) * step_ns);
+            add_trace(&a, r, base + i, START_SEC * NS_PER_SEC + (base + i) * step_ns);
         otlp_batch b;
         size_t rejected = 0;
         char msg[128];
@@ -167,7 +167,7 @@ static void load(store *st, uint64_t ntraces)
             fprintf(stderr, "bench_query: batch build: %s\n", msg);
             exit(1);
         }
-        uint32_t sec = (uint32_t)(START_SEC + base * step_ns / 1000000000ull);
+        uint32_t sec = (uint32_t)(START_SEC + base * step_ns / NS_PER_SEC);
         if (store_append_pending(st, &b, sec) != OTTR_OK) {
             fprintf(stderr, "bench_query: append failed\n");
             exit(1);
@@ -183,7 +183,7 @@ static void load(store *st, uint64_t ntraces)
             reclaimed = sec;
         }
         if ((base / TRACES_PER_BATCH) % 500 == 0 && base) {
-            double s = (double)(ottr_mono_ns() - t0) / 1e9;
+            double s = (double)(ottr_mono_ns() - t0) / NS_PER_SEC;
             fprintf(stderr, "\rloaded %llu traces (%.0f/s)   ", (unsigned long long)base,
                     (double)base / s);
         }
@@ -216,7 +216,7 @@ static void load(store *st, uint64_t ntraces)
             exit(1);
         }
     }
-    double s = (double)(ottr_mono_ns() - t0) / 1e9;
+    double s = (double)(ottr_mono_ns() - t0) / NS_PER_SEC;
     fprintf(stderr, "\rloaded %llu traces and a day of graph counts in %.1f s\n",
             (unsigned long long)ntraces, s);
 }
@@ -230,7 +230,7 @@ static int cmp_u64(const void *a, const void *b)
 static void report(const char *what, uint64_t *ns, size_t n, const char *extra)
 {
     qsort(ns, n, sizeof(*ns), cmp_u64);
-    double p50 = (double)ns[n / 2] / 1e6, p99 = (double)ns[(n * 99) / 100] / 1e6;
+    double p50 = (double)ns[n / 2] / NS_PER_MS, p99 = (double)ns[(n * 99) / 100] / NS_PER_MS;
     printf("%-48s n=%-6zu p50 %8.3f ms   p99 %8.3f ms  %s\n", what, n, p50, p99,
            extra ? extra : "");
 }
@@ -370,9 +370,8 @@ int main(int argc, char **argv)
             uint64_t h = splitmix(i + 99);
             uint64_t hour = START_SEC + (h % 23) * 3600;
             char qtext[160], tags[64];
-            query_tempo_search_params p = {.limit = 20,
-                                           .start_ns = hour * 1000000000ull,
-                                           .end_ns = (hour + 3600) * 1000000000ull};
+            query_tempo_search_params p = {
+                .limit = 20, .start_ns = hour * NS_PER_SEC, .end_ns = (hour + 3600) * NS_PER_SEC};
             if (mode == 0) {
                 snprintf(qtext, sizeof(qtext),
                          "{ resource.service.name = \"%s\" && duration > 500ms }",
@@ -434,8 +433,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ndeps; i++) {
         ottr_buf_reset(&out);
         uint64_t t0 = ottr_mono_ns();
-        rc_check(query_jaeger_dependencies(st, END_SEC * 1000000000ull, DAY_SEC * 1000000000ull,
-                                           &out, err, sizeof(err)),
+        rc_check(query_jaeger_dependencies(st, END_SEC * NS_PER_SEC, DAY_SEC * NS_PER_SEC, &out,
+                                           err, sizeof(err)),
                  "dependencies", err);
         ns[i] = ottr_mono_ns() - t0;
     }
@@ -443,8 +442,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ndeps; i++) {
         ottr_buf_reset(&out);
         uint64_t t0 = ottr_mono_ns();
-        rc_check(query_service_graph(st, START_SEC * 1000000000ull, END_SEC * 1000000000ull, &out,
-                                     err, sizeof(err)),
+        rc_check(query_service_graph(st, START_SEC * NS_PER_SEC, END_SEC * NS_PER_SEC, &out, err,
+                                     sizeof(err)),
                  "service graph", err);
         ns[i] = ottr_mono_ns() - t0;
     }

@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <ftw.h>
 
-#include "sampler/internal.h"
+#include "sampler/sampler.h"
 
 #define RUNS           5
 #define DEFAULT_TRACES 1000000
@@ -62,27 +62,40 @@ static const char POLICIES[] =
  * receiver would hand it over. */
 static int build_batch(ottr_arena *a, uint64_t seq, int ntraces, int nspans, otlp_batch *out)
 {
-    otlp_request req =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    otlp_resource_spans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-    otlp_scope_spans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
-    otlp_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-    otlp_kv kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
-    otlp_any av = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    av.value_case = ANY_STRING;
-    av.string_value = "checkout";
-    kv.key = "service.name";
-    kv.value = &av;
-    otlp_kv *kvs[1] = {&kv};
-    res.attributes = kvs;
-    res.n_attributes = 1;
-    rs.resource = &res;
-    otlp_scope_spans *sss[1] = {&ss};
-    rs.scope_spans = sss;
-    rs.n_scope_spans = 1;
-    otlp_resource_spans *rss[1] = {&rs};
-    req.resource_spans = rss;
-    req.n_resource_spans = 1;
+    /* The batch points into the request: it lives in |a| as the spans do. */
+    struct {
+        otlp_request req;
+        otlp_resource_spans rs;
+        otlp_scope_spans ss;
+        otlp_resource res;
+        otlp_kv kv;
+        otlp_any av;
+        otlp_kv *kvs[1];
+        otlp_scope_spans *sss[1];
+        otlp_resource_spans *rss[1];
+    } *r = ottr_arena_alloc(a, sizeof(*r));
+    if (r == NULL)
+        return -1;
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&r->req);
+    opentelemetry__proto__trace__v1__resource_spans__init(&r->rs);
+    opentelemetry__proto__trace__v1__scope_spans__init(&r->ss);
+    opentelemetry__proto__resource__v1__resource__init(&r->res);
+    opentelemetry__proto__common__v1__key_value__init(&r->kv);
+    opentelemetry__proto__common__v1__any_value__init(&r->av);
+    r->av.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+    r->av.string_value = "checkout";
+    r->kv.key = "service.name";
+    r->kv.value = &r->av;
+    r->kvs[0] = &r->kv;
+    r->res.attributes = r->kvs;
+    r->res.n_attributes = 1;
+    r->rs.resource = &r->res;
+    r->sss[0] = &r->ss;
+    r->rs.scope_spans = r->sss;
+    r->rs.n_scope_spans = 1;
+    r->rss[0] = &r->rs;
+    r->req.resource_spans = r->rss;
+    r->req.n_resource_spans = 1;
     size_t n = (size_t)ntraces * (size_t)nspans;
     otlp_span *spans = ottr_arena_alloc(a, n * sizeof(otlp_span));
     otlp_span **ptrs = ottr_arena_alloc(a, n * sizeof(otlp_span *));
@@ -107,15 +120,17 @@ static int build_batch(ottr_arena *a, uint64_t seq, int ntraces, int nspans, otl
         if (sv != 1)
             sp->parent_span_id = (ProtobufCBinaryData){8, pid};
         sp->name = (char *)kinds_names[i % 3];
-        sp->kind = sv == 1 ? SPAN_KIND_SERVER : (i % 2 ? SPAN_KIND_CLIENT : SPAN_KIND_INTERNAL);
+        sp->kind = sv == 1 ? OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER
+                   : i % 2 ? OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT
+                           : OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL;
         sp->start_time_unix_nano = g_now - 50000000;
         sp->end_time_unix_nano = g_now - 1000000 * (i % 40);
         ptrs[i] = sp;
     }
-    ss.spans = ptrs;
-    ss.n_spans = n;
+    r->ss.spans = ptrs;
+    r->ss.n_spans = n;
     size_t rejected = 0;
-    return otlp_batch_build(a, &req, out, &rejected, NULL, 0) == OTTR_OK ? 0 : -1;
+    return otlp_batch_build(a, &r->req, out, &rejected, NULL, 0) == OTTR_OK ? 0 : -1;
 }
 
 /* Spans per second through sampler_submit (pending append on tmpfs included;
@@ -144,7 +159,7 @@ static double bench_submit(sampler *s, uint64_t *seq)
     uint64_t t1 = ottr_mono_ns();
     free(batch);
     ottr_arena_free(&a);
-    return (double)BATCHES * NTRACES * NSPANS / ((double)(t1 - t0) / 1e9);
+    return (double)BATCHES * NTRACES * NSPANS / ((double)(t1 - t0) / NS_PER_SEC);
 }
 
 static void figure(const char *name, const double *v, const char *unit)
@@ -211,7 +226,7 @@ int main(int argc, char **argv)
     double heap_pt[RUNS], own_pt[RUNS], ins_ps[RUNS], dec_ps[RUNS], sub_ps[RUNS];
     uint64_t seq = 0;
     bool heap_ok = true;
-    printf("bench_sampler: %zu traces per run, %d runs, %d shards\n", n, RUNS, s->o.shards);
+    printf("bench_sampler: %zu traces per run, %d runs, %d shards\n", n, RUNS, sampler_shards(s));
     for (int r = 0; r < RUNS; r++) {
         for (size_t i = 0; i < n; i++) {
             uint64_t a = rng(), b = rng();
@@ -239,11 +254,11 @@ int main(int argc, char **argv)
             heap_ok = false;
         heap_pt[r] = used1 > used0 ? (double)(used1 - used0) / (double)n : 0;
         own_pt[r] = (double)stt.bytes_buffered / (double)n;
-        ins_ps[r] = (double)n / ((double)(t1 - t0) / 1e9);
+        ins_ps[r] = (double)n / ((double)(t1 - t0) / NS_PER_SEC);
 
-        g_now += 31ull * 1000000000ull;
+        g_now += 31 * NS_PER_SEC;
         uint64_t t2 = ottr_mono_ns();
-        sampler_decide_due(s, g_now, false);
+        sampler_bench_decide(s, g_now);
         uint64_t t3 = ottr_mono_ns();
         sampler_get_stats(s, &stt);
         if (stt.traces_buffered != 0) {
@@ -251,16 +266,16 @@ int main(int argc, char **argv)
                     (unsigned long long)stt.traces_buffered);
             return 1;
         }
-        dec_ps[r] = (double)n / ((double)(t3 - t2) / 1e9);
+        dec_ps[r] = (double)n / ((double)(t3 - t2) / NS_PER_SEC);
         /* Kept traces (about 5%) are copied by the writer; not timed. */
-        (void)writer_drain(&s->w);
+        sampler_tick(s);
         sub_ps[r] = bench_submit(s, &seq);
-        sampler_decide_due(s, g_now + 31ull * 1000000000ull, false);
-        (void)writer_drain(&s->w);
+        sampler_bench_decide(s, g_now + 31 * NS_PER_SEC);
+        sampler_tick(s);
         printf("run %d: heap %.1f B/trace (own count %.1f), %.0f inserts/s, %.0f decisions/s, "
                "%.0f spans/s submitted\n",
                r + 1, heap_pt[r], own_pt[r], ins_ps[r], dec_ps[r], sub_ps[r]);
-        g_now += 1000000000ull;
+        g_now += NS_PER_SEC;
     }
     sampler_stats stt;
     sampler_get_stats(s, &stt);

@@ -113,8 +113,8 @@ static void build_request(ottr_arena *a, uint64_t first, size_t ntr, size_t nsp,
             }
             sp->name = (char *)NAMES[(first + t + k) % (sizeof(NAMES) / sizeof(NAMES[0]))];
             sp->kind = k == 0 ? 2 : 3;
-            sp->start_time_unix_nano = start + k * 1000000ull;
-            sp->end_time_unix_nano = start + 200000000ull - k * 1000000ull;
+            sp->start_time_unix_nano = start + k * NS_PER_MS;
+            sp->end_time_unix_nano = start + 200000000ull - k * NS_PER_MS;
             sp->attributes = ottr_arena_alloc(a, 3 * sizeof(otlp_kv *));
             sp->attributes[0] = kv(a, "http.method", k % 2 ? "POST" : "GET", 0, false);
             sp->attributes[1] = kv(a, "http.status_code", NULL, (first + t) % 50 ? 200 : 500, true);
@@ -138,13 +138,13 @@ static uint64_t cpu_ns(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
-           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+    return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * NS_PER_SEC +
+           ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * NS_PER_US;
 }
 
 static double secs(uint64_t ns)
 {
-    return (double)ns / 1e9;
+    return (double)ns / NS_PER_SEC;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 
     /* 10,000 traces per simulated second, as a busy collector sees. */
     uint64_t per_sec_reqs = 10000 / per_req ? 10000 / per_req : 1;
-    uint32_t base_sec = (uint32_t)(ottr_now_ns() / 1000000000ull);
+    uint32_t base_sec = (uint32_t)(ottr_now_ns() / NS_PER_SEC);
     ottr_arena a;
     ottr_arena_init(&a, 1 << 20, 0);
     uint64_t append_ns = 0, keep_ns = 0, build_ns = 0, bytes = 0, requests = 0;
@@ -274,7 +274,7 @@ int main(int argc, char **argv)
         ottr_arena_reset(&a);
         otlp_batch b;
         uint64_t t0 = ottr_mono_ns();
-        build_request(&a, first, ntr, nsp, (uint64_t)sec * 1000000000ull, &b);
+        build_request(&a, first, ntr, nsp, (uint64_t)sec * NS_PER_SEC, &b);
         uint64_t t1 = ottr_mono_ns(), c1 = cpu_ns();
         if (store_append_pending(s, &b, sec) != OTTR_OK) {
             fprintf(stderr, "append failed\n");

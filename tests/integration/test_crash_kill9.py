@@ -4,7 +4,11 @@ The load generator sends traces over OTLP/gRPC and records the ID and span count
 of every trace whose request was acknowledged; meanwhile ottrd is killed with
 SIGKILL at random moments and restarted on the same data directory, several
 cycles. With every trace kept (no policies), afterwards each acknowledged trace
-must be retrievable with exactly its spans, once each (no loss, no duplicates)."""
+must be retrievable with exactly its spans, once each (no loss, no duplicates).
+
+The kill moments and the load generator's seeds come from one random seed, printed
+at the start; a failed run is replayed with the same kill moments (as near as
+timing allows) by passing it back: --seed N or OTTR_CRASH_SEED=N."""
 import http.client
 import os
 import random
@@ -37,9 +41,23 @@ def fetch_span_ids(conn, trace_id):
     return ids
 
 
+def crash_seed(argv):
+    """The seed: --seed N (or --seed=N), else $OTTR_CRASH_SEED, else a fresh one."""
+    for i, a in enumerate(argv):
+        if a == "--seed" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if a.startswith("--seed="):
+            return int(a.split("=", 1)[1])
+    env = os.environ.get("OTTR_CRASH_SEED", "")
+    return int(env) if env else random.SystemRandom().randrange(1 << 31)
+
+
 def main():
     loadgen = os.environ["LOADGEN"]
-    rng = random.Random(int(os.environ.get("OTTR_CRASH_SEED", str(int(time.time())))))
+    seed = crash_seed(sys.argv[1:])
+    print("crash seed %d (replay with --seed %d or OTTR_CRASH_SEED=%d)" % (seed, seed, seed),
+          flush=True)
+    rng = random.Random(seed)
     d = Ottrd()
     cfg = os.path.join(d.tmp, "ottr.yaml")
     with open(cfg, "w") as f:
@@ -93,6 +111,7 @@ def main():
               % (len(acked), CYCLES))
     except BaseException:
         d.dump_log()
+        print("crash seed was %d" % seed, file=sys.stderr, flush=True)
         raise
     finally:
         d.cleanup()
