@@ -231,11 +231,25 @@ size_t dcache_bytes(const dcache *c);
 
 /* ------------------------------------------------------------------ writer */
 
+/* A kept trace to copy: the pending records that hold its chunks. The job owns
+ * |refs| (heap, when nrefs > 1; else NULL and the one ref is ref0). */
 typedef struct keep_job {
     uint8_t trace_id[16];
-    uint32_t first_sec;
-    uint32_t last_sec;
+    uint32_t nrefs;
+    uint32_t min_sec; /* the oldest record's second: pending below it may go */
+    store_pending_ref ref0;
+    store_pending_ref *refs;
 } keep_job;
+
+/* The job's refs as one array. */
+static inline const store_pending_ref *keep_job_refs(const keep_job *j)
+{
+    return j->nrefs > 1 ? j->refs : &j->ref0;
+}
+
+/* Kept traces waiting for the writer past which submits of new traces are
+ * pushed back (decisions already taken are always queued). */
+#define WRITER_QUEUE_MAX 65536
 
 /* A queue of kept traces to copy into `traces`, run by one thread (or drained by
  * the caller in manual mode). */
@@ -255,8 +269,8 @@ typedef struct writer {
 
 int writer_init(writer *w, store *st);
 void writer_destroy(writer *w);
-/* Queues |j|; when the queue cannot grow, writes it at once. */
-void writer_push(writer *w, const keep_job *j);
+/* Queues |j| (taking its refs); when the queue cannot grow, writes it at once. */
+void writer_push(writer *w, keep_job *j);
 /* The smallest first_sec of queued or in-progress jobs, or |dflt|. */
 uint32_t writer_min_sec(writer *w, uint32_t dflt);
 size_t writer_pending(writer *w);
@@ -335,6 +349,9 @@ typedef struct trace_entry {
     uint64_t bits;                 /* span-level policy matches */
     uint32_t fifo_prev, fifo_next; /* every entry, by first_ns */
     uint32_t root_prev, root_next; /* root seen or forced, by last_ns; forced first */
+    store_pending_ref ref0;        /* the first pending record holding its spans */
+    store_pending_ref *refs;       /* every record, on the heap, when more than one */
+    uint32_t nrefs;
     uint8_t flags;
 } trace_entry;
 
@@ -393,17 +410,18 @@ struct sampler {
     pthread_cond_t tick_cv;
     bool tick_stop;
 
-    ottr_gauge *m_buffered;
+    ottr_gauge *m_buffered, *m_keep_queue, *m_keep_oldest;
     ottr_counter *m_late_kept, *m_late_dropped, *m_backpressure;
     ottr_histogram *m_age;
 };
 
 uint64_t sampler_clock(const sampler *s);
-/* Adds a group's spans to its trace's summary (or follows its decision).
- * |live|: false during replay (no decision caches, no late counts). */
+/* Adds a group's spans, stored in the pending record |ref|, to its trace's
+ * summary (or follows its decision). |live|: false during replay (no decision
+ * caches, no late counts). */
 ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t trace_id[16],
                                 const otlp_span_ref *spans, size_t nspans, size_t bytes,
-                                uint64_t now_ns, bool live);
+                                store_pending_ref ref, uint64_t now_ns, bool live);
 /* Decides every due trace of every shard at |now_ns|; |all| decides everything. */
 void sampler_decide_due(sampler *s, uint64_t now_ns, bool all);
 
@@ -413,8 +431,8 @@ void sampler_remap_bits(sampler *s, const uint64_t map[POL_MAX_BITS]);
 uint32_t sampler_oldest_sec(sampler *s, uint32_t dflt);
 /* True when the trace is buffered or in a decision cache. */
 bool sampler_trace_known(sampler *s, const uint8_t trace_id[16]);
-/* Remembers |trace_id| as kept and queues the copy of its second |sec|. */
-void sampler_mark_kept(sampler *s, const uint8_t trace_id[16], uint32_t sec);
+/* Remembers |trace_id| as kept and queues the copy of its chunk in |ref|. */
+void sampler_mark_kept(sampler *s, const uint8_t trace_id[16], store_pending_ref ref);
 /* Rebuilds summaries from `pending` (replay.c). */
 ottr_status sampler_replay_pending(sampler *s);
 

@@ -12,7 +12,7 @@ typedef struct replay_ctx {
     store_trace_summary sum;
 } replay_ctx;
 
-static int replay_record(void *ctx, uint32_t arrival_sec, const uint8_t trace_id[16],
+static int replay_record(void *ctx, store_pending_ref ref, const uint8_t trace_id[16],
                          const uint8_t *chunk, size_t len)
 {
     replay_ctx *rc = ctx;
@@ -20,7 +20,7 @@ static int replay_record(void *ctx, uint32_t arrival_sec, const uint8_t trace_id
     /* Only kept traces have a summary: such a record is a span of a trace
      * decided before the restart, stored with it like any late span. */
     if (store_get_summary(s->st, trace_id, &rc->sum) == OTTR_OK) {
-        sampler_mark_kept(s, trace_id, arrival_sec);
+        sampler_mark_kept(s, trace_id, ref);
         rc->records++;
         return 0;
     }
@@ -31,12 +31,12 @@ static int replay_record(void *ctx, uint32_t arrival_sec, const uint8_t trace_id
         rc->bad++;
         return 0;
     }
-    uint64_t now = (uint64_t)arrival_sec * NS_PER_SEC;
+    uint64_t now = (uint64_t)ref.sec * NS_PER_SEC;
     pthread_mutex_lock(&s->arr_mu);
     if (now > s->arr_last_ns)
         s->arr_last_ns = now;
     pthread_mutex_unlock(&s->arr_mu);
-    ottr_status st = sampler_apply_group(s, s->pol, trace_id, spans, n, len, now, false);
+    ottr_status st = sampler_apply_group(s, s->pol, trace_id, spans, n, len, ref, now, false);
     if (st != OTTR_OK) {
         rc->st = st;
         return 1;

@@ -53,6 +53,11 @@ static void bind_metrics(sampler *s)
                                         15,  20,   30,  45, 60, 120, 300};
     s->m_buffered = ottr_gauge_get("ottr_sampler_traces_buffered",
                                    "Traces waiting for a sampling decision.", NULL);
+    s->m_keep_queue = ottr_gauge_get("ottr_sampler_keep_queue_traces",
+                                     "Kept traces waiting to be copied into the store.", NULL);
+    s->m_keep_oldest =
+        ottr_gauge_get("ottr_sampler_keep_queue_oldest_seconds",
+                       "Age of the oldest pending record a queued kept trace still needs.", NULL);
     s->m_late_kept =
         ottr_counter_get("ottr_sampler_late_spans_total",
                          "Spans that arrived after their trace was decided.", "decision=\"kept\"");
@@ -71,6 +76,12 @@ static void shards_free(sampler *s)
 {
     for (int i = 0; i < s->nshards; i++) {
         shard *sh = &s->shards[i];
+        /* Undecided traces' refs (their records stay in pending for replay). */
+        for (uint32_t idx = sh->fifo_head; idx != IDT_NONE;) {
+            trace_entry *e = idt_at(&sh->traces, idx);
+            free(e->refs);
+            idx = e->fifo_next;
+        }
         idt_free(&sh->traces);
         dcache_free(&sh->kept);
         dcache_free(&sh->dropped);
@@ -252,7 +263,8 @@ static bool over_budget(sampler *s)
     if (n == 0)
         return false; /* an empty sampler always takes a trace */
     uint64_t bytes = n * sizeof(trace_entry) + atomic_load(&s->index_bytes);
-    return n >= s->o.max_buffered_traces || bytes >= s->o.max_memory_bytes;
+    return n >= s->o.max_buffered_traces || bytes >= s->o.max_memory_bytes ||
+           writer_pending(&s->w) >= WRITER_QUEUE_MAX;
 }
 
 ottr_status sampler_submit(sampler *s, const otlp_batch *b)
@@ -270,7 +282,8 @@ ottr_status sampler_submit(sampler *s, const otlp_batch *b)
     }
     uint64_t now;
     uint32_t sec = arrival_begin(s, &now);
-    ottr_status st = store_append_pending(s->st, b, sec);
+    store_pending_ref ref;
+    ottr_status st = store_append_pending(s->st, b, sec, &ref);
     if (st != OTTR_OK) {
         arrival_end(s, sec);
         return st;
@@ -279,7 +292,7 @@ ottr_status sampler_submit(sampler *s, const otlp_batch *b)
     for (size_t i = 0; i < b->ngroups; i++) {
         const otlp_trace_group *g = &b->groups[i];
         ottr_status r = sampler_apply_group(s, s->pol, g->trace_id, g->spans, g->nspans,
-                                            g->chunk_len, now, true);
+                                            g->chunk_len, ref, now, true);
         if (r != OTTR_OK)
             st = r;
     }
@@ -314,6 +327,9 @@ static void housekeeping(sampler *s, uint64_t now, bool force)
         s->flushed_minute = minute;
     reclaim(s);
     ottr_gauge_set(s->m_buffered, (double)atomic_load(&s->ntraces));
+    ottr_gauge_set(s->m_keep_queue, (double)writer_pending(&s->w));
+    uint32_t oldest = writer_min_sec(&s->w, (uint32_t)sec);
+    ottr_gauge_set(s->m_keep_oldest, (double)((uint32_t)sec - oldest));
 }
 
 void sampler_tick(sampler *s)

@@ -1,6 +1,7 @@
 /* sampler/trace_table.c - the buffered traces of each shard: summaries updated
  * as spans arrive, two deadline lists (by first arrival for decision_wait, by
  * last arrival for root-seen traces), and the decision that empties them. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sampler/internal.h"
@@ -105,9 +106,69 @@ static size_t slot_bytes(const shard *sh)
     return (sh->traces.mask + 1) * sizeof(uint64_t);
 }
 
+/* Bytes of a refs array holding |n| refs (capacity: the next power of two, at
+ * least 4). */
+static size_t refs_cap(uint32_t n)
+{
+    size_t c = 4;
+    while (c < n)
+        c <<= 1;
+    return c;
+}
+
+/* Remembers that the trace has spans in the record |ref|. Returns 0 or -1 (out
+ * of memory: the span's record is still known to nobody, as when the entry
+ * itself cannot be made). */
+static int add_ref(sampler *s, trace_entry *e, store_pending_ref ref)
+{
+    if (e->nrefs == 0) {
+        e->ref0 = ref;
+        e->nrefs = 1;
+        return 0;
+    }
+    const store_pending_ref *last = e->nrefs > 1 ? &e->refs[e->nrefs - 1] : &e->ref0;
+    if (last->sec == ref.sec && last->seq == ref.seq)
+        return 0; /* the same record again (replay) */
+    if (e->nrefs == UINT32_MAX)
+        return -1;
+    if (e->nrefs == 1 || (e->nrefs >= 4 && (e->nrefs & (e->nrefs - 1)) == 0)) {
+        size_t ncap = refs_cap(e->nrefs + 1);
+        store_pending_ref *n = realloc(e->refs, ncap * sizeof(*n));
+        if (n == NULL)
+            return -1;
+        if (e->nrefs == 1)
+            n[0] = e->ref0;
+        size_t had = e->nrefs == 1 ? 0 : refs_cap(e->nrefs) * sizeof(*n);
+        atomic_fetch_add(&s->index_bytes, ncap * sizeof(*n) - had);
+        e->refs = n;
+    }
+    e->refs[e->nrefs++] = ref;
+    return 0;
+}
+
+/* Hands the entry's refs to a job (|j| may be NULL: they are freed). */
+static void take_refs(sampler *s, trace_entry *e, keep_job *j)
+{
+    if (e->nrefs > 1)
+        atomic_fetch_sub(&s->index_bytes, refs_cap(e->nrefs) * sizeof(*e->refs));
+    if (j) {
+        j->nrefs = e->nrefs;
+        j->ref0 = e->ref0;
+        j->refs = e->nrefs > 1 ? e->refs : NULL;
+        j->min_sec = e->ref0.sec;
+        for (uint32_t i = 1; i < e->nrefs; i++)
+            if (e->refs[i].sec < j->min_sec)
+                j->min_sec = e->refs[i].sec;
+    } else {
+        free(e->refs);
+    }
+    e->refs = NULL;
+    e->nrefs = 0;
+}
+
 ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t trace_id[16],
                                 const otlp_span_ref *spans, size_t nspans, size_t bytes,
-                                uint64_t now_ns, bool live)
+                                store_pending_ref ref, uint64_t now_ns, bool live)
 {
     uint64_t bits = policy_set_match(ps, spans, nspans);
     bool root = false;
@@ -129,9 +190,8 @@ ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t 
     if (idx == IDT_NONE) {
         if (live && dcache_has(&sh->kept, h)) {
             /* A late span of a kept trace: stored with it. */
-            keep_job j;
+            keep_job j = {.nrefs = 1, .min_sec = ref.sec, .ref0 = ref};
             memcpy(j.trace_id, trace_id, 16);
-            j.first_sec = j.last_sec = (uint32_t)(now_ns / NS_PER_SEC);
             writer_push(&s->w, &j);
             pthread_mutex_unlock(&sh->mu);
             atomic_fetch_add(&s->late_spans, nspans);
@@ -159,6 +219,10 @@ ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t 
         atomic_fetch_add(&s->ntraces, 1);
     }
     trace_entry *e = at(sh, idx);
+    if (add_ref(s, e, ref) != 0) {
+        pthread_mutex_unlock(&sh->mu);
+        return OTTR_ERR_NOMEM;
+    }
     if (now_ns > e->last_ns)
         e->last_ns = now_ns;
     uint64_t cnt = (uint64_t)e->span_count + nspans;
@@ -206,13 +270,13 @@ static void decide_one(sampler *s, shard *sh, uint32_t idx, uint64_t now_ns)
     if (keep) {
         keep_job j;
         memcpy(j.trace_id, e->trace_id, 16);
-        j.first_sec = (uint32_t)(e->first_ns / NS_PER_SEC);
-        j.last_sec = (uint32_t)(e->last_ns / NS_PER_SEC);
+        take_refs(s, e, &j);
         writer_push(&s->w, &j);
         if (dcache_add(&sh->kept, h) != 0)
             OTTR_WARN("sampler", "out of memory: a kept trace's late spans will be new traces");
         atomic_fetch_add(&s->kept, 1);
     } else {
+        take_refs(s, e, NULL);
         (void)dcache_add(&sh->dropped, h);
         atomic_fetch_add(&s->dropped, 1);
     }
@@ -310,13 +374,12 @@ bool sampler_trace_known(sampler *s, const uint8_t trace_id[16])
     return known;
 }
 
-void sampler_mark_kept(sampler *s, const uint8_t trace_id[16], uint32_t sec)
+void sampler_mark_kept(sampler *s, const uint8_t trace_id[16], store_pending_ref ref)
 {
     uint64_t h = idt_hash(trace_id, 16);
     shard *sh = &s->shards[(h >> 32) % (uint64_t)s->nshards];
-    keep_job j;
+    keep_job j = {.nrefs = 1, .min_sec = ref.sec, .ref0 = ref};
     memcpy(j.trace_id, trace_id, 16);
-    j.first_sec = j.last_sec = sec;
     pthread_mutex_lock(&sh->mu);
     writer_push(&s->w, &j);
     (void)dcache_add(&sh->kept, h);
@@ -335,8 +398,10 @@ ottr_status sampler_bench_insert(sampler *s, const uint8_t (*ids)[16], size_t n,
     otlp_span_ref ref = {.span = &sp, .service = "bench"};
     pthread_rwlock_rdlock(&s->pol_lock);
     ottr_status st = OTTR_OK;
-    for (size_t i = 0; i < n && st == OTTR_OK; i++)
-        st = sampler_apply_group(s, s->pol, ids[i], &ref, 1, 200, now_ns, true);
+    for (size_t i = 0; i < n && st == OTTR_OK; i++) {
+        store_pending_ref pref = {(uint32_t)(now_ns / NS_PER_SEC), (uint32_t)i};
+        st = sampler_apply_group(s, s->pol, ids[i], &ref, 1, 200, pref, now_ns, true);
+    }
     pthread_rwlock_unlock(&s->pol_lock);
     return st;
 }

@@ -27,6 +27,9 @@ int writer_init(writer *w, store *st)
 
 void writer_destroy(writer *w)
 {
+    /* Jobs left behind keep their records in pending for the next start. */
+    for (size_t i = 0; i < w->count; i++)
+        free(w->q[(w->head + i) % w->cap].refs);
     free(w->q);
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
@@ -50,7 +53,7 @@ static int queue_grow(writer *w)
 
 static ottr_status write_job(writer *w, const keep_job *j)
 {
-    ottr_status st = store_keep_trace(w->st, j->trace_id, j->first_sec, j->last_sec);
+    ottr_status st = store_keep_trace(w->st, j->trace_id, keep_job_refs(j), j->nrefs);
     if (st == OTTR_OK)
         atomic_fetch_add(&w->written, 1);
     else
@@ -58,15 +61,14 @@ static ottr_status write_job(writer *w, const keep_job *j)
     return st;
 }
 
-void writer_push(writer *w, const keep_job *j)
+void writer_push(writer *w, keep_job *j)
 {
     pthread_mutex_lock(&w->mu);
-    if (w->count > 0) {
-        /* Late spans of one trace arrive in bursts: one copy per second is enough
-         * while it is still queued. */
+    if (w->count > 0 && j->nrefs == 1) {
+        /* The same record of the same trace queued twice (replay): once is enough. */
         const keep_job *last = &w->q[(w->head + w->count - 1) % w->cap];
-        if (memcmp(last->trace_id, j->trace_id, 16) == 0 && last->first_sec <= j->first_sec &&
-            last->last_sec >= j->last_sec) {
+        if (last->nrefs == 1 && memcmp(last->trace_id, j->trace_id, 16) == 0 &&
+            last->ref0.sec == j->ref0.sec && last->ref0.seq == j->ref0.seq) {
             pthread_mutex_unlock(&w->mu);
             return;
         }
@@ -76,6 +78,8 @@ void writer_push(writer *w, const keep_job *j)
         /* Cannot queue: write now rather than lose a kept trace. */
         if (write_job(w, j) != OTTR_OK)
             OTTR_ERROR("sampler", "out of memory and the store failed: a kept trace is lost");
+        free(j->refs);
+        j->refs = NULL;
         return;
     }
     w->q[(w->head + w->count) % w->cap] = *j;
@@ -91,7 +95,7 @@ uint32_t writer_min_sec(writer *w, uint32_t dflt)
     if (w->busy_min_sec < m)
         m = w->busy_min_sec;
     for (size_t i = 0; i < w->count; i++) {
-        uint32_t s = w->q[(w->head + i) % w->cap].first_sec;
+        uint32_t s = w->q[(w->head + i) % w->cap].min_sec;
         if (s < m)
             m = s;
     }
@@ -114,8 +118,8 @@ static size_t take(writer *w, keep_job *out)
     uint32_t m = UINT32_MAX;
     while (n < BATCH && w->count > 0) {
         out[n] = w->q[w->head];
-        if (out[n].first_sec < m)
-            m = out[n].first_sec;
+        if (out[n].min_sec < m)
+            m = out[n].min_sec;
         w->head = (w->head + 1) % w->cap;
         w->count--;
         n++;
@@ -131,6 +135,8 @@ static void give_back(writer *w, const keep_job *jobs, size_t n)
         if (queue_grow(w) != 0) {
             /* The ring had room for them a moment ago; only growth can fail. */
             OTTR_ERROR("sampler", "out of memory: %zu kept traces are lost", n);
+            for (size_t i = 0; i < n; i++)
+                free(jobs[i].refs);
             return;
         }
     }
@@ -154,8 +160,8 @@ static size_t run_batch(writer *w)
     store_keep_req reqs[BATCH];
     for (size_t i = 0; i < n; i++) {
         memcpy(reqs[i].trace_id, jobs[i].trace_id, 16);
-        reqs[i].first_sec = jobs[i].first_sec;
-        reqs[i].last_sec = jobs[i].last_sec;
+        reqs[i].refs = keep_job_refs(&jobs[i]);
+        reqs[i].nrefs = jobs[i].nrefs;
     }
     size_t done = 0;
     ottr_status bst = store_keep_traces(w->st, reqs, n);
@@ -174,6 +180,8 @@ static size_t run_batch(writer *w)
             done++;
         }
     }
+    for (size_t i = 0; i < done; i++)
+        free(jobs[i].refs);
     pthread_mutex_lock(&w->mu);
     give_back(w, jobs + done, n - done);
     w->busy_min_sec = UINT32_MAX;

@@ -146,16 +146,23 @@ static inline uint64_t be64_get(const void *q)
     return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
 }
 
-#define PENDING_KEY_LEN    24
-#define PENDING_PREFIX_LEN 20 /* arrival_sec(4) | trace_id(16) */
-#define TRACES_KEY_LEN     24
-#define INDEX_SUFFIX_LEN   20 /* ~start_sec(4) | trace_id(16) */
+#define PENDING_KEY_LEN        8  /* arrival_sec(4) | seq(4) */
+#define PENDING_LEGACY_KEY_LEN 24 /* arrival_sec(4) | trace_id(16) | seq(4), one chunk */
+#define TRACES_KEY_LEN         24
+#define INDEX_SUFFIX_LEN       20 /* ~start_sec(4) | trace_id(16) */
 
-/* pending: arrival_sec | trace_id | seq (big-endian); the prefix without seq
- * holds one trace's chunks of one second. */
-void store_key_pending(uint8_t out[PENDING_KEY_LEN], uint32_t sec, const uint8_t tid[16],
-                       uint32_t seq);
-void store_key_pending_prefix(uint8_t out[PENDING_PREFIX_LEN], uint32_t sec, const uint8_t tid[16]);
+/* pending: arrival_sec | seq (big-endian), one request's record. */
+void store_key_pending(uint8_t out[PENDING_KEY_LEN], store_pending_ref ref);
+/* The upper bound of the pending records of the seconds before |sec|. */
+void store_key_pending_before(uint8_t out[4], uint32_t sec);
+
+/* ---- pending.c: a pending record, one request's chunks grouped by trace ---- */
+
+/* Finds the chunk of |tid| in the record |val| (|len| bytes). Returns 1 with
+ * |*chunk|, |*chunk_len| pointing into |val|, 0 when the trace is not in it, -1
+ * when the record is malformed. */
+int store_pending_find(const uint8_t *val, size_t len, const uint8_t tid[16], const uint8_t **chunk,
+                       size_t *chunk_len);
 /* traces: trace_id | arrival_sec | seq. */
 void store_key_traces(uint8_t out[TRACES_KEY_LEN], const uint8_t tid[16], uint32_t sec,
                       uint32_t seq);

@@ -13,8 +13,6 @@
 
 #include "store/internal.h"
 
-/* A keep spanning more seconds than this is refused (a week of seeks). */
-#define MAX_KEEP_SECONDS (7u * 86400u)
 /* Traces per WriteBatch in store_keep_traces. */
 #define MAX_KEEP_BATCH 1024
 
@@ -36,9 +34,8 @@ typedef struct out_keys {
 typedef struct keep_call {
     store *s;
     rocksdb_readoptions_t *ro;         /* prefix_same_as_start */
-    rocksdb_readoptions_t *pending_ro; /* the same, without filling the block cache */
-    rocksdb_iterator_t *pending_it;
-    ottr_arena key_arena; /* bytes of out_keys */
+    rocksdb_readoptions_t *pending_ro; /* gets that do not fill the block cache */
+    ottr_arena key_arena;              /* bytes of out_keys */
     ottr_arena term_arena;
     ottr_arena decode_arena;
     rocksdb_writebatch_t *wb;
@@ -107,61 +104,70 @@ static ottr_status account_chunk(keep_ctx *k, const uint8_t *chunk, size_t len,
     return OTTR_OK;
 }
 
-/* Copies the pending records of one second. */
-static ottr_status copy_second(keep_ctx *k, uint32_t sec, bool *stop_growing)
+/* Copies the trace's chunk of one pending record. */
+static ottr_status copy_ref(keep_ctx *k, store_pending_ref ref, bool *stop_growing)
 {
     store *s = k->c->s;
-    rocksdb_iterator_t *it = k->c->pending_it;
-    uint8_t prefix[PENDING_PREFIX_LEN];
-    store_key_pending_prefix(prefix, sec, k->tid);
-    uint64_t cap = s->opt.max_trace_bytes;
-    uint64_t have = (k->have_old ? k->old.sum.bytes : 0);
-    for (rocksdb_iter_seek(it, (const char *)prefix, sizeof(prefix)); rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
-        size_t klen, vlen;
-        const char *key = rocksdb_iter_key(it, &klen);
-        if (klen != PENDING_KEY_LEN || memcmp(key, prefix, sizeof(prefix)) != 0)
-            break;
-        const uint8_t *val = (const uint8_t *)rocksdb_iter_value(it, &vlen);
-        uint8_t tkey[TRACES_KEY_LEN];
-        store_key_traces(tkey, k->tid, sec, be32_get(key + PENDING_PREFIX_LEN));
-        int ex = store_key_exists(s, k->c->ro, CF_TRACES, tkey, sizeof(tkey));
-        if (ex < 0)
-            return OTTR_ERR_IO;
-        if (ex)
-            continue;
-        uint64_t size = have + k->delta.sum.bytes;
-        if (*stop_growing || (cap && size > 0 && size + vlen > cap)) {
-            /* The trace stops growing at the cap, also for later keeps. Its
-             * first chunk is kept whatever its size, so it is never empty. */
-            k->delta.sum.partial = true;
-            *stop_growing = true;
-            k->dropped++;
-            continue;
-        }
-        ottr_status st = account_chunk(k, val, vlen, &k->delta, true);
-        if (st == OTTR_ERR_CORRUPT) {
-            OTTR_WARN(STORE_COMPONENT, "keep: dropped a pending chunk that does not decode");
-            k->dropped++;
-            continue;
-        }
-        if (st != OTTR_OK)
-            return st;
-        rocksdb_writebatch_put_cf(k->c->wb, s->cf[CF_TRACES], (const char *)tkey, sizeof(tkey),
-                                  (const char *)val, vlen);
-        k->delta.sum.bytes += vlen;
-        k->nnew++;
-        if (sec > k->max_sec)
-            k->max_sec = sec;
-    }
+    uint8_t pkey[PENDING_KEY_LEN];
+    store_key_pending(pkey, ref);
     char *e = NULL;
-    rocksdb_iter_get_error(it, &e);
+    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(s->db, k->c->pending_ro, s->cf[CF_PENDING],
+                                                        (const char *)pkey, sizeof(pkey), &e);
     if (e) {
         OTTR_ERROR(STORE_COMPONENT, "keep: read of pending failed: %s", e);
         free(e);
         return OTTR_ERR_IO;
     }
-    return OTTR_OK;
+    if (ps == NULL)
+        return OTTR_OK; /* reclaimed: copied by an earlier keep */
+    size_t rlen;
+    const uint8_t *rec = (const uint8_t *)rocksdb_pinnableslice_value(ps, &rlen);
+    const uint8_t *val = NULL;
+    size_t vlen = 0;
+    int found = store_pending_find(rec, rlen, k->tid, &val, &vlen);
+    ottr_status st = OTTR_OK;
+    if (found < 0) {
+        OTTR_WARN(STORE_COMPONENT, "keep: skipped a malformed pending record");
+        k->dropped++;
+        goto out;
+    }
+    if (found == 0)
+        goto out;
+    uint8_t tkey[TRACES_KEY_LEN];
+    store_key_traces(tkey, k->tid, ref.sec, ref.seq);
+    int ex = store_key_exists(s, k->c->ro, CF_TRACES, tkey, sizeof(tkey));
+    if (ex != 0) {
+        st = ex < 0 ? OTTR_ERR_IO : OTTR_OK;
+        goto out;
+    }
+    uint64_t cap = s->opt.max_trace_bytes;
+    uint64_t size = (k->have_old ? k->old.sum.bytes : 0) + k->delta.sum.bytes;
+    if (*stop_growing || (cap && size > 0 && size + vlen > cap)) {
+        /* The trace stops growing at the cap, also for later keeps. Its first
+         * chunk is kept whatever its size, so it is never empty. */
+        k->delta.sum.partial = true;
+        *stop_growing = true;
+        k->dropped++;
+        goto out;
+    }
+    st = account_chunk(k, val, vlen, &k->delta, true);
+    if (st == OTTR_ERR_CORRUPT) {
+        OTTR_WARN(STORE_COMPONENT, "keep: dropped a pending chunk that does not decode");
+        k->dropped++;
+        st = OTTR_OK;
+        goto out;
+    }
+    if (st != OTTR_OK)
+        goto out;
+    rocksdb_writebatch_put_cf(k->c->wb, s->cf[CF_TRACES], (const char *)tkey, sizeof(tkey),
+                              (const char *)val, vlen);
+    k->delta.sum.bytes += vlen;
+    k->nnew++;
+    if (ref.sec > k->max_sec)
+        k->max_sec = ref.sec;
+out:
+    rocksdb_pinnableslice_destroy(ps);
+    return st;
 }
 
 /* Adds the terms of every chunk already stored for the trace (used when its
@@ -229,9 +235,17 @@ static uint32_t ns_to_sec(uint64_t ns)
     return sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
 }
 
+static int ref_cmp(const void *a, const void *b)
+{
+    const store_pending_ref *x = a, *y = b;
+    if (x->sec != y->sec)
+        return x->sec < y->sec ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 /* Gathers one trace's new chunks into the batch and queues its index keys, tag
  * entries and summary. Called with the trace's stripe lock held. */
-static ottr_status keep_one(keep_ctx *k, uint32_t first_sec, uint32_t last_sec)
+static ottr_status keep_one(keep_ctx *k, const store_keep_req *reqs, size_t nreqs)
 {
     keep_call *c = k->c;
     store *s = c->s;
@@ -241,8 +255,22 @@ static ottr_status keep_one(keep_ctx *k, uint32_t first_sec, uint32_t last_sec)
     store_summary_acc_init(&k->delta, k->tid);
 
     bool stop_growing = k->have_old && k->old.sum.partial;
-    for (uint64_t sec = first_sec; sec <= last_sec && st == OTTR_OK; sec++)
-        st = copy_second(k, (uint32_t)sec, &stop_growing);
+    /* Every record once, oldest first (a record named twice would be counted
+     * twice: its chunk is not in `traces` until the batch is written). */
+    size_t nrefs = 0;
+    for (size_t r = 0; r < nreqs; r++)
+        nrefs += reqs[r].nrefs;
+    store_pending_ref *refs = ottr_arena_alloc(&c->term_arena, (nrefs ? nrefs : 1) * sizeof(*refs));
+    if (refs == NULL)
+        return OTTR_ERR_NOMEM;
+    size_t m = 0;
+    for (size_t r = 0; r < nreqs; r++)
+        for (size_t i = 0; i < reqs[r].nrefs; i++)
+            refs[m++] = reqs[r].refs[i];
+    qsort(refs, m, sizeof(*refs), ref_cmp);
+    for (size_t i = 0; i < m && st == OTTR_OK; i++)
+        if (i == 0 || ref_cmp(&refs[i - 1], &refs[i]) != 0)
+            st = copy_ref(k, refs[i], &stop_growing);
     if (st != OTTR_OK)
         return st;
     c->dropped += k->dropped;
@@ -376,12 +404,14 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     /* Pending chunks are read once, right before DeleteRange drops them: keep
      * them out of the block cache, which holds what queries read again. */
     c.pending_ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_prefix_same_as_start(c.pending_ro, 1);
     rocksdb_readoptions_set_fill_cache(c.pending_ro, 0);
-    c.pending_it = rocksdb_create_iterator_cf(s->db, c.pending_ro, s->cf[CF_PENDING]);
 
     ottr_status st = OTTR_OK;
-    for (size_t i = 0; i < n && st == OTTR_OK; i++) {
+    for (size_t i = 0; i < n && st == OTTR_OK;) {
+        /* The requests of one trace (adjacent: sorted) are kept together. */
+        size_t same = 1;
+        while (i + same < n && memcmp(reqs[i + same].trace_id, reqs[i].trace_id, 16) == 0)
+            same++;
         keep_ctx k;
         memset(&k, 0, sizeof(k));
         k.c = &c;
@@ -389,9 +419,10 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
         ottr_arena_reset(&c.term_arena);
         store_termset_init(&k.idx, &c.term_arena, STORE_MAX_TERMS);
         store_termset_init(&k.tags, &c.term_arena, STORE_MAX_TERMS);
-        st = keep_one(&k, reqs[i].first_sec, reqs[i].last_sec);
+        st = keep_one(&k, reqs + i, same);
         store_termset_free(&k.idx);
         store_termset_free(&k.tags);
+        i += same;
     }
     if (st == OTTR_OK && c.oom)
         st = OTTR_ERR_NOMEM;
@@ -417,56 +448,44 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     ottr_arena_free(&c.key_arena);
     ottr_arena_free(&c.term_arena);
     ottr_arena_free(&c.decode_arena);
-    rocksdb_iter_destroy(c.pending_it);
     rocksdb_readoptions_destroy(c.ro);
     rocksdb_readoptions_destroy(c.pending_ro);
     return st;
 }
 
-ottr_status store_keep_trace(store *s, const uint8_t trace_id[16], uint32_t first_sec,
-                             uint32_t last_sec)
+ottr_status store_keep_trace(store *s, const uint8_t trace_id[16], const store_pending_ref *refs,
+                             size_t nrefs)
 {
     store_keep_req r;
     memcpy(r.trace_id, trace_id, 16);
-    r.first_sec = first_sec;
-    r.last_sec = last_sec;
+    r.refs = refs;
+    r.nrefs = nrefs;
     return store_keep_traces(s, &r, 1);
 }
 
 ottr_status store_keep_traces(store *s, const store_keep_req *reqs, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (reqs[i].first_sec > reqs[i].last_sec ||
-            reqs[i].last_sec - reqs[i].first_sec > MAX_KEEP_SECONDS)
-            return OTTR_ERR_INVALID;
     if (n == 0)
         return OTTR_OK;
     if (n == 1)
         return keep_sorted(s, reqs, 1);
 
-    /* Sorted by trace ID, one request per trace (ranges merged): two requests of
-     * one trace in a batch would each start from the same stored summary. */
+    /* Sorted by trace ID so that the requests of one trace are adjacent: two
+     * separate keeps of one trace in a batch would each start from the same
+     * stored summary. A trace's requests never straddle two batches. */
     store_keep_req *v = malloc(n * sizeof(*v));
     if (v == NULL)
         return OTTR_ERR_NOMEM;
     memcpy(v, reqs, n * sizeof(*v));
     qsort(v, n, sizeof(*v), req_cmp);
-    size_t m = 0;
     ottr_status st = OTTR_OK;
-    for (size_t i = 0; i < n; i++) {
-        if (m > 0 && memcmp(v[m - 1].trace_id, v[i].trace_id, 16) == 0) {
-            if (v[i].first_sec < v[m - 1].first_sec)
-                v[m - 1].first_sec = v[i].first_sec;
-            if (v[i].last_sec > v[m - 1].last_sec)
-                v[m - 1].last_sec = v[i].last_sec;
-            if (v[m - 1].last_sec - v[m - 1].first_sec > MAX_KEEP_SECONDS)
-                st = OTTR_ERR_INVALID;
-            continue;
-        }
-        v[m++] = v[i];
+    for (size_t i = 0; i < n && st == OTTR_OK;) {
+        size_t end = i + MAX_KEEP_BATCH < n ? i + MAX_KEEP_BATCH : n;
+        while (end < n && memcmp(v[end - 1].trace_id, v[end].trace_id, 16) == 0)
+            end++;
+        st = keep_sorted(s, v + i, end - i);
+        i = end;
     }
-    for (size_t i = 0; i < m && st == OTTR_OK; i += MAX_KEEP_BATCH)
-        st = keep_sorted(s, v + i, m - i < MAX_KEEP_BATCH ? m - i : MAX_KEEP_BATCH);
     free(v);
     return st;
 }

@@ -28,7 +28,7 @@ static uint64_t record_sec(int cf, const char *k, size_t klen, const char *v, si
 {
     switch (cf) {
     case CF_PENDING:
-        return klen == PENDING_KEY_LEN ? be32_get(k) : 0;
+        return klen == PENDING_KEY_LEN || klen == PENDING_LEGACY_KEY_LEN ? be32_get(k) : 0;
     case CF_TRACES:
         return klen == TRACES_KEY_LEN ? be32_get(k + 16) : 0;
     case CF_SUMMARIES:

@@ -62,9 +62,8 @@ static rocksdb_options_t *family_options(store *s, int cf)
     size_t wbuf = 16u << 20;
     switch (cf) {
     case CF_PENDING:
-        /* arrival_sec | trace_id: every seek of a keep is one (second, trace). */
-        rocksdb_options_set_prefix_extractor(o, rocksdb_slicetransform_create_fixed_prefix(20));
-        rocksdb_options_set_memtable_prefix_bloom_size_ratio(o, 0.05);
+        /* Read by whole key (a keep gets the records of its trace) and scanned
+         * at start-up: no prefix extractor. */
         wbuf = 64u << 20;
         break;
     case CF_TRACES:
@@ -266,10 +265,9 @@ static ottr_status check_marker(store *s, bool existed, char *err, size_t errlen
 }
 
 /* Increments the persisted boot counter (fsynced) and seeds the seq generator.
- * A pending key is arrival_sec | trace_id | seq with seq = boot(8 bits) << 24 |
- * counter(24 bits): two records of one trace collide only in the same second
- * with the same seq, which needs either 2^24 appends within that second or 256
- * restarts within it. */
+ * A pending key is arrival_sec | seq with seq = boot(8 bits) << 24 | counter(24
+ * bits): two records collide only in the same second with the same seq, which
+ * needs either 2^24 appends within that second or 256 restarts within it. */
 static ottr_status bump_boot(store *s, char *err, size_t errlen)
 {
     char *e = NULL;

@@ -4,7 +4,8 @@
  * No network code. Every function is thread-safe unless noted.
  *
  * Column families and keys (all integers big-endian):
- *   pending   arrival_sec(4) | trace_id(16) | seq(4)          -> chunk
+ *   pending   arrival_sec(4) | seq(4)                         -> one request's record:
+ *             1 | n(4) | n x (trace_id(16) | len(4)) | the n chunks
  *   traces    trace_id(16) | arrival_sec(4) | seq(4)          -> chunk
  *   summaries trace_id(16)                                    -> encoded summary
  *   index     kind(1) | term | 0x00 | ~start_sec(4) | trace_id(16) -> ""
@@ -55,36 +56,49 @@ uint64_t store_max_trace_bytes(const store *s);
 
 /* ---- durable acceptance ---- */
 
-/* Appends every group of |b| to `pending` under (arrival_sec, trace_id, seq) in
- * one WriteBatch with the WAL on (fsynced when sync = always). Returns OTTR_OK
- * once durable, or OTTR_ERR_IO when RocksDB refuses the write (disk full, ...);
- * after an error the store keeps answering OTTR_ERR_IO until a write succeeds
- * again (it retries by itself). Seqs are unique across restarts. */
-ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival_sec);
+/* Where an acknowledged request's chunks lie: its one record in `pending`. */
+typedef struct store_pending_ref {
+    uint32_t sec; /* arrival second */
+    uint32_t seq; /* unique across restarts: boot(8 bits) << 24 | counter(24 bits) */
+} store_pending_ref;
 
-/* Calls |fn| for every pending record in key order (oldest arrival first);
- * |fn| returns 0 to go on, non-zero to stop. Used on start-up, before the
- * receivers open, to rebuild the sampler's state. */
-typedef int (*store_pending_fn)(void *ctx, uint32_t arrival_sec, const uint8_t trace_id[16],
+/* Appends the groups of |b| to `pending` as ONE record under (arrival_sec, seq),
+ * with the WAL on (fsynced when sync = always), and sets |*ref| (may be NULL) to
+ * where it lies. One record per request keeps the memtable insert count at one
+ * per request, at the end of the family (seqs grow). Returns OTTR_OK once
+ * durable, or OTTR_ERR_IO when RocksDB refuses the write (disk full, ...); after
+ * an error the store keeps answering OTTR_ERR_IO until a write succeeds again (it
+ * retries by itself), OTTR_ERR_NOMEM. */
+ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival_sec,
+                                 store_pending_ref *ref);
+
+/* Calls |fn| for every trace's chunk of every pending record in key order
+ * (oldest arrival first); |fn| returns 0 to go on, non-zero to stop. Used on
+ * start-up, before the receivers open, to rebuild the sampler's state. Records
+ * of the older one-record-per-trace layout are rewritten into the current one
+ * on the way. */
+typedef int (*store_pending_fn)(void *ctx, store_pending_ref ref, const uint8_t trace_id[16],
                                 const uint8_t *chunk, size_t len);
 ottr_status store_replay_pending(store *s, store_pending_fn fn, void *ctx);
 
-/* Copies the pending records of |trace_id| with arrival seconds in
- * [first_sec, last_sec] into `traces` (idempotent keys: a repeat overwrites), and
+/* Copies |trace_id|'s chunks from the pending records |refs| (|nrefs| of them)
+ * into `traces` (idempotent keys trace_id | sec | seq: a repeat overwrites), and
  * updates the trace's summary, index keys and tag entries, all in one
- * WriteBatch. Honors max_trace_bytes (the rest is dropped, summary marked
- * partial). Returns OTTR_OK (also when nothing was pending), OTTR_ERR_IO. */
-ottr_status store_keep_trace(store *s, const uint8_t trace_id[16], uint32_t first_sec,
-                             uint32_t last_sec);
+ * WriteBatch. A record that is gone or does not hold the trace is skipped.
+ * Honors max_trace_bytes (the rest is dropped, summary marked partial). Returns
+ * OTTR_OK (also when nothing was pending), OTTR_ERR_IO, OTTR_ERR_NOMEM. */
+ottr_status store_keep_trace(store *s, const uint8_t trace_id[16], const store_pending_ref *refs,
+                             size_t nrefs);
 
 /* Keeps several traces as store_keep_trace does each, in one WriteBatch (up to
  * 1024 traces per batch; requests for one trace are merged). Cheaper per trace
  * than separate calls (index keys written in key order, one write). Returns
- * OTTR_OK, OTTR_ERR_INVALID (a bad range; nothing kept), OTTR_ERR_IO, OTTR_ERR_NOMEM;
- * on an error some batches may already be written (a retry is harmless). */
+ * OTTR_OK, OTTR_ERR_IO, OTTR_ERR_NOMEM; on an error some batches may already be
+ * written (a retry is harmless). */
 typedef struct store_keep_req {
     uint8_t trace_id[16];
-    uint32_t first_sec, last_sec;
+    const store_pending_ref *refs; /* not owned */
+    size_t nrefs;
 } store_keep_req;
 ottr_status store_keep_traces(store *s, const store_keep_req *reqs, size_t n);
 

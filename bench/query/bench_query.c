@@ -168,12 +168,13 @@ static void load(store *st, uint64_t ntraces)
             exit(1);
         }
         uint32_t sec = (uint32_t)(START_SEC + base * step_ns / NS_PER_SEC);
-        if (store_append_pending(st, &b, sec) != OTTR_OK) {
+        store_pending_ref ref;
+        if (store_append_pending(st, &b, sec, &ref) != OTTR_OK) {
             fprintf(stderr, "bench_query: append failed\n");
             exit(1);
         }
         for (size_t g = 0; g < b.ngroups; g++) {
-            if (store_keep_trace(st, b.groups[g].trace_id, sec, sec) != OTTR_OK) {
+            if (store_keep_trace(st, b.groups[g].trace_id, &ref, 1) != OTTR_OK) {
                 fprintf(stderr, "bench_query: keep failed\n");
                 exit(1);
             }

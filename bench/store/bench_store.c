@@ -232,6 +232,12 @@ int main(int argc, char **argv)
     store_keep_req *reqs = malloc(keep_batch * sizeof(*reqs));
     if (reqs == NULL)
         return 1;
+    /* The records of the current second's requests, by request. */
+    uint64_t per_sec_max = 10000 / per_req + 1;
+    store_pending_ref *sec_refs = malloc(per_sec_max * sizeof(*sec_refs));
+    if (sec_refs == NULL)
+        return 1;
+    size_t nsec_refs = 0;
     char tmpl[] = "/tmp/ottr-bench-store-XXXXXX";
     if (dir == NULL) {
         dir = mkdtemp(tmpl);
@@ -276,7 +282,7 @@ int main(int argc, char **argv)
         uint64_t t0 = ottr_mono_ns();
         build_request(&a, first, ntr, nsp, (uint64_t)sec * NS_PER_SEC, &b);
         uint64_t t1 = ottr_mono_ns(), c1 = cpu_ns();
-        if (store_append_pending(s, &b, sec) != OTTR_OK) {
+        if (store_append_pending(s, &b, sec, &sec_refs[nsec_refs++]) != OTTR_OK) {
             fprintf(stderr, "append failed\n");
             return 1;
         }
@@ -294,7 +300,8 @@ int main(int argc, char **argv)
                 size_t n = 0;
                 for (; n < keep_batch && t < first + ntr; n++, t++) {
                     trace_id(t, reqs[n].trace_id);
-                    reqs[n].first_sec = reqs[n].last_sec = sec;
+                    reqs[n].refs = &sec_refs[(t - sec_first) / per_req];
+                    reqs[n].nrefs = 1;
                 }
                 if (store_keep_traces(s, reqs, n) != OTTR_OK) {
                     fprintf(stderr, "keep failed\n");
@@ -305,6 +312,7 @@ int main(int argc, char **argv)
             keep_ns += ottr_mono_ns() - t3;
             keep_cpu += cpu_ns() - c3;
             sec_first = first + ntr;
+            nsec_refs = 0;
         }
     }
     uint64_t total_ns = ottr_mono_ns() - t_all;
@@ -349,6 +357,7 @@ int main(int argc, char **argv)
     lookups(s, ntraces, nlookups, nsp, "get_trace (after full compaction)");
     store_close(s);
     free(reqs);
+    free(sec_refs);
     if (!keep_dir) {
         char cmd[600];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

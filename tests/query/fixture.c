@@ -261,10 +261,11 @@ int fx_store(store *st, const otlp_request *r, uint32_t arrival_sec)
         fprintf(stderr, "fixture: batch build failed: %s\n", msg);
         abort();
     }
-    if (store_append_pending(st, &b, arrival_sec) != OTTR_OK)
+    store_pending_ref ref;
+    if (store_append_pending(st, &b, arrival_sec, &ref) != OTTR_OK)
         abort();
     for (size_t i = 0; i < b.ngroups; i++) {
-        if (store_keep_trace(st, b.groups[i].trace_id, arrival_sec, arrival_sec) != OTTR_OK)
+        if (store_keep_trace(st, b.groups[i].trace_id, &ref, 1) != OTTR_OK)
             abort();
     }
     ottr_arena_free(&a);

@@ -117,14 +117,16 @@ void th_build(ottr_arena *a, const tspan *spans, size_t n, otlp_batch *out)
     assert_int_equal(rejected, 0);
 }
 
-void th_append(store *s, const tspan *spans, size_t n, uint32_t sec)
+store_pending_ref th_append(store *s, const tspan *spans, size_t n, uint32_t sec)
 {
     ottr_arena a;
     ottr_arena_init(&a, 64 * 1024, 0);
     otlp_batch b;
     th_build(&a, spans, n, &b);
-    assert_int_equal(store_append_pending(s, &b, sec), OTTR_OK);
+    store_pending_ref ref;
+    assert_int_equal(store_append_pending(s, &b, sec, &ref), OTTR_OK);
     ottr_arena_free(&a);
+    return ref;
 }
 
 char *th_tmpdir(void)

@@ -30,8 +30,9 @@ typedef struct tspan {
 /* Builds a batch from |n| spans with otlp_batch_build, allocating from |arena|. */
 void th_build(ottr_arena *arena, const tspan *spans, size_t n, otlp_batch *out);
 
-/* Appends |n| spans at |sec| (fails the test on error). */
-void th_append(store *s, const tspan *spans, size_t n, uint32_t sec);
+/* Appends |n| spans at |sec| as one request (fails the test on error); returns
+ * where the record lies. */
+store_pending_ref th_append(store *s, const tspan *spans, size_t n, uint32_t sec);
 
 /* Creates a fresh directory under /tmp; th_rmdir removes it with its content. */
 char *th_tmpdir(void);

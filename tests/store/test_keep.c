@@ -68,9 +68,10 @@ static void test_keep_and_summary(void **state)
     tspan sp[2];
     make_trace(sp, 0x11);
     /* The child arrives first, in an earlier second. */
-    th_append(s, &sp[1], 1, 1000);
-    th_append(s, &sp[0], 1, 1001);
-    assert_int_equal(store_keep_trace(s, sp[0].tid, 1000, 1001), OTTR_OK);
+    store_pending_ref refs[2];
+    refs[0] = th_append(s, &sp[1], 1, 1000);
+    refs[1] = th_append(s, &sp[0], 1, 1001);
+    assert_int_equal(store_keep_trace(s, sp[0].tid, refs, 2), OTTR_OK);
 
     ottr_buf buf = {0};
     store_trace_summary sum;
@@ -119,15 +120,17 @@ static void test_keep_idempotent(void **state)
     store *s = th_open(dir);
     tspan sp[2];
     make_trace(sp, 0x22);
-    th_append(s, sp, 2, 1000);
-    assert_int_equal(store_keep_trace(s, sp[0].tid, 1000, 1000), OTTR_OK);
+    store_pending_ref ref = th_append(s, sp, 2, 1000);
+    assert_int_equal(store_keep_trace(s, sp[0].tid, &ref, 1), OTTR_OK);
     ottr_buf b1 = {0}, b2 = {0};
     store_trace_summary s1, s2;
     assert_int_equal(store_get_trace(s, sp[0].tid, &b1, &s1), OTTR_OK);
 
-    /* Twice more, also with a wider range: nothing doubles. */
-    assert_int_equal(store_keep_trace(s, sp[0].tid, 1000, 1000), OTTR_OK);
-    assert_int_equal(store_keep_trace(s, sp[0].tid, 999, 1003), OTTR_OK);
+    /* Twice more, also naming the record twice and a record that is not there:
+     * nothing doubles. */
+    assert_int_equal(store_keep_trace(s, sp[0].tid, &ref, 1), OTTR_OK);
+    store_pending_ref more[3] = {ref, {999, 7}, ref};
+    assert_int_equal(store_keep_trace(s, sp[0].tid, more, 3), OTTR_OK);
     assert_int_equal(store_get_trace(s, sp[0].tid, &b2, &s2), OTTR_OK);
     assert_int_equal(b1.len, b2.len);
     assert_memory_equal(b1.data, b2.data, b1.len);
@@ -148,8 +151,8 @@ static void test_keep_late_second(void **state)
     store *s = th_open(dir);
     tspan sp[2];
     make_trace(sp, 0x33);
-    th_append(s, sp, 2, 1000);
-    assert_int_equal(store_keep_trace(s, sp[0].tid, 1000, 1000), OTTR_OK);
+    store_pending_ref ref = th_append(s, sp, 2, 1000);
+    assert_int_equal(store_keep_trace(s, sp[0].tid, &ref, 1), OTTR_OK);
     assert_int_equal(search_count(s, "frontend", 1000 * SEC, 1001 * SEC), 1);
 
     /* A late span that started before the root, from a third service. */
@@ -161,8 +164,8 @@ static void test_keep_late_second(void **state)
                   .start_ns = 998 * SEC,
                   .end_ns = 1002 * SEC};
     th_tid(late.tid, 0x33);
-    th_append(s, &late, 1, 1010);
-    assert_int_equal(store_keep_trace(s, sp[0].tid, 1010, 1010), OTTR_OK);
+    ref = th_append(s, &late, 1, 1010);
+    assert_int_equal(store_keep_trace(s, sp[0].tid, &ref, 1), OTTR_OK);
 
     ottr_buf buf = {0};
     store_trace_summary sum;
@@ -200,6 +203,7 @@ static void test_max_trace_bytes(void **state)
     store *s = th_open_opts(&o);
     uint8_t tid[16];
     th_tid(tid, 0x44);
+    store_pending_ref refs[5];
     for (int i = 0; i < 5; i++) {
         tspan sp = {.service = "big",
                     .span_id = (uint64_t)i + 1,
@@ -209,9 +213,9 @@ static void test_max_trace_bytes(void **state)
                     .end_ns = 51 * SEC,
                     .pad = 1000};
         memcpy(sp.tid, tid, 16);
-        th_append(s, &sp, 1, 50 + (uint32_t)i);
+        refs[i] = th_append(s, &sp, 1, 50 + (uint32_t)i);
     }
-    assert_int_equal(store_keep_trace(s, tid, 50, 52), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, tid, refs, 3), OTTR_OK);
     ottr_buf buf = {0};
     store_trace_summary sum;
     assert_int_equal(store_get_trace(s, tid, &buf, &sum), OTTR_OK);
@@ -222,7 +226,7 @@ static void test_max_trace_bytes(void **state)
     assert_int_equal(th_count_spans(&buf), 2);
 
     /* A later keep does not grow the trace. */
-    assert_int_equal(store_keep_trace(s, tid, 53, 54), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, tid, refs + 3, 2), OTTR_OK);
     ottr_buf buf2 = {0};
     assert_int_equal(store_get_trace(s, tid, &buf2, &sum), OTTR_OK);
     assert_int_equal(buf2.len, buf.len);
@@ -241,8 +245,8 @@ static void test_max_trace_bytes(void **state)
                  .end_ns = 61 * SEC,
                  .pad = 5000};
     memcpy(one.tid, tid2, 16);
-    th_append(s, &one, 1, 60);
-    assert_int_equal(store_keep_trace(s, tid2, 60, 60), OTTR_OK);
+    store_pending_ref ref = th_append(s, &one, 1, 60);
+    assert_int_equal(store_keep_trace(s, tid2, &ref, 1), OTTR_OK);
     assert_int_equal(store_get_summary(s, tid2, &sum), OTTR_OK);
     assert_int_equal(sum.span_count, 1);
     assert_false(sum.partial);
@@ -250,7 +254,7 @@ static void test_max_trace_bytes(void **state)
     th_rmdir(dir);
 }
 
-static void test_not_found_and_bad_range(void **state)
+static void test_not_found(void **state)
 {
     (void)state;
     char *dir = th_tmpdir();
@@ -263,14 +267,15 @@ static void test_not_found_and_bad_range(void **state)
     assert_int_equal(buf.len, 0);
     assert_int_equal(store_get_summary(s, tid, &sum), OTTR_ERR_NOTFOUND);
     /* Nothing pending: OK, and still nothing stored. */
-    assert_int_equal(store_keep_trace(s, tid, 100, 200), OTTR_OK);
+    store_pending_ref gone = {100, 1};
+    assert_int_equal(store_keep_trace(s, tid, &gone, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, tid, NULL, 0), OTTR_OK);
     assert_int_equal(store_get_trace(s, tid, &buf, NULL), OTTR_ERR_NOTFOUND);
-    assert_int_equal(store_keep_trace(s, tid, 200, 100), OTTR_ERR_INVALID);
-    /* A pending record of another trace in the same second is not copied. */
+    /* A pending record that holds only another trace is not copied. */
     tspan other = {.service = "x", .span_id = 1, .name = "y", .start_ns = SEC, .end_ns = SEC};
     th_tid(other.tid, 0x56);
-    th_append(s, &other, 1, 150);
-    assert_int_equal(store_keep_trace(s, tid, 150, 150), OTTR_OK);
+    store_pending_ref ref = th_append(s, &other, 1, 150);
+    assert_int_equal(store_keep_trace(s, tid, &ref, 1), OTTR_OK);
     assert_int_equal(store_get_trace(s, tid, &buf, NULL), OTTR_ERR_NOTFOUND);
     ottr_buf_free(&buf);
     store_close(s);
@@ -284,21 +289,21 @@ static void test_keep_traces_batch(void **state)
     store *s = th_open(dir);
     enum { N = 40 };
     store_keep_req reqs[N + 2];
+    store_pending_ref roots[N], children[N];
     for (int i = 0; i < N; i++) {
         tspan sp[2];
         make_trace(sp, (uint8_t)(0x80 + i));
-        th_append(s, &sp[0], 1, 500 + (uint32_t)(i % 3));
-        th_append(s, &sp[1], 1, 510);
+        roots[i] = th_append(s, &sp[0], 1, 500 + (uint32_t)(i % 3));
+        children[i] = th_append(s, &sp[1], 1, 510);
         memcpy(reqs[i].trace_id, sp[0].tid, 16);
-        reqs[i].first_sec = 500;
-        reqs[i].last_sec = 502;
+        reqs[i].refs = &roots[i];
+        reqs[i].nrefs = 1;
     }
-    /* The same trace twice, with ranges that only together cover its records. */
+    /* The same trace twice, with records that only together hold all its spans. */
     reqs[N] = reqs[0];
-    reqs[N].first_sec = reqs[N].last_sec = 510;
+    reqs[N].refs = &children[0];
     reqs[N + 1] = reqs[5];
-    reqs[N + 1].first_sec = 505;
-    reqs[N + 1].last_sec = 510;
+    reqs[N + 1].refs = &children[5];
     assert_int_equal(store_keep_traces(s, reqs, N + 2), OTTR_OK);
     for (int i = 0; i < N; i++) {
         store_trace_summary sum;
@@ -313,8 +318,10 @@ static void test_keep_traces_batch(void **state)
     assert_int_equal(search_count(s, "frontend", 0, 0), N);
     assert_int_equal(search_count(s, "backend", 0, 0), 2);
     /* Again, as one call per trace: nothing changes but the children now copied. */
-    for (int i = 0; i < N; i++)
-        assert_int_equal(store_keep_trace(s, reqs[i].trace_id, 500, 510), OTTR_OK);
+    for (int i = 0; i < N; i++) {
+        store_pending_ref both[2] = {roots[i], children[i]};
+        assert_int_equal(store_keep_trace(s, reqs[i].trace_id, both, 2), OTTR_OK);
+    }
     assert_int_equal(store_keep_traces(s, reqs, N), OTTR_OK);
     assert_int_equal(search_count(s, "backend", 0, 0), N);
     for (int i = 0; i < N; i++) {
@@ -322,10 +329,6 @@ static void test_keep_traces_batch(void **state)
         assert_int_equal(store_get_summary(s, reqs[i].trace_id, &sum), OTTR_OK);
         assert_int_equal(sum.span_count, 2);
     }
-    /* A bad range refuses the whole call. */
-    reqs[3].first_sec = 9;
-    reqs[3].last_sec = 8;
-    assert_int_equal(store_keep_traces(s, reqs, N), OTTR_ERR_INVALID);
     assert_int_equal(store_keep_traces(s, reqs, 0), OTTR_OK);
     store_close(s);
     th_rmdir(dir);
@@ -335,9 +338,9 @@ int main(void)
 {
     ottr_log_set_level(OTTR_LOG_WARN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keep_and_summary),        cmocka_unit_test(test_keep_idempotent),
-        cmocka_unit_test(test_keep_late_second),        cmocka_unit_test(test_max_trace_bytes),
-        cmocka_unit_test(test_not_found_and_bad_range), cmocka_unit_test(test_keep_traces_batch),
+        cmocka_unit_test(test_keep_and_summary), cmocka_unit_test(test_keep_idempotent),
+        cmocka_unit_test(test_keep_late_second), cmocka_unit_test(test_max_trace_bytes),
+        cmocka_unit_test(test_not_found),        cmocka_unit_test(test_keep_traces_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

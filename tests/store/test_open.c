@@ -182,8 +182,8 @@ static void test_checkpoint(void **state)
                 .start_ns = 5000000000000ull,
                 .end_ns = 5000100000000ull};
     th_tid(sp.tid, 9);
-    th_append(s, &sp, 1, 5000);
-    assert_int_equal(store_keep_trace(s, sp.tid, 5000, 5000), OTTR_OK);
+    store_pending_ref ref = th_append(s, &sp, 1, 5000);
+    assert_int_equal(store_keep_trace(s, sp.tid, &ref, 1), OTTR_OK);
 
     char cp[600], err[512];
     snprintf(cp, sizeof(cp), "%s/backup", dir);

@@ -16,13 +16,13 @@
 #define T_OLD 1000000u
 #define T_NEW (T_OLD + 7200u)
 
-static int count_pending(void *ctx, uint32_t sec, const uint8_t tid[16], const uint8_t *chunk,
-                         size_t len)
+static int count_pending(void *ctx, store_pending_ref ref, const uint8_t tid[16],
+                         const uint8_t *chunk, size_t len)
 {
     (void)tid;
     (void)chunk;
     (void)len;
-    assert_true(sec >= T_NEW);
+    assert_true(ref.sec >= T_NEW);
     (*(int *)ctx)++;
     return 0;
 }
@@ -63,8 +63,8 @@ static void put_trace(store *s, uint8_t t, const char *svc, const char *env, uin
                 .res_key = "env",
                 .res_val = env};
     th_tid(sp.tid, t);
-    th_append(s, &sp, 1, sec);
-    assert_int_equal(store_keep_trace(s, sp.tid, sec, sec), OTTR_OK);
+    store_pending_ref ref = th_append(s, &sp, 1, sec);
+    assert_int_equal(store_keep_trace(s, sp.tid, &ref, 1), OTTR_OK);
     /* Another trace's record that stays pending. */
     tspan other = sp;
     th_tid(other.tid, (uint8_t)(t + 0x40));

@@ -16,10 +16,10 @@
 
 #define SEC 1000000000ull
 
-static int count_pending(void *ctx, uint32_t sec, const uint8_t tid[16], const uint8_t *chunk,
-                         size_t len)
+static int count_pending(void *ctx, store_pending_ref ref, const uint8_t tid[16],
+                         const uint8_t *chunk, size_t len)
 {
-    (void)sec;
+    (void)ref;
     (void)tid;
     (void)chunk;
     (void)len;
@@ -70,12 +70,13 @@ static void test_garbage_chunk(void **state)
     otlp_trace_group g = {.chunk = garbage, .chunk_len = sizeof(garbage)};
     th_tid(g.trace_id, 0x66);
     otlp_batch b = {.groups = &g, .ngroups = 1, .nspans = 1, .chunk_bytes = sizeof(garbage)};
-    assert_int_equal(store_append_pending(s, &b, 70), OTTR_OK);
+    store_pending_ref refs[2];
+    assert_int_equal(store_append_pending(s, &b, 70, &refs[0]), OTTR_OK);
     tspan sp = {
         .service = "ok", .span_id = 1, .name = "n", .start_ns = 70 * SEC, .end_ns = 71 * SEC};
     th_tid(sp.tid, 0x66);
-    th_append(s, &sp, 1, 71);
-    assert_int_equal(store_keep_trace(s, g.trace_id, 70, 71), OTTR_OK);
+    refs[1] = th_append(s, &sp, 1, 71);
+    assert_int_equal(store_keep_trace(s, g.trace_id, refs, 2), OTTR_OK);
     ottr_buf buf = {0};
     store_trace_summary sum;
     assert_int_equal(store_get_trace(s, g.trace_id, &buf, &sum), OTTR_OK);
@@ -111,8 +112,9 @@ static void *work(void *arg)
         ottr_arena_init(&a, 16 * 1024, 0);
         otlp_batch b;
         th_build(&a, &sp, 1, &b);
-        if (store_append_pending(w->s, &b, sec) != OTTR_OK ||
-            store_keep_trace(w->s, sp.tid, 200, 200 + NTHREADS) != OTTR_OK) {
+        store_pending_ref ref;
+        if (store_append_pending(w->s, &b, sec, &ref) != OTTR_OK ||
+            store_keep_trace(w->s, sp.tid, &ref, 1) != OTTR_OK) {
             ottr_arena_free(&a);
             return (void *)1;
         }

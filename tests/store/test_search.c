@@ -69,8 +69,8 @@ static int setup(void **state)
         memcpy(db.tid, sp.tid, 16);
         tspan both[2] = {sp, db};
         uint32_t arrival = 3000 + (uint32_t)i;
-        th_append(g_store, both, 2, arrival);
-        assert_int_equal(store_keep_trace(g_store, sp.tid, arrival, arrival), OTTR_OK);
+        store_pending_ref ref = th_append(g_store, both, 2, arrival);
+        assert_int_equal(store_keep_trace(g_store, sp.tid, &ref, 1), OTTR_OK);
     }
     return 0;
 }
