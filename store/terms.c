@@ -125,7 +125,7 @@ static void add_attrs(store_termset *idx, store_termset *tags, uint8_t scope, ot
             continue;
         memcpy(buf + 1, kv[i]->key, klen);
         memcpy(buf + 2 + klen, v, vlen);
-        if (!resource || strcmp(kv[i]->key, "service.name") != 0) {
+        if (!resource || strcmp(kv[i]->key, OTLP_SERVICE_NAME) != 0) {
             buf[0] = IDX_ATTR;
             buf[1 + klen] = 0x01;
             store_termset_add(idx, buf, 2 + klen + vlen, true);
@@ -141,7 +141,7 @@ static void add_attrs(store_termset *idx, store_termset *tags, uint8_t scope, ot
 void store_terms_span(store_termset *idx, store_termset *tags, const otlp_span_ref *ref,
                       const void **last_resource)
 {
-    const char *svc = ref->service ? ref->service : "unknown_service";
+    const char *svc = ref->service ? ref->service : OTLP_UNKNOWN_SERVICE;
     const char *name = ref->span->name ? ref->span->name : "";
     size_t slen = strlen(svc), nlen = strlen(name);
     uint8_t buf[2 + 2 * MAX_NAME_TERM + 4];
