@@ -162,14 +162,6 @@ const char *cli_jstr(struct json_object *o, const char *camel, const char *snake
 int cli_ju64(struct json_object *v, uint64_t *out);
 /* A number given as a JSON number or a numeric string, or |dflt|. */
 double cli_jdouble(struct json_object *v, double dflt);
-/* An enum given as a number or as one of |names| (index = value), optionally with
- * |prefix| ("SPAN_KIND_"). Returns the value or |dflt|. */
-int cli_jenum(struct json_object *v, const char *const *names, int nnames, const char *prefix,
-              int dflt);
-/* Converts an OTLP ID (hex, or base64 as Tempo and protobuf JSON write it) of
- * |nbytes| bytes to lower-case hex in |out| (2*nbytes+1). Returns 1 when valid,
- * 0 when missing or empty, -1 when malformed (|out| = ""). */
-int cli_id_hex(struct json_object *v, size_t nbytes, char *out);
 
 /* ------------------------------------------------------------------ tables */
 
@@ -221,29 +213,33 @@ int cli_http_check(const cli_http_resp *r, const char *url, char *err, size_t er
 
 /* ------------------------------------------------------------------ trace model */
 
+/* One span as `ottr trace` shows it: the span decoded by otlp/ and what the
+ * drawing needs. */
 typedef struct cli_span {
-    char span_id[17];   /* lower-case hex, "" when missing or invalid */
-    char parent_id[17]; /* "" for a root */
-    bool has_parent;    /* a parent ID was given, valid or not */
+    const otlp_span_ref *ref; /* the span, its resource and scope; lives in the trace */
+    char span_id[17];         /* lower-case hex, "" when missing or not 8 bytes */
+    char parent_id[17];       /* "" for a root, or a parent ID that is not 8 bytes */
     const char *service;
     const char *name;
-    const char *scope;                          /* instrumentation scope name, or "" */
-    const char *status_msg;                     /* or "" */
-    int kind;                                   /* OTLP SpanKind number */
-    int status;                                 /* OTLP StatusCode number */
-    uint64_t start_ns, end_ns;                  /* end_ns >= start_ns */
-    struct json_object *attrs, *events, *links; /* borrowed from the document, or NULL */
+    const char *scope;         /* instrumentation scope name, or "" */
+    const char *status_msg;    /* or "" */
+    int kind;                  /* OTLP SpanKind number */
+    int status;                /* OTLP StatusCode number */
+    uint64_t start_ns, end_ns; /* end_ns >= start_ns */
 
     /* the tree: indices into cli_trace.spans, SIZE_MAX for none */
     size_t parent, first_child, next_sibling;
-    bool orphan; /* top level although it names a parent (missing, or a cycle) */
+    bool orphan; /* top level although it names a parent (missing, invalid, or cut from a
+                  * parent cycle) */
     bool dup;    /* a second span with an ID already seen */
 } cli_span;
 
-/* A trace parsed from OTLP JSON and rebuilt as a tree. Strings point into |doc|. */
+/* A trace decoded from OTLP JSON with its tree (otlp/), and its presentation.
+ * Everything lives in |arena|. */
 typedef struct cli_trace {
-    struct json_object *doc; /* owns the parsed document */
-    cli_span *spans;
+    ottr_arena arena;
+    otlp_trace otlp; /* the decoded spans with otlp_trace_build_tree's tree */
+    cli_span *spans; /* as otlp.spans, in document order */
     size_t nspans;
     size_t first_top; /* first top-level span (roots, then orphans), by start time */
     char trace_id[33];
@@ -252,11 +248,12 @@ typedef struct cli_trace {
 } cli_trace;
 
 /* Parses a trace in OTLP JSON (top-level "resourceSpans", Tempo's "batches", or
- * {"trace":{...}}; IDs in hex or base64; enums as numbers or names) and builds the
- * tree: children sorted by start time, then span ID; spans whose parent is
- * missing, and the span that closes a parent cycle, are orphans at top level.
- * Returns CLI_EXIT_OK (perhaps with no spans) or CLI_EXIT_BADDATA with |err|.
- * On success the caller frees |*out| with cli_trace_free(). */
+ * {"trace":{...}}; see otlp_json_decode_traces) and builds the tree
+ * (otlp_trace_build_tree): children sorted by start time, then span ID; spans
+ * whose parent is missing, and the span whose parent link was cut to break a
+ * cycle, are orphans at top level. Returns CLI_EXIT_OK (perhaps with no spans) or
+ * CLI_EXIT_BADDATA with |err|. On success the caller frees |*out| with
+ * cli_trace_free(). */
 int cli_trace_parse(const char *json, size_t len, cli_trace **out, char *err, size_t errlen);
 void cli_trace_free(cli_trace *t);
 
@@ -271,20 +268,13 @@ typedef struct cli_render_opts {
  * a given input and options. */
 void cli_trace_render(const cli_trace *t, const cli_render_opts *r, ottr_buf *out);
 
-/* Appends an OTLP AnyValue (JSON form) for humans: strings quoted, arrays in
- * [], key-value lists in {}, bytes as hex. */
-void cli_anyvalue_render(struct json_object *v, ottr_buf *out);
+/* Appends an OTLP AnyValue for humans: strings quoted, arrays in [], key-value
+ * lists in {}, bytes as hex, NULL or unset as null. */
+void cli_anyvalue_render(const otlp_any *v, ottr_buf *out);
 
-/* The array of ResourceSpans in an OTLP JSON document under any of the names in
- * use ("resourceSpans", "resource_spans", Tempo's "batches", inside "trace" or
- * "result"), or NULL. |*bad| is set when the member exists but is not an array
- * or |doc| is not an object; |*tempo| when it was found as "batches". */
-struct json_object *cli_otlp_resource_spans(struct json_object *doc, bool *bad, bool *tempo);
-/* The number of span objects under a ResourceSpans array. */
-size_t cli_otlp_count_spans(struct json_object *rsa);
-
-/* Rewrites Tempo's {"batches":[...]} or {"trace":{...}} to OTLP JSON
- * {"resourceSpans":[...]}, pretty-printed. Returns CLI_EXIT_OK or CLI_EXIT_BADDATA. */
+/* Rewrites a trace document's ResourceSpans array (Tempo's {"batches":[...]},
+ * {"trace":{...}}, ...) as OTLP JSON {"resourceSpans":[...]}, pretty-printed.
+ * Returns CLI_EXIT_OK or CLI_EXIT_BADDATA. */
 int cli_trace_to_otlp_json(const char *json, size_t len, ottr_buf *out, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ search */

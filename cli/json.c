@@ -1,6 +1,5 @@
 /* cli/json.c - lenient readers for the JSON the CLI receives: camelCase or
- * snake_case members, 64-bit numbers as strings, enums as numbers or names, and
- * IDs in hex or base64. */
+ * snake_case members, 64-bit numbers as strings, and IDs in hex or base64. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -129,56 +128,4 @@ double cli_jdouble(struct json_object *v, double dflt)
     default:
         return dflt;
     }
-}
-
-int cli_jenum(struct json_object *v, const char *const *names, int nnames, const char *prefix,
-              int dflt)
-{
-    if (v == NULL)
-        return dflt;
-    if (json_object_is_type(v, json_type_int)) {
-        int64_t n = json_object_get_int64(v);
-        return n >= 0 && n <= INT_MAX ? (int)n : dflt;
-    }
-    if (!json_object_is_type(v, json_type_string))
-        return dflt;
-    const char *s = json_object_get_string(v);
-    size_t plen = prefix ? strlen(prefix) : 0;
-    if (plen > 0 && strncmp(s, prefix, plen) == 0)
-        s += plen;
-    for (int i = 0; i < nnames; i++)
-        if (strcasecmp(s, names[i]) == 0)
-            return i;
-    long n;
-    if (cli_parse_int(s, 0, INT_MAX, &n) == 0)
-        return (int)n;
-    return dflt;
-}
-
-int cli_id_hex(struct json_object *v, size_t nbytes, char *out)
-{
-    out[0] = '\0';
-    if (v == NULL || !json_object_is_type(v, json_type_string))
-        return v == NULL ? 0 : -1;
-    const char *s = json_object_get_string(v);
-    size_t len = strlen(s);
-    if (len == 0)
-        return 0;
-    if (len == 2 * nbytes) {
-        bool hex = true;
-        for (size_t i = 0; i < len && hex; i++)
-            hex = isxdigit((unsigned char)s[i]) != 0;
-        if (hex) {
-            for (size_t i = 0; i < len; i++)
-                out[i] = (char)tolower((unsigned char)s[i]);
-            out[len] = '\0';
-            return 1;
-        }
-    }
-    uint8_t raw[32];
-    if (nbytes <= sizeof(raw) && ottr_base64_decode(s, len, raw, sizeof(raw)) == (int)nbytes) {
-        ottr_hex_encode(raw, nbytes, out);
-        return 1;
-    }
-    return -1;
 }

@@ -56,35 +56,27 @@ static int gunzip(const uint8_t *data, size_t len, ottr_buf *out, char *err, siz
 static int inspect_json(const char *text, size_t len, cli_payload *p, char *err, size_t errlen)
 {
     char jerr[160];
-    struct json_object *doc = cli_json_parse(text, len, jerr, sizeof(jerr));
-    if (doc == NULL) {
+    ottr_arena a;
+    ottr_arena_init(&a, 64 * 1024, 0);
+    otlp_traces_data *td;
+    otlp_json_doc doc;
+    ottr_status st = otlp_json_decode_traces(&a, text, len, &td, &doc, jerr, sizeof(jerr));
+    if (st != OTTR_OK) {
+        ottr_arena_free(&a);
         snprintf(err, errlen, "not OTLP JSON: %s", jerr);
         return CLI_EXIT_BADDATA;
     }
-    bool bad, tempo;
-    struct json_object *rsa = cli_otlp_resource_spans(doc, &bad, &tempo);
-    if (rsa == NULL) {
-        json_object_put(doc);
-        snprintf(err, errlen, "not OTLP JSON (no \"resourceSpans\" array)");
-        return CLI_EXIT_BADDATA;
-    }
-    p->nspans = cli_otlp_count_spans(rsa);
-    if (tempo) {
-        /* Tempo's trace JSON: the receiver wants "resourceSpans" */
-        struct json_object *req = json_object_new_object();
-        if (req == NULL || json_object_object_add(req, "resourceSpans", json_object_get(rsa))) {
-            json_object_put(req);
-            json_object_put(doc);
-            snprintf(err, errlen, "out of memory");
-            return CLI_EXIT_BADDATA;
-        }
-        ottr_buf_puts(&p->rewritten,
-                      json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN |
-                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(req);
+    for (size_t i = 0; i < td->n_resource_spans; i++)
+        for (size_t j = 0; j < td->resource_spans[i]->n_scope_spans; j++)
+            p->nspans += td->resource_spans[i]->scope_spans[j]->n_spans;
+    ottr_arena_free(&a);
+    if (doc.wrapped) {
+        /* Tempo's trace JSON: the receiver wants the same array as "resourceSpans" */
+        ottr_buf_puts(&p->rewritten, "{\"resourceSpans\":");
+        ottr_buf_append(&p->rewritten, text + doc.array_off, doc.array_len);
+        ottr_buf_putc(&p->rewritten, '}');
         p->gzip = false;
     }
-    json_object_put(doc);
     if (p->rewritten.oom) {
         snprintf(err, errlen, "out of memory");
         return CLI_EXIT_BADDATA;

@@ -6,17 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "cli/cli.h"
 
 #define NONE        ((size_t)-1)
 #define TIME_COLS   8
 #define ORPHAN_MARK "(orphan) "
 #define BAR_CELL    "\xe2\x96\x88" /* U+2588 full block */
-
-static const char *const kind_names[] = {"unspecified", "internal", "server",
-                                         "client",      "producer", "consumer"};
 
 /* The column layout for a given total width. */
 typedef struct layout {
@@ -214,6 +209,11 @@ static void put_quoted(ottr_buf *b, const char *s)
 
 static void put_double(ottr_buf *b, double d)
 {
+    if (isnan(d) || isinf(d)) {
+        /* as OTLP JSON writes them */
+        ottr_buf_puts(b, isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+        return;
+    }
     char tmp[40];
     snprintf(tmp, sizeof(tmp), "%.15g", d);
     if (strtod(tmp, NULL) != d)
@@ -221,69 +221,59 @@ static void put_double(ottr_buf *b, double d)
     ottr_buf_puts(b, tmp);
 }
 
-static void put_kvlist(ottr_buf *b, struct json_object *values)
+static void put_key(ottr_buf *b, const otlp_kv *kv)
 {
-    size_t n = values && json_object_is_type(values, json_type_array)
-                   ? json_object_array_length(values)
-                   : 0;
-    ottr_buf_putc(b, '{');
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *kv = json_object_array_get_idx(values, i);
-        if (i > 0)
-            ottr_buf_puts(b, ", ");
-        cli_put_text(b, cli_jstr(kv, "key", NULL, "?"), SIZE_MAX);
-        ottr_buf_putc(b, '=');
-        cli_anyvalue_render(cli_jget(kv, "value", NULL), b);
-    }
-    ottr_buf_putc(b, '}');
+    cli_put_text(b, kv && kv->key ? kv->key : "?", SIZE_MAX);
 }
 
-void cli_anyvalue_render(struct json_object *v, ottr_buf *out)
+void cli_anyvalue_render(const otlp_any *v, ottr_buf *out)
 {
-    struct json_object *x;
-    if ((x = cli_jget(v, "stringValue", "string_value")) != NULL) {
-        put_quoted(out, json_object_get_string(x));
-    } else if ((x = cli_jget(v, "boolValue", "bool_value")) != NULL) {
-        ottr_buf_puts(out, json_object_get_boolean(x) ? "true" : "false");
-    } else if ((x = cli_jget(v, "intValue", "int_value")) != NULL) {
-        if (json_object_is_type(x, json_type_int))
-            ottr_buf_printf(out, "%lld", (long long)json_object_get_int64(x));
-        else
-            cli_put_text(out, json_object_get_string(x), 64);
-    } else if ((x = cli_jget(v, "doubleValue", "double_value")) != NULL) {
-        if (json_object_is_type(x, json_type_string))
-            cli_put_text(out, json_object_get_string(x), 64);
-        else
-            put_double(out, json_object_get_double(x));
-    } else if ((x = cli_jget(v, "bytesValue", "bytes_value")) != NULL) {
-        const char *s = json_object_get_string(x);
-        size_t len = strlen(s);
-        uint8_t *raw = malloc(len + 1);
-        int n = raw ? ottr_base64_decode(s, len, raw, len + 1) : -1;
-        if (n >= 0) {
-            ottr_buf_puts(out, "0x");
-            for (int i = 0; i < n; i++)
-                ottr_buf_printf(out, "%02x", raw[i]);
-        } else {
-            put_quoted(out, s);
-        }
-        free(raw);
-    } else if ((x = cli_jget(v, "arrayValue", "array_value")) != NULL) {
-        struct json_object *values = cli_jget(x, "values", NULL);
-        size_t n = values && json_object_is_type(values, json_type_array)
-                       ? json_object_array_length(values)
-                       : 0;
+    switch (v ? v->value_case : OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET) {
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE:
+        put_quoted(out, v->string_value ? v->string_value : "");
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
+        ottr_buf_puts(out, v->bool_value ? "true" : "false");
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+        ottr_buf_printf(out, "%lld", (long long)v->int_value);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
+        put_double(out, v->double_value);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
+        ottr_buf_puts(out, "0x");
+        for (size_t i = 0; i < v->bytes_value.len; i++)
+            ottr_buf_printf(out, "%02x", v->bytes_value.data[i]);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE: {
+        size_t n = v->array_value ? v->array_value->n_values : 0;
         ottr_buf_putc(out, '[');
         for (size_t i = 0; i < n; i++) {
             if (i > 0)
                 ottr_buf_puts(out, ", ");
-            cli_anyvalue_render(json_object_array_get_idx(values, i), out);
+            cli_anyvalue_render(v->array_value->values[i], out);
         }
         ottr_buf_putc(out, ']');
-    } else if ((x = cli_jget(v, "kvlistValue", "kvlist_value")) != NULL) {
-        put_kvlist(out, cli_jget(x, "values", NULL));
-    } else {
+        break;
+    }
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE: {
+        size_t n = v->kvlist_value ? v->kvlist_value->n_values : 0;
+        ottr_buf_putc(out, '{');
+        for (size_t i = 0; i < n; i++) {
+            const otlp_kv *kv = v->kvlist_value->values[i];
+            if (i > 0)
+                ottr_buf_puts(out, ", ");
+            put_key(out, kv);
+            ottr_buf_putc(out, '=');
+            cli_anyvalue_render(kv ? kv->value : NULL, out);
+        }
+        ottr_buf_putc(out, '}');
+        break;
+    }
+    default:
         ottr_buf_puts(out, "null");
+        break;
     }
 }
 
@@ -303,40 +293,38 @@ static void detail_start(const detail_ctx *d, size_t extra_indent)
     cli_put_repeat(d->b, " ", extra_indent);
 }
 
-static void detail_attrs(const detail_ctx *d, struct json_object *attrs, size_t indent)
+static void detail_attrs(const detail_ctx *d, otlp_kv *const *attrs, size_t n, size_t indent)
 {
-    size_t n = attrs ? json_object_array_length(attrs) : 0;
     for (size_t i = 0; i < n; i++) {
-        struct json_object *kv = json_object_array_get_idx(attrs, i);
         detail_start(d, indent);
         ottr_buf_puts(d->b, cli_sgr(d->color, CLI_SGR_DIM));
-        cli_put_text(d->b, cli_jstr(kv, "key", NULL, "?"), SIZE_MAX);
+        put_key(d->b, attrs[i]);
         ottr_buf_puts(d->b, cli_sgr(d->color, CLI_SGR_RESET));
         ottr_buf_puts(d->b, " = ");
-        cli_anyvalue_render(cli_jget(kv, "value", NULL), d->b);
+        cli_anyvalue_render(attrs[i] ? attrs[i]->value : NULL, d->b);
         ottr_buf_putc(d->b, '\n');
     }
-}
-
-static struct json_object *array_member(struct json_object *o, const char *name)
-{
-    struct json_object *a = cli_jget(o, name, NULL);
-    return a && json_object_is_type(a, json_type_array) ? a : NULL;
 }
 
 static void put_details(const detail_ctx *d, const cli_trace *t, const cli_span *s)
 {
     ottr_buf *b = d->b;
+    const otlp_span *sp = s->ref->span;
     detail_start(d, 0);
     ottr_buf_printf(b, "span %s", s->span_id[0] ? s->span_id : "(no ID)");
     if (s->dup)
         ottr_buf_puts(b, " (duplicate ID)");
-    if (s->kind > 0)
-        ottr_buf_printf(b, ", kind %s", s->kind < 6 ? kind_names[s->kind] : "?");
-    if (s->status == 1 || s->status == 2) {
-        ottr_buf_printf(b, ", status %s%s%s", cli_sgr(d->color && s->status == 2, CLI_SGR_RED),
-                        s->status == 2 ? "error" : "ok",
-                        cli_sgr(d->color && s->status == 2, CLI_SGR_RESET));
+    if (s->kind > 0) {
+        const char *kind = otlp_span_kind_word(s->kind);
+        ottr_buf_printf(b, ", kind %s", kind ? kind : "?");
+    }
+    if (s->status == OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK ||
+        s->status == OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR) {
+        bool red =
+            d->color &&
+            s->status == OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
+        ottr_buf_printf(b, ", status %s%s%s", cli_sgr(red, CLI_SGR_RED),
+                        otlp_status_code_word(s->status), cli_sgr(red, CLI_SGR_RESET));
         if (s->status_msg[0]) {
             ottr_buf_putc(b, ' ');
             put_quoted(b, s->status_msg);
@@ -350,37 +338,35 @@ static void put_details(const detail_ctx *d, const cli_trace *t, const cli_span 
         ottr_buf_printf(b, ", parent %s", s->parent_id);
     }
     ottr_buf_putc(b, '\n');
-    detail_attrs(d, s->attrs, 0);
+    detail_attrs(d, sp->attributes, sp->n_attributes, 0);
 
-    size_t n = s->events ? json_object_array_length(s->events) : 0;
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *ev = json_object_array_get_idx(s->events, i);
-        uint64_t at;
-        cli_ju64(cli_jget(ev, "timeUnixNano", "time_unix_nano"), &at);
+    for (size_t i = 0; i < sp->n_events; i++) {
+        const otlp_event *ev = sp->events[i];
         detail_start(d, 0);
         ottr_buf_puts(b, cli_sgr(d->color, CLI_SGR_BOLD));
         ottr_buf_puts(b, "event");
         ottr_buf_puts(b, cli_sgr(d->color, CLI_SGR_RESET));
         ottr_buf_putc(b, ' ');
-        put_signed_offset(b, at, t->start_ns);
+        put_signed_offset(b, ev->time_unix_nano, t->start_ns);
         ottr_buf_putc(b, ' ');
-        cli_put_text(b, cli_jstr(ev, "name", NULL, ""), SIZE_MAX);
+        cli_put_text(b, ev->name ? ev->name : "", SIZE_MAX);
         ottr_buf_putc(b, '\n');
-        detail_attrs(d, array_member(ev, "attributes"), 2);
+        detail_attrs(d, ev->attributes, ev->n_attributes, 2);
     }
 
-    n = s->links ? json_object_array_length(s->links) : 0;
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *lk = json_object_array_get_idx(s->links, i);
-        char tid[33], sid[17];
-        cli_id_hex(cli_jget(lk, "traceId", "trace_id"), 16, tid);
-        cli_id_hex(cli_jget(lk, "spanId", "span_id"), 8, sid);
+    for (size_t i = 0; i < sp->n_links; i++) {
+        const otlp_link *lk = sp->links[i];
+        char tid[33] = "?", sid[17] = "?";
+        if (lk->trace_id.len == 16)
+            ottr_hex_encode(lk->trace_id.data, 16, tid);
+        if (lk->span_id.len == 8)
+            ottr_hex_encode(lk->span_id.data, 8, sid);
         detail_start(d, 0);
         ottr_buf_puts(b, cli_sgr(d->color, CLI_SGR_BOLD));
         ottr_buf_puts(b, "link");
         ottr_buf_puts(b, cli_sgr(d->color, CLI_SGR_RESET));
-        ottr_buf_printf(b, " trace %s span %s\n", tid[0] ? tid : "?", sid[0] ? sid : "?");
-        detail_attrs(d, array_member(lk, "attributes"), 2);
+        ottr_buf_printf(b, " trace %s span %s\n", tid, sid);
+        detail_attrs(d, lk->attributes, lk->n_attributes, 2);
     }
 }
 

@@ -74,11 +74,8 @@ static uint64_t hash_seed(void)
 static void *builder_alloc(builder *b, size_t n)
 {
     void *p = ottr_arena_alloc(b->arena, n ? n : 1);
-    if (p == NULL) {
-        const ottr_arena *a = b->arena;
-        b->fail = (a->limit && (n > a->limit || a->used > a->limit - n)) ? OTTR_ERR_TOO_LARGE
-                                                                         : OTTR_ERR_NOMEM;
-    }
+    if (p == NULL)
+        b->fail = otlp_alloc_failure(b->arena, n ? n : 1);
     return p;
 }
 
@@ -137,30 +134,10 @@ static uint32_t group_lookup(builder *b, const uint8_t *trace_id, uint64_t seed)
     return g;
 }
 
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *varint_put(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
 /* Size of a length-delimited field with a one-byte tag and |len| bytes of value. */
 static size_t field_len(size_t len)
 {
-    return 1 + varint_len(len) + len;
+    return 1 + otlp_varint_len(len) + len;
 }
 
 /* Sizes of one ResourceSpans holding refs [from, to) of a group, all under scope
@@ -211,7 +188,7 @@ static uint8_t *put_string_field(uint8_t *p, uint8_t tag, const char *s)
     if (s && s[0]) {
         size_t n = strlen(s);
         *p++ = tag;
-        p = varint_put(p, n);
+        p = otlp_varint_put(p, n);
         memcpy(p, s, n);
         p += n;
     }
@@ -225,25 +202,25 @@ static uint8_t *run_write(builder *b, uint8_t *p, const otlp_trace_group *g, con
     size_t ss_len;
     size_t rs_len = run_sizes(b, si, base + from, base + to, &ss_len);
     *p++ = 0x0a; /* TracesData.resource_spans */
-    p = varint_put(p, rs_len);
+    p = otlp_varint_put(p, rs_len);
     if (si->rs->resource) {
         *p++ = 0x0a; /* ResourceSpans.resource */
-        p = varint_put(p, si->res_len);
+        p = otlp_varint_put(p, si->res_len);
         memcpy(p, si->res_bytes, si->res_len);
         p += si->res_len;
     }
     *p++ = 0x12; /* ResourceSpans.scope_spans */
-    p = varint_put(p, ss_len);
+    p = otlp_varint_put(p, ss_len);
     if (si->ss->scope) {
         *p++ = 0x0a; /* ScopeSpans.scope */
-        p = varint_put(p, si->scope_len);
+        p = otlp_varint_put(p, si->scope_len);
         memcpy(p, si->scope_bytes, si->scope_len);
         p += si->scope_len;
     }
     for (size_t r = from; r < to; r++) {
         size_t n = b->ref_size[base + r];
         *p++ = 0x12; /* ScopeSpans.spans */
-        p = varint_put(p, n);
+        p = otlp_varint_put(p, n);
         if (b->ref_raw)
             memcpy(p, b->ref_raw[base + r], n);
         else
@@ -301,19 +278,13 @@ static size_t builder_scan(builder *b, const otlp_request *req)
     return nspans;
 }
 
-/* Reads a varint at |*p| (before |end|). Returns 0, or -1 when truncated. */
-static int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+/* Reads a varint at |*p| (before |end|) and moves past it. Returns 0, or -1 when
+ * malformed or truncated. */
+static inline int wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t c = *(*p)++;
-        r |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *v = r;
-            return 0;
-        }
-    }
-    return -1;
+    size_t n = otlp_varint_get(*p, end, v);
+    *p += n;
+    return n ? 0 : -1;
 }
 
 /* Reads one field's key, and for length-delimited fields its value's extent.
@@ -535,6 +506,9 @@ static ottr_status batch_build(ottr_arena *arena, const otlp_request *req, const
             refs[r].resource = si->rs->resource;
             refs[r].scope = si->ss->scope;
             refs[r].service = si->service;
+            refs[r].rs = (uint32_t)si->ri;
+            refs[r].parent = -1;
+            refs[r].problems = 0;
             b.ref_scope[r] = (uint32_t)s;
             if (b.wire) {
                 const wire_ref *w = &b.wire->spans[si->span_first + k];
@@ -623,70 +597,4 @@ ottr_status otlp_batch_build_wire(ottr_arena *arena, const otlp_request *req, co
 {
     return batch_build(arena, req, wire ? wire : (const uint8_t *)"", len, out, rejected, msg,
                        msglen);
-}
-
-/* A protobuf-c allocator over an arena that remembers whether it ran out, so a
- * failed unpack can be told apart from corrupt bytes. */
-typedef struct flagged_alloc {
-    ProtobufCAllocator pb;
-    ottr_arena *arena;
-    int failed;
-} flagged_alloc;
-
-static void *flagged_alloc_fn(void *ctx, size_t n)
-{
-    flagged_alloc *f = ctx;
-    void *p = ottr_arena_alloc(f->arena, n);
-    if (p == NULL)
-        f->failed = 1;
-    return p;
-}
-
-static void flagged_free_fn(void *ctx, void *p)
-{
-    (void)ctx;
-    (void)p;
-}
-
-ottr_status otlp_chunk_decode(ottr_arena *arena, const uint8_t *chunk, size_t len,
-                              otlp_span_ref **spans, size_t *nspans)
-{
-    *spans = NULL;
-    *nspans = 0;
-    if (len == 0)
-        return OTTR_OK;
-    flagged_alloc fa = {.pb = {.alloc = flagged_alloc_fn, .free = flagged_free_fn}, .arena = arena};
-    fa.pb.allocator_data = &fa;
-    otlp_traces_data *td = opentelemetry__proto__trace__v1__traces_data__unpack(&fa.pb, len, chunk);
-    if (td == NULL)
-        return fa.failed ? OTTR_ERR_NOMEM : OTTR_ERR_CORRUPT;
-
-    size_t n = 0;
-    for (size_t i = 0; i < td->n_resource_spans; i++) {
-        const otlp_resource_spans *rs = td->resource_spans[i];
-        for (size_t j = 0; j < rs->n_scope_spans; j++)
-            n += rs->scope_spans[j]->n_spans;
-    }
-    if (n == 0)
-        return OTTR_OK;
-    otlp_span_ref *refs = ottr_arena_alloc(arena, mul_size(n, sizeof(*refs)));
-    if (refs == NULL)
-        return OTTR_ERR_NOMEM;
-    size_t r = 0;
-    for (size_t i = 0; i < td->n_resource_spans; i++) {
-        const otlp_resource_spans *rs = td->resource_spans[i];
-        const char *service = otlp_resource_service(rs->resource);
-        for (size_t j = 0; j < rs->n_scope_spans; j++) {
-            const otlp_scope_spans *ss = rs->scope_spans[j];
-            for (size_t k = 0; k < ss->n_spans; k++, r++) {
-                refs[r].span = ss->spans[k];
-                refs[r].resource = rs->resource;
-                refs[r].scope = ss->scope;
-                refs[r].service = service;
-            }
-        }
-    }
-    *spans = refs;
-    *nspans = n;
-    return OTTR_OK;
 }

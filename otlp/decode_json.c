@@ -1,5 +1,6 @@
 /* otlp/decode_json.c - decodes OTLP/JSON trace export requests straight into
- * protobuf-c structs in the request arena (no intermediate document tree), and
+ * protobuf-c structs in the request arena (no intermediate document tree), the
+ * same for trace documents (Tempo's and Jaeger's variants, parsed leniently), and
  * encodes the JSON export response. */
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@ typedef struct jp {
     const char *end;
     ottr_arena *arena;
     int depth;
+    int lenient; /* a trace document: skip bad content, accept Tempo's variants */
+    int hard;    /* lenient, but the error was not one to skip: give up */
     ottr_status st;
     char *err;
     size_t errlen;
@@ -38,18 +41,25 @@ static int jp_fail(jp *j, const char *field, const char *what)
     return -1;
 }
 
+/* Forgets the error just recorded, so that lenient parsing goes on from |at|. */
+static void jp_unfail(jp *j, const char *at)
+{
+    j->st = OTTR_OK;
+    if (j->err && j->errlen)
+        j->err[0] = '\0';
+    j->p = at;
+}
+
 static void *jp_alloc(jp *j, size_t n)
 {
     void *p = ottr_arena_alloc(j->arena, n ? n : 1);
     if (p == NULL && j->st == OTTR_OK) {
-        ottr_arena *a = j->arena;
-        size_t need = (n + 15) & ~(size_t)15;
-        int over = a->limit && (need > a->limit || a->used > a->limit - need);
-        j->st = over ? OTTR_ERR_TOO_LARGE : OTTR_ERR_NOMEM;
+        j->st = otlp_alloc_failure(j->arena, n ? n : 1);
         if (j->err && j->errlen)
             snprintf(j->err, j->errlen, "%s",
-                     over ? "request too large to decode within the memory limit"
-                          : "out of memory");
+                     j->st == OTTR_ERR_TOO_LARGE
+                         ? "request too large to decode within the memory limit"
+                         : "out of memory");
     }
     return p;
 }
@@ -523,8 +533,12 @@ static int jp_i64(jp *j, const char *field, int64_t *out)
     return 0;
 }
 
-/* An enum: an integer (or a decimal string), or one of |names| (index = value). */
-static int jp_enum(jp *j, const char *field, const char *const *names, size_t nnames, int *out)
+typedef int (*jp_enum_parse_fn)(const char *s, size_t n, unsigned how);
+
+/* An enum: an integer (or a decimal string), or the name of a value as |parse|
+ * (otlp_span_kind_parse, ...) reads it: the full name, and in a trace document
+ * also the short word, in any case. */
+static int jp_enum(jp *j, const char *field, jp_enum_parse_fn parse, int *out)
 {
     if (jp_peek(j) == '"') {
         const char *at = j->p;
@@ -532,11 +546,11 @@ static int jp_enum(jp *j, const char *field, const char *const *names, size_t nn
         size_t n;
         if (jp_string_view(j, field, &s, &n) != 0)
             return -1;
-        for (size_t i = 0; i < nnames; i++) {
-            if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0) {
-                *out = (int)i;
-                return 0;
-            }
+        int v = parse(
+            s, n, j->lenient ? OTLP_NAME_FULL | OTLP_NAME_WORD | OTLP_NAME_NOCASE : OTLP_NAME_FULL);
+        if (v >= 0) {
+            *out = v;
+            return 0;
         }
         int neg;
         uint64_t mag;
@@ -668,6 +682,50 @@ static int jp_base64_bytes(jp *j, const char *field, ProtobufCBinaryData *out)
     return 0;
 }
 
+/* A trace or span ID of |want| bytes: hex, as jp_hex_bytes reads it. In a trace
+ * document also base64, as Tempo's JSON and protobuf's JSON mapping write bytes,
+ * when it is not |want| bytes of hex; text that is neither is kept as it is, so
+ * that a malformed parent ID is not taken for no parent at all. */
+static int jp_id(jp *j, const char *field, size_t want, ProtobufCBinaryData *out)
+{
+    if (!j->lenient || jp_peek(j) == 'n')
+        return jp_hex_bytes(j, field, out);
+    const char *at = j->p;
+    const char *s;
+    size_t n;
+    if (jp_string_view(j, field, &s, &n) != 0)
+        return -1;
+    const char *after = j->p;
+    if (n == 0) {
+        out->len = 0;
+        out->data = NULL;
+        return 0;
+    }
+    uint8_t *d = jp_alloc(j, n);
+    if (d == NULL)
+        return -1;
+    int len = n == 2 * want ? ottr_hex_decode(s, n, d, n) : -1;
+    if (len < 0) {
+        ProtobufCBinaryData b = {0, NULL};
+        j->p = at;
+        if (jp_base64_bytes(j, field, &b) == 0 && b.len == want) {
+            *out = b;
+            return 0;
+        }
+        if (j->st != OTTR_OK && j->st != OTTR_ERR_INVALID)
+            return -1;
+        jp_unfail(j, after);
+        len = ottr_hex_decode(s, n, d, n);
+    }
+    if (len < 0) {
+        memcpy(d, s, n);
+        len = (int)n;
+    }
+    out->data = d;
+    out->len = (size_t)len;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ repeated */
 
 static int jp_push(jp *j, void *p)
@@ -703,6 +761,13 @@ static int jp_repeated(jp *j, const char *field, jp_parse_fn one, void ***out, s
     int first = 1;
     while ((r = jp_arr_next(j, field, &first)) == 1) {
         if (jp_peek(j) != '{') {
+            if (j->lenient) {
+                if ((r = jp_skip(j, field)) != 0) {
+                    j->hard = 1;
+                    break;
+                }
+                continue;
+            }
             r = jp_fail(j, field, "expected an object in the array");
             break;
         }
@@ -758,9 +823,23 @@ static int jp_object(jp *j, const char *field, void *msg, jp_field_fn fn)
     const char *k;
     size_t kn;
     while ((more = jp_obj_next(j, field, &first, &k, &kn)) == 1) {
+        const char *at = j->p; /* the value (jp_skip passes white space) */
+        int depth = j->depth;
+        size_t top = j->top;
         int r = fn(j, msg, k, kn);
-        if (r == 1)
+        if (r == 1) {
+            if ((r = jp_skip(j, field)) != 0)
+                j->hard = 1;
+        } else if (r != 0 && j->lenient && !j->hard && j->st == OTTR_ERR_INVALID) {
+            /* A known field of the wrong type or value: skipped as unknown. A
+             * value that cannot even be skipped is broken JSON. */
+            jp_unfail(j, at);
+            j->depth = depth;
+            j->top = top;
             r = jp_skip(j, field);
+            if (r != 0)
+                j->hard = 1;
+        }
         if (r != 0)
             return -1;
     }
@@ -952,17 +1031,6 @@ static void *parse_scope(jp *j, const char *field)
     return m;
 }
 
-static const char *const span_kind_names[] = {
-    "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER",
-    "SPAN_KIND_CLIENT",      "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER",
-};
-
-static const char *const status_code_names[] = {
-    "STATUS_CODE_UNSET",
-    "STATUS_CODE_OK",
-    "STATUS_CODE_ERROR",
-};
-
 static int status_field(jp *j, void *msg, const char *k, size_t kn)
 {
     otlp_status *m = msg;
@@ -970,7 +1038,7 @@ static int status_field(jp *j, void *msg, const char *k, size_t kn)
         return jp_string(j, "status.message", &m->message);
     if (key_is(k, kn, "code")) {
         int v = (int)m->code;
-        int r = jp_enum(j, "status.code", status_code_names, 3, &v);
+        int r = jp_enum(j, "status.code", otlp_status_code_parse, &v);
         m->code = (Opentelemetry__Proto__Trace__V1__Status__StatusCode)v;
         return r;
     }
@@ -1009,9 +1077,9 @@ static int link_field(jp *j, void *msg, const char *k, size_t kn)
 {
     otlp_link *m = msg;
     if (key_is2(k, kn, "traceId", "trace_id"))
-        return jp_hex_bytes(j, "links.traceId", &m->trace_id);
+        return jp_id(j, "links.traceId", 16, &m->trace_id);
     if (key_is2(k, kn, "spanId", "span_id"))
-        return jp_hex_bytes(j, "links.spanId", &m->span_id);
+        return jp_id(j, "links.spanId", 8, &m->span_id);
     if (key_is2(k, kn, "traceState", "trace_state"))
         return jp_string(j, "links.traceState", &m->trace_state);
     if (key_is(k, kn, "attributes"))
@@ -1034,18 +1102,18 @@ static int span_field(jp *j, void *msg, const char *k, size_t kn)
 {
     otlp_span *m = msg;
     if (key_is2(k, kn, "traceId", "trace_id"))
-        return jp_hex_bytes(j, "traceId", &m->trace_id);
+        return jp_id(j, "traceId", 16, &m->trace_id);
     if (key_is2(k, kn, "spanId", "span_id"))
-        return jp_hex_bytes(j, "spanId", &m->span_id);
+        return jp_id(j, "spanId", 8, &m->span_id);
     if (key_is2(k, kn, "traceState", "trace_state"))
         return jp_string(j, "traceState", &m->trace_state);
     if (key_is2(k, kn, "parentSpanId", "parent_span_id"))
-        return jp_hex_bytes(j, "parentSpanId", &m->parent_span_id);
+        return jp_id(j, "parentSpanId", 8, &m->parent_span_id);
     if (key_is(k, kn, "name"))
         return jp_string(j, "name", &m->name);
     if (key_is(k, kn, "kind")) {
         int v = (int)m->kind;
-        int r = jp_enum(j, "kind", span_kind_names, 6, &v);
+        int r = jp_enum(j, "kind", otlp_span_kind_parse, &v);
         m->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)v;
         return r;
     }
@@ -1082,7 +1150,8 @@ static void *parse_span(jp *j, const char *field)
 static int scope_spans_field(jp *j, void *msg, const char *k, size_t kn)
 {
     otlp_scope_spans *m = msg;
-    if (key_is(k, kn, "scope"))
+    if (key_is(k, kn, "scope") ||
+        (j->lenient && key_is2(k, kn, "instrumentationLibrary", "instrumentation_library")))
         return jp_message(j, "scope", parse_scope, (void **)&m->scope);
     if (key_is(k, kn, "spans"))
         return jp_repeated(j, "spans", parse_span, (void ***)&m->spans, &m->n_spans);
@@ -1103,7 +1172,9 @@ static int resource_spans_field(jp *j, void *msg, const char *k, size_t kn)
     otlp_resource_spans *m = msg;
     if (key_is(k, kn, "resource"))
         return jp_message(j, "resource", parse_resource, (void **)&m->resource);
-    if (key_is2(k, kn, "scopeSpans", "scope_spans"))
+    if (key_is2(k, kn, "scopeSpans", "scope_spans") ||
+        (j->lenient &&
+         key_is2(k, kn, "instrumentationLibrarySpans", "instrumentation_library_spans")))
         return jp_repeated(j, "scopeSpans", parse_scope_spans, (void ***)&m->scope_spans,
                            &m->n_scope_spans);
     if (key_is2(k, kn, "schemaUrl", "schema_url"))
@@ -1136,35 +1207,148 @@ static void *parse_request(jp *j, const char *field)
     return m;
 }
 
+static void jp_init(jp *j, ottr_arena *arena, const char *json, size_t len, char *err,
+                    size_t errlen)
+{
+    memset(j, 0, sizeof(*j));
+    j->start = j->p = json;
+    j->end = json + len;
+    j->arena = arena;
+    j->err = err;
+    j->errlen = errlen;
+    if (err && errlen)
+        err[0] = '\0';
+}
+
+/* The document must be one object: checks that one starts here. */
+static int jp_doc_begin(jp *j)
+{
+    int c = jp_peek(j);
+    if (c != '{')
+        return jp_fail(j, NULL, c < 0 ? "empty JSON document" : "expected a JSON object");
+    return 0;
+}
+
+static int jp_doc_end(jp *j)
+{
+    if (jp_peek(j) != -1)
+        return jp_fail(j, NULL, "trailing data after the JSON object");
+    return 0;
+}
+
 ottr_status otlp_json_decode_request(ottr_arena *arena, const char *json, size_t len,
                                      otlp_request **out, char *err, size_t errlen)
 {
     jp j;
-    memset(&j, 0, sizeof(j));
-    j.start = j.p = json;
-    j.end = json + len;
-    j.arena = arena;
-    j.err = err;
-    j.errlen = errlen;
-    if (err && errlen)
-        err[0] = '\0';
+    jp_init(&j, arena, json, len, err, errlen);
     *out = NULL;
 
     otlp_request *req = NULL;
-    int c = jp_peek(&j);
-    if (c != '{') {
-        jp_fail(&j, NULL, c < 0 ? "empty JSON document" : "expected a JSON object");
-    } else {
+    if (jp_doc_begin(&j) == 0) {
         req = parse_request(&j, NULL);
-        if (req && jp_peek(&j) != -1) {
-            jp_fail(&j, NULL, "trailing data after the JSON object");
+        if (req && jp_doc_end(&j) != 0)
             req = NULL;
-        }
     }
     free(j.stack);
     if (req == NULL)
         return j.st != OTTR_OK ? j.st : OTTR_ERR_INTERNAL;
     *out = req;
+    return OTTR_OK;
+}
+
+/* ------------------------------------------------------------------ trace documents */
+
+/* What one object of a trace document holds. */
+typedef struct doc_level {
+    int found;                   /* it is there (a wrapper's value was an object) */
+    int other;                   /* a member that is neither a spans array nor a wrapper */
+    otlp_resource_spans **rs[2]; /* [0] "batches", [1] "resourceSpans" */
+    size_t nrs[2];
+    int has[2];
+    size_t off[2], len[2]; /* each array's bytes */
+} doc_level;
+
+/* Walks one object of a trace document. At the top (|wrappers| not NULL) the
+ * values of "trace" and "result" that are objects are walked too, into
+ * wrappers[0] and wrappers[1]. */
+static int doc_object(jp *j, doc_level *d, doc_level *wrappers)
+{
+    d->found = 1;
+    if (jp_enter(j, NULL) != 0)
+        return -1;
+    int first = 1, more;
+    const char *k;
+    size_t kn;
+    while ((more = jp_obj_next(j, NULL, &first, &k, &kn)) == 1) {
+        int arr = key_is(k, kn, "batches")                            ? 0
+                  : key_is2(k, kn, "resourceSpans", "resource_spans") ? 1
+                                                                      : -1;
+        int wrap = key_is(k, kn, "trace") ? 0 : key_is(k, kn, "result") ? 1 : -1;
+        int r;
+        if (arr >= 0) {
+            jp_peek(j);
+            const char *at = j->p;
+            otlp_resource_spans **v = NULL;
+            size_t n = 0;
+            r = jp_repeated(j, arr ? "resourceSpans" : "batches", parse_resource_spans,
+                            (void ***)&v, &n);
+            if (r == 0 && *at != 'n') {
+                d->rs[arr] = v;
+                d->nrs[arr] = n;
+                d->has[arr] = 1;
+                d->off[arr] = (size_t)(at - j->start);
+                d->len[arr] = (size_t)(j->p - at);
+            }
+        } else if (wrap >= 0 && wrappers && jp_peek(j) == '{') {
+            memset(&wrappers[wrap], 0, sizeof(wrappers[wrap]));
+            r = doc_object(j, &wrappers[wrap], NULL);
+        } else {
+            d->other |= wrap < 0;
+            r = jp_skip(j, NULL);
+        }
+        if (r != 0)
+            return -1;
+    }
+    return more;
+}
+
+ottr_status otlp_json_decode_traces(ottr_arena *arena, const char *json, size_t len,
+                                    otlp_traces_data **out, otlp_json_doc *doc, char *err,
+                                    size_t errlen)
+{
+    jp j;
+    jp_init(&j, arena, json, len, err, errlen);
+    j.lenient = 1;
+    *out = NULL;
+    otlp_json_doc info = {0, 0, 0};
+    doc_level top, wrappers[2];
+    memset(&top, 0, sizeof(top));
+    memset(wrappers, 0, sizeof(wrappers));
+    otlp_traces_data *td = NULL;
+    if (jp_doc_begin(&j) == 0 && doc_object(&j, &top, wrappers) == 0 && jp_doc_end(&j) == 0) {
+        /* Tempo v2's {"trace":...} first, then Jaeger's {"result":...}; in each,
+         * Tempo's "batches" before "resourceSpans". */
+        const doc_level *d = wrappers[0].found   ? &wrappers[0]
+                             : wrappers[1].found ? &wrappers[1]
+                                                 : &top;
+        int a = d->has[0] ? 0 : 1;
+        if (!d->has[a] && d->other) {
+            jp_fail(&j, NULL, "no \"resourceSpans\" or \"batches\" array");
+        } else if ((td = jp_alloc(&j, sizeof(*td))) != NULL) {
+            opentelemetry__proto__trace__v1__traces_data__init(td);
+            td->resource_spans = d->rs[a];
+            td->n_resource_spans = d->nrs[a];
+            info.array_off = d->off[a];
+            info.array_len = d->len[a];
+            info.wrapped = d != &top || a == 0;
+        }
+    }
+    free(j.stack);
+    if (j.st != OTTR_OK || td == NULL)
+        return j.st != OTTR_OK ? j.st : OTTR_ERR_INTERNAL;
+    *out = td;
+    if (doc)
+        *doc = info;
     return OTTR_OK;
 }
 

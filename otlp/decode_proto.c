@@ -20,26 +20,6 @@ static int scan_fail(pb_scan *s, const uint8_t *at, const char *what)
     return -1;
 }
 
-/* Reads a varint; returns the bytes used or 0 when malformed or truncated. */
-static inline size_t read_varint(const uint8_t *p, const uint8_t *end, uint64_t *out)
-{
-    if (p < end && p[0] < 0x80) {
-        *out = p[0];
-        return 1;
-    }
-    uint64_t v = 0;
-    for (size_t i = 0; i < 10 && p + i < end; i++) {
-        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-        if ((p[i] & 0x80) == 0) {
-            if (i == 9 && p[i] > 1)
-                return 0;
-            *out = v;
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
 /* The message type of field |field| of |desc|, or NULL when the field is unknown
  * or not a message. OTLP messages have few fields: a linear scan is fastest. */
 static const ProtobufCMessageDescriptor *child_descriptor(const ProtobufCMessageDescriptor *desc,
@@ -61,7 +41,7 @@ static int scan_message(pb_scan *s, const ProtobufCMessageDescriptor *desc, cons
         return scan_fail(s, p, "messages nested too deeply");
     while (p < end) {
         uint64_t key, v;
-        size_t n = read_varint(p, end, &key);
+        size_t n = otlp_varint_get(p, end, &key);
         if (n == 0)
             return scan_fail(s, p, "bad tag");
         uint64_t field = key >> 3;
@@ -72,7 +52,7 @@ static int scan_message(pb_scan *s, const ProtobufCMessageDescriptor *desc, cons
         p += n;
         switch (wire) {
         case 0: /* varint */
-            n = read_varint(p, end, &v);
+            n = otlp_varint_get(p, end, &v);
             if (n == 0)
                 return scan_fail(s, at, "bad varint");
             p += n;
@@ -88,7 +68,7 @@ static int scan_message(pb_scan *s, const ProtobufCMessageDescriptor *desc, cons
             p += 4;
             break;
         case 2: { /* length-delimited */
-            n = read_varint(p, end, &v);
+            n = otlp_varint_get(p, end, &v);
             if (n == 0)
                 return scan_fail(s, at, "bad length");
             p += n;
@@ -107,31 +87,6 @@ static int scan_message(pb_scan *s, const ProtobufCMessageDescriptor *desc, cons
     return 0;
 }
 
-/* protobuf-c allocator over the arena that remembers whether an allocation
- * failed, to tell "out of memory" from "malformed". */
-typedef struct arena_alloc {
-    ottr_arena *arena;
-    int failed; /* 1: malloc failed, 2: over the arena limit */
-} arena_alloc;
-
-static void *arena_alloc_fn(void *ctx, size_t n)
-{
-    arena_alloc *a = ctx;
-    void *p = ottr_arena_alloc(a->arena, n ? n : 1);
-    if (p == NULL) {
-        ottr_arena *ar = a->arena;
-        size_t need = (n + 15) & ~(size_t)15;
-        a->failed = ar->limit && (need > ar->limit || ar->used > ar->limit - need) ? 2 : 1;
-    }
-    return p;
-}
-
-static void arena_free_fn(void *ctx, void *p)
-{
-    (void)ctx;
-    (void)p; /* released with the arena */
-}
-
 ottr_status otlp_proto_decode_request(ottr_arena *arena, const uint8_t *data, size_t len,
                                       otlp_request **out, char *err, size_t errlen)
 {
@@ -145,20 +100,21 @@ ottr_status otlp_proto_decode_request(ottr_arena *arena, const uint8_t *data, si
             data, data + len, 0) != 0)
         return OTTR_ERR_INVALID;
 
-    arena_alloc aa = {arena, 0};
-    ProtobufCAllocator pa = {arena_alloc_fn, arena_free_fn, &aa};
+    otlp_pb_flagged fa;
+    otlp_pb_flagged_init(&fa, arena);
     /* protobuf-c reads nothing when len is 0 but wants a non-NULL pointer. */
     static const uint8_t empty[1];
     *out = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-        &pa, len, len ? data : empty);
+        &fa.pb, len, len ? data : empty);
     if (*out)
         return OTTR_OK;
-    if (aa.failed) {
+    if (fa.failed != OTTR_OK) {
         if (err && errlen)
             snprintf(err, errlen, "%s",
-                     aa.failed == 2 ? "request too large to decode within the memory limit"
-                                    : "out of memory");
-        return aa.failed == 2 ? OTTR_ERR_TOO_LARGE : OTTR_ERR_NOMEM;
+                     fa.failed == OTTR_ERR_TOO_LARGE
+                         ? "request too large to decode within the memory limit"
+                         : "out of memory");
+        return fa.failed;
     }
     if (err && errlen)
         snprintf(err, errlen, "invalid protobuf: a field has the wrong wire type");

@@ -1,7 +1,9 @@
 /* otlp/otlp.h - everything that knows OTLP bytes: the protobuf-c type names, the
- * checked protobuf and JSON decoders of export requests, grouping a request's spans
- * by trace into stored chunks, decoding stored chunks back, a trace's tree rebuilt
- * from parent span IDs, the OTLP JSON writer and attribute / service lookup.
+ * protobuf varint codec, the checked protobuf and JSON decoders of export requests
+ * and trace documents, grouping a request's spans by trace into stored chunks,
+ * decoding stored chunks back, a trace's tree rebuilt from parent span IDs, the
+ * names of span kinds and status codes, the OTLP JSON writer and attribute /
+ * service lookup.
  *
  * otlp/ depends on common/ and the generated protobuf-c code only. */
 #ifndef OTTR_OTLP_H
@@ -35,9 +37,76 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_any;
 typedef Opentelemetry__Proto__Common__V1__ArrayValue otlp_array;
 typedef Opentelemetry__Proto__Common__V1__KeyValueList otlp_kvlist;
 
+/* ------------------------------------------------------------------ allocators */
+
 /* A protobuf-c allocator drawing from |a| (free is a no-op: the arena is reset
  * as a whole). */
 ProtobufCAllocator otlp_pb_allocator(ottr_arena *a);
+
+/* Why allocating |n| bytes from |a| just failed: OTTR_ERR_TOO_LARGE when it would
+ * have passed the arena's limit, else OTTR_ERR_NOMEM (malloc failed). */
+ottr_status otlp_alloc_failure(const ottr_arena *a, size_t n);
+
+/* A protobuf-c allocator over an arena that remembers why an allocation failed,
+ * so that a failed unpack can be told apart from bad bytes. Set up with
+ * otlp_pb_flagged_init, pass &f.pb to protobuf-c. */
+typedef struct otlp_pb_flagged {
+    ProtobufCAllocator pb;
+    ottr_arena *arena;
+    ottr_status failed; /* OTTR_OK, or otlp_alloc_failure() of the first failure */
+    size_t asked;       /* private: the size of the allocation under way */
+} otlp_pb_flagged;
+
+void otlp_pb_flagged_init(otlp_pb_flagged *f, ottr_arena *a);
+
+/* ------------------------------------------------------------------ varints */
+
+/* The longest protobuf varint: 10 bytes for 64 bits. */
+#define OTLP_VARINT_MAX 10
+
+/* Bytes of |v| as a protobuf varint (1 to OTLP_VARINT_MAX). */
+static inline size_t otlp_varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Writes |v| as a varint at |p| (room for otlp_varint_len(v) bytes); returns the
+ * byte after it. */
+static inline uint8_t *otlp_varint_put(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+/* Reads a varint at |p| (before |end|) into |*v|. Returns the bytes used, or 0
+ * when it is truncated, longer than OTLP_VARINT_MAX bytes or over 64 bits. */
+static inline size_t otlp_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    if (p < end && p[0] < 0x80) {
+        *v = p[0];
+        return 1;
+    }
+    uint64_t r = 0;
+    for (size_t i = 0; i < OTLP_VARINT_MAX && p + i < end; i++) {
+        r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if ((p[i] & 0x80) == 0) {
+            if (i == OTLP_VARINT_MAX - 1 && p[i] > 1)
+                return 0;
+            *v = r;
+            return i + 1;
+        }
+    }
+    return 0;
+}
 
 /* ------------------------------------------------------------------ protobuf decode */
 
@@ -72,6 +141,35 @@ ottr_status otlp_proto_decode_request(ottr_arena *arena, const uint8_t *data, si
 ottr_status otlp_json_decode_request(ottr_arena *arena, const char *json, size_t len,
                                      otlp_request **out, char *err, size_t errlen);
 
+/* Where otlp_json_decode_traces found the spans. */
+typedef struct otlp_json_doc {
+    size_t array_off, array_len; /* the ResourceSpans array's bytes in the input; 0, 0 when none */
+    int wrapped; /* not a plain {"resourceSpans":[...]} request: Tempo's "batches", or
+                  * inside "trace" or "result" */
+} otlp_json_doc;
+
+/* Decodes a trace document in OTLP/JSON, as query APIs answer and people save
+ * them, into a TracesData allocated from |arena|:
+ *   {"resourceSpans":[...]}, Tempo's {"batches":[...]}, either one inside
+ *   {"trace":{...}} (Tempo v2) or {"result":{...}} (Jaeger api_v3);
+ *   the old names "instrumentationLibrarySpans" and "instrumentationLibrary";
+ *   IDs in hex or base64 (Tempo's JSON; an ID that is neither is kept as its
+ *   text, so that it is not taken for an absent one);
+ *   enums also as the short words ("server", "error") in any case.
+ * Unlike otlp_json_decode_request it never fails on content: a field of the
+ * wrong type or value, or an array element that is not an object, is skipped.
+ * A document without a spans array is an empty trace when it has no other
+ * members ("{}", {"trace":{}}). |doc| (may be NULL) tells where the array was.
+ * Returns OTTR_OK, or:
+ *   OTTR_ERR_INVALID   - not JSON, not an object, or not a trace (an object
+ *                        without a spans array, or one that is not an array);
+ *                        message in |err|
+ *   OTTR_ERR_TOO_LARGE - the arena reached its limit
+ *   OTTR_ERR_NOMEM     - out of memory */
+ottr_status otlp_json_decode_traces(ottr_arena *arena, const char *json, size_t len,
+                                    otlp_traces_data **out, otlp_json_doc *doc, char *err,
+                                    size_t errlen);
+
 /* Appends the OTLP/JSON ExportTraceServiceResponse: `{}` when nothing was
  * rejected and there is no message, else
  * `{"partialSuccess":{"rejectedSpans":"N","errorMessage":"..."}}`. */
@@ -79,13 +177,24 @@ void otlp_json_encode_response(int64_t rejected, const char *message, ottr_buf *
 
 /* ------------------------------------------------------------------ grouping by trace */
 
-/* One span of a request, with the resource and scope it came under. All
- * pointers point into the request's arena and live as long as it. */
+/* Problems of one span found by otlp_trace_build_tree, as bit flags. */
+#define OTLP_SPAN_ORPHAN    1 /* its parent span ID is not in the trace, or not a valid ID */
+#define OTLP_SPAN_DUPLICATE 2 /* an earlier span has the same span ID */
+#define OTLP_SPAN_CYCLE     4 /* its parent chain loops */
+#define OTLP_SPAN_CUT       8 /* its parent reference was dropped to break a cycle */
+
+/* One span of a request or of a decoded trace, with the resource and scope it
+ * came under. All pointers point into the arena the spans were decoded into and
+ * live as long as it. */
 typedef struct otlp_span_ref {
     const otlp_span *span;
     const otlp_resource *resource; /* may be NULL */
     const otlp_scope *scope;       /* may be NULL */
     const char *service;           /* resource service.name, or "unknown_service"; never NULL */
+    uint32_t rs;                   /* index of its ResourceSpans in the request or TracesData */
+    int32_t parent;   /* index of the parent span once otlp_trace_build_tree ran; -1 for
+                       * roots, orphans, cut spans (and before) */
+    uint8_t problems; /* OTLP_SPAN_*, once otlp_trace_build_tree ran */
 } otlp_span_ref;
 
 /* One trace's share of a request. |chunk| holds these spans re-encoded as one or
@@ -127,51 +236,77 @@ ottr_status otlp_batch_build_wire(ottr_arena *arena, const otlp_request *req, co
                                   size_t len, otlp_batch *out, size_t *rejected, char *msg,
                                   size_t msglen);
 
-/* Decodes a stored chunk (one or more field-1 framed ResourceSpans, as above) of
- * one trace back into span references in |arena|. Returns OTTR_OK or
- * OTTR_ERR_CORRUPT / OTTR_ERR_NOMEM. */
-ottr_status otlp_chunk_decode(ottr_arena *arena, const uint8_t *chunk, size_t len,
-                              otlp_span_ref **spans, size_t *nspans);
-
 /* ------------------------------------------------------------------ decoded traces */
 
-/* Problems of one span, as bit flags. */
-#define OTLP_SPAN_ORPHAN    1 /* its parent span ID is not in the trace */
-#define OTLP_SPAN_DUPLICATE 2 /* an earlier span has the same span ID */
-#define OTLP_SPAN_CYCLE     4 /* its parent chain loops */
-#define OTLP_SPAN_CUT       8 /* its parent reference was dropped to break a cycle */
-
-typedef struct otlp_trace_span {
-    const otlp_span *span;
-    const otlp_resource *resource; /* may be NULL */
-    const otlp_scope *scope;       /* may be NULL */
-    const char *service;           /* resource service.name or "unknown_service" */
-    uint32_t rs;                   /* index of its ResourceSpans */
-    int32_t parent;                /* index of the parent span; -1 for roots, orphans, cuts */
-    uint8_t problems;              /* OTLP_SPAN_* */
-} otlp_trace_span;
-
+/* The spans of a TracesData in order, each with its resource, scope, service and
+ * ResourceSpans index. */
 typedef struct otlp_trace {
     const otlp_traces_data *td;
-    otlp_trace_span *spans;
+    otlp_span_ref *spans;
     size_t nspans;
-    int32_t root; /* first span without a parent span ID; -1 when none */
-    size_t norphans, nduplicates, ncycles;
+    int32_t root; /* first span without a parent span ID; -1 when none (or no tree yet) */
+    size_t norphans, nduplicates, ncycles; /* set by otlp_trace_build_tree */
 } otlp_trace;
 
-/* Decodes |len| bytes of TracesData (a trace's chunks concatenated) into |t|,
- * allocating from |a| (everything lives as long as the arena). Returns OTTR_OK,
- * OTTR_ERR_CORRUPT or OTTR_ERR_NOMEM. */
+/* Decodes |len| bytes of TracesData - a stored chunk (one or more field-1 framed
+ * ResourceSpans, as above), or a trace's chunks concatenated - into |t|,
+ * allocating from |a| (everything lives as long as the arena; |data| may be NULL
+ * when |len| is 0). Returns OTTR_OK, or:
+ *   OTTR_ERR_NOMEM   - |a| ran out of memory or reached its limit
+ *   OTTR_ERR_CORRUPT - the bytes are not TracesData */
 ottr_status otlp_trace_decode(otlp_trace *t, ottr_arena *a, const uint8_t *data, size_t len);
 
-/* Links every span to its parent and fills root and the problem counts. Never
- * fails on bad data; returns OTTR_ERR_NOMEM only when |a| runs out. */
+/* The same for a TracesData decoded otherwise (otlp_json_decode_traces): lists
+ * its spans in |t|. Returns OTTR_OK or OTTR_ERR_NOMEM. */
+ottr_status otlp_trace_from_data(otlp_trace *t, ottr_arena *a, const otlp_traces_data *td);
+
+/* Links every span to its parent and fills root and the problem counts: a span
+ * whose parent span ID is empty or all zero is a root; one whose parent ID is not
+ * in the trace, or is not 8 bytes, is an orphan; a later span with an ID already
+ * seen is a duplicate (IDs resolve to the first); every parent cycle is cut once.
+ * Never fails on bad data; returns OTTR_ERR_NOMEM only when |a| runs out. */
 ottr_status otlp_trace_build_tree(otlp_trace *t, ottr_arena *a);
+
+/* ------------------------------------------------------------------ attributes */
+
+/* The resource attribute that names the service, and the service of a resource
+ * without one (as the OpenTelemetry SDKs default it). */
+#define OTLP_SERVICE_NAME    "service.name"
+#define OTLP_UNKNOWN_SERVICE "unknown_service"
 
 /* The value of attribute |key| in |kv|, or NULL. */
 const otlp_any *otlp_attr_find(otlp_kv *const *kv, size_t n, const char *key);
-/* service.name of |r|, or "unknown_service". */
+/* The string value of attribute |key| in |kv|; NULL when absent or not a string. */
+const char *otlp_attr_str(otlp_kv *const *kv, size_t n, const char *key);
+/* service.name of |r| when it is a non-empty string, else "unknown_service". */
 const char *otlp_resource_service(const otlp_resource *r);
+
+/* ------------------------------------------------------------------ enum names */
+
+/* The names of SpanKind and StatusCode values, taken from the protobuf-c enum
+ * descriptors: the full name of the .proto and OTLP/JSON ("SPAN_KIND_SERVER",
+ * "STATUS_CODE_ERROR"), and the short lower-case word without the common prefix
+ * that TraceQL, Tempo, Jaeger and the ottr client use ("server", "error"). NULL
+ * for a value the schema does not define. */
+const char *otlp_span_kind_name(int kind);
+const char *otlp_span_kind_word(int kind);
+const char *otlp_status_code_name(int code);
+const char *otlp_status_code_word(int code);
+
+/* What otlp_*_parse accept (or-ed). */
+#define OTLP_NAME_FULL   1 /* "SPAN_KIND_SERVER" */
+#define OTLP_NAME_WORD   2 /* "server" */
+#define OTLP_NAME_NOCASE 4 /* ASCII case ignored */
+
+/* The value named by the |n| bytes at |s|, or -1. */
+int otlp_span_kind_parse(const char *s, size_t n, unsigned how);
+int otlp_status_code_parse(const char *s, size_t n, unsigned how);
+
+/* The status code of |s| (UNSET when it has no status). */
+static inline int otlp_span_status_code(const otlp_span *s)
+{
+    return s->status ? (int)s->status->code : 0;
+}
 
 /* Span duration in nanoseconds (0 when end precedes start). */
 static inline uint64_t otlp_span_duration(const otlp_span *s)

@@ -1,6 +1,7 @@
 /* otlp/tree.c - rebuilds a trace's tree from parent span IDs: an open-addressing
  * table from span ID to span, then one pass that follows parent chains, finds
- * cycles and cuts them. Orphans, duplicates and cycles are counted, never fatal. */
+ * cycles and cuts them. Orphans, duplicates and cycles are counted, never fatal.
+ * The one tree builder: the query APIs and the ottr client both use it. */
 #include <stdio.h>
 #include <string.h>
 
@@ -52,7 +53,7 @@ ottr_status otlp_trace_build_tree(otlp_trace *t, ottr_arena *a)
 
     /* Index span IDs; a later span with a taken ID is a duplicate. */
     for (size_t i = 0; i < n; i++) {
-        otlp_trace_span *s = &t->spans[i];
+        otlp_span_ref *s = &t->spans[i];
         s->parent = -1;
         s->problems = 0;
         if (!id_valid(&s->span->span_id))
@@ -74,11 +75,16 @@ ottr_status otlp_trace_build_tree(otlp_trace *t, ottr_arena *a)
 
     /* Resolve parents. */
     for (size_t i = 0; i < n; i++) {
-        otlp_trace_span *s = &t->spans[i];
+        otlp_span_ref *s = &t->spans[i];
         const ProtobufCBinaryData *p = &s->span->parent_span_id;
         if (!id_valid(p)) {
-            if (t->root < 0)
+            if (p->len != 0 && p->len != 8) {
+                /* names a parent, but no span can have that ID */
+                s->problems |= OTLP_SPAN_ORPHAN;
+                t->norphans++;
+            } else if (t->root < 0) {
                 t->root = (int32_t)i;
+            }
             continue;
         }
         uint64_t k = id_key(p);
@@ -111,7 +117,7 @@ ottr_status otlp_trace_build_tree(otlp_trace *t, ottr_arena *a)
                 t->spans[path[j]].problems |= OTLP_SPAN_CYCLE;
                 t->ncycles++;
             }
-            otlp_trace_span *last = &t->spans[path[len - 1]];
+            otlp_span_ref *last = &t->spans[path[len - 1]];
             last->parent = -1;
             last->problems |= OTLP_SPAN_CUT;
         }

@@ -106,7 +106,7 @@ static void process_tags(ottr_buf *b, const otlp_resource *r)
     int first = 1;
     ottr_buf_putc(b, '[');
     if (r)
-        tags_attrs(b, r->attributes, r->n_attributes, "service.name", &first);
+        tags_attrs(b, r->attributes, r->n_attributes, OTLP_SERVICE_NAME, &first);
     ottr_buf_putc(b, ']');
 }
 
@@ -160,22 +160,10 @@ static int build_processes(const otlp_trace *t, ottr_arena *a, uint32_t **proc_o
     return 0;
 }
 
+/* The span.kind tag's value; none for unspecified. */
 static const char *kind_tag(int kind)
 {
-    switch (kind) {
-    case 1:
-        return "internal";
-    case 2:
-        return "server";
-    case 3:
-        return "client";
-    case 4:
-        return "producer";
-    case 5:
-        return "consumer";
-    default:
-        return NULL;
-    }
+    return kind > 0 ? otlp_span_kind_word(kind) : NULL;
 }
 
 static void put_ref(ottr_buf *b, const char *type, const uint8_t *tid, size_t tlen,
@@ -206,7 +194,7 @@ static void put_warning(ottr_buf *b, int *first, const char *fmt, const Protobuf
 static void put_span(ottr_buf *b, const otlp_trace *t, size_t idx, const uint8_t trace_id[16],
                      const uint32_t *proc_of_rs)
 {
-    const otlp_trace_span *q = &t->spans[idx];
+    const otlp_span_ref *q = &t->spans[idx];
     const otlp_span *s = q->span;
     ottr_buf_puts(b, "{\"traceID\":");
     qjaeger_trace_id(b, trace_id, 16);

@@ -169,18 +169,17 @@ ottr_status query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char
 
 /* ---- search ---- */
 
-static const char *const kind_words[] = {"",       "internal", "server",
-                                         "client", "producer", "consumer"};
+/* Jaeger's name of a span kind: "" for unspecified (and unknown). */
+static const char *jaeger_kind(int kind)
+{
+    const char *w = kind > 0 ? otlp_span_kind_word(kind) : NULL;
+    return w ? w : "";
+}
 
+/* A span kind as Jaeger's parameters name it ("server", "unspecified"; any case). */
 static int kind_from_word(const char *w)
 {
-    for (int i = 1; i < 6; i++) {
-        if (strcasecmp(w, kind_words[i]) == 0)
-            return i;
-    }
-    if (strcasecmp(w, "unspecified") == 0)
-        return 0;
-    return -1;
+    return otlp_span_kind_parse(w, strlen(w), OTLP_NAME_WORD | OTLP_NAME_NOCASE);
 }
 
 /* Jaeger's search as one TraceQL span set: every condition on the same span. */
@@ -216,19 +215,16 @@ static int jaeger_traceql(const query_jaeger_search_params *p, ottr_buf *q, char
                 snprintf(err, errlen, "malformed 'tags' parameter: unknown span.kind \"%.32s\"", v);
                 return -1;
             }
-            ottr_buf_printf(q, "kind=%s", kind ? kind_words[kind] : "unspecified");
+            ottr_buf_printf(q, "kind=%s", otlp_span_kind_word(kind));
         } else if (strcmp(k, "otel.status_code") == 0) {
-            if (strcasecmp(v, "error") != 0 && strcasecmp(v, "ok") != 0 &&
-                strcasecmp(v, "unset") != 0) {
+            int code = otlp_status_code_parse(v, strlen(v), OTLP_NAME_WORD | OTLP_NAME_NOCASE);
+            if (code < 0) {
                 snprintf(err, errlen,
                          "malformed 'tags' parameter: otel.status_code must be OK, ERROR or "
                          "UNSET");
                 return -1;
             }
-            ottr_buf_printf(q, "status=%s",
-                            strcasecmp(v, "error") == 0 ? "error"
-                            : strcasecmp(v, "ok") == 0  ? "ok"
-                                                        : "unset");
+            ottr_buf_printf(q, "status=%s", otlp_status_code_word(code));
         } else if (strcmp(k, "otel.status_description") == 0) {
             ottr_buf_puts(q, "statusMessage=");
             tq_quote(q, v);
@@ -415,7 +411,7 @@ static int on_op(void *ctx, const char *name, int kind)
         ottr_buf_puts(o->out, "{\"name\":");
         otlp_json_str(o->out, name);
         ottr_buf_puts(o->out, ",\"spanKind\":");
-        otlp_json_str(o->out, kind >= 0 && kind < 6 ? kind_words[kind] : "");
+        otlp_json_str(o->out, jaeger_kind(kind));
         ottr_buf_putc(o->out, '}');
     } else {
         otlp_json_str(o->out, name);

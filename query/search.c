@@ -82,15 +82,9 @@ ottr_status qsearch_run(qsearch *s)
 
 /* ---- Tempo's tags parameter ---- */
 
-static const char *const status_words[] = {"unset", "ok", "error"};
-
 static int is_status_word(const char *v)
 {
-    for (size_t i = 0; i < 3; i++) {
-        if (strcmp(v, status_words[i]) == 0)
-            return 1;
-    }
-    return 0;
+    return otlp_status_code_parse(v, strlen(v), OTLP_NAME_WORD) >= 0;
 }
 
 /* Reads one logfmt token (bare or quoted) from |*p| into |out|. */
@@ -148,7 +142,7 @@ int qsearch_tags_to_traceql(const char *tags, ottr_buf *out, char *err, size_t e
         const char *k = key.data, *v = val.len ? val.data : "";
         if (n++)
             ottr_buf_puts(out, " && ");
-        if (strcmp(k, "service.name") == 0) {
+        if (strcmp(k, OTLP_SERVICE_NAME) == 0) {
             ottr_buf_puts(out, "resource.service.name=");
             tq_quote(out, v);
         } else if (strcmp(k, "name") == 0) {

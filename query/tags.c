@@ -256,15 +256,13 @@ ottr_status query_tempo_tag_values(store *st, int version, const char *tag, size
     } else if (tag[0] == '.' && tag[1]) {
         s = values_both(st, tag + 1, limit, &l);
     } else if (strcmp(tag, "status") == 0 || strcmp(tag, "span:status") == 0) {
-        static const char *const w[] = {"error", "ok", "unset"};
-        for (size_t i = 0; i < 3; i++)
-            qstrs_add(&l, w[i]);
+        for (int v = 0; otlp_status_code_word(v); v++)
+            qstrs_add(&l, otlp_status_code_word(v));
+        qstrs_sort_unique(&l); /* error, ok, unset */
         type = "keyword";
     } else if (strcmp(tag, "kind") == 0 || strcmp(tag, "span:kind") == 0) {
-        static const char *const w[] = {"unspecified", "internal", "server",
-                                        "client",      "producer", "consumer"};
-        for (size_t i = 0; i < 6; i++)
-            qstrs_add(&l, w[i]);
+        for (int v = 0; otlp_span_kind_word(v); v++)
+            qstrs_add(&l, otlp_span_kind_word(v));
         type = "keyword";
     } else if (strcmp(tag, "name") == 0 || strcmp(tag, "rootName") == 0 ||
                strcmp(tag, "span:name") == 0 || strcmp(tag, "trace:rootName") == 0) {

@@ -7,24 +7,11 @@
 #include "query/qtrace.h"
 #include "query/query.h"
 
-static void put_varint(ottr_buf *b, uint64_t v)
-{
-    uint8_t tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            tmp[n] |= 0x80;
-        n++;
-    } while (v);
-    ottr_buf_append(b, tmp, n);
-}
-
 static void put_len_field(ottr_buf *b, uint8_t tag, const void *p, size_t n)
 {
-    ottr_buf_putc(b, (char)tag);
-    put_varint(b, n);
+    uint8_t head[1 + OTLP_VARINT_MAX];
+    head[0] = tag;
+    ottr_buf_append(b, head, (size_t)(otlp_varint_put(head + 1, n) - head));
     ottr_buf_append(b, p, n);
 }
 
@@ -95,17 +82,9 @@ ottr_status query_tempo_trace(store *st, const char *id, const query_tempo_trace
         ottr_buf_puts(out, "]}");
     } else if (o->protobuf) {
         put_len_field(out, 0x0a, raw.data, raw.len); /* trace */
-        uint8_t metrics[11];
-        size_t mlen = 0;
-        uint64_t v = raw.len;
-        metrics[mlen++] = 0x08; /* inspected_bytes */
-        do {
-            metrics[mlen] = (uint8_t)(v & 0x7f);
-            v >>= 7;
-            if (v)
-                metrics[mlen] |= 0x80;
-            mlen++;
-        } while (v);
+        uint8_t metrics[1 + OTLP_VARINT_MAX];
+        metrics[0] = 0x08; /* inspected_bytes */
+        size_t mlen = (size_t)(otlp_varint_put(metrics + 1, raw.len) - metrics);
         put_len_field(out, 0x12, metrics, mlen); /* metrics */
         if (problems) {
             ottr_buf_putc(out, 0x18); /* status = PARTIAL */

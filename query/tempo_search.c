@@ -34,7 +34,7 @@ static void add_ref(void *vctx, const tq_node *n)
     if (n->field != TQF_ATTR && n->field != TQF_STATUS && n->field != TQF_KIND &&
         n->field != TQF_STATUS_MESSAGE)
         return;
-    if (n->field == TQF_ATTR && strcmp(n->attr, "service.name") == 0 && n->scope != TQS_SPAN)
+    if (n->field == TQF_ATTR && strcmp(n->attr, OTLP_SERVICE_NAME) == 0 && n->scope != TQS_SPAN)
         return; /* always shown */
     for (size_t i = 0; i < c->nrefs; i++) {
         const ref *r = &c->refs[i];
@@ -70,11 +70,8 @@ static void put_kv_any(ottr_buf *b, const char *key, const otlp_any *v, int *fir
     ottr_buf_putc(b, '}');
 }
 
-static void put_span(tempo_ctx *c, const otlp_trace_span *s)
+static void put_span(tempo_ctx *c, const otlp_span_ref *s)
 {
-    static const char *const status_words[] = {"unset", "ok", "error"};
-    static const char *const kind_words[] = {"unspecified", "internal", "server",
-                                             "client",      "producer", "consumer"};
     ottr_buf *b = c->out;
     const otlp_span *sp = s->span;
     ottr_buf_puts(b, "{\"spanID\":");
@@ -87,7 +84,7 @@ static void put_span(tempo_ctx *c, const otlp_trace_span *s)
     otlp_json_u64str(b, otlp_span_duration(sp));
     ottr_buf_puts(b, ",\"attributes\":[");
     int first = 1;
-    put_kv_string(b, "service.name", s->service, &first);
+    put_kv_string(b, OTLP_SERVICE_NAME, s->service, &first);
     for (size_t i = 0; i < c->nrefs; i++) {
         const ref *r = &c->refs[i];
         const otlp_any *v = NULL;
@@ -101,14 +98,15 @@ static void put_span(tempo_ctx *c, const otlp_trace_span *s)
                 put_kv_any(b, r->attr, v, &first);
             break;
         case TQF_STATUS: {
-            unsigned code = sp->status ? (unsigned)sp->status->code : 0;
-            put_kv_string(b, "status", code < 3 ? status_words[code] : "unset", &first);
+            const char *w = otlp_status_code_word(otlp_span_status_code(sp));
+            put_kv_string(b, "status", w ? w : otlp_status_code_word(0), &first);
             break;
         }
-        case TQF_KIND:
-            put_kv_string(b, "kind", (unsigned)sp->kind < 6 ? kind_words[sp->kind] : "unspecified",
-                          &first);
+        case TQF_KIND: {
+            const char *w = otlp_span_kind_word((int)sp->kind);
+            put_kv_string(b, "kind", w ? w : otlp_span_kind_word(0), &first);
             break;
+        }
         case TQF_STATUS_MESSAGE:
             if (sp->status && sp->status->message && sp->status->message[0])
                 put_kv_string(b, "statusMessage", sp->status->message, &first);

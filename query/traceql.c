@@ -35,19 +35,6 @@ static const struct {
     {"traceDuration", TQF_TRACE_DURATION},
 };
 
-static const char *const status_words[] = {"unset", "ok", "error"};
-static const char *const kind_words[] = {"unspecified", "internal", "server",
-                                         "client",      "producer", "consumer"};
-
-static int find_word(const char *const *words, size_t n, const char *w)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(words[i], w) == 0)
-            return (int)i;
-    }
-    return -1;
-}
-
 static const char *field_name(tq_field f)
 {
     switch (f) {
@@ -101,10 +88,10 @@ static int parse_literal(parser *p, tq_literal *lit)
             lit->b = w[0] == 't';
         } else if (strcmp(w, "nil") == 0) {
             lit->type = TQL_NIL;
-        } else if ((k = find_word(status_words, 3, w)) >= 0) {
+        } else if ((k = otlp_status_code_parse(w, strlen(w), OTLP_NAME_WORD)) >= 0) {
             lit->type = TQL_STATUS;
             lit->i = k;
-        } else if ((k = find_word(kind_words, 6, w)) >= 0) {
+        } else if ((k = otlp_span_kind_parse(w, strlen(w), OTLP_NAME_WORD)) >= 0) {
             lit->type = TQL_KIND;
             lit->i = k;
         } else {

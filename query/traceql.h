@@ -124,7 +124,7 @@ size_t tq_eval(const tq_query *q, const otlp_trace *t, const tq_trace_info *ti, 
                ottr_arena *a);
 
 /* Is |n| true for span |s|? */
-bool tq_eval_filter(const tq_node *n, const otlp_trace_span *s, const tq_trace_info *ti);
+bool tq_eval_filter(const tq_node *n, const otlp_span_ref *s, const tq_trace_info *ti);
 
 /* Extracts what the store's indexes can use from terms every match must satisfy:
  * service, span name (both from the same span set only), attribute equalities

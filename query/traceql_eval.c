@@ -133,7 +133,7 @@ static bool cmp_any(const tq_node *n, const otlp_any *v)
     }
 }
 
-static bool eval_attr(const tq_node *n, const otlp_trace_span *s)
+static bool eval_attr(const tq_node *n, const otlp_span_ref *s)
 {
     const otlp_any *sv = NULL, *rv = NULL;
     if (n->scope != TQS_RESOURCE)
@@ -164,7 +164,7 @@ static bool eval_trace_cond(const tq_node *n, const tq_trace_info *ti, bool *kno
     }
 }
 
-static bool eval_cond(const tq_node *n, const otlp_trace_span *s, const tq_trace_info *ti)
+static bool eval_cond(const tq_node *n, const otlp_span_ref *s, const tq_trace_info *ti)
 {
     const otlp_span *sp = s->span;
     bool known;
@@ -191,7 +191,7 @@ static bool eval_cond(const tq_node *n, const otlp_trace_span *s, const tq_trace
     }
 }
 
-bool tq_eval_filter(const tq_node *n, const otlp_trace_span *s, const tq_trace_info *ti)
+bool tq_eval_filter(const tq_node *n, const otlp_span_ref *s, const tq_trace_info *ti)
 {
     switch (n->type) {
     case TQN_CONST:
@@ -407,7 +407,7 @@ static void plan_conj(plan *pl, const tq_node *n, const char **service, const ch
     case TQF_ATTR:
         if (n->op != TQ_EQ)
             return;
-        if (n->scope != TQS_SPAN && strcmp(n->attr, "service.name") == 0 &&
+        if (n->scope != TQS_SPAN && strcmp(n->attr, OTLP_SERVICE_NAME) == 0 &&
             n->lit.type == TQL_STRING && strlen(n->lit.text) == n->lit.len) {
             if (!indexable(n->lit.text, INDEX_MAX_NAME))
                 return;

@@ -26,14 +26,14 @@
 #define ANY_INT            OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 #define ANY_DOUBLE         OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
 
-/* ------------------------------------------------------------------ attributes */
+/* ------------------------------------------------------------------ spans */
 
-/* The value of |key| among |attrs|, or NULL. */
-const otlp_any *attr_find(otlp_kv *const *attrs, size_t n, const char *key);
-/* The value of |key| as a string when it is one, else NULL. */
-const char *attr_str(otlp_kv *const *attrs, size_t n, const char *key);
-/* The span's status code (UNSET when absent). */
-int span_status(const otlp_span *sp);
+/* The span's status code (UNSET when absent). Attributes are looked up with
+ * otlp_attr_find and otlp_attr_str. */
+static inline int span_status(const otlp_span *sp)
+{
+    return otlp_span_status_code(sp);
+}
 
 /* ------------------------------------------------------------------ policies */
 

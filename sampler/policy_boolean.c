@@ -49,13 +49,13 @@ static bool boolean_value_matches(const boolean_cfg *c, const otlp_any *v)
 static bool boolean_match_span(const policy *p, const otlp_span *sp)
 {
     const boolean_cfg *c = p->data;
-    return boolean_value_matches(c, attr_find(sp->attributes, sp->n_attributes, c->key));
+    return boolean_value_matches(c, otlp_attr_find(sp->attributes, sp->n_attributes, c->key));
 }
 
 static bool boolean_match_resource(const policy *p, const otlp_resource *r)
 {
     const boolean_cfg *c = p->data;
-    return boolean_value_matches(c, attr_find(r->attributes, r->n_attributes, c->key));
+    return boolean_value_matches(c, otlp_attr_find(r->attributes, r->n_attributes, c->key));
 }
 
 const policy_type policy_boolean_attribute = {

@@ -63,13 +63,13 @@ static bool numeric_value_matches(const numeric_cfg *c, const otlp_any *v)
 static bool numeric_match_span(const policy *p, const otlp_span *sp)
 {
     const numeric_cfg *c = p->data;
-    return numeric_value_matches(c, attr_find(sp->attributes, sp->n_attributes, c->key));
+    return numeric_value_matches(c, otlp_attr_find(sp->attributes, sp->n_attributes, c->key));
 }
 
 static bool numeric_match_resource(const policy *p, const otlp_resource *r)
 {
     const numeric_cfg *c = p->data;
-    return numeric_value_matches(c, attr_find(r->attributes, r->n_attributes, c->key));
+    return numeric_value_matches(c, otlp_attr_find(r->attributes, r->n_attributes, c->key));
 }
 
 const policy_type policy_numeric_attribute = {

@@ -90,7 +90,7 @@ static bool string_value_matches(const string_cfg *c, const char *v)
 static bool string_match_span(const policy *p, const otlp_span *sp)
 {
     const string_cfg *c = p->data;
-    const char *v = attr_str(sp->attributes, sp->n_attributes, c->key);
+    const char *v = otlp_attr_str(sp->attributes, sp->n_attributes, c->key);
     /* An empty span attribute never matches, as in the collector. */
     return v != NULL && v[0] != '\0' && string_value_matches(c, v);
 }
@@ -98,7 +98,7 @@ static bool string_match_span(const policy *p, const otlp_span *sp)
 static bool string_match_resource(const policy *p, const otlp_resource *r)
 {
     const string_cfg *c = p->data;
-    const otlp_any *av = attr_find(r->attributes, r->n_attributes, c->key);
+    const otlp_any *av = otlp_attr_find(r->attributes, r->n_attributes, c->key);
     if (av == NULL)
         return false;
     const char *v = (av->value_case == ANY_STRING && av->string_value) ? av->string_value : "";

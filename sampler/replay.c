@@ -25,9 +25,8 @@ static int replay_record(void *ctx, store_pending_ref ref, const uint8_t trace_i
         return 0;
     }
     ottr_arena_reset(&rc->arena);
-    otlp_span_ref *spans = NULL;
-    size_t n = 0;
-    if (otlp_chunk_decode(&rc->arena, chunk, len, &spans, &n) != OTTR_OK) {
+    otlp_trace t;
+    if (otlp_trace_decode(&t, &rc->arena, chunk, len) != OTTR_OK) {
         rc->bad++;
         return 0;
     }
@@ -36,7 +35,8 @@ static int replay_record(void *ctx, store_pending_ref ref, const uint8_t trace_i
     if (now > s->arr_last_ns)
         s->arr_last_ns = now;
     pthread_mutex_unlock(&s->arr_mu);
-    ottr_status st = sampler_apply_group(s, s->pol, trace_id, spans, n, len, ref, now, false);
+    ottr_status st =
+        sampler_apply_group(s, s->pol, trace_id, t.spans, t.nspans, len, ref, now, false);
     if (st != OTTR_OK) {
         rc->st = st;
         return 1;

@@ -383,9 +383,9 @@ void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const otl
     const char *virt = NULL;
     bool db = false;
     if (is_client(role)) {
-        const char *peer = attr_str(sp->attributes, sp->n_attributes, "peer.service");
-        const char *dbname = attr_str(sp->attributes, sp->n_attributes, "db.name");
-        const char *dbsys = attr_str(sp->attributes, sp->n_attributes, "db.system");
+        const char *peer = otlp_attr_str(sp->attributes, sp->n_attributes, "peer.service");
+        const char *dbname = otlp_attr_str(sp->attributes, sp->n_attributes, "db.name");
+        const char *dbsys = otlp_attr_str(sp->attributes, sp->n_attributes, "db.system");
         db = (dbname && dbname[0]) || (dbsys && dbsys[0]);
         const char *v = (peer && peer[0]) ? peer : (dbname && dbname[0]) ? dbname : dbsys;
         if (v && v[0])

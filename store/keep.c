@@ -88,16 +88,15 @@ static ottr_status account_chunk(keep_ctx *k, const uint8_t *chunk, size_t len,
                                  store_summary_acc *acc, bool tags)
 {
     ottr_arena_reset(&k->c->decode_arena);
-    otlp_span_ref *spans = NULL;
-    size_t n = 0;
-    ottr_status st = otlp_chunk_decode(&k->c->decode_arena, chunk, len, &spans, &n);
+    otlp_trace t;
+    ottr_status st = otlp_trace_decode(&t, &k->c->decode_arena, chunk, len);
     if (st != OTTR_OK)
         return st;
     const void *last_resource = NULL;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < t.nspans; i++) {
         if (acc)
-            store_summary_acc_span(acc, &spans[i]);
-        store_terms_span(&k->idx, tags ? &k->tags : NULL, &spans[i], &last_resource);
+            store_summary_acc_span(acc, &t.spans[i]);
+        store_terms_span(&k->idx, tags ? &k->tags : NULL, &t.spans[i], &last_resource);
     }
     if (k->idx.oom || k->tags.oom)
         return OTTR_ERR_NOMEM;

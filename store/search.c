@@ -58,7 +58,7 @@ static bool build_terms(search_ctx *c)
             memchr(k, 0x01, kl) || memchr(v, 0x01, vl))
             return false;
         /* service.name is indexed as the service of a resource. */
-        bool svc = strcmp(k, "service.name") == 0;
+        bool svc = strcmp(k, OTLP_SERVICE_NAME) == 0;
         if (!(svc ? add_term(c, IDX_SERVICE, v, vl, NULL, 0) : add_term(c, IDX_ATTR, k, kl, v, vl)))
             return false;
     }

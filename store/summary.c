@@ -73,12 +73,11 @@ void store_summary_acc_span(store_summary_acc *a, const otlp_span_ref *ref)
         a->sum.end_ns = end;
     a->empty = false;
     a->sum.span_count++;
-    bool error =
-        sp->status &&
-        sp->status->code == OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
+    bool error = otlp_span_status_code(sp) ==
+                 OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
     if (error)
         a->sum.error_count++;
-    const char *service = ref->service ? ref->service : "unknown_service";
+    const char *service = ref->service ? ref->service : OTLP_UNKNOWN_SERVICE;
     if (sp->parent_span_id.len == 0 && (!a->has_root || start < a->root_start_ns))
         set_root(a, service, sp->name ? sp->name : "", start);
     add_service(&a->sum, service, 1, error ? 1 : 0);

@@ -126,7 +126,7 @@ static void add_attrs(store_termset *idx, store_termset *tags, uint8_t scope, ot
         if (v == NULL || vlen > STORE_MAX_TERM_VALUE || has_sep(v, vlen))
             continue;
         size_t n;
-        if (!resource || strcmp(kv[i]->key, "service.name") != 0) {
+        if (!resource || strcmp(kv[i]->key, OTLP_SERVICE_NAME) != 0) {
             n = store_key_index_prefix(buf, sizeof(buf), IDX_ATTR, kv[i]->key, klen, v, vlen);
             store_termset_add(idx, buf, n, true);
         }
@@ -140,7 +140,7 @@ static void add_attrs(store_termset *idx, store_termset *tags, uint8_t scope, ot
 void store_terms_span(store_termset *idx, store_termset *tags, const otlp_span_ref *ref,
                       const void **last_resource)
 {
-    const char *svc = ref->service ? ref->service : "unknown_service";
+    const char *svc = ref->service ? ref->service : OTLP_UNKNOWN_SERVICE;
     const char *name = ref->span->name ? ref->span->name : "";
     size_t slen = strlen(svc), nlen = strlen(name);
     uint8_t buf[2 + 2 * MAX_NAME_TERM + 4];

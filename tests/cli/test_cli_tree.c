@@ -250,14 +250,25 @@ static void test_attribute_values(void **state)
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         const char *nl = strchr(p, '\n');
         char err[64];
-        struct json_object *v = cli_json_parse(p, (size_t)(nl - p), err, sizeof(err));
-        assert_non_null(v);
+        /* each value as an attribute of a trace, decoded as ottr trace does */
+        ottr_buf doc = {0};
+        ottr_buf_printf(&doc,
+                        "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"k\","
+                        "\"value\":%.*s}]}}]}",
+                        (int)(nl - p), p);
+        ottr_arena a;
+        ottr_arena_init(&a, 4096, 0);
+        otlp_traces_data *td;
+        assert_int_equal(
+            otlp_json_decode_traces(&a, doc.data, doc.len, &td, NULL, err, sizeof(err)), OTTR_OK);
+        const otlp_any *v = td->resource_spans[0]->resource->attributes[0]->value;
         ottr_buf out = {0};
         cli_anyvalue_render(v, &out);
         if (strcmp(out.data, want[i]) != 0)
             fail_msg("value %zu: got %s, want %s", i, out.data, want[i]);
         ottr_buf_free(&out);
-        json_object_put(v);
+        ottr_buf_free(&doc);
+        ottr_arena_free(&a);
         p = nl + 1;
     }
 }

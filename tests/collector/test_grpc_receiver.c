@@ -502,15 +502,13 @@ static void test_decode_bomb(void **state)
     size_t ss_len = n * 2, rs_len = 1 + 3 + ss_len, len = 1 + 3 + rs_len;
     uint8_t *buf = malloc(len);
     assert_non_null(buf);
+    assert_int_equal(otlp_varint_len(rs_len), 3);
+    assert_int_equal(otlp_varint_len(ss_len), 3);
     size_t k = 0;
     buf[k++] = 0x0a; /* resource_spans, 3-byte length */
-    buf[k++] = (uint8_t)(rs_len | 0x80);
-    buf[k++] = (uint8_t)((rs_len >> 7) | 0x80);
-    buf[k++] = (uint8_t)(rs_len >> 14);
+    k = (size_t)(otlp_varint_put(buf + k, rs_len) - buf);
     buf[k++] = 0x12; /* scope_spans */
-    buf[k++] = (uint8_t)(ss_len | 0x80);
-    buf[k++] = (uint8_t)((ss_len >> 7) | 0x80);
-    buf[k++] = (uint8_t)(ss_len >> 14);
+    k = (size_t)(otlp_varint_put(buf + k, ss_len) - buf);
     for (size_t i = 0; i < n; i++) {
         buf[k++] = 0x12; /* spans: empty */
         buf[k++] = 0x00;

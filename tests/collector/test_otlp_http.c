@@ -625,13 +625,8 @@ static void test_gunzip_members(void **state)
  * buf[*start..end) and returns the new length. */
 static size_t prepend(uint8_t *buf, size_t *start, uint8_t tag, size_t inner)
 {
-    uint8_t v[10];
-    size_t vn = 0;
-    uint64_t x = inner;
-    do {
-        v[vn++] = (uint8_t)((x & 0x7f) | (x > 0x7f ? 0x80 : 0));
-        x >>= 7;
-    } while (x);
+    uint8_t v[OTLP_VARINT_MAX];
+    size_t vn = (size_t)(otlp_varint_put(v, inner) - v);
     *start -= vn;
     memcpy(buf + *start, v, vn);
     buf[--*start] = tag;

@@ -270,14 +270,15 @@ static void test_chunk_round_trip(void **state)
     assert_int_equal(traces_data_spans(td, NULL), 8);
     opentelemetry__proto__trace__v1__traces_data__free_unpacked(td, NULL);
 
-    /* otlp_chunk_decode gives the same spans back as refs. */
+    /* otlp_trace_decode gives the same spans back as refs. */
     ottr_arena dec;
     ottr_arena_init(&dec, 1024, 0);
+    otlp_trace t;
     otlp_span_ref *refs;
-    size_t n;
     const otlp_trace_group *g2 = find_group(&b, 2);
-    assert_int_equal(otlp_chunk_decode(&dec, g2->chunk, g2->chunk_len, &refs, &n), OTTR_OK);
-    assert_int_equal(n, 2);
+    assert_int_equal(otlp_trace_decode(&t, &dec, g2->chunk, g2->chunk_len), OTTR_OK);
+    refs = t.spans;
+    assert_int_equal(t.nspans, 2);
     assert_string_equal(refs[0].span->name, "s2");
     assert_string_equal(refs[0].service, "frontend");
     assert_string_equal(refs[0].scope->name, "a");
@@ -291,17 +292,16 @@ static void test_chunk_round_trip(void **state)
     assert_non_null(two);
     memcpy(two, g2->chunk, g2->chunk_len);
     memcpy(two + g2->chunk_len, g2->chunk, g2->chunk_len);
-    assert_int_equal(otlp_chunk_decode(&dec, two, 2 * g2->chunk_len, &refs, &n), OTTR_OK);
-    assert_int_equal(n, 4);
-    assert_string_equal(refs[2].span->name, "s2");
+    assert_int_equal(otlp_trace_decode(&t, &dec, two, 2 * g2->chunk_len), OTTR_OK);
+    assert_int_equal(t.nspans, 4);
+    assert_string_equal(t.spans[2].span->name, "s2");
 
-    assert_int_equal(otlp_chunk_decode(&dec, NULL, 0, &refs, &n), OTTR_OK);
-    assert_int_equal(n, 0);
+    assert_int_equal(otlp_trace_decode(&t, &dec, NULL, 0), OTTR_OK);
+    assert_int_equal(t.nspans, 0);
     const uint8_t junk[] = {0x0a, 0x50, 0x01, 0x02};
-    assert_int_equal(otlp_chunk_decode(&dec, junk, sizeof(junk), &refs, &n), OTTR_ERR_CORRUPT);
+    assert_int_equal(otlp_trace_decode(&t, &dec, junk, sizeof(junk)), OTTR_ERR_CORRUPT);
     const uint8_t bad_tag[] = {0xff, 0xff, 0xff};
-    assert_int_equal(otlp_chunk_decode(&dec, bad_tag, sizeof(bad_tag), &refs, &n),
-                     OTTR_ERR_CORRUPT);
+    assert_int_equal(otlp_trace_decode(&t, &dec, bad_tag, sizeof(bad_tag)), OTTR_ERR_CORRUPT);
 
     free(two);
     free(all);
@@ -430,13 +430,11 @@ static void test_service_name(void **state)
     assert_int_equal(b.ngroups, 1);
     assert_string_equal(b.groups[0].spans[0].service, "unknown_service");
     assert_null(b.groups[0].spans[0].resource);
-    otlp_span_ref *refs;
-    size_t n;
-    assert_int_equal(otlp_chunk_decode(&ar, b.groups[0].chunk, b.groups[0].chunk_len, &refs, &n),
-                     OTTR_OK);
-    assert_int_equal(n, 1);
-    assert_null(refs[0].resource);
-    assert_string_equal(refs[0].service, "unknown_service");
+    otlp_trace t;
+    assert_int_equal(otlp_trace_decode(&t, &ar, b.groups[0].chunk, b.groups[0].chunk_len), OTTR_OK);
+    assert_int_equal(t.nspans, 1);
+    assert_null(t.spans[0].resource);
+    assert_string_equal(t.spans[0].service, "unknown_service");
     ottr_arena_free(&ar);
 }
 
@@ -481,9 +479,8 @@ static void test_arena_limit(void **state)
     assert_int_equal(otlp_batch_build(&big, req, &b, &rejected, NULL, 0), OTTR_OK);
     ottr_arena small;
     ottr_arena_init(&small, 256, 512);
-    otlp_span_ref *refs;
-    size_t n;
-    assert_int_equal(otlp_chunk_decode(&small, b.groups[0].chunk, b.groups[0].chunk_len, &refs, &n),
+    otlp_trace t;
+    assert_int_equal(otlp_trace_decode(&t, &small, b.groups[0].chunk, b.groups[0].chunk_len),
                      OTTR_ERR_NOMEM);
     ottr_arena_free(&small);
     ottr_arena_free(&big);
@@ -592,14 +589,8 @@ static void test_wire_matches_reencode(void **state)
 /* Appends field |f| (length-delimited) holding |n| bytes of |p| to |out|. */
 static size_t put_ld(uint8_t *out, int f, const uint8_t *p, size_t n)
 {
-    size_t k = 0;
-    out[k++] = (uint8_t)(f << 3 | 2);
-    size_t v = n;
-    while (v >= 0x80) {
-        out[k++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    out[k++] = (uint8_t)v;
+    out[0] = (uint8_t)(f << 3 | 2);
+    size_t k = (size_t)(otlp_varint_put(out + 1, n) - out);
     memcpy(out + k, p, n);
     return k + n;
 }

@@ -186,10 +186,8 @@ size_t th_count_spans(const ottr_buf *buf)
 {
     ottr_arena a;
     ottr_arena_init(&a, 64 * 1024, 0);
-    otlp_span_ref *refs;
-    size_t n = 0;
-    assert_int_equal(otlp_chunk_decode(&a, (const uint8_t *)buf->data, buf->len, &refs, &n),
-                     OTTR_OK);
+    otlp_trace t;
+    assert_int_equal(otlp_trace_decode(&t, &a, (const uint8_t *)buf->data, buf->len), OTTR_OK);
     ottr_arena_free(&a);
-    return n;
+    return t.nspans;
 }

@@ -50,7 +50,7 @@ store *th_open(const char *dir);
 store *th_open_opts(const store_options *o);
 void th_default_options(store_options *o, const char *dir);
 
-/* Number of ResourceSpans spans decoded from |buf|, via otlp_chunk_decode. */
+/* Number of ResourceSpans spans decoded from |buf|, via otlp_trace_decode. */
 size_t th_count_spans(const ottr_buf *buf);
 
 #endif

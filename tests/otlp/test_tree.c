@@ -1,6 +1,6 @@
-/* tests/query/test_tree.c - rebuilding a trace's tree: roots, orphans,
- * duplicate span IDs, cycles of every length (cut, reported, never a hang),
- * very deep chains, and empty input. */
+/* tests/otlp/test_tree.c - rebuilding a trace's tree (otlp_trace_build_tree):
+ * roots, orphans (missing or malformed parent IDs), duplicate span IDs, cycles of
+ * every length (cut, reported, never a hang), very deep chains, and empty input. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,37 +11,82 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query/qtrace.h"
-#include "tests/query/fixture.h"
+#include "otlp/otlp.h"
 
+#define TRACE_ID "4bf92f3577b34da6a3ce929d0e0e4736"
+
+/* One trace of one resource and scope, built span by span, packed and decoded
+ * back with otlp_trace_decode as the query APIs read stored traces. */
 typedef struct tt {
     ottr_arena a;
     otlp_request *r;
     otlp_scope_spans *ss;
+    size_t cap;
     uint8_t *wire;
     otlp_trace t;
 } tt;
+
+static void *tt_alloc(tt *x, size_t n)
+{
+    void *p = ottr_arena_alloc(&x->a, n);
+    assert_non_null(p);
+    memset(p, 0, n);
+    return p;
+}
+
+static ProtobufCBinaryData tt_hex(tt *x, const char *hex)
+{
+    ProtobufCBinaryData b = {0, NULL};
+    if (hex == NULL)
+        return b;
+    b.len = strlen(hex) / 2;
+    b.data = tt_alloc(x, b.len + 1);
+    assert_int_equal(ottr_hex_decode(hex, strlen(hex), b.data, b.len), (int)b.len);
+    return b;
+}
 
 static void tt_init(tt *x)
 {
     memset(x, 0, sizeof(*x));
     ottr_arena_init(&x->a, 64 * 1024, 0);
-    x->r = fx_req_new(&x->a);
-    x->ss = fx_ss_new(&x->a, fx_rs_new(&x->a, x->r, "svc"), NULL, NULL);
+    x->r = tt_alloc(x, sizeof(*x->r));
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(x->r);
+    otlp_resource_spans *rs = tt_alloc(x, sizeof(*rs));
+    opentelemetry__proto__trace__v1__resource_spans__init(rs);
+    x->ss = tt_alloc(x, sizeof(*x->ss));
+    opentelemetry__proto__trace__v1__scope_spans__init(x->ss);
+    rs->scope_spans = tt_alloc(x, sizeof(otlp_scope_spans *));
+    rs->scope_spans[0] = x->ss;
+    rs->n_scope_spans = 1;
+    x->r->resource_spans = tt_alloc(x, sizeof(otlp_resource_spans *));
+    x->r->resource_spans[0] = rs;
+    x->r->n_resource_spans = 1;
+    x->cap = 32;
+    x->ss->spans = tt_alloc(x, x->cap * sizeof(otlp_span *));
 }
 
+/* A span with hex |id| and hex |parent| (NULL: none; any length). */
 static void tt_span(tt *x, const char *id, const char *parent)
 {
-    fx_span_new(&x->a, x->ss, FX_TRACE_A, id, parent, id, 1, 1, 2);
+    assert_true(x->ss->n_spans < x->cap);
+    otlp_span *s = tt_alloc(x, sizeof(*s));
+    opentelemetry__proto__trace__v1__span__init(s);
+    s->trace_id = tt_hex(x, TRACE_ID);
+    s->span_id = tt_hex(x, id);
+    s->parent_span_id = tt_hex(x, parent);
+    s->name = (char *)id;
+    s->start_time_unix_nano = 1;
+    s->end_time_unix_nano = 2;
+    x->ss->spans[x->ss->n_spans++] = s;
 }
 
-/* Spans past the fixture's room: a bigger array. */
+/* Room for |n| spans. */
 static void tt_grow(tt *x, size_t n)
 {
-    otlp_span **v = ottr_arena_alloc(&x->a, n * sizeof(*v));
-    assert_non_null(v);
+    otlp_span **v = tt_alloc(x, n * sizeof(*v));
     memcpy(v, x->ss->spans, x->ss->n_spans * sizeof(*v));
     x->ss->spans = v;
+    x->cap = n;
 }
 
 static void tt_build(tt *x)
@@ -78,10 +123,11 @@ static void test_sound_tree(void **state)
     assert_int_equal(x.t.spans[2].parent, 1);
     assert_int_equal(x.t.spans[3].parent, 2);
     assert_int_equal(x.t.norphans + x.t.nduplicates + x.t.ncycles, 0);
-    ottr_buf msg = {0};
-    assert_int_equal(qtrace_describe_problems(&x.t, NULL, &msg), 0);
-    assert_int_equal(msg.len, 0);
-    ottr_buf_free(&msg);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(x.t.spans[i].problems, 0);
+        assert_int_equal(x.t.spans[i].rs, 0);
+        assert_string_equal(x.t.spans[i].service, "unknown_service");
+    }
     tt_free(&x);
 }
 
@@ -99,14 +145,35 @@ static void test_orphans(void **state)
     assert_true(x.t.spans[0].problems & OTLP_SPAN_ORPHAN);
     assert_false(x.t.spans[1].problems & OTLP_SPAN_ORPHAN);
     assert_int_equal(x.t.spans[1].parent, 0);
-    store_trace_summary sum;
-    memset(&sum, 0, sizeof(sum));
-    sum.partial = true;
-    ottr_buf msg = {0};
-    assert_int_equal(qtrace_describe_problems(&x.t, &sum, &msg), 2);
-    assert_string_equal(msg.data, "2 spans have parents missing from the trace; the trace was "
-                                  "cut at the store's max_trace_bytes");
-    ottr_buf_free(&msg);
+    assert_int_equal(x.t.spans[0].parent, -1);
+    tt_free(&x);
+}
+
+/* A parent ID that no span can have (not 8 bytes) names a parent all the same:
+ * an orphan. An all-zero parent ID is no parent: a root. */
+static void test_malformed_and_zero_parents(void **state)
+{
+    (void)state;
+    tt x;
+    tt_init(&x);
+    tt_span(&x, "0000000000000001", "0000000000000000");
+    tt_span(&x, "0000000000000002", "00ff");
+    tt_span(&x, "0000000000000003", "000000000000000000000001");
+    tt_span(&x, "0000000000000004", "0000000000000001");
+    tt_span(&x, "0005", "0000000000000001"); /* a child, though its own ID is unusable */
+    tt_span(&x, "0000000000000006", "0005"); /* which no one can point at */
+    tt_build(&x);
+    assert_int_equal(x.t.root, 0);
+    assert_int_equal(x.t.spans[0].problems, 0);
+    assert_int_equal(x.t.spans[0].parent, -1);
+    assert_int_equal(x.t.spans[1].problems, OTLP_SPAN_ORPHAN);
+    assert_int_equal(x.t.spans[1].parent, -1);
+    assert_int_equal(x.t.spans[2].problems, OTLP_SPAN_ORPHAN);
+    assert_int_equal(x.t.spans[3].parent, 0);
+    assert_int_equal(x.t.spans[4].parent, 0);
+    assert_int_equal(x.t.spans[5].problems, OTLP_SPAN_ORPHAN);
+    assert_int_equal(x.t.norphans, 3);
+    assert_int_equal(x.t.nduplicates + x.t.ncycles, 0);
     tt_free(&x);
 }
 
@@ -204,9 +271,13 @@ static void test_empty_and_corrupt(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sound_tree), cmocka_unit_test(test_orphans),
-        cmocka_unit_test(test_duplicates), cmocka_unit_test(test_cycles),
-        cmocka_unit_test(test_deep_chain), cmocka_unit_test(test_empty_and_corrupt),
+        cmocka_unit_test(test_sound_tree),
+        cmocka_unit_test(test_orphans),
+        cmocka_unit_test(test_malformed_and_zero_parents),
+        cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_cycles),
+        cmocka_unit_test(test_deep_chain),
+        cmocka_unit_test(test_empty_and_corrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
