@@ -57,72 +57,6 @@ void cli_fmt_duration(uint64_t ns, char *out, size_t outlen)
     snprintf(out, outlen, "%s%s", num, units[u].name);
 }
 
-static int parse_digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return -1;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return 0;
-}
-
-static int parse_rfc3339(const char *s, int64_t *out_s)
-{
-    const char *p = s;
-    int y, mo, d, h = 0, mi = 0, sec = 0;
-    if (parse_digits(&p, 4, &y) || *p++ != '-' || parse_digits(&p, 2, &mo) || *p++ != '-' ||
-        parse_digits(&p, 2, &d))
-        return -1;
-    int offset = 0;
-    if (*p != '\0') {
-        if (*p != 'T' && *p != 't' && *p != ' ')
-            return -1;
-        p++;
-        if (parse_digits(&p, 2, &h) || *p++ != ':' || parse_digits(&p, 2, &mi) || *p++ != ':' ||
-            parse_digits(&p, 2, &sec))
-            return -1;
-        if (*p == '.') {
-            p++;
-            if (!isdigit((unsigned char)*p))
-                return -1;
-            while (isdigit((unsigned char)*p))
-                p++;
-        }
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int sign = *p == '-' ? -1 : 1, oh, om;
-            p++;
-            if (parse_digits(&p, 2, &oh) || *p++ != ':' || parse_digits(&p, 2, &om) || oh > 23 ||
-                om > 59)
-                return -1;
-            offset = sign * (oh * 3600 + om * 60);
-        } else {
-            return -1;
-        }
-        if (*p != '\0')
-            return -1;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1)
-        return -1;
-    *out_s = (int64_t)t - offset;
-    return 0;
-}
-
 int cli_parse_time(const char *s, int64_t *out_s)
 {
     if (s == NULL || *s == '\0')
@@ -148,7 +82,11 @@ int cli_parse_time(const char *s, int64_t *out_s)
         *out_s = (int64_t)v;
         return 0;
     }
-    return parse_rfc3339(s, out_s);
+    uint64_t ns;
+    if (ottr_parse_rfc3339(s, true, &ns) != 0)
+        return -1;
+    *out_s = (int64_t)(ns / NS_PER_SEC);
+    return 0;
 }
 
 int cli_parse_int(const char *s, long min, long max, long *out)

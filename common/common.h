@@ -78,6 +78,12 @@ int ottr_parse_size(const char *s, uint64_t *out);
  * (at least 32 bytes). */
 void ottr_format_time(uint64_t ns, char *out, size_t outlen);
 
+/* Parses RFC 3339 ("2024-05-01T10:00:00Z"; fractions down to nanoseconds, "t"/" "
+ * for "T", "z", and +hh:mm offsets allowed) into Unix nanoseconds; with
+ * |date_only_ok| a bare date ("2024-05-01") is midnight UTC. Returns 0, or -1 on
+ * bad syntax, out-of-range fields or a time before 1970. */
+int ottr_parse_rfc3339(const char *s, bool date_only_ok, uint64_t *out_ns);
+
 /* ------------------------------------------------------------------ hex and base64 */
 
 /* The value of hex digit |c| (either case), or -1. */

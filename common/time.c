@@ -106,3 +106,94 @@ void ottr_format_time(uint64_t ns, char *out, size_t outlen)
     strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out, outlen, "%s.%03uZ", date, ms);
 }
+
+/* ---- RFC 3339 ---- */
+
+static int digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+static int days_from_civil(int y, int m, int d, int64_t *out)
+{
+    /* Days since 1970-01-01 in the proleptic Gregorian calendar. */
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    *out = era * 146097 + doe - 719468;
+    return 0;
+}
+
+int ottr_parse_rfc3339(const char *s, bool date_only_ok, uint64_t *out_ns)
+{
+    if (s == NULL)
+        return -1;
+    const char *p = s;
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' || digits(&p, 2, &d))
+        return -1;
+    if (*p == '\0' && date_only_ok) {
+        if (mo < 1 || mo > 12 || d < 1 || d > 31)
+            return -1;
+        int64_t days;
+        days_from_civil(y, mo, d, &days);
+        if (days < 0)
+            return -1;
+        *out_ns = (uint64_t)days * 86400 * NS_PER_SEC;
+        return 0;
+    }
+    if (*p != 'T' && *p != 't' && *p != ' ')
+        return -1;
+    p++;
+    if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
+        digits(&p, 2, &sec))
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    uint64_t frac = 0;
+    if (*p == '.') {
+        p++;
+        int n = 0;
+        while (isdigit((unsigned char)*p)) {
+            if (n < 9) {
+                frac = frac * 10 + (uint64_t)(*p - '0');
+                n++;
+            }
+            p++;
+        }
+        if (n == 0)
+            return -1;
+        while (n++ < 9)
+            frac *= 10;
+    }
+    int64_t offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p++ == '-' ? -1 : 1, oh, om;
+        if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        offset = sign * (int64_t)(oh * 3600 + om * 60);
+    } else {
+        return -1;
+    }
+    if (*p != '\0')
+        return -1;
+    int64_t days;
+    days_from_civil(y, mo, d, &days);
+    int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset;
+    if (secs < 0 || (uint64_t)secs > UINT64_MAX / NS_PER_SEC - 1)
+        return -1;
+    *out_ns = (uint64_t)secs * NS_PER_SEC + frac;
+    return 0;
+}

@@ -131,9 +131,6 @@ int http_path_segment(const http_request *req, const char *prefix, const char *s
 
 /* Decimal digits only, no sign, no overflow. Returns 0 or -1. */
 int http_parse_u64(const char *s, uint64_t *out);
-/* RFC 3339 ("2024-05-01T10:00:00Z", fractions and +hh:mm offsets allowed) to
- * Unix nanoseconds. Returns 0 or -1. */
-int http_parse_rfc3339(const char *s, uint64_t *out_ns);
 /* Percent-decodes |n| bytes of a path segment into |out| (NUL-terminated).
  * Returns 0, or -1 on a bad escape, an encoded NUL or |outlen| too small. */
 int http_percent_decode(const char *s, size_t n, char *out, size_t outlen);

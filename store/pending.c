@@ -29,28 +29,6 @@ static int record_open(const uint8_t *val, size_t len, uint32_t *n, size_t *data
     return 0;
 }
 
-int store_pending_find(const uint8_t *val, size_t len, const uint8_t tid[16], const uint8_t **chunk,
-                       size_t *chunk_len)
-{
-    uint32_t n;
-    size_t off;
-    if (record_open(val, len, &n, &off) != 0)
-        return -1;
-    for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *e = val + RECORD_HEAD + (size_t)i * RECORD_ENTRY;
-        size_t clen = be32_get(e + 16);
-        if (clen > len - off)
-            return -1;
-        if (memcmp(e, tid, 16) == 0) {
-            *chunk = val + off;
-            *chunk_len = clen;
-            return 1;
-        }
-        off += clen;
-    }
-    return 0;
-}
-
 /* Calls |fn| for each chunk of a record; returns fn's first non-zero answer,
  * -1 when the record is malformed, else 0. */
 static int record_each(const uint8_t *val, size_t len, store_pending_ref ref, store_pending_fn fn,
@@ -71,6 +49,39 @@ static int record_each(const uint8_t *val, size_t len, store_pending_ref ref, st
         off += clen;
     }
     return 0;
+}
+
+typedef struct find_ctx {
+    const uint8_t *tid;
+    const uint8_t *chunk;
+    size_t len;
+} find_ctx;
+
+static int find_one(void *ctx, store_pending_ref ref, const uint8_t tid[16], const uint8_t *chunk,
+                    size_t len)
+{
+    find_ctx *f = ctx;
+    (void)ref;
+    if (memcmp(tid, f->tid, 16) != 0)
+        return 0;
+    f->chunk = chunk;
+    f->len = len;
+    return 1;
+}
+
+int store_pending_find(const uint8_t *val, size_t len, const uint8_t tid[16], const uint8_t **chunk,
+                       size_t *chunk_len)
+{
+    find_ctx f = {.tid = tid};
+    store_pending_ref none = {0, 0};
+    int rc = record_each(val, len, none, find_one, &f);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return 0;
+    *chunk = f.chunk;
+    *chunk_len = f.len;
+    return 1;
 }
 
 /* Puts the record of |n| chunks (|tids|, |chunks|, |lens|) under |ref| into |wb|
