@@ -19,10 +19,10 @@
 /* ---- configuration (config.c) ---- */
 
 /* The daemon's whole configuration. config.c holds one table of every key (its
- * dotted name, type, field, default, bounds and meaning): ottr_config_init()
+ * dotted name, type, field, default, bounds and meaning): collector_config_init()
  * takes the defaults from it, then the YAML file and the command-line flags
  * override them, each value checked against the key's bounds. Strings are owned
- * by the config and freed by ottr_config_free(). */
+ * by the config and freed by collector_config_free(). */
 typedef struct ottr_config {
     char *data_dir;               /* data_dir */
     int log_level;                /* log_level: an ottr_log_level */
@@ -60,17 +60,18 @@ typedef struct ottr_config {
 
 /* Fills |c| with the defaults of the table. Returns 0, or -1 on out of memory
  * (or a default that fails its own key's checks: a bug). */
-int ottr_config_init(ottr_config *c);
+int collector_config_init(ottr_config *c);
 /* Loads a YAML file over the current values. On error returns -1 and writes a
  * message naming the file, key and line to |err| ("config.yaml:7: grpc.addr: bad
  * address \"x\" (want host:port)"). Unknown keys and values out of a key's
  * bounds are errors; values before the error may have been applied. */
-int ottr_config_load_file(ottr_config *c, const char *path, char *err, size_t errlen);
-int ottr_config_load_string(ottr_config *c, const char *text, char *err, size_t errlen);
+int collector_config_load_file(ottr_config *c, const char *path, char *err, size_t errlen);
+int collector_config_load_string(ottr_config *c, const char *text, char *err, size_t errlen);
 /* Sets one key by its dotted name ("grpc.addr", "store.retention") from a string
  * value, as a flag does. Errors are reported as for files, naming the key. */
-int ottr_config_set(ottr_config *c, const char *key, const char *value, char *err, size_t errlen);
-void ottr_config_free(ottr_config *c);
+int collector_config_set(ottr_config *c, const char *key, const char *value, char *err,
+                         size_t errlen);
+void collector_config_free(ottr_config *c);
 
 /* One key of the table as --help-config and docs/CONFIG.md show it. */
 typedef struct ottr_config_doc {
@@ -83,16 +84,16 @@ typedef struct ottr_config_doc {
 } ottr_config_doc;
 
 /* Describes key |i| of the table. Returns 0, or -1 when |i| is past the last. */
-int ottr_config_doc_get(size_t i, ottr_config_doc *out);
+int collector_config_doc_get(size_t i, ottr_config_doc *out);
 /* Prints every key with its type, bounds, default and meaning. */
-void ottr_config_print_help(FILE *out);
+void collector_config_print_help(FILE *out);
 
 /* ---- the config handed to the store and the sampler (options.c) ---- */
 
 /* Fills |o| from |c|; o->path points into |c|. */
-void config_to_store_options(const ottr_config *c, store_options *o);
+void collector_config_to_store_options(const ottr_config *c, store_options *o);
 /* Fills |o| from |c|; o->policies points into |c|. */
-void config_to_sampler_options(const ottr_config *c, sampler_options *o);
+void collector_config_to_sampler_options(const ottr_config *c, sampler_options *o);
 
 /* ---- the ingest entry point ---- */
 
@@ -134,15 +135,16 @@ typedef struct ingest_counters {
 } ingest_counters;
 
 /* Looks up the span counters for |protocol| ("grpc", "http"). */
-void ingest_counters_init(ingest_counters *c, const char *protocol);
+void collector_ingest_counters_init(ingest_counters *c, const char *protocol);
 
 /* Decodes the export request |body| (|len| bytes, already decompressed) in
  * |enc| into |arena| (its limit decides INGEST_TOO_LARGE), groups its spans by
  * trace and hands them to |fn|, then fills |r| and adds the span counts to |c|.
  * Protobuf bodies are grouped from their own bytes: |body| must stay valid
  * during the call. The arena is left as it is: the caller resets or frees it. */
-void ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters *c, ottr_arena *arena,
-                   ingest_encoding enc, const uint8_t *body, size_t len, ingest_result *r);
+void collector_ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters *c,
+                             ottr_arena *arena, ingest_encoding enc, const uint8_t *body,
+                             size_t len, ingest_result *r);
 
 /* ---- google.rpc.Status error bodies (rpc_status.c) ---- */
 
@@ -150,10 +152,10 @@ void ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters *c, ottr_
  * |retry_after_s| > 0 its details hold a google.rpc.RetryInfo with that delay
  * (type URL type.googleapis.com/google.rpc.RetryInfo). |code| is a gRPC code.
  * Returns 0 or -1 (out of memory). */
-int rpc_status_pack(int code, const char *message, int retry_after_s, ottr_buf *out);
+int collector_rpc_status_pack(int code, const char *message, int retry_after_s, ottr_buf *out);
 /* The same in OTLP/JSON: {"code":N,"message":"...","details":[{"@type":
  * "type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1s"}]}. */
-void rpc_status_json(int code, const char *message, int retry_after_s, ottr_buf *out);
+void collector_rpc_status_json(int code, const char *message, int retry_after_s, ottr_buf *out);
 
 /* ---- OTLP/gRPC receiver (otlp_grpc.c) ---- */
 
@@ -166,10 +168,11 @@ typedef struct otlp_grpc_options {
     void *ingest_ctx;
 } otlp_grpc_options;
 
-ottr_status otlp_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *err, size_t errlen);
-int otlp_grpc_port(const otlp_grpc *g);
+ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *err,
+                                 size_t errlen);
+int collector_grpc_port(const otlp_grpc *g);
 /* Stops accepting, drains calls in flight, joins threads, frees. */
-void otlp_grpc_stop(otlp_grpc *g);
+void collector_grpc_stop(otlp_grpc *g);
 
 /* ---- OTLP/HTTP receiver (otlp_http.c): the handler of the :4318 server ---- */
 
@@ -179,7 +182,8 @@ typedef struct otlp_http_ctx {
     uint64_t max_body_bytes; /* also the limit after gunzip; not 0 */
 } otlp_http_ctx;
 
-void otlp_http_handle(void *ctx /* otlp_http_ctx */, const http_request *req, http_response *resp);
+void collector_http_handle(void *ctx /* otlp_http_ctx */, const http_request *req,
+                           http_response *resp);
 
 /* ---- query ports ---- */
 
@@ -191,19 +195,19 @@ typedef struct ottrd_query_ctx {
 
 /* The HTTP status of a query/ result (routes.c): 200, 400 (OTTR_ERR_INVALID),
  * 404 (OTTR_ERR_NOTFOUND), 409 (OTTR_ERR_EXISTS), 503 (OTTR_ERR_BUSY) or 500. */
-int routes_http_status(ottr_status st);
+int collector_routes_http_status(ottr_status st);
 
 /* :3200 - Tempo API (routes_tempo.c), plus /ready, /metrics, /api/echo,
  * /api/status/buildinfo, native /api/service-graph, admin endpoints. */
-void routes_tempo_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
-                         http_response *resp);
+void collector_routes_tempo_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
+                                   http_response *resp);
 /* :16686 - Jaeger query API (routes_jaeger.c). */
-void routes_jaeger_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
-                          http_response *resp);
+void collector_routes_jaeger_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
+                                    http_response *resp);
 
 /* Renders /metrics: the registry plus process metrics (process_*). */
-void metrics_render_all(ottr_buf *out);
+void collector_metrics_render_all(ottr_buf *out);
 /* Records the process start time; call once at start-up. */
-void metrics_process_init(void);
+void collector_metrics_process_init(void);
 
 #endif /* OTTR_COLLECTOR_H */

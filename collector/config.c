@@ -403,7 +403,7 @@ static void mark_given(ottr_config *c, const key_def *k)
     inherit_defaults(c);
 }
 
-int ottr_config_init(ottr_config *c)
+int collector_config_init(ottr_config *c)
 {
     memset(c, 0, sizeof(*c));
     for (size_t i = 0; i < NKEYS; i++) {
@@ -423,11 +423,11 @@ int ottr_config_init(ottr_config *c)
     inherit_defaults(c);
     return 0;
 fail:
-    ottr_config_free(c);
+    collector_config_free(c);
     return -1;
 }
 
-void ottr_config_free(ottr_config *c)
+void collector_config_free(ottr_config *c)
 {
     for (size_t i = 0; i < NKEYS; i++)
         if (keys[i].type == KEY_STRING || keys[i].type == KEY_ADDR)
@@ -437,7 +437,8 @@ void ottr_config_free(ottr_config *c)
     memset(c, 0, sizeof(*c));
 }
 
-int ottr_config_set(ottr_config *c, const char *key, const char *value, char *err, size_t errlen)
+int collector_config_set(ottr_config *c, const char *key, const char *value, char *err,
+                         size_t errlen)
 {
     const key_def *k = find_key(key);
     if (k == NULL) {
@@ -529,7 +530,7 @@ static int load_tree(ottr_config *c, ottr_yaml_node *root, const char *where, ch
     return 0;
 }
 
-int ottr_config_load_file(ottr_config *c, const char *path, char *err, size_t errlen)
+int collector_config_load_file(ottr_config *c, const char *path, char *err, size_t errlen)
 {
     ottr_yaml_node *root;
     if (ottr_yaml_parse_file(path, &root, err, errlen) != 0)
@@ -543,7 +544,7 @@ int ottr_config_load_file(ottr_config *c, const char *path, char *err, size_t er
     return 0;
 }
 
-int ottr_config_load_string(ottr_config *c, const char *text, char *err, size_t errlen)
+int collector_config_load_string(ottr_config *c, const char *text, char *err, size_t errlen)
 {
     ottr_yaml_node *root;
     char inner[512];
@@ -556,7 +557,7 @@ int ottr_config_load_string(ottr_config *c, const char *text, char *err, size_t 
 
 /* ------------------------------------------------------------------ help */
 
-int ottr_config_doc_get(size_t i, ottr_config_doc *out)
+int collector_config_doc_get(size_t i, ottr_config_doc *out)
 {
     if (i >= NKEYS)
         return -1;
@@ -572,13 +573,13 @@ int ottr_config_doc_get(size_t i, ottr_config_doc *out)
     return 0;
 }
 
-void ottr_config_print_help(FILE *out)
+void collector_config_print_help(FILE *out)
 {
     fprintf(out, "Configuration keys (docs/CONFIG.md). In the YAML file each dot is a nested\n"
                  "map: grpc.addr is addr under grpc:. The flags of ottrd --help override the "
                  "file.\n\n");
     ottr_config_doc d;
-    for (size_t i = 0; ottr_config_doc_get(i, &d) == 0; i++) {
+    for (size_t i = 0; collector_config_doc_get(i, &d) == 0; i++) {
         fprintf(out, "  %s (%s%s%s; default %s)\n      %s\n", d.name, d.type,
                 d.range[0] ? ", " : "", d.range, d.def ? d.def : "none", d.help);
     }

@@ -7,7 +7,7 @@
 #include "collector/collector.h"
 #include "otlp/otlp.h"
 
-void ingest_counters_init(ingest_counters *c, const char *protocol)
+void collector_ingest_counters_init(ingest_counters *c, const char *protocol)
 {
     static const char help[] = "Spans received: accepted, rejected as invalid, or refused "
                                "(pushed back or failed).";
@@ -54,8 +54,9 @@ static void failed(ingest_result *r, ottr_status st, const ottr_arena *arena, co
                  ottr_status_str(st));
 }
 
-void ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters *c, ottr_arena *arena,
-                   ingest_encoding enc, const uint8_t *body, size_t len, ingest_result *r)
+void collector_ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters *c,
+                             ottr_arena *arena, ingest_encoding enc, const uint8_t *body,
+                             size_t len, ingest_result *r)
 {
     memset(r, 0, sizeof(*r));
     r->outcome = INGEST_OK;

@@ -53,7 +53,7 @@ static void usage(FILE *out)
         fprintf(out, "  %-26s %s", left, flags[i].help);
         /* The default is the config key's, from the config table. */
         ottr_config_doc d;
-        for (size_t k = 0; flags[i].key && ottr_config_doc_get(k, &d) == 0; k++)
+        for (size_t k = 0; flags[i].key && collector_config_doc_get(k, &d) == 0; k++)
             if (strcmp(d.name, flags[i].key) == 0 && d.def)
                 fprintf(out, " (default %s)", d.def);
         fputc('\n', out);
@@ -114,7 +114,7 @@ static int parse_args(int argc, char **argv, args *a, ottr_config *cfg, int pass
                 return 1;
             }
             if (strcmp(name, "--help-config") == 0) {
-                ottr_config_print_help(stdout);
+                collector_config_print_help(stdout);
                 return 1;
             }
             if (strcmp(name, "--version") == 0) {
@@ -131,7 +131,7 @@ static int parse_args(int argc, char **argv, args *a, ottr_config *cfg, int pass
         }
         if (f->key) {
             char err[512];
-            if (ottr_config_set(cfg, f->key, val, err, sizeof(err)) != 0) {
+            if (collector_config_set(cfg, f->key, val, err, sizeof(err)) != 0) {
                 fprintf(stderr, "ottrd: flag %s: %s\n", name, err);
                 return -1;
             }
@@ -142,7 +142,7 @@ static int parse_args(int argc, char **argv, args *a, ottr_config *cfg, int pass
 
 static int load_config(int argc, char **argv, args *a, ottr_config *cfg)
 {
-    if (ottr_config_init(cfg) != 0) {
+    if (collector_config_init(cfg) != 0) {
         fprintf(stderr, "ottrd: out of memory\n");
         return -1;
     }
@@ -150,7 +150,7 @@ static int load_config(int argc, char **argv, args *a, ottr_config *cfg)
     if (rc != 0)
         return rc;
     char err[1024];
-    if (a->config && ottr_config_load_file(cfg, a->config, err, sizeof(err)) != 0) {
+    if (a->config && collector_config_load_file(cfg, a->config, err, sizeof(err)) != 0) {
         fprintf(stderr, "ottrd: config error: %s\n", err);
         return -1;
     }
@@ -197,12 +197,12 @@ static void reload_policies(const args *a, sampler *smp, ottr_config *cfg)
     }
     ottr_config fresh;
     char err[1024];
-    if (ottr_config_init(&fresh) != 0)
+    if (collector_config_init(&fresh) != 0)
         return;
-    if (ottr_config_load_file(&fresh, a->config, err, sizeof(err)) != 0 ||
+    if (collector_config_load_file(&fresh, a->config, err, sizeof(err)) != 0 ||
         sampler_reload(smp, fresh.policies, err, sizeof(err)) != 0) {
         OTTR_ERROR("collector", "reload rejected, keeping the current policies: %s", err);
-        ottr_config_free(&fresh);
+        collector_config_free(&fresh);
         return;
     }
     /* The sampler copied what it needs; keep the new tree as the current one. */
@@ -211,7 +211,7 @@ static void reload_policies(const args *a, sampler *smp, ottr_config *cfg)
     cfg->policies = fresh.policies;
     fresh.yaml = old;
     fresh.policies = NULL;
-    ottr_config_free(&fresh);
+    collector_config_free(&fresh);
     OTTR_INFO("collector", "sampling policies reloaded from %s", a->config);
 }
 
@@ -221,16 +221,16 @@ int main(int argc, char **argv)
     ottr_config cfg;
     int rc = load_config(argc, argv, &a, &cfg);
     if (rc != 0) {
-        ottr_config_free(&cfg);
+        collector_config_free(&cfg);
         return rc > 0 ? 0 : EXIT_USAGE;
     }
     if (a.check_config) {
         printf("configuration OK\n");
-        ottr_config_free(&cfg);
+        collector_config_free(&cfg);
         return 0;
     }
     ottr_log_set_level((ottr_log_level)cfg.log_level);
-    metrics_process_init();
+    collector_metrics_process_init();
 
     /* Every thread inherits this mask; the main thread takes signals with sigwait. */
     sigset_t sigs;
@@ -251,7 +251,7 @@ int main(int argc, char **argv)
     atomic_init(&qctx.ready, false);
 
     store_options so;
-    config_to_store_options(&cfg, &so);
+    collector_config_to_store_options(&cfg, &so);
     ottr_status s = store_open(&so, &st, err, sizeof(err));
     if (s != OTTR_OK) {
         OTTR_ERROR("collector", "cannot open the store in %s: %s", cfg.data_dir, err);
@@ -263,7 +263,7 @@ int main(int argc, char **argv)
     ottr_metrics_add_collector(render_store_metrics, st);
 
     sampler_options smo;
-    config_to_sampler_options(&cfg, &smo);
+    collector_config_to_sampler_options(&cfg, &smo);
     s = sampler_create(&smo, st, &smp, err, sizeof(err));
     if (s != OTTR_OK) {
         fprintf(stderr, "ottrd: sampler: %s\n", err);
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
                               .addr = cfg.query_addr,
                               .threads = 2,
                               .max_body_bytes = 1 << 20,
-                              .handler = routes_tempo_handle,
+                              .handler = collector_routes_tempo_handle,
                               .ctx = &qctx};
     if (http_server_start(&ho, &query_srv, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "query listener: %s", err);
@@ -297,7 +297,7 @@ int main(int argc, char **argv)
                                .addr = cfg.jaeger_addr,
                                .threads = 2,
                                .max_body_bytes = 1 << 20,
-                               .handler = routes_jaeger_handle,
+                               .handler = collector_routes_jaeger_handle,
                                .ctx = &qctx};
     if (http_server_start(&ho, &jaeger_srv, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "jaeger listener: %s", err);
@@ -310,7 +310,7 @@ int main(int argc, char **argv)
                             .max_recv_bytes = cfg.grpc_max_recv_bytes,
                             .ingest = ingest_to_sampler,
                             .ingest_ctx = smp};
-    if (otlp_grpc_start(&go, &grpc, err, sizeof(err)) != OTTR_OK) {
+    if (collector_grpc_start(&go, &grpc, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "grpc listener: %s", err);
         exit_code = EXIT_LISTEN;
         goto out;
@@ -321,7 +321,7 @@ int main(int argc, char **argv)
                                .addr = cfg.http_addr,
                                .threads = cfg.http_threads,
                                .max_body_bytes = cfg.http_max_body_bytes,
-                               .handler = otlp_http_handle,
+                               .handler = collector_http_handle,
                                .ctx = &hctx};
     if (http_server_start(&ho, &otlp_http, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "otlp http listener: %s", err);
@@ -332,10 +332,10 @@ int main(int argc, char **argv)
     OTTR_INFO("collector",
               "ottrd %s listening: otlp grpc port %d, otlp http port %d, query port %d, "
               "jaeger port %d, data in %s",
-              OTTR_VERSION, otlp_grpc_port(grpc), http_server_port(otlp_http),
+              OTTR_VERSION, collector_grpc_port(grpc), http_server_port(otlp_http),
               http_server_port(query_srv), http_server_port(jaeger_srv), cfg.data_dir);
     if (a.port_file &&
-        write_port_file(a.port_file, otlp_grpc_port(grpc), http_server_port(otlp_http),
+        write_port_file(a.port_file, collector_grpc_port(grpc), http_server_port(otlp_http),
                         http_server_port(query_srv), http_server_port(jaeger_srv)) != 0) {
         OTTR_ERROR("collector", "cannot write port file %s: %s", a.port_file, strerror(errno));
         exit_code = 1;
@@ -362,7 +362,7 @@ out:
     if (otlp_http)
         http_server_stop(otlp_http);
     if (grpc)
-        otlp_grpc_stop(grpc);
+        collector_grpc_stop(grpc);
     if (smp)
         sampler_stop(smp);
     if (query_srv)
@@ -375,7 +375,7 @@ out:
         ottr_metrics_remove_collector(render_store_metrics, st);
     store_close(st);
     ottr_metrics_shutdown();
-    ottr_config_free(&cfg);
+    collector_config_free(&cfg);
     if (exit_code == 0)
         OTTR_INFO("collector", "stopped");
     return exit_code;

@@ -67,14 +67,14 @@ static void render_process(ottr_buf *out)
     ottr_buf_free(&labels);
 }
 
-void metrics_render_all(ottr_buf *out)
+void collector_metrics_render_all(ottr_buf *out)
 {
     ottr_metrics_render(out);
     render_process(out);
 }
 
 /* Called early in main so the start time is the process's, not the first scrape's. */
-void metrics_process_init(void)
+void collector_metrics_process_init(void)
 {
     start_time_seconds = (double)ottr_now_ns() / NS_PER_SEC;
 }

@@ -2,7 +2,7 @@
  * whose options have no defaults of their own: every value comes from here. */
 #include "collector/collector.h"
 
-void config_to_store_options(const ottr_config *c, store_options *o)
+void collector_config_to_store_options(const ottr_config *c, store_options *o)
 {
     *o = (store_options){
         .path = c->data_dir,
@@ -15,7 +15,7 @@ void config_to_store_options(const ottr_config *c, store_options *o)
     };
 }
 
-void config_to_sampler_options(const ottr_config *c, sampler_options *o)
+void collector_config_to_sampler_options(const ottr_config *c, sampler_options *o)
 {
     *o = (sampler_options){
         .decision_wait_ns = c->decision_wait_ns,

@@ -134,7 +134,7 @@ static void metrics_init(grpc_metrics *m)
             ottr_counter_get("ottr_receiver_requests_total",
                              "OTLP export requests by protocol and result code.", labels);
     }
-    ingest_counters_init(&m->spans, "grpc");
+    collector_ingest_counters_init(&m->spans, "grpc");
     m->bytes = ottr_counter_get("ottr_receiver_bytes_total",
                                 "Bytes of OTLP request messages received (decompressed).",
                                 "protocol=\"grpc\"");
@@ -249,7 +249,7 @@ static void rpc_reply(rpc *c, grpc_status_code code, const char *msg)
 static void rpc_set_retry(rpc *c, grpc_status_code code, const char *msg, int retry_s)
 {
     ottr_buf b = {0};
-    if (rpc_status_pack((int)code, msg, retry_s, &b) == 0 && !b.oom) {
+    if (collector_rpc_status_pack((int)code, msg, retry_s, &b) == 0 && !b.oom) {
         c->trailer.key = grpc_slice_from_static_string("grpc-status-details-bin");
         c->trailer.value = grpc_slice_from_copied_buffer(b.data, b.len);
         c->has_trailer = 1;
@@ -322,8 +322,8 @@ static void rpc_handle_export(rpc *c)
         size_t len = GRPC_SLICE_LENGTH(data);
         ottr_counter_add(g->m.bytes, len);
         /* Decoded and grouped from the slice itself: no copy. */
-        ingest_export(g->ingest, g->ingest_ctx, &g->m.spans, &w->arena, INGEST_PROTOBUF,
-                      GRPC_SLICE_START_PTR(data), len, &r);
+        collector_ingest_export(g->ingest, g->ingest_ctx, &g->m.spans, &w->arena, INGEST_PROTOBUF,
+                                GRPC_SLICE_START_PTR(data), len, &r);
         grpc_slice_unref(data);
         ottr_arena_reset(&w->arena);
     }
@@ -481,7 +481,8 @@ static void listen_addr(const char *addr, char *out, size_t outlen)
         snprintf(out, outlen, "%s", addr);
 }
 
-ottr_status otlp_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *err, size_t errlen)
+ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *err,
+                                 size_t errlen)
 {
     *out = NULL;
     if (o->threads < 1 || o->max_recv_bytes == 0) {
@@ -575,12 +576,12 @@ ottr_status otlp_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *e
     return OTTR_OK;
 }
 
-int otlp_grpc_port(const otlp_grpc *g)
+int collector_grpc_port(const otlp_grpc *g)
 {
     return g ? g->port : 0;
 }
 
-void otlp_grpc_stop(otlp_grpc *g)
+void collector_grpc_stop(otlp_grpc *g)
 {
     if (g == NULL)
         return;

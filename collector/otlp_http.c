@@ -77,7 +77,7 @@ static void metrics_init(void)
             ottr_counter_get("ottr_receiver_bad_requests_total",
                              "OTLP export requests refused as malformed, by reason.", labels);
     }
-    ingest_counters_init(&m.spans, "http");
+    collector_ingest_counters_init(&m.spans, "http");
     m.bytes = ottr_counter_get("ottr_receiver_bytes_total",
                                "Bytes of OTLP request messages received (decompressed).",
                                "protocol=\"http\"");
@@ -123,10 +123,10 @@ static void respond_error(http_response *resp, ingest_encoding enc, int http_sta
     ottr_buf_reset(&resp->body);
     if (enc == INGEST_JSON) {
         http_response_set_type(resp, TYPE_JSON);
-        rpc_status_json(grpc_code, msg, retry_after_s, &resp->body);
+        collector_rpc_status_json(grpc_code, msg, retry_after_s, &resp->body);
     } else {
         http_response_set_type(resp, TYPE_PROTOBUF);
-        if (rpc_status_pack(grpc_code, msg, retry_after_s, &resp->body) != 0)
+        if (collector_rpc_status_pack(grpc_code, msg, retry_after_s, &resp->body) != 0)
             ottr_buf_reset(&resp->body);
     }
     if (retry_after_s > 0) {
@@ -253,7 +253,7 @@ static int otlp_http_export(const otlp_http_ctx *c, ingest_encoding enc, const u
     ottr_arena arena;
     ottr_arena_init(&arena, arena_block_for(len), arena_limit_for(len));
     ingest_result r;
-    ingest_export(c->ingest, c->ingest_ctx, &m.spans, &arena, enc, body, len, &r);
+    collector_ingest_export(c->ingest, c->ingest_ctx, &m.spans, &arena, enc, body, len, &r);
     ottr_arena_free(&arena);
 
     switch (r.outcome) {
@@ -352,7 +352,7 @@ static int otlp_http_route(const otlp_http_ctx *c, const http_request *req, http
     return status;
 }
 
-void otlp_http_handle(void *ctx, const http_request *req, http_response *resp)
+void collector_http_handle(void *ctx, const http_request *req, http_response *resp)
 {
     const otlp_http_ctx *c = ctx;
     uint64_t t0 = ottr_mono_ns();

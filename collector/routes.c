@@ -2,7 +2,7 @@
  * query/ result. */
 #include "collector/collector.h"
 
-int routes_http_status(ottr_status st)
+int collector_routes_http_status(ottr_status st)
 {
     switch (st) {
     case OTTR_OK:

@@ -27,7 +27,7 @@ static void reply_error(http_response *resp, int v3, int code, const char *msg)
 
 static void finish(http_response *resp, int v3, ottr_status st, const char *err)
 {
-    int code = routes_http_status(st);
+    int code = collector_routes_http_status(st);
     if (code == 200) {
         resp->status = 200;
         http_response_set_type(resp, "application/json");
@@ -296,7 +296,7 @@ static void handle_dependencies(ottrd_query_ctx *q, const http_request *req, htt
     finish(resp, 0, st, err);
 }
 
-void routes_jaeger_handle(void *ctx, const http_request *req, http_response *resp)
+void collector_routes_jaeger_handle(void *ctx, const http_request *req, http_response *resp)
 {
     ottrd_query_ctx *q = ctx;
     const char *path = req->path;

@@ -73,7 +73,7 @@ static int check_range(http_response *resp, uint64_t start, uint64_t end)
 /* Writes the status of a query/ call: the body on OTTR_OK, else the message. */
 static void finish(http_response *resp, ottr_status st, const char *err, const char *type)
 {
-    int code = routes_http_status(st);
+    int code = collector_routes_http_status(st);
     if (code == 200) {
         resp->status = 200;
         http_response_set_type(resp, type);
@@ -201,7 +201,7 @@ static int is_get(const http_request *req)
     return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 }
 
-void routes_tempo_handle(void *ctx, const http_request *req, http_response *resp)
+void collector_routes_tempo_handle(void *ctx, const http_request *req, http_response *resp)
 {
     ottrd_query_ctx *q = ctx;
     const char *path = req->path;
@@ -216,7 +216,7 @@ void routes_tempo_handle(void *ctx, const http_request *req, http_response *resp
     if (strcmp(path, "/metrics") == 0) {
         resp->status = 200;
         http_response_set_type(resp, "text/plain; version=0.0.4; charset=utf-8");
-        metrics_render_all(&resp->body);
+        collector_metrics_render_all(&resp->body);
         return;
     }
     if (strcmp(path, "/api/admin/checkpoint") == 0) {

@@ -11,7 +11,7 @@
 
 #define RETRY_INFO_TYPE_URL "type.googleapis.com/google.rpc.RetryInfo"
 
-int rpc_status_pack(int code, const char *message, int retry_after_s, ottr_buf *out)
+int collector_rpc_status_pack(int code, const char *message, int retry_after_s, ottr_buf *out)
 {
     Google__Protobuf__Duration delay = GOOGLE__PROTOBUF__DURATION__INIT;
     Google__Rpc__RetryInfo retry = GOOGLE__RPC__RETRY_INFO__INIT;
@@ -44,7 +44,7 @@ int rpc_status_pack(int code, const char *message, int retry_after_s, ottr_buf *
     return 0;
 }
 
-void rpc_status_json(int code, const char *message, int retry_after_s, ottr_buf *out)
+void collector_rpc_status_json(int code, const char *message, int retry_after_s, ottr_buf *out)
 {
     const char *m = message ? message : "";
     ottr_buf_printf(out, "{\"code\":%d,\"message\":", code);

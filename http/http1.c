@@ -278,7 +278,7 @@ static void h1_answer(http_conn *c, int force_close)
     }
 }
 
-void h1_bad_request(http_conn *c, int status)
+void http_h1_bad_request(http_conn *c, int status)
 {
     if (c->closing)
         return;
@@ -293,13 +293,13 @@ void h1_bad_request(http_conn *c, int status)
     c->closing = 1;
 }
 
-void h1_start(http_conn *c)
+void http_h1_start(http_conn *c)
 {
     http_parser_init(&c->h1.parser, HTTP_REQUEST);
     c->h1.parser.data = c;
 }
 
-int h1_feed(http_conn *c, const uint8_t *data, size_t n)
+int http_h1_feed(http_conn *c, const uint8_t *data, size_t n)
 {
     http_h1 *h = &c->h1;
     while (n > 0 && !c->closing && !c->fatal) {
@@ -312,7 +312,7 @@ int h1_feed(http_conn *c, const uint8_t *data, size_t n)
         if (e != HPE_OK) {
             OTTR_DEBUG("http", "%s: bad HTTP/1.1 request: %s", c->w->srv->name,
                        http_errno_description(e));
-            h1_bad_request(c, 400);
+            http_h1_bad_request(c, 400);
             break;
         }
         if (np >= n || !h->parser.upgrade)
@@ -324,12 +324,12 @@ int h1_feed(http_conn *c, const uint8_t *data, size_t n)
     return c->fatal ? -1 : 0;
 }
 
-int h1_idle(const http_conn *c)
+int http_h1_idle(const http_conn *c)
 {
     return !c->h1.in_message;
 }
 
-void h1_free(http_conn *c)
+void http_h1_free(http_conn *c)
 {
     http_reqbuf_free(&c->h1.rb);
 }

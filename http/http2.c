@@ -342,7 +342,7 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
     return 0;
 }
 
-int h2_callbacks_new(http_server *s)
+int http_h2_callbacks_new(http_server *s)
 {
     if (nghttp2_session_callbacks_new(&s->h2cbs) != 0)
         return -1;
@@ -360,7 +360,7 @@ int h2_callbacks_new(http_server *s)
     return 0;
 }
 
-void h2_callbacks_free(http_server *s)
+void http_h2_callbacks_free(http_server *s)
 {
     if (s->h2cbs)
         nghttp2_session_callbacks_del(s->h2cbs);
@@ -370,7 +370,7 @@ void h2_callbacks_free(http_server *s)
     s->h2opt = NULL;
 }
 
-int h2_start(http_conn *c)
+int http_h2_start(http_conn *c)
 {
     http_server *s = c->w->srv;
     http_h2 *h2 = calloc(1, sizeof(*h2));
@@ -392,7 +392,7 @@ int h2_start(http_conn *c)
     return 0;
 }
 
-int h2_feed(http_conn *c, const uint8_t *data, size_t n)
+int http_h2_feed(http_conn *c, const uint8_t *data, size_t n)
 {
     ssize_t rv = nghttp2_session_mem_recv(c->h2->session, data, n);
     if (rv < 0) {
@@ -406,7 +406,7 @@ int h2_feed(http_conn *c, const uint8_t *data, size_t n)
     return 0;
 }
 
-int h2_pump(http_conn *c)
+int http_h2_pump(http_conn *c)
 {
     while (c->out.bytes < HTTP_OUT_LOW_WATER) {
         const uint8_t *d;
@@ -421,13 +421,13 @@ int h2_pump(http_conn *c)
     return 0;
 }
 
-int h2_done(http_conn *c)
+int http_h2_done(http_conn *c)
 {
     return !nghttp2_session_want_read(c->h2->session) &&
            !nghttp2_session_want_write(c->h2->session);
 }
 
-void h2_goaway(http_conn *c)
+void http_h2_goaway(http_conn *c)
 {
     http_h2 *h2 = c->h2;
     if (h2->goaway)
@@ -438,7 +438,7 @@ void h2_goaway(http_conn *c)
                           NULL, 0);
 }
 
-void h2_free(http_conn *c)
+void http_h2_free(http_conn *c)
 {
     http_h2 *h2 = c->h2;
     if (h2 == NULL)

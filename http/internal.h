@@ -212,24 +212,24 @@ int http_param_refuse(http_param_err *e, const char *name, const char *value, co
 void http_worker_date(http_worker *w);
 
 /* HTTP/1.1 side (http1.c). */
-void h1_start(http_conn *c);
+void http_h1_start(http_conn *c);
 /* Feeds bytes; returns 0, or -1 when the connection must close at once. */
-int h1_feed(http_conn *c, const uint8_t *data, size_t n);
-int h1_idle(const http_conn *c); /* no request under way */
-void h1_free(http_conn *c);
+int http_h1_feed(http_conn *c, const uint8_t *data, size_t n);
+int http_h1_idle(const http_conn *c); /* no request under way */
+void http_h1_free(http_conn *c);
 /* Queues a 400 answer and marks the connection closing. */
-void h1_bad_request(http_conn *c, int status);
+void http_h1_bad_request(http_conn *c, int status);
 
 /* HTTP/2 side (http2.c). */
-int h2_callbacks_new(http_server *s); /* 0 or -1 */
-void h2_callbacks_free(http_server *s);
-int h2_start(http_conn *c); /* 0 or -1 */
-int h2_feed(http_conn *c, const uint8_t *data, size_t n);
+int http_h2_callbacks_new(http_server *s); /* 0 or -1 */
+void http_h2_callbacks_free(http_server *s);
+int http_h2_start(http_conn *c); /* 0 or -1 */
+int http_h2_feed(http_conn *c, const uint8_t *data, size_t n);
 /* Moves nghttp2's pending frames into |c->out| up to the high-water mark.
  * Returns 0 or -1 (fatal). */
-int h2_pump(http_conn *c);
-int h2_done(http_conn *c); /* neither side wants more: close */
-void h2_goaway(http_conn *c);
-void h2_free(http_conn *c);
+int http_h2_pump(http_conn *c);
+int http_h2_done(http_conn *c); /* neither side wants more: close */
+void http_h2_goaway(http_conn *c);
+void http_h2_free(http_conn *c);
 
 #endif /* OTTR_HTTP_INTERNAL_H */

@@ -39,8 +39,8 @@ static void conn_close(http_conn *c)
         w->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    h1_free(c);
-    h2_free(c);
+    http_h1_free(c);
+    http_h2_free(c);
     http_out_free(&c->out);
     free(c);
     atomic_fetch_sub(&w->nconns, 1);
@@ -83,7 +83,7 @@ static int conn_flush(http_conn *c)
     if (c->lingering)
         return 0;
     for (;;) {
-        if (c->proto == HTTP_PROTO_H2 && h2_pump(c) != 0) {
+        if (c->proto == HTTP_PROTO_H2 && http_h2_pump(c) != 0) {
             conn_close(c);
             return -1;
         }
@@ -108,12 +108,12 @@ static int conn_flush(http_conn *c)
         c->write_armed = 0;
     }
     if (c->out.bytes == 0) {
-        if (c->proto == HTTP_PROTO_H2 && h2_done(c)) {
+        if (c->proto == HTTP_PROTO_H2 && http_h2_done(c)) {
             conn_close(c);
             return -1;
         }
         /* An idle keep-alive connection of a stopping server closes at once. */
-        int h1_done = c->proto == HTTP_PROTO_H1 && c->w->draining && h1_idle(c) && !c->closing;
+        int h1_done = c->proto == HTTP_PROTO_H1 && c->w->draining && http_h1_idle(c) && !c->closing;
         if (c->eof || h1_done || (c->proto == HTTP_PROTO_H2 && c->closing)) {
             conn_close(c);
             return -1;
@@ -150,16 +150,16 @@ static int conn_feed(http_conn *c, uint8_t *data, size_t n)
                 return 0;
             }
             c->proto = HTTP_PROTO_H2;
-            if (h2_start(c) != 0)
+            if (http_h2_start(c) != 0)
                 return -1;
         } else {
             c->proto = HTTP_PROTO_H1;
-            h1_start(c);
+            http_h1_start(c);
         }
     }
     if (c->proto == HTTP_PROTO_H2)
-        return h2_feed(c, data, n);
-    return h1_feed(c, data, n);
+        return http_h2_feed(c, data, n);
+    return http_h1_feed(c, data, n);
 }
 
 static void conn_on_read(evutil_socket_t fd, short what, void *arg)
@@ -214,7 +214,7 @@ static int conn_idle(const http_conn *c)
     if (c->out.bytes > 0)
         return 0;
     if (c->proto == HTTP_PROTO_H1)
-        return h1_idle(c);
+        return http_h1_idle(c);
     return c->proto == HTTP_PROTO_SNIFF && c->sniff_len == 0;
 }
 
@@ -254,7 +254,7 @@ static void worker_drain(http_worker *w)
         if (c->lingering)
             continue;
         if (c->proto == HTTP_PROTO_H2) {
-            h2_goaway(c);
+            http_h2_goaway(c);
             conn_flush(c);
             continue;
         }
@@ -299,7 +299,7 @@ static void worker_on_tick(evutil_socket_t fd, short what, void *arg)
         if (now - c->last_ms >= lim->idle_timeout_ms) {
             OTTR_DEBUG("http", "%s: closing an idle connection", w->srv->name);
             if (c->proto == HTTP_PROTO_H2) {
-                h2_goaway(c); /* best effort: tell the client why */
+                http_h2_goaway(c); /* best effort: tell the client why */
                 if (conn_flush(c) != 0)
                     continue;
             }
@@ -308,7 +308,7 @@ static void worker_on_tick(evutil_socket_t fd, short what, void *arg)
         }
         if (c->proto == HTTP_PROTO_H1 && c->h1.in_message && !c->h1.headers_done && !c->closing &&
             now - c->h1.start_ms >= lim->header_timeout_ms) {
-            h1_bad_request(c, 408);
+            http_h1_bad_request(c, 408);
             conn_flush(c);
         }
     }
@@ -564,7 +564,7 @@ static void server_free(http_server *s)
     free(s->workers);
     if (s->acceptor_fd >= 0)
         close(s->acceptor_fd);
-    h2_callbacks_free(s);
+    http_h2_callbacks_free(s);
     free(s);
 }
 
@@ -609,7 +609,7 @@ ottr_status http_server_start_limits(const http_server_options *o, const http_li
     s->nworkers = o->threads;
     s->workers = calloc((size_t)s->nworkers, sizeof(http_worker));
     s->acceptor_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (s->workers == NULL || s->acceptor_fd < 0 || h2_callbacks_new(s) != 0) {
+    if (s->workers == NULL || s->acceptor_fd < 0 || http_h2_callbacks_new(s) != 0) {
         snprintf(err, errlen, "http server %s: out of resources", s->name);
         server_free(s);
         return OTTR_ERR_NOMEM;

@@ -16,11 +16,11 @@ ottr_status query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookb
     }
     uint64_t start_ns = end_ns > lookback_ns ? end_ns - lookback_ns : 0;
     qgraph g = {0};
-    ottr_status s = qgraph_load(st, (uint32_t)(start_ns / 60000000000ull),
-                                (uint32_t)(end_ns / 60000000000ull), &g);
+    ottr_status s = query_graph_load(st, (uint32_t)(start_ns / 60000000000ull),
+                                     (uint32_t)(end_ns / 60000000000ull), &g);
     if (s != OTTR_OK) {
         snprintf(err, errlen, "reading dependencies failed: %s", ottr_status_str(s));
-        qgraph_free(&g);
+        query_graph_free(&g);
         return s;
     }
     ottr_buf_puts(out, "{\"data\":[");
@@ -49,7 +49,7 @@ ottr_status query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookb
         i = j;
     }
     ottr_buf_printf(out, "],\"total\":%zu,\"limit\":0,\"offset\":0,\"errors\":null}", n);
-    qgraph_free(&g);
+    query_graph_free(&g);
     if (out->oom) {
         snprintf(err, errlen, "out of memory");
         return OTTR_ERR_NOMEM;

@@ -56,7 +56,7 @@ static int cmp_node(const void *a, const void *b)
     return strcmp(((const store_node *)a)->service, ((const store_node *)b)->service);
 }
 
-ottr_status qgraph_load(store *st, uint32_t from_minute, uint32_t to_minute, qgraph *g)
+ottr_status query_graph_load(store *st, uint32_t from_minute, uint32_t to_minute, qgraph *g)
 {
     ottr_status s = store_graph(st, from_minute, to_minute, on_edge, on_node, g);
     if (s == OTTR_OK && g->oom)
@@ -70,14 +70,14 @@ ottr_status qgraph_load(store *st, uint32_t from_minute, uint32_t to_minute, qgr
     return OTTR_OK;
 }
 
-void qgraph_free(qgraph *g)
+void query_graph_free(qgraph *g)
 {
     free(g->edges);
     free(g->nodes);
     memset(g, 0, sizeof(*g));
 }
 
-double qgraph_quantile(const uint64_t counts[STORE_LAT_BUCKETS], double q)
+double query_graph_quantile(const uint64_t counts[STORE_LAT_BUCKETS], double q)
 {
     uint64_t total = 0;
     for (int i = 0; i < STORE_LAT_BUCKETS; i++)

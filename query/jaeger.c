@@ -8,7 +8,7 @@
 #include "query/qjaeger.h"
 #include "otlp/otlp.h"
 
-void qjaeger_trace_id(ottr_buf *b, const uint8_t *id, size_t len)
+void query_jaeger_trace_id(ottr_buf *b, const uint8_t *id, size_t len)
 {
     if (len == 16) {
         static const uint8_t zero[8] = {0};
@@ -173,7 +173,7 @@ static void put_ref(ottr_buf *b, const char *type, const uint8_t *tid, size_t tl
         ottr_buf_putc(b, ',');
     *first = 0;
     ottr_buf_printf(b, "{\"refType\":\"%s\",\"traceID\":", type);
-    qjaeger_trace_id(b, tid, tlen);
+    query_jaeger_trace_id(b, tid, tlen);
     ottr_buf_puts(b, ",\"spanID\":");
     otlp_json_hex(b, sid, slen);
     ottr_buf_putc(b, '}');
@@ -197,7 +197,7 @@ static void put_span(ottr_buf *b, const otlp_trace *t, size_t idx, const uint8_t
     const otlp_span_ref *q = &t->spans[idx];
     const otlp_span *s = q->span;
     ottr_buf_puts(b, "{\"traceID\":");
-    qjaeger_trace_id(b, trace_id, 16);
+    query_jaeger_trace_id(b, trace_id, 16);
     ottr_buf_puts(b, ",\"spanID\":");
     otlp_json_hex(b, s->span_id.data, s->span_id.len);
     ottr_buf_printf(b, ",\"flags\":%u,\"operationName\":", s->flags & 0xffu);
@@ -273,8 +273,8 @@ static void put_span(ottr_buf *b, const otlp_trace *t, size_t idx, const uint8_t
     ottr_buf_puts(b, first ? "null}" : "]}");
 }
 
-int qjaeger_trace(ottr_buf *b, const otlp_trace *t, const uint8_t trace_id[16],
-                  const store_trace_summary *sum, ottr_arena *a)
+int query_jaeger_encode_trace(ottr_buf *b, const otlp_trace *t, const uint8_t trace_id[16],
+                              const store_trace_summary *sum, ottr_arena *a)
 {
     uint32_t *proc_of_rs;
     process *procs;
@@ -282,7 +282,7 @@ int qjaeger_trace(ottr_buf *b, const otlp_trace *t, const uint8_t trace_id[16],
     if (build_processes(t, a, &proc_of_rs, &procs, &nprocs) != 0)
         return -1;
     ottr_buf_puts(b, "{\"traceID\":");
-    qjaeger_trace_id(b, trace_id, 16);
+    query_jaeger_trace_id(b, trace_id, 16);
     ottr_buf_puts(b, ",\"spans\":[");
     for (size_t i = 0; i < t->nspans; i++) {
         if (i)
@@ -301,7 +301,7 @@ int qjaeger_trace(ottr_buf *b, const otlp_trace *t, const uint8_t trace_id[16],
     }
     ottr_buf_puts(b, "},\"warnings\":");
     char msgs[QTRACE_MAX_PROBLEMS][QTRACE_PROBLEM_LEN];
-    size_t n = qtrace_problems(t, sum, msgs);
+    size_t n = query_trace_problems(t, sum, msgs);
     if (n == 0) {
         ottr_buf_puts(b, "null");
     } else {

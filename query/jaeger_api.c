@@ -85,7 +85,7 @@ static ottr_status by_ids(store *st, const char *const *ids, size_t nids, bool v
                           size_t *found, char *err, size_t errlen)
 {
     ottr_arena a;
-    ottr_arena_init(&a, 256 * 1024, qtrace_arena_limit(st));
+    ottr_arena_init(&a, 256 * 1024, query_arena_limit(st));
     ottr_buf raw = {0};
     ottr_status code = OTTR_OK;
     int first = 1;
@@ -111,7 +111,7 @@ static ottr_status by_ids(store *st, const char *const *ids, size_t nids, bool v
         } else {
             if ((*found) > 0)
                 ottr_buf_putc(out, ',');
-            if (qjaeger_trace(out, &t, tid, &sum, &a) != 0) {
+            if (query_jaeger_encode_trace(out, &t, tid, &sum, &a) != 0) {
                 snprintf(err, errlen, "out of memory");
                 code = OTTR_ERR_NOMEM;
             }
@@ -195,10 +195,10 @@ static int jaeger_traceql(const query_jaeger_search_params *p, ottr_buf *q, char
         return -1;
     }
     ottr_buf_puts(q, "{resource.service.name=");
-    tq_quote(q, p->service);
+    query_tq_quote(q, p->service);
     if (p->operation && p->operation[0]) {
         ottr_buf_puts(q, " && name=");
-        tq_quote(q, p->operation);
+        query_tq_quote(q, p->operation);
     }
     for (size_t i = 0; i < p->ntags; i++) {
         const char *k = p->tags[i].key, *v = p->tags[i].value ? p->tags[i].value : "";
@@ -227,12 +227,12 @@ static int jaeger_traceql(const query_jaeger_search_params *p, ottr_buf *q, char
             ottr_buf_printf(q, "status=%s", otlp_status_code_word(code));
         } else if (strcmp(k, "otel.status_description") == 0) {
             ottr_buf_puts(q, "statusMessage=");
-            tq_quote(q, v);
+            query_tq_quote(q, v);
         } else {
             ottr_buf_putc(q, '.');
-            tq_quote(q, k);
+            query_tq_quote(q, k);
             ottr_buf_putc(q, '=');
-            tq_quote(q, v);
+            query_tq_quote(q, v);
         }
     }
     if (p->min_duration_ns)
@@ -265,7 +265,7 @@ static int on_match(void *ctx, const store_trace_summary *sum, otlp_trace *t,
     } else {
         if (c->n)
             ottr_buf_putc(c->out, ',');
-        if (qjaeger_trace(c->out, t, sum->trace_id, sum, a) != 0)
+        if (query_jaeger_encode_trace(c->out, t, sum->trace_id, sum, a) != 0)
             return -1;
     }
     c->n++;
@@ -285,9 +285,9 @@ static ottr_status search(store *st, const query_jaeger_search_params *p, bool v
     ottr_arena_init(&a, 16 * 1024, 16 * 1024 * 1024);
     tq_query tq;
     char perr[QUERY_ERRLEN];
-    if (tq_parse(q.data, &a, &tq, perr, sizeof(perr)) != 0) {
+    if (query_tq_parse(q.data, &a, &tq, perr, sizeof(perr)) != 0) {
         snprintf(err, errlen, "malformed search parameters: %s", perr);
-        tq_free(&tq);
+        query_tq_free(&tq);
         ottr_arena_free(&a);
         ottr_buf_free(&q);
         return OTTR_ERR_INVALID;
@@ -305,14 +305,14 @@ static ottr_status search(store *st, const query_jaeger_search_params *p, bool v
     s.fn = on_match;
     s.ctx = &c;
     ottr_buf_puts(out, v3 ? "{\"result\":{\"resourceSpans\":[" : "{\"data\":[");
-    ottr_status rc = qsearch_run(&s);
+    ottr_status rc = query_search_run(&s);
     if (v3) {
         ottr_buf_puts(out, "]}}");
     } else {
         ottr_buf_putc(out, ']');
         envelope_end(out, c.n);
     }
-    tq_free(&tq);
+    query_tq_free(&tq);
     ottr_arena_free(&a);
     ottr_buf_free(&q);
     if (rc != OTTR_OK) {
@@ -338,13 +338,13 @@ ottr_status query_jaeger_v3_search(store *st, const query_jaeger_search_params *
 
 static ottr_status services(store *st, qstrs *l, char *err, size_t errlen)
 {
-    ottr_status s = store_services(st, qstrs_fn, l);
+    ottr_status s = store_services(st, query_strs_fn, l);
     if (s != OTTR_OK || l->oom) {
         snprintf(err, errlen, "reading services failed: %s",
                  ottr_status_str(s != OTTR_OK ? s : OTTR_ERR_NOMEM));
         return s != OTTR_OK ? s : OTTR_ERR_NOMEM;
     }
-    qstrs_sort_unique(l);
+    query_strs_sort_unique(l);
     return OTTR_OK;
 }
 
@@ -369,7 +369,7 @@ ottr_status query_jaeger_services(store *st, ottr_buf *out, char *err, size_t er
         envelope_end(out, l.n);
         code = oom_status(out, err, errlen);
     }
-    qstrs_free(&l);
+    query_strs_free(&l);
     return code;
 }
 
@@ -383,7 +383,7 @@ ottr_status query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t
         ottr_buf_putc(out, '}');
         code = oom_status(out, err, errlen);
     }
-    qstrs_free(&l);
+    query_strs_free(&l);
     return code;
 }
 

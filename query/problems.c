@@ -6,8 +6,8 @@
 
 #include "query/qtrace.h"
 
-size_t qtrace_problems(const otlp_trace *t, const store_trace_summary *sum,
-                       char msgs[QTRACE_MAX_PROBLEMS][QTRACE_PROBLEM_LEN])
+size_t query_trace_problems(const otlp_trace *t, const store_trace_summary *sum,
+                            char msgs[QTRACE_MAX_PROBLEMS][QTRACE_PROBLEM_LEN])
 {
     size_t n = 0;
     if (t->norphans)
@@ -25,10 +25,10 @@ size_t qtrace_problems(const otlp_trace *t, const store_trace_summary *sum,
     return n;
 }
 
-size_t qtrace_describe_problems(const otlp_trace *t, const store_trace_summary *sum, ottr_buf *out)
+size_t query_describe_problems(const otlp_trace *t, const store_trace_summary *sum, ottr_buf *out)
 {
     char msgs[QTRACE_MAX_PROBLEMS][QTRACE_PROBLEM_LEN];
-    size_t n = qtrace_problems(t, sum, msgs);
+    size_t n = query_trace_problems(t, sum, msgs);
     for (size_t i = 0; i < n; i++) {
         if (i)
             ottr_buf_puts(out, "; ");
@@ -37,7 +37,7 @@ size_t qtrace_describe_problems(const otlp_trace *t, const store_trace_summary *
     return n;
 }
 
-size_t qtrace_arena_limit(const store *st)
+size_t query_arena_limit(const store *st)
 {
     uint64_t max = store_max_trace_bytes(st);
     if (max == 0)

@@ -15,12 +15,12 @@ typedef struct qgraph {
 
 /* Loads the sums over minutes [from_minute, to_minute] into |g| (zeroed by the
  * caller). Returns OTTR_OK, OTTR_ERR_NOMEM or the store's error. The caller
- * frees with qgraph_free() in every case. */
-ottr_status qgraph_load(store *st, uint32_t from_minute, uint32_t to_minute, qgraph *g);
-void qgraph_free(qgraph *g);
+ * frees with query_graph_free() in every case. */
+ottr_status query_graph_load(store *st, uint32_t from_minute, uint32_t to_minute, qgraph *g);
+void query_graph_free(qgraph *g);
 
 /* The |q| quantile (0..1) of a latency histogram in seconds, interpolated
  * linearly inside the bucket; 0 when empty. */
-double qgraph_quantile(const uint64_t counts[STORE_LAT_BUCKETS], double q);
+double query_graph_quantile(const uint64_t counts[STORE_LAT_BUCKETS], double q);
 
 #endif /* OTTR_QUERY_QGRAPH_H */

@@ -40,10 +40,10 @@ typedef struct qsearch {
 
 /* Plans |s->tq| onto |s->sq| and runs the search. Returns OTTR_OK or the error
  * that stopped it (also in s->err). Frees its own memory before returning. */
-ottr_status qsearch_run(qsearch *s);
+ottr_status query_search_run(qsearch *s);
 
 /* Parses a Tempo `tags` value (logfmt: k=v k2="v 2") into an equivalent TraceQL
  * span set filter appended to |out|. Returns 0 or -1 with a message in |err|. */
-int qsearch_tags_to_traceql(const char *tags, ottr_buf *out, char *err, size_t errlen);
+int query_search_tags_to_traceql(const char *tags, ottr_buf *out, char *err, size_t errlen);
 
 #endif /* OTTR_QUERY_QSEARCH_H */

@@ -13,10 +13,10 @@ typedef struct qstrs {
 } qstrs;
 
 /* Copies |s| in. Returns 0 to go on, 1 once the list is full or out of memory,
- * so it doubles as a store_str_fn through qstrs_fn. */
-int qstrs_add(qstrs *l, const char *s);
-int qstrs_fn(void *ctx, const char *s);
-void qstrs_sort_unique(qstrs *l);
-void qstrs_free(qstrs *l);
+ * so it doubles as a store_str_fn through query_strs_fn. */
+int query_strs_add(qstrs *l, const char *s);
+int query_strs_fn(void *ctx, const char *s);
+void query_strs_sort_unique(qstrs *l);
+void query_strs_free(qstrs *l);
 
 #endif /* OTTR_QUERY_QSTRS_H */

@@ -15,11 +15,11 @@
 /* Writes a sentence per problem of the tree ("2 spans have parents missing
  * from the trace") into |msgs|, plus one when |sum| (may be NULL) says the
  * store cut the trace. Returns how many. */
-size_t qtrace_problems(const otlp_trace *t, const store_trace_summary *sum,
-                       char msgs[QTRACE_MAX_PROBLEMS][QTRACE_PROBLEM_LEN]);
+size_t query_trace_problems(const otlp_trace *t, const store_trace_summary *sum,
+                            char msgs[QTRACE_MAX_PROBLEMS][QTRACE_PROBLEM_LEN]);
 
 /* The same sentences joined with "; " and appended to |out|. */
-size_t qtrace_describe_problems(const otlp_trace *t, const store_trace_summary *sum, ottr_buf *out);
+size_t query_describe_problems(const otlp_trace *t, const store_trace_summary *sum, ottr_buf *out);
 
 /* The arena limit for decoding one stored trace: QTRACE_ARENA_FACTOR times the
  * store's max_trace_bytes (decoded protobuf-c structs take several times the
@@ -29,6 +29,6 @@ size_t qtrace_describe_problems(const otlp_trace *t, const store_trace_summary *
 #define QTRACE_ARENA_FACTOR 8
 #define QTRACE_ARENA_SLACK  (64u << 20)
 #define QTRACE_ARENA_NOCAP  (1u << 30)
-size_t qtrace_arena_limit(const store *st);
+size_t query_arena_limit(const store *st);
 
 #endif /* OTTR_QUERY_QTRACE_H */

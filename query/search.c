@@ -15,8 +15,8 @@ static int on_candidate(void *ctx, const store_trace_summary *sum)
     if ((s->min_ns && dur < s->min_ns) || (s->max_ns && dur > s->max_ns))
         return 0;
     tq_trace_info ti;
-    tq_trace_info_from_summary(&ti, sum);
-    if (!tq_precheck(s->tq, &ti))
+    query_tq_trace_info_from_summary(&ti, sum);
+    if (!query_tq_precheck(s->tq, &ti))
         return 0;
     if (s->decoded >= s->max_inspect) {
         s->truncated = true;
@@ -44,7 +44,7 @@ static int on_candidate(void *ctx, const store_trace_summary *sum)
     uint8_t *matched = ottr_arena_alloc(&s->arena, t.nspans ? t.nspans : 1);
     if (matched == NULL)
         return 0;
-    size_t n = tq_eval(s->tq, &t, &ti, matched, &s->arena);
+    size_t n = query_tq_eval(s->tq, &t, &ti, matched, &s->arena);
     if (n == 0)
         return 0;
     if (s->need_tree && otlp_trace_build_tree(&t, &s->arena) != OTTR_OK)
@@ -58,7 +58,7 @@ static int on_candidate(void *ctx, const store_trace_summary *sum)
     return s->found >= s->limit;
 }
 
-ottr_status qsearch_run(qsearch *s)
+ottr_status query_search_run(qsearch *s)
 {
     s->found = s->decoded = 0;
     s->bytes_read = 0;
@@ -69,9 +69,9 @@ ottr_status qsearch_run(qsearch *s)
         return OTTR_OK;
     s->min_ns = s->sq.min_duration_ns;
     s->max_ns = s->sq.max_duration_ns;
-    tq_plan(s->tq, &s->sq, s->kv, QSEARCH_MAX_KV);
+    query_tq_plan(s->tq, &s->sq, s->kv, QSEARCH_MAX_KV);
     memset(&s->raw, 0, sizeof(s->raw));
-    ottr_arena_init(&s->arena, 256 * 1024, qtrace_arena_limit(s->st));
+    ottr_arena_init(&s->arena, 256 * 1024, query_arena_limit(s->st));
     ottr_status st = store_search(s->st, &s->sq, on_candidate, s, &s->stats);
     if (st != OTTR_OK && s->err == OTTR_OK)
         s->err = st;
@@ -115,7 +115,7 @@ static int logfmt_token(const char **p, ottr_buf *out, int stop_at_eq)
     return out->oom ? -1 : 0;
 }
 
-int qsearch_tags_to_traceql(const char *tags, ottr_buf *out, char *err, size_t errlen)
+int query_search_tags_to_traceql(const char *tags, ottr_buf *out, char *err, size_t errlen)
 {
     ottr_buf key = {0}, val = {0};
     int rc = -1, n = 0;
@@ -144,16 +144,16 @@ int qsearch_tags_to_traceql(const char *tags, ottr_buf *out, char *err, size_t e
             ottr_buf_puts(out, " && ");
         if (strcmp(k, OTLP_SERVICE_NAME) == 0) {
             ottr_buf_puts(out, "resource.service.name=");
-            tq_quote(out, v);
+            query_tq_quote(out, v);
         } else if (strcmp(k, "name") == 0) {
             ottr_buf_puts(out, "name=");
-            tq_quote(out, v);
+            query_tq_quote(out, v);
         } else if (strcmp(k, "root.service.name") == 0) {
             ottr_buf_puts(out, "rootServiceName=");
-            tq_quote(out, v);
+            query_tq_quote(out, v);
         } else if (strcmp(k, "root.name") == 0) {
             ottr_buf_puts(out, "rootName=");
-            tq_quote(out, v);
+            query_tq_quote(out, v);
         } else if (strcmp(k, "status.code") == 0 || strcmp(k, "status") == 0) {
             if (!is_status_word(v)) {
                 snprintf(err, errlen, "invalid tags: %s must be error, ok or unset", k);
@@ -164,9 +164,9 @@ int qsearch_tags_to_traceql(const char *tags, ottr_buf *out, char *err, size_t e
             ottr_buf_puts(out, "status=error");
         } else {
             ottr_buf_putc(out, '.');
-            tq_quote(out, k);
+            query_tq_quote(out, k);
             ottr_buf_putc(out, '=');
-            tq_quote(out, v);
+            query_tq_quote(out, v);
         }
     }
     ottr_buf_putc(out, '}');

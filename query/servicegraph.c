@@ -13,7 +13,7 @@ static void put_latency(ottr_buf *b, const uint64_t counts[STORE_LAT_BUCKETS])
     static const char *const names[] = {"p50", "p95", "p99"};
     ottr_buf_puts(b, ",\"latencyMs\":{");
     for (int i = 0; i < 3; i++) {
-        double ms = qgraph_quantile(counts, qs[i]) * 1000.0;
+        double ms = query_graph_quantile(counts, qs[i]) * 1000.0;
         ottr_buf_printf(b, "%s\"%s\":", i ? "," : "", names[i]);
         otlp_json_double(b, round(ms * 1000.0) / 1000.0);
     }
@@ -30,10 +30,10 @@ ottr_status query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, o
     uint32_t from = (uint32_t)(start_ns / 60000000000ull);
     uint32_t to = end_ns ? (uint32_t)(end_ns / 60000000000ull) : UINT32_MAX;
     qgraph g = {0};
-    ottr_status s = qgraph_load(st, from, to, &g);
+    ottr_status s = query_graph_load(st, from, to, &g);
     if (s != OTTR_OK) {
         snprintf(err, errlen, "reading the service graph failed: %s", ottr_status_str(s));
-        qgraph_free(&g);
+        query_graph_free(&g);
         return s;
     }
     ottr_buf_printf(out, "{\"start\":%llu,\"end\":%llu,\"nodes\":[",
@@ -63,7 +63,7 @@ ottr_status query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, o
         ottr_buf_putc(out, '}');
     }
     ottr_buf_puts(out, "]}");
-    qgraph_free(&g);
+    query_graph_free(&g);
     if (out->oom) {
         snprintf(err, errlen, "out of memory");
         return OTTR_ERR_NOMEM;

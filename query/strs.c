@@ -4,7 +4,7 @@
 
 #include "query/qstrs.h"
 
-int qstrs_add(qstrs *l, const char *s)
+int query_strs_add(qstrs *l, const char *s)
 {
     if (l->oom || (l->max && l->n >= l->max))
         return 1;
@@ -27,9 +27,9 @@ int qstrs_add(qstrs *l, const char *s)
     return (l->max && l->n >= l->max) ? 1 : 0;
 }
 
-int qstrs_fn(void *ctx, const char *s)
+int query_strs_fn(void *ctx, const char *s)
 {
-    return qstrs_add(ctx, s);
+    return query_strs_add(ctx, s);
 }
 
 static int cmp(const void *a, const void *b)
@@ -37,7 +37,7 @@ static int cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void qstrs_sort_unique(qstrs *l)
+void query_strs_sort_unique(qstrs *l)
 {
     if (l->n < 2)
         return;
@@ -52,7 +52,7 @@ void qstrs_sort_unique(qstrs *l)
     l->n = k;
 }
 
-void qstrs_free(qstrs *l)
+void query_strs_free(qstrs *l)
 {
     for (size_t i = 0; i < l->n; i++)
         free(l->v[i]);

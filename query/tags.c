@@ -43,13 +43,13 @@ static void put_intrinsics(ottr_buf *b)
 
 static ottr_status names(store *st, store_scope scope, qstrs *l, char *err, size_t errlen)
 {
-    ottr_status s = store_tag_names(st, scope, qstrs_fn, l);
+    ottr_status s = store_tag_names(st, scope, query_strs_fn, l);
     if (s != OTTR_OK || l->oom) {
         snprintf(err, errlen, "reading tag names failed: %s",
                  ottr_status_str(s != OTTR_OK ? s : OTTR_ERR_NOMEM));
         return s != OTTR_OK ? s : OTTR_ERR_NOMEM;
     }
-    qstrs_sort_unique(l);
+    query_strs_sort_unique(l);
     return OTTR_OK;
 }
 
@@ -100,10 +100,10 @@ ottr_status query_tempo_tags(store *st, int version, const char *scope, ottr_buf
         ottr_buf_putc(out, '}');
     } else {
         for (size_t i = 0; i < span.n; i++) {
-            if (qstrs_add(&res, span.v[i]) != 0 && res.oom)
+            if (query_strs_add(&res, span.v[i]) != 0 && res.oom)
                 break;
         }
-        qstrs_sort_unique(&res);
+        query_strs_sort_unique(&res);
         ottr_buf_puts(out, "{\"tagNames\":");
         put_list(out, &res);
         ottr_buf_putc(out, '}');
@@ -113,8 +113,8 @@ ottr_status query_tempo_tags(store *st, int version, const char *scope, ottr_buf
         code = OTTR_ERR_NOMEM;
     }
 out:
-    qstrs_free(&res);
-    qstrs_free(&span);
+    query_strs_free(&res);
+    query_strs_free(&span);
     return code;
 }
 
@@ -179,13 +179,13 @@ static int add_unseen(void *ctx, const char *s)
     dedupe_ctx *d = ctx;
     if (d->nseen && bsearch(&s, d->seen, d->nseen, sizeof(char *), cmp_str))
         return 0;
-    return qstrs_add(d->dst, s);
+    return query_strs_add(d->dst, s);
 }
 
 /* Values of |key| in the resource scope, then the span scope's new ones. */
 static ottr_status values_both(store *st, const char *key, size_t limit, qstrs *l)
 {
-    ottr_status s = store_tag_values(st, STORE_SCOPE_RESOURCE, key, limit, qstrs_fn, l);
+    ottr_status s = store_tag_values(st, STORE_SCOPE_RESOURCE, key, limit, query_strs_fn, l);
     if (s != OTTR_OK || l->n >= limit || l->oom)
         return s;
     dedupe_ctx d = {l, NULL, l->n};
@@ -209,21 +209,21 @@ static int add_op(void *ctx, const char *name, int kind)
 {
     (void)kind;
     ops_ctx *o = ctx;
-    return qstrs_add(o->names, name) && o->names->oom;
+    return query_strs_add(o->names, name) && o->names->oom;
 }
 
 /* Span names over all services, sorted. */
 static ottr_status span_names(store *st, qstrs *l)
 {
     qstrs services = {.max = MAX_TAG_NAMES};
-    ottr_status s = store_services(st, qstrs_fn, &services);
+    ottr_status s = store_services(st, query_strs_fn, &services);
     ops_ctx o = {l};
     for (size_t i = 0; s == OTTR_OK && i < services.n && !l->oom; i++)
         s = store_operations(st, services.v[i], add_op, &o);
-    qstrs_free(&services);
+    query_strs_free(&services);
     size_t max = l->max;
     l->max = 0;
-    qstrs_sort_unique(l);
+    query_strs_sort_unique(l);
     l->max = max;
     if (max && l->n > max) {
         for (size_t i = max; i < l->n; i++)
@@ -250,26 +250,26 @@ ottr_status query_tempo_tag_values(store *st, int version, const char *tag, size
     if (version != 2) {
         s = values_both(st, tag, limit, &l);
     } else if (strncmp(tag, "resource.", 9) == 0 && tag[9]) {
-        s = store_tag_values(st, STORE_SCOPE_RESOURCE, tag + 9, limit, qstrs_fn, &l);
+        s = store_tag_values(st, STORE_SCOPE_RESOURCE, tag + 9, limit, query_strs_fn, &l);
     } else if (strncmp(tag, "span.", 5) == 0 && tag[5]) {
-        s = store_tag_values(st, STORE_SCOPE_SPAN, tag + 5, limit, qstrs_fn, &l);
+        s = store_tag_values(st, STORE_SCOPE_SPAN, tag + 5, limit, query_strs_fn, &l);
     } else if (tag[0] == '.' && tag[1]) {
         s = values_both(st, tag + 1, limit, &l);
     } else if (strcmp(tag, "status") == 0 || strcmp(tag, "span:status") == 0) {
         for (int v = 0; otlp_status_code_word(v); v++)
-            qstrs_add(&l, otlp_status_code_word(v));
-        qstrs_sort_unique(&l); /* error, ok, unset */
+            query_strs_add(&l, otlp_status_code_word(v));
+        query_strs_sort_unique(&l); /* error, ok, unset */
         type = "keyword";
     } else if (strcmp(tag, "kind") == 0 || strcmp(tag, "span:kind") == 0) {
         for (int v = 0; otlp_span_kind_word(v); v++)
-            qstrs_add(&l, otlp_span_kind_word(v));
+            query_strs_add(&l, otlp_span_kind_word(v));
         type = "keyword";
     } else if (strcmp(tag, "name") == 0 || strcmp(tag, "rootName") == 0 ||
                strcmp(tag, "span:name") == 0 || strcmp(tag, "trace:rootName") == 0) {
         s = span_names(st, &l);
         type = "string";
     } else if (strcmp(tag, "rootServiceName") == 0 || strcmp(tag, "trace:rootService") == 0) {
-        s = store_services(st, qstrs_fn, &l);
+        s = store_services(st, query_strs_fn, &l);
         type = "string";
     } else if (strcmp(tag, "statusMessage") == 0 || strcmp(tag, "duration") == 0 ||
                strcmp(tag, "traceDuration") == 0 || strcmp(tag, "span:duration") == 0 ||
@@ -280,17 +280,17 @@ ottr_status query_tempo_tag_values(store *st, int version, const char *tag, size
                  "invalid tag \"%.64s\": want resource.<name>, span.<name>, .<name> or an "
                  "intrinsic",
                  tag);
-        qstrs_free(&l);
+        query_strs_free(&l);
         return OTTR_ERR_INVALID;
     }
     if (s != OTTR_OK || l.oom) {
         snprintf(err, errlen, "reading tag values failed: %s",
                  ottr_status_str(s != OTTR_OK ? s : OTTR_ERR_NOMEM));
-        qstrs_free(&l);
+        query_strs_free(&l);
         return s != OTTR_OK ? s : OTTR_ERR_NOMEM;
     }
     put_values(out, &l, version, type);
-    qstrs_free(&l);
+    query_strs_free(&l);
     if (out->oom) {
         snprintf(err, errlen, "out of memory");
         return OTTR_ERR_NOMEM;

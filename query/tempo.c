@@ -61,7 +61,7 @@ ottr_status query_tempo_trace(store *st, const char *id, const query_tempo_trace
     }
 
     ottr_arena a;
-    ottr_arena_init(&a, 256 * 1024, qtrace_arena_limit(st));
+    ottr_arena_init(&a, 256 * 1024, query_arena_limit(st));
     otlp_trace t;
     ottr_status s = otlp_trace_decode(&t, &a, (const uint8_t *)raw.data, raw.len);
     if (s == OTTR_OK && o->version == 2)
@@ -73,7 +73,7 @@ ottr_status query_tempo_trace(store *st, const char *id, const query_tempo_trace
         return s;
     }
     ottr_buf msg = {0};
-    size_t problems = o->version == 2 ? qtrace_describe_problems(&t, &sum, &msg) : 0;
+    size_t problems = o->version == 2 ? query_describe_problems(&t, &sum, &msg) : 0;
 
     if (o->version != 2) {
         int first = 1;

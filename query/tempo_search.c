@@ -171,7 +171,7 @@ ottr_status query_tempo_search(store *st, const query_tempo_search_params *p, ot
         text = p->q;
     } else if (p->tags && p->tags[0]) {
         param = "tags";
-        if (qsearch_tags_to_traceql(p->tags, &q, err, errlen) != 0) {
+        if (query_search_tags_to_traceql(p->tags, &q, err, errlen) != 0) {
             ottr_buf_free(&q);
             return OTTR_ERR_INVALID;
         }
@@ -189,10 +189,10 @@ ottr_status query_tempo_search(store *st, const query_tempo_search_params *p, ot
     ottr_arena_init(&a, 16 * 1024, 16 * 1024 * 1024);
     tq_query tq;
     char perr[QUERY_ERRLEN];
-    if (tq_parse(text, &a, &tq, perr, sizeof(perr)) != 0) {
+    if (query_tq_parse(text, &a, &tq, perr, sizeof(perr)) != 0) {
         snprintf(err, errlen, "%s %s",
                  strcmp(param, "tags") == 0 ? "invalid tags:" : "parameter q:", perr);
-        tq_free(&tq);
+        query_tq_free(&tq);
         ottr_arena_free(&a);
         ottr_buf_free(&q);
         return OTTR_ERR_INVALID;
@@ -202,7 +202,7 @@ ottr_status query_tempo_search(store *st, const query_tempo_search_params *p, ot
     memset(&c, 0, sizeof(c));
     c.out = out;
     c.spss = p->spss ? (p->spss > MAX_SPSS ? MAX_SPSS : p->spss) : 3;
-    tq_each_condition(&tq, add_ref, &c);
+    query_tq_each_condition(&tq, add_ref, &c);
 
     qsearch s;
     memset(&s, 0, sizeof(s));
@@ -218,7 +218,7 @@ ottr_status query_tempo_search(store *st, const query_tempo_search_params *p, ot
     s.ctx = &c;
 
     ottr_buf_puts(out, "{\"traces\":[");
-    ottr_status rc = qsearch_run(&s);
+    ottr_status rc = query_search_run(&s);
     ottr_buf_printf(out,
                     "],\"metrics\":{\"inspectedTraces\":%llu,\"inspectedBytes\":\"%llu\","
                     "\"completedJobs\":1,\"totalJobs\":1}}",
@@ -226,7 +226,7 @@ ottr_status query_tempo_search(store *st, const query_tempo_search_params *p, ot
                                              ? s.stats.inspected_traces
                                              : s.decoded),
                     (unsigned long long)(s.stats.inspected_bytes + s.bytes_read));
-    tq_free(&tq);
+    query_tq_free(&tq);
     ottr_arena_free(&a);
     ottr_buf_free(&q);
     if (rc != OTTR_OK || out->oom) {
@@ -242,8 +242,8 @@ int query_traceql_check(const char *q, char *err, size_t errlen)
     ottr_arena a;
     ottr_arena_init(&a, 16 * 1024, 16 * 1024 * 1024);
     tq_query tq;
-    int rc = tq_parse(q, &a, &tq, err, errlen);
-    tq_free(&tq);
+    int rc = query_tq_parse(q, &a, &tq, err, errlen);
+    query_tq_free(&tq);
     ottr_arena_free(&a);
     return rc;
 }

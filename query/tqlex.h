@@ -43,11 +43,12 @@ typedef struct parser {
 } parser;
 
 /* Records the first error as "invalid TraceQL query: <msg> at column <col>". */
-void tql_fail(parser *p, size_t col, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void query_tql_fail(parser *p, size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Reads the next token into |p|. Returns 0, or -1 with p->failed set; refuses
  * unsupported syntax (pipelines, structural operators, functions, arithmetic,
  * other scopes) with a message naming it. */
-int tql_next(parser *p);
+int query_tql_next(parser *p);
 
 #endif /* OTTR_QUERY_TQLEX_H */

@@ -13,7 +13,7 @@ static tq_node *new_node(parser *p, tq_node_type type)
 {
     tq_node *n = ottr_arena_alloc(p->a, sizeof(*n));
     if (n == NULL) {
-        tql_fail(p, p->col, "out of memory");
+        query_tql_fail(p, p->col, "out of memory");
         return NULL;
     }
     memset(n, 0, sizeof(*n));
@@ -95,13 +95,13 @@ static int parse_literal(parser *p, tq_literal *lit)
             lit->type = TQL_KIND;
             lit->i = k;
         } else {
-            tql_fail(p, p->col, "unknown value '%s' (quote strings)", w);
+            query_tql_fail(p, p->col, "unknown value '%s' (quote strings)", w);
             return -1;
         }
         return 0;
     }
     default:
-        tql_fail(p, p->col, "value expected");
+        query_tql_fail(p, p->col, "value expected");
         return -1;
     }
 }
@@ -112,12 +112,12 @@ static int compile_regex(parser *p, tq_literal *lit, size_t col)
 {
     /* glibc's engine backtracks on back-references: refuse them, and size. */
     if (lit->len > MAX_REGEX) {
-        tql_fail(p, col, "regular expression longer than %d bytes", MAX_REGEX);
+        query_tql_fail(p, col, "regular expression longer than %d bytes", MAX_REGEX);
         return -1;
     }
     for (size_t i = 0; i + 1 < lit->len; i++) {
         if (lit->text[i] == '\\' && isdigit((unsigned char)lit->text[i + 1])) {
-            tql_fail(p, col, "back-references in regular expressions are not supported");
+            query_tql_fail(p, col, "back-references in regular expressions are not supported");
             return -1;
         }
         if (lit->text[i] == '\\')
@@ -128,7 +128,7 @@ static int compile_regex(parser *p, tq_literal *lit, size_t col)
     if (r == NULL || pat == NULL) {
         free(r);
         free(pat);
-        tql_fail(p, col, "out of memory");
+        query_tql_fail(p, col, "out of memory");
         return -1;
     }
     snprintf(pat, lit->len + 5, "^(%s)$", lit->text);
@@ -139,7 +139,7 @@ static int compile_regex(parser *p, tq_literal *lit, size_t col)
         regerror(rc, &r->re, why, sizeof(why));
         regfree(&r->re);
         free(r);
-        tql_fail(p, col, "bad regular expression \"%s\": %s", lit->text, why);
+        query_tql_fail(p, col, "bad regular expression \"%s\": %s", lit->text, why);
         return -1;
     }
     r->next = p->q->regexes;
@@ -155,12 +155,12 @@ static int check_cond(parser *p, tq_node *n, size_t col)
     const char *fname = n->field == TQF_ATTR ? n->attr : field_name(n->field);
     if (n->op == TQ_RE || n->op == TQ_NRE) {
         if (lt != TQL_STRING) {
-            tql_fail(p, col, "%s needs a string pattern", op_name(n->op));
+            query_tql_fail(p, col, "%s needs a string pattern", op_name(n->op));
             return -1;
         }
         if (n->field != TQF_ATTR && n->field != TQF_NAME && n->field != TQF_STATUS_MESSAGE &&
             n->field != TQF_ROOT_NAME && n->field != TQF_ROOT_SERVICE) {
-            tql_fail(p, col, "%s cannot be matched with %s", fname, op_name(n->op));
+            query_tql_fail(p, col, "%s cannot be matched with %s", fname, op_name(n->op));
             return -1;
         }
         return compile_regex(p, &n->lit, col);
@@ -168,12 +168,12 @@ static int check_cond(parser *p, tq_node *n, size_t col)
     switch (n->field) {
     case TQF_ATTR:
         if (lt == TQL_STATUS || lt == TQL_KIND) {
-            tql_fail(p, col, "'%s' can only be compared with %s", n->lit.text,
-                     lt == TQL_STATUS ? "status" : "kind");
+            query_tql_fail(p, col, "'%s' can only be compared with %s", n->lit.text,
+                           lt == TQL_STATUS ? "status" : "kind");
             return -1;
         }
         if (lt == TQL_NIL && n->op != TQ_EQ && n->op != TQ_NE) {
-            tql_fail(p, col, "nil can only be compared with = or !=");
+            query_tql_fail(p, col, "nil can only be compared with = or !=");
             return -1;
         }
         return 0;
@@ -182,7 +182,7 @@ static int check_cond(parser *p, tq_node *n, size_t col)
     case TQF_ROOT_NAME:
     case TQF_ROOT_SERVICE:
         if (lt != TQL_STRING) {
-            tql_fail(p, col, "%s must be compared with a string", fname);
+            query_tql_fail(p, col, "%s must be compared with a string", fname);
             return -1;
         }
         return 0;
@@ -190,14 +190,15 @@ static int check_cond(parser *p, tq_node *n, size_t col)
     case TQF_KIND: {
         tq_lit_type want = n->field == TQF_STATUS ? TQL_STATUS : TQL_KIND;
         if (lt != want) {
-            tql_fail(p, col, "%s must be compared with %s", fname,
-                     want == TQL_STATUS ? "error, ok or unset"
-                                        : "unspecified, internal, server, client, producer or "
-                                          "consumer");
+            query_tql_fail(p, col, "%s must be compared with %s", fname,
+                           want == TQL_STATUS
+                               ? "error, ok or unset"
+                               : "unspecified, internal, server, client, producer or "
+                                 "consumer");
             return -1;
         }
         if (n->op != TQ_EQ && n->op != TQ_NE) {
-            tql_fail(p, col, "%s can only be compared with = or !=", fname);
+            query_tql_fail(p, col, "%s can only be compared with = or !=", fname);
             return -1;
         }
         return 0;
@@ -210,7 +211,7 @@ static int check_cond(parser *p, tq_node *n, size_t col)
                 n->lit.d = 0;
                 return 0;
             }
-            tql_fail(p, col, "%s must be compared with a duration such as 100ms", fname);
+            query_tql_fail(p, col, "%s must be compared with a duration such as 100ms", fname);
             return -1;
         }
         return 0;
@@ -235,7 +236,7 @@ static tq_node *parse_cond(parser *p)
         if (strcmp(p->text, "true") == 0 || strcmp(p->text, "false") == 0) {
             n->type = TQN_CONST;
             n->value = p->text[0] == 't';
-            tql_next(p);
+            query_tql_next(p);
             return p->failed ? NULL : n;
         }
         size_t i;
@@ -249,40 +250,41 @@ static tq_node *parse_cond(parser *p)
                 strcmp(p->text, "nestedSetParent") == 0 ||
                 strcmp(p->text, "instrumentation") == 0 || strcmp(p->text, "event") == 0 ||
                 strcmp(p->text, "link") == 0)
-                tql_fail(p, col, "intrinsic '%s' is not supported", p->text);
+                query_tql_fail(p, col, "intrinsic '%s' is not supported", p->text);
             else
-                tql_fail(p, col,
-                         "unknown field '%s' (attributes need a scope: span.%s, resource.%s "
-                         "or .%s)",
-                         p->text, p->text, p->text, p->text);
+                query_tql_fail(p, col,
+                               "unknown field '%s' (attributes need a scope: span.%s, resource.%s "
+                               "or .%s)",
+                               p->text, p->text, p->text, p->text);
             return NULL;
         }
         n->field = intrinsics[i].field;
     } else if (p->t == T_STRING || p->t == T_NUMBER) {
-        tql_fail(p, col, "a condition starts with a field, not a value");
+        query_tql_fail(p, col, "a condition starts with a field, not a value");
         return NULL;
     } else {
-        tql_fail(p, col, "condition expected");
+        query_tql_fail(p, col, "condition expected");
         return NULL;
     }
-    if (tql_next(p) != 0)
+    if (query_tql_next(p) != 0)
         return NULL;
     if (p->t != T_OP) {
         if (n->field == TQF_ATTR)
-            tql_fail(p, p->col, "comparison operator expected after '%s'", n->attr);
+            query_tql_fail(p, p->col, "comparison operator expected after '%s'", n->attr);
         else
-            tql_fail(p, p->col, "comparison operator expected after '%s'", field_name(n->field));
+            query_tql_fail(p, p->col, "comparison operator expected after '%s'",
+                           field_name(n->field));
         return NULL;
     }
     n->op = p->op;
-    if (tql_next(p) != 0)
+    if (query_tql_next(p) != 0)
         return NULL;
     size_t lcol = p->col;
     if (parse_literal(p, &n->lit) != 0)
         return NULL;
     if (check_cond(p, n, lcol) != 0)
         return NULL;
-    if (tql_next(p) != 0)
+    if (query_tql_next(p) != 0)
         return NULL;
     return n;
 }
@@ -290,12 +292,12 @@ static tq_node *parse_cond(parser *p)
 static tq_node *parse_f_unary(parser *p)
 {
     if (++p->depth > MAX_DEPTH) {
-        tql_fail(p, p->col, "too deeply nested");
+        query_tql_fail(p, p->col, "too deeply nested");
         return NULL;
     }
     tq_node *n = NULL;
     if (p->t == T_NOT) {
-        if (tql_next(p) != 0)
+        if (query_tql_next(p) != 0)
             return NULL;
         tq_node *inner = parse_f_unary(p);
         if (inner == NULL)
@@ -304,16 +306,16 @@ static tq_node *parse_f_unary(parser *p)
         if (n)
             n->l = inner;
     } else if (p->t == T_LPAREN) {
-        if (tql_next(p) != 0)
+        if (query_tql_next(p) != 0)
             return NULL;
         n = parse_f_or(p);
         if (n == NULL)
             return NULL;
         if (p->t != T_RPAREN) {
-            tql_fail(p, p->col, "')' expected");
+            query_tql_fail(p, p->col, "')' expected");
             return NULL;
         }
-        if (tql_next(p) != 0)
+        if (query_tql_next(p) != 0)
             return NULL;
     } else {
         n = parse_cond(p);
@@ -329,7 +331,7 @@ static tq_node *parse_left_assoc(parser *p, tq_node *l, tq_node *(*sub)(parser *
                                  tq_node_type kind, int (*after)(parser *))
 {
     while (l && p->t == t) {
-        if (tql_next(p) != 0)
+        if (query_tql_next(p) != 0)
             return NULL;
         tq_node *r = sub(p);
         if (r == NULL || (after && after(p) != 0))
@@ -360,12 +362,12 @@ static tq_node *parse_ss_or(parser *p);
 static tq_node *parse_ss_prim(parser *p)
 {
     if (++p->depth > MAX_DEPTH) {
-        tql_fail(p, p->col, "too deeply nested");
+        query_tql_fail(p, p->col, "too deeply nested");
         return NULL;
     }
     tq_node *n = NULL;
     if (p->t == T_LBRACE) {
-        if (tql_next(p) != 0)
+        if (query_tql_next(p) != 0)
             return NULL;
         n = new_node(p, TQN_SPANSET);
         if (n == NULL)
@@ -381,31 +383,31 @@ static tq_node *parse_ss_prim(parser *p)
                 return NULL;
             if (p->t != T_RBRACE) {
                 if (p->t == T_EOF)
-                    tql_fail(p, p->col, "'}' expected");
+                    query_tql_fail(p, p->col, "'}' expected");
                 else
-                    tql_fail(p, p->col, "'&&', '||' or '}' expected");
+                    query_tql_fail(p, p->col, "'&&', '||' or '}' expected");
                 return NULL;
             }
         }
-        if (tql_next(p) != 0)
+        if (query_tql_next(p) != 0)
             return NULL;
     } else if (p->t == T_LPAREN) {
-        if (tql_next(p) != 0)
+        if (query_tql_next(p) != 0)
             return NULL;
         n = parse_ss_or(p);
         if (n == NULL)
             return NULL;
         if (p->t != T_RPAREN) {
-            tql_fail(p, p->col, "')' expected");
+            query_tql_fail(p, p->col, "')' expected");
             return NULL;
         }
-        if (tql_next(p) != 0)
+        if (query_tql_next(p) != 0)
             return NULL;
     } else if (p->t == T_EOF) {
-        tql_fail(p, p->col, "span set filter '{ ... }' expected");
+        query_tql_fail(p, p->col, "span set filter '{ ... }' expected");
         return NULL;
     } else {
-        tql_fail(p, p->col, "span set filter '{ ... }' expected");
+        query_tql_fail(p, p->col, "span set filter '{ ... }' expected");
         return NULL;
     }
     p->depth--;
@@ -417,7 +419,7 @@ static tq_node *parse_ss_prim(parser *p)
 static int refuse_structural(parser *p)
 {
     if (p->t == T_OP) {
-        tql_fail(p, p->col, "structural operator '%s' is not supported", op_name(p->op));
+        query_tql_fail(p, p->col, "structural operator '%s' is not supported", op_name(p->op));
         return -1;
     }
     return 0;
@@ -436,7 +438,7 @@ static tq_node *parse_ss_or(parser *p)
     return parse_left_assoc(p, parse_ss_and(p), parse_ss_and, T_OR, TQN_SS_OR, NULL);
 }
 
-int tq_parse(const char *q, ottr_arena *a, tq_query *out, char *err, size_t errlen)
+int query_tq_parse(const char *q, ottr_arena *a, tq_query *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     parser p;
@@ -446,7 +448,7 @@ int tq_parse(const char *q, ottr_arena *a, tq_query *out, char *err, size_t errl
     p.q = out;
     p.err = err;
     p.errlen = errlen;
-    if (tql_next(&p) != 0)
+    if (query_tql_next(&p) != 0)
         return -1;
     if (p.t == T_EOF) {
         snprintf(err, errlen, "invalid TraceQL query: empty query");
@@ -454,7 +456,7 @@ int tq_parse(const char *q, ottr_arena *a, tq_query *out, char *err, size_t errl
     }
     tq_node *root = parse_ss_or(&p);
     if (root && p.t != T_EOF)
-        tql_fail(&p, p.col, "'&&', '||' or end of query expected");
+        query_tql_fail(&p, p.col, "'&&', '||' or end of query expected");
     if (p.failed || root == NULL) {
         if (!p.failed)
             snprintf(err, errlen, "invalid TraceQL query");
@@ -464,7 +466,7 @@ int tq_parse(const char *q, ottr_arena *a, tq_query *out, char *err, size_t errl
     return 0;
 }
 
-void tq_free(tq_query *q)
+void query_tq_free(tq_query *q)
 {
     tq_regex_list *r = q->regexes;
     while (r) {
@@ -477,7 +479,7 @@ void tq_free(tq_query *q)
     q->root = NULL;
 }
 
-void tq_quote(ottr_buf *b, const char *s)
+void query_tq_quote(ottr_buf *b, const char *s)
 {
     ottr_buf_putc(b, '"');
     for (; *s; s++) {

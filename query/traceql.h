@@ -93,14 +93,14 @@ typedef struct tq_regex_list {
 
 typedef struct tq_query {
     tq_node *root;
-    tq_regex_list *regexes; /* compiled regexes, freed by tq_free */
+    tq_regex_list *regexes; /* compiled regexes, freed by query_tq_free */
 } tq_query;
 
 /* Parses |q| into |out| with memory from |a|. Returns 0, or -1 with a message
  * for the user in |err| (what is wrong or not supported, and where). The caller
- * calls tq_free() in both cases. */
-int tq_parse(const char *q, ottr_arena *a, tq_query *out, char *err, size_t errlen);
-void tq_free(tq_query *q);
+ * calls query_tq_free() in both cases. */
+int query_tq_parse(const char *q, ottr_arena *a, tq_query *out, char *err, size_t errlen);
+void query_tq_free(tq_query *q);
 
 /* Trace-level values a query may ask about. */
 typedef struct tq_trace_info {
@@ -110,36 +110,36 @@ typedef struct tq_trace_info {
 } tq_trace_info;
 
 /* Fills |ti| from a summary. */
-void tq_trace_info_from_summary(tq_trace_info *ti, const store_trace_summary *sum);
+void query_tq_trace_info_from_summary(tq_trace_info *ti, const store_trace_summary *sum);
 
 /* Answers from the trace-level values only: 0 when no span of the trace can
  * match (skip it without reading it), 1 when some may. */
-int tq_precheck(const tq_query *q, const tq_trace_info *ti);
+int query_tq_precheck(const tq_query *q, const tq_trace_info *ti);
 
 /* Evaluates the query over |t|: returns the number of spans in the resulting
  * span set (0 = the trace does not match) and marks them in |matched| (one byte
  * per span). Scratch memory for queries joining span sets comes from |a|;
  * when it runs out the trace counts as not matching. */
-size_t tq_eval(const tq_query *q, const otlp_trace *t, const tq_trace_info *ti, uint8_t *matched,
-               ottr_arena *a);
+size_t query_tq_eval(const tq_query *q, const otlp_trace *t, const tq_trace_info *ti,
+                     uint8_t *matched, ottr_arena *a);
 
 /* Is |n| true for span |s|? */
-bool tq_eval_filter(const tq_node *n, const otlp_span_ref *s, const tq_trace_info *ti);
+bool query_tq_eval_filter(const tq_node *n, const otlp_span_ref *s, const tq_trace_info *ti);
 
 /* Extracts what the store's indexes can use from terms every match must satisfy:
  * service, span name (both from the same span set only), attribute equalities
  * (up to |maxkv| into |kv|, strings pointing into the AST), trace duration
  * bounds. Fields of |sq| the query does not constrain are left as they are. */
-void tq_plan(const tq_query *q, store_search_query *sq, store_kv *kv, size_t maxkv);
+void query_tq_plan(const tq_query *q, store_search_query *sq, store_kv *kv, size_t maxkv);
 
 /* Calls |fn| for each distinct attribute condition of the query (to show the
  * matched values in search results), in query order. */
 typedef void (*tq_attr_fn)(void *ctx, const tq_node *cond);
-void tq_each_condition(const tq_query *q, tq_attr_fn fn, void *ctx);
+void query_tq_each_condition(const tq_query *q, tq_attr_fn fn, void *ctx);
 
 /* Appends |s| as a TraceQL string literal ("..." with the escapes the lexer reads
  * back: \" \\ \n \t \r). Not ottr_buf_json_str: TraceQL has no \u escapes and
  * the bytes must stay as they are to match stored values. */
-void tq_quote(ottr_buf *b, const char *s);
+void query_tq_quote(ottr_buf *b, const char *s);
 
 #endif /* OTTR_QUERY_TRACEQL_H */

@@ -11,7 +11,7 @@
 #define ANY_INT    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 #define ANY_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
 
-void tq_trace_info_from_summary(tq_trace_info *ti, const store_trace_summary *sum)
+void query_tq_trace_info_from_summary(tq_trace_info *ti, const store_trace_summary *sum)
 {
     ti->root_name = sum->root_service[0] || sum->root_name[0] ? sum->root_name : NULL;
     ti->root_service = sum->root_service[0] ? sum->root_service : NULL;
@@ -191,17 +191,17 @@ static bool eval_cond(const tq_node *n, const otlp_span_ref *s, const tq_trace_i
     }
 }
 
-bool tq_eval_filter(const tq_node *n, const otlp_span_ref *s, const tq_trace_info *ti)
+bool query_tq_eval_filter(const tq_node *n, const otlp_span_ref *s, const tq_trace_info *ti)
 {
     switch (n->type) {
     case TQN_CONST:
         return n->value;
     case TQN_AND:
-        return tq_eval_filter(n->l, s, ti) && tq_eval_filter(n->r, s, ti);
+        return query_tq_eval_filter(n->l, s, ti) && query_tq_eval_filter(n->r, s, ti);
     case TQN_OR:
-        return tq_eval_filter(n->l, s, ti) || tq_eval_filter(n->r, s, ti);
+        return query_tq_eval_filter(n->l, s, ti) || query_tq_eval_filter(n->r, s, ti);
     case TQN_NOT:
-        return !tq_eval_filter(n->l, s, ti);
+        return !query_tq_eval_filter(n->l, s, ti);
     case TQN_COND:
         return eval_cond(n, s, ti);
     default:
@@ -217,7 +217,7 @@ static size_t eval_ss(const tq_node *n, const otlp_trace *t, const tq_trace_info
     size_t count = 0;
     if (n->type == TQN_SPANSET) {
         for (size_t i = 0; i < t->nspans; i++) {
-            out[i] = tq_eval_filter(n->l, &t->spans[i], ti);
+            out[i] = query_tq_eval_filter(n->l, &t->spans[i], ti);
             count += out[i];
         }
         return count;
@@ -242,8 +242,8 @@ static size_t eval_ss(const tq_node *n, const otlp_trace *t, const tq_trace_info
     return count;
 }
 
-size_t tq_eval(const tq_query *q, const otlp_trace *t, const tq_trace_info *ti, uint8_t *matched,
-               ottr_arena *a)
+size_t query_tq_eval(const tq_query *q, const otlp_trace *t, const tq_trace_info *ti,
+                     uint8_t *matched, ottr_arena *a)
 {
     if (q->root == NULL || t->nspans == 0)
         return 0;
@@ -296,7 +296,7 @@ static int tv_ss(const tq_node *n, const tq_trace_info *ti)
     }
 }
 
-int tq_precheck(const tq_query *q, const tq_trace_info *ti)
+int query_tq_precheck(const tq_query *q, const tq_trace_info *ti)
 {
     return q->root ? tv_ss(q->root, ti) : 0;
 }
@@ -455,7 +455,7 @@ static void plan_ss(plan *pl, const tq_node *n)
         pl->any_name = name;
 }
 
-void tq_plan(const tq_query *q, store_search_query *sq, store_kv *kv, size_t maxkv)
+void query_tq_plan(const tq_query *q, store_search_query *sq, store_kv *kv, size_t maxkv)
 {
     plan pl;
     memset(&pl, 0, sizeof(pl));
@@ -493,7 +493,7 @@ static void each_cond(const tq_node *n, tq_attr_fn fn, void *ctx)
     each_cond(n->r, fn, ctx);
 }
 
-void tq_each_condition(const tq_query *q, tq_attr_fn fn, void *ctx)
+void query_tq_each_condition(const tq_query *q, tq_attr_fn fn, void *ctx)
 {
     each_cond(q->root, fn, ctx);
 }

@@ -11,7 +11,7 @@
 
 #include "query/tqlex.h"
 
-void tql_fail(parser *p, size_t col, const char *fmt, ...)
+void query_tql_fail(parser *p, size_t col, const char *fmt, ...)
 {
     if (p->failed)
         return;
@@ -43,12 +43,12 @@ static int lex_string(parser *p)
         end++;
     }
     if (p->s[end] != quote) {
-        tql_fail(p, p->col, "unterminated string");
+        query_tql_fail(p, p->col, "unterminated string");
         return -1;
     }
     char *out = ottr_arena_alloc(p->a, end - start + 1);
     if (out == NULL) {
-        tql_fail(p, p->col, "out of memory");
+        query_tql_fail(p, p->col, "out of memory");
         return -1;
     }
     size_t n = 0;
@@ -91,7 +91,7 @@ static int lex_number(parser *p)
     size_t n = i - start;
     char *txt = ottr_arena_strndup(p->a, p->s + start, n);
     if (txt == NULL) {
-        tql_fail(p, p->col, "out of memory");
+        query_tql_fail(p, p->col, "out of memory");
         return -1;
     }
     p->pos = i;
@@ -110,7 +110,7 @@ static int lex_number(parser *p)
         char *end;
         long long v = strtoll(txt, &end, 10);
         if (errno || *end) {
-            tql_fail(p, p->col, "integer '%s' out of range", txt);
+            query_tql_fail(p, p->col, "integer '%s' out of range", txt);
             return -1;
         }
         p->num.type = TQL_INT;
@@ -122,7 +122,7 @@ static int lex_number(parser *p)
         if (strcmp(canon, txt) != 0) {
             p->num.text = ottr_arena_strndup(p->a, canon, strlen(canon));
             if (p->num.text == NULL) {
-                tql_fail(p, p->col, "out of memory");
+                query_tql_fail(p, p->col, "out of memory");
                 return -1;
             }
             p->num.len = strlen(canon);
@@ -145,9 +145,9 @@ static int lex_number(parser *p)
         return 0;
     }
     if (txt[0] == '-' && has_alpha)
-        tql_fail(p, p->col, "negative duration '%s'", txt);
+        query_tql_fail(p, p->col, "negative duration '%s'", txt);
     else
-        tql_fail(p, p->col, "bad number or duration '%s'", txt);
+        query_tql_fail(p, p->col, "bad number or duration '%s'", txt);
     return -1;
 }
 
@@ -159,13 +159,13 @@ static int lex_attr_name(parser *p)
     while (is_attr_char((unsigned char)p->s[p->pos]))
         p->pos++;
     if (p->pos == start) {
-        tql_fail(p, p->col, "attribute name expected");
+        query_tql_fail(p, p->col, "attribute name expected");
         return -1;
     }
     p->tlen = p->pos - start;
     p->text = ottr_arena_strndup(p->a, p->s + start, p->tlen);
     if (p->text == NULL) {
-        tql_fail(p, p->col, "out of memory");
+        query_tql_fail(p, p->col, "out of memory");
         return -1;
     }
     return 0;
@@ -210,8 +210,8 @@ static int lex_word(parser *p)
         }
         if (word_is(w, n, "event") || word_is(w, n, "link") || word_is(w, n, "parent") ||
             word_is(w, n, "instrumentation") || word_is(w, n, "trace")) {
-            tql_fail(p, p->col, "scope '%.*s.' is not supported (use resource., span. or .)",
-                     (int)n, w);
+            query_tql_fail(p, p->col, "scope '%.*s.' is not supported (use resource., span. or .)",
+                           (int)n, w);
             return -1;
         }
         /* A dotted name without a scope: most likely an attribute. */
@@ -219,7 +219,7 @@ static int lex_word(parser *p)
         while (is_attr_char((unsigned char)p->s[e]))
             e++;
         int len = (int)(e - (size_t)(w - p->s));
-        tql_fail(
+        query_tql_fail(
             p, p->col,
             "unknown field '%.*s' (attributes need a scope: span.%.*s, resource.%.*s or .%.*s)",
             len, w, len, w, len, w, len, w);
@@ -239,19 +239,19 @@ static int lex_word(parser *p)
                 return 0;
             }
         }
-        tql_fail(p, p->col, "intrinsic '%.*s' is not supported", (int)n2, w);
+        query_tql_fail(p, p->col, "intrinsic '%.*s' is not supported", (int)n2, w);
         return -1;
     }
     size_t k = p->pos;
     while (p->s[k] == ' ' || p->s[k] == '\t' || p->s[k] == '\n' || p->s[k] == '\r')
         k++;
     if (p->s[k] == '(') {
-        tql_fail(p, p->col, "function '%.*s()' is not supported", (int)n, w);
+        query_tql_fail(p, p->col, "function '%.*s()' is not supported", (int)n, w);
         return -1;
     }
     p->text = ottr_arena_strndup(p->a, w, n);
     if (p->text == NULL) {
-        tql_fail(p, p->col, "out of memory");
+        query_tql_fail(p, p->col, "out of memory");
         return -1;
     }
     p->tlen = n;
@@ -261,11 +261,11 @@ static int lex_word(parser *p)
 
 static int lex_unsupported_op(parser *p, const char *op, const char *what)
 {
-    tql_fail(p, p->col, "%s '%s' is not supported", what, op);
+    query_tql_fail(p, p->col, "%s '%s' is not supported", what, op);
     return -1;
 }
 
-int tql_next(parser *p)
+int query_tql_next(parser *p)
 {
     if (p->failed)
         return -1;
@@ -312,7 +312,7 @@ int tql_next(parser *p)
                                       : d == '<' ? "&<"
                                                  : "&~",
                                       "structural operator");
-        tql_fail(p, p->col, "unexpected '&' (use &&)");
+        query_tql_fail(p, p->col, "unexpected '&' (use &&)");
         return -1;
     case '|':
         if (d == '|') {
@@ -320,7 +320,7 @@ int tql_next(parser *p)
             p->t = T_OR;
             return 0;
         }
-        tql_fail(p, p->col, "pipelines ('|') are not supported");
+        query_tql_fail(p, p->col, "pipelines ('|') are not supported");
         return -1;
     case '!':
         if (d == '=') {
@@ -345,7 +345,7 @@ int tql_next(parser *p)
             p->pos += 2;
             p->op = TQ_RE;
         } else if (d == '=') {
-            tql_fail(p, p->col, "unexpected '==' (use =)");
+            query_tql_fail(p, p->col, "unexpected '==' (use =)");
             return -1;
         } else {
             p->pos++;
@@ -379,7 +379,7 @@ int tql_next(parser *p)
         if (d == '"' || is_attr_char((unsigned char)d)) {
             p->pos++;
             if (isdigit((unsigned char)d)) {
-                tql_fail(p, p->col, "bad number '.%c' (write 0.%c)", d, d);
+                query_tql_fail(p, p->col, "bad number '.%c' (write 0.%c)", d, d);
                 return -1;
             }
             if (lex_attr_name(p) != 0)
@@ -389,7 +389,7 @@ int tql_next(parser *p)
             p->scope = TQS_ANY;
             return 0;
         }
-        tql_fail(p, p->col, "attribute name expected after '.'");
+        query_tql_fail(p, p->col, "attribute name expected after '.'");
         return -1;
     case '+':
     case '*':
@@ -419,8 +419,8 @@ int tql_next(parser *p)
     if (isalpha((unsigned char)c) || c == '_')
         return lex_word(p);
     if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)
-        tql_fail(p, p->col, "unexpected byte 0x%02x", (unsigned char)c);
+        query_tql_fail(p, p->col, "unexpected byte 0x%02x", (unsigned char)c);
     else
-        tql_fail(p, p->col, "unexpected '%c'", c);
+        query_tql_fail(p, p->col, "unexpected '%c'", c);
     return -1;
 }

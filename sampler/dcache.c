@@ -20,20 +20,20 @@ static size_t slot_of(uint64_t k, size_t mask)
     return k & mask;
 }
 
-void dcache_init(dcache *c, size_t cap)
+void sampler_dcache_init(dcache *c, size_t cap)
 {
     memset(c, 0, sizeof(*c));
     c->cap = cap;
 }
 
-void dcache_free(dcache *c)
+void sampler_dcache_free(dcache *c)
 {
     free(c->ring);
     free(c->set);
     memset(c, 0, sizeof(*c));
 }
 
-bool dcache_has(const dcache *c, uint64_t key)
+bool sampler_dcache_has(const dcache *c, uint64_t key)
 {
     if (c->set == NULL)
         return false;
@@ -100,12 +100,12 @@ static int set_grow(dcache *c, size_t want_entries)
     return 0;
 }
 
-int dcache_add(dcache *c, uint64_t key)
+int sampler_dcache_add(dcache *c, uint64_t key)
 {
     if (c->cap == 0)
         return 0;
     key = norm(key);
-    if (dcache_has(c, key))
+    if (sampler_dcache_has(c, key))
         return 0;
     if (c->count < c->cap) {
         if (c->count == c->ring_alloc) {
@@ -132,7 +132,7 @@ int dcache_add(dcache *c, uint64_t key)
     return 0;
 }
 
-size_t dcache_bytes(const dcache *c)
+size_t sampler_dcache_bytes(const dcache *c)
 {
     return c->ring_alloc * sizeof(uint64_t) + (c->set ? (c->set_mask + 1) * sizeof(uint64_t) : 0);
 }

@@ -12,12 +12,12 @@
 #define CHUNK_ENTRIES (1u << CHUNK_SHIFT)
 #define MIN_SLOTS     64
 
-uint64_t idt_hash(const void *key, size_t klen)
+uint64_t sampler_idt_hash(const void *key, size_t klen)
 {
     return XXH3_64bits(key, klen);
 }
 
-int idt_init(idtable *t, size_t esize, size_t klen)
+int sampler_idt_init(idtable *t, size_t esize, size_t klen)
 {
     memset(t, 0, sizeof(*t));
     t->esize = (esize + 7) & ~(size_t)7;
@@ -30,7 +30,7 @@ int idt_init(idtable *t, size_t esize, size_t klen)
     return 0;
 }
 
-void idt_free(idtable *t)
+void sampler_idt_free(idtable *t)
 {
     for (size_t i = 0; i < t->nchunks; i++)
         free(t->chunks[i]);
@@ -39,14 +39,14 @@ void idt_free(idtable *t)
     memset(t, 0, sizeof(*t));
 }
 
-void *idt_at(const idtable *t, uint32_t idx)
+void *sampler_idt_at(const idtable *t, uint32_t idx)
 {
     return t->chunks[idx >> CHUNK_SHIFT] + (size_t)(idx & (CHUNK_ENTRIES - 1)) * t->esize;
 }
 
 static uint32_t *free_link(const idtable *t, uint32_t idx)
 {
-    return (uint32_t *)((uint8_t *)idt_at(t, idx) + t->klen);
+    return (uint32_t *)((uint8_t *)sampler_idt_at(t, idx) + t->klen);
 }
 
 static uint32_t tag_of(uint64_t h)
@@ -54,7 +54,7 @@ static uint32_t tag_of(uint64_t h)
     return (uint32_t)(h >> 32);
 }
 
-uint32_t idt_find(const idtable *t, const void *key, uint64_t h)
+uint32_t sampler_idt_find(const idtable *t, const void *key, uint64_t h)
 {
     uint32_t tag = tag_of(h);
     for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
@@ -63,7 +63,7 @@ uint32_t idt_find(const idtable *t, const void *key, uint64_t h)
             return IDT_NONE;
         if ((uint32_t)s == tag) {
             uint32_t idx = (uint32_t)(s >> 32) - 1;
-            if (memcmp(idt_at(t, idx), key, t->klen) == 0)
+            if (memcmp(sampler_idt_at(t, idx), key, t->klen) == 0)
                 return idx;
         }
     }
@@ -87,7 +87,7 @@ static int resize(idtable *t, size_t nslots)
         if (s == 0)
             continue;
         uint32_t idx = (uint32_t)(s >> 32) - 1;
-        slot_put(ns, nslots - 1, idx, idt_hash(idt_at(t, idx), t->klen));
+        slot_put(ns, nslots - 1, idx, sampler_idt_hash(sampler_idt_at(t, idx), t->klen));
     }
     free(t->slots);
     t->slots = ns;
@@ -118,14 +118,14 @@ static uint32_t entry_alloc(idtable *t)
     return t->carved++;
 }
 
-uint32_t idt_insert(idtable *t, const void *key, uint64_t h)
+uint32_t sampler_idt_insert(idtable *t, const void *key, uint64_t h)
 {
     if ((t->count + 1) * 4 > (t->mask + 1) * 3 && resize(t, (t->mask + 1) * 2) != 0)
         return IDT_NONE;
     uint32_t idx = entry_alloc(t);
     if (idx == IDT_NONE)
         return IDT_NONE;
-    uint8_t *e = idt_at(t, idx);
+    uint8_t *e = sampler_idt_at(t, idx);
     memset(e, 0, t->esize);
     memcpy(e, key, t->klen);
     slot_put(t->slots, t->mask, idx, h);
@@ -133,7 +133,7 @@ uint32_t idt_insert(idtable *t, const void *key, uint64_t h)
     return idx;
 }
 
-void idt_remove(idtable *t, uint32_t idx, uint64_t h)
+void sampler_idt_remove(idtable *t, uint32_t idx, uint64_t h)
 {
     size_t i = h & t->mask;
     uint64_t want = ((uint64_t)(idx + 1) << 32) | tag_of(h);
@@ -150,7 +150,7 @@ void idt_remove(idtable *t, uint32_t idx, uint64_t h)
         if (s == 0)
             break;
         uint32_t sidx = (uint32_t)(s >> 32) - 1;
-        size_t home = idt_hash(idt_at(t, sidx), t->klen) & t->mask;
+        size_t home = sampler_idt_hash(sampler_idt_at(t, sidx), t->klen) & t->mask;
         /* Move s into the hole at i unless its home lies cyclically in (i, j]. */
         bool in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!in_range) {
@@ -177,7 +177,7 @@ void idt_remove(idtable *t, uint32_t idx, uint64_t h)
         (void)resize(t, (t->mask + 1) / 2);
 }
 
-size_t idt_bytes(const idtable *t)
+size_t sampler_idt_bytes(const idtable *t)
 {
     return (t->mask + 1) * sizeof(uint64_t) + t->count * t->esize;
 }

@@ -76,7 +76,7 @@ typedef struct pol_parse {
 typedef struct policy_type {
     const char *name;
     /* Parses the type's own map (the value under the key named like the type;
-     * NULL when absent). Returns 0, or -1 after pol_error(). */
+     * NULL when absent). Returns 0, or -1 after sampler_pol_error(). */
     int (*parse)(policy *p, const ottr_yaml_node *cfg, pol_parse *pp);
     bool (*match_span)(const policy *p, const otlp_span *sp);
     bool (*match_resource)(const policy *p, const otlp_resource *r);
@@ -115,65 +115,68 @@ struct policy_set {
 };
 
 /* Parses |policies| (a sequence, NULL or empty = always_sample). Returns 0 and a
- * set the caller frees with policy_set_free(), or -1 with a message in |err|. */
-int policy_set_parse(const ottr_yaml_node *policies, policy_set **out, char *err, size_t errlen);
-void policy_set_free(policy_set *ps);
+ * set the caller frees with sampler_policy_set_free(), or -1 with a message in |err|. */
+int sampler_policy_set_parse(const ottr_yaml_node *policies, policy_set **out, char *err,
+                             size_t errlen);
+void sampler_policy_set_free(policy_set *ps);
 /* Gets the set's decision counters from the registry (not under any sampler lock). */
-void policy_set_bind_metrics(policy_set *ps);
+void sampler_policy_set_bind_metrics(policy_set *ps);
 /* The span-level bits that some span of |spans| matches. Thread-safe. */
-uint64_t policy_set_match(const policy_set *ps, const otlp_span_ref *spans, size_t n);
+uint64_t sampler_policy_set_match(const policy_set *ps, const otlp_span_ref *spans, size_t n);
 /* The final decision: true = keep. |decider| gets the deciding policy's name.
  * One caller at a time (stateful policies). Counts the decision. */
-bool policy_set_decide(policy_set *ps, const pol_trace *t, const char **decider);
+bool sampler_policy_set_decide(policy_set *ps, const pol_trace *t, const char **decider);
 /* For each bit of |from|, the bits of the same span-level policies in |to|. */
-void policy_set_map_bits(const policy_set *from, const policy_set *to, uint64_t map[POL_MAX_BITS]);
-uint64_t policy_bits_remap(uint64_t bits, const uint64_t map[POL_MAX_BITS]);
+void sampler_policy_set_map_bits(const policy_set *from, const policy_set *to,
+                                 uint64_t map[POL_MAX_BITS]);
+uint64_t sampler_policy_bits_remap(uint64_t bits, const uint64_t map[POL_MAX_BITS]);
 
 /* The table of policy types (policies.c). */
-const policy_type *policy_type_find(const char *name);
-extern const policy_type policy_always_sample;
-extern const policy_type policy_latency;
-extern const policy_type policy_numeric_attribute;
-extern const policy_type policy_probabilistic;
-extern const policy_type policy_status_code;
-extern const policy_type policy_string_attribute;
-extern const policy_type policy_rate_limiting;
-extern const policy_type policy_bytes_limiting;
-extern const policy_type policy_span_count;
-extern const policy_type policy_trace_state;
-extern const policy_type policy_boolean_attribute;
-extern const policy_type policy_and;
-extern const policy_type policy_drop;
-extern const policy_type policy_composite;
+const policy_type *sampler_policy_type_find(const char *name);
+extern const policy_type sampler_policy_always_sample;
+extern const policy_type sampler_policy_latency;
+extern const policy_type sampler_policy_numeric_attribute;
+extern const policy_type sampler_policy_probabilistic;
+extern const policy_type sampler_policy_status_code;
+extern const policy_type sampler_policy_string_attribute;
+extern const policy_type sampler_policy_rate_limiting;
+extern const policy_type sampler_policy_bytes_limiting;
+extern const policy_type sampler_policy_span_count;
+extern const policy_type sampler_policy_trace_state;
+extern const policy_type sampler_policy_boolean_attribute;
+extern const policy_type sampler_policy_and;
+extern const policy_type sampler_policy_drop;
+extern const policy_type sampler_policy_composite;
 
 /* ---- parsing helpers for policy types (policy.c) ---- */
 
 /* Writes "<path>: <type>.<field>: <message> (line N)" to the error buffer and
  * returns -1. |at| may be NULL (no line). */
-int pol_error(pol_parse *pp, const ottr_yaml_node *at, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+int sampler_pol_error(pol_parse *pp, const ottr_yaml_node *at, const char *field, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
 /* Fails when |cfg| (a map or NULL) has a key outside |allowed| (NULL-terminated). */
-int pol_check_fields(pol_parse *pp, const ottr_yaml_node *cfg, const char *const *allowed);
+int sampler_pol_check_fields(pol_parse *pp, const ottr_yaml_node *cfg, const char *const *allowed);
 /* Require |cfg| to be a map (or NULL when |optional|). */
-int pol_need_map(pol_parse *pp, const ottr_yaml_node *cfg, bool optional);
+int sampler_pol_need_map(pol_parse *pp, const ottr_yaml_node *cfg, bool optional);
 /* Each getter returns 1 when the field is present and valid, 0 when absent,
- * -1 on a bad value (after pol_error). */
-int pol_get_int(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, int64_t *out);
-int pol_get_double(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, double *out);
-int pol_get_bool(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, bool *out);
-int pol_get_str(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, char **out);
+ * -1 on a bad value (after sampler_pol_error). */
+int sampler_pol_get_int(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, int64_t *out);
+int sampler_pol_get_double(pol_parse *pp, const ottr_yaml_node *cfg, const char *field,
+                           double *out);
+int sampler_pol_get_bool(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, bool *out);
+int sampler_pol_get_str(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, char **out);
 /* A list of scalars (also a single scalar). *out is a NULL-terminated array. */
-int pol_get_str_list(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, char ***out,
-                     size_t *n);
-void pol_free_str_list(char **list);
+int sampler_pol_get_str_list(pol_parse *pp, const ottr_yaml_node *cfg, const char *field,
+                             char ***out, size_t *n);
+void sampler_pol_free_str_list(char **list);
 /* Parses a sequence of sub-policies under |field| of |cfg| into p->subs. */
-int pol_parse_subs(pol_parse *pp, policy *p, const ottr_yaml_node *cfg, const char *field);
+int sampler_pol_parse_subs(pol_parse *pp, policy *p, const ottr_yaml_node *cfg, const char *field);
 /* The decision of a span-level policy from its bit. */
-pol_decision pol_leaf_decision(const policy *p, const pol_trace *t);
+pol_decision sampler_pol_leaf_decision(const policy *p, const pol_trace *t);
 /* Decision of a sub-policy (recursing into span-level bits). */
-pol_decision pol_evaluate(policy *p, const pol_trace *t);
+pol_decision sampler_pol_evaluate(policy *p, const pol_trace *t);
 /* The child |field| of map |cfg|, or NULL. */
-const ottr_yaml_node *pol_field(const ottr_yaml_node *cfg, const char *field);
+const ottr_yaml_node *sampler_pol_field(const ottr_yaml_node *cfg, const char *field);
 
 /* ------------------------------------------------------------------ id table */
 
@@ -194,18 +197,18 @@ typedef struct idtable {
     size_t count;
 } idtable;
 
-uint64_t idt_hash(const void *key, size_t klen);
+uint64_t sampler_idt_hash(const void *key, size_t klen);
 /* esize >= klen + 4. Returns 0 or -1 (out of memory). */
-int idt_init(idtable *t, size_t esize, size_t klen);
-void idt_free(idtable *t);
-void *idt_at(const idtable *t, uint32_t idx);
-uint32_t idt_find(const idtable *t, const void *key, uint64_t h);
+int sampler_idt_init(idtable *t, size_t esize, size_t klen);
+void sampler_idt_free(idtable *t);
+void *sampler_idt_at(const idtable *t, uint32_t idx);
+uint32_t sampler_idt_find(const idtable *t, const void *key, uint64_t h);
 /* Adds |key| (absent) and returns its zeroed entry's index, or IDT_NONE when out
  * of memory. */
-uint32_t idt_insert(idtable *t, const void *key, uint64_t h);
-void idt_remove(idtable *t, uint32_t idx, uint64_t h);
+uint32_t sampler_idt_insert(idtable *t, const void *key, uint64_t h);
+void sampler_idt_remove(idtable *t, uint32_t idx, uint64_t h);
 /* Heap bytes held: slots plus live entries. */
-size_t idt_bytes(const idtable *t);
+size_t sampler_idt_bytes(const idtable *t);
 
 /* ------------------------------------------------------------------ decision cache */
 
@@ -221,13 +224,13 @@ typedef struct dcache {
     size_t set_mask;
 } dcache;
 
-void dcache_init(dcache *c, size_t cap);
-void dcache_free(dcache *c);
-bool dcache_has(const dcache *c, uint64_t key);
+void sampler_dcache_init(dcache *c, size_t cap);
+void sampler_dcache_free(dcache *c);
+bool sampler_dcache_has(const dcache *c, uint64_t key);
 /* Adds |key|, evicting the oldest at capacity. Returns 0, or -1 when out of
  * memory (the key is not remembered). */
-int dcache_add(dcache *c, uint64_t key);
-size_t dcache_bytes(const dcache *c);
+int sampler_dcache_add(dcache *c, uint64_t key);
+size_t sampler_dcache_bytes(const dcache *c);
 
 /* ------------------------------------------------------------------ writer */
 
@@ -267,19 +270,19 @@ typedef struct writer {
     _Atomic uint64_t failures;
 } writer;
 
-int writer_init(writer *w, store *st);
-void writer_destroy(writer *w);
+int sampler_writer_init(writer *w, store *st);
+void sampler_writer_destroy(writer *w);
 /* Queues |j| (taking its refs); when the queue cannot grow, writes it at once. */
-void writer_push(writer *w, keep_job *j);
+void sampler_writer_push(writer *w, keep_job *j);
 /* The smallest first_sec of queued or in-progress jobs, or |dflt|. */
-uint32_t writer_min_sec(writer *w, uint32_t dflt);
-size_t writer_pending(writer *w);
+uint32_t sampler_writer_min_sec(writer *w, uint32_t dflt);
+size_t sampler_writer_pending(writer *w);
 /* Writes everything queued from the calling thread; stops at the first error
  * (the job stays queued). Returns 0 when the queue is empty, -1 otherwise. */
-int writer_drain(writer *w);
-int writer_start(writer *w);
+int sampler_writer_drain(writer *w);
+int sampler_writer_start(writer *w);
 /* Finishes the queue (retrying a little on errors) and joins the thread. */
-void writer_stop(writer *w);
+void sampler_writer_stop(writer *w);
 
 /* ------------------------------------------------------------------ string map */
 
@@ -298,41 +301,41 @@ typedef struct strmap {
     size_t count;
 } strmap;
 
-void strmap_init(strmap *m);
+void sampler_strmap_init(strmap *m);
 /* Frees keys (and values with |free_val| when not NULL). */
-void strmap_free(strmap *m, void (*free_val)(void *));
-void *strmap_get(const strmap *m, const void *key, size_t klen, uint64_t h);
+void sampler_strmap_free(strmap *m, void (*free_val)(void *));
+void *sampler_strmap_get(const strmap *m, const void *key, size_t klen, uint64_t h);
 /* Stores |val| under |key| (absent). Returns 0 or -1 (out of memory). */
-int strmap_put(strmap *m, const void *key, size_t klen, uint64_t h, void *val);
+int sampler_strmap_put(strmap *m, const void *key, size_t klen, uint64_t h, void *val);
 /* Removes |key|; returns its value or NULL. */
-void *strmap_del(strmap *m, const void *key, size_t klen, uint64_t h);
+void *sampler_strmap_del(strmap *m, const void *key, size_t klen, uint64_t h);
 
 /* ------------------------------------------------------------------ span metrics */
 
 typedef struct spanmetrics spanmetrics;
 
-spanmetrics *spanmetrics_create(size_t max_series);
-void spanmetrics_destroy(spanmetrics *m);
-void spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r);
-void spanmetrics_render(spanmetrics *m, ottr_buf *out);
-size_t spanmetrics_series(spanmetrics *m);
+spanmetrics *sampler_spanmetrics_create(size_t max_series);
+void sampler_spanmetrics_destroy(spanmetrics *m);
+void sampler_spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r);
+void sampler_spanmetrics_render(spanmetrics *m, ottr_buf *out);
+size_t sampler_spanmetrics_series(spanmetrics *m);
 
 /* ------------------------------------------------------------------ service graph */
 
 typedef struct servicegraph servicegraph;
 
 /* |wait_ns|: how long an unpaired half waits; |max_pending|: halves held at most. */
-servicegraph *servicegraph_create(uint64_t wait_ns, size_t max_pending, size_t max_edges);
-void servicegraph_destroy(servicegraph *g);
-void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const otlp_span_ref *r,
-                          uint64_t now_ns);
+servicegraph *sampler_servicegraph_create(uint64_t wait_ns, size_t max_pending, size_t max_edges);
+void sampler_servicegraph_destroy(servicegraph *g);
+void sampler_servicegraph_observe(servicegraph *g, const uint8_t trace_id[16],
+                                  const otlp_span_ref *r, uint64_t now_ns);
 /* Turns halves that waited past their time into virtual edges or unpaired counts. */
-void servicegraph_expire(servicegraph *g, uint64_t now_ns);
+void sampler_servicegraph_expire(servicegraph *g, uint64_t now_ns);
 /* Persists per-minute counts for minutes < |before_minute| (UINT32_MAX: all).
  * Counts that fail to persist are kept for the next call. */
-ottr_status servicegraph_flush(servicegraph *g, store *st, uint32_t before_minute);
-void servicegraph_render(servicegraph *g, ottr_buf *out);
-size_t servicegraph_pending(servicegraph *g);
+ottr_status sampler_servicegraph_flush(servicegraph *g, store *st, uint32_t before_minute);
+void sampler_servicegraph_render(servicegraph *g, ottr_buf *out);
+size_t sampler_servicegraph_pending(servicegraph *g);
 
 /* ------------------------------------------------------------------ shards */
 

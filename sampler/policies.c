@@ -4,14 +4,23 @@
 #include "sampler/internal.h"
 
 static const policy_type *const types[] = {
-    &policy_always_sample, &policy_latency,           &policy_numeric_attribute,
-    &policy_probabilistic, &policy_status_code,       &policy_string_attribute,
-    &policy_rate_limiting, &policy_bytes_limiting,    &policy_span_count,
-    &policy_trace_state,   &policy_boolean_attribute, &policy_and,
-    &policy_drop,          &policy_composite,
+    &sampler_policy_always_sample,
+    &sampler_policy_latency,
+    &sampler_policy_numeric_attribute,
+    &sampler_policy_probabilistic,
+    &sampler_policy_status_code,
+    &sampler_policy_string_attribute,
+    &sampler_policy_rate_limiting,
+    &sampler_policy_bytes_limiting,
+    &sampler_policy_span_count,
+    &sampler_policy_trace_state,
+    &sampler_policy_boolean_attribute,
+    &sampler_policy_and,
+    &sampler_policy_drop,
+    &sampler_policy_composite,
 };
 
-const policy_type *policy_type_find(const char *name)
+const policy_type *sampler_policy_type_find(const char *name)
 {
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
         if (strcmp(types[i]->name, name) == 0)

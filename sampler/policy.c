@@ -78,39 +78,43 @@ static policy *parse_one(pol_parse *pp, const ottr_yaml_node *n, const char *bas
     snprintf(pp->path, sizeof(pp->path), "%s", base);
     pp->type = NULL;
     if (n->type != OTTR_YAML_MAP) {
-        pol_error(pp, n, NULL, "must be a map with name and type");
+        sampler_pol_error(pp, n, NULL, "must be a map with name and type");
         goto fail;
     }
     const ottr_yaml_node *name = ottr_yaml_get(n, "name");
     if (name == NULL || name->type != OTTR_YAML_SCALAR || name->scalar[0] == '\0') {
-        pol_error(pp, name ? name : n, "name", name ? "must be a non-empty string" : "missing");
+        sampler_pol_error(pp, name ? name : n, "name",
+                          name ? "must be a non-empty string" : "missing");
         goto fail;
     }
     snprintf(pp->path, sizeof(pp->path), "%s (%s)", base, name->scalar);
     const ottr_yaml_node *type = ottr_yaml_get(n, "type");
     if (type == NULL || type->type != OTTR_YAML_SCALAR || type->scalar[0] == '\0') {
-        pol_error(pp, type ? type : n, "type", type ? "must be a policy type name" : "missing");
+        sampler_pol_error(pp, type ? type : n, "type",
+                          type ? "must be a policy type name" : "missing");
         goto fail;
     }
-    const policy_type *pt = policy_type_find(type->scalar);
+    const policy_type *pt = sampler_policy_type_find(type->scalar);
     if (pt == NULL) {
-        pol_error(pp, type, "type", "unknown policy type \"%s\"", type->scalar);
+        sampler_pol_error(pp, type, "type", "unknown policy type \"%s\"", type->scalar);
         goto fail;
     }
     if (!allowed_inside(saved_type, pt->name)) {
-        pol_error(pp, type, "type", "\"%s\" is not allowed inside %s", pt->name, saved_type);
+        sampler_pol_error(pp, type, "type", "\"%s\" is not allowed inside %s", pt->name,
+                          saved_type);
         goto fail;
     }
     for (const ottr_yaml_node *c = n->child; c; c = c->next) {
         if (strcmp(c->key, "name") != 0 && strcmp(c->key, "type") != 0 &&
             strcmp(c->key, pt->name) != 0) {
-            pol_error(pp, c, NULL, "unknown field \"%s\" for a %s policy", c->key, pt->name);
+            sampler_pol_error(pp, c, NULL, "unknown field \"%s\" for a %s policy", c->key,
+                              pt->name);
             goto fail;
         }
     }
     p = calloc(1, sizeof(*p));
     if (p == NULL || (p->name = strdup(name->scalar)) == NULL) {
-        pol_error(pp, n, NULL, "out of memory");
+        sampler_pol_error(pp, n, NULL, "out of memory");
         goto fail;
     }
     p->type = pt;
@@ -124,9 +128,9 @@ static policy *parse_one(pol_parse *pp, const ottr_yaml_node *n, const char *bas
         goto fail;
     if (pt->match_span != NULL || pt->match_resource != NULL) {
         if (pp->set->nleaves >= POL_MAX_BITS) {
-            pol_error(pp, n, NULL,
-                      "too many attribute, status and trace_state policies (at most %d)",
-                      POL_MAX_BITS);
+            sampler_pol_error(pp, n, NULL,
+                              "too many attribute, status and trace_state policies (at most %d)",
+                              POL_MAX_BITS);
             goto fail;
         }
         ottr_buf b = {0};
@@ -135,7 +139,7 @@ static policy *parse_one(pol_parse *pp, const ottr_yaml_node *n, const char *bas
         yaml_sig(&b, cfg);
         if (b.oom) {
             ottr_buf_free(&b);
-            pol_error(pp, n, NULL, "out of memory");
+            sampler_pol_error(pp, n, NULL, "out of memory");
             goto fail;
         }
         p->sig = ottr_buf_detach(&b, NULL);
@@ -154,21 +158,21 @@ fail:
     return NULL;
 }
 
-int pol_parse_subs(pol_parse *pp, policy *p, const ottr_yaml_node *cfg, const char *field)
+int sampler_pol_parse_subs(pol_parse *pp, policy *p, const ottr_yaml_node *cfg, const char *field)
 {
-    const ottr_yaml_node *n = pol_field(cfg, field);
+    const ottr_yaml_node *n = sampler_pol_field(cfg, field);
     if (n == NULL || (n->type == OTTR_YAML_SCALAR && n->scalar[0] == '\0'))
-        return pol_error(pp, n ? n : cfg, field, "needs at least one sub-policy");
+        return sampler_pol_error(pp, n ? n : cfg, field, "needs at least one sub-policy");
     if (n->type != OTTR_YAML_SEQ)
-        return pol_error(pp, n, field, "must be a list of policies");
+        return sampler_pol_error(pp, n, field, "must be a list of policies");
     size_t cnt = 0;
     for (const ottr_yaml_node *c = n->child; c; c = c->next)
         cnt++;
     if (cnt == 0)
-        return pol_error(pp, n, field, "needs at least one sub-policy");
+        return sampler_pol_error(pp, n, field, "needs at least one sub-policy");
     p->subs = calloc(cnt, sizeof(policy *));
     if (p->subs == NULL)
-        return pol_error(pp, n, field, "out of memory");
+        return sampler_pol_error(pp, n, field, "out of memory");
     size_t i = 0;
     for (const ottr_yaml_node *c = n->child; c; c = c->next, i++) {
         char base[sizeof(pp->path)];
@@ -182,7 +186,7 @@ int pol_parse_subs(pol_parse *pp, policy *p, const ottr_yaml_node *cfg, const ch
                 snprintf(nm, sizeof(nm), "%s", sub->name);
                 /* Freed with the tree; the name is kept above for the message. */
                 p->subs[p->nsubs++] = sub;
-                return pol_error(pp, c, field, "duplicate sub-policy name \"%s\"", nm);
+                return sampler_pol_error(pp, c, field, "duplicate sub-policy name \"%s\"", nm);
             }
         }
         p->subs[p->nsubs++] = sub;
@@ -190,7 +194,7 @@ int pol_parse_subs(pol_parse *pp, policy *p, const ottr_yaml_node *cfg, const ch
     return 0;
 }
 
-void policy_set_free(policy_set *ps)
+void sampler_policy_set_free(policy_set *ps)
 {
     if (ps == NULL)
         return;
@@ -202,7 +206,8 @@ void policy_set_free(policy_set *ps)
     free(ps);
 }
 
-int policy_set_parse(const ottr_yaml_node *policies, policy_set **out, char *err, size_t errlen)
+int sampler_policy_set_parse(const ottr_yaml_node *policies, policy_set **out, char *err,
+                             size_t errlen)
 {
     policy_set *ps = calloc(1, sizeof(*ps));
     if (ps == NULL) {
@@ -216,7 +221,7 @@ int policy_set_parse(const ottr_yaml_node *policies, policy_set **out, char *err
         return 0;
     }
     if (policies->type != OTTR_YAML_SEQ) {
-        pol_error(&pp, policies, NULL, "must be a list of policies");
+        sampler_pol_error(&pp, policies, NULL, "must be a list of policies");
         goto fail;
     }
     size_t cnt = 0;
@@ -226,7 +231,7 @@ int policy_set_parse(const ottr_yaml_node *policies, policy_set **out, char *err
     ps->kept = calloc(cnt ? cnt : 1, sizeof(ottr_counter *));
     ps->dropped = calloc(cnt ? cnt : 1, sizeof(ottr_counter *));
     if (ps->top == NULL || ps->kept == NULL || ps->dropped == NULL) {
-        pol_error(&pp, policies, NULL, "out of memory");
+        sampler_pol_error(&pp, policies, NULL, "out of memory");
         goto fail;
     }
     size_t i = 0;
@@ -240,8 +245,8 @@ int policy_set_parse(const ottr_yaml_node *policies, policy_set **out, char *err
         for (size_t k = 0; k < i; k++) {
             if (strcmp(ps->top[k]->name, p->name) == 0) {
                 snprintf(pp.path, sizeof(pp.path), "%s (%s)", base, p->name);
-                pol_error(&pp, ottr_yaml_get(c, "name"), "name", "duplicate policy name \"%s\"",
-                          p->name);
+                sampler_pol_error(&pp, ottr_yaml_get(c, "name"), "name",
+                                  "duplicate policy name \"%s\"", p->name);
                 goto fail;
             }
         }
@@ -249,7 +254,7 @@ int policy_set_parse(const ottr_yaml_node *policies, policy_set **out, char *err
     *out = ps;
     return 0;
 fail:
-    policy_set_free(ps);
+    sampler_policy_set_free(ps);
     return -1;
 }
 
@@ -266,7 +271,7 @@ static ottr_counter *decision_counter(const char *policy_name, const char *decis
     return c;
 }
 
-void policy_set_bind_metrics(policy_set *ps)
+void sampler_policy_set_bind_metrics(policy_set *ps)
 {
     for (size_t i = 0; i < ps->ntop; i++) {
         ps->kept[i] = decision_counter(ps->top[i]->name, "kept");
@@ -280,7 +285,7 @@ void policy_set_bind_metrics(policy_set *ps)
 
 /* ------------------------------------------------------------------ evaluation */
 
-uint64_t policy_set_match(const policy_set *ps, const otlp_span_ref *spans, size_t n)
+uint64_t sampler_policy_set_match(const policy_set *ps, const otlp_span_ref *spans, size_t n)
 {
     if (ps->nleaves == 0)
         return 0;
@@ -311,7 +316,7 @@ uint64_t policy_set_match(const policy_set *ps, const otlp_span_ref *spans, size
     return bits;
 }
 
-pol_decision pol_leaf_decision(const policy *p, const pol_trace *t)
+pol_decision sampler_pol_leaf_decision(const policy *p, const pol_trace *t)
 {
     bool hit = (t->bits >> p->bit) & 1;
     if (p->invert)
@@ -319,14 +324,14 @@ pol_decision pol_leaf_decision(const policy *p, const pol_trace *t)
     return hit ? POL_SAMPLED : POL_NOT_SAMPLED;
 }
 
-pol_decision pol_evaluate(policy *p, const pol_trace *t)
+pol_decision sampler_pol_evaluate(policy *p, const pol_trace *t)
 {
     if (p->bit >= 0)
-        return pol_leaf_decision(p, t);
+        return sampler_pol_leaf_decision(p, t);
     return p->type->evaluate(p, t);
 }
 
-bool policy_set_decide(policy_set *ps, const pol_trace *t, const char **decider)
+bool sampler_policy_set_decide(policy_set *ps, const pol_trace *t, const char **decider)
 {
     if (ps->ntop == 0) {
         if (ps->always_kept)
@@ -338,7 +343,7 @@ bool policy_set_decide(policy_set *ps, const pol_trace *t, const char **decider)
     bool not_sampled = false;
     /* Every policy is evaluated, as rate-limiting ones count what they see. */
     for (size_t i = 0; i < ps->ntop; i++) {
-        switch (pol_evaluate(ps->top[i], t)) {
+        switch (sampler_pol_evaluate(ps->top[i], t)) {
         case POL_SAMPLED:
             if (sampled < 0)
                 sampled = (ssize_t)i;
@@ -383,7 +388,8 @@ bool policy_set_decide(policy_set *ps, const pol_trace *t, const char **decider)
     return keep;
 }
 
-void policy_set_map_bits(const policy_set *from, const policy_set *to, uint64_t map[POL_MAX_BITS])
+void sampler_policy_set_map_bits(const policy_set *from, const policy_set *to,
+                                 uint64_t map[POL_MAX_BITS])
 {
     for (size_t i = 0; i < POL_MAX_BITS; i++) {
         map[i] = 0;
@@ -395,7 +401,7 @@ void policy_set_map_bits(const policy_set *from, const policy_set *to, uint64_t 
     }
 }
 
-uint64_t policy_bits_remap(uint64_t bits, const uint64_t map[POL_MAX_BITS])
+uint64_t sampler_policy_bits_remap(uint64_t bits, const uint64_t map[POL_MAX_BITS])
 {
     uint64_t out = 0;
     while (bits) {

@@ -20,23 +20,23 @@ static void boolean_free(void *data)
 static int boolean_parse(policy *p, const ottr_yaml_node *cfg, pol_parse *pp)
 {
     static const char *const fields[] = {"key", "value", "invert_match", NULL};
-    if (pol_need_map(pp, cfg, false) != 0 || pol_check_fields(pp, cfg, fields) != 0)
+    if (sampler_pol_need_map(pp, cfg, false) != 0 || sampler_pol_check_fields(pp, cfg, fields) != 0)
         return -1;
     boolean_cfg *c = calloc(1, sizeof(*c));
     if (c == NULL)
-        return pol_error(pp, cfg, NULL, "out of memory");
+        return sampler_pol_error(pp, cfg, NULL, "out of memory");
     p->data = c;
-    int rc = pol_get_str(pp, cfg, "key", &c->key);
+    int rc = sampler_pol_get_str(pp, cfg, "key", &c->key);
     if (rc < 0)
         return -1;
     if (rc == 0 || c->key[0] == '\0')
-        return pol_error(pp, cfg, "key", "missing");
-    rc = pol_get_bool(pp, cfg, "value", &c->value);
+        return sampler_pol_error(pp, cfg, "key", "missing");
+    rc = sampler_pol_get_bool(pp, cfg, "value", &c->value);
     if (rc < 0)
         return -1;
     if (rc == 0)
-        return pol_error(pp, cfg, "value", "missing");
-    if (pol_get_bool(pp, cfg, "invert_match", &p->invert) < 0)
+        return sampler_pol_error(pp, cfg, "value", "missing");
+    if (sampler_pol_get_bool(pp, cfg, "invert_match", &p->invert) < 0)
         return -1;
     return 0;
 }
@@ -58,7 +58,7 @@ static bool boolean_match_resource(const policy *p, const otlp_resource *r)
     return boolean_value_matches(c, otlp_attr_find(r->attributes, r->n_attributes, c->key));
 }
 
-const policy_type policy_boolean_attribute = {
+const policy_type sampler_policy_boolean_attribute = {
     .name = "boolean_attribute",
     .parse = boolean_parse,
     .match_span = boolean_match_span,

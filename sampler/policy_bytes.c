@@ -15,27 +15,27 @@ typedef struct bytes_cfg {
 static int bytes_parse(policy *p, const ottr_yaml_node *cfg, pol_parse *pp)
 {
     static const char *const fields[] = {"bytes_per_second", "burst_capacity", NULL};
-    if (pol_need_map(pp, cfg, false) != 0 || pol_check_fields(pp, cfg, fields) != 0)
+    if (sampler_pol_need_map(pp, cfg, false) != 0 || sampler_pol_check_fields(pp, cfg, fields) != 0)
         return -1;
     bytes_cfg *c = calloc(1, sizeof(*c));
     if (c == NULL)
-        return pol_error(pp, cfg, NULL, "out of memory");
+        return sampler_pol_error(pp, cfg, NULL, "out of memory");
     p->data = c;
     int64_t bps = 0, burst = 0;
-    int rc = pol_get_int(pp, cfg, "bytes_per_second", &bps);
+    int rc = sampler_pol_get_int(pp, cfg, "bytes_per_second", &bps);
     if (rc < 0)
         return -1;
     if (rc == 0)
-        return pol_error(pp, cfg, "bytes_per_second", "missing");
+        return sampler_pol_error(pp, cfg, "bytes_per_second", "missing");
     if (bps <= 0)
-        return pol_error(pp, ottr_yaml_get(cfg, "bytes_per_second"), "bytes_per_second",
-                         "must be positive");
-    rc = pol_get_int(pp, cfg, "burst_capacity", &burst);
+        return sampler_pol_error(pp, ottr_yaml_get(cfg, "bytes_per_second"), "bytes_per_second",
+                                 "must be positive");
+    rc = sampler_pol_get_int(pp, cfg, "burst_capacity", &burst);
     if (rc < 0)
         return -1;
     if (rc == 1 && burst <= 0)
-        return pol_error(pp, ottr_yaml_get(cfg, "burst_capacity"), "burst_capacity",
-                         "must be positive");
+        return sampler_pol_error(pp, ottr_yaml_get(cfg, "burst_capacity"), "burst_capacity",
+                                 "must be positive");
     c->rate = (double)bps;
     c->burst = rc == 1 ? (double)burst : 2.0 * (double)bps;
     c->tokens = c->burst;
@@ -58,7 +58,7 @@ static pol_decision bytes_evaluate(policy *p, const pol_trace *t)
     return POL_SAMPLED;
 }
 
-const policy_type policy_bytes_limiting = {
+const policy_type sampler_policy_bytes_limiting = {
     .name = "bytes_limiting",
     .parse = bytes_parse,
     .evaluate = bytes_evaluate,

@@ -10,7 +10,8 @@
 
 #include "sampler/internal.h"
 
-int pol_error(pol_parse *pp, const ottr_yaml_node *at, const char *field, const char *fmt, ...)
+int sampler_pol_error(pol_parse *pp, const ottr_yaml_node *at, const char *field, const char *fmt,
+                      ...)
 {
     char msg[512];
     va_list ap;
@@ -31,25 +32,25 @@ int pol_error(pol_parse *pp, const ottr_yaml_node *at, const char *field, const 
     return -1;
 }
 
-int pol_need_map(pol_parse *pp, const ottr_yaml_node *cfg, bool optional)
+int sampler_pol_need_map(pol_parse *pp, const ottr_yaml_node *cfg, bool optional)
 {
     if (cfg == NULL) {
         if (optional)
             return 0;
-        return pol_error(pp, NULL, NULL, "missing \"%s\" settings", pp->type);
+        return sampler_pol_error(pp, NULL, NULL, "missing \"%s\" settings", pp->type);
     }
     /* `latency:` with nothing after it is an empty scalar: same as an empty map. */
     if (cfg->type == OTTR_YAML_SCALAR && cfg->scalar[0] == '\0') {
         if (optional)
             return 0;
-        return pol_error(pp, cfg, NULL, "missing \"%s\" settings", pp->type);
+        return sampler_pol_error(pp, cfg, NULL, "missing \"%s\" settings", pp->type);
     }
     if (cfg->type != OTTR_YAML_MAP)
-        return pol_error(pp, cfg, NULL, "\"%s\" must be a map", pp->type);
+        return sampler_pol_error(pp, cfg, NULL, "\"%s\" must be a map", pp->type);
     return 0;
 }
 
-int pol_check_fields(pol_parse *pp, const ottr_yaml_node *cfg, const char *const *allowed)
+int sampler_pol_check_fields(pol_parse *pp, const ottr_yaml_node *cfg, const char *const *allowed)
 {
     if (cfg == NULL || cfg->type != OTTR_YAML_MAP)
         return 0;
@@ -59,12 +60,12 @@ int pol_check_fields(pol_parse *pp, const ottr_yaml_node *cfg, const char *const
             if (strcmp(c->key, *a) == 0)
                 ok = true;
         if (!ok)
-            return pol_error(pp, c, c->key, "unknown field");
+            return sampler_pol_error(pp, c, c->key, "unknown field");
     }
     return 0;
 }
 
-const ottr_yaml_node *pol_field(const ottr_yaml_node *cfg, const char *field)
+const ottr_yaml_node *sampler_pol_field(const ottr_yaml_node *cfg, const char *field)
 {
     if (cfg == NULL || cfg->type != OTTR_YAML_MAP)
         return NULL;
@@ -74,13 +75,13 @@ const ottr_yaml_node *pol_field(const ottr_yaml_node *cfg, const char *field)
 static int need_scalar(pol_parse *pp, const ottr_yaml_node *n, const char *field)
 {
     if (n->type != OTTR_YAML_SCALAR)
-        return pol_error(pp, n, field, "must be a single value");
+        return sampler_pol_error(pp, n, field, "must be a single value");
     return 0;
 }
 
-int pol_get_int(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, int64_t *out)
+int sampler_pol_get_int(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, int64_t *out)
 {
-    const ottr_yaml_node *n = pol_field(cfg, field);
+    const ottr_yaml_node *n = sampler_pol_field(cfg, field);
     if (n == NULL)
         return 0;
     if (need_scalar(pp, n, field) != 0)
@@ -90,14 +91,14 @@ int pol_get_int(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, int
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (s[0] == '\0' || *end != '\0' || errno != 0)
-        return pol_error(pp, n, field, "not an integer: \"%s\"", s);
+        return sampler_pol_error(pp, n, field, "not an integer: \"%s\"", s);
     *out = v;
     return 1;
 }
 
-int pol_get_double(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, double *out)
+int sampler_pol_get_double(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, double *out)
 {
-    const ottr_yaml_node *n = pol_field(cfg, field);
+    const ottr_yaml_node *n = sampler_pol_field(cfg, field);
     if (n == NULL)
         return 0;
     if (need_scalar(pp, n, field) != 0)
@@ -107,14 +108,14 @@ int pol_get_double(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, 
     errno = 0;
     double v = strtod(s, &end);
     if (s[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(v))
-        return pol_error(pp, n, field, "not a number: \"%s\"", s);
+        return sampler_pol_error(pp, n, field, "not a number: \"%s\"", s);
     *out = v;
     return 1;
 }
 
-int pol_get_bool(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, bool *out)
+int sampler_pol_get_bool(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, bool *out)
 {
-    const ottr_yaml_node *n = pol_field(cfg, field);
+    const ottr_yaml_node *n = sampler_pol_field(cfg, field);
     if (n == NULL)
         return 0;
     if (need_scalar(pp, n, field) != 0)
@@ -128,24 +129,24 @@ int pol_get_bool(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, bo
         *out = false;
         return 1;
     }
-    return pol_error(pp, n, field, "not a boolean: \"%s\" (want true or false)", s);
+    return sampler_pol_error(pp, n, field, "not a boolean: \"%s\" (want true or false)", s);
 }
 
-int pol_get_str(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, char **out)
+int sampler_pol_get_str(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, char **out)
 {
-    const ottr_yaml_node *n = pol_field(cfg, field);
+    const ottr_yaml_node *n = sampler_pol_field(cfg, field);
     if (n == NULL)
         return 0;
     if (need_scalar(pp, n, field) != 0)
         return -1;
     char *s = strdup(n->scalar);
     if (s == NULL)
-        return pol_error(pp, n, field, "out of memory");
+        return sampler_pol_error(pp, n, field, "out of memory");
     *out = s;
     return 1;
 }
 
-void pol_free_str_list(char **list)
+void sampler_pol_free_str_list(char **list)
 {
     if (list == NULL)
         return;
@@ -154,10 +155,10 @@ void pol_free_str_list(char **list)
     free(list);
 }
 
-int pol_get_str_list(pol_parse *pp, const ottr_yaml_node *cfg, const char *field, char ***out,
-                     size_t *nout)
+int sampler_pol_get_str_list(pol_parse *pp, const ottr_yaml_node *cfg, const char *field,
+                             char ***out, size_t *nout)
 {
-    const ottr_yaml_node *n = pol_field(cfg, field);
+    const ottr_yaml_node *n = sampler_pol_field(cfg, field);
     if (n == NULL)
         return 0;
     size_t cnt = 0;
@@ -166,15 +167,15 @@ int pol_get_str_list(pol_parse *pp, const ottr_yaml_node *cfg, const char *field
     } else if (n->type == OTTR_YAML_SEQ) {
         for (const ottr_yaml_node *c = n->child; c; c = c->next) {
             if (c->type != OTTR_YAML_SCALAR)
-                return pol_error(pp, c, field, "must be a list of values");
+                return sampler_pol_error(pp, c, field, "must be a list of values");
             cnt++;
         }
     } else {
-        return pol_error(pp, n, field, "must be a list of values");
+        return sampler_pol_error(pp, n, field, "must be a list of values");
     }
     char **list = calloc(cnt + 1, sizeof(char *));
     if (list == NULL)
-        return pol_error(pp, n, field, "out of memory");
+        return sampler_pol_error(pp, n, field, "out of memory");
     size_t i = 0;
     if (n->type == OTTR_YAML_SCALAR) {
         if (cnt)
@@ -185,11 +186,11 @@ int pol_get_str_list(pol_parse *pp, const ottr_yaml_node *cfg, const char *field
     }
     for (size_t k = 0; k < i; k++) {
         if (list[k] == NULL) {
-            /* pol_free_str_list stops at the first NULL: free every slot here. */
+            /* sampler_pol_free_str_list stops at the first NULL: free every slot here. */
             for (size_t m = 0; m < i; m++)
                 free(list[m]);
             free(list);
-            return pol_error(pp, n, field, "out of memory");
+            return sampler_pol_error(pp, n, field, "out of memory");
         }
     }
     *out = list;

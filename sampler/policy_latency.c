@@ -1,4 +1,4 @@
-/* sampler/policy_latency.c - the latency policy: keeps traces whose duration
+/* sampler/sampler_policy_latency.c - the latency policy: keeps traces whose duration
  * (latest span end minus earliest span start) falls in [threshold_ms,
  * upper_threshold_ms]; no upper bound when upper_threshold_ms is 0. */
 #include <stdlib.h>
@@ -13,25 +13,25 @@ typedef struct latency_cfg {
 static int latency_parse(policy *p, const ottr_yaml_node *cfg, pol_parse *pp)
 {
     static const char *const fields[] = {"threshold_ms", "upper_threshold_ms", NULL};
-    if (pol_need_map(pp, cfg, false) != 0 || pol_check_fields(pp, cfg, fields) != 0)
+    if (sampler_pol_need_map(pp, cfg, false) != 0 || sampler_pol_check_fields(pp, cfg, fields) != 0)
         return -1;
     latency_cfg *c = calloc(1, sizeof(*c));
     if (c == NULL)
-        return pol_error(pp, cfg, NULL, "out of memory");
+        return sampler_pol_error(pp, cfg, NULL, "out of memory");
     p->data = c;
-    int rc = pol_get_int(pp, cfg, "threshold_ms", &c->threshold_ms);
+    int rc = sampler_pol_get_int(pp, cfg, "threshold_ms", &c->threshold_ms);
     if (rc < 0)
         return -1;
     if (rc == 0)
-        return pol_error(pp, cfg, "threshold_ms", "missing");
+        return sampler_pol_error(pp, cfg, "threshold_ms", "missing");
     if (c->threshold_ms < 0)
-        return pol_error(pp, ottr_yaml_get(cfg, "threshold_ms"), "threshold_ms",
-                         "must not be negative");
-    if (pol_get_int(pp, cfg, "upper_threshold_ms", &c->upper_ms) < 0)
+        return sampler_pol_error(pp, ottr_yaml_get(cfg, "threshold_ms"), "threshold_ms",
+                                 "must not be negative");
+    if (sampler_pol_get_int(pp, cfg, "upper_threshold_ms", &c->upper_ms) < 0)
         return -1;
     if (c->upper_ms < 0 || (c->upper_ms > 0 && c->upper_ms < c->threshold_ms))
-        return pol_error(pp, ottr_yaml_get(cfg, "upper_threshold_ms"), "upper_threshold_ms",
-                         "must be 0 (none) or at least threshold_ms");
+        return sampler_pol_error(pp, ottr_yaml_get(cfg, "upper_threshold_ms"), "upper_threshold_ms",
+                                 "must be 0 (none) or at least threshold_ms");
     return 0;
 }
 
@@ -48,7 +48,7 @@ static pol_decision latency_evaluate(policy *p, const pol_trace *t)
     return POL_SAMPLED;
 }
 
-const policy_type policy_latency = {
+const policy_type sampler_policy_latency = {
     .name = "latency",
     .parse = latency_parse,
     .evaluate = latency_evaluate,

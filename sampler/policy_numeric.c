@@ -20,31 +20,31 @@ static void numeric_free(void *data)
 static int numeric_parse(policy *p, const ottr_yaml_node *cfg, pol_parse *pp)
 {
     static const char *const fields[] = {"key", "min_value", "max_value", "invert_match", NULL};
-    if (pol_need_map(pp, cfg, false) != 0 || pol_check_fields(pp, cfg, fields) != 0)
+    if (sampler_pol_need_map(pp, cfg, false) != 0 || sampler_pol_check_fields(pp, cfg, fields) != 0)
         return -1;
     numeric_cfg *c = calloc(1, sizeof(*c));
     if (c == NULL)
-        return pol_error(pp, cfg, NULL, "out of memory");
+        return sampler_pol_error(pp, cfg, NULL, "out of memory");
     p->data = c;
-    int rc = pol_get_str(pp, cfg, "key", &c->key);
+    int rc = sampler_pol_get_str(pp, cfg, "key", &c->key);
     if (rc < 0)
         return -1;
     if (rc == 0 || c->key[0] == '\0')
-        return pol_error(pp, cfg, "key", "missing");
+        return sampler_pol_error(pp, cfg, "key", "missing");
     c->min = INT64_MIN;
     c->max = INT64_MAX;
-    int rmin = pol_get_int(pp, cfg, "min_value", &c->min);
+    int rmin = sampler_pol_get_int(pp, cfg, "min_value", &c->min);
     if (rmin < 0)
         return -1;
-    int rmax = pol_get_int(pp, cfg, "max_value", &c->max);
+    int rmax = sampler_pol_get_int(pp, cfg, "max_value", &c->max);
     if (rmax < 0)
         return -1;
     if (rmin == 0 && rmax == 0)
-        return pol_error(pp, cfg, "min_value", "set min_value, max_value or both");
+        return sampler_pol_error(pp, cfg, "min_value", "set min_value, max_value or both");
     if (c->min > c->max)
-        return pol_error(pp, ottr_yaml_get(cfg, "max_value"), "max_value",
-                         "must not be less than min_value");
-    if (pol_get_bool(pp, cfg, "invert_match", &p->invert) < 0)
+        return sampler_pol_error(pp, ottr_yaml_get(cfg, "max_value"), "max_value",
+                                 "must not be less than min_value");
+    if (sampler_pol_get_bool(pp, cfg, "invert_match", &p->invert) < 0)
         return -1;
     return 0;
 }
@@ -72,7 +72,7 @@ static bool numeric_match_resource(const policy *p, const otlp_resource *r)
     return numeric_value_matches(c, otlp_attr_find(r->attributes, r->n_attributes, c->key));
 }
 
-const policy_type policy_numeric_attribute = {
+const policy_type sampler_policy_numeric_attribute = {
     .name = "numeric_attribute",
     .parse = numeric_parse,
     .match_span = numeric_match_span,

@@ -1,4 +1,4 @@
-/* sampler/policy_probabilistic.c - the probabilistic policy: keeps
+/* sampler/sampler_policy_probabilistic.c - the probabilistic policy: keeps
  * sampling_percentage of traces, chosen by an XXH3 hash of the trace ID seeded
  * with hash_salt, so the same trace gets the same answer on every run. */
 #include <stdlib.h>
@@ -19,23 +19,23 @@ typedef struct prob_cfg {
 static int prob_parse(policy *p, const ottr_yaml_node *cfg, pol_parse *pp)
 {
     static const char *const fields[] = {"sampling_percentage", "hash_salt", NULL};
-    if (pol_need_map(pp, cfg, false) != 0 || pol_check_fields(pp, cfg, fields) != 0)
+    if (sampler_pol_need_map(pp, cfg, false) != 0 || sampler_pol_check_fields(pp, cfg, fields) != 0)
         return -1;
     prob_cfg *c = calloc(1, sizeof(*c));
     if (c == NULL)
-        return pol_error(pp, cfg, NULL, "out of memory");
+        return sampler_pol_error(pp, cfg, NULL, "out of memory");
     p->data = c;
     double pct = 0;
-    int rc = pol_get_double(pp, cfg, "sampling_percentage", &pct);
+    int rc = sampler_pol_get_double(pp, cfg, "sampling_percentage", &pct);
     if (rc < 0)
         return -1;
     if (rc == 0)
-        return pol_error(pp, cfg, "sampling_percentage", "missing");
+        return sampler_pol_error(pp, cfg, "sampling_percentage", "missing");
     if (pct < 0 || pct > 100)
-        return pol_error(pp, ottr_yaml_get(cfg, "sampling_percentage"), "sampling_percentage",
-                         "must be between 0 and 100");
+        return sampler_pol_error(pp, ottr_yaml_get(cfg, "sampling_percentage"),
+                                 "sampling_percentage", "must be between 0 and 100");
     char *salt = NULL;
-    if (pol_get_str(pp, cfg, "hash_salt", &salt) < 0)
+    if (sampler_pol_get_str(pp, cfg, "hash_salt", &salt) < 0)
         return -1;
     const char *s = (salt && salt[0]) ? salt : DEFAULT_SALT;
     c->seed = XXH3_64bits(s, strlen(s));
@@ -56,7 +56,7 @@ static pol_decision prob_evaluate(policy *p, const pol_trace *t)
     return h < c->threshold ? POL_SAMPLED : POL_NOT_SAMPLED;
 }
 
-const policy_type policy_probabilistic = {
+const policy_type sampler_policy_probabilistic = {
     .name = "probabilistic",
     .parse = prob_parse,
     .evaluate = prob_evaluate,

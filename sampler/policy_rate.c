@@ -13,20 +13,20 @@ typedef struct rate_cfg {
 static int rate_parse(policy *p, const ottr_yaml_node *cfg, pol_parse *pp)
 {
     static const char *const fields[] = {"spans_per_second", NULL};
-    if (pol_need_map(pp, cfg, false) != 0 || pol_check_fields(pp, cfg, fields) != 0)
+    if (sampler_pol_need_map(pp, cfg, false) != 0 || sampler_pol_check_fields(pp, cfg, fields) != 0)
         return -1;
     rate_cfg *c = calloc(1, sizeof(*c));
     if (c == NULL)
-        return pol_error(pp, cfg, NULL, "out of memory");
+        return sampler_pol_error(pp, cfg, NULL, "out of memory");
     p->data = c;
-    int rc = pol_get_int(pp, cfg, "spans_per_second", &c->sps);
+    int rc = sampler_pol_get_int(pp, cfg, "spans_per_second", &c->sps);
     if (rc < 0)
         return -1;
     if (rc == 0)
-        return pol_error(pp, cfg, "spans_per_second", "missing");
+        return sampler_pol_error(pp, cfg, "spans_per_second", "missing");
     if (c->sps <= 0)
-        return pol_error(pp, ottr_yaml_get(cfg, "spans_per_second"), "spans_per_second",
-                         "must be positive");
+        return sampler_pol_error(pp, ottr_yaml_get(cfg, "spans_per_second"), "spans_per_second",
+                                 "must be positive");
     return 0;
 }
 
@@ -44,7 +44,7 @@ static pol_decision rate_evaluate(policy *p, const pol_trace *t)
     return POL_SAMPLED;
 }
 
-const policy_type policy_rate_limiting = {
+const policy_type sampler_policy_rate_limiting = {
     .name = "rate_limiting",
     .parse = rate_parse,
     .evaluate = rate_evaluate,

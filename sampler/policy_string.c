@@ -19,7 +19,7 @@ static void string_free(void *data)
 {
     string_cfg *c = data;
     free(c->key);
-    pol_free_str_list(c->values);
+    sampler_pol_free_str_list(c->values);
     for (size_t i = 0; i < c->nre; i++)
         regfree(&c->re[i]);
     free(c->re);
@@ -30,40 +30,40 @@ static int string_parse(policy *p, const ottr_yaml_node *cfg, pol_parse *pp)
 {
     static const char *const fields[] = {
         "key", "values", "enabled_regex_matching", "cache_max_size", "invert_match", NULL};
-    if (pol_need_map(pp, cfg, false) != 0 || pol_check_fields(pp, cfg, fields) != 0)
+    if (sampler_pol_need_map(pp, cfg, false) != 0 || sampler_pol_check_fields(pp, cfg, fields) != 0)
         return -1;
     string_cfg *c = calloc(1, sizeof(*c));
     if (c == NULL)
-        return pol_error(pp, cfg, NULL, "out of memory");
+        return sampler_pol_error(pp, cfg, NULL, "out of memory");
     p->data = c;
-    int rc = pol_get_str(pp, cfg, "key", &c->key);
+    int rc = sampler_pol_get_str(pp, cfg, "key", &c->key);
     if (rc < 0)
         return -1;
     if (rc == 0 || c->key[0] == '\0')
-        return pol_error(pp, cfg, "key", "missing");
-    rc = pol_get_str_list(pp, cfg, "values", &c->values, &c->nvalues);
+        return sampler_pol_error(pp, cfg, "key", "missing");
+    rc = sampler_pol_get_str_list(pp, cfg, "values", &c->values, &c->nvalues);
     if (rc < 0)
         return -1;
     const ottr_yaml_node *vat = ottr_yaml_get(cfg, "values");
     if (rc == 0 || c->nvalues == 0)
-        return pol_error(pp, vat ? vat : cfg, "values", "needs at least one value");
+        return sampler_pol_error(pp, vat ? vat : cfg, "values", "needs at least one value");
     bool regex = false;
     int64_t cache = 0;
-    if (pol_get_bool(pp, cfg, "enabled_regex_matching", &regex) < 0 ||
-        pol_get_bool(pp, cfg, "invert_match", &p->invert) < 0 ||
-        pol_get_int(pp, cfg, "cache_max_size", &cache) < 0)
+    if (sampler_pol_get_bool(pp, cfg, "enabled_regex_matching", &regex) < 0 ||
+        sampler_pol_get_bool(pp, cfg, "invert_match", &p->invert) < 0 ||
+        sampler_pol_get_int(pp, cfg, "cache_max_size", &cache) < 0)
         return -1;
     if (regex) {
         c->re = calloc(c->nvalues, sizeof(regex_t));
         if (c->re == NULL)
-            return pol_error(pp, vat, "values", "out of memory");
+            return sampler_pol_error(pp, vat, "values", "out of memory");
         for (size_t i = 0; i < c->nvalues; i++) {
             int e = regcomp(&c->re[i], c->values[i], REG_EXTENDED | REG_NOSUB);
             if (e != 0) {
                 char msg[128];
                 regerror(e, &c->re[i], msg, sizeof(msg));
-                return pol_error(pp, vat, "values", "bad regular expression \"%s\": %s",
-                                 c->values[i], msg);
+                return sampler_pol_error(pp, vat, "values", "bad regular expression \"%s\": %s",
+                                         c->values[i], msg);
             }
             c->nre++;
         }
@@ -105,7 +105,7 @@ static bool string_match_resource(const policy *p, const otlp_resource *r)
     return string_value_matches(c, v);
 }
 
-const policy_type policy_string_attribute = {
+const policy_type sampler_policy_string_attribute = {
     .name = "string_attribute",
     .parse = string_parse,
     .match_span = string_match_span,

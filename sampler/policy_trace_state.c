@@ -1,4 +1,4 @@
-/* sampler/policy_trace_state.c - the trace_state policy: keeps traces with a
+/* sampler/sampler_policy_trace_state.c - the trace_state policy: keeps traces with a
  * span whose W3C tracestate has |key| set to one of |values|. */
 #include <stdlib.h>
 #include <string.h>
@@ -15,29 +15,29 @@ static void trace_state_free(void *data)
 {
     trace_state_cfg *c = data;
     free(c->key);
-    pol_free_str_list(c->values);
+    sampler_pol_free_str_list(c->values);
     free(c);
 }
 
 static int trace_state_parse(policy *p, const ottr_yaml_node *cfg, pol_parse *pp)
 {
     static const char *const fields[] = {"key", "values", NULL};
-    if (pol_need_map(pp, cfg, false) != 0 || pol_check_fields(pp, cfg, fields) != 0)
+    if (sampler_pol_need_map(pp, cfg, false) != 0 || sampler_pol_check_fields(pp, cfg, fields) != 0)
         return -1;
     trace_state_cfg *c = calloc(1, sizeof(*c));
     if (c == NULL)
-        return pol_error(pp, cfg, NULL, "out of memory");
+        return sampler_pol_error(pp, cfg, NULL, "out of memory");
     p->data = c;
-    int rc = pol_get_str(pp, cfg, "key", &c->key);
+    int rc = sampler_pol_get_str(pp, cfg, "key", &c->key);
     if (rc < 0)
         return -1;
     if (rc == 0 || c->key[0] == '\0')
-        return pol_error(pp, cfg, "key", "missing");
-    rc = pol_get_str_list(pp, cfg, "values", &c->values, &c->nvalues);
+        return sampler_pol_error(pp, cfg, "key", "missing");
+    rc = sampler_pol_get_str_list(pp, cfg, "values", &c->values, &c->nvalues);
     if (rc < 0)
         return -1;
     if (rc == 0 || c->nvalues == 0)
-        return pol_error(pp, cfg, "values", "needs at least one value");
+        return sampler_pol_error(pp, cfg, "values", "needs at least one value");
     return 0;
 }
 
@@ -77,7 +77,7 @@ static bool trace_state_match(const policy *p, const otlp_span *sp)
     return false;
 }
 
-const policy_type policy_trace_state = {
+const policy_type sampler_policy_trace_state = {
     .name = "trace_state",
     .parse = trace_state_parse,
     .match_span = trace_state_match,

@@ -17,9 +17,9 @@
 int sampler_check_policies(const ottr_yaml_node *policies, char *err, size_t errlen)
 {
     policy_set *ps = NULL;
-    if (policy_set_parse(policies, &ps, err, errlen) != 0)
+    if (sampler_policy_set_parse(policies, &ps, err, errlen) != 0)
         return -1;
-    policy_set_free(ps);
+    sampler_policy_set_free(ps);
     return 0;
 }
 
@@ -43,8 +43,8 @@ static int check_options(const sampler_options *o, char *err, size_t errlen)
 static void render_metrics(void *ctx, ottr_buf *out)
 {
     sampler *s = ctx;
-    spanmetrics_render(s->sm, out);
-    servicegraph_render(s->sg, out);
+    sampler_spanmetrics_render(s->sm, out);
+    sampler_servicegraph_render(s->sg, out);
 }
 
 static void bind_metrics(sampler *s)
@@ -78,13 +78,13 @@ static void shards_free(sampler *s)
         shard *sh = &s->shards[i];
         /* Undecided traces' refs (their records stay in pending for replay). */
         for (uint32_t idx = sh->fifo_head; idx != IDT_NONE;) {
-            trace_entry *e = idt_at(&sh->traces, idx);
+            trace_entry *e = sampler_idt_at(&sh->traces, idx);
             free(e->refs);
             idx = e->fifo_next;
         }
-        idt_free(&sh->traces);
-        dcache_free(&sh->kept);
-        dcache_free(&sh->dropped);
+        sampler_idt_free(&sh->traces);
+        sampler_dcache_free(&sh->kept);
+        sampler_dcache_free(&sh->dropped);
         pthread_mutex_destroy(&sh->mu);
     }
     free(s->shards);
@@ -100,14 +100,14 @@ static int shards_init(sampler *s)
         (size_t)((s->o.decision_cache_size + (uint64_t)s->o.shards - 1) / (uint64_t)s->o.shards);
     for (int i = 0; i < s->o.shards; i++) {
         shard *sh = &s->shards[i];
-        if (idt_init(&sh->traces, sizeof(trace_entry), 16) != 0)
+        if (sampler_idt_init(&sh->traces, sizeof(trace_entry), 16) != 0)
             return -1;
         pthread_mutex_init(&sh->mu, NULL);
         s->nshards = i + 1;
         sh->fifo_head = sh->fifo_tail = IDT_NONE;
         sh->root_head = sh->root_tail = IDT_NONE;
-        dcache_init(&sh->kept, per);
-        dcache_init(&sh->dropped, per);
+        sampler_dcache_init(&sh->kept, per);
+        sampler_dcache_init(&sh->dropped, per);
         atomic_fetch_add(&s->index_bytes, (sh->traces.mask + 1) * sizeof(uint64_t));
     }
     return 0;
@@ -118,11 +118,12 @@ ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, c
 {
     *out = NULL;
     policy_set *ps = NULL;
-    if (check_options(o, err, errlen) != 0 || policy_set_parse(o->policies, &ps, err, errlen) != 0)
+    if (check_options(o, err, errlen) != 0 ||
+        sampler_policy_set_parse(o->policies, &ps, err, errlen) != 0)
         return OTTR_ERR_INVALID;
     sampler *s = calloc(1, sizeof(*s));
     if (s == NULL) {
-        policy_set_free(ps);
+        sampler_policy_set_free(ps);
         snprintf(err, errlen, "out of memory");
         return OTTR_ERR_NOMEM;
     }
@@ -147,7 +148,7 @@ ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, c
     pthread_mutex_init(&s->tick_mu, NULL);
     pthread_cond_init(&s->tick_cv, NULL);
 
-    if (writer_init(&s->w, st) != 0) {
+    if (sampler_writer_init(&s->w, st) != 0) {
         snprintf(err, errlen, "out of memory");
         pthread_rwlock_destroy(&s->pol_lock);
         pthread_mutex_destroy(&s->decide_mu);
@@ -155,18 +156,20 @@ ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, c
         pthread_cond_destroy(&s->arr_cv);
         pthread_mutex_destroy(&s->tick_mu);
         pthread_cond_destroy(&s->tick_cv);
-        policy_set_free(ps);
+        sampler_policy_set_free(ps);
         free(s);
         return OTTR_ERR_NOMEM;
     }
-    if (shards_init(s) != 0 || (s->sm = spanmetrics_create(SPANMETRICS_MAX_SERIES)) == NULL ||
-        (s->sg = servicegraph_create(GRAPH_WAIT_NS, GRAPH_MAX_PENDING, GRAPH_MAX_EDGES)) == NULL) {
+    if (shards_init(s) != 0 ||
+        (s->sm = sampler_spanmetrics_create(SPANMETRICS_MAX_SERIES)) == NULL ||
+        (s->sg = sampler_servicegraph_create(GRAPH_WAIT_NS, GRAPH_MAX_PENDING, GRAPH_MAX_EDGES)) ==
+            NULL) {
         snprintf(err, errlen, "out of memory");
         s->stopped = true; /* nothing to settle */
         sampler_destroy(s);
         return OTTR_ERR_NOMEM;
     }
-    policy_set_bind_metrics(ps);
+    sampler_policy_set_bind_metrics(ps);
     bind_metrics(s);
     uint64_t now = sampler_clock(s);
     s->flushed_minute = (uint32_t)(now / (60 * NS_PER_SEC));
@@ -241,7 +244,7 @@ static uint32_t reclaim_watermark(sampler *s)
     /* Read after the in-flight seconds: a submit that finished before is in a
      * shard or the writer queue by now. */
     w = sampler_oldest_sec(s, w);
-    return writer_min_sec(&s->w, w);
+    return sampler_writer_min_sec(&s->w, w);
 }
 
 static void reclaim(sampler *s)
@@ -264,7 +267,7 @@ static bool over_budget(sampler *s)
         return false; /* an empty sampler always takes a trace */
     uint64_t bytes = n * sizeof(trace_entry) + atomic_load(&s->index_bytes);
     return n >= s->o.max_buffered_traces || bytes >= s->o.max_memory_bytes ||
-           writer_pending(&s->w) >= WRITER_QUEUE_MAX;
+           sampler_writer_pending(&s->w) >= WRITER_QUEUE_MAX;
 }
 
 ottr_status sampler_submit(sampler *s, const otlp_batch *b)
@@ -302,8 +305,8 @@ ottr_status sampler_submit(sampler *s, const otlp_batch *b)
     for (size_t i = 0; i < b->ngroups; i++) {
         const otlp_trace_group *g = &b->groups[i];
         for (size_t k = 0; k < g->nspans; k++) {
-            spanmetrics_observe(s->sm, &g->spans[k]);
-            servicegraph_observe(s->sg, g->trace_id, &g->spans[k], now);
+            sampler_spanmetrics_observe(s->sm, &g->spans[k]);
+            sampler_servicegraph_observe(s->sg, g->trace_id, &g->spans[k], now);
         }
     }
     ottr_gauge_set(s->m_buffered, (double)atomic_load(&s->ntraces));
@@ -318,17 +321,17 @@ static void housekeeping(sampler *s, uint64_t now, bool force)
     if (!force && sec == s->last_housekeeping_sec)
         return;
     s->last_housekeeping_sec = sec;
-    servicegraph_expire(s->sg, now);
+    sampler_servicegraph_expire(s->sg, now);
     uint32_t minute = (uint32_t)(now / (60 * NS_PER_SEC));
     /* Every second, the minute in progress too: the store merges additions, so
      * each flush writes only the counts gathered since the last one and the
      * dependency map is at most a second behind. */
-    if (servicegraph_flush(s->sg, s->st, minute + 1) == OTTR_OK)
+    if (sampler_servicegraph_flush(s->sg, s->st, minute + 1) == OTTR_OK)
         s->flushed_minute = minute;
     reclaim(s);
     ottr_gauge_set(s->m_buffered, (double)atomic_load(&s->ntraces));
-    ottr_gauge_set(s->m_keep_queue, (double)writer_pending(&s->w));
-    uint32_t oldest = writer_min_sec(&s->w, (uint32_t)sec);
+    ottr_gauge_set(s->m_keep_queue, (double)sampler_writer_pending(&s->w));
+    uint32_t oldest = sampler_writer_min_sec(&s->w, (uint32_t)sec);
     ottr_gauge_set(s->m_keep_oldest, (double)((uint32_t)sec - oldest));
 }
 
@@ -336,7 +339,7 @@ void sampler_tick(sampler *s)
 {
     uint64_t now = sampler_clock(s);
     sampler_decide_due(s, now, false);
-    (void)writer_drain(&s->w);
+    (void)sampler_writer_drain(&s->w);
     housekeeping(s, now, true);
 }
 
@@ -377,11 +380,11 @@ ottr_status sampler_start(sampler *s)
 {
     if (s->o.manual_tick || s->started)
         return OTTR_OK;
-    if (writer_start(&s->w) != 0)
+    if (sampler_writer_start(&s->w) != 0)
         return OTTR_ERR_INTERNAL;
     s->tick_stop = false;
     if (pthread_create(&s->ticker, NULL, ticker_main, s) != 0) {
-        writer_stop(&s->w);
+        sampler_writer_stop(&s->w);
         return OTTR_ERR_INTERNAL;
     }
     s->started = true;
@@ -400,19 +403,19 @@ ottr_status sampler_replay(sampler *s)
 int sampler_reload(sampler *s, const ottr_yaml_node *policies, char *err, size_t errlen)
 {
     policy_set *ps = NULL;
-    if (policy_set_parse(policies, &ps, err, errlen) != 0)
+    if (sampler_policy_set_parse(policies, &ps, err, errlen) != 0)
         return -1;
-    policy_set_bind_metrics(ps);
+    sampler_policy_set_bind_metrics(ps);
     /* The decider holds pol_lock for reading while it runs, so taking it for
      * writing also waits for a decision pass to end. */
     pthread_rwlock_wrlock(&s->pol_lock);
     uint64_t map[POL_MAX_BITS];
-    policy_set_map_bits(s->pol, ps, map);
+    sampler_policy_set_map_bits(s->pol, ps, map);
     sampler_remap_bits(s, map);
     policy_set *old = s->pol;
     s->pol = ps;
     pthread_rwlock_unlock(&s->pol_lock);
-    policy_set_free(old);
+    sampler_policy_set_free(old);
     OTTR_INFO("sampler", "policies reloaded: %zu policies; %llu traces still buffered", ps->ntop,
               (unsigned long long)atomic_load(&s->ntraces));
     return 0;
@@ -433,10 +436,10 @@ void sampler_stop(sampler *s)
     uint64_t now = sampler_clock(s);
     sampler_decide_due(s, now, false);
     if (s->w.started)
-        writer_stop(&s->w);
+        sampler_writer_stop(&s->w);
     else
-        (void)writer_drain(&s->w);
-    if (servicegraph_flush(s->sg, s->st, UINT32_MAX) != OTTR_OK)
+        (void)sampler_writer_drain(&s->w);
+    if (sampler_servicegraph_flush(s->sg, s->st, UINT32_MAX) != OTTR_OK)
         OTTR_WARN("sampler", "could not persist the last service graph counts");
     reclaim(s);
     s->started = false;
@@ -449,10 +452,10 @@ void sampler_destroy(sampler *s)
     sampler_stop(s);
     ottr_metrics_remove_collector(render_metrics, s);
     shards_free(s);
-    writer_destroy(&s->w);
-    spanmetrics_destroy(s->sm);
-    servicegraph_destroy(s->sg);
-    policy_set_free(s->pol);
+    sampler_writer_destroy(&s->w);
+    sampler_spanmetrics_destroy(s->sm);
+    sampler_servicegraph_destroy(s->sg);
+    sampler_policy_set_free(s->pol);
     pthread_rwlock_destroy(&s->pol_lock);
     pthread_mutex_destroy(&s->decide_mu);
     pthread_mutex_destroy(&s->arr_mu);

@@ -95,7 +95,7 @@ struct servicegraph {
     const char *user, *overflow, *empty;
 };
 
-servicegraph *servicegraph_create(uint64_t wait_ns, size_t max_pending, size_t max_edges)
+servicegraph *sampler_servicegraph_create(uint64_t wait_ns, size_t max_pending, size_t max_edges)
 {
     servicegraph *g = calloc(1, sizeof(*g));
     if (g == NULL)
@@ -104,19 +104,19 @@ servicegraph *servicegraph_create(uint64_t wait_ns, size_t max_pending, size_t m
     g->max_pending = max_pending;
     g->max_edges = max_edges;
     pthread_mutex_init(&g->agg_mu, NULL);
-    strmap_init(&g->names);
-    strmap_init(&g->edges);
-    strmap_init(&g->edge_min);
-    strmap_init(&g->node_min);
-    strmap_init(&g->unpaired);
+    sampler_strmap_init(&g->names);
+    sampler_strmap_init(&g->edges);
+    sampler_strmap_init(&g->edge_min);
+    sampler_strmap_init(&g->node_min);
+    sampler_strmap_init(&g->unpaired);
     for (int i = 0; i < STRIPES; i++) {
         pthread_mutex_init(&g->stripe[i].mu, NULL);
         g->stripe[i].head = g->stripe[i].tail = IDT_NONE;
-        if (idt_init(&g->stripe[i].halves, sizeof(sg_half), 24) != 0) {
+        if (sampler_idt_init(&g->stripe[i].halves, sizeof(sg_half), 24) != 0) {
             for (int k = 0; k <= i; k++)
                 pthread_mutex_destroy(&g->stripe[k].mu);
             for (int k = 0; k < i; k++)
-                idt_free(&g->stripe[k].halves);
+                sampler_idt_free(&g->stripe[k].halves);
             pthread_mutex_destroy(&g->agg_mu);
             free(g);
             return NULL;
@@ -128,24 +128,24 @@ servicegraph *servicegraph_create(uint64_t wait_ns, size_t max_pending, size_t m
     return g;
 }
 
-void servicegraph_destroy(servicegraph *g)
+void sampler_servicegraph_destroy(servicegraph *g)
 {
     if (g == NULL)
         return;
     for (int i = 0; i < STRIPES; i++) {
-        idt_free(&g->stripe[i].halves);
+        sampler_idt_free(&g->stripe[i].halves);
         pthread_mutex_destroy(&g->stripe[i].mu);
     }
-    strmap_free(&g->edges, free);
-    strmap_free(&g->edge_min, free);
-    strmap_free(&g->node_min, free);
-    strmap_free(&g->unpaired, free);
-    strmap_free(&g->names, free);
+    sampler_strmap_free(&g->edges, free);
+    sampler_strmap_free(&g->edge_min, free);
+    sampler_strmap_free(&g->node_min, free);
+    sampler_strmap_free(&g->unpaired, free);
+    sampler_strmap_free(&g->names, free);
     pthread_mutex_destroy(&g->agg_mu);
     free(g);
 }
 
-size_t servicegraph_pending(servicegraph *g)
+size_t sampler_servicegraph_pending(servicegraph *g)
 {
     return atomic_load(&g->pending);
 }
@@ -157,13 +157,13 @@ static const char *intern(servicegraph *g, const char *s)
 {
     size_t n = strnlen(s, MAX_NAME_LEN);
     uint64_t h = XXH3_64bits(s, n);
-    const char *v = strmap_get(&g->names, s, n, h);
+    const char *v = sampler_strmap_get(&g->names, s, n, h);
     if (v != NULL)
         return v;
     if (g->names.count >= MAX_NAMES)
         return g->overflow;
     char *copy = strndup(s, n);
-    if (copy == NULL || strmap_put(&g->names, s, n, h, copy) != 0) {
+    if (copy == NULL || sampler_strmap_put(&g->names, s, n, h, copy) != 0) {
         free(copy);
         return g->overflow;
     }
@@ -182,12 +182,12 @@ static const char *intern_locked(servicegraph *g, const char *s)
 static void *agg_get(strmap *m, const void *key, size_t klen, size_t vsize, bool *created)
 {
     uint64_t h = XXH3_64bits(key, klen);
-    void *v = strmap_get(m, key, klen, h);
+    void *v = sampler_strmap_get(m, key, klen, h);
     *created = false;
     if (v != NULL)
         return v;
     v = calloc(1, vsize);
-    if (v == NULL || strmap_put(m, key, klen, h, v) != 0) {
+    if (v == NULL || sampler_strmap_put(m, key, klen, h, v) != 0) {
         free(v);
         return NULL;
     }
@@ -203,7 +203,7 @@ static void record_edge(servicegraph *g, const char *client, const char *server,
     bool created;
     const void *k1[3] = {client, server, type};
     if (g->edges.count >= g->max_edges &&
-        !strmap_get(&g->edges, k1, sizeof(k1), XXH3_64bits(k1, sizeof(k1)))) {
+        !sampler_strmap_get(&g->edges, k1, sizeof(k1), XXH3_64bits(k1, sizeof(k1)))) {
         client = server = g->overflow;
         k1[0] = k1[1] = g->overflow;
     }
@@ -292,19 +292,19 @@ static bool is_client(uint8_t role)
 static void fifo_unlink(sg_stripe *st, sg_half *h)
 {
     if (h->prev != IDT_NONE)
-        ((sg_half *)idt_at(&st->halves, h->prev))->next = h->next;
+        ((sg_half *)sampler_idt_at(&st->halves, h->prev))->next = h->next;
     else
         st->head = h->next;
     if (h->next != IDT_NONE)
-        ((sg_half *)idt_at(&st->halves, h->next))->prev = h->prev;
+        ((sg_half *)sampler_idt_at(&st->halves, h->next))->prev = h->prev;
     else
         st->tail = h->prev;
 }
 
 static void half_remove(servicegraph *g, sg_stripe *st, uint32_t idx, uint64_t h)
 {
-    fifo_unlink(st, idt_at(&st->halves, idx));
-    idt_remove(&st->halves, idx, h);
+    fifo_unlink(st, sampler_idt_at(&st->halves, idx));
+    sampler_idt_remove(&st->halves, idx, h);
     atomic_fetch_sub(&g->pending, 1);
 }
 
@@ -322,8 +322,8 @@ static double span_secs(const otlp_span *sp)
     return (double)(sp->end_time_unix_nano - sp->start_time_unix_nano) / NS_PER_SEC;
 }
 
-void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const otlp_span_ref *r,
-                          uint64_t now_ns)
+void sampler_servicegraph_observe(servicegraph *g, const uint8_t trace_id[16],
+                                  const otlp_span_ref *r, uint64_t now_ns)
 {
     const otlp_span *sp = r->span;
     uint8_t role;
@@ -392,12 +392,12 @@ void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const otl
             virt = intern_locked(g, v);
     }
 
-    uint64_t h = idt_hash(key, 24);
+    uint64_t h = sampler_idt_hash(key, 24);
     sg_stripe *st = &g->stripe[(h >> 61) & (STRIPES - 1)];
     pthread_mutex_lock(&st->mu);
-    uint32_t idx = idt_find(&st->halves, key, h);
+    uint32_t idx = sampler_idt_find(&st->halves, key, h);
     if (idx != IDT_NONE) {
-        sg_half *o = idt_at(&st->halves, idx);
+        sg_half *o = sampler_idt_at(&st->halves, idx);
         if (is_client(o->role) != is_client(role)) {
             bool mine = is_client(role); /* this span is the client side */
             const char *client = mine ? svc : o->service;
@@ -421,13 +421,13 @@ void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const otl
         pthread_mutex_unlock(&st->mu);
         return;
     }
-    idx = idt_insert(&st->halves, key, h);
+    idx = sampler_idt_insert(&st->halves, key, h);
     if (idx == IDT_NONE) {
         atomic_fetch_add(&g->dropped, 1);
         pthread_mutex_unlock(&st->mu);
         return;
     }
-    sg_half *n = idt_at(&st->halves, idx);
+    sg_half *n = sampler_idt_at(&st->halves, idx);
     n->role = role;
     n->failed = failed;
     n->db = db;
@@ -438,7 +438,7 @@ void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const otl
     n->next = IDT_NONE;
     n->prev = st->tail;
     if (st->tail != IDT_NONE)
-        ((sg_half *)idt_at(&st->halves, st->tail))->next = idx;
+        ((sg_half *)sampler_idt_at(&st->halves, st->tail))->next = idx;
     else
         st->head = idx;
     st->tail = idx;
@@ -446,7 +446,7 @@ void servicegraph_observe(servicegraph *g, const uint8_t trace_id[16], const otl
     pthread_mutex_unlock(&st->mu);
 }
 
-void servicegraph_expire(servicegraph *g, uint64_t now_ns)
+void sampler_servicegraph_expire(servicegraph *g, uint64_t now_ns)
 {
     uint32_t minute = (uint32_t)(now_ns / (60 * NS_PER_SEC));
     for (int i = 0; i < STRIPES; i++) {
@@ -454,7 +454,7 @@ void servicegraph_expire(servicegraph *g, uint64_t now_ns)
         pthread_mutex_lock(&st->mu);
         while (st->head != IDT_NONE) {
             uint32_t idx = st->head;
-            sg_half *o = idt_at(&st->halves, idx);
+            sg_half *o = sampler_idt_at(&st->halves, idx);
             if (o->expire_ns > now_ns)
                 break;
             pthread_mutex_lock(&g->agg_mu);
@@ -466,7 +466,7 @@ void servicegraph_expire(servicegraph *g, uint64_t now_ns)
             else
                 record_unpaired(g, g->empty, o->service);
             pthread_mutex_unlock(&g->agg_mu);
-            half_remove(g, st, idx, idt_hash(o->key, 24));
+            half_remove(g, st, idx, sampler_idt_hash(o->key, 24));
         }
         pthread_mutex_unlock(&st->mu);
     }
@@ -534,7 +534,7 @@ static ottr_status flush_minute(servicegraph *g, store *st, uint32_t minute)
     for (size_t i = 0; g->edge_min.e && i <= g->edge_min.mask;) {
         strmap_entry *en = &g->edge_min.e[i];
         if (en->key && ((sg_edge_min *)en->val)->minute == minute) {
-            free(strmap_del(&g->edge_min, en->key, en->klen, en->hash));
+            free(sampler_strmap_del(&g->edge_min, en->key, en->klen, en->hash));
             continue;
         }
         i++;
@@ -542,7 +542,7 @@ static ottr_status flush_minute(servicegraph *g, store *st, uint32_t minute)
     for (size_t i = 0; g->node_min.e && i <= g->node_min.mask;) {
         strmap_entry *en = &g->node_min.e[i];
         if (en->key && ((sg_node_min *)en->val)->minute == minute) {
-            free(strmap_del(&g->node_min, en->key, en->klen, en->hash));
+            free(sampler_strmap_del(&g->node_min, en->key, en->klen, en->hash));
             continue;
         }
         i++;
@@ -550,7 +550,7 @@ static ottr_status flush_minute(servicegraph *g, store *st, uint32_t minute)
     return OTTR_OK;
 }
 
-ottr_status servicegraph_flush(servicegraph *g, store *st, uint32_t before_minute)
+ottr_status sampler_servicegraph_flush(servicegraph *g, store *st, uint32_t before_minute)
 {
     ottr_status rc = OTTR_OK;
     pthread_mutex_lock(&g->agg_mu);
@@ -585,7 +585,7 @@ static void edge_labels(ottr_buf *b, const sg_edge *e)
     ottr_prom_label(b, "connection_type", e->type);
 }
 
-void servicegraph_render(servicegraph *g, ottr_buf *out)
+void sampler_servicegraph_render(servicegraph *g, ottr_buf *out)
 {
     static const char *const heads[][3] = {
         {"traces_service_graph_request_total", "Requests between two services.", "counter"},

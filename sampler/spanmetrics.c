@@ -49,7 +49,7 @@ static void series_free(void *p)
     free(s);
 }
 
-spanmetrics *spanmetrics_create(size_t max_series)
+spanmetrics *sampler_spanmetrics_create(size_t max_series)
 {
     spanmetrics *m = calloc(1, sizeof(*m));
     if (m == NULL)
@@ -57,23 +57,23 @@ spanmetrics *spanmetrics_create(size_t max_series)
     m->max_series = max_series;
     for (int i = 0; i < STRIPES; i++) {
         pthread_mutex_init(&m->stripe[i].mu, NULL);
-        strmap_init(&m->stripe[i].map);
+        sampler_strmap_init(&m->stripe[i].map);
     }
     return m;
 }
 
-void spanmetrics_destroy(spanmetrics *m)
+void sampler_spanmetrics_destroy(spanmetrics *m)
 {
     if (m == NULL)
         return;
     for (int i = 0; i < STRIPES; i++) {
-        strmap_free(&m->stripe[i].map, series_free);
+        sampler_strmap_free(&m->stripe[i].map, series_free);
         pthread_mutex_destroy(&m->stripe[i].mu);
     }
     free(m);
 }
 
-size_t spanmetrics_series(spanmetrics *m)
+size_t sampler_spanmetrics_series(spanmetrics *m)
 {
     return atomic_load(&m->nseries);
 }
@@ -111,7 +111,7 @@ static sm_series *series_new(const char *svc, size_t slen, const char *name, siz
     return s;
 }
 
-void spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r)
+void sampler_spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r)
 {
     const otlp_span *sp = r->span;
     const char *svc = r->service ? r->service : "unknown_service";
@@ -132,7 +132,7 @@ void spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r)
         uint64_t h = XXH3_64bits(key, klen);
         int si = (int)(h >> 61) & (STRIPES - 1);
         pthread_mutex_lock(&m->stripe[si].mu);
-        sm_series *s = strmap_get(&m->stripe[si].map, key, klen, h);
+        sm_series *s = sampler_strmap_get(&m->stripe[si].map, key, klen, h);
         if (s == NULL) {
             if (attempt == 0 && atomic_load(&m->nseries) >= m->max_series) {
                 /* Over the cap: count under one overflow series per kind/status. */
@@ -142,7 +142,7 @@ void spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r)
                 continue;
             }
             s = series_new(svc, slen, name, nlen, kind, status);
-            if (s == NULL || strmap_put(&m->stripe[si].map, key, klen, h, s) != 0) {
+            if (s == NULL || sampler_strmap_put(&m->stripe[si].map, key, klen, h, s) != 0) {
                 if (s)
                     series_free(s);
                 pthread_mutex_unlock(&m->stripe[si].mu);
@@ -173,7 +173,7 @@ static void labels_of(ottr_buf *b, const sm_series *s)
 
 enum { F_CALLS, F_LATENCY, F_SIZE };
 
-void spanmetrics_render(spanmetrics *m, ottr_buf *out)
+void sampler_spanmetrics_render(spanmetrics *m, ottr_buf *out)
 {
     static const char *const heads[][3] = {
         {"traces_spanmetrics_calls_total", "Spans received, before sampling.", "counter"},

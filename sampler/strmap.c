@@ -5,12 +5,12 @@
 
 #include "sampler/internal.h"
 
-void strmap_init(strmap *m)
+void sampler_strmap_init(strmap *m)
 {
     memset(m, 0, sizeof(*m));
 }
 
-void strmap_free(strmap *m, void (*free_val)(void *))
+void sampler_strmap_free(strmap *m, void (*free_val)(void *))
 {
     if (m->e != NULL) {
         for (size_t i = 0; i <= m->mask; i++) {
@@ -30,7 +30,7 @@ static bool same(const strmap_entry *e, const void *key, size_t klen, uint64_t h
     return e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0;
 }
 
-void *strmap_get(const strmap *m, const void *key, size_t klen, uint64_t h)
+void *sampler_strmap_get(const strmap *m, const void *key, size_t klen, uint64_t h)
 {
     if (m->e == NULL)
         return NULL;
@@ -68,7 +68,7 @@ static int grow(strmap *m)
     return 0;
 }
 
-int strmap_put(strmap *m, const void *key, size_t klen, uint64_t h, void *val)
+int sampler_strmap_put(strmap *m, const void *key, size_t klen, uint64_t h, void *val)
 {
     if ((m->e == NULL || (m->count + 1) * 4 > (m->mask + 1) * 3) && grow(m) != 0)
         return -1;
@@ -83,7 +83,7 @@ int strmap_put(strmap *m, const void *key, size_t klen, uint64_t h, void *val)
     return 0;
 }
 
-void *strmap_del(strmap *m, const void *key, size_t klen, uint64_t h)
+void *sampler_strmap_del(strmap *m, const void *key, size_t klen, uint64_t h)
 {
     if (m->e == NULL)
         return NULL;

@@ -11,7 +11,7 @@
 
 static trace_entry *at(shard *sh, uint32_t idx)
 {
-    return idt_at(&sh->traces, idx);
+    return sampler_idt_at(&sh->traces, idx);
 }
 
 /* ---- the FIFO of every entry, sorted by first_ns ---- */
@@ -170,7 +170,7 @@ ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t 
                                 const otlp_span_ref *spans, size_t nspans, size_t bytes,
                                 store_pending_ref ref, uint64_t now_ns, bool live)
 {
-    uint64_t bits = policy_set_match(ps, spans, nspans);
+    uint64_t bits = sampler_policy_set_match(ps, spans, nspans);
     bool root = false;
     uint64_t mn = UINT64_MAX, mx = 0;
     for (size_t i = 0; i < nspans; i++) {
@@ -182,30 +182,30 @@ ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t 
         if (sp->end_time_unix_nano > mx)
             mx = sp->end_time_unix_nano;
     }
-    uint64_t h = idt_hash(trace_id, 16);
+    uint64_t h = sampler_idt_hash(trace_id, 16);
     shard *sh = &s->shards[(h >> 32) % (uint64_t)s->nshards];
 
     pthread_mutex_lock(&sh->mu);
-    uint32_t idx = idt_find(&sh->traces, trace_id, h);
+    uint32_t idx = sampler_idt_find(&sh->traces, trace_id, h);
     if (idx == IDT_NONE) {
-        if (live && dcache_has(&sh->kept, h)) {
+        if (live && sampler_dcache_has(&sh->kept, h)) {
             /* A late span of a kept trace: stored with it. */
             keep_job j = {.nrefs = 1, .min_sec = ref.sec, .ref0 = ref};
             memcpy(j.trace_id, trace_id, 16);
-            writer_push(&s->w, &j);
+            sampler_writer_push(&s->w, &j);
             pthread_mutex_unlock(&sh->mu);
             atomic_fetch_add(&s->late_spans, nspans);
             ottr_counter_add(s->m_late_kept, nspans);
             return OTTR_OK;
         }
-        if (live && dcache_has(&sh->dropped, h)) {
+        if (live && sampler_dcache_has(&sh->dropped, h)) {
             pthread_mutex_unlock(&sh->mu);
             atomic_fetch_add(&s->late_spans, nspans);
             ottr_counter_add(s->m_late_dropped, nspans);
             return OTTR_OK;
         }
         size_t before = slot_bytes(sh);
-        idx = idt_insert(&sh->traces, trace_id, h);
+        idx = sampler_idt_insert(&sh->traces, trace_id, h);
         index_bytes_update(s, before, slot_bytes(sh));
         if (idx == IDT_NONE) {
             pthread_mutex_unlock(&sh->mu);
@@ -265,19 +265,19 @@ static void decide_one(sampler *s, shard *sh, uint32_t idx, uint64_t now_ns)
         .now_ns = now_ns,
     };
     const char *who = NULL;
-    bool keep = policy_set_decide(s->pol, &t, &who);
-    uint64_t h = idt_hash(e->trace_id, 16);
+    bool keep = sampler_policy_set_decide(s->pol, &t, &who);
+    uint64_t h = sampler_idt_hash(e->trace_id, 16);
     if (keep) {
         keep_job j;
         memcpy(j.trace_id, e->trace_id, 16);
         take_refs(s, e, &j);
-        writer_push(&s->w, &j);
-        if (dcache_add(&sh->kept, h) != 0)
+        sampler_writer_push(&s->w, &j);
+        if (sampler_dcache_add(&sh->kept, h) != 0)
             OTTR_WARN("sampler", "out of memory: a kept trace's late spans will be new traces");
         atomic_fetch_add(&s->kept, 1);
     } else {
         take_refs(s, e, NULL);
-        (void)dcache_add(&sh->dropped, h);
+        (void)sampler_dcache_add(&sh->dropped, h);
         atomic_fetch_add(&s->dropped, 1);
     }
     double age = now_ns > e->first_ns ? (double)(now_ns - e->first_ns) / NS_PER_SEC : 0.0;
@@ -285,7 +285,7 @@ static void decide_one(sampler *s, shard *sh, uint32_t idx, uint64_t now_ns)
     fifo_unlink(sh, e);
     root_unlink(sh, e);
     size_t before = slot_bytes(sh);
-    idt_remove(&sh->traces, idx, h);
+    sampler_idt_remove(&sh->traces, idx, h);
     index_bytes_update(s, before, slot_bytes(sh));
     atomic_fetch_sub(&s->ntraces, 1);
 }
@@ -339,7 +339,7 @@ void sampler_remap_bits(sampler *s, const uint64_t map[POL_MAX_BITS])
         pthread_mutex_lock(&sh->mu);
         for (uint32_t idx = sh->fifo_head; idx != IDT_NONE; idx = at(sh, idx)->fifo_next) {
             trace_entry *e = at(sh, idx);
-            e->bits = policy_bits_remap(e->bits, map);
+            e->bits = sampler_policy_bits_remap(e->bits, map);
         }
         pthread_mutex_unlock(&sh->mu);
     }
@@ -365,24 +365,24 @@ uint32_t sampler_oldest_sec(sampler *s, uint32_t dflt)
 /* True when the trace is buffered or recently decided. */
 bool sampler_trace_known(sampler *s, const uint8_t trace_id[16])
 {
-    uint64_t h = idt_hash(trace_id, 16);
+    uint64_t h = sampler_idt_hash(trace_id, 16);
     shard *sh = &s->shards[(h >> 32) % (uint64_t)s->nshards];
     pthread_mutex_lock(&sh->mu);
-    bool known = idt_find(&sh->traces, trace_id, h) != IDT_NONE || dcache_has(&sh->kept, h) ||
-                 dcache_has(&sh->dropped, h);
+    bool known = sampler_idt_find(&sh->traces, trace_id, h) != IDT_NONE ||
+                 sampler_dcache_has(&sh->kept, h) || sampler_dcache_has(&sh->dropped, h);
     pthread_mutex_unlock(&sh->mu);
     return known;
 }
 
 void sampler_mark_kept(sampler *s, const uint8_t trace_id[16], store_pending_ref ref)
 {
-    uint64_t h = idt_hash(trace_id, 16);
+    uint64_t h = sampler_idt_hash(trace_id, 16);
     shard *sh = &s->shards[(h >> 32) % (uint64_t)s->nshards];
     keep_job j = {.nrefs = 1, .min_sec = ref.sec, .ref0 = ref};
     memcpy(j.trace_id, trace_id, 16);
     pthread_mutex_lock(&sh->mu);
-    writer_push(&s->w, &j);
-    (void)dcache_add(&sh->kept, h);
+    sampler_writer_push(&s->w, &j);
+    (void)sampler_dcache_add(&sh->kept, h);
     pthread_mutex_unlock(&sh->mu);
 }
 

@@ -11,7 +11,7 @@
 #define BATCH    64
 #define RETRY_NS 200000000ull
 
-int writer_init(writer *w, store *st)
+int sampler_writer_init(writer *w, store *st)
 {
     memset(w, 0, sizeof(*w));
     w->st = st;
@@ -25,7 +25,7 @@ int writer_init(writer *w, store *st)
     return 0;
 }
 
-void writer_destroy(writer *w)
+void sampler_writer_destroy(writer *w)
 {
     /* Jobs left behind keep their records in pending for the next start. */
     for (size_t i = 0; i < w->count; i++)
@@ -61,7 +61,7 @@ static ottr_status write_job(writer *w, const keep_job *j)
     return st;
 }
 
-void writer_push(writer *w, keep_job *j)
+void sampler_writer_push(writer *w, keep_job *j)
 {
     pthread_mutex_lock(&w->mu);
     if (w->count > 0 && j->nrefs == 1) {
@@ -88,7 +88,7 @@ void writer_push(writer *w, keep_job *j)
     pthread_mutex_unlock(&w->mu);
 }
 
-uint32_t writer_min_sec(writer *w, uint32_t dflt)
+uint32_t sampler_writer_min_sec(writer *w, uint32_t dflt)
 {
     pthread_mutex_lock(&w->mu);
     uint32_t m = dflt;
@@ -103,7 +103,7 @@ uint32_t writer_min_sec(writer *w, uint32_t dflt)
     return m;
 }
 
-size_t writer_pending(writer *w)
+size_t sampler_writer_pending(writer *w)
 {
     pthread_mutex_lock(&w->mu);
     size_t n = w->count + (w->busy_min_sec != UINT32_MAX);
@@ -188,7 +188,7 @@ static size_t run_batch(writer *w)
     return n - done;
 }
 
-int writer_drain(writer *w)
+int sampler_writer_drain(writer *w)
 {
     pthread_mutex_lock(&w->mu);
     while (w->count > 0) {
@@ -237,7 +237,7 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int writer_start(writer *w)
+int sampler_writer_start(writer *w)
 {
     if (pthread_create(&w->th, NULL, writer_main, w) != 0)
         return -1;
@@ -245,7 +245,7 @@ int writer_start(writer *w)
     return 0;
 }
 
-void writer_stop(writer *w)
+void sampler_writer_stop(writer *w)
 {
     if (!w->started)
         return;

@@ -61,7 +61,7 @@ int main(int argc, char **argv)
         .addr = addr, .threads = threads, .max_recv_bytes = 64u << 20, .ingest = count_ingest};
     otlp_grpc *g;
     char err[256];
-    if (otlp_grpc_start(&o, &g, err, sizeof(err)) != OTTR_OK) {
+    if (collector_grpc_start(&o, &g, err, sizeof(err)) != OTTR_OK) {
         fprintf(stderr, "recv_bench: %s\n", err);
         return 1;
     }
@@ -70,17 +70,17 @@ int main(int argc, char **argv)
     if (port_file) {
         FILE *f = fopen(port_file, "w");
         if (f) {
-            fprintf(f, "grpc=%d\n", otlp_grpc_port(g));
+            fprintf(f, "grpc=%d\n", collector_grpc_port(g));
             fclose(f);
         }
     }
-    printf("recv_bench: listening on port %d with %d threads\n", otlp_grpc_port(g), threads);
+    printf("recv_bench: listening on port %d with %d threads\n", collector_grpc_port(g), threads);
     fflush(stdout);
     double cpu0 = cpu_seconds();
     while (!g_stop)
         usleep(50000);
     double cpu = cpu_seconds() - cpu0;
-    otlp_grpc_stop(g);
+    collector_grpc_stop(g);
     printf("recv_bench: %llu spans in %llu trace groups, %llu chunk bytes; %.2f CPU-s, "
            "%.0f spans per CPU-second\n",
            (unsigned long long)g_spans, (unsigned long long)g_groups, (unsigned long long)g_bytes,

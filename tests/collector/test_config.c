@@ -21,7 +21,7 @@ static void test_defaults(void **state)
 {
     (void)state;
     ottr_config c;
-    assert_int_equal(ottr_config_init(&c), 0);
+    assert_int_equal(collector_config_init(&c), 0);
     assert_string_equal(c.data_dir, "./data");
     assert_string_equal(c.grpc_addr, "0.0.0.0:4317");
     assert_string_equal(c.http_addr, "0.0.0.0:4318");
@@ -43,7 +43,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.max_trace_bytes, 50ull << 20);
     assert_int_equal(c.given, 0);
     assert_null(c.policies);
-    ottr_config_free(&c);
+    collector_config_free(&c);
 }
 
 static const char *every_key = "data_dir: /var/lib/ottr\n"
@@ -85,8 +85,8 @@ static void test_every_key(void **state)
     (void)state;
     ottr_config c;
     char err[512] = "";
-    assert_int_equal(ottr_config_init(&c), 0);
-    assert_int_equal(ottr_config_load_string(&c, every_key, err, sizeof(err)), 0);
+    assert_int_equal(collector_config_init(&c), 0);
+    assert_int_equal(collector_config_load_string(&c, every_key, err, sizeof(err)), 0);
     assert_string_equal(c.data_dir, "/var/lib/ottr");
     assert_int_equal(c.log_level, OTTR_LOG_DEBUG);
     assert_string_equal(c.grpc_addr, "127.0.0.1:14317");
@@ -116,7 +116,7 @@ static void test_every_key(void **state)
     assert_non_null(p);
     assert_string_equal(ottr_yaml_get(p, "name")->scalar, "errors");
     assert_string_equal(ottr_yaml_get(p, "type")->scalar, "status_code");
-    ottr_config_free(&c);
+    collector_config_free(&c);
 }
 
 static void test_overrides(void **state)
@@ -124,23 +124,23 @@ static void test_overrides(void **state)
     (void)state;
     ottr_config c;
     char err[512] = "";
-    assert_int_equal(ottr_config_init(&c), 0);
-    assert_int_equal(ottr_config_load_string(&c, "grpc:\n  addr: 127.0.0.1:1\n", err, sizeof(err)),
-                     0);
+    assert_int_equal(collector_config_init(&c), 0);
+    assert_int_equal(
+        collector_config_load_string(&c, "grpc:\n  addr: 127.0.0.1:1\n", err, sizeof(err)), 0);
     /* A flag applied after the file wins. */
-    assert_int_equal(ottr_config_set(&c, "grpc.addr", "127.0.0.1:0", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "grpc.addr", "127.0.0.1:0", err, sizeof(err)), 0);
     assert_string_equal(c.grpc_addr, "127.0.0.1:0");
-    assert_int_equal(ottr_config_set(&c, "data_dir", "/tmp/x", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "data_dir", "/tmp/x", err, sizeof(err)), 0);
     assert_string_equal(c.data_dir, "/tmp/x");
-    assert_int_equal(ottr_config_set(&c, "log_level", "warn", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "log_level", "warn", err, sizeof(err)), 0);
     assert_int_equal(c.log_level, OTTR_LOG_WARN);
     /* The collector's name for the after-root wait is accepted too. */
-    assert_int_equal(ottr_config_load_string(&c,
-                                             "sampling:\n  decision_wait_after_root_received: 3s\n",
-                                             err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        collector_config_load_string(&c, "sampling:\n  decision_wait_after_root_received: 3s\n",
+                                     err, sizeof(err)),
+        0);
     assert_int_equal(c.decision_wait_after_root_ns, 3ull * 1000000000);
-    ottr_config_free(&c);
+    collector_config_free(&c);
 }
 
 static void test_flags_override_file(void **state)
@@ -148,14 +148,15 @@ static void test_flags_override_file(void **state)
     (void)state;
     ottr_config c;
     char err[512] = "";
-    assert_int_equal(ottr_config_init(&c), 0);
-    assert_int_equal(ottr_config_load_string(&c, every_key, err, sizeof(err)), 0);
+    assert_int_equal(collector_config_init(&c), 0);
+    assert_int_equal(collector_config_load_string(&c, every_key, err, sizeof(err)), 0);
     /* As main() applies flags: after the file, each key the same way. */
-    assert_int_equal(ottr_config_set(&c, "http.addr", "127.0.0.1:0", err, sizeof(err)), 0);
-    assert_int_equal(ottr_config_set(&c, "log_level", "error", err, sizeof(err)), 0);
-    assert_int_equal(ottr_config_set(&c, "store.sync", "none", err, sizeof(err)), 0);
-    assert_int_equal(ottr_config_set(&c, "sampling.decision_cache_size", "7", err, sizeof(err)), 0);
-    assert_int_equal(ottr_config_set(&c, "sampling.num_traces", "9", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "http.addr", "127.0.0.1:0", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "log_level", "error", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "store.sync", "none", err, sizeof(err)), 0);
+    assert_int_equal(
+        collector_config_set(&c, "sampling.decision_cache_size", "7", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "sampling.num_traces", "9", err, sizeof(err)), 0);
     assert_string_equal(c.http_addr, "127.0.0.1:0");
     assert_int_equal(c.log_level, OTTR_LOG_ERROR);
     assert_int_equal(c.store_sync, STORE_SYNC_NONE);
@@ -166,18 +167,20 @@ static void test_flags_override_file(void **state)
     assert_int_equal(c.decision_wait_ns, 10ull * 1000000000);
     /* The file gave sampling.max_trace_bytes: a later store.max_trace_bytes
      * does not change it. */
-    assert_int_equal(ottr_config_set(&c, "store.max_trace_bytes", "20MiB", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "store.max_trace_bytes", "20MiB", err, sizeof(err)),
+                     0);
     assert_int_equal(c.max_trace_bytes, 2ull << 20);
-    ottr_config_free(&c);
+    collector_config_free(&c);
 
     /* Not given, it follows store.max_trace_bytes from the file or a flag. */
-    assert_int_equal(ottr_config_init(&c), 0);
+    assert_int_equal(collector_config_init(&c), 0);
     assert_int_equal(
-        ottr_config_load_string(&c, "store:\n  max_trace_bytes: 8MiB\n", err, sizeof(err)), 0);
+        collector_config_load_string(&c, "store:\n  max_trace_bytes: 8MiB\n", err, sizeof(err)), 0);
     assert_int_equal(c.max_trace_bytes, 8ull << 20);
-    assert_int_equal(ottr_config_set(&c, "store.max_trace_bytes", "4MiB", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "store.max_trace_bytes", "4MiB", err, sizeof(err)),
+                     0);
     assert_int_equal(c.max_trace_bytes, 4ull << 20);
-    ottr_config_free(&c);
+    collector_config_free(&c);
 }
 
 typedef struct bad_case {
@@ -191,11 +194,11 @@ static void expect_bad(const bad_case *cases, size_t n)
     for (size_t i = 0; i < n; i++) {
         ottr_config c;
         char err[512] = "";
-        assert_int_equal(ottr_config_init(&c), 0);
-        int rc = ottr_config_load_string(&c, cases[i].yaml, err, sizeof(err));
+        assert_int_equal(collector_config_init(&c), 0);
+        int rc = collector_config_load_string(&c, cases[i].yaml, err, sizeof(err));
         if (rc == 0 || strstr(err, cases[i].want) == NULL)
             fail_msg("case %zu: rc=%d err=\"%s\" want \"%s\"", i, rc, err, cases[i].want);
-        ottr_config_free(&c);
+        collector_config_free(&c);
     }
 }
 
@@ -270,22 +273,23 @@ static void test_out_of_range(void **state)
     /* The same bounds hold for flags; a refused value leaves the default. */
     ottr_config c;
     char err[512] = "";
-    assert_int_equal(ottr_config_init(&c), 0);
-    assert_int_equal(ottr_config_set(&c, "http.max_body_size", "0", err, sizeof(err)), -1);
+    assert_int_equal(collector_config_init(&c), 0);
+    assert_int_equal(collector_config_set(&c, "http.max_body_size", "0", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "http.max_body_size: 0 is out of range"));
     assert_int_equal(c.http_max_body_bytes, 64ull << 20);
-    assert_int_equal(ottr_config_set(&c, "sampling.policies", "x", err, sizeof(err)), -1);
+    assert_int_equal(collector_config_set(&c, "sampling.policies", "x", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "sampling.policies: cannot be set from the command line"));
     /* At the bounds, and where 0 means something, values are taken. */
-    assert_int_equal(ottr_config_set(&c, "http.max_body_size", "1KiB", err, sizeof(err)), 0);
-    assert_int_equal(ottr_config_set(&c, "grpc.max_recv_msg_size", "1GiB", err, sizeof(err)), 0);
-    assert_int_equal(ottr_config_set(&c, "store.retention", "0", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "http.max_body_size", "1KiB", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "grpc.max_recv_msg_size", "1GiB", err, sizeof(err)),
+                     0);
+    assert_int_equal(collector_config_set(&c, "store.retention", "0", err, sizeof(err)), 0);
     assert_int_equal(c.store_retention_ns, 0);
-    assert_int_equal(ottr_config_set(&c, "http.threads", "auto", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "http.threads", "auto", err, sizeof(err)), 0);
     assert_true(c.http_threads >= 2 && c.http_threads <= 16);
-    assert_int_equal(ottr_config_set(&c, "grpc.threads", "256", err, sizeof(err)), 0);
+    assert_int_equal(collector_config_set(&c, "grpc.threads", "256", err, sizeof(err)), 0);
     assert_int_equal(c.grpc_threads, 256);
-    ottr_config_free(&c);
+    collector_config_free(&c);
 }
 
 static void test_invalid_flags(void **state)
@@ -293,16 +297,17 @@ static void test_invalid_flags(void **state)
     (void)state;
     ottr_config c;
     char err[512] = "";
-    assert_int_equal(ottr_config_init(&c), 0);
-    assert_int_equal(ottr_config_set(&c, "grpc.addr", "nope", err, sizeof(err)), -1);
+    assert_int_equal(collector_config_init(&c), 0);
+    assert_int_equal(collector_config_set(&c, "grpc.addr", "nope", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "grpc.addr: bad address \"nope\""));
-    assert_int_equal(ottr_config_set(&c, "store.retention", "1fortnight", err, sizeof(err)), -1);
+    assert_int_equal(collector_config_set(&c, "store.retention", "1fortnight", err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "store.retention: bad duration"));
-    assert_int_equal(ottr_config_set(&c, "bogus", "1", err, sizeof(err)), -1);
+    assert_int_equal(collector_config_set(&c, "bogus", "1", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "bogus: unknown key"));
     /* Defaults are untouched by failed sets. */
     assert_string_equal(c.grpc_addr, "0.0.0.0:4317");
-    ottr_config_free(&c);
+    collector_config_free(&c);
 }
 
 static void test_file_errors_name_file_and_line(void **state)
@@ -316,16 +321,17 @@ static void test_file_errors_name_file_and_line(void **state)
     close(fd);
     ottr_config c;
     char err[512] = "";
-    assert_int_equal(ottr_config_init(&c), 0);
-    assert_int_equal(ottr_config_load_file(&c, path, err, sizeof(err)), -1);
+    assert_int_equal(collector_config_init(&c), 0);
+    assert_int_equal(collector_config_load_file(&c, path, err, sizeof(err)), -1);
     char want[600];
     snprintf(want, sizeof(want), "%s:4: store.retention: bad duration \"forever\"", path);
     assert_non_null(strstr(err, want));
-    ottr_config_free(&c);
-    assert_int_equal(ottr_config_init(&c), 0);
-    assert_int_equal(ottr_config_load_file(&c, "/nonexistent/ottr.yaml", err, sizeof(err)), -1);
+    collector_config_free(&c);
+    assert_int_equal(collector_config_init(&c), 0);
+    assert_int_equal(collector_config_load_file(&c, "/nonexistent/ottr.yaml", err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "/nonexistent/ottr.yaml: No such file"));
-    ottr_config_free(&c);
+    collector_config_free(&c);
     unlink(path);
 }
 
@@ -366,9 +372,9 @@ static void test_component_options(void **state)
 {
     (void)state;
     ottr_config c;
-    assert_int_equal(ottr_config_init(&c), 0);
+    assert_int_equal(collector_config_init(&c), 0);
     sampler_options o;
-    config_to_sampler_options(&c, &o);
+    collector_config_to_sampler_options(&c, &o);
     assert_int_equal(o.decision_cache_size, 200000);
     assert_int_equal(o.max_buffered_traces, 1000000);
     assert_int_equal(o.max_spans_per_trace, 100000);
@@ -378,7 +384,7 @@ static void test_component_options(void **state)
     assert_int_equal(o.decision_wait_after_root_ns, 2ull * 1000000000);
     assert_null(o.policies);
     store_options so;
-    config_to_store_options(&c, &so);
+    collector_config_to_store_options(&c, &so);
     assert_string_equal(so.path, "./data");
     assert_int_equal(so.sync, STORE_SYNC_INTERVAL);
     assert_int_equal(so.sync_interval_ns, 100ull * 1000000);
@@ -386,27 +392,28 @@ static void test_component_options(void **state)
     assert_int_equal(so.max_trace_bytes, 50ull << 20);
     assert_int_equal(so.block_cache_bytes, 64ull << 20);
     assert_int_equal(so.memtable_bytes, 128ull << 20);
-    ottr_config_free(&c);
+    collector_config_free(&c);
 }
 
 static void test_options_from_config(void **state)
 {
     (void)state;
     ottr_config c;
-    assert_int_equal(ottr_config_init(&c), 0);
+    assert_int_equal(collector_config_init(&c), 0);
     char err[512];
-    if (ottr_config_load_string(&c,
-                                "sampling:\n  decision_wait: 10s\n  decision_wait_after_root: 1s\n"
-                                "  policies:\n    - {name: a, type: always_sample}\n",
-                                err, sizeof(err)) != 0)
+    if (collector_config_load_string(
+            &c,
+            "sampling:\n  decision_wait: 10s\n  decision_wait_after_root: 1s\n"
+            "  policies:\n    - {name: a, type: always_sample}\n",
+            err, sizeof(err)) != 0)
         fail_msg("%s", err);
     sampler_options o;
-    config_to_sampler_options(&c, &o);
+    collector_config_to_sampler_options(&c, &o);
     assert_int_equal(o.decision_wait_ns, 10ull * 1000000000);
     assert_int_equal(o.decision_wait_after_root_ns, 1ull * 1000000000);
     assert_non_null(o.policies);
     assert_int_equal(sampler_check_policies(o.policies, err, sizeof(err)), 0);
-    ottr_config_free(&c);
+    collector_config_free(&c);
 }
 
 /* --help-config names every key with its default. */
@@ -417,11 +424,11 @@ static void test_help(void **state)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     assert_non_null(f);
-    ottr_config_print_help(f);
+    collector_config_print_help(f);
     assert_int_equal(fclose(f), 0);
     ottr_config_doc d;
     size_t n = 0;
-    for (; ottr_config_doc_get(n, &d) == 0; n++) {
+    for (; collector_config_doc_get(n, &d) == 0; n++) {
         char want[256];
         snprintf(want, sizeof(want), "  %s (%s", d.name, d.type);
         if (strstr(text, want) == NULL)
@@ -476,13 +483,13 @@ static void test_docs_match_table(void **state)
             fail_msg("short row: %s", line);
         ottr_config_doc d;
         size_t i = 0;
-        for (; ottr_config_doc_get(i, &d) == 0; i++) {
+        for (; collector_config_doc_get(i, &d) == 0; i++) {
             char name[128];
             snprintf(name, sizeof(name), "`%s`", d.name);
             if (strcmp(cells[0], name) == 0)
                 break;
         }
-        if (i >= sizeof(seen) || ottr_config_doc_get(i, &d) != 0)
+        if (i >= sizeof(seen) || collector_config_doc_get(i, &d) != 0)
             fail_msg("docs/CONFIG.md lists %s, which is not a key", cells[0]);
         char def[128];
         snprintf(def, sizeof(def), d.def ? "`%s`" : "%s", d.def ? d.def : "none");
@@ -496,7 +503,7 @@ static void test_docs_match_table(void **state)
     }
     fclose(f);
     ottr_config_doc d;
-    for (size_t i = 0; ottr_config_doc_get(i, &d) == 0; i++)
+    for (size_t i = 0; collector_config_doc_get(i, &d) == 0; i++)
         if (!seen[i])
             fail_msg("docs/CONFIG.md has no row for %s", d.name);
     assert_true(rows >= 24);
@@ -518,14 +525,15 @@ static void test_load_nomem(void **state)
         ottr_config c;
         char err[512] = "";
         failmalloc_arm(n);
-        int rc = ottr_config_init(&c);
+        int rc = collector_config_init(&c);
         int init_ok = rc == 0;
         if (rc == 0)
-            rc = ottr_config_load_file(&c, path, err, sizeof(err));
+            rc = collector_config_load_file(&c, path, err, sizeof(err));
         if (rc == 0)
-            rc = ottr_config_load_string(&c, "sampling:\n  decision_wait: 5s\n", err, sizeof(err));
+            rc = collector_config_load_string(&c, "sampling:\n  decision_wait: 5s\n", err,
+                                              sizeof(err));
         if (rc == 0)
-            rc = ottr_config_set(&c, "data_dir", "/tmp/elsewhere", err, sizeof(err));
+            rc = collector_config_set(&c, "data_dir", "/tmp/elsewhere", err, sizeof(err));
         bool failed = failmalloc_failed();
         failmalloc_disarm();
         if (rc != 0) {
@@ -540,10 +548,10 @@ static void test_load_nomem(void **state)
             assert_string_equal(c.source, path);
             assert_int_equal(c.decision_wait_ns, 5ull * 1000000000);
             assert_non_null(c.policies);
-            ottr_config_free(&c);
+            collector_config_free(&c);
             break;
         }
-        ottr_config_free(&c);
+        collector_config_free(&c);
     }
     assert_true(n > 20);
     unlink(path);

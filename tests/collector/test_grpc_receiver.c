@@ -157,7 +157,7 @@ static grpc_channel *CH_GZIP;
 static grpc_channel *channel_new(int gzip)
 {
     char target[64];
-    snprintf(target, sizeof(target), "127.0.0.1:%d", otlp_grpc_port(SRV));
+    snprintf(target, sizeof(target), "127.0.0.1:%d", collector_grpc_port(SRV));
     grpc_arg args[2];
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)"grpc.default_compression_algorithm";
@@ -277,7 +277,7 @@ static int group_setup(void **state)
                            .ingest = test_ingest,
                            .ingest_ctx = &REC};
     char err[256];
-    if (otlp_grpc_start(&o, &SRV, err, sizeof(err)) != OTTR_OK) {
+    if (collector_grpc_start(&o, &SRV, err, sizeof(err)) != OTTR_OK) {
         fprintf(stderr, "start: %s\n", err);
         return -1;
     }
@@ -291,7 +291,7 @@ static int group_teardown(void **state)
     (void)state;
     grpc_channel_destroy(CH);
     grpc_channel_destroy(CH_GZIP);
-    otlp_grpc_stop(SRV);
+    collector_grpc_stop(SRV);
     grpc_shutdown_blocking();
     ottr_metrics_shutdown();
     return 0;
@@ -578,17 +578,17 @@ static void test_bad_address(void **state)
     char err[256] = "";
     char addr[64];
     /* The port the server already holds cannot be taken twice. */
-    snprintf(addr, sizeof(addr), "127.0.0.1:%d", otlp_grpc_port(SRV));
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", collector_grpc_port(SRV));
     o.addr = addr;
-    assert_int_not_equal(otlp_grpc_start(&o, &g, err, sizeof(err)), OTTR_OK);
+    assert_int_not_equal(collector_grpc_start(&o, &g, err, sizeof(err)), OTTR_OK);
     assert_null(g);
     assert_non_null(strstr(err, "cannot listen"));
 
     /* And a second server on its own port starts and stops cleanly. */
     o.addr = "127.0.0.1:0";
-    assert_int_equal(otlp_grpc_start(&o, &g, err, sizeof(err)), OTTR_OK);
-    assert_true(otlp_grpc_port(g) > 0);
-    otlp_grpc_stop(g);
+    assert_int_equal(collector_grpc_start(&o, &g, err, sizeof(err)), OTTR_OK);
+    assert_true(collector_grpc_port(g) > 0);
+    collector_grpc_stop(g);
 }
 
 int main(void)

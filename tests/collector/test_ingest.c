@@ -1,4 +1,4 @@
-/* tests/collector/test_ingest.c - one export request through ingest_export:
+/* tests/collector/test_ingest.c - one export request through collector_ingest_export:
  * accepted, partly rejected, undecodable, too large, pushed back or failed,
  * with the same outcome and span counts for a protobuf and a JSON body. */
 #include <setjmp.h>
@@ -72,14 +72,14 @@ static uint64_t counter(const char *result)
     return ottr_counter_value(ottr_counter_get("ottr_receiver_spans_total", "", labels));
 }
 
-/* Runs |json| and its protobuf twin through ingest_export with |answer| from
+/* Runs |json| and its protobuf twin through collector_ingest_export with |answer| from
  * ingest and an arena limited to |limit| bytes (0 = none); checks that both give
  * the same result, the span counters moved by it, and returns it in |out|. */
 static void both(const char *json, ottr_status answer, size_t limit, ingest_result *out,
                  recorder *rec_out)
 {
     ingest_counters c;
-    ingest_counters_init(&c, "test");
+    collector_ingest_counters_init(&c, "test");
     size_t plen;
     uint8_t *pb = to_proto(json, &plen);
     ingest_result r[2];
@@ -91,10 +91,11 @@ static void both(const char *json, ottr_status answer, size_t limit, ingest_resu
         ottr_arena a;
         ottr_arena_init(&a, 1024, limit);
         if (i == 0)
-            ingest_export(record_ingest, &rec[i], &c, &a, INGEST_PROTOBUF, pb, plen, &r[i]);
+            collector_ingest_export(record_ingest, &rec[i], &c, &a, INGEST_PROTOBUF, pb, plen,
+                                    &r[i]);
         else
-            ingest_export(record_ingest, &rec[i], &c, &a, INGEST_JSON, (const uint8_t *)json,
-                          strlen(json), &r[i]);
+            collector_ingest_export(record_ingest, &rec[i], &c, &a, INGEST_JSON,
+                                    (const uint8_t *)json, strlen(json), &r[i]);
         ottr_arena_free(&a);
         assert_int_equal(counter("accepted"), acc0 + r[i].accepted);
         assert_int_equal(counter("rejected"), rej0 + r[i].rejected);
@@ -145,19 +146,20 @@ static void test_undecodable(void **state)
 {
     (void)state;
     ingest_counters c;
-    ingest_counters_init(&c, "test");
+    collector_ingest_counters_init(&c, "test");
     recorder rec = {OTTR_OK, 0, 0};
     ingest_result r;
     ottr_arena a;
     ottr_arena_init(&a, 1024, 0);
     static const uint8_t trunc[] = {0x0a, 0x10, 0x12};
-    ingest_export(record_ingest, &rec, &c, &a, INGEST_PROTOBUF, trunc, sizeof(trunc), &r);
+    collector_ingest_export(record_ingest, &rec, &c, &a, INGEST_PROTOBUF, trunc, sizeof(trunc), &r);
     assert_int_equal(r.outcome, INGEST_INVALID);
     assert_non_null(strstr(r.message, "does not decode"));
     assert_int_equal(r.retry_after_s, 0);
     ottr_arena_reset(&a);
     static const char bad[] = "{\"resourceSpans\":[{";
-    ingest_export(record_ingest, &rec, &c, &a, INGEST_JSON, (const uint8_t *)bad, strlen(bad), &r);
+    collector_ingest_export(record_ingest, &rec, &c, &a, INGEST_JSON, (const uint8_t *)bad,
+                            strlen(bad), &r);
     assert_int_equal(r.outcome, INGEST_INVALID);
     assert_non_null(strstr(r.message, "invalid OTLP/JSON"));
     assert_int_equal(r.accepted + r.rejected + r.refused, 0);
@@ -166,7 +168,7 @@ static void test_undecodable(void **state)
 
     /* An empty body is an empty request. */
     ottr_arena_init(&a, 1024, 0);
-    ingest_export(record_ingest, &rec, &c, &a, INGEST_JSON, NULL, 0, &r);
+    collector_ingest_export(record_ingest, &rec, &c, &a, INGEST_JSON, NULL, 0, &r);
     assert_int_equal(r.outcome, INGEST_OK);
     assert_int_equal(rec.calls, 0);
     ottr_arena_free(&a);

@@ -163,7 +163,7 @@ static void run(otlp_http_ctx *ctx, const call *c, http_response *resp)
         .body_too_large = c->too_large,
     };
     response_init(resp);
-    otlp_http_handle(ctx, &req, resp);
+    collector_http_handle(ctx, &req, resp);
 }
 
 static const char *header(const http_response *resp, const char *name)

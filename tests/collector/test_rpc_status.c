@@ -20,7 +20,7 @@ static void test_pack_with_retry(void **state)
     (void)state;
     ottr_buf b = {0};
     ottr_buf_puts(&b, "prefix");
-    assert_int_equal(rpc_status_pack(14, "over capacity", 3, &b), 0);
+    assert_int_equal(collector_rpc_status_pack(14, "over capacity", 3, &b), 0);
     Google__Rpc__Status *st =
         google__rpc__status__unpack(NULL, b.len - 6, (const uint8_t *)b.data + 6);
     assert_non_null(st);
@@ -43,7 +43,7 @@ static void test_pack_without_retry(void **state)
 {
     (void)state;
     ottr_buf b = {0};
-    assert_int_equal(rpc_status_pack(3, NULL, 0, &b), 0);
+    assert_int_equal(collector_rpc_status_pack(3, NULL, 0, &b), 0);
     Google__Rpc__Status *st = google__rpc__status__unpack(NULL, b.len, (const uint8_t *)b.data);
     assert_non_null(st);
     assert_int_equal(st->code, 3);
@@ -57,7 +57,7 @@ static void test_json(void **state)
 {
     (void)state;
     ottr_buf b = {0};
-    rpc_status_json(14, "busy \"now\"\n", 1, &b);
+    collector_rpc_status_json(14, "busy \"now\"\n", 1, &b);
     assert_false(b.oom);
     assert_string_equal(b.data,
                         "{\"code\":14,\"message\":\"busy \\\"now\\\"\\n\",\"details\":[{\"@type\":"
@@ -66,7 +66,7 @@ static void test_json(void **state)
     assert_non_null(o);
     json_object_put(o);
     ottr_buf_reset(&b);
-    rpc_status_json(3, "bad \xff input", 0, &b);
+    collector_rpc_status_json(3, "bad \xff input", 0, &b);
     o = json_tokener_parse(b.data);
     assert_non_null(o); /* invalid UTF-8 is replaced, so the JSON stays valid */
     json_object *m;

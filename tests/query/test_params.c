@@ -40,7 +40,7 @@ static const char *tags(const char *in)
     static char res[256];
     ottr_buf b = {0};
     char err[QUERY_ERRLEN] = "";
-    if (qsearch_tags_to_traceql(in, &b, err, sizeof(err)) != 0)
+    if (query_search_tags_to_traceql(in, &b, err, sizeof(err)) != 0)
         snprintf(res, sizeof(res), "ERR %s", err);
     else
         snprintf(res, sizeof(res), "%s", b.data);

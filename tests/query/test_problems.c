@@ -1,5 +1,5 @@
 /* tests/query/test_problems.c - how the query APIs describe a trace's problems
- * (qtrace_describe_problems) once otlp_trace_build_tree found them: nothing for a
+ * (query_describe_problems) once otlp_trace_build_tree found them: nothing for a
  * sound trace, orphans, and a trace cut at the store's limit. The tree itself is
  * tested in tests/otlp/test_tree.c. */
 #include <stdarg.h>
@@ -64,7 +64,7 @@ static void test_sound_trace(void **state)
     tt_span(&x, "0000000000000002", "0000000000000001");
     tt_build(&x);
     ottr_buf msg = {0};
-    assert_int_equal(qtrace_describe_problems(&x.t, NULL, &msg), 0);
+    assert_int_equal(query_describe_problems(&x.t, NULL, &msg), 0);
     assert_int_equal(msg.len, 0);
     ottr_buf_free(&msg);
     tt_free(&x);
@@ -83,7 +83,7 @@ static void test_orphans_of_a_cut_trace(void **state)
     memset(&sum, 0, sizeof(sum));
     sum.partial = true;
     ottr_buf msg = {0};
-    assert_int_equal(qtrace_describe_problems(&x.t, &sum, &msg), 2);
+    assert_int_equal(query_describe_problems(&x.t, &sum, &msg), 2);
     assert_string_equal(msg.data, "2 spans have parents missing from the trace; the trace was "
                                   "cut at the store's max_trace_bytes");
     ottr_buf_free(&msg);

@@ -50,10 +50,10 @@ static void test_valid(void **state)
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         tq_query q;
         char err[QUERY_ERRLEN] = "";
-        int rc = tq_parse(ok[i], &a, &q, err, sizeof(err));
+        int rc = query_tq_parse(ok[i], &a, &q, err, sizeof(err));
         if (rc != 0)
             fail_msg("%s: %s", ok[i], err);
-        tq_free(&q);
+        query_tq_free(&q);
         assert_int_equal(query_traceql_check(ok[i], err, sizeof(err)), 0);
     }
     ottr_arena_free(&a);
@@ -126,8 +126,8 @@ static void test_invalid(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         tq_query q;
         char err[QUERY_ERRLEN] = "";
-        int rc = tq_parse(bad[i].q, &a, &q, err, sizeof(err));
-        tq_free(&q);
+        int rc = query_tq_parse(bad[i].q, &a, &q, err, sizeof(err));
+        query_tq_free(&q);
         if (rc == 0)
             fail_msg("%s: parsed but should not", bad[i].q);
         if (strstr(err, bad[i].msg) == NULL)
@@ -219,10 +219,10 @@ static const char *eval(ev *e, const char *q)
     static char res[16];
     tq_query tq;
     char err[QUERY_ERRLEN];
-    if (tq_parse(q, &e->a, &tq, err, sizeof(err)) != 0)
+    if (query_tq_parse(q, &e->a, &tq, err, sizeof(err)) != 0)
         fail_msg("%s: %s", q, err);
     uint8_t m[3];
-    size_t n = tq_eval(&tq, &e->t, &e->ti, m, &e->a);
+    size_t n = query_tq_eval(&tq, &e->t, &e->ti, m, &e->a);
     size_t c = 0;
     for (size_t i = 0; i < 3; i++) {
         res[i] = m[i] ? '1' : '0';
@@ -232,7 +232,7 @@ static const char *eval(ev *e, const char *q)
     assert_int_equal(n, c);
     if (n == 0)
         memcpy(res, "000", 4);
-    tq_free(&tq);
+    query_tq_free(&tq);
     return res;
 }
 
@@ -310,10 +310,10 @@ static int pre(const char *q, const tq_trace_info *ti)
     ottr_arena_init(&a, 4096, 0);
     tq_query tq;
     char err[QUERY_ERRLEN];
-    if (tq_parse(q, &a, &tq, err, sizeof(err)) != 0)
+    if (query_tq_parse(q, &a, &tq, err, sizeof(err)) != 0)
         fail_msg("%s: %s", q, err);
-    int r = tq_precheck(&tq, ti);
-    tq_free(&tq);
+    int r = query_tq_precheck(&tq, ti);
+    query_tq_free(&tq);
     ottr_arena_free(&a);
     return r;
 }
@@ -338,11 +338,11 @@ static void test_precheck(void **state)
 /* Parses |q| into |tq| (freed by the previous call's caller) and plans it. */
 static void plan(ottr_arena *a, tq_query *tq, const char *q, store_search_query *sq, store_kv *kv)
 {
-    tq_free(tq);
+    query_tq_free(tq);
     char err[QUERY_ERRLEN];
-    if (tq_parse(q, a, tq, err, sizeof(err)) != 0)
+    if (query_tq_parse(q, a, tq, err, sizeof(err)) != 0)
         fail_msg("%s: %s", q, err);
-    tq_plan(tq, sq, kv, 8);
+    query_tq_plan(tq, sq, kv, 8);
 }
 
 static void test_plan(void **state)
@@ -419,7 +419,7 @@ static void test_plan(void **state)
     plan(&a, &tq, q, &sq, kv);
     assert_int_equal(sq.nattrs, 0);
     assert_null(sq.service);
-    tq_free(&tq);
+    query_tq_free(&tq);
     ottr_arena_free(&a);
 }
 

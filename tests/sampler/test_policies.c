@@ -280,7 +280,7 @@ static policy_set *parse_set(const char *text)
     const ottr_yaml_node *p = h_policies(text, &root);
     policy_set *ps = NULL;
     char err[512];
-    if (policy_set_parse(p, &ps, err, sizeof(err)) != 0)
+    if (sampler_policy_set_parse(p, &ps, err, sizeof(err)) != 0)
         fail_msg("%s", err);
     ottr_yaml_free(root);
     return ps;
@@ -309,17 +309,17 @@ static void test_rate_limiting(void **state)
     int kept = 0;
     for (int i = 0; i < 10; i++) {
         pol_trace t = summary((uint64_t)i, 3, 100, 0, T0_NS);
-        kept += policy_set_decide(ps, &t, &who);
+        kept += sampler_policy_set_decide(ps, &t, &who);
     }
     assert_int_equal(kept, 3); /* 3 traces of 3 spans fit in 10 spans/s */
     /* A 1-span trace still fits in the same second. */
     pol_trace small = summary(20, 1, 10, 0, T0_NS + MS(500));
-    assert_true(policy_set_decide(ps, &small, &who));
+    assert_true(sampler_policy_set_decide(ps, &small, &who));
     /* The next second starts over. */
     pol_trace next = summary(21, 3, 100, 0, T0_NS + SEC(1));
-    assert_true(policy_set_decide(ps, &next, &who));
+    assert_true(sampler_policy_set_decide(ps, &next, &who));
     assert_string_equal(who, "rl");
-    policy_set_free(ps);
+    sampler_policy_set_free(ps);
 }
 
 static void test_bytes_limiting(void **state)
@@ -331,30 +331,30 @@ static void test_bytes_limiting(void **state)
     int kept = 0;
     for (int i = 0; i < 10; i++) {
         pol_trace t = summary((uint64_t)i, 1, 1000, 0, T0_NS);
-        kept += policy_set_decide(ps, &t, &who);
+        kept += sampler_policy_set_decide(ps, &t, &who);
     }
     assert_int_equal(kept, 3); /* the burst */
     /* Half a second refills 500 bytes: a 400-byte trace fits, a 1000-byte one not. */
     pol_trace a = summary(30, 1, 400, 0, T0_NS + MS(500));
     pol_trace b = summary(31, 1, 1000, 0, T0_NS + MS(500));
-    assert_true(policy_set_decide(ps, &a, &who));
-    assert_false(policy_set_decide(ps, &b, &who));
+    assert_true(sampler_policy_set_decide(ps, &a, &who));
+    assert_false(sampler_policy_set_decide(ps, &b, &who));
     /* Ten seconds later the bucket is full again, capped at the burst. */
     kept = 0;
     for (int i = 0; i < 10; i++) {
         pol_trace t = summary((uint64_t)(40 + i), 1, 1000, 0, T0_NS + SEC(10));
-        kept += policy_set_decide(ps, &t, &who);
+        kept += sampler_policy_set_decide(ps, &t, &who);
     }
     assert_int_equal(kept, 3);
-    policy_set_free(ps);
+    sampler_policy_set_free(ps);
 
     /* Default burst: twice the rate. */
     ps = parse_set("- {name: bl, type: bytes_limiting, bytes_limiting: {bytes_per_second: 100}}\n");
     pol_trace big = summary(1, 1, 200, 0, T0_NS);
     pol_trace more = summary(2, 1, 1, 0, T0_NS);
-    assert_true(policy_set_decide(ps, &big, &who));
-    assert_false(policy_set_decide(ps, &more, &who));
-    policy_set_free(ps);
+    assert_true(sampler_policy_set_decide(ps, &big, &who));
+    assert_false(sampler_policy_set_decide(ps, &more, &who));
+    sampler_policy_set_free(ps);
 }
 
 static void test_composite_allocation(void **state)
@@ -377,8 +377,8 @@ static void test_composite_allocation(void **state)
     for (int i = 0; i < 20; i++) {
         pol_trace e = summary((uint64_t)i, 10, 100, 1, T0_NS);
         pol_trace r = summary((uint64_t)(100 + i), 10, 100, 0, T0_NS);
-        kept_err += policy_set_decide(ps, &e, &who);
-        kept_rest += policy_set_decide(ps, &r, &who);
+        kept_err += sampler_policy_set_decide(ps, &e, &who);
+        kept_rest += sampler_policy_set_decide(ps, &r, &who);
     }
     /* errors: 60 spans/s = 6 traces of 10; rest: 40 spans/s = 4 traces. */
     assert_int_equal(kept_err, 6);
@@ -386,14 +386,14 @@ static void test_composite_allocation(void **state)
     /* Error traces are tried against "errors" first (policy_order) and do not
      * spill into "rest" when their share is used up. */
     pol_trace e = summary(50, 10, 100, 1, T0_NS + MS(10));
-    assert_false(policy_set_decide(ps, &e, &who));
+    assert_false(sampler_policy_set_decide(ps, &e, &who));
     /* A new second gives the shares back. */
     pol_trace e2 = summary(51, 10, 100, 1, T0_NS + SEC(1));
     pol_trace r2 = summary(52, 10, 100, 0, T0_NS + SEC(1));
-    assert_true(policy_set_decide(ps, &e2, &who));
-    assert_true(policy_set_decide(ps, &r2, &who));
+    assert_true(sampler_policy_set_decide(ps, &e2, &who));
+    assert_true(sampler_policy_set_decide(ps, &r2, &who));
     assert_string_equal(who, "comp");
-    policy_set_free(ps);
+    sampler_policy_set_free(ps);
 
     /* Without rate_allocation the sub-policies share the total equally. */
     ps = parse_set("- name: comp\n  type: composite\n  composite:\n"
@@ -405,12 +405,12 @@ static void test_composite_allocation(void **state)
     for (int i = 0; i < 10; i++) {
         pol_trace a = summary((uint64_t)i, 5, 1, 0, T0_NS);
         pol_trace b = summary((uint64_t)(20 + i), 1, 1, 0, T0_NS);
-        ka += policy_set_decide(ps, &a, &who);
-        kb += policy_set_decide(ps, &b, &who);
+        ka += sampler_policy_set_decide(ps, &a, &who);
+        kb += sampler_policy_set_decide(ps, &b, &who);
     }
     assert_int_equal(ka, 4); /* 20 spans/s of 5 */
     assert_int_equal(kb, 10);
-    policy_set_free(ps);
+    sampler_policy_set_free(ps);
 }
 
 static void test_probabilistic_rate(void **state)
@@ -430,9 +430,9 @@ static void test_probabilistic_rate(void **state)
         memcpy(tid, &a, 8);
         memcpy(tid + 8, &b, 8);
         pol_trace t = {.trace_id = tid, .span_count = 1, .now_ns = T0_NS};
-        bool k1 = policy_set_decide(ps, &t, &who);
-        bool k1again = policy_set_decide(ps, &t, &who);
-        bool k2 = policy_set_decide(other, &t, &who);
+        bool k1 = sampler_policy_set_decide(ps, &t, &who);
+        bool k1again = sampler_policy_set_decide(ps, &t, &who);
+        bool k2 = sampler_policy_set_decide(other, &t, &who);
         assert_int_equal(k1, k1again);
         kept += k1;
         both += k1 && k2;
@@ -441,8 +441,8 @@ static void test_probabilistic_rate(void **state)
     assert_in_range(kept, 5000 - 345, 5000 + 345);
     /* Different salts choose independently: about 0.25% in both. */
     assert_in_range(both, 250 - 80, 250 + 80);
-    policy_set_free(ps);
-    policy_set_free(other);
+    sampler_policy_set_free(ps);
+    sampler_policy_set_free(other);
 }
 
 static void test_probabilistic_stable_across_restarts(void **state)

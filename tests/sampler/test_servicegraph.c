@@ -12,14 +12,14 @@ typedef struct gfx {
 static void g_open(gfx *x)
 {
     memset(x, 0, sizeof(*x));
-    x->g = servicegraph_create(SEC(10), 1000, 100);
+    x->g = sampler_servicegraph_create(SEC(10), 1000, 100);
     assert_non_null(x->g);
     ottr_arena_init(&x->arena, 1 << 16, 0);
 }
 
 static void g_close(gfx *x)
 {
-    servicegraph_destroy(x->g);
+    sampler_servicegraph_destroy(x->g);
     ottr_arena_free(&x->arena);
     ottr_buf_free(&x->text);
 }
@@ -30,13 +30,13 @@ static void g_feed(gfx *x, tspan sp, uint64_t now)
     h_batch(&x->arena, &sp, 1, &b);
     for (size_t i = 0; i < b.ngroups; i++)
         for (size_t k = 0; k < b.groups[i].nspans; k++)
-            servicegraph_observe(x->g, b.groups[i].trace_id, &b.groups[i].spans[k], now);
+            sampler_servicegraph_observe(x->g, b.groups[i].trace_id, &b.groups[i].spans[k], now);
 }
 
 static double g_val(gfx *x, const char *line)
 {
     ottr_buf_reset(&x->text);
-    servicegraph_render(x->g, &x->text);
+    sampler_servicegraph_render(x->g, &x->text);
     double v = h_metric(x->text.data, line);
     return v < 0 ? 0 : v;
 }
@@ -60,7 +60,7 @@ static void test_client_server(void **state)
                    .kind = SPAN_KIND_CLIENT,
                    .dur_ms = 300},
            now);
-    assert_int_equal(servicegraph_pending(x.g), 1);
+    assert_int_equal(sampler_servicegraph_pending(x.g), 1);
     assert_true(g_val(&x, REQ("frontend", "backend", "")) == 0);
     g_feed(&x,
            (tspan){.service = "backend",
@@ -70,7 +70,7 @@ static void test_client_server(void **state)
                    .kind = SPAN_KIND_SERVER,
                    .dur_ms = 250},
            now);
-    assert_int_equal(servicegraph_pending(x.g), 0);
+    assert_int_equal(sampler_servicegraph_pending(x.g), 0);
     assert_true(g_val(&x, REQ("frontend", "backend", "")) == 1);
     assert_true(g_val(&x, FAILED("frontend", "backend", "")) == 0);
     assert_true(g_val(&x, "traces_service_graph_request_server_seconds_bucket{client=\"frontend\","
@@ -106,7 +106,7 @@ static void test_client_server(void **state)
         (tspan){.service = "other", .trace = 4, .span = 3, .parent = 2, .kind = SPAN_KIND_SERVER},
         now);
     assert_true(g_val(&x, REQ("frontend", "other", "")) == 0);
-    assert_int_equal(servicegraph_pending(x.g), 2);
+    assert_int_equal(sampler_servicegraph_pending(x.g), 2);
     g_close(&x);
 }
 
@@ -167,9 +167,9 @@ static void test_virtual_nodes(void **state)
                    .kind = SPAN_KIND_CLIENT,
                    .attrs = {ASTR("db.system", "redis")}},
            T0_NS);
-    servicegraph_expire(x.g, T0_NS + SEC(9));
+    sampler_servicegraph_expire(x.g, T0_NS + SEC(9));
     assert_true(g_val(&x, REQ("api", "orders", "database")) == 0);
-    servicegraph_expire(x.g, T0_NS + SEC(10));
+    sampler_servicegraph_expire(x.g, T0_NS + SEC(10));
     assert_true(g_val(&x, REQ("api", "orders", "database")) == 1);
     assert_true(g_val(&x, REQ("api", "redis", "database")) == 1);
     assert_true(g_val(&x, REQ("api", "payments-gw", "virtual_node")) == 1);
@@ -178,7 +178,7 @@ static void test_virtual_nodes(void **state)
                           "server=\"orders\",connection_type=\"database\"}") == 1);
     assert_true(
         g_val(&x, "traces_service_graph_unpaired_spans_total{client=\"api\",server=\"\"}") == 0);
-    assert_int_equal(servicegraph_pending(x.g), 0);
+    assert_int_equal(sampler_servicegraph_pending(x.g), 0);
     g_close(&x);
 }
 
@@ -193,7 +193,7 @@ static void test_root_server_called_by_user(void **state)
     assert_true(g_val(&x, REQ("user", "web", "virtual_node")) == 1);
     assert_true(g_val(&x, "traces_service_graph_request_server_seconds_count{client=\"user\","
                           "server=\"web\",connection_type=\"virtual_node\"}") == 1);
-    assert_int_equal(servicegraph_pending(x.g), 0);
+    assert_int_equal(sampler_servicegraph_pending(x.g), 0);
     g_close(&x);
 }
 
@@ -216,15 +216,15 @@ static void test_unpaired_expiry(void **state)
         (tspan){
             .service = "backend", .trace = 2, .span = 4, .parent = 3, .kind = SPAN_KIND_INTERNAL},
         T0_NS);
-    assert_int_equal(servicegraph_pending(x.g), 2);
-    servicegraph_expire(x.g, T0_NS + SEC(10));
+    assert_int_equal(sampler_servicegraph_pending(x.g), 2);
+    sampler_servicegraph_expire(x.g, T0_NS + SEC(10));
     const char *cl = "traces_service_graph_unpaired_spans_total{client=\"frontend\",server=\"\"}";
     const char *sv = "traces_service_graph_unpaired_spans_total{client=\"\",server=\"backend\"}";
     assert_true(g_val(&x, cl) == 1);
     assert_true(g_val(&x, sv) == 0);
-    servicegraph_expire(x.g, T0_NS + SEC(15));
+    sampler_servicegraph_expire(x.g, T0_NS + SEC(15));
     assert_true(g_val(&x, sv) == 1);
-    assert_int_equal(servicegraph_pending(x.g), 0);
+    assert_int_equal(sampler_servicegraph_pending(x.g), 0);
     /* A late other half no longer pairs; it waits (and expires) on its own. */
     g_feed(&x,
            (tspan){.service = "api", .trace = 1, .span = 5, .parent = 2, .kind = SPAN_KIND_SERVER},
@@ -236,7 +236,7 @@ static void test_unpaired_expiry(void **state)
 static void test_pending_is_bounded(void **state)
 {
     (void)state;
-    servicegraph *g = servicegraph_create(SEC(10), 3, 100);
+    servicegraph *g = sampler_servicegraph_create(SEC(10), 3, 100);
     gfx x = {.g = g};
     ottr_arena_init(&x.arena, 1 << 16, 0);
     for (uint64_t t = 1; t <= 5; t++)
@@ -244,7 +244,7 @@ static void test_pending_is_bounded(void **state)
             &x,
             (tspan){.service = "a", .trace = t, .span = 2, .parent = 1, .kind = SPAN_KIND_CLIENT},
             T0_NS);
-    assert_int_equal(servicegraph_pending(g), 3);
+    assert_int_equal(sampler_servicegraph_pending(g), 3);
     assert_true(g_val(&x, "traces_service_graph_dropped_spans_total") == 2);
     g_close(&x);
 }
@@ -365,7 +365,7 @@ static void test_sampler_metrics_and_persistence(void **state)
 static void test_spanmetrics_cardinality_cap(void **state)
 {
     (void)state;
-    spanmetrics *m = spanmetrics_create(5);
+    spanmetrics *m = sampler_spanmetrics_create(5);
     ottr_arena a;
     ottr_arena_init(&a, 1 << 16, 0);
     char names[20][16];
@@ -374,17 +374,17 @@ static void test_spanmetrics_cardinality_cap(void **state)
         tspan sp = {.service = "svc", .trace = 1, .span = (uint64_t)i + 1, .name = names[i]};
         otlp_batch b;
         h_batch(&a, &sp, 1, &b);
-        spanmetrics_observe(m, &b.groups[0].spans[0]);
+        sampler_spanmetrics_observe(m, &b.groups[0].spans[0]);
     }
-    assert_int_equal(spanmetrics_series(m), 6); /* 5 + the overflow series */
+    assert_int_equal(sampler_spanmetrics_series(m), 6); /* 5 + the overflow series */
     ottr_buf out = {0};
-    spanmetrics_render(m, &out);
+    sampler_spanmetrics_render(m, &out);
     assert_true(h_metric(out.data, "traces_spanmetrics_calls_total{service=\"overflow\",span_name="
                                    "\"overflow\",span_kind=\"SPAN_KIND_UNSPECIFIED\",status_code="
                                    "\"STATUS_CODE_UNSET\"}") == 15);
     ottr_buf_free(&out);
     ottr_arena_free(&a);
-    spanmetrics_destroy(m);
+    sampler_spanmetrics_destroy(m);
 }
 
 int main(void)

@@ -23,7 +23,7 @@ static void test_idtable(void **state)
     (void)state;
     enum { N = 5000 };
     idtable t;
-    assert_int_equal(idt_init(&t, sizeof(ent), 16), 0);
+    assert_int_equal(sampler_idt_init(&t, sizeof(ent), 16), 0);
     static bool present[N];
     static uint32_t where[N];
     memset(present, 0, sizeof(present));
@@ -32,22 +32,22 @@ static void test_idtable(void **state)
         uint32_t k = (uint32_t)(rnd() % N);
         uint8_t key[16];
         id16(k, key);
-        uint64_t h = idt_hash(key, 16);
-        uint32_t idx = idt_find(&t, key, h);
+        uint64_t h = sampler_idt_hash(key, 16);
+        uint32_t idx = sampler_idt_find(&t, key, h);
         if (present[k]) {
             assert_int_equal(idx, where[k]);
-            assert_int_equal(((ent *)idt_at(&t, idx))->value, k);
+            assert_int_equal(((ent *)sampler_idt_at(&t, idx))->value, k);
         } else {
             assert_int_equal(idx, IDT_NONE);
         }
         if (rnd() % 3 == 0 && present[k]) {
-            idt_remove(&t, idx, h);
+            sampler_idt_remove(&t, idx, h);
             present[k] = false;
             live--;
         } else if (!present[k]) {
-            idx = idt_insert(&t, key, h);
+            idx = sampler_idt_insert(&t, key, h);
             assert_int_not_equal(idx, IDT_NONE);
-            ((ent *)idt_at(&t, idx))->value = k;
+            ((ent *)sampler_idt_at(&t, idx))->value = k;
             where[k] = idx;
             present[k] = true;
             live++;
@@ -60,47 +60,47 @@ static void test_idtable(void **state)
             continue;
         uint8_t key[16];
         id16(k, key);
-        idt_remove(&t, where[k], idt_hash(key, 16));
+        sampler_idt_remove(&t, where[k], sampler_idt_hash(key, 16));
     }
     assert_int_equal(t.count, 0);
     assert_int_equal(t.nchunks, 0);
-    assert_true(idt_bytes(&t) <= 64 * 4 * 8);
-    idt_free(&t);
+    assert_true(sampler_idt_bytes(&t) <= 64 * 4 * 8);
+    sampler_idt_free(&t);
 }
 
 static void test_dcache(void **state)
 {
     (void)state;
     dcache c;
-    dcache_init(&c, 1000);
+    sampler_dcache_init(&c, 1000);
     for (uint64_t k = 1; k <= 5000; k++) {
-        assert_int_equal(dcache_add(&c, k * 0x9e3779b97f4a7c15ull), 0);
+        assert_int_equal(sampler_dcache_add(&c, k * 0x9e3779b97f4a7c15ull), 0);
         /* The newest 1000 are remembered, older ones forgotten. */
         if (k % 500 == 0) {
             for (uint64_t q = 1; q <= k; q++)
-                assert_int_equal(dcache_has(&c, q * 0x9e3779b97f4a7c15ull), q + 1000 > k);
+                assert_int_equal(sampler_dcache_has(&c, q * 0x9e3779b97f4a7c15ull), q + 1000 > k);
         }
     }
     assert_int_equal(c.count, 1000);
-    size_t bytes = dcache_bytes(&c);
+    size_t bytes = sampler_dcache_bytes(&c);
     for (uint64_t k = 5001; k <= 20000; k++)
-        dcache_add(&c, k * 0x9e3779b97f4a7c15ull);
-    assert_int_equal(dcache_bytes(&c), bytes); /* bounded */
+        sampler_dcache_add(&c, k * 0x9e3779b97f4a7c15ull);
+    assert_int_equal(sampler_dcache_bytes(&c), bytes); /* bounded */
     /* Adding a key twice does not count twice. */
-    dcache_add(&c, 42);
-    dcache_add(&c, 42);
-    assert_true(dcache_has(&c, 42));
-    assert_true(dcache_has(&c, 19999 * 0x9e3779b97f4a7c15ull));
-    assert_false(dcache_has(&c, 19000 * 0x9e3779b97f4a7c15ull));
+    sampler_dcache_add(&c, 42);
+    sampler_dcache_add(&c, 42);
+    assert_true(sampler_dcache_has(&c, 42));
+    assert_true(sampler_dcache_has(&c, 19999 * 0x9e3779b97f4a7c15ull));
+    assert_false(sampler_dcache_has(&c, 19000 * 0x9e3779b97f4a7c15ull));
     /* A key of 0 works like any other. */
-    dcache_add(&c, 0);
-    assert_true(dcache_has(&c, 0));
-    dcache_free(&c);
+    sampler_dcache_add(&c, 0);
+    assert_true(sampler_dcache_has(&c, 0));
+    sampler_dcache_free(&c);
 
-    dcache_init(&c, 0); /* disabled */
-    assert_int_equal(dcache_add(&c, 7), 0);
-    assert_false(dcache_has(&c, 7));
-    dcache_free(&c);
+    sampler_dcache_init(&c, 0); /* disabled */
+    assert_int_equal(sampler_dcache_add(&c, 7), 0);
+    assert_false(sampler_dcache_has(&c, 7));
+    sampler_dcache_free(&c);
 }
 
 static void test_strmap(void **state)
@@ -108,28 +108,30 @@ static void test_strmap(void **state)
     (void)state;
     enum { N = 2000 };
     strmap m;
-    strmap_init(&m);
+    sampler_strmap_init(&m);
     static bool present[N];
     memset(present, 0, sizeof(present));
     char key[32];
     for (int step = 0; step < 50000; step++) {
         int k = (int)(rnd() % N);
         int len = snprintf(key, sizeof(key), "svc-%d", k);
-        uint64_t h = idt_hash(key, (size_t)len);
-        void *v = strmap_get(&m, key, (size_t)len, h);
+        uint64_t h = sampler_idt_hash(key, (size_t)len);
+        void *v = sampler_strmap_get(&m, key, (size_t)len, h);
         if (present[k])
             assert_ptr_equal(v, (void *)(intptr_t)(k + 1));
         else
             assert_null(v);
         if (present[k] && rnd() % 2) {
-            assert_ptr_equal(strmap_del(&m, key, (size_t)len, h), (void *)(intptr_t)(k + 1));
+            assert_ptr_equal(sampler_strmap_del(&m, key, (size_t)len, h),
+                             (void *)(intptr_t)(k + 1));
             present[k] = false;
         } else if (!present[k]) {
-            assert_int_equal(strmap_put(&m, key, (size_t)len, h, (void *)(intptr_t)(k + 1)), 0);
+            assert_int_equal(sampler_strmap_put(&m, key, (size_t)len, h, (void *)(intptr_t)(k + 1)),
+                             0);
             present[k] = true;
         }
     }
-    strmap_free(&m, NULL);
+    sampler_strmap_free(&m, NULL);
 }
 
 int main(void)

@@ -120,7 +120,7 @@ static void test_concurrent(void **state)
     sampler_stats st;
     for (;;) {
         sampler_get_stats(f.s, &st);
-        if (st.kept == THREADS * TRACES && writer_pending(&f.s->w) == 0)
+        if (st.kept == THREADS * TRACES && sampler_writer_pending(&f.s->w) == 0)
             break;
         if (ottr_mono_ns() > deadline)
             fail_msg("only %llu of %d traces kept", (unsigned long long)st.kept, THREADS * TRACES);
