@@ -253,6 +253,9 @@ static inline const store_pending_ref *keep_job_refs(const keep_job *j)
 /* Kept traces waiting for the writer past which submits of new traces are
  * pushed back (decisions already taken are always queued). */
 #define WRITER_QUEUE_MAX 65536
+/* How long shutdown goes on copying queued kept traces before it leaves the
+ * rest in pending (they are decided again at the next start). */
+#define WRITER_STOP_NS (2 * NS_PER_SEC)
 
 /* A queue of kept traces to copy into `traces`, run by one thread (or drained by
  * the caller in manual mode). */
@@ -264,6 +267,7 @@ typedef struct writer {
     size_t cap, head, count;
     uint32_t busy_min_sec; /* first_sec of jobs being written, UINT32_MAX if none */
     bool stop;
+    uint64_t stop_deadline_ns; /* monotonic: at shutdown, copying stops here */
     bool started;
     pthread_t th;
     _Atomic uint64_t written;
@@ -281,7 +285,8 @@ size_t sampler_writer_pending(writer *w);
  * (the job stays queued). Returns 0 when the queue is empty, -1 otherwise. */
 int sampler_writer_drain(writer *w);
 int sampler_writer_start(writer *w);
-/* Finishes the queue (retrying a little on errors) and joins the thread. */
+/* Goes on copying the queue for up to WRITER_STOP_NS (retrying a little on
+ * errors), leaves the rest in pending for the next start, and joins the thread. */
 void sampler_writer_stop(writer *w);
 
 /* ------------------------------------------------------------------ string map */

@@ -222,6 +222,13 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&w->cv, &w->mu);
             continue;
         }
+        if (w->stop && ottr_mono_ns() >= w->stop_deadline_ns) {
+            /* Shutdown must be quick: what is left stays in pending and is
+             * decided again at the next start. */
+            OTTR_WARN("sampler", "shutdown: %zu kept traces left in pending for the next start",
+                      w->count);
+            break;
+        }
         if (run_batch(w) > 0) {
             /* The store refuses writes: wait and retry; at shutdown give up
              * after a few tries (the spans stay in pending for the next start). */
@@ -251,6 +258,7 @@ void sampler_writer_stop(writer *w)
         return;
     pthread_mutex_lock(&w->mu);
     w->stop = true;
+    w->stop_deadline_ns = ottr_mono_ns() + WRITER_STOP_NS;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->th, NULL);

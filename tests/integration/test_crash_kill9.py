@@ -52,9 +52,41 @@ def crash_seed(argv):
     return int(env) if env else random.SystemRandom().randrange(1 << 31)
 
 
-def main():
+def verify(d, ids_file, what):
+    """Every acknowledged trace of |ids_file| is retrievable with exactly its spans,
+    once each; |d| is running."""
+    acked = {}
+    with open(ids_file) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2:
+                acked[parts[0]] = int(parts[1])
+    assert len(acked) > 100, "too few acknowledged traces: %d" % len(acked)
+    conn = http.client.HTTPConnection("127.0.0.1", d.query_port, timeout=10)
+    missing = dict(acked)
+    deadline = time.monotonic() + 90
+    while missing and time.monotonic() < deadline:
+        for tid in list(missing):
+            ids = fetch_span_ids(conn, tid)
+            if ids is None or len(ids) < missing[tid]:
+                continue
+            assert len(ids) == len(set(ids)), "trace %s has duplicate spans" % tid
+            assert len(ids) == missing[tid], \
+                "trace %s: %d spans stored, %d acknowledged" % (tid, len(ids), missing[tid])
+            del missing[tid]
+        if missing:
+            time.sleep(0.2)
+    assert not missing, "%d of %d acknowledged traces lost or incomplete, e.g. %s" % (
+        len(missing), len(acked), list(missing.items())[:3])
+    print("PASS: %d acknowledged traces over %s, all retrievable once" % (len(acked), what))
+
+
+def run(argv, load_args, stops):
+    """Runs ottrd under |load_args| load, ending cycle i with stops[i] ("kill" =
+    SIGKILL at a random moment, "term" = SIGTERM at a random moment, under load),
+    restarts it on the same data directory each time, then verifies."""
     loadgen = os.environ["LOADGEN"]
-    seed = crash_seed(sys.argv[1:])
+    seed = crash_seed(argv)
     print("crash seed %d (replay with --seed %d or OTTR_CRASH_SEED=%d)" % (seed, seed, seed),
           flush=True)
     rng = random.Random(seed)
@@ -65,56 +97,39 @@ def main():
     d.args = ["--config", cfg]
     ids_file = os.path.join(d.tmp, "acked.txt")
     try:
-        for cycle in range(CYCLES):
+        for cycle, how in enumerate(stops):
             d.start()
             lg = subprocess.Popen(
                 [loadgen, "--protocol", "grpc", "--target", "127.0.0.1:%d" % d.grpc_port,
-                 "--workers", "2", "--inflight", "4", "--duration", "30",
-                 "--traces-per-request", "4", "--spans-per-trace", "6",
-                 "--ids-file", ids_file, "--seed", str(rng.randrange(1 << 30))],
+                 "--duration", "30", "--ids-file", ids_file, "--seed",
+                 str(rng.randrange(1 << 30))] + load_args,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            # Let some requests be acknowledged, then kill at a random moment.
+            # Let some requests be acknowledged, then stop at a random moment.
             start_lines = count_lines(ids_file)
             wait_for(lambda: count_lines(ids_file) > start_lines + 20, timeout=30,
                      what="acknowledged traces in cycle %d" % cycle)
             time.sleep(rng.uniform(0.05, 1.5))  # the random moment, not a wait on a condition
-            d.kill9()
+            if how == "term":
+                d.stop()  # a clean exit under load, whatever is still queued
+            else:
+                d.kill9()
             lg.kill()
             lg.wait()
         # Final start: replay pending, decide everything, then check.
         d.start()
-        acked = {}
-        with open(ids_file) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) >= 2:
-                    acked[parts[0]] = int(parts[1])
-        assert len(acked) > 100, "too few acknowledged traces: %d" % len(acked)
-        conn = http.client.HTTPConnection("127.0.0.1", d.query_port, timeout=10)
-        missing = dict(acked)
-        deadline = time.monotonic() + 60
-        while missing and time.monotonic() < deadline:
-            for tid in list(missing):
-                ids = fetch_span_ids(conn, tid)
-                if ids is None or len(ids) < missing[tid]:
-                    continue
-                assert len(ids) == len(set(ids)), "trace %s has duplicate spans" % tid
-                assert len(ids) == missing[tid], \
-                    "trace %s: %d spans stored, %d acknowledged" % (tid, len(ids), missing[tid])
-                del missing[tid]
-            if missing:
-                time.sleep(0.2)
-        assert not missing, "%d of %d acknowledged traces lost or incomplete, e.g. %s" % (
-            len(missing), len(acked), list(missing.items())[:3])
+        verify(d, ids_file, "%d cycles (%s)" % (len(stops), ", ".join(stops)))
         d.stop()
-        print("PASS: %d acknowledged traces over %d kill -9 cycles, all retrievable once"
-              % (len(acked), CYCLES))
     except BaseException:
         d.dump_log()
         print("crash seed was %d" % seed, file=sys.stderr, flush=True)
         raise
     finally:
         d.cleanup()
+
+
+def main():
+    run(sys.argv[1:], ["--workers", "2", "--inflight", "4", "--traces-per-request", "4",
+                       "--spans-per-trace", "6"], ["kill"] * CYCLES)
 
 
 def count_lines(path):
