@@ -242,6 +242,7 @@ typedef struct keep_job {
     uint32_t min_sec; /* the oldest record's second: pending below it may go */
     store_pending_ref ref0;
     store_pending_ref *refs;
+    uint64_t queued_ns; /* monotonic time it was queued (set by the writer) */
 } keep_job;
 
 /* The job's refs as one array. */
@@ -253,6 +254,14 @@ static inline const store_pending_ref *keep_job_refs(const keep_job *j)
 /* Kept traces waiting for the writer past which submits of new traces are
  * pushed back (decisions already taken are always queued). */
 #define WRITER_QUEUE_MAX 65536
+/* The receivers push back on new traces when the writer's queue holds more than
+ * this much of its own work (its measured traces per busy second), or when the
+ * oldest queued trace has waited WRITER_MAX_DELAY_NS: so that at full load a
+ * kept trace is readable about a second or two after its decision, and the
+ * queue cannot grow without bound. */
+#define WRITER_QUEUE_NS     NS_PER_SEC
+#define WRITER_MAX_DELAY_NS (2 * NS_PER_SEC)
+#define WRITER_QUEUE_MIN    1024
 /* How long shutdown goes on copying queued kept traces before it leaves the
  * rest in pending (they are decided again at the next start). */
 #define WRITER_STOP_NS (2 * NS_PER_SEC)
@@ -272,12 +281,19 @@ typedef struct writer {
     pthread_t th;
     _Atomic uint64_t written;
     _Atomic uint64_t failures;
+    _Atomic uint64_t busy_ns;       /* time spent copying, in all */
+    _Atomic uint64_t capacity;      /* traces per busy second, smoothed; 0 = unknown */
+    uint64_t cap_written, cap_busy; /* at the last capacity update (writer thread) */
+    ottr_histogram *m_delay;        /* decision to copied, seconds (not owned; may be NULL) */
 } writer;
 
 int sampler_writer_init(writer *w, store *st);
 void sampler_writer_destroy(writer *w);
 /* Queues |j| (taking its refs); when the queue cannot grow, writes it at once. */
 void sampler_writer_push(writer *w, keep_job *j);
+/* Whether the queue holds more than WRITER_QUEUE_NS of the writer's work (or
+ * WRITER_QUEUE_MAX jobs), or its oldest job waited past WRITER_MAX_DELAY_NS. */
+bool sampler_writer_behind(writer *w);
 /* The smallest first_sec of queued or in-progress jobs, or |dflt|. */
 uint32_t sampler_writer_min_sec(writer *w, uint32_t dflt);
 size_t sampler_writer_pending(writer *w);

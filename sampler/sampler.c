@@ -70,6 +70,12 @@ static void bind_metrics(sampler *s)
     s->m_age = ottr_histogram_get("ottr_sampler_decision_age_seconds",
                                   "Time from a trace's first span to its decision.", NULL,
                                   age_bounds, sizeof(age_bounds) / sizeof(age_bounds[0]));
+    static const double delay_bounds[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                          2,    5,     10,   30,  60,   120};
+    s->w.m_delay = ottr_histogram_get(
+        "ottr_sampler_keep_delay_seconds",
+        "Time from a trace's keep decision until its spans are readable in the store.", NULL,
+        delay_bounds, sizeof(delay_bounds) / sizeof(delay_bounds[0]));
 }
 
 static void shards_free(sampler *s)
@@ -262,12 +268,14 @@ static void reclaim(sampler *s)
 
 static bool over_budget(sampler *s)
 {
+    /* The writer is behind: kept traces would not be readable soon enough. */
+    if (sampler_writer_behind(&s->w))
+        return true;
     uint64_t n = atomic_load(&s->ntraces);
     if (n == 0)
         return false; /* an empty sampler always takes a trace */
     uint64_t bytes = n * sizeof(trace_entry) + atomic_load(&s->index_bytes);
-    return n >= s->o.max_buffered_traces || bytes >= s->o.max_memory_bytes ||
-           sampler_writer_pending(&s->w) >= WRITER_QUEUE_MAX;
+    return n >= s->o.max_buffered_traces || bytes >= s->o.max_memory_bytes;
 }
 
 ottr_status sampler_submit(sampler *s, const otlp_batch *b)

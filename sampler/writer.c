@@ -82,6 +82,7 @@ void sampler_writer_push(writer *w, keep_job *j)
         j->refs = NULL;
         return;
     }
+    j->queued_ns = ottr_mono_ns();
     w->q[(w->head + w->count) % w->cap] = *j;
     w->count++;
     pthread_cond_signal(&w->cv);
@@ -101,6 +102,24 @@ uint32_t sampler_writer_min_sec(writer *w, uint32_t dflt)
     }
     pthread_mutex_unlock(&w->mu);
     return m;
+}
+
+bool sampler_writer_behind(writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t count = w->count;
+    uint64_t q = count ? w->q[w->head].queued_ns : 0;
+    pthread_mutex_unlock(&w->mu);
+    if (count == 0)
+        return false;
+    uint64_t cap = atomic_load(&w->capacity);
+    size_t most = cap ? (size_t)(cap * (WRITER_QUEUE_NS / NS_PER_SEC)) : WRITER_QUEUE_MAX;
+    if (most < WRITER_QUEUE_MIN)
+        most = WRITER_QUEUE_MIN;
+    if (most > WRITER_QUEUE_MAX)
+        most = WRITER_QUEUE_MAX;
+    uint64_t now = ottr_mono_ns();
+    return count >= most || (now > q && now - q > WRITER_MAX_DELAY_NS);
 }
 
 size_t sampler_writer_pending(writer *w)
@@ -147,6 +166,22 @@ static void give_back(writer *w, const keep_job *jobs, size_t n)
     }
 }
 
+/* Adds a batch's work to the totals and, every 256 ms of work or so, smooths the
+ * traces-per-busy-second estimate. Writer thread only. */
+static void update_capacity(writer *w, uint64_t busy)
+{
+    uint64_t b = atomic_fetch_add(&w->busy_ns, busy) + busy;
+    uint64_t n = atomic_load(&w->written);
+    if (b - w->cap_busy < NS_PER_SEC / 4)
+        return;
+    double rate = (double)(n - w->cap_written) * NS_PER_SEC / (double)(b - w->cap_busy);
+    uint64_t old = atomic_load(&w->capacity);
+    uint64_t now = old ? (uint64_t)(0.7 * (double)old + 0.3 * rate) : (uint64_t)rate;
+    atomic_store(&w->capacity, now);
+    w->cap_written = n;
+    w->cap_busy = b;
+}
+
 /* Writes one batch; returns the number of jobs that failed (given back). */
 static size_t run_batch(writer *w)
 {
@@ -164,6 +199,7 @@ static size_t run_batch(writer *w)
         reqs[i].nrefs = jobs[i].nrefs;
     }
     size_t done = 0;
+    uint64_t t0 = ottr_mono_ns();
     ottr_status bst = store_keep_traces(w->st, reqs, n);
     if (bst == OTTR_OK) {
         atomic_fetch_add(&w->written, n);
@@ -180,8 +216,13 @@ static size_t run_batch(writer *w)
             done++;
         }
     }
-    for (size_t i = 0; i < done; i++)
+    uint64_t now = ottr_mono_ns();
+    update_capacity(w, now - t0);
+    for (size_t i = 0; i < done; i++) {
+        if (w->m_delay && now > jobs[i].queued_ns)
+            ottr_histogram_observe(w->m_delay, (double)(now - jobs[i].queued_ns) / NS_PER_SEC);
         free(jobs[i].refs);
+    }
     pthread_mutex_lock(&w->mu);
     give_back(w, jobs + done, n - done);
     w->busy_min_sec = UINT32_MAX;
