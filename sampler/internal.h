@@ -254,14 +254,17 @@ static inline const store_pending_ref *keep_job_refs(const keep_job *j)
 /* Kept traces waiting for the writer past which submits of new traces are
  * pushed back (decisions already taken are always queued). */
 #define WRITER_QUEUE_MAX 65536
-/* The receivers push back on new traces when the writer's queue holds more than
- * this much of its own work (its measured traces per busy second), or when the
- * oldest queued trace has waited WRITER_MAX_DELAY_NS: so that at full load a
- * kept trace is readable about a second or two after its decision, and the
- * queue cannot grow without bound. */
-#define WRITER_QUEUE_NS     NS_PER_SEC
+/* The receivers push back on new traces when the copying ahead (the writer's
+ * queue, plus the buffered traces times the share that recent decisions kept)
+ * is more than WRITER_WORK_SEC seconds of the writer's measured capacity, or when
+ * the oldest queued trace has waited WRITER_MAX_DELAY_NS: so that at full load a
+ * kept trace is readable a second or two after its decision, and the queue
+ * cannot grow without bound. */
+#define WRITER_WORK_SEC     2
 #define WRITER_MAX_DELAY_NS (2 * NS_PER_SEC)
 #define WRITER_QUEUE_MIN    1024
+/* Traces per second assumed before the writer has measured its own. */
+#define WRITER_CAPACITY_GUESS 4096
 /* How long shutdown goes on copying queued kept traces before it leaves the
  * rest in pending (they are decided again at the next start). */
 #define WRITER_STOP_NS (2 * NS_PER_SEC)
@@ -291,9 +294,8 @@ int sampler_writer_init(writer *w, store *st);
 void sampler_writer_destroy(writer *w);
 /* Queues |j| (taking its refs); when the queue cannot grow, writes it at once. */
 void sampler_writer_push(writer *w, keep_job *j);
-/* Whether the queue holds more than WRITER_QUEUE_NS of the writer's work (or
- * WRITER_QUEUE_MAX jobs), or its oldest job waited past WRITER_MAX_DELAY_NS. */
-bool sampler_writer_behind(writer *w);
+/* The queue's length and how long its oldest job has waited (0 when empty). */
+void sampler_writer_queue(writer *w, size_t *count, uint64_t *wait_ns);
 /* The smallest first_sec of queued or in-progress jobs, or |dflt|. */
 uint32_t sampler_writer_min_sec(writer *w, uint32_t dflt);
 size_t sampler_writer_pending(writer *w);
@@ -422,6 +424,11 @@ struct sampler {
     _Atomic uint64_t ntraces;
     _Atomic uint64_t index_bytes; /* sum over shards of idtable slot bytes */
     _Atomic uint64_t kept, dropped, late_spans;
+    /* Share of recent decisions that kept, in thousandths (1000 until known);
+     * with the writer's capacity it tells how much copying the buffered traces
+     * will bring. Updated by housekeeping. */
+    _Atomic uint32_t keep_permille;
+    uint64_t ratio_kept, ratio_dropped; /* at the last update (housekeeping) */
 
     uint32_t reclaimed_sec; /* pending below this is gone */
     uint32_t flushed_minute;

@@ -134,7 +134,8 @@ ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, c
         return OTTR_ERR_NOMEM;
     }
     s->o = *o;
-    s->o.policies = NULL; /* the tree belongs to the caller */
+    atomic_store(&s->keep_permille, 1000); /* until decisions tell otherwise */
+    s->o.policies = NULL;                  /* the tree belongs to the caller */
     if (s->o.shards <= 0)
         s->o.shards = DEFAULT_SHARDS;
     if (s->o.shards > 1024)
@@ -266,12 +267,41 @@ static void reclaim(sampler *s)
 
 /* ------------------------------------------------------------------ hand-off */
 
+/* Whether the writer is behind: kept traces would not be readable soon enough. */
+static bool writer_behind(sampler *s, uint64_t ntraces)
+{
+    size_t count;
+    uint64_t wait;
+    sampler_writer_queue(&s->w, &count, &wait);
+    if (count >= WRITER_QUEUE_MAX || wait > WRITER_MAX_DELAY_NS)
+        return true;
+    uint64_t cap = atomic_load(&s->w.capacity);
+    if (cap == 0)
+        cap = WRITER_CAPACITY_GUESS; /* not measured yet */
+    uint64_t ahead = count + ntraces * atomic_load(&s->keep_permille) / 1000;
+    uint64_t most = cap * WRITER_WORK_SEC;
+    return ahead > (most > WRITER_QUEUE_MIN ? most : WRITER_QUEUE_MIN);
+}
+
+/* Every second: the share of the last second's decisions that kept. */
+static void update_keep_ratio(sampler *s)
+{
+    uint64_t k = atomic_load(&s->kept), d = atomic_load(&s->dropped);
+    uint64_t dk = k - s->ratio_kept, dd = d - s->ratio_dropped;
+    if (dk + dd < 100)
+        return; /* too few to tell */
+    uint32_t now = (uint32_t)(dk * 1000 / (dk + dd));
+    uint32_t old = atomic_load(&s->keep_permille);
+    atomic_store(&s->keep_permille, (old * 7 + now * 3) / 10);
+    s->ratio_kept = k;
+    s->ratio_dropped = d;
+}
+
 static bool over_budget(sampler *s)
 {
-    /* The writer is behind: kept traces would not be readable soon enough. */
-    if (sampler_writer_behind(&s->w))
-        return true;
     uint64_t n = atomic_load(&s->ntraces);
+    if (writer_behind(s, n))
+        return true;
     if (n == 0)
         return false; /* an empty sampler always takes a trace */
     uint64_t bytes = n * sizeof(trace_entry) + atomic_load(&s->index_bytes);
@@ -337,6 +367,7 @@ static void housekeeping(sampler *s, uint64_t now, bool force)
     if (sampler_servicegraph_flush(s->sg, s->st, minute + 1) == OTTR_OK)
         s->flushed_minute = minute;
     reclaim(s);
+    update_keep_ratio(s);
     ottr_gauge_set(s->m_buffered, (double)atomic_load(&s->ntraces));
     ottr_gauge_set(s->m_keep_queue, (double)sampler_writer_pending(&s->w));
     uint32_t oldest = sampler_writer_min_sec(&s->w, (uint32_t)sec);

@@ -104,22 +104,14 @@ uint32_t sampler_writer_min_sec(writer *w, uint32_t dflt)
     return m;
 }
 
-bool sampler_writer_behind(writer *w)
+void sampler_writer_queue(writer *w, size_t *count, uint64_t *wait_ns)
 {
     pthread_mutex_lock(&w->mu);
-    size_t count = w->count;
-    uint64_t q = count ? w->q[w->head].queued_ns : 0;
+    *count = w->count;
+    uint64_t q = w->count ? w->q[w->head].queued_ns : 0;
     pthread_mutex_unlock(&w->mu);
-    if (count == 0)
-        return false;
-    uint64_t cap = atomic_load(&w->capacity);
-    size_t most = cap ? (size_t)(cap * (WRITER_QUEUE_NS / NS_PER_SEC)) : WRITER_QUEUE_MAX;
-    if (most < WRITER_QUEUE_MIN)
-        most = WRITER_QUEUE_MIN;
-    if (most > WRITER_QUEUE_MAX)
-        most = WRITER_QUEUE_MAX;
     uint64_t now = ottr_mono_ns();
-    return count >= most || (now > q && now - q > WRITER_MAX_DELAY_NS);
+    *wait_ns = q && now > q ? now - q : 0;
 }
 
 size_t sampler_writer_pending(writer *w)
