@@ -414,6 +414,141 @@ static int wire_scan(builder *b, const otlp_request *req, const uint8_t *data, s
     return ri == nrs && si == nss && ki == nsp ? 0 : -1;
 }
 
+/* ------------------------------------------------------------------ span sizes */
+
+/* get_packed_size of a span without protobuf-c's walk over the descriptors, by
+ * the same proto3 rules: a singular field is packed when it is not 0, empty or
+ * NULL (a string up to its first NUL), a oneof member when it is set (but for a
+ * NULL or default string or message), unknown fields as they came.
+ * tests/otlp/test_batch.c holds it to protobuf-c's figure. */
+
+#define PS_ANY(c) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##c
+
+/* A one-byte tag and a length-delimited value of |n| bytes. */
+static size_t ps_field(size_t n)
+{
+    return 1 + otlp_varint_len(n) + n;
+}
+
+static size_t ps_unknown(const ProtobufCMessage *m)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        n += otlp_varint_len((uint64_t)m->unknown_fields[i].tag << 3) + m->unknown_fields[i].len;
+    return n;
+}
+
+static size_t ps_str(const char *s)
+{
+    return s && s[0] ? ps_field(strlen(s)) : 0;
+}
+
+static size_t ps_bytes(const ProtobufCBinaryData *b)
+{
+    return b->len ? ps_field(b->len) : 0;
+}
+
+static size_t ps_u32(uint32_t v)
+{
+    return v ? 1 + otlp_varint_len(v) : 0;
+}
+
+static size_t ps_any(const otlp_any *v);
+
+static size_t ps_kvs(otlp_kv *const *kv, size_t n)
+{
+    size_t sz = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (kv[i] == NULL)
+            continue;
+        size_t k = ps_str(kv[i]->key) + ps_unknown(&kv[i]->base);
+        if (kv[i]->value)
+            k += ps_field(ps_any(kv[i]->value));
+        sz += ps_field(k);
+    }
+    return sz;
+}
+
+static size_t ps_any(const otlp_any *v)
+{
+    size_t n = ps_unknown(&v->base);
+    switch (v->value_case) {
+    case PS_ANY(STRING_VALUE):
+        if (v->string_value && v->string_value != protobuf_c_empty_string)
+            n += ps_field(strlen(v->string_value));
+        break;
+    case PS_ANY(BOOL_VALUE):
+        n += 2;
+        break;
+    case PS_ANY(INT_VALUE):
+        n += 1 + otlp_varint_len((uint64_t)v->int_value);
+        break;
+    case PS_ANY(DOUBLE_VALUE):
+        n += 9;
+        break;
+    case PS_ANY(ARRAY_VALUE):
+        if (v->array_value) {
+            const otlp_array *a = v->array_value;
+            size_t k = ps_unknown(&a->base);
+            for (size_t i = 0; i < a->n_values; i++)
+                if (a->values[i])
+                    k += ps_field(ps_any(a->values[i]));
+            n += ps_field(k);
+        }
+        break;
+    case PS_ANY(KVLIST_VALUE):
+        if (v->kvlist_value)
+            n += ps_field(ps_unknown(&v->kvlist_value->base) +
+                          ps_kvs(v->kvlist_value->values, v->kvlist_value->n_values));
+        break;
+    case PS_ANY(BYTES_VALUE):
+        n += ps_field(v->bytes_value.len);
+        break;
+    default:
+        break;
+    }
+    return n;
+}
+
+/* The encoded size of |sp|, as opentelemetry__proto__trace__v1__span__get_packed_size. */
+static size_t ps_span(const otlp_span *sp)
+{
+    size_t n = ps_unknown(&sp->base) + ps_bytes(&sp->trace_id) + ps_bytes(&sp->span_id) +
+               ps_str(sp->trace_state) + ps_bytes(&sp->parent_span_id) + ps_str(sp->name);
+    int32_t kind = (int32_t)sp->kind;
+    if (kind != 0)
+        n += 1 + (kind < 0 ? OTLP_VARINT_MAX : otlp_varint_len((uint32_t)kind));
+    n += (sp->start_time_unix_nano ? 9 : 0) + (sp->end_time_unix_nano ? 9 : 0);
+    n += ps_kvs(sp->attributes, sp->n_attributes) + ps_u32(sp->dropped_attributes_count);
+    for (size_t i = 0; i < sp->n_events; i++) {
+        const otlp_event *e = sp->events[i];
+        if (e == NULL)
+            continue;
+        n += ps_field(ps_unknown(&e->base) + (e->time_unix_nano ? 9 : 0) + ps_str(e->name) +
+                      ps_kvs(e->attributes, e->n_attributes) + ps_u32(e->dropped_attributes_count));
+    }
+    n += ps_u32(sp->dropped_events_count);
+    for (size_t i = 0; i < sp->n_links; i++) {
+        const otlp_link *l = sp->links[i];
+        if (l == NULL)
+            continue;
+        n += ps_field(ps_unknown(&l->base) + ps_bytes(&l->trace_id) + ps_bytes(&l->span_id) +
+                      ps_str(l->trace_state) + ps_kvs(l->attributes, l->n_attributes) +
+                      ps_u32(l->dropped_attributes_count) + (l->flags ? 5 : 0));
+    }
+    n += ps_u32(sp->dropped_links_count);
+    if (sp->status) {
+        int32_t code = (int32_t)sp->status->code;
+        size_t st = ps_unknown(&sp->status->base) + ps_str(sp->status->message);
+        if (code != 0)
+            st += 1 + (code < 0 ? OTLP_VARINT_MAX : otlp_varint_len((uint32_t)code));
+        n += ps_field(st);
+    }
+    return n + (sp->flags ? 6 : 0); /* field 16: a two-byte tag */
+}
+
+#undef PS_ANY
+
 static ottr_status batch_build(ottr_arena *arena, const otlp_request *req, const uint8_t *wire,
                                size_t wire_len, otlp_batch *out, size_t *rejected, char *msg,
                                size_t msglen)
@@ -517,6 +652,10 @@ static ottr_status batch_build(ottr_arena *arena, const otlp_request *req, const
             } else {
                 b.ref_size[r] = protobuf_c_message_get_packed_size(&si->ss->spans[k]->base);
             }
+            /* The span's encoded size: on the wire path its bytes may not be
+             * canonical (explicit zeros, long varints), so it is computed. */
+            size_t psz = b.wire ? ps_span(si->ss->spans[k]) : b.ref_size[r];
+            refs[r].wire_len = psz <= UINT32_MAX ? (uint32_t)psz : 0;
         }
     }
     for (size_t s = 0; s < b.nscopes; s++) {

@@ -192,10 +192,20 @@ typedef struct otlp_span_ref {
     const otlp_scope *scope;       /* may be NULL */
     const char *service;           /* resource service.name, or "unknown_service"; never NULL */
     uint32_t rs;                   /* index of its ResourceSpans in the request or TracesData */
-    int32_t parent;   /* index of the parent span once otlp_trace_build_tree ran; -1 for
-                       * roots, orphans, cut spans (and before) */
-    uint8_t problems; /* OTLP_SPAN_*, once otlp_trace_build_tree ran */
+    int32_t parent;    /* index of the parent span once otlp_trace_build_tree ran; -1 for
+                        * roots, orphans, cut spans (and before) */
+    uint8_t problems;  /* OTLP_SPAN_*, once otlp_trace_build_tree ran */
+    uint32_t wire_len; /* the span's encoded size, as get_packed_size gives it, when
+                        * known without walking the span (set by otlp_batch_build*);
+                        * 0 when unknown: see otlp_span_ref_size */
 } otlp_span_ref;
+
+/* The encoded size of |r|'s span: wire_len, or get_packed_size when unknown. */
+static inline size_t otlp_span_ref_size(const otlp_span_ref *r)
+{
+    return r->wire_len ? r->wire_len
+                       : opentelemetry__proto__trace__v1__span__get_packed_size(r->span);
+}
 
 /* One trace's share of a request. |chunk| holds these spans re-encoded as one or
  * more ResourceSpans messages, each framed as field 1 of TracesData (tag 0x0a,

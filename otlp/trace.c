@@ -67,6 +67,7 @@ ottr_status otlp_trace_from_data(otlp_trace *t, ottr_arena *a, const otlp_traces
                 q->rs = (uint32_t)i;
                 q->parent = -1;
                 q->problems = 0;
+                q->wire_len = 0;
             }
         }
     }

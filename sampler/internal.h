@@ -339,7 +339,10 @@ typedef struct spanmetrics spanmetrics;
 
 spanmetrics *sampler_spanmetrics_create(size_t max_series);
 void sampler_spanmetrics_destroy(spanmetrics *m);
-void sampler_spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r);
+/* Counts |n| spans (or every span of |b|): the series' calls, sizes and latency
+ * histograms are the same as when the spans are counted one at a time. */
+void sampler_spanmetrics_observe(spanmetrics *m, const otlp_span_ref *spans, size_t n);
+void sampler_spanmetrics_observe_batch(spanmetrics *m, const otlp_batch *b);
 void sampler_spanmetrics_render(spanmetrics *m, ottr_buf *out);
 size_t sampler_spanmetrics_series(spanmetrics *m);
 
@@ -350,8 +353,11 @@ typedef struct servicegraph servicegraph;
 /* |wait_ns|: how long an unpaired half waits; |max_pending|: halves held at most. */
 servicegraph *sampler_servicegraph_create(uint64_t wait_ns, size_t max_pending, size_t max_edges);
 void sampler_servicegraph_destroy(servicegraph *g);
+/* Observes |n| spans of trace |trace_id| (or every span of |b|) arriving at
+ * |now_ns|: the same counts, halves and edges as observing them one at a time. */
 void sampler_servicegraph_observe(servicegraph *g, const uint8_t trace_id[16],
-                                  const otlp_span_ref *r, uint64_t now_ns);
+                                  const otlp_span_ref *spans, size_t n, uint64_t now_ns);
+void sampler_servicegraph_observe_batch(servicegraph *g, const otlp_batch *b, uint64_t now_ns);
 /* Turns halves that waited past their time into virtual edges or unpaired counts. */
 void sampler_servicegraph_expire(servicegraph *g, uint64_t now_ns);
 /* Persists per-minute counts for minutes < |before_minute| (UINT32_MAX: all).

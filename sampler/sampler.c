@@ -340,13 +340,8 @@ ottr_status sampler_submit(sampler *s, const otlp_batch *b)
     pthread_rwlock_unlock(&s->pol_lock);
     arrival_end(s, sec);
     /* Metrics from every span, kept or not. */
-    for (size_t i = 0; i < b->ngroups; i++) {
-        const otlp_trace_group *g = &b->groups[i];
-        for (size_t k = 0; k < g->nspans; k++) {
-            sampler_spanmetrics_observe(s->sm, &g->spans[k]);
-            sampler_servicegraph_observe(s->sg, g->trace_id, &g->spans[k], now);
-        }
-    }
+    sampler_spanmetrics_observe_batch(s->sm, b);
+    sampler_servicegraph_observe_batch(s->sg, b, now);
     ottr_gauge_set(s->m_buffered, (double)atomic_load(&s->ntraces));
     return st;
 }

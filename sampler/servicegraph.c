@@ -170,14 +170,6 @@ static const char *intern(servicegraph *g, const char *s)
     return copy;
 }
 
-static const char *intern_locked(servicegraph *g, const char *s)
-{
-    pthread_mutex_lock(&g->agg_mu);
-    const char *v = intern(g, s);
-    pthread_mutex_unlock(&g->agg_mu);
-    return v;
-}
-
 /* Finds or adds the value under a key made of pointers and a minute. Under agg_mu. */
 static void *agg_get(strmap *m, const void *key, size_t klen, size_t vsize, bool *created)
 {
@@ -195,10 +187,11 @@ static void *agg_get(strmap *m, const void *key, size_t klen, size_t vsize, bool
     return v;
 }
 
-/* Counts one call from |client| to |server|. |cli| / |srv| are the client and
- * server durations, negative when that side is unknown. Under agg_mu. */
-static void record_edge(servicegraph *g, const char *client, const char *server, const char *type,
-                        bool failed, double cli, double srv, uint32_t minute)
+/* The cumulative and per-minute counts of calls from |client| to |server| (the
+ * overflow edge's past max_edges); either may be NULL when out of memory. Under
+ * agg_mu. */
+static void edge_find(servicegraph *g, const char *client, const char *server, const char *type,
+                      uint32_t minute, sg_edge **e_out, sg_edge_min **em_out)
 {
     bool created;
     const void *k1[3] = {client, server, type};
@@ -208,12 +201,31 @@ static void record_edge(servicegraph *g, const char *client, const char *server,
         k1[0] = k1[1] = g->overflow;
     }
     sg_edge *e = agg_get(&g->edges, k1, sizeof(k1), sizeof(sg_edge), &created);
+    if (e != NULL && created) {
+        e->client = client;
+        e->server = server;
+        e->type = type;
+    }
+    struct {
+        uint64_t minute;
+        const void *p[3];
+    } k2 = {minute, {client, server, type}};
+    sg_edge_min *em = agg_get(&g->edge_min, &k2, sizeof(k2), sizeof(sg_edge_min), &created);
+    if (em != NULL && created) {
+        em->minute = minute;
+        em->client = client;
+        em->server = server;
+        em->type = type;
+    }
+    *e_out = e;
+    *em_out = em;
+}
+
+/* Counts one call in |e| and |em| (either may be NULL). |cli| / |srv| are the
+ * client and server durations, negative when that side is unknown. Under agg_mu. */
+static void edge_add(sg_edge *e, sg_edge_min *em, bool failed, double cli, double srv)
+{
     if (e != NULL) {
-        if (created) {
-            e->client = client;
-            e->server = server;
-            e->type = type;
-        }
         e->calls++;
         e->failed += failed;
         if (srv >= 0) {
@@ -225,18 +237,7 @@ static void record_edge(servicegraph *g, const char *client, const char *server,
             e->cli_sum += cli;
         }
     }
-    struct {
-        uint64_t minute;
-        const void *p[3];
-    } k2 = {minute, {client, server, type}};
-    sg_edge_min *em = agg_get(&g->edge_min, &k2, sizeof(k2), sizeof(sg_edge_min), &created);
     if (em != NULL) {
-        if (created) {
-            em->minute = minute;
-            em->client = client;
-            em->server = server;
-            em->type = type;
-        }
         double lat = srv >= 0 ? srv : cli;
         em->calls++;
         em->failed += failed;
@@ -245,6 +246,16 @@ static void record_edge(servicegraph *g, const char *client, const char *server,
             em->sum += lat;
         }
     }
+}
+
+/* Counts one call from |client| to |server|. Under agg_mu. */
+static void record_edge(servicegraph *g, const char *client, const char *server, const char *type,
+                        bool failed, double cli, double srv, uint32_t minute)
+{
+    sg_edge *e;
+    sg_edge_min *em;
+    edge_find(g, client, server, type, minute, &e, &em);
+    edge_add(e, em, failed, cli, srv);
 }
 
 static void record_unpaired(servicegraph *g, const char *client, const char *server)
@@ -261,8 +272,8 @@ static void record_unpaired(servicegraph *g, const char *client, const char *ser
     u->n++;
 }
 
-static void record_node(servicegraph *g, const char *service, bool failed, double secs,
-                        uint32_t minute)
+/* The per-minute counts of |service|, or NULL when out of memory. Under agg_mu. */
+static sg_node_min *node_find(servicegraph *g, const char *service, uint32_t minute)
 {
     bool created;
     struct {
@@ -270,12 +281,17 @@ static void record_node(servicegraph *g, const char *service, bool failed, doubl
         const void *svc;
     } k = {minute, service};
     sg_node_min *n = agg_get(&g->node_min, &k, sizeof(k), sizeof(sg_node_min), &created);
-    if (n == NULL)
-        return;
-    if (created) {
+    if (n != NULL && created) {
         n->minute = minute;
         n->service = service;
     }
+    return n;
+}
+
+static void node_add(sg_node_min *n, bool failed, double secs)
+{
+    if (n == NULL)
+        return;
     n->calls++;
     n->errors += failed;
     n->lat[ottr_prom_bucket(store_bounds, STORE_LAT_BUCKETS - 1, secs)]++;
@@ -315,125 +331,219 @@ static const char *edge_type(uint8_t client_role, uint8_t server_role, bool db)
     return db ? TYPE_DATABASE : TYPE_NONE;
 }
 
-static double span_secs(const otlp_span *sp)
+/* ------------------------------------------------------------------ observing */
+
+/* Spans are observed in windows of up to SG_SPANS: what each needs is read
+ * without a lock, then names are interned and nodes counted under agg_mu once,
+ * halves are paired with each stripe locked once, and the edges found are
+ * counted under agg_mu once, in span order. The outcome is the same as
+ * observing the spans one at a time. */
+#define SG_SPANS 128
+#define SG_CACHE 16 /* names, nodes and edges remembered within a window */
+
+/* One span of a window that can be a node, a half or an edge. */
+typedef struct sg_obs {
+    const otlp_span *sp;
+    const uint8_t *trace_id;
+    const char *svc;  /* raw, then interned */
+    const char *virt; /* raw peer/database name, then interned; NULL when none */
+    double secs;
+    uint8_t role, root, failed, db;
+    bool half; /* waits or pairs under key */
+    bool edge; /* an edge to count, below */
+    uint8_t key[24];
+    uint64_t h;
+    const char *client, *server, *type;
+    double cli, srv;
+    bool efailed;
+} sg_obs;
+
+typedef struct sg_window {
+    sg_obs o[SG_SPANS];
+    size_t n;
+} sg_window;
+
+static uint8_t role_of(int64_t kind)
 {
-    if (sp->end_time_unix_nano <= sp->start_time_unix_nano)
+    switch (kind) {
+    case SPAN_KIND_CLIENT:
+        return ROLE_CLIENT;
+    case SPAN_KIND_PRODUCER:
+        return ROLE_PRODUCER;
+    case SPAN_KIND_SERVER:
+        return ROLE_SERVER;
+    case SPAN_KIND_CONSUMER:
+        return ROLE_CONSUMER;
+    default:
         return 0;
-    return (double)(sp->end_time_unix_nano - sp->start_time_unix_nano) / NS_PER_SEC;
+    }
 }
 
-void sampler_servicegraph_observe(servicegraph *g, const uint8_t trace_id[16],
-                                  const otlp_span_ref *r, uint64_t now_ns)
+/* The string value of the first attribute of each of peer.service, db.name and
+ * db.system (NULL when absent or not a string), in one pass. */
+static void client_attrs(const otlp_span *sp, const char *out[3])
+{
+    const otlp_any *v[3] = {NULL, NULL, NULL};
+    bool found[3] = {false, false, false};
+    for (size_t i = 0; i < sp->n_attributes; i++) {
+        const otlp_kv *kv = sp->attributes[i];
+        const char *k = kv ? kv->key : NULL;
+        int w = -1;
+        if (k == NULL)
+            continue;
+        if (k[0] == 'p' && strcmp(k, "peer.service") == 0)
+            w = 0;
+        else if (k[0] == 'd' && strncmp(k, "db.", 3) == 0)
+            w = strcmp(k + 3, "name") == 0 ? 1 : strcmp(k + 3, "system") == 0 ? 2 : -1;
+        if (w >= 0 && !found[w]) {
+            found[w] = true;
+            v[w] = kv->value;
+        }
+    }
+    for (int w = 0; w < 3; w++)
+        out[w] = v[w] && v[w]->value_case == ANY_STRING ? v[w]->string_value : NULL;
+}
+
+/* Reads what span |r| of trace |trace_id| needs into the next entry of |w|;
+ * spans that are neither a node nor a half are left out. */
+static void window_add(sg_window *w, const uint8_t *trace_id, const otlp_span_ref *r)
 {
     const otlp_span *sp = r->span;
-    uint8_t role;
-    switch (sp->kind) {
-    case SPAN_KIND_CLIENT:
-        role = ROLE_CLIENT;
-        break;
-    case SPAN_KIND_PRODUCER:
-        role = ROLE_PRODUCER;
-        break;
-    case SPAN_KIND_SERVER:
-        role = ROLE_SERVER;
-        break;
-    case SPAN_KIND_CONSUMER:
-        role = ROLE_CONSUMER;
-        break;
-    default:
-        role = 0;
-    }
+    uint8_t role = role_of(sp->kind);
     bool root = sp->parent_span_id.len == 0;
-    bool failed = span_status(sp) == STATUS_ERROR;
-    double secs = span_secs(sp);
-    uint32_t minute = (uint32_t)(now_ns / (60 * NS_PER_SEC));
-    const char *svc_raw = r->service ? r->service : "unknown_service";
-
     if (role == 0 && !root)
         return;
-    pthread_mutex_lock(&g->agg_mu);
-    const char *svc = intern(g, svc_raw);
-    if (role == ROLE_SERVER || role == ROLE_CONSUMER || root)
-        record_node(g, svc, failed, secs, minute);
-    if (role == ROLE_SERVER && root) {
-        /* Nobody instrumented called it: the caller is the user. */
-        record_edge(g, g->user, svc, TYPE_VIRTUAL, failed, -1, secs, minute);
-        pthread_mutex_unlock(&g->agg_mu);
+    sg_obs *o = &w->o[w->n++];
+    o->sp = sp;
+    o->trace_id = trace_id;
+    o->svc = r->service ? r->service : "unknown_service";
+    o->virt = NULL;
+    o->secs = (double)otlp_span_duration(sp) / NS_PER_SEC;
+    o->role = role;
+    o->root = root;
+    o->failed = span_status(sp) == STATUS_ERROR;
+    o->db = false;
+    o->half = false;
+    o->edge = false;
+    if (role == 0 || (role == ROLE_SERVER && root))
         return;
-    }
-    pthread_mutex_unlock(&g->agg_mu);
-    if (role == 0)
-        return;
-
-    uint8_t key[24];
-    memcpy(key, trace_id, 16);
+    memcpy(o->key, trace_id, 16);
     if (is_client(role)) {
         if (sp->span_id.len != 8)
             return;
-        memcpy(key + 16, sp->span_id.data, 8);
+        memcpy(o->key + 16, sp->span_id.data, 8);
+        const char *a[3]; /* peer.service, db.name, db.system */
+        client_attrs(sp, a);
+        o->db = (a[1] && a[1][0]) || (a[2] && a[2][0]);
+        const char *v = (a[0] && a[0][0]) ? a[0] : (a[1] && a[1][0]) ? a[1] : a[2];
+        o->virt = v && v[0] ? v : NULL;
     } else {
-        if (sp->parent_span_id.len != 8) {
-            pthread_mutex_lock(&g->agg_mu);
-            record_unpaired(g, g->empty, svc);
-            pthread_mutex_unlock(&g->agg_mu);
-            return;
-        }
-        memcpy(key + 16, sp->parent_span_id.data, 8);
+        if (sp->parent_span_id.len != 8)
+            return; /* unpaired at once */
+        memcpy(o->key + 16, sp->parent_span_id.data, 8);
     }
-    const char *virt = NULL;
-    bool db = false;
-    if (is_client(role)) {
-        const char *peer = otlp_attr_str(sp->attributes, sp->n_attributes, "peer.service");
-        const char *dbname = otlp_attr_str(sp->attributes, sp->n_attributes, "db.name");
-        const char *dbsys = otlp_attr_str(sp->attributes, sp->n_attributes, "db.system");
-        db = (dbname && dbname[0]) || (dbsys && dbsys[0]);
-        const char *v = (peer && peer[0]) ? peer : (dbname && dbname[0]) ? dbname : dbsys;
-        if (v && v[0])
-            virt = intern_locked(g, v);
-    }
+    o->half = true;
+    o->h = sampler_idt_hash(o->key, 24);
+}
 
-    uint64_t h = sampler_idt_hash(key, 24);
-    sg_stripe *st = &g->stripe[(h >> 61) & (STRIPES - 1)];
-    pthread_mutex_lock(&st->mu);
-    uint32_t idx = sampler_idt_find(&st->halves, key, h);
+static void set_edge(sg_obs *o, const char *client, const char *server, const char *type,
+                     bool failed, double cli, double srv)
+{
+    o->edge = true;
+    o->client = client;
+    o->server = server;
+    o->type = type;
+    o->efailed = failed;
+    o->cli = cli;
+    o->srv = srv;
+}
+
+/* Interns the names of |w|, counts its nodes, root servers' user edges and
+ * halves that cannot pair. Under agg_mu. */
+static void window_names(servicegraph *g, sg_window *w, uint32_t minute)
+{
+    struct {
+        const char *raw, *name;
+    } names[SG_CACHE];
+    struct {
+        const char *svc;
+        sg_node_min *n;
+    } nodes[SG_CACHE];
+    size_t nnames = 0, nnodes = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        sg_obs *o = &w->o[i];
+        const char *svc = NULL;
+        for (size_t k = 0; k < nnames && svc == NULL; k++)
+            if (names[k].raw == o->svc)
+                svc = names[k].name;
+        if (svc == NULL) {
+            svc = intern(g, o->svc);
+            names[nnames % SG_CACHE].raw = o->svc;
+            names[nnames % SG_CACHE].name = svc;
+            nnames += nnames < SG_CACHE;
+        }
+        o->svc = svc;
+        if (o->role == ROLE_SERVER || o->role == ROLE_CONSUMER || o->root) {
+            sg_node_min *n = NULL;
+            size_t k = 0;
+            while (k < nnodes && nodes[k].svc != svc)
+                k++;
+            if (k < nnodes) {
+                n = nodes[k].n;
+            } else {
+                n = node_find(g, svc, minute);
+                if (n != NULL && nnodes < SG_CACHE) {
+                    nodes[nnodes].svc = svc;
+                    nodes[nnodes++].n = n;
+                }
+            }
+            node_add(n, o->failed, o->secs);
+        }
+        if (o->role == ROLE_SERVER && o->root) {
+            /* Nobody instrumented called it: the caller is the user. */
+            set_edge(o, g->user, svc, TYPE_VIRTUAL, o->failed, -1, o->secs);
+        } else if (o->role != 0 && !o->half && !is_client(o->role)) {
+            record_unpaired(g, g->empty, svc);
+        } else if (o->virt != NULL) {
+            o->virt = intern(g, o->virt);
+        }
+    }
+}
+
+/* Pairs or parks the half of |o| in its stripe |st| (locked). */
+static void half_observe(servicegraph *g, sg_stripe *st, sg_obs *o, uint64_t now_ns)
+{
+    uint32_t idx = sampler_idt_find(&st->halves, o->key, o->h);
     if (idx != IDT_NONE) {
-        sg_half *o = sampler_idt_at(&st->halves, idx);
-        if (is_client(o->role) != is_client(role)) {
-            bool mine = is_client(role); /* this span is the client side */
-            const char *client = mine ? svc : o->service;
-            const char *server = mine ? o->service : svc;
-            uint8_t crole = mine ? role : o->role, srole = mine ? o->role : role;
-            bool isdb = mine ? db : o->db;
-            double cli = mine ? secs : o->secs, srv = mine ? o->secs : secs;
-            bool f = failed || o->failed;
-            pthread_mutex_lock(&g->agg_mu);
-            record_edge(g, client, server, edge_type(crole, srole, isdb), f, cli, srv, minute);
-            pthread_mutex_unlock(&g->agg_mu);
-            half_remove(g, st, idx, h);
-            pthread_mutex_unlock(&st->mu);
+        sg_half *x = sampler_idt_at(&st->halves, idx);
+        if (is_client(x->role) != is_client(o->role)) {
+            bool mine = is_client(o->role); /* this span is the client side */
+            uint8_t crole = mine ? o->role : x->role, srole = mine ? x->role : o->role;
+            set_edge(o, mine ? o->svc : x->service, mine ? x->service : o->svc,
+                     edge_type(crole, srole, mine ? o->db : x->db), o->failed || x->failed,
+                     mine ? o->secs : x->secs, mine ? x->secs : o->secs);
+            half_remove(g, st, idx, o->h);
             return;
         }
         /* The same side twice (a duplicate span): the newer one waits. */
-        half_remove(g, st, idx, h);
+        half_remove(g, st, idx, o->h);
     }
     if (atomic_load(&g->pending) >= g->max_pending) {
         atomic_fetch_add(&g->dropped, 1);
-        pthread_mutex_unlock(&st->mu);
         return;
     }
-    idx = sampler_idt_insert(&st->halves, key, h);
+    idx = sampler_idt_insert(&st->halves, o->key, o->h);
     if (idx == IDT_NONE) {
         atomic_fetch_add(&g->dropped, 1);
-        pthread_mutex_unlock(&st->mu);
         return;
     }
     sg_half *n = sampler_idt_at(&st->halves, idx);
-    n->role = role;
-    n->failed = failed;
-    n->db = db;
-    n->service = svc;
-    n->virt = virt;
-    n->secs = secs;
+    n->role = o->role;
+    n->failed = o->failed;
+    n->db = o->db;
+    n->service = o->svc;
+    n->virt = o->virt;
+    n->secs = o->secs;
     n->expire_ns = now_ns + g->wait_ns;
     n->next = IDT_NONE;
     n->prev = st->tail;
@@ -443,7 +553,117 @@ void sampler_servicegraph_observe(servicegraph *g, const uint8_t trace_id[16],
         st->head = idx;
     st->tail = idx;
     atomic_fetch_add(&g->pending, 1);
-    pthread_mutex_unlock(&st->mu);
+}
+
+/* Pairs or parks the halves of |w|. Each stripe's halves are taken in span order
+ * with the stripe locked once; halves of different stripes only meet in the
+ * pending bound, so when it may be reached they are taken in span order. */
+static void window_halves(servicegraph *g, sg_window *w, uint64_t now_ns)
+{
+    uint8_t order[SG_SPANS];
+    size_t count[STRIPES + 1] = {0}, nh = 0;
+    for (size_t i = 0; i < w->n; i++)
+        if (w->o[i].half) {
+            count[((w->o[i].h >> 61) & (STRIPES - 1)) + 1]++;
+            nh++;
+        }
+    if (atomic_load(&g->pending) + nh < g->max_pending) {
+        for (int s = 0; s < STRIPES; s++)
+            count[s + 1] += count[s];
+        for (size_t i = 0; i < w->n; i++)
+            if (w->o[i].half)
+                order[count[(w->o[i].h >> 61) & (STRIPES - 1)]++] = (uint8_t)i;
+    } else {
+        nh = 0;
+        for (size_t i = 0; i < w->n; i++)
+            if (w->o[i].half)
+                order[nh++] = (uint8_t)i;
+    }
+    sg_stripe *locked = NULL;
+    for (size_t k = 0; k < nh; k++) {
+        sg_obs *o = &w->o[order[k]];
+        sg_stripe *st = &g->stripe[(o->h >> 61) & (STRIPES - 1)];
+        if (st != locked) {
+            if (locked != NULL)
+                pthread_mutex_unlock(&locked->mu);
+            pthread_mutex_lock(&st->mu);
+            locked = st;
+        }
+        half_observe(g, st, o, now_ns);
+    }
+    if (locked != NULL)
+        pthread_mutex_unlock(&locked->mu);
+}
+
+/* Counts the edges of |w| in span order. Under agg_mu. */
+static void window_edges(servicegraph *g, sg_window *w, uint32_t minute)
+{
+    struct {
+        const char *client, *server, *type;
+        sg_edge *e;
+        sg_edge_min *em;
+    } seen[SG_CACHE];
+    size_t nseen = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        const sg_obs *o = &w->o[i];
+        if (!o->edge)
+            continue;
+        size_t k = 0;
+        while (k < nseen && (seen[k].client != o->client || seen[k].server != o->server ||
+                             seen[k].type != o->type))
+            k++;
+        if (k == nseen) {
+            k = nseen < SG_CACHE ? nseen++ : SG_CACHE - 1;
+            seen[k].client = o->client;
+            seen[k].server = o->server;
+            seen[k].type = o->type;
+            edge_find(g, o->client, o->server, o->type, minute, &seen[k].e, &seen[k].em);
+        }
+        edge_add(seen[k].e, seen[k].em, o->efailed, o->cli, o->srv);
+    }
+}
+
+static void window_flush(servicegraph *g, sg_window *w, uint64_t now_ns)
+{
+    uint32_t minute = (uint32_t)(now_ns / (60 * NS_PER_SEC));
+    if (w->n == 0)
+        return;
+    pthread_mutex_lock(&g->agg_mu);
+    window_names(g, w, minute);
+    pthread_mutex_unlock(&g->agg_mu);
+    window_halves(g, w, now_ns);
+    pthread_mutex_lock(&g->agg_mu);
+    window_edges(g, w, minute);
+    pthread_mutex_unlock(&g->agg_mu);
+    w->n = 0;
+}
+
+void sampler_servicegraph_observe(servicegraph *g, const uint8_t trace_id[16],
+                                  const otlp_span_ref *spans, size_t n, uint64_t now_ns)
+{
+    sg_window w;
+    w.n = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (w.n == SG_SPANS)
+            window_flush(g, &w, now_ns);
+        window_add(&w, trace_id, &spans[i]);
+    }
+    window_flush(g, &w, now_ns);
+}
+
+void sampler_servicegraph_observe_batch(servicegraph *g, const otlp_batch *b, uint64_t now_ns)
+{
+    sg_window w;
+    w.n = 0;
+    for (size_t i = 0; i < b->ngroups; i++) {
+        const otlp_trace_group *grp = &b->groups[i];
+        for (size_t k = 0; k < grp->nspans; k++) {
+            if (w.n == SG_SPANS)
+                window_flush(g, &w, now_ns);
+            window_add(&w, grp->trace_id, &grp->spans[k]);
+        }
+    }
+    window_flush(g, &w, now_ns);
 }
 
 void sampler_servicegraph_expire(servicegraph *g, uint64_t now_ns)

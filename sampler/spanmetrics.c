@@ -111,8 +111,139 @@ static sm_series *series_new(const char *svc, size_t slen, const char *name, siz
     return s;
 }
 
-void sampler_spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r)
+/* ------------------------------------------------------------------ observing */
+
+/* Spans are first counted per series in a local table, then each series is
+ * merged into the shared stripes under one lock: many spans of a request share
+ * a series. Durations are added to the shared sums one span at a time, in
+ * arrival order, so the sums are the same as when each span is counted alone. */
+#define AGG_SPANS 128 /* spans counted before a merge */
+#define AGG_SLOTS 256 /* local table slots, a power of two >= 2 * AGG_SPANS */
+
+/* One series' share of the spans counted so far. */
+typedef struct sm_local {
+    const char *svc, *name;
+    uint16_t slen, nlen;
+    uint8_t kind, status;
+    bool deferred;     /* merged into the overflow series: sums in arrival order */
+    uint64_t h;        /* XXH3 of the key */
+    sm_series *target; /* while merging */
+    int tstripe;       /* the stripe of target */
+    uint32_t calls;
+    uint64_t size;
+    uint32_t lat[NLAT + 1];
+    uint8_t first, last; /* its spans' durations, chained through sm_agg.next */
+} sm_local;
+
+typedef struct sm_agg {
+    uint8_t slot[AGG_SLOTS]; /* series index + 1; 0 = empty */
+    size_t nseries, nspans;
+    sm_local series[AGG_SPANS];
+    double secs[AGG_SPANS];  /* per span, in arrival order */
+    uint8_t next[AGG_SPANS]; /* the next span of the same series */
+    uint8_t of[AGG_SPANS];   /* the series of each span */
+} sm_agg;
+
+/* The stripe of a key's hash. */
+static int stripe_of(uint64_t h)
 {
+    return (int)(h >> 61) & (STRIPES - 1);
+}
+
+/* Adds |l| to its shared series (found, created, or the overflow series past the
+ * cap) with the stripe |*locked| (-1: none) locked, switching stripes as needed.
+ * Leaves l->target NULL when the series could not be created. */
+static void merge_one(spanmetrics *m, sm_agg *a, sm_local *l, int *locked)
+{
+    const char *svc = l->svc, *name = l->name;
+    size_t slen = l->slen, nlen = l->nlen;
+    uint64_t h = l->h;
+    char key[MAX_SVC + MAX_NAME + 4];
+    size_t klen = make_key(key, svc, slen, name, nlen, l->kind, l->status);
+    l->target = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int si = stripe_of(h);
+        if (*locked != si) {
+            if (*locked >= 0)
+                pthread_mutex_unlock(&m->stripe[*locked].mu);
+            pthread_mutex_lock(&m->stripe[si].mu);
+            *locked = si;
+        }
+        sm_series *s = sampler_strmap_get(&m->stripe[si].map, key, klen, h);
+        if (s == NULL) {
+            if (attempt == 0 && atomic_load(&m->nseries) >= m->max_series) {
+                /* Over the cap: count under one overflow series per kind/status. */
+                svc = name = "overflow";
+                slen = nlen = 8;
+                klen = make_key(key, svc, slen, name, nlen, l->kind, l->status);
+                h = XXH3_64bits(key, klen);
+                continue;
+            }
+            s = series_new(svc, slen, name, nlen, l->kind, l->status);
+            if (s == NULL || sampler_strmap_put(&m->stripe[si].map, key, klen, h, s) != 0) {
+                if (s)
+                    series_free(s);
+                return;
+            }
+            atomic_fetch_add(&m->nseries, 1);
+        }
+        s->calls += l->calls;
+        s->size += l->size;
+        for (size_t b = 0; b <= NLAT; b++)
+            s->lat[b] += l->lat[b];
+        /* Series of other keys may share the overflow series: their spans' sums
+         * are added in arrival order afterwards. */
+        l->deferred = slen == 8 && nlen == 8 && memcmp(svc, "overflow", 8) == 0 &&
+                      memcmp(name, "overflow", 8) == 0;
+        if (!l->deferred) {
+            for (unsigned k = l->first;; k = a->next[k]) {
+                s->sum += a->secs[k];
+                if (k == l->last)
+                    break;
+            }
+        }
+        l->target = s;
+        l->tstripe = si;
+        return;
+    }
+}
+
+static void agg_init(sm_agg *a)
+{
+    memset(a->slot, 0, sizeof(a->slot));
+    a->nseries = a->nspans = 0;
+}
+
+/* Merges everything counted in |a| into |m| and empties |a|. */
+static void agg_merge(spanmetrics *m, sm_agg *a)
+{
+    int locked = -1;
+    bool deferred = false;
+    for (size_t i = 0; i < a->nseries; i++) {
+        merge_one(m, a, &a->series[i], &locked);
+        deferred |= a->series[i].deferred && a->series[i].target != NULL;
+    }
+    for (size_t k = 0; deferred && k < a->nspans; k++) {
+        const sm_local *l = &a->series[a->of[k]];
+        if (!l->deferred || l->target == NULL)
+            continue;
+        if (locked != l->tstripe) {
+            if (locked >= 0)
+                pthread_mutex_unlock(&m->stripe[locked].mu);
+            pthread_mutex_lock(&m->stripe[l->tstripe].mu);
+            locked = l->tstripe;
+        }
+        l->target->sum += a->secs[k];
+    }
+    if (locked >= 0)
+        pthread_mutex_unlock(&m->stripe[locked].mu);
+    agg_init(a);
+}
+/* Counts span |r| in |a|, merging first when |a| is full. */
+static void agg_add(spanmetrics *m, sm_agg *a, const otlp_span_ref *r)
+{
+    if (a->nspans == AGG_SPANS)
+        agg_merge(m, a);
     const otlp_span *sp = r->span;
     const char *svc = r->service ? r->service : "unknown_service";
     const char *name = sp->name ? sp->name : "";
@@ -121,42 +252,58 @@ void sampler_spanmetrics_observe(spanmetrics *m, const otlp_span_ref *r)
     int status = span_status(sp);
     if (status < 0 || status > 2)
         status = 0;
-    double secs = sp->end_time_unix_nano > sp->start_time_unix_nano
-                      ? (double)(sp->end_time_unix_nano - sp->start_time_unix_nano) / NS_PER_SEC
-                      : 0.0;
-    size_t bytes = opentelemetry__proto__trace__v1__span__get_packed_size(sp);
-
+    double secs = (double)otlp_span_duration(sp) / NS_PER_SEC;
     char key[MAX_SVC + MAX_NAME + 4];
-    for (int attempt = 0; attempt < 2; attempt++) {
-        size_t klen = make_key(key, svc, slen, name, nlen, kind, status);
-        uint64_t h = XXH3_64bits(key, klen);
-        int si = (int)(h >> 61) & (STRIPES - 1);
-        pthread_mutex_lock(&m->stripe[si].mu);
-        sm_series *s = sampler_strmap_get(&m->stripe[si].map, key, klen, h);
-        if (s == NULL) {
-            if (attempt == 0 && atomic_load(&m->nseries) >= m->max_series) {
-                /* Over the cap: count under one overflow series per kind/status. */
-                pthread_mutex_unlock(&m->stripe[si].mu);
-                svc = name = "overflow";
-                slen = nlen = 8;
-                continue;
-            }
-            s = series_new(svc, slen, name, nlen, kind, status);
-            if (s == NULL || sampler_strmap_put(&m->stripe[si].map, key, klen, h, s) != 0) {
-                if (s)
-                    series_free(s);
-                pthread_mutex_unlock(&m->stripe[si].mu);
-                return;
-            }
-            atomic_fetch_add(&m->nseries, 1);
+    uint64_t h = XXH3_64bits(key, make_key(key, svc, slen, name, nlen, kind, status));
+    sm_local *l;
+    for (size_t i = h & (AGG_SLOTS - 1);; i = (i + 1) & (AGG_SLOTS - 1)) {
+        if (a->slot[i] == 0) {
+            l = &a->series[a->nseries];
+            memset(l, 0, sizeof(*l));
+            l->svc = svc;
+            l->name = name;
+            l->slen = (uint16_t)slen;
+            l->nlen = (uint16_t)nlen;
+            l->kind = (uint8_t)kind;
+            l->status = (uint8_t)status;
+            l->h = h;
+            a->slot[i] = (uint8_t)++a->nseries;
+            break;
         }
-        s->calls++;
-        s->size += bytes;
-        s->lat[ottr_prom_bucket(lat_bounds, NLAT, secs)]++;
-        s->sum += secs;
-        pthread_mutex_unlock(&m->stripe[si].mu);
-        return;
+        l = &a->series[a->slot[i] - 1];
+        if (l->h == h && l->kind == kind && l->status == status && l->slen == slen &&
+            l->nlen == nlen && memcmp(l->svc, svc, slen) == 0 && memcmp(l->name, name, nlen) == 0)
+            break;
     }
+    uint8_t k = (uint8_t)a->nspans++;
+    a->secs[k] = secs;
+    a->of[k] = (uint8_t)(l - a->series);
+    if (l->calls++ == 0)
+        l->first = k;
+    else
+        a->next[l->last] = k;
+    l->last = k;
+    l->size += otlp_span_ref_size(r);
+    l->lat[ottr_prom_bucket(lat_bounds, NLAT, secs)]++;
+}
+
+void sampler_spanmetrics_observe(spanmetrics *m, const otlp_span_ref *spans, size_t n)
+{
+    sm_agg a;
+    agg_init(&a);
+    for (size_t i = 0; i < n; i++)
+        agg_add(m, &a, &spans[i]);
+    agg_merge(m, &a);
+}
+
+void sampler_spanmetrics_observe_batch(spanmetrics *m, const otlp_batch *b)
+{
+    sm_agg a;
+    agg_init(&a);
+    for (size_t g = 0; g < b->ngroups; g++)
+        for (size_t i = 0; i < b->groups[g].nspans; i++)
+            agg_add(m, &a, &b->groups[g].spans[i]);
+    agg_merge(m, &a);
 }
 
 static void labels_of(ottr_buf *b, const sm_series *s)

@@ -1,6 +1,8 @@
 /* bench/sampler/bench_sampler.c - buffers 1M synthetic traces in the sampler's
  * summaries (no pending write), then decides them all; prints heap bytes per
- * buffered trace and decisions per second, the median of 5 runs. */
+ * buffered trace and decisions per second, the median of 5 runs. With --requests,
+ * submits the load generator's requests (decoded and grouped as the receivers do)
+ * once, for counting instructions per span under callgrind or perf. */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 #include <unistd.h>
 #include <ftw.h>
 
+#include "bench/loadgen/loadgen.h"
 #include "sampler/sampler.h"
 
 #define RUNS           5
@@ -172,11 +175,72 @@ static void figure(const char *name, const double *v, const char *unit)
     printf("FIGURE %s %.1f %s %.1f %.1f\n", name, median((double *)v, RUNS), unit, lo, hi);
 }
 
+/* Submits |nreq| requests shaped as loadgen's defaults (16 traces x 8 spans, 7
+ * attributes, 10 services, client/server pairs) through the receivers' path:
+ * protobuf decode, otlp_batch_build_wire, sampler_submit. Returns 0 or -1. */
+static int bench_requests(sampler *s, long nreq)
+{
+    lg_options o = {.services = 10,
+                    .depth = 4,
+                    .spans_per_trace = 8,
+                    .traces_per_request = 16,
+                    .attrs = 7,
+                    .error_rate = 0.05,
+                    .templates = 64,
+                    .seed = 1};
+    lg_template *t = NULL;
+    int nt = 0;
+    if (lg_templates_build(&o, &t, &nt) != 0)
+        return -1;
+    size_t maxlen = 0;
+    for (int i = 0; i < nt; i++)
+        maxlen = t[i].len > maxlen ? t[i].len : maxlen;
+    uint8_t *buf = malloc(maxlen);
+    uint8_t ids[16 * 16];
+    ottr_arena a;
+    ottr_arena_init(&a, 1 << 20, 0);
+    uint64_t rng = 42, spans = 0;
+    int rc = buf ? 0 : -1;
+    uint64_t t0 = ottr_mono_ns();
+    for (long r = 0; r < nreq && rc == 0; r++) {
+        const lg_template *tp = &t[r % nt];
+        lg_template_fill(tp, buf, &rng, g_now - NS_PER_SEC, ids);
+        otlp_request *req = NULL;
+        otlp_batch b;
+        size_t rejected = 0;
+        char err[256];
+        if (otlp_proto_decode_request(&a, buf, tp->len, &req, err, sizeof(err)) != OTTR_OK ||
+            otlp_batch_build_wire(&a, req, buf, tp->len, &b, &rejected, err, sizeof(err)) !=
+                OTTR_OK ||
+            sampler_submit(s, &b) != OTTR_OK) {
+            fprintf(stderr, "request %ld failed\n", r);
+            rc = -1;
+        }
+        spans += b.nspans;
+        ottr_arena_reset(&a);
+        if (r % 256 == 255) {
+            g_now += NS_PER_SEC;
+            sampler_tick(s);
+        }
+    }
+    uint64_t t1 = ottr_mono_ns();
+    printf("requests: %ld requests, %llu spans, %.0f spans/s\n", nreq, (unsigned long long)spans,
+           (double)spans / ((double)(t1 - t0) / NS_PER_SEC));
+    ottr_arena_free(&a);
+    free(buf);
+    lg_templates_free(t, nt);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    /* bench_sampler [N | --quick]: N traces per run (default 1M; --quick 100k). */
+    /* bench_sampler [N | --quick | --requests R]: N traces per run (default 1M;
+     * --quick 100k); --requests submits R loadgen-shaped requests once. */
     size_t n = DEFAULT_TRACES;
-    if (argc > 1)
+    long nreq = 0;
+    if (argc > 2 && strcmp(argv[1], "--requests") == 0)
+        nreq = strtol(argv[2], NULL, 10);
+    else if (argc > 1)
         n = strcmp(argv[1], "--quick") == 0 ? 100000 : (size_t)strtoull(argv[1], NULL, 10);
     if (n == 0)
         n = DEFAULT_TRACES;
@@ -219,6 +283,14 @@ int main(int argc, char **argv)
     if (sampler_create(&o, st, &s, err, sizeof(err)) != OTTR_OK) {
         fprintf(stderr, "sampler_create: %s\n", err);
         return 1;
+    }
+    if (nreq > 0) {
+        int rc = bench_requests(s, nreq);
+        sampler_destroy(s);
+        store_close(st);
+        ottr_yaml_free(yaml);
+        nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+        return rc == 0 ? 0 : 1;
     }
     uint8_t(*ids)[16] = malloc(n * 16);
     if (ids == NULL)

@@ -586,6 +586,27 @@ static void test_wire_matches_reencode(void **state)
     ottr_arena_free(&ar);
 }
 
+static otlp_any *any_new(int value_case)
+{
+    otlp_any *v = talloc(sizeof(*v));
+    opentelemetry__proto__common__v1__any_value__init(v);
+    v->value_case = value_case;
+    return v;
+}
+
+/* Every ref of |b| carries its span's encoded size, as protobuf-c computes it. */
+static void assert_sizes(const otlp_batch *b)
+{
+    for (size_t g = 0; g < b->ngroups; g++) {
+        for (size_t k = 0; k < b->groups[g].nspans; k++) {
+            const otlp_span_ref *r = &b->groups[g].spans[k];
+            size_t want = opentelemetry__proto__trace__v1__span__get_packed_size(r->span);
+            assert_int_equal(r->wire_len, want);
+            assert_int_equal(otlp_span_ref_size(r), want);
+        }
+    }
+}
+
 /* Appends field |f| (length-delimited) holding |n| bytes of |p| to |out|. */
 static size_t put_ld(uint8_t *out, int f, const uint8_t *p, size_t n)
 {
@@ -644,6 +665,7 @@ static void test_wire_unusual(void **state)
                          OTTR_OK);
         assert_int_equal(b.ngroups, 1);
         assert_int_equal(b.nspans, 2);
+        assert_sizes(&b); /* the unknown field counts */
         otlp_traces_data *td = opentelemetry__proto__trace__v1__traces_data__unpack(
             (ProtobufCAllocator[]){otlp_pb_allocator(&ar)}, b.groups[0].chunk_len,
             b.groups[0].chunk);
@@ -668,6 +690,121 @@ static void test_wire_unusual(void **state)
     }
 }
 
+/* Spans with every kind of field, and spans whose bytes are not what protobuf-c
+ * packs (explicit zeros, empty strings, long varints): wire_len is the size
+ * get_packed_size gives, on both paths. */
+static void test_span_sizes(void **state)
+{
+    (void)state;
+    otlp_span *a = span_new(7, 1, "full");
+    a->trace_state = "k=v";
+    a->parent_span_id = a->span_id;
+    a->kind = -3;
+    a->dropped_attributes_count = 300;
+    a->dropped_events_count = 1;
+    a->dropped_links_count = 2;
+    a->flags = 0x301;
+    otlp_any *vs[9];
+    vs[0] = any_new(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE);
+    vs[0]->string_value = (char *)"";
+    vs[1] = any_new(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE);
+    vs[1]->string_value = (char *)protobuf_c_empty_string;
+    vs[2] = any_new(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE);
+    vs[3] = any_new(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE);
+    vs[3]->int_value = -5;
+    vs[4] = any_new(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE);
+    vs[5] = any_new(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE);
+    vs[6] = any_new(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE);
+    vs[6]->kvlist_value = talloc(sizeof(otlp_kvlist));
+    opentelemetry__proto__common__v1__key_value_list__init(vs[6]->kvlist_value);
+    vs[6]->kvlist_value->n_values = 1;
+    vs[6]->kvlist_value->values = talloc(sizeof(otlp_kv *));
+    vs[6]->kvlist_value->values[0] = kv_str("inner", "x");
+    vs[7] = any_new(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE);
+    vs[7]->array_value = talloc(sizeof(otlp_array));
+    opentelemetry__proto__common__v1__array_value__init(vs[7]->array_value);
+    vs[7]->array_value->n_values = 2;
+    vs[7]->array_value->values = talloc(2 * sizeof(otlp_any *));
+    vs[7]->array_value->values[0] = vs[3];
+    vs[7]->array_value->values[1] = vs[6];
+    vs[8] = any_new(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET);
+    a->n_attributes = 11;
+    a->attributes = talloc(a->n_attributes * sizeof(otlp_kv *));
+    for (size_t i = 0; i < 9; i++) {
+        a->attributes[i] = kv_str(i % 2 ? "k" : "", "");
+        a->attributes[i]->value = vs[i];
+    }
+    a->attributes[9] = kv_str("no value", "");
+    a->attributes[9]->value = NULL;
+    a->attributes[10] = kv_str(NULL, "v");
+    a->n_events = 1;
+    a->events = talloc(sizeof(otlp_event *));
+    a->events[0] = talloc(sizeof(otlp_event));
+    opentelemetry__proto__trace__v1__span__event__init(a->events[0]);
+    a->events[0]->name = "ev";
+    a->events[0]->time_unix_nano = 5;
+    a->events[0]->n_attributes = 1;
+    a->events[0]->attributes = a->attributes;
+    a->n_links = 1;
+    a->links = talloc(sizeof(otlp_link *));
+    a->links[0] = talloc(sizeof(otlp_link));
+    opentelemetry__proto__trace__v1__span__link__init(a->links[0]);
+    a->links[0]->trace_id = a->trace_id;
+    a->links[0]->flags = 1;
+    a->links[0]->dropped_attributes_count = 3;
+    a->status = talloc(sizeof(otlp_status));
+    opentelemetry__proto__trace__v1__status__init(a->status);
+    a->status->message = "boom";
+    a->status->code = 2;
+    otlp_span *b = span_new(7, 2, ""); /* an empty status, nothing else */
+    b->status = talloc(sizeof(otlp_status));
+    opentelemetry__proto__trace__v1__status__init(b->status);
+    otlp_span *sp[] = {a, b, span_new(8, 3, "plain")};
+
+    ottr_arena ar;
+    ottr_arena_init(&ar, 4096, 0);
+    otlp_batch bt;
+    size_t rejected, len;
+    otlp_request *req = req_new(
+        (otlp_resource_spans *[]){rs_new("svc", (otlp_scope_spans *[]){scope_new("s", sp, 3)}, 1)},
+        1);
+    assert_int_equal(otlp_batch_build(&ar, req, &bt, &rejected, NULL, 0), OTTR_OK);
+    assert_int_equal(bt.nspans, 3);
+    assert_sizes(&bt);
+    uint8_t *wire = req_pack(req, &len);
+    otlp_request *dec =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+            (ProtobufCAllocator[]){otlp_pb_allocator(&ar)}, len, wire);
+    assert_non_null(dec);
+    assert_int_equal(otlp_batch_build_wire(&ar, dec, wire, len, &bt, &rejected, NULL, 0), OTTR_OK);
+    assert_int_equal(bt.nspans, 3);
+    assert_sizes(&bt);
+    free(wire);
+
+    /* Bytes protobuf-c would pack shorter: explicit zero and empty fields (as some
+     * encoders send them) and a varint longer than needed. */
+    uint8_t span[1024], ss[2048], rs[2048], rq[4096];
+    size_t n = protobuf_c_message_pack(&sp[2]->base, span);
+    const uint8_t extra[] = {0x50, 0x00,              /* dropped_attributes_count: 0 */
+                             0x1a, 0x00,              /* trace_state: "" */
+                             0x30, 0x81, 0x00,        /* kind: 1, in two bytes */
+                             0x7a, 0x02, 0x18, 0x00}; /* status: {code: 0} */
+    memcpy(span + n, extra, sizeof(extra));
+    n += sizeof(extra);
+    size_t n_ss = put_ld(ss, 2, span, n);
+    size_t n_rs = put_ld(rs, 2, ss, n_ss);
+    size_t n_rq = put_ld(rq, 1, rs, n_rs);
+    dec = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+        (ProtobufCAllocator[]){otlp_pb_allocator(&ar)}, n_rq, rq);
+    assert_non_null(dec);
+    assert_int_equal(otlp_batch_build_wire(&ar, dec, rq, n_rq, &bt, &rejected, NULL, 0), OTTR_OK);
+    assert_int_equal(bt.nspans, 1);
+    assert_true(opentelemetry__proto__trace__v1__span__get_packed_size(bt.groups[0].spans[0].span) <
+                n);
+    assert_sizes(&bt);
+    ottr_arena_free(&ar);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -680,6 +817,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_many_traces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wire_matches_reencode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wire_unusual, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_span_sizes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,8 +29,8 @@ static void g_feed(gfx *x, tspan sp, uint64_t now)
     otlp_batch b;
     h_batch(&x->arena, &sp, 1, &b);
     for (size_t i = 0; i < b.ngroups; i++)
-        for (size_t k = 0; k < b.groups[i].nspans; k++)
-            sampler_servicegraph_observe(x->g, b.groups[i].trace_id, &b.groups[i].spans[k], now);
+        sampler_servicegraph_observe(x->g, b.groups[i].trace_id, b.groups[i].spans,
+                                     b.groups[i].nspans, now);
 }
 
 static double g_val(gfx *x, const char *line)
@@ -374,7 +374,7 @@ static void test_spanmetrics_cardinality_cap(void **state)
         tspan sp = {.service = "svc", .trace = 1, .span = (uint64_t)i + 1, .name = names[i]};
         otlp_batch b;
         h_batch(&a, &sp, 1, &b);
-        sampler_spanmetrics_observe(m, &b.groups[0].spans[0]);
+        sampler_spanmetrics_observe(m, &b.groups[0].spans[0], 1);
     }
     assert_int_equal(sampler_spanmetrics_series(m), 6); /* 5 + the overflow series */
     ottr_buf out = {0};
@@ -385,6 +385,102 @@ static void test_spanmetrics_cardinality_cap(void **state)
     ottr_buf_free(&out);
     ottr_arena_free(&a);
     sampler_spanmetrics_destroy(m);
+}
+
+/* A request's spans observed together give the same /metrics text (calls,
+ * sizes, histogram buckets and sums, edges, unpaired and dropped counts) as the
+ * same spans observed one at a time, and the size totals are the spans'
+ * encoded sizes. */
+static void test_request_same_as_spans(void **state)
+{
+    (void)state;
+    static const char *const svcs[] = {"frontend", "cart", "db-proxy"};
+    static const char *const names[] = {"GET /", "SELECT", "call", "render"};
+    static const int kinds[] = {SPAN_KIND_SERVER, SPAN_KIND_CLIENT, SPAN_KIND_INTERNAL,
+                                SPAN_KIND_PRODUCER, SPAN_KIND_CONSUMER};
+    tspan sp[300];
+    for (size_t i = 0; i < 300; i++) {
+        sp[i] = (tspan){.service = svcs[i % 3],
+                        .trace = i / 8 + 1,
+                        .span = i % 8 + 1,
+                        .parent = i % 8 ? (i % 8 + 1) / 2 : 0,
+                        .name = names[(i / 3) % 4],
+                        .kind = kinds[(i * 7) % 5],
+                        .status = i % 11 == 0 ? STATUS_ERROR : 0,
+                        .dur_ms = (i * 37) % 300 + 1};
+        if (i % 6 == 1)
+            sp[i].attrs[0] = (tattr){.key = "db.system", .type = A_STR, .s = "postgres"};
+        if (i % 9 == 4)
+            sp[i].attrs[0] = (tattr){.key = "peer.service", .type = A_STR, .s = "billing"};
+    }
+    ottr_arena a;
+    ottr_arena_init(&a, 1 << 16, 0);
+    otlp_batch b;
+    h_batch(&a, sp, 300, &b);
+    spanmetrics *m1 = sampler_spanmetrics_create(10000), *m2 = sampler_spanmetrics_create(10000);
+    spanmetrics *c1 = sampler_spanmetrics_create(7), *c2 = sampler_spanmetrics_create(7);
+    servicegraph *g1 = sampler_servicegraph_create(SEC(10), 1000, 100);
+    servicegraph *g2 = sampler_servicegraph_create(SEC(10), 1000, 100);
+    servicegraph *p1 = sampler_servicegraph_create(SEC(10), 20, 5);
+    servicegraph *p2 = sampler_servicegraph_create(SEC(10), 20, 5);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < b.ngroups; i++) {
+        for (size_t k = 0; k < b.groups[i].nspans; k++) {
+            const otlp_span_ref *r = &b.groups[i].spans[k];
+            sampler_spanmetrics_observe(m1, r, 1);
+            sampler_spanmetrics_observe(c1, r, 1);
+            sampler_servicegraph_observe(g1, b.groups[i].trace_id, r, 1, T0_NS);
+            sampler_servicegraph_observe(p1, b.groups[i].trace_id, r, 1, T0_NS);
+            bytes += opentelemetry__proto__trace__v1__span__get_packed_size(r->span);
+        }
+    }
+    sampler_spanmetrics_observe_batch(m2, &b);
+    sampler_spanmetrics_observe_batch(c2, &b);
+    sampler_servicegraph_observe_batch(g2, &b, T0_NS);
+    sampler_servicegraph_observe_batch(p2, &b, T0_NS);
+    sampler_servicegraph_expire(g1, T0_NS + SEC(11));
+    sampler_servicegraph_expire(g2, T0_NS + SEC(11));
+    ottr_buf t1 = {0}, t2 = {0};
+    sampler_spanmetrics_render(m1, &t1);
+    sampler_spanmetrics_render(m2, &t2);
+    assert_string_equal(t1.data, t2.data);
+    uint64_t total = 0;
+    for (const char *l = strstr(t2.data, "\ntraces_spanmetrics_size_total{"); l;
+         l = strstr(l + 1, "\ntraces_spanmetrics_size_total{"))
+        total += strtoull(strchr(l, '}') + 2, NULL, 10);
+    assert_int_equal(total, bytes);
+    ottr_buf_reset(&t1);
+    ottr_buf_reset(&t2);
+    sampler_spanmetrics_render(c1, &t1); /* past the cap: the overflow series */
+    sampler_spanmetrics_render(c2, &t2);
+    assert_string_equal(t1.data, t2.data);
+    /* Edges are keyed by interned names: compare the lines, not their order. */
+    servicegraph *gs[][2] = {{g1, g2}, {p1, p2}};
+    for (int k = 0; k < 2; k++) {
+        ottr_buf_reset(&t1);
+        ottr_buf_reset(&t2);
+        sampler_servicegraph_render(gs[k][0], &t1);
+        sampler_servicegraph_render(gs[k][1], &t2);
+        assert_int_equal(t1.len, t2.len);
+        for (char *l = t1.data, *e; *l; l = e + 1) {
+            e = strchr(l, '\n');
+            *e = '\0';
+            assert_non_null(strstr(t2.data, l));
+        }
+        assert_int_equal(sampler_servicegraph_pending(gs[k][0]),
+                         sampler_servicegraph_pending(gs[k][1]));
+    }
+    ottr_buf_free(&t1);
+    ottr_buf_free(&t2);
+    sampler_spanmetrics_destroy(m1);
+    sampler_spanmetrics_destroy(m2);
+    sampler_spanmetrics_destroy(c1);
+    sampler_spanmetrics_destroy(c2);
+    sampler_servicegraph_destroy(g1);
+    sampler_servicegraph_destroy(g2);
+    sampler_servicegraph_destroy(p1);
+    sampler_servicegraph_destroy(p2);
+    ottr_arena_free(&a);
 }
 
 int main(void)
@@ -399,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_pending_is_bounded),
         cmocka_unit_test(test_sampler_metrics_and_persistence),
         cmocka_unit_test(test_spanmetrics_cardinality_cap),
+        cmocka_unit_test(test_request_same_as_spans),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     ottr_metrics_shutdown();
