@@ -254,13 +254,15 @@ static inline const store_pending_ref *keep_job_refs(const keep_job *j)
 /* Kept traces waiting for the writer past which submits of new traces are
  * pushed back (decisions already taken are always queued). */
 #define WRITER_QUEUE_MAX 65536
-/* The receivers push back on new traces when the copying ahead (the writer's
- * queue, plus the buffered traces times the share that recent decisions kept)
- * is more than WRITER_WORK_SEC seconds of the writer's measured capacity, or when
- * the oldest queued trace has waited WRITER_MAX_DELAY_NS: so that at full load a
- * kept trace is readable a second or two after its decision, and the queue
- * cannot grow without bound. */
+/* The receivers push back on new traces when new traces come faster than the
+ * writer can copy its share of them (a token bucket filled at its measured
+ * traces per busy second, WRITER_TOKEN_SEC deep, each new trace costing the
+ * share that recent decisions kept), when its queue holds more than
+ * WRITER_WORK_SEC of its work, or when the oldest queued trace has waited
+ * WRITER_MAX_DELAY_NS: so that at full load a kept trace is readable a second or
+ * two after its decision, and the queue cannot grow without bound. */
 #define WRITER_WORK_SEC     2
+#define WRITER_TOKEN_SEC    1
 #define WRITER_MAX_DELAY_NS (2 * NS_PER_SEC)
 #define WRITER_QUEUE_MIN    1024
 /* Traces per second assumed before the writer has measured its own. */
@@ -435,6 +437,9 @@ struct sampler {
      * will bring. Updated by housekeeping. */
     _Atomic uint32_t keep_permille;
     uint64_t ratio_kept, ratio_dropped; /* at the last update (housekeeping) */
+    pthread_mutex_t tok_mu;             /* the keep-token bucket (keep_tokens_take) */
+    uint64_t tokens;                    /* milli-traces of copying new traces may bring */
+    uint64_t tok_last_ns;
 
     uint32_t reclaimed_sec; /* pending below this is gone */
     uint32_t flushed_minute;

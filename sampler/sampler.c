@@ -151,6 +151,7 @@ ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, c
     pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&s->decide_mu, NULL);
     pthread_mutex_init(&s->arr_mu, NULL);
+    pthread_mutex_init(&s->tok_mu, NULL);
     pthread_cond_init(&s->arr_cv, NULL);
     pthread_mutex_init(&s->tick_mu, NULL);
     pthread_cond_init(&s->tick_cv, NULL);
@@ -160,6 +161,7 @@ ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, c
         pthread_rwlock_destroy(&s->pol_lock);
         pthread_mutex_destroy(&s->decide_mu);
         pthread_mutex_destroy(&s->arr_mu);
+        pthread_mutex_destroy(&s->tok_mu);
         pthread_cond_destroy(&s->arr_cv);
         pthread_mutex_destroy(&s->tick_mu);
         pthread_cond_destroy(&s->tick_cv);
@@ -268,19 +270,49 @@ static void reclaim(sampler *s)
 /* ------------------------------------------------------------------ hand-off */
 
 /* Whether the writer is behind: kept traces would not be readable soon enough. */
-static bool writer_behind(sampler *s, uint64_t ntraces)
+static uint64_t writer_capacity(sampler *s)
+{
+    uint64_t cap = atomic_load(&s->w.capacity);
+    return cap ? cap : WRITER_CAPACITY_GUESS; /* not measured yet */
+}
+
+/* Whether the writer's queue is past WRITER_WORK_SEC of its work (or
+ * WRITER_QUEUE_MAX jobs), or its oldest job waited past WRITER_MAX_DELAY_NS. */
+static bool writer_behind(sampler *s)
 {
     size_t count;
     uint64_t wait;
     sampler_writer_queue(&s->w, &count, &wait);
     if (count >= WRITER_QUEUE_MAX || wait > WRITER_MAX_DELAY_NS)
         return true;
-    uint64_t cap = atomic_load(&s->w.capacity);
-    if (cap == 0)
-        cap = WRITER_CAPACITY_GUESS; /* not measured yet */
-    uint64_t ahead = count + ntraces * atomic_load(&s->keep_permille) / 1000;
-    uint64_t most = cap * WRITER_WORK_SEC;
-    return ahead > (most > WRITER_QUEUE_MIN ? most : WRITER_QUEUE_MIN);
+    uint64_t most = writer_capacity(s) * WRITER_WORK_SEC;
+    return count > (most > WRITER_QUEUE_MIN ? most : WRITER_QUEUE_MIN);
+}
+
+/* Takes the copying that |ngroups| new traces are expected to bring (times the
+ * recent keep share) from a bucket that fills at the writer's capacity, up to a
+ * second of it: new traces come in no faster than the writer can keep its share
+ * of them, so the queue does not build up behind the decision wait. Returns false
+ * when the bucket is empty (nothing taken). */
+static bool keep_tokens_take(sampler *s, size_t ngroups)
+{
+    uint64_t cap = writer_capacity(s);
+    uint64_t cost = (uint64_t)ngroups * atomic_load(&s->keep_permille); /* milli-traces */
+    uint64_t full = cap * 1000 * WRITER_TOKEN_SEC;
+    uint64_t now = ottr_mono_ns();
+    pthread_mutex_lock(&s->tok_mu);
+    if (s->tok_last_ns == 0) {
+        s->tokens = full;
+    } else if (now > s->tok_last_ns) {
+        uint64_t add = (now - s->tok_last_ns) / NS_PER_MS * cap; /* ms × traces/s */
+        s->tokens = s->tokens + add > full ? full : s->tokens + add;
+    }
+    s->tok_last_ns = now;
+    bool ok = s->tokens >= cost;
+    if (ok)
+        s->tokens -= cost;
+    pthread_mutex_unlock(&s->tok_mu);
+    return ok;
 }
 
 /* Every second: the share of the last second's decisions that kept. */
@@ -297,11 +329,11 @@ static void update_keep_ratio(sampler *s)
     s->ratio_dropped = d;
 }
 
-static bool over_budget(sampler *s)
+static bool over_budget(sampler *s, size_t ngroups)
 {
-    uint64_t n = atomic_load(&s->ntraces);
-    if (writer_behind(s, n))
+    if (writer_behind(s) || !keep_tokens_take(s, ngroups))
         return true;
+    uint64_t n = atomic_load(&s->ntraces);
     if (n == 0)
         return false; /* an empty sampler always takes a trace */
     uint64_t bytes = n * sizeof(trace_entry) + atomic_load(&s->index_bytes);
@@ -312,7 +344,7 @@ ottr_status sampler_submit(sampler *s, const otlp_batch *b)
 {
     if (b == NULL || b->ngroups == 0)
         return OTTR_OK;
-    if (over_budget(s)) {
+    if (over_budget(s, b->ngroups)) {
         /* Traces in progress must be able to finish; only new ones wait. */
         for (size_t i = 0; i < b->ngroups; i++) {
             if (!sampler_trace_known(s, b->groups[i].trace_id)) {
@@ -493,6 +525,7 @@ void sampler_destroy(sampler *s)
     pthread_rwlock_destroy(&s->pol_lock);
     pthread_mutex_destroy(&s->decide_mu);
     pthread_mutex_destroy(&s->arr_mu);
+    pthread_mutex_destroy(&s->tok_mu);
     pthread_cond_destroy(&s->arr_cv);
     pthread_mutex_destroy(&s->tick_mu);
     pthread_cond_destroy(&s->tick_cv);
