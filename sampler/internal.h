@@ -262,7 +262,7 @@ static inline const store_pending_ref *keep_job_refs(const keep_job *j)
  * WRITER_MAX_DELAY_NS: so that at full load a kept trace is readable a second or
  * two after its decision, and the queue cannot grow without bound. */
 #define WRITER_WORK_SEC     2
-#define WRITER_TOKEN_SEC    1
+#define WRITER_TOKEN_SEC    2
 #define WRITER_MAX_DELAY_NS (2 * NS_PER_SEC)
 #define WRITER_QUEUE_MIN    1024
 /* Traces per second assumed before the writer has measured its own. */
