@@ -398,6 +398,7 @@ static void store_free(store *s)
     }
     free(s->xcf);
     free(s->tag_cache);
+    free(s->ingest_dir);
     for (int i = 0; i < CF_COUNT; i++)
         if (s->cfopt[i])
             rocksdb_options_destroy(s->cfopt[i]);
@@ -578,6 +579,8 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
         st = check_marker(s, existed, err, errlen);
     if (st == OTTR_OK)
         st = bump_boot(s, err, errlen);
+    if (st == OTTR_OK) /* with RocksDB's lock held: another ottrd's files are not ours */
+        st = store_ingest_dir_prepare(s, err, errlen);
     if (st == OTTR_OK && s->opt.sync == STORE_SYNC_INTERVAL && start_sync_thread(s) != 0) {
         snprintf(err, errlen, "cannot start the WAL sync thread");
         st = OTTR_ERR_INTERNAL;
