@@ -175,8 +175,6 @@ static size_t run_batch(writer *w)
         }
     }
     size_t n = take(w, jobs, max);
-    if (n == 0)
-        return 0;
     pthread_mutex_unlock(&w->mu);
     /* The whole batch in one call; on a non-I/O failure fall back to one trace
      * at a time so one bad trace does not hold back the others. */

@@ -86,6 +86,14 @@ static rocksdb_options_t *family_options(store *s, int cf)
         break;
     }
     rocksdb_options_set_write_buffer_size(o, wbuf);
+    if (cf == CF_INDEX || cf == CF_TAGS) {
+        /* Large keeps ingest small files here, each into L0 (they span every
+         * term): merged into the level below several at a time, and a count
+         * that is ordinary here does not slow writes down. */
+        rocksdb_options_set_level0_file_num_compaction_trigger(o, 8);
+        rocksdb_options_set_level0_slowdown_writes_trigger(o, 48);
+        rocksdb_options_set_level0_stop_writes_trigger(o, 64);
+    }
     if (cf >= CF_PENDING) {
         rocksdb_compactionfilterfactory_t *f = store_retention_factory_create(s, cf);
         if (f)
