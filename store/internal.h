@@ -108,11 +108,10 @@ struct store {
     atomic_uint_fast64_t dropped_chunks; /* over max_trace_bytes or undecodable */
 
     pthread_mutex_t keep_locks[STORE_KEEP_STRIPES];
-    _Atomic uint64_t *tag_cache;
+    _Atomic uint64_t *tag_cache; /* hash high 32 bits << 32 | last written second */
 
-    char *ingest_dir; /* <path>/ingest: SST files of large keeps */
-    atomic_uint ingest_seq;
-        /* names those files */ /* hash high 32 bits << 32 | last written second */
+    char *ingest_dir;       /* <path>/ingest: SST files of large keeps */
+    atomic_uint ingest_seq; /* names those files */
 
     /* STORE_SYNC_INTERVAL: a thread fsyncs the WAL every sync_interval_ns. */
     bool sync_started;
