@@ -1,6 +1,8 @@
 /* sampler/writer.c - the writer: one thread that copies kept traces from
- * `pending` into `traces` (store_keep_traces, a batch per WriteBatch), retrying
- * while the store fails. */
+ * `pending` into `traces` (store_keep_traces, a batch per call), retrying while
+ * the store fails. A short queue is given a moment to fill: a large keep call
+ * costs the store far less per trace (its index keys are ingested as SST files)
+ * than many small ones. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +10,14 @@
 
 #include "sampler/internal.h"
 
-#define BATCH    64
-#define RETRY_NS 200000000ull
+/* Jobs per store_keep_traces call: at most BATCH_MAX; BATCH_MIN when a larger
+ * array cannot be allocated. */
+#define BATCH_MAX 4096
+#define BATCH_MIN 64
+/* A queue shorter than BATCH_MAX waits until its oldest job has waited this
+ * long (a kept trace is readable well within a second of its decision). */
+#define GATHER_NS 200000000ull
+#define RETRY_NS  200000000ull
 
 int sampler_writer_init(writer *w, store *st)
 {
@@ -85,7 +93,9 @@ void sampler_writer_push(writer *w, keep_job *j)
     j->queued_ns = ottr_mono_ns();
     w->q[(w->head + w->count) % w->cap] = *j;
     w->count++;
-    pthread_cond_signal(&w->cv);
+    /* The thread waits for a first job, then for a full batch or its deadline. */
+    if (w->count == 1 || w->count == BATCH_MAX)
+        pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -122,12 +132,12 @@ size_t sampler_writer_pending(writer *w)
     return n;
 }
 
-/* Takes up to BATCH jobs into |out| and marks them busy. Under w->mu. */
-static size_t take(writer *w, keep_job *out)
+/* Takes up to |max| jobs into |out| and marks them busy. Under w->mu. */
+static size_t take(writer *w, keep_job *out, size_t max)
 {
     size_t n = 0;
     uint32_t m = UINT32_MAX;
-    while (n < BATCH && w->count > 0) {
+    while (n < max && w->count > 0) {
         out[n] = w->q[w->head];
         if (out[n].min_sec < m)
             m = out[n].min_sec;
@@ -177,14 +187,24 @@ static void update_capacity(writer *w, uint64_t busy)
 /* Writes one batch; returns the number of jobs that failed (given back). */
 static size_t run_batch(writer *w)
 {
-    keep_job jobs[BATCH];
-    size_t n = take(w, jobs);
-    if (n == 0)
-        return 0;
+    keep_job small_jobs[BATCH_MIN], *jobs = small_jobs;
+    store_keep_req small_reqs[BATCH_MIN], *reqs = small_reqs;
+    size_t max = w->count < BATCH_MAX ? w->count : BATCH_MAX;
+    if (max > BATCH_MIN) {
+        jobs = malloc(max * sizeof(*jobs));
+        reqs = malloc(max * sizeof(*reqs));
+        if (jobs == NULL || reqs == NULL) {
+            free(jobs);
+            free(reqs);
+            jobs = small_jobs;
+            reqs = small_reqs;
+            max = BATCH_MIN;
+        }
+    }
+    size_t n = take(w, jobs, max);
     pthread_mutex_unlock(&w->mu);
-    /* The whole batch in one WriteBatch; on a non-I/O failure fall back to one
-     * trace at a time so one bad trace does not hold back the others. */
-    store_keep_req reqs[BATCH];
+    /* The whole batch in one call; on a non-I/O failure fall back to one trace
+     * at a time so one bad trace does not hold back the others. */
     for (size_t i = 0; i < n; i++) {
         memcpy(reqs[i].trace_id, jobs[i].trace_id, 16);
         reqs[i].refs = keep_job_refs(&jobs[i]);
@@ -218,6 +238,10 @@ static size_t run_batch(writer *w)
     pthread_mutex_lock(&w->mu);
     give_back(w, jobs + done, n - done);
     w->busy_min_sec = UINT32_MAX;
+    if (jobs != small_jobs) {
+        free(jobs);
+        free(reqs);
+    }
     return n - done;
 }
 
@@ -247,11 +271,14 @@ static void *writer_main(void *arg)
 {
     writer *w = arg;
     int stop_retries = 0;
+    /* About when the oldest queued job was queued (monotonic ns; 0: none). */
+    uint64_t since = 0;
     pthread_mutex_lock(&w->mu);
     for (;;) {
         if (w->count == 0) {
             if (w->stop)
                 break;
+            since = 0;
             pthread_cond_wait(&w->cv, &w->mu);
             continue;
         }
@@ -262,6 +289,16 @@ static void *writer_main(void *arg)
                       w->count);
             break;
         }
+        uint64_t now = ottr_mono_ns();
+        if (since == 0)
+            since = now; /* woken by the first job's push */
+        if (!w->stop && w->count < BATCH_MAX && now - since < GATHER_NS) {
+            wait_ns(w, since + GATHER_NS - now);
+            continue;
+        }
+        /* When the batch takes the whole queue, what is queued next is newer. */
+        if (w->count <= BATCH_MAX)
+            since = now;
         if (run_batch(w) > 0) {
             /* The store refuses writes: wait and retry; at shutdown give up
              * after a few tries (the spans stay in pending for the next start). */

@@ -110,6 +110,9 @@ struct store {
     pthread_mutex_t keep_locks[STORE_KEEP_STRIPES];
     _Atomic uint64_t *tag_cache; /* hash high 32 bits << 32 | last written second */
 
+    char *ingest_dir;       /* <path>/ingest: SST files of large keeps */
+    atomic_uint ingest_seq; /* names those files */
+
     /* STORE_SYNC_INTERVAL: a thread fsyncs the WAL every sync_interval_ns. */
     bool sync_started;
     bool sync_stop;
@@ -287,6 +290,30 @@ ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, const 
 /* Writes |b|; on failure marks the store failing, counts the error, logs it once
  * and returns OTTR_ERR_IO with RocksDB's message in |err| (may be NULL). */
 ottr_status store_write(store *s, rocksdb_writebatch_t *b, char *err, size_t errlen);
+/* The same accounting for writes that are not a WriteBatch (ingests): a failure
+ * (|msg|; |rocks| when RocksDB reported it, so it may need resuming), a success. */
+void store_write_failed(store *s, const char *msg, bool rocks);
+void store_write_succeeded(store *s);
+
+/* ---- ingest.c: keys written as an SST file and ingested, not via the memtable ---- */
+
+/* Creates the ingest directory or empties it of an earlier run's files. */
+ottr_status store_ingest_dir_prepare(store *s, char *err, size_t errlen);
+
+typedef struct store_sst store_sst;
+/* Starts an SST file for family |cf| (its options, its format). Returns
+ * OTTR_OK, OTTR_ERR_NOMEM or OTTR_ERR_IO (logged). */
+ottr_status store_sst_create(store *s, int cf, store_sst **out);
+/* Adds a key; keys come in strictly increasing order (bytewise). */
+ottr_status store_sst_put(store_sst *f, const void *key, size_t klen, const void *val, size_t vlen);
+ottr_status store_sst_delete(store_sst *f, const void *key, size_t klen);
+/* Finishes and ingests |n| files in order, stopping at the first failure (the
+ * files before it stay ingested); then removes every file. A file without keys
+ * is skipped. Returns OTTR_OK, OTTR_ERR_NOMEM or OTTR_ERR_IO (logged, counted
+ * as a write error; store_inject_write_error makes it fail). */
+ottr_status store_sst_ingest(store_sst **files, size_t n);
+/* Drops a file that is not to be ingested. NULL is ignored. */
+void store_sst_discard(store_sst *f);
 
 /* ---- retention.c ---- */
 

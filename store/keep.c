@@ -1,28 +1,34 @@
 /* store/keep.c - keeps traces: copies their pending records into `traces` and
- * updates their summaries, index keys and tag entries, all in one WriteBatch.
+ * updates their summaries, index keys and tag entries.
  *
  * A repeat is harmless: a chunk already in `traces` (same key) is skipped, so a
  * summary only ever adds chunks it has not counted. Keeps of one trace are
  * serialized by a striped lock, which makes the read-modify-write of the summary
- * safe. Index keys (and tag entries) of all the traces of one call are written in
- * key order: RocksDB's memtable inserts a key near the previous one for less than
- * one at a random place, and index keys are most of a keep's writes. */
+ * safe. Index keys and tag entries are most of a keep's writes, and memtable
+ * inserts of them at random places in a large memtable cost microseconds each:
+ * a call with many of them writes them, sorted, into SST files that RocksDB
+ * ingests (store/ingest.c), before the WriteBatch of chunks and summaries; a
+ * small call puts them, sorted, into that WriteBatch. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store/internal.h"
 
-/* Traces per WriteBatch in store_keep_traces. */
-#define MAX_KEEP_BATCH 1024
+/* Traces per WriteBatch in store_keep_traces (the writer hands up to 4096). */
+#define MAX_KEEP_BATCH 4096
+/* Index keys plus tag entries of one call from which they are ingested as SST
+ * files rather than written through the memtable. */
+#define KEEP_INGEST_MIN_KEYS 1024
 
 /* A key to write after sorting: index put/delete or tag put. */
 typedef struct out_key {
     const uint8_t *p;
     uint32_t len;
     uint32_t sec;  /* tags: last-seen second */
-    uint64_t hash; /* tags: for the written-recently table (0 = skip) */
+    uint64_t hash; /* tags: for the written-recently table (0: index keys) */
     bool del;
+    bool skip; /* the same key follows: only the last of a run is written */
 } out_key;
 
 typedef struct out_keys {
@@ -80,7 +86,7 @@ static void out_add(keep_call *c, out_keys *o, const uint8_t *p, size_t len, uin
         c->oom = true;
         return;
     }
-    o->v[o->n++] = (out_key){copy, (uint32_t)len, sec, hash, del};
+    o->v[o->n++] = (out_key){copy, (uint32_t)len, sec, hash, del, false};
 }
 
 /* Decodes one chunk into the summary |acc| (may be NULL) and the term sets. */
@@ -327,34 +333,80 @@ static int key_cmp(const void *a, const void *b)
     return x->sec < y->sec ? -1 : x->sec > y->sec;
 }
 
-/* Appends the queued index keys and tag entries to the batch in key order. */
-static void flush_keys(keep_call *c)
+/* Sorts the queued keys and marks all but the last of each run of one key: the
+ * last is the state to write (a put after a delete of the same index key, the
+ * newest second of a tag). */
+static void sort_keys(out_keys *o)
 {
-    store *s = c->s;
-    if (c->idx.n > 1)
-        qsort(c->idx.v, c->idx.n, sizeof(*c->idx.v), key_cmp);
-    for (size_t i = 0; i < c->idx.n; i++) {
-        const out_key *o = &c->idx.v[i];
-        if (o->del)
-            rocksdb_writebatch_delete_cf(c->wb, s->cf[CF_INDEX], (const char *)o->p, o->len);
-        else
-            rocksdb_writebatch_put_cf(c->wb, s->cf[CF_INDEX], (const char *)o->p, o->len, "", 0);
+    if (o->n > 1)
+        qsort(o->v, o->n, sizeof(*o->v), key_cmp);
+    for (size_t i = 0; i + 1 < o->n; i++) {
+        const out_key *x = &o->v[i], *y = &o->v[i + 1];
+        o->v[i].skip = x->len == y->len && memcmp(x->p, y->p, x->len) == 0;
     }
-    if (c->tags.n > 1)
-        qsort(c->tags.v, c->tags.n, sizeof(*c->tags.v), key_cmp);
-    for (size_t i = 0; i < c->tags.n; i++) {
-        const out_key *o = &c->tags.v[i];
-        /* Of several entries for one tag, the newest second is written. */
-        if (i + 1 < c->tags.n && o->len == c->tags.v[i + 1].len &&
-            memcmp(o->p, c->tags.v[i + 1].p, o->len) == 0) {
-            c->tags.v[i].hash = 0;
+}
+
+/* Writes the keys of family |cf| in order: into the batch when |f| is NULL,
+ * else into an SST file created in |*f| at the first key. */
+static ottr_status emit_keys(keep_call *c, int cf, const out_keys *o, store_sst **f)
+{
+    rocksdb_column_family_handle_t *h = c->s->cf[cf];
+    ottr_status st = OTTR_OK;
+    for (size_t i = 0; i < o->n && st == OTTR_OK; i++) {
+        const out_key *k = &o->v[i];
+        if (k->skip)
+            continue;
+        uint8_t v[4];
+        size_t vlen = 0;
+        if (cf == CF_TAGS) {
+            be32_put(v, k->sec);
+            vlen = 4;
+        }
+        if (f == NULL) {
+            if (k->del)
+                rocksdb_writebatch_delete_cf(c->wb, h, (const char *)k->p, k->len);
+            else
+                rocksdb_writebatch_put_cf(c->wb, h, (const char *)k->p, k->len, (const char *)v,
+                                          vlen);
             continue;
         }
-        uint8_t v[4];
-        be32_put(v, o->sec);
-        rocksdb_writebatch_put_cf(c->wb, s->cf[CF_TAGS], (const char *)o->p, o->len,
-                                  (const char *)v, 4);
+        if (*f == NULL)
+            st = store_sst_create(c->s, cf, f);
+        if (st == OTTR_OK)
+            st = k->del ? store_sst_delete(*f, k->p, k->len)
+                        : store_sst_put(*f, k->p, k->len, v, vlen);
     }
+    return st;
+}
+
+/* Writes the queued index keys and tag entries: ingested as SST files when
+ * there are many, else into the batch. The ingest comes before the batch is
+ * written: if the process dies in between, the keep is redone from pending and
+ * writes the same keys again (a search skips an index key whose summary is not
+ * there yet); if the ingest fails, the batch is not written. */
+static ottr_status write_keys(keep_call *c)
+{
+    sort_keys(&c->idx);
+    sort_keys(&c->tags);
+    if (c->idx.n + c->tags.n < KEEP_INGEST_MIN_KEYS) {
+        emit_keys(c, CF_INDEX, &c->idx, NULL);
+        emit_keys(c, CF_TAGS, &c->tags, NULL);
+        return OTTR_OK;
+    }
+    store_sst *f[2] = {NULL, NULL};
+    ottr_status st = emit_keys(c, CF_INDEX, &c->idx, &f[0]);
+    if (st == OTTR_OK)
+        st = emit_keys(c, CF_TAGS, &c->tags, &f[1]);
+    if (st != OTTR_OK) {
+        store_sst_discard(f[0]);
+        store_sst_discard(f[1]);
+        return st;
+    }
+    size_t n = 0;
+    for (int i = 0; i < 2; i++)
+        if (f[i])
+            f[n++] = f[i];
+    return store_sst_ingest(f, n);
 }
 
 /* After the write: remembers the tag entries just written. */
@@ -362,7 +414,7 @@ static void note_tags(keep_call *c)
 {
     for (size_t i = 0; i < c->tags.n; i++) {
         const out_key *o = &c->tags.v[i];
-        if (o->hash)
+        if (o->hash && !o->skip)
             atomic_store_explicit(&c->s->tag_cache[o->hash & (TAG_CACHE_SLOTS - 1)],
                                   (o->hash >> 32) << 32 | o->sec, memory_order_relaxed);
     }
@@ -426,8 +478,9 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     if (st == OTTR_OK && c.oom)
         st = OTTR_ERR_NOMEM;
     if (st == OTTR_OK && rocksdb_writebatch_count(c.wb) > 0) {
-        flush_keys(&c);
-        st = store_write(s, c.wb, NULL, 0);
+        st = write_keys(&c);
+        if (st == OTTR_OK)
+            st = store_write(s, c.wb, NULL, 0);
         if (st == OTTR_OK) {
             note_tags(&c);
             atomic_fetch_add(&s->kept_traces, c.new_traces);

@@ -86,6 +86,14 @@ static rocksdb_options_t *family_options(store *s, int cf)
         break;
     }
     rocksdb_options_set_write_buffer_size(o, wbuf);
+    if (cf == CF_INDEX || cf == CF_TAGS) {
+        /* Large keeps ingest small files here, each into L0 (they span every
+         * term): merged into the level below several at a time, and a count
+         * that is ordinary here does not slow writes down. */
+        rocksdb_options_set_level0_file_num_compaction_trigger(o, 8);
+        rocksdb_options_set_level0_slowdown_writes_trigger(o, 48);
+        rocksdb_options_set_level0_stop_writes_trigger(o, 64);
+    }
     if (cf >= CF_PENDING) {
         rocksdb_compactionfilterfactory_t *f = store_retention_factory_create(s, cf);
         if (f)
@@ -398,6 +406,7 @@ static void store_free(store *s)
     }
     free(s->xcf);
     free(s->tag_cache);
+    free(s->ingest_dir);
     for (int i = 0; i < CF_COUNT; i++)
         if (s->cfopt[i])
             rocksdb_options_destroy(s->cfopt[i]);
@@ -578,6 +587,8 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
         st = check_marker(s, existed, err, errlen);
     if (st == OTTR_OK)
         st = bump_boot(s, err, errlen);
+    if (st == OTTR_OK) /* with RocksDB's lock held: another ottrd's files are not ours */
+        st = store_ingest_dir_prepare(s, err, errlen);
     if (st == OTTR_OK && s->opt.sync == STORE_SYNC_INTERVAL && start_sync_thread(s) != 0) {
         snprintf(err, errlen, "cannot start the WAL sync thread");
         st = OTTR_ERR_INTERNAL;

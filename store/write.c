@@ -32,6 +32,19 @@ static void try_resume(store *s)
         OTTR_DEBUG(STORE_COMPONENT, "store resume: %s", msg);
 }
 
+void store_write_failed(store *s, const char *msg, bool rocks)
+{
+    note_failure(s, msg);
+    if (rocks)
+        try_resume(s);
+}
+
+void store_write_succeeded(store *s)
+{
+    if (atomic_load(&s->failing) && atomic_exchange(&s->failing, false))
+        OTTR_INFO(STORE_COMPONENT, "store writes resumed");
+}
+
 ottr_status store_write(store *s, rocksdb_writebatch_t *b, char *err, size_t errlen)
 {
     if (atomic_load(&s->inject_error)) {
@@ -44,17 +57,15 @@ ottr_status store_write(store *s, rocksdb_writebatch_t *b, char *err, size_t err
     store_perf_off();
     rocksdb_write(s->db, s->wo, b, &e);
     if (e) {
-        note_failure(s, e);
         if (err)
             snprintf(err, errlen, "%s", e);
+        store_write_failed(s, e, true);
         free(e);
-        try_resume(s);
         return OTTR_ERR_IO;
     }
     if (s->opt.sync == STORE_SYNC_INTERVAL)
         atomic_fetch_add(&s->unsynced, 1);
-    if (atomic_load(&s->failing) && atomic_exchange(&s->failing, false))
-        OTTR_INFO(STORE_COMPONENT, "store writes resumed");
+    store_write_succeeded(s);
     return OTTR_OK;
 }
 
