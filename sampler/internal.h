@@ -119,6 +119,12 @@ struct policy_set {
 int sampler_policy_set_parse(const ottr_yaml_node *policies, policy_set **out, char *err,
                              size_t errlen);
 void sampler_policy_set_free(policy_set *ps);
+/* The share of traces the set is expected to keep before any decision, in
+ * thousandths: the sum of the percentages when every top-level policy is
+ * probabilistic, else 1000 (all; the cautious guess). */
+uint32_t sampler_policy_set_keep_prior(const policy_set *ps);
+/* A probabilistic policy's percentage, in thousandths. */
+uint32_t sampler_policy_probabilistic_permille(const policy *p);
 /* Gets the set's decision counters from the registry (not under any sampler lock). */
 void sampler_policy_set_bind_metrics(policy_set *ps);
 /* The span-level bits that some span of |spans| matches. Thread-safe. */
@@ -265,6 +271,8 @@ static inline const store_pending_ref *keep_job_refs(const keep_job *j)
 #define WRITER_TOKEN_SEC    2
 #define WRITER_MAX_DELAY_NS (2 * NS_PER_SEC)
 #define WRITER_QUEUE_MIN    1024
+/* Batches of fewer traces do not count in the writer's capacity. */
+#define WRITER_CAPACITY_BATCH 256
 /* Traces per second assumed before the writer has measured its own. */
 #define WRITER_CAPACITY_GUESS 4096
 /* How long shutdown goes on copying queued kept traces before it leaves the
@@ -286,9 +294,8 @@ typedef struct writer {
     pthread_t th;
     _Atomic uint64_t written;
     _Atomic uint64_t failures;
-    _Atomic uint64_t busy_ns;       /* time spent copying, in all */
     _Atomic uint64_t capacity;      /* traces per busy second, smoothed; 0 = unknown */
-    uint64_t cap_written, cap_busy; /* at the last capacity update (writer thread) */
+    uint64_t cap_written, cap_busy; /* since the last capacity update (writer thread) */
     ottr_histogram *m_delay;        /* decision to copied, seconds (not owned; may be NULL) */
 } writer;
 
@@ -432,10 +439,12 @@ struct sampler {
     _Atomic uint64_t ntraces;
     _Atomic uint64_t index_bytes; /* sum over shards of idtable slot bytes */
     _Atomic uint64_t kept, dropped, late_spans;
-    /* Share of recent decisions that kept, in thousandths (1000 until known);
+    /* Share of recent decisions that kept, in thousandths (0 until known, taken
+     * as all);
      * with the writer's capacity it tells how much copying the buffered traces
      * will bring. Updated by housekeeping. */
     _Atomic uint32_t keep_permille;
+    _Atomic uint32_t keep_prior;        /* the policies' guess while keep_permille is 0 */
     uint64_t ratio_kept, ratio_dropped; /* at the last update (housekeeping) */
     pthread_mutex_t tok_mu;             /* the keep-token bucket (keep_tokens_take) */
     uint64_t tokens;                    /* milli-traces of copying new traces may bring */
@@ -452,7 +461,7 @@ struct sampler {
     pthread_cond_t tick_cv;
     bool tick_stop;
 
-    ottr_gauge *m_buffered, *m_keep_queue, *m_keep_oldest;
+    ottr_gauge *m_buffered, *m_keep_queue, *m_keep_oldest, *m_keep_capacity;
     ottr_counter *m_late_kept, *m_late_dropped, *m_backpressure;
     ottr_histogram *m_age;
 };

@@ -194,6 +194,19 @@ int sampler_pol_parse_subs(pol_parse *pp, policy *p, const ottr_yaml_node *cfg, 
     return 0;
 }
 
+uint32_t sampler_policy_set_keep_prior(const policy_set *ps)
+{
+    if (ps == NULL || ps->ntop == 0)
+        return 1000; /* no policies: everything is kept */
+    uint32_t sum = 0;
+    for (size_t i = 0; i < ps->ntop; i++) {
+        if (ps->top[i]->type != &sampler_policy_probabilistic)
+            return 1000;
+        sum += sampler_policy_probabilistic_permille(ps->top[i]);
+    }
+    return sum > 1000 ? 1000 : (sum ? sum : 1);
+}
+
 void sampler_policy_set_free(policy_set *ps)
 {
     if (ps == NULL)

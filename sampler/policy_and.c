@@ -1,4 +1,4 @@
-/* sampler/sampler_policy_and.c - the and policy: keeps a trace when every one of its
+/* sampler/policy_and.c - the and policy: keeps a trace when every one of its
  * and_sub_policy policies would. */
 #include "sampler/internal.h"
 

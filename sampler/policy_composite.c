@@ -1,4 +1,4 @@
-/* sampler/sampler_policy_composite.c - the composite policy: sub-policies tried in
+/* sampler/policy_composite.c - the composite policy: sub-policies tried in
  * policy_order; the first that would keep a trace keeps it if its share of
  * max_total_spans_per_second (rate_allocation percent) has room this second.
  * Sub-policies without an allocation share what the listed ones leave. */

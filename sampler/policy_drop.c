@@ -1,4 +1,4 @@
-/* sampler/sampler_policy_drop.c - the drop policy: drops a trace, whatever the other
+/* sampler/policy_drop.c - the drop policy: drops a trace, whatever the other
  * policies say, when every one of its drop_sub_policy policies matches. */
 #include "sampler/internal.h"
 

@@ -1,4 +1,4 @@
-/* sampler/sampler_policy_latency.c - the latency policy: keeps traces whose duration
+/* sampler/policy_latency.c - the latency policy: keeps traces whose duration
  * (latest span end minus earliest span start) falls in [threshold_ms,
  * upper_threshold_ms]; no upper bound when upper_threshold_ms is 0. */
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* sampler/sampler_policy_probabilistic.c - the probabilistic policy: keeps
+/* sampler/policy_probabilistic.c - the probabilistic policy: keeps
  * sampling_percentage of traces, chosen by an XXH3 hash of the trace ID seeded
  * with hash_salt, so the same trace gets the same answer on every run. */
 #include <stdlib.h>
@@ -54,6 +54,14 @@ static pol_decision prob_evaluate(policy *p, const pol_trace *t)
         return POL_SAMPLED;
     uint64_t h = XXH3_64bits_withSeed(t->trace_id, 16, c->seed);
     return h < c->threshold ? POL_SAMPLED : POL_NOT_SAMPLED;
+}
+
+uint32_t sampler_policy_probabilistic_permille(const policy *p)
+{
+    const prob_cfg *c = p->data;
+    if (c == NULL || c->all)
+        return 1000;
+    return (uint32_t)((long double)c->threshold / 18446744073709551616.0L * 1000.0L);
 }
 
 const policy_type sampler_policy_probabilistic = {

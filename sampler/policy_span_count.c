@@ -1,4 +1,4 @@
-/* sampler/sampler_policy_span_count.c - the span_count policy: keeps traces with
+/* sampler/policy_span_count.c - the span_count policy: keeps traces with
  * min_spans <= span count <= max_spans (no upper bound when max_spans is 0). */
 #include <stdlib.h>
 

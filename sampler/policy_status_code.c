@@ -1,4 +1,4 @@
-/* sampler/sampler_policy_status_code.c - the status_code policy: keeps traces with a
+/* sampler/policy_status_code.c - the status_code policy: keeps traces with a
  * span whose status is one of status_codes (OK, ERROR, UNSET). */
 #include <stdlib.h>
 #include <strings.h>

@@ -1,4 +1,4 @@
-/* sampler/sampler_policy_trace_state.c - the trace_state policy: keeps traces with a
+/* sampler/policy_trace_state.c - the trace_state policy: keeps traces with a
  * span whose W3C tracestate has |key| set to one of |values|. */
 #include <stdlib.h>
 #include <string.h>

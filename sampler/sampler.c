@@ -55,6 +55,9 @@ static void bind_metrics(sampler *s)
                                    "Traces waiting for a sampling decision.", NULL);
     s->m_keep_queue = ottr_gauge_get("ottr_sampler_keep_queue_traces",
                                      "Kept traces waiting to be copied into the store.", NULL);
+    s->m_keep_capacity = ottr_gauge_get(
+        "ottr_sampler_keep_capacity_traces_per_second",
+        "Kept traces the writer copies per second of work, as measured (0 until known).", NULL);
     s->m_keep_oldest =
         ottr_gauge_get("ottr_sampler_keep_queue_oldest_seconds",
                        "Age of the oldest pending record a queued kept trace still needs.", NULL);
@@ -134,14 +137,14 @@ ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, c
         return OTTR_ERR_NOMEM;
     }
     s->o = *o;
-    atomic_store(&s->keep_permille, 1000); /* until decisions tell otherwise */
-    s->o.policies = NULL;                  /* the tree belongs to the caller */
+    s->o.policies = NULL; /* the tree belongs to the caller */
     if (s->o.shards <= 0)
         s->o.shards = DEFAULT_SHARDS;
     if (s->o.shards > 1024)
         s->o.shards = 1024;
     s->st = st;
     s->pol = ps;
+    atomic_store(&s->keep_prior, sampler_policy_set_keep_prior(ps));
 
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra);
@@ -296,18 +299,24 @@ static bool writer_behind(sampler *s)
  * when the bucket is empty (nothing taken). */
 static bool keep_tokens_take(sampler *s, size_t ngroups)
 {
+    uint32_t permille = atomic_load(&s->keep_permille);
+    if (permille == 0)
+        permille = atomic_load(&s->keep_prior); /* no decisions yet */
     uint64_t cap = writer_capacity(s);
-    uint64_t cost = (uint64_t)ngroups * atomic_load(&s->keep_permille); /* milli-traces */
+    uint64_t cost = (uint64_t)ngroups * permille; /* milli-traces */
     uint64_t full = cap * 1000 * WRITER_TOKEN_SEC;
     uint64_t now = ottr_mono_ns();
     pthread_mutex_lock(&s->tok_mu);
     if (s->tok_last_ns == 0) {
         s->tokens = full;
+        s->tok_last_ns = now;
     } else if (now > s->tok_last_ns) {
-        uint64_t add = (now - s->tok_last_ns) / NS_PER_MS * cap; /* ms × traces/s */
+        /* Whole milliseconds only; the rest counts at the next call. */
+        uint64_t ms = (now - s->tok_last_ns) / NS_PER_MS;
+        uint64_t add = ms * cap; /* ms × traces/s = milli-traces */
         s->tokens = s->tokens + add > full ? full : s->tokens + add;
+        s->tok_last_ns += ms * NS_PER_MS;
     }
-    s->tok_last_ns = now;
     bool ok = s->tokens >= cost;
     if (ok)
         s->tokens -= cost;
@@ -324,7 +333,7 @@ static void update_keep_ratio(sampler *s)
         return; /* too few to tell */
     uint32_t now = (uint32_t)(dk * 1000 / (dk + dd));
     uint32_t old = atomic_load(&s->keep_permille);
-    atomic_store(&s->keep_permille, (old * 7 + now * 3) / 10);
+    atomic_store(&s->keep_permille, old ? (old + now) / 2 : (now ? now : 1));
     s->ratio_kept = k;
     s->ratio_dropped = d;
 }
@@ -397,6 +406,7 @@ static void housekeeping(sampler *s, uint64_t now, bool force)
     update_keep_ratio(s);
     ottr_gauge_set(s->m_buffered, (double)atomic_load(&s->ntraces));
     ottr_gauge_set(s->m_keep_queue, (double)sampler_writer_pending(&s->w));
+    ottr_gauge_set(s->m_keep_capacity, (double)atomic_load(&s->w.capacity));
     uint32_t oldest = sampler_writer_min_sec(&s->w, (uint32_t)sec);
     ottr_gauge_set(s->m_keep_oldest, (double)((uint32_t)sec - oldest));
 }
@@ -480,6 +490,9 @@ int sampler_reload(sampler *s, const ottr_yaml_node *policies, char *err, size_t
     sampler_remap_bits(s, map);
     policy_set *old = s->pol;
     s->pol = ps;
+    /* New policies keep another share: guess it again until decisions tell. */
+    atomic_store(&s->keep_prior, sampler_policy_set_keep_prior(ps));
+    atomic_store(&s->keep_permille, 0);
     pthread_rwlock_unlock(&s->pol_lock);
     sampler_policy_set_free(old);
     OTTR_INFO("sampler", "policies reloaded: %zu policies; %llu traces still buffered", ps->ntop,

@@ -170,18 +170,20 @@ static void give_back(writer *w, const keep_job *jobs, size_t n)
 
 /* Adds a batch's work to the totals and, every 256 ms of work or so, smooths the
  * traces-per-busy-second estimate. Writer thread only. */
-static void update_capacity(writer *w, uint64_t busy)
+static void update_capacity(writer *w, size_t n, uint64_t busy)
 {
-    uint64_t b = atomic_fetch_add(&w->busy_ns, busy) + busy;
-    uint64_t n = atomic_load(&w->written);
-    if (b - w->cap_busy < NS_PER_SEC / 4)
+    /* A small batch is mostly fixed cost (an ingest's fsyncs): it would make
+     * the writer look slower than it is at full load. */
+    if (n < WRITER_CAPACITY_BATCH)
         return;
-    double rate = (double)(n - w->cap_written) * NS_PER_SEC / (double)(b - w->cap_busy);
+    w->cap_written += n;
+    w->cap_busy += busy;
+    if (w->cap_busy < NS_PER_SEC / 4)
+        return;
+    double rate = (double)w->cap_written * NS_PER_SEC / (double)w->cap_busy;
     uint64_t old = atomic_load(&w->capacity);
-    uint64_t now = old ? (uint64_t)(0.7 * (double)old + 0.3 * rate) : (uint64_t)rate;
-    atomic_store(&w->capacity, now);
-    w->cap_written = n;
-    w->cap_busy = b;
+    atomic_store(&w->capacity, old ? (uint64_t)(0.5 * (double)old + 0.5 * rate) : (uint64_t)rate);
+    w->cap_written = w->cap_busy = 0;
 }
 
 /* Writes one batch; returns the number of jobs that failed (given back). */
@@ -229,7 +231,7 @@ static size_t run_batch(writer *w)
         }
     }
     uint64_t now = ottr_mono_ns();
-    update_capacity(w, now - t0);
+    update_capacity(w, done, now - t0);
     for (size_t i = 0; i < done; i++) {
         if (w->m_delay && now > jobs[i].queued_ns)
             ottr_histogram_observe(w->m_delay, (double)(now - jobs[i].queued_ns) / NS_PER_SEC);

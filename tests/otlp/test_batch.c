@@ -1,4 +1,4 @@
-/* tests/common/test_batch.c - grouping a request's spans by trace, the chunk framing
+/* tests/otlp/test_batch.c - grouping a request's spans by trace, the chunk framing
  * and its decoding, ID validation, service names and the arena limit. */
 #include <setjmp.h>
 #include <stdarg.h>

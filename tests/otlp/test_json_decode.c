@@ -1,4 +1,4 @@
-/* tests/collector/test_otlp_json.c - OTLP/JSON decoding: every field in both name
+/* tests/otlp/test_json_decode.c - OTLP/JSON decoding: every field in both name
  * styles matches the protobuf decode of the same message; bad input is refused. */
 #include <math.h>
 #include <setjmp.h>
