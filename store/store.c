@@ -63,8 +63,16 @@ static rocksdb_options_t *family_options(store *s, int cf)
     switch (cf) {
     case CF_PENDING:
         /* Read by whole key (a keep gets the records of its trace) and scanned
-         * at start-up: no prefix extractor. */
+         * at start-up: no prefix extractor. Its records live for seconds and go
+         * by DeleteRange: compacting late means most of what a compaction reads
+         * is already deleted and little is written again (at 4 L0 files it
+         * rewrote the live seconds, ~150 MB each time, the daemon's largest
+         * background cost). */
         wbuf = 64u << 20;
+        rocksdb_options_set_compaction_style(o, rocksdb_universal_compaction);
+        rocksdb_options_set_level0_file_num_compaction_trigger(o, 32);
+        rocksdb_options_set_level0_slowdown_writes_trigger(o, 64);
+        rocksdb_options_set_level0_stop_writes_trigger(o, 96);
         break;
     case CF_TRACES:
         rocksdb_options_set_prefix_extractor(o, rocksdb_slicetransform_create_fixed_prefix(16));
@@ -87,9 +95,12 @@ static rocksdb_options_t *family_options(store *s, int cf)
     }
     rocksdb_options_set_write_buffer_size(o, wbuf);
     if (cf == CF_INDEX || cf == CF_TAGS) {
-        /* Large keeps ingest small files here, each into L0 (they span every
-         * term): merged into the level below several at a time, and a count
-         * that is ordinary here does not slow writes down. */
+        /* Large keeps ingest small files here, each spanning every term: with
+         * levels, each merge of new files rewrote the whole level below (as much
+         * written as `pending` itself, and growing with the index). Size-tiered
+         * (universal) compaction merges runs of similar size instead. A count
+         * of files that is ordinary here does not slow writes down. */
+        rocksdb_options_set_compaction_style(o, rocksdb_universal_compaction);
         rocksdb_options_set_level0_file_num_compaction_trigger(o, 8);
         rocksdb_options_set_level0_slowdown_writes_trigger(o, 48);
         rocksdb_options_set_level0_stop_writes_trigger(o, 64);
