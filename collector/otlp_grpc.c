@@ -24,7 +24,7 @@
 #define EXPORT_CALLS_PER_CQ 128 /* registered calls kept posted on each queue */
 #define OTHER_CALLS_PER_CQ  4   /* catch-all calls kept posted for unknown methods */
 #define ARENA_BLOCK         (1u << 20)
-#define DRAIN_TIMEOUT_S     5 /* how long stop waits for calls in flight before cancelling */
+#define DRAIN_TIMEOUT_S     2 /* how long stop waits for calls in flight before cancelling */
 #define MSG_MAX             512
 
 typedef enum rpc_kind { RPC_EXPORT, RPC_OTHER } rpc_kind;
