@@ -97,21 +97,6 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
     return h1_hdr_add(h, at, n);
 }
 
-/* The value of header |name| (lowercase) of the request being read, or NULL. */
-static const char *h1_find(const http_reqbuf *rb, const char *name)
-{
-    const char *p = rb->hdr.data, *end = rb->hdr.data + rb->hdr.len;
-    while (p != NULL && p < end) {
-        const char *v = p + strlen(p) + 1;
-        if (v >= end)
-            break;
-        if (strcmp(p, name) == 0)
-            return v;
-        p = v + strlen(v) + 1;
-    }
-    return NULL;
-}
-
 static int on_headers_complete(http_parser *p)
 {
     http_conn *c = p->data;
@@ -128,7 +113,7 @@ static int on_headers_complete(http_parser *p)
     }
     int has_body =
         (p->flags & F_CHUNKED) || ((p->flags & F_CONTENTLENGTH) && p->content_length > 0);
-    const char *expect = h1_find(&h->rb, "expect");
+    const char *expect = http_reqbuf_find(&h->rb, "expect");
     if (has_body && expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
         p->http_major == 1 && p->http_minor >= 1) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";

@@ -71,21 +71,6 @@ static void h2_stream_release(http_h2 *h2, h2_stream *st)
     h2->nfree++;
 }
 
-/* The value of pseudo-header or header |name| in |rb|, or NULL. */
-static const char *h2_find(const http_reqbuf *rb, const char *name)
-{
-    const char *p = rb->hdr.data, *end = rb->hdr.data + rb->hdr.len;
-    while (p != NULL && p < end) {
-        const char *v = p + strlen(p) + 1;
-        if (v >= end)
-            break;
-        if (strcmp(p, name) == 0)
-            return v;
-        p = v + strlen(v) + 1;
-    }
-    return NULL;
-}
-
 static ssize_t h2_read_body(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
                             uint32_t *flags, nghttp2_data_source *src, void *ud)
 {
@@ -168,7 +153,7 @@ static void h2_submit(http_conn *c, h2_stream *st, http_response *resp, int head
 static void h2_answer(http_conn *c, h2_stream *st)
 {
     http_response resp;
-    const char *m = h2_find(&st->rb, ":method");
+    const char *m = http_reqbuf_find(&st->rb, ":method");
     int head_only = m != NULL && strcmp(m, "HEAD") == 0;
     http_call_handler(c->w, NULL, &st->rb, NULL, 0, 1, &resp);
     h2_submit(c, st, &resp, head_only);
@@ -315,7 +300,7 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
             h2_bad(c, st);
             return 0;
         }
-        const char *cl = h2_find(&st->rb, "content-length");
+        const char *cl = http_reqbuf_find(&st->rb, "content-length");
         st->clen = cl != NULL ? strtoull(cl, NULL, 10) : 0;
         if (st->clen > c->w->srv->o.max_body_bytes) {
             st->rb.too_large = 1;

@@ -72,6 +72,8 @@ typedef struct http_reqbuf {
 } http_reqbuf;
 
 void http_reqbuf_reset(http_reqbuf *rb);
+/* The value of header or pseudo-header |name| (lowercase) in |rb|, or NULL. */
+const char *http_reqbuf_find(const http_reqbuf *rb, const char *name);
 void http_reqbuf_free(http_reqbuf *rb);
 
 /* One pending piece of output. */

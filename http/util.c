@@ -335,3 +335,17 @@ void http_call_handler(http_worker *w, const char *method, http_reqbuf *rb, cons
         resp->status = 500;
     }
 }
+
+const char *http_reqbuf_find(const http_reqbuf *rb, const char *name)
+{
+    const char *p = rb->hdr.data, *end = rb->hdr.data + rb->hdr.len;
+    while (p != NULL && p < end) {
+        const char *v = p + strlen(p) + 1;
+        if (v >= end)
+            break;
+        if (strcmp(p, name) == 0)
+            return v;
+        p = v + strlen(v) + 1;
+    }
+    return NULL;
+}

@@ -84,10 +84,10 @@ int store_pending_find(const uint8_t *val, size_t len, const uint8_t tid[16], co
     return 1;
 }
 
-/* Puts the record of |n| chunks (|tids|, |chunks|, |lens|) under |ref| into |wb|
- * without copying the chunks. Returns 0 or -1 (out of memory). */
-static int record_put(store *s, rocksdb_writebatch_t *wb, store_pending_ref ref, size_t n,
-                      const uint8_t *const *tids, const uint8_t *const *chunks, const size_t *lens)
+/* Puts the record of the |n| groups |g| under |ref| into |wb| without copying
+ * their chunks. Returns 0 or -1 (out of memory). */
+static int record_put(store *s, rocksdb_writebatch_t *wb, store_pending_ref ref,
+                      const otlp_trace_group *g, size_t n)
 {
     uint8_t key[PENDING_KEY_LEN];
     store_key_pending(key, ref);
@@ -104,10 +104,10 @@ static int record_put(store *s, rocksdb_writebatch_t *wb, store_pending_ref ref,
     head[0] = RECORD_FORMAT;
     be32_put(head + 1, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
-        memcpy(head + RECORD_HEAD + i * RECORD_ENTRY, tids[i], 16);
-        be32_put(head + RECORD_HEAD + i * RECORD_ENTRY + 16, (uint32_t)lens[i]);
-        parts[i + 1] = (const char *)chunks[i];
-        sizes[i + 1] = lens[i];
+        memcpy(head + RECORD_HEAD + i * RECORD_ENTRY, g[i].trace_id, 16);
+        be32_put(head + RECORD_HEAD + i * RECORD_ENTRY + 16, (uint32_t)g[i].chunk_len);
+        parts[i + 1] = (const char *)g[i].chunk;
+        sizes[i + 1] = g[i].chunk_len;
     }
     parts[0] = (const char *)head;
     sizes[0] = head_len;
@@ -139,43 +139,18 @@ ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival
         return OTTR_OK;
     if (b->ngroups > UINT32_MAX / RECORD_ENTRY)
         return OTTR_ERR_TOO_LARGE;
-    size_t n = b->ngroups;
-    const uint8_t *stack_tids[64], *stack_chunks[64];
-    size_t stack_lens[64];
-    const uint8_t **tids = n <= 64 ? stack_tids : malloc(n * sizeof(*tids));
-    const uint8_t **chunks = n <= 64 ? stack_chunks : malloc(n * sizeof(*chunks));
-    size_t *lens = n <= 64 ? stack_lens : malloc(n * sizeof(*lens));
-    ottr_status st = OTTR_ERR_NOMEM;
-    rocksdb_writebatch_t *wb = NULL;
-    if (tids == NULL || chunks == NULL || lens == NULL)
-        goto out;
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; i++) {
-        tids[i] = b->groups[i].trace_id;
-        chunks[i] = b->groups[i].chunk;
-        lens[i] = b->groups[i].chunk_len;
-        bytes += lens[i];
-    }
     store_pending_ref r = next_ref(s, arrival_sec);
-    wb = rocksdb_writebatch_create();
-    if (record_put(s, wb, r, n, tids, chunks, lens) != 0)
-        goto out;
-    st = store_write(s, wb, NULL, 0);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    ottr_status st = OTTR_ERR_NOMEM;
+    if (record_put(s, wb, r, b->groups, b->ngroups) == 0)
+        st = store_write(s, wb, NULL, 0);
+    rocksdb_writebatch_destroy(wb);
     if (st == OTTR_OK) {
-        atomic_fetch_add(&s->appended_bytes, bytes);
+        atomic_fetch_add(&s->appended_bytes, b->chunk_bytes);
         atomic_fetch_add(&s->appended_records, 1);
         if (ref)
             *ref = r;
     }
-out:
-    if (wb)
-        rocksdb_writebatch_destroy(wb);
-    if (tids != stack_tids)
-        free((void *)tids);
-    if (chunks != stack_chunks)
-        free((void *)chunks);
-    if (lens != stack_lens)
-        free(lens);
     return st;
 }
 
@@ -184,10 +159,11 @@ out:
 static int replay_legacy(store *s, const char *k, const uint8_t *v, size_t vlen,
                          store_pending_fn fn, void *ctx, ottr_status *st)
 {
-    const uint8_t *tid = (const uint8_t *)k + 4;
+    otlp_trace_group g = {.chunk = (uint8_t *)v, .chunk_len = vlen};
+    memcpy(g.trace_id, k + 4, 16);
     store_pending_ref ref = next_ref(s, be32_get(k));
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    if (record_put(s, wb, ref, 1, &tid, &v, &vlen) != 0) {
+    if (record_put(s, wb, ref, &g, 1) != 0) {
         rocksdb_writebatch_destroy(wb);
         *st = OTTR_ERR_NOMEM;
         return 1;
@@ -197,7 +173,7 @@ static int replay_legacy(store *s, const char *k, const uint8_t *v, size_t vlen,
     rocksdb_writebatch_destroy(wb);
     if (*st != OTTR_OK)
         return 1;
-    return fn(ctx, ref, tid, v, vlen);
+    return fn(ctx, ref, g.trace_id, v, vlen);
 }
 
 ottr_status store_replay_pending(store *s, store_pending_fn fn, void *ctx)
