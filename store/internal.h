@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include <rocksdb/c.h>
 
@@ -70,6 +72,29 @@ extern const char *const store_cf_names[CF_COUNT];
 #define TAG_CACHE_SLOTS 65536
 #define TAG_REFRESH_SEC 60
 
+/* The pending log (plog.c): a write slot per recently appended second. */
+#define PLOG_WSLOTS       8
+#define PLOG_READER_FILES 8
+#define PLOG_HEAD         16 /* magic(4) | payload_len(4) | xxh3_64(8) */
+
+typedef struct store_plog_file {
+    uint32_t sec;
+    int fd; /* -1: unused */
+    uint64_t size;
+    bool dirty; /* appended since the last sync */
+} store_plog_file;
+
+typedef struct store_plog {
+    char *dir;
+    int dirfd;
+    bool mu_ready;
+    pthread_mutex_t mu; /* guards w and dir_dirty */
+    store_plog_file w[PLOG_WSLOTS];
+    bool dir_dirty; /* a file was created since the last directory sync */
+    atomic_uint_fast64_t bytes;
+    atomic_uint_fast64_t files;
+} store_plog;
+
 typedef struct store_filter_ctx {
     struct store *s;
     int cf;
@@ -93,7 +118,6 @@ struct store {
     rocksdb_readoptions_t *ro;
 
     uint32_t boot; /* incremented at every open, persisted in meta */
-    atomic_uint seq;
 
     atomic_bool inject_error;
     atomic_bool failing;
@@ -113,7 +137,10 @@ struct store {
     char *ingest_dir;       /* <path>/ingest: SST files of large keeps */
     atomic_uint ingest_seq; /* names those files */
 
-    /* STORE_SYNC_INTERVAL: a thread fsyncs the WAL every sync_interval_ns. */
+    store_plog plog;
+
+    /* STORE_SYNC_INTERVAL: a thread fsyncs the WAL and the pending log every
+     * sync_interval_ns. */
     bool sync_started;
     bool sync_stop;
     pthread_t sync_thread;
@@ -149,23 +176,21 @@ static inline uint64_t be64_get(const void *q)
     return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
 }
 
+/* Keys of the `pending` family of earlier versions, moved into the log at start-up. */
 #define PENDING_KEY_LEN        8  /* arrival_sec(4) | seq(4) */
 #define PENDING_LEGACY_KEY_LEN 24 /* arrival_sec(4) | trace_id(16) | seq(4), one chunk */
 #define TRACES_KEY_LEN         24
 #define INDEX_SUFFIX_LEN       20 /* ~start_sec(4) | trace_id(16) */
 
-/* pending: arrival_sec | seq (big-endian), one request's record. */
-void store_key_pending(uint8_t out[PENDING_KEY_LEN], store_pending_ref ref);
-/* The upper bound of the pending records of the seconds before |sec|. */
-void store_key_pending_before(uint8_t out[4], uint32_t sec);
-
 /* ---- pending.c: a pending record, one request's chunks grouped by trace ---- */
 
-/* Finds the chunk of |tid| in the record |val| (|len| bytes). Returns 1 with
- * |*chunk|, |*chunk_len| pointing into |val|, 0 when the trace is not in it, -1
- * when the record is malformed. */
-int store_pending_find(const uint8_t *val, size_t len, const uint8_t tid[16], const uint8_t **chunk,
-                       size_t *chunk_len);
+struct store_plog_reader;
+/* Reads the chunk of |tid| in the record |ref| into |a|. Returns 1 with
+ * |*chunk|, |*chunk_len|; 0 when the trace is not in it or the record is gone
+ * (reclaimed); -1 when it is malformed; -2 on a read error (logged); -3 when
+ * out of memory. */
+int store_pending_read(struct store_plog_reader *r, ottr_arena *a, store_pending_ref ref,
+                       const uint8_t tid[16], const uint8_t **chunk, size_t *chunk_len);
 /* traces: trace_id | arrival_sec | seq. */
 void store_key_traces(uint8_t out[TRACES_KEY_LEN], const uint8_t tid[16], uint32_t sec,
                       uint32_t seq);
@@ -314,6 +339,47 @@ ottr_status store_sst_delete(store_sst *f, const void *key, size_t klen);
 ottr_status store_sst_ingest(store_sst **files, size_t n);
 /* Drops a file that is not to be ingested. NULL is ignored. */
 void store_sst_discard(store_sst *f);
+
+/* ---- plog.c: the pending log ---- */
+
+ottr_status store_plog_open(store *s, char *err, size_t errlen);
+/* Syncs and closes; safe on a store whose plog was never opened. */
+void store_plog_close(store *s);
+/* Appends one record: |iov|[1..niov) is the payload, |iov|[0] is filled with
+ * the header; |iov| is consumed (advanced in place). Sets |*off|. Returns
+ * OTTR_OK, OTTR_ERR_IO (counted and logged as a write failure) or
+ * OTTR_ERR_TOO_LARGE. With sync: always, the record is on disk on return. */
+ottr_status store_plog_append(store *s, uint32_t sec, struct iovec *iov, int niov, uint32_t *off);
+/* fdatasyncs the files appended to since the last call; 0 or -1. */
+int store_plog_sync(store *s);
+/* 0 and the payload length when |h| is a record header, else -1. */
+int store_plog_header_check(const uint8_t h[PLOG_HEAD], uint32_t *payload_len);
+
+/* Reads records back; remembers a few open files. One per thread. */
+typedef struct store_plog_reader {
+    store *s;
+    uint32_t sec[PLOG_READER_FILES];
+    int fd[PLOG_READER_FILES];
+    int n, next;
+} store_plog_reader;
+void store_plog_reader_init(store_plog_reader *r, store *s);
+void store_plog_reader_close(store_plog_reader *r);
+/* Reads up to |len| bytes at |off| of |sec|'s file: the count (short at the end
+ * of the file), 0 when the file is gone, -1 on an error (logged). */
+ssize_t store_plog_pread(store_plog_reader *r, uint32_t sec, void *buf, size_t len, uint64_t off);
+
+/* Calls |fn| for every valid record, files in second order, records in file
+ * order, until it returns non-zero; |payload| is valid during the call. */
+typedef int (*store_plog_fn)(void *ctx, uint32_t sec, uint32_t off, const uint8_t *payload,
+                             size_t len);
+ottr_status store_plog_scan(store *s, store_plog_fn fn, void *ctx);
+ottr_status store_plog_remove_before(store *s, uint32_t before_sec);
+/* Copies the log's files into |dir|/pending (a checkpoint's). */
+ottr_status store_plog_copy(store *s, const char *dir, char *err, size_t errlen);
+ottr_status store_plog_remove_all(store *s);
+
+/* Fdatasyncs RocksDB's WAL (store.c); 0 or -1 with |err|. */
+int store_sync_wal(store *s, char *err, size_t errlen);
 
 /* ---- retention.c ---- */
 

@@ -1,4 +1,4 @@
-/* store/keep.c - keeps traces: copies their pending records into `traces` and
+/* store/keep.c - keeps traces: copies their chunks from the pending log into `traces` and
  * updates their summaries, index keys and tag entries.
  *
  * A repeat is harmless: a chunk already in `traces` (same key) is skipped, so a
@@ -39,9 +39,9 @@ typedef struct out_keys {
 /* State of one call: shared by its traces. */
 typedef struct keep_call {
     store *s;
-    rocksdb_readoptions_t *ro;         /* prefix_same_as_start */
-    rocksdb_readoptions_t *pending_ro; /* gets that do not fill the block cache */
-    ottr_arena key_arena;              /* bytes of out_keys */
+    rocksdb_readoptions_t *ro; /* prefix_same_as_start */
+    store_plog_reader reader;  /* pending records */
+    ottr_arena key_arena;      /* bytes of out_keys */
     ottr_arena term_arena;
     ottr_arena decode_arena;
     rocksdb_writebatch_t *wb;
@@ -113,31 +113,22 @@ static ottr_status account_chunk(keep_ctx *k, const uint8_t *chunk, size_t len,
 static ottr_status copy_ref(keep_ctx *k, store_pending_ref ref, bool *stop_growing)
 {
     store *s = k->c->s;
-    uint8_t pkey[PENDING_KEY_LEN];
-    store_key_pending(pkey, ref);
-    char *e = NULL;
-    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(s->db, k->c->pending_ro, s->cf[CF_PENDING],
-                                                        (const char *)pkey, sizeof(pkey), &e);
-    if (e) {
-        OTTR_ERROR(STORE_COMPONENT, "keep: read of pending failed: %s", e);
-        free(e);
-        return OTTR_ERR_IO;
-    }
-    if (ps == NULL)
-        return OTTR_OK; /* reclaimed: copied by an earlier keep */
-    size_t rlen;
-    const uint8_t *rec = (const uint8_t *)rocksdb_pinnableslice_value(ps, &rlen);
     const uint8_t *val = NULL;
     size_t vlen = 0;
-    int found = store_pending_find(rec, rlen, k->tid, &val, &vlen);
+    /* In the trace's arena: its terms may point into the chunk. */
+    int found = store_pending_read(&k->c->reader, &k->c->term_arena, ref, k->tid, &val, &vlen);
     ottr_status st = OTTR_OK;
+    if (found == -2)
+        return OTTR_ERR_IO;
+    if (found == -3)
+        return OTTR_ERR_NOMEM;
     if (found < 0) {
         OTTR_WARN(STORE_COMPONENT, "keep: skipped a malformed pending record");
         k->dropped++;
         goto out;
     }
     if (found == 0)
-        goto out;
+        goto out; /* not in it, or reclaimed: copied by an earlier keep */
     uint8_t tkey[TRACES_KEY_LEN];
     store_key_traces(tkey, k->tid, ref.sec, ref.seq);
     int ex = store_key_exists(s, k->c->ro, CF_TRACES, tkey, sizeof(tkey));
@@ -171,7 +162,6 @@ static ottr_status copy_ref(keep_ctx *k, store_pending_ref ref, bool *stop_growi
     if (ref.sec > k->max_sec)
         k->max_sec = ref.sec;
 out:
-    rocksdb_pinnableslice_destroy(ps);
     return st;
 }
 
@@ -452,10 +442,7 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     for (unsigned i = 0; i < STORE_KEEP_STRIPES; i++)
         if (locked[i])
             pthread_mutex_lock(&s->keep_locks[i]);
-    /* Pending chunks are read once, right before DeleteRange drops them: keep
-     * them out of the block cache, which holds what queries read again. */
-    c.pending_ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_fill_cache(c.pending_ro, 0);
+    store_plog_reader_init(&c.reader, s);
 
     ottr_status st = OTTR_OK;
     for (size_t i = 0; i < n && st == OTTR_OK;) {
@@ -501,7 +488,7 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     ottr_arena_free(&c.term_arena);
     ottr_arena_free(&c.decode_arena);
     rocksdb_readoptions_destroy(c.ro);
-    rocksdb_readoptions_destroy(c.pending_ro);
+    store_plog_reader_close(&c.reader);
     return st;
 }
 

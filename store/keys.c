@@ -4,17 +4,6 @@
 
 #include "store/internal.h"
 
-void store_key_pending(uint8_t out[PENDING_KEY_LEN], store_pending_ref ref)
-{
-    be32_put(out, ref.sec);
-    be32_put(out + 4, ref.seq);
-}
-
-void store_key_pending_before(uint8_t out[4], uint32_t sec)
-{
-    be32_put(out, sec);
-}
-
 void store_key_traces(uint8_t out[TRACES_KEY_LEN], const uint8_t tid[16], uint32_t sec,
                       uint32_t seq)
 {

@@ -56,6 +56,11 @@ void store_render_metrics(store *s, ottr_buf *out)
             atomic_load(&s->write_errors));
     gauge(out, "ottr_store_write_failing", "1 while store writes fail.",
           atomic_load(&s->failing) ? 1 : 0);
+    gauge(out, "ottr_store_pending_log_bytes",
+          "Bytes in the pending log: requests whose traces are not all decided.",
+          atomic_load(&s->plog.bytes));
+    gauge(out, "ottr_store_pending_log_files", "Files (arrival seconds) in the pending log.",
+          atomic_load(&s->plog.files));
     counter(out, "ottr_store_appended_bytes_total", "Chunk bytes appended to pending.",
             atomic_load(&s->appended_bytes));
     counter(out, "ottr_store_appended_records_total", "Trace chunks appended to pending.",

@@ -37,12 +37,23 @@ ottr_status store_checkpoint(store *s, const char *dir, char *err, size_t errlen
         free(e);
         return OTTR_ERR_IO;
     }
+    /* The undecided requests too, so that the copy starts like the original. */
+    char pdir[4200];
+    snprintf(pdir, sizeof(pdir), "%s/pending", dir);
+    ottr_status pst = store_plog_copy(s, pdir, err, errlen);
+    if (pst != OTTR_OK)
+        return pst;
     OTTR_INFO(STORE_COMPONENT, "checkpoint written to %s", dir);
     return OTTR_OK;
 }
 
 ottr_status store_compact(store *s)
 {
+    /* Pending records past retention (their traces would expire as soon as
+     * kept) go like the expired records of the families. */
+    uint32_t cutoff = store_retention_cutoff_sec(s);
+    if (cutoff && store_plog_remove_before(s, cutoff) != OTTR_OK)
+        return OTTR_ERR_IO;
     for (int i = CF_META; i < CF_COUNT; i++) {
         rocksdb_compact_range_cf(s->db, s->cf[i], NULL, 0, NULL, 0);
         /* Merge operands are summed into a value by the first pass and only a

@@ -1,14 +1,17 @@
-/* store/pending.c - durable acceptance: appends each request's chunks to
- * `pending` as one record, replays them at start-up and drops decided seconds
- * with one DeleteRange.
+/* store/pending.c - durable acceptance: each request's chunks become one record
+ * of the pending log (plog.c), named by (arrival_sec, offset); records are
+ * replayed at start-up, read back by keeps, and dropped a second at a time.
  *
- * A record is keyed arrival_sec | seq, so the memtable takes one insert per
- * request at the end of the family instead of one per trace at random places
- * (the skip-list search was most of the ingest path's RocksDB time). Its value:
+ * A record's payload:
  *   0x01 | n(4) | n x (trace_id(16) | chunk_len(4)) | chunk 1 | ... | chunk n
- * The sampler remembers, per trace, the records that hold its chunks. */
+ * The sampler remembers, per trace, the records that hold its chunks.
+ *
+ * Stores of an earlier version kept these records in the `pending` column family
+ * (key arrival_sec | seq, or, older still, arrival_sec | trace_id | seq with one
+ * chunk): the first start-up moves them into the log. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "store/internal.h"
 
@@ -51,85 +54,49 @@ static int record_each(const uint8_t *val, size_t len, store_pending_ref ref, st
     return 0;
 }
 
-typedef struct find_ctx {
-    const uint8_t *tid;
-    const uint8_t *chunk;
-    size_t len;
-} find_ctx;
-
-static int find_one(void *ctx, store_pending_ref ref, const uint8_t tid[16], const uint8_t *chunk,
-                    size_t len)
+/* The record header of |n| groups into |head| (RECORD_HEAD + n * RECORD_ENTRY bytes). */
+static void record_head(uint8_t *head, const otlp_trace_group *g, size_t n)
 {
-    find_ctx *f = ctx;
-    (void)ref;
-    if (memcmp(tid, f->tid, 16) != 0)
-        return 0;
-    f->chunk = chunk;
-    f->len = len;
-    return 1;
-}
-
-int store_pending_find(const uint8_t *val, size_t len, const uint8_t tid[16], const uint8_t **chunk,
-                       size_t *chunk_len)
-{
-    find_ctx f = {.tid = tid};
-    store_pending_ref none = {0, 0};
-    int rc = record_each(val, len, none, find_one, &f);
-    if (rc < 0)
-        return -1;
-    if (rc == 0)
-        return 0;
-    *chunk = f.chunk;
-    *chunk_len = f.len;
-    return 1;
-}
-
-/* Puts the record of the |n| groups |g| under |ref| into |wb| without copying
- * their chunks. Returns 0 or -1 (out of memory). */
-static int record_put(store *s, rocksdb_writebatch_t *wb, store_pending_ref ref,
-                      const otlp_trace_group *g, size_t n)
-{
-    uint8_t key[PENDING_KEY_LEN];
-    store_key_pending(key, ref);
-    size_t head_len = RECORD_HEAD + n * RECORD_ENTRY;
-    uint8_t stack_head[STACK_HEAD_BYTES];
-    const char *stack_parts[64];
-    size_t stack_sizes[64];
-    uint8_t *head = head_len <= sizeof(stack_head) ? stack_head : malloc(head_len);
-    const char **parts = n < 64 ? stack_parts : malloc((n + 1) * sizeof(*parts));
-    size_t *sizes = n < 64 ? stack_sizes : malloc((n + 1) * sizeof(*sizes));
-    int rc = -1;
-    if (head == NULL || parts == NULL || sizes == NULL)
-        goto out;
     head[0] = RECORD_FORMAT;
     be32_put(head + 1, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         memcpy(head + RECORD_HEAD + i * RECORD_ENTRY, g[i].trace_id, 16);
         be32_put(head + RECORD_HEAD + i * RECORD_ENTRY + 16, (uint32_t)g[i].chunk_len);
-        parts[i + 1] = (const char *)g[i].chunk;
-        sizes[i + 1] = g[i].chunk_len;
     }
-    parts[0] = (const char *)head;
-    sizes[0] = head_len;
-    const char *kp = (const char *)key;
-    size_t ks = sizeof(key);
-    rocksdb_writebatch_putv_cf(wb, s->cf[CF_PENDING], 1, &kp, &ks, (int)(n + 1), parts, sizes);
-    rc = 0;
+}
+
+/* Appends the record of the |n| groups |g| at |sec| without copying their
+ * chunks; sets |*ref|. */
+static ottr_status record_append(store *s, uint32_t sec, const otlp_trace_group *g, size_t n,
+                                 store_pending_ref *ref)
+{
+    size_t head_len = RECORD_HEAD + n * RECORD_ENTRY;
+    uint8_t stack_head[STACK_HEAD_BYTES];
+    struct iovec stack_iov[64];
+    uint8_t *head = head_len <= sizeof(stack_head) ? stack_head : malloc(head_len);
+    struct iovec *iov = n + 2 <= 64 ? stack_iov : malloc((n + 2) * sizeof(*iov));
+    ottr_status st = OTTR_ERR_NOMEM;
+    if (head == NULL || iov == NULL)
+        goto out;
+    record_head(head, g, n);
+    iov[1].iov_base = head;
+    iov[1].iov_len = head_len;
+    for (size_t i = 0; i < n; i++) {
+        iov[i + 2].iov_base = g[i].chunk;
+        iov[i + 2].iov_len = g[i].chunk_len;
+    }
+    uint32_t off;
+    st = store_plog_append(s, sec, iov, (int)(n + 2), &off);
+    if (st == OTTR_OK) {
+        ref->sec = sec;
+        ref->seq = off;
+    }
 out:
     if (head != stack_head)
         free(head);
-    if (parts != stack_parts)
-        free(parts);
-    if (sizes != stack_sizes)
-        free(sizes);
-    return rc;
-}
-
-static store_pending_ref next_ref(store *s, uint32_t arrival_sec)
-{
-    uint32_t counter = atomic_fetch_add(&s->seq, 1u);
-    store_pending_ref ref = {arrival_sec, (s->boot & 0xffu) << 24 | (counter & 0xffffffu)};
-    return ref;
+    if (iov != stack_iov)
+        free(iov);
+    return st;
 }
 
 ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival_sec,
@@ -137,14 +104,10 @@ ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival
 {
     if (b == NULL || b->ngroups == 0)
         return OTTR_OK;
-    if (b->ngroups > UINT32_MAX / RECORD_ENTRY)
+    if (b->ngroups > UINT32_MAX / RECORD_ENTRY || b->ngroups > INT32_MAX - 2)
         return OTTR_ERR_TOO_LARGE;
-    store_pending_ref r = next_ref(s, arrival_sec);
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    ottr_status st = OTTR_ERR_NOMEM;
-    if (record_put(s, wb, r, b->groups, b->ngroups) == 0)
-        st = store_write(s, wb, NULL, 0);
-    rocksdb_writebatch_destroy(wb);
+    store_pending_ref r;
+    ottr_status st = record_append(s, arrival_sec, b->groups, b->ngroups, &r);
     if (st == OTTR_OK) {
         atomic_fetch_add(&s->appended_bytes, b->chunk_bytes);
         atomic_fetch_add(&s->appended_records, 1);
@@ -154,89 +117,195 @@ ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival
     return st;
 }
 
-/* Rewrites a record of the older layout (one chunk per key) as a record of the
- * current one and removes the old key, in one write, then replays it. */
-static int replay_legacy(store *s, const char *k, const uint8_t *v, size_t vlen,
-                         store_pending_fn fn, void *ctx, ottr_status *st)
+/* ------------------------------------------------------------------ read back */
+
+/* Reads |len| bytes at |off| of the record file into arena memory. Returns 1,
+ * 0 when the file is gone or too short, -2 on an error. */
+static int read_at(store_plog_reader *r, uint32_t sec, uint64_t off, size_t len, ottr_arena *a,
+                   uint8_t **out)
 {
-    otlp_trace_group g = {.chunk = (uint8_t *)v, .chunk_len = vlen};
-    memcpy(g.trace_id, k + 4, 16);
-    store_pending_ref ref = next_ref(s, be32_get(k));
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    if (record_put(s, wb, ref, &g, 1) != 0) {
-        rocksdb_writebatch_destroy(wb);
-        *st = OTTR_ERR_NOMEM;
-        return 1;
-    }
-    rocksdb_writebatch_delete_cf(wb, s->cf[CF_PENDING], k, PENDING_LEGACY_KEY_LEN);
-    *st = store_write(s, wb, NULL, 0);
-    rocksdb_writebatch_destroy(wb);
-    if (*st != OTTR_OK)
-        return 1;
-    return fn(ctx, ref, g.trace_id, v, vlen);
+    *out = ottr_arena_alloc(a, len ? len : 1);
+    if (*out == NULL)
+        return -3;
+    ssize_t got = store_plog_pread(r, sec, *out, len, off);
+    if (got < 0)
+        return -2;
+    return (size_t)got == len ? 1 : 0;
 }
 
-ottr_status store_replay_pending(store *s, store_pending_fn fn, void *ctx)
+int store_pending_read(store_plog_reader *r, ottr_arena *a, store_pending_ref ref,
+                       const uint8_t tid[16], const uint8_t **chunk, size_t *chunk_len)
 {
-    store_perf_off();
-    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    /* A whole-family scan that must not see the legacy rewrites it makes. */
-    rocksdb_readoptions_set_total_order_seek(ro, 1);
-    rocksdb_readoptions_set_fill_cache(ro, 0);
-    const rocksdb_snapshot_t *snap = rocksdb_create_snapshot(s->db);
-    rocksdb_readoptions_set_snapshot(ro, snap);
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_PENDING]);
-    size_t skipped = 0, legacy = 0;
-    ottr_status st = OTTR_OK;
-    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-        size_t klen, vlen;
-        const char *k = rocksdb_iter_key(it, &klen);
-        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vlen);
-        int rc;
-        if (klen == PENDING_KEY_LEN) {
-            store_pending_ref ref = {be32_get(k), be32_get(k + 4)};
-            rc = record_each(v, vlen, ref, fn, ctx);
-            if (rc < 0) {
-                skipped++;
-                continue;
-            }
-        } else if (klen == PENDING_LEGACY_KEY_LEN) {
-            legacy++;
-            rc = replay_legacy(s, k, v, vlen, fn, ctx, &st);
-        } else {
-            skipped++;
+    /* The header and, usually, the whole entry table in one read. */
+    uint8_t first[PLOG_HEAD + RECORD_HEAD + 64 * RECORD_ENTRY];
+    ssize_t got = store_plog_pread(r, ref.sec, first, sizeof(first), ref.seq);
+    if (got < 0)
+        return -2;
+    if (got == 0)
+        return 0; /* reclaimed: copied by an earlier keep */
+    uint32_t plen, n;
+    size_t data;
+    if ((size_t)got < PLOG_HEAD + RECORD_HEAD || store_plog_header_check(first, &plen) != 0 ||
+        record_open(first + PLOG_HEAD, plen, &n, &data) != 0)
+        return -1;
+    const uint8_t *table = first + PLOG_HEAD + RECORD_HEAD;
+    if (data > (size_t)got - PLOG_HEAD) {
+        uint8_t *t;
+        int rc = read_at(r, ref.sec, (uint64_t)ref.seq + PLOG_HEAD + RECORD_HEAD,
+                         (size_t)n * RECORD_ENTRY, a, &t);
+        if (rc != 1)
+            return rc == 0 ? -1 : rc;
+        table = t;
+    }
+    uint64_t off = data;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = table + (size_t)i * RECORD_ENTRY;
+        uint32_t clen = be32_get(e + 16);
+        if (clen > plen - off)
+            return -1;
+        if (memcmp(e, tid, 16) != 0) {
+            off += clen;
             continue;
         }
-        if (rc != 0)
-            break;
+        uint8_t *c;
+        int rc = read_at(r, ref.sec, (uint64_t)ref.seq + PLOG_HEAD + off, clen, a, &c);
+        if (rc != 1)
+            return rc == 0 ? -1 : rc;
+        *chunk = c;
+        *chunk_len = clen;
+        return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ replay */
+
+typedef struct replay_ctx {
+    store_pending_fn fn;
+    void *ctx;
+    uint64_t skipped;
+} replay_ctx;
+
+static int replay_one(void *ctx, uint32_t sec, uint32_t off, const uint8_t *payload, size_t len)
+{
+    replay_ctx *rc = ctx;
+    store_pending_ref ref = {sec, off};
+    int r = record_each(payload, len, ref, rc->fn, rc->ctx);
+    if (r < 0) {
+        rc->skipped++;
+        return 0;
+    }
+    return r;
+}
+
+/* Moves one record of the `pending` family into the log. */
+static ottr_status migrate_one(store *s, const char *k, size_t klen, const uint8_t *v, size_t vlen)
+{
+    store_pending_ref ref;
+    if (klen == PENDING_LEGACY_KEY_LEN) {
+        otlp_trace_group g = {.chunk = (uint8_t *)v, .chunk_len = vlen};
+        memcpy(g.trace_id, k + 4, 16);
+        return record_append(s, be32_get(k), &g, 1, &ref);
+    }
+    uint32_t n;
+    size_t data;
+    if (klen != PENDING_KEY_LEN || record_open(v, vlen, &n, &data) != 0)
+        return OTTR_ERR_CORRUPT;
+    struct iovec iov[2] = {{NULL, 0}, {(void *)v, vlen}};
+    uint32_t off;
+    return store_plog_append(s, be32_get(k), iov, 2, &off);
+}
+
+/* Moves the records a store of an earlier version kept in the `pending` family
+ * into the log, syncs the log, then empties the family. Until the family is
+ * empty nothing else was appended, so a move a crash interrupted starts over
+ * from an empty log. */
+static ottr_status migrate_family(store *s)
+{
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_total_order_seek(ro, 1);
+    rocksdb_readoptions_set_fill_cache(ro, 0);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_PENDING]);
+    rocksdb_iter_seek_to_first(it);
+    ottr_status st = OTTR_OK;
+    size_t moved = 0, skipped = 0;
+    if (rocksdb_iter_valid(it)) {
+        st = store_plog_remove_all(s);
+        for (; st == OTTR_OK && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+            size_t klen, vlen;
+            const char *k = rocksdb_iter_key(it, &klen);
+            const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vlen);
+            ottr_status r = migrate_one(s, k, klen, v, vlen);
+            if (r == OTTR_ERR_CORRUPT)
+                skipped++;
+            else if (r != OTTR_OK)
+                st = r;
+            else
+                moved++;
+        }
     }
     char *e = NULL;
     rocksdb_iter_get_error(it, &e);
     rocksdb_iter_destroy(it);
     rocksdb_readoptions_destroy(ro);
-    rocksdb_release_snapshot(s->db, snap);
-    if (skipped)
-        OTTR_WARN(STORE_COMPONENT, "replay skipped %zu malformed pending records", skipped);
-    if (legacy)
-        OTTR_INFO(STORE_COMPONENT, "replay rewrote %zu pending records of the older layout",
-                  legacy);
     if (e) {
-        OTTR_ERROR(STORE_COMPONENT, "pending replay failed: %s", e);
+        OTTR_ERROR(STORE_COMPONENT, "reading the pending family failed: %s", e);
         free(e);
         return OTTR_ERR_IO;
     }
+    if (st != OTTR_OK || moved + skipped == 0)
+        return st;
+    if (store_plog_sync(s) != 0)
+        return OTTR_ERR_IO;
+    uint8_t end[PENDING_LEGACY_KEY_LEN + 1]; /* above every key of either layout */
+    memset(end, 0xff, sizeof(end));
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_delete_range_cf(wb, s->cf[CF_PENDING], "", 0, (const char *)end,
+                                       sizeof(end));
+    st = store_write(s, wb, NULL, 0);
+    rocksdb_writebatch_destroy(wb);
+    char msg[256];
+    if (st == OTTR_OK && store_sync_wal(s, msg, sizeof(msg)) != 0) {
+        OTTR_ERROR(STORE_COMPONENT, "WAL sync failed: %s", msg);
+        st = OTTR_ERR_IO;
+    }
+    if (st == OTTR_OK)
+        rocksdb_compact_range_cf(s->db, s->cf[CF_PENDING], NULL, 0, NULL, 0);
+    OTTR_INFO(STORE_COMPONENT, "moved %zu pending records into the pending log (%zu malformed)",
+              moved, skipped);
+    return st;
+}
+
+ottr_status store_replay_pending(store *s, store_pending_fn fn, void *ctx)
+{
+    store_perf_off();
+    ottr_status st = migrate_family(s);
+    if (st != OTTR_OK)
+        return st;
+    replay_ctx rc = {fn, ctx, 0};
+    st = store_plog_scan(s, replay_one, &rc);
+    if (rc.skipped)
+        OTTR_WARN(STORE_COMPONENT, "replay skipped %llu malformed pending records",
+                  (unsigned long long)rc.skipped);
     return st;
 }
 
 ottr_status store_reclaim_pending(store *s, uint32_t before_sec)
 {
+    /* Records past retention go too: their traces would expire once kept. */
+    uint32_t cutoff = store_retention_cutoff_sec(s);
+    if (cutoff > before_sec)
+        before_sec = cutoff;
     if (before_sec == 0)
         return OTTR_OK;
-    uint8_t end[4];
-    store_key_pending_before(end, before_sec);
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    rocksdb_writebatch_delete_range_cf(wb, s->cf[CF_PENDING], "", 0, (const char *)end, 4);
-    ottr_status st = store_write(s, wb, NULL, 0);
-    rocksdb_writebatch_destroy(wb);
-    return st;
+    /* The copies of kept traces are in RocksDB's WAL; make them durable before
+     * the pending records they came from go. */
+    char msg[256];
+    if (s->opt.sync != STORE_SYNC_NONE && atomic_load(&s->unsynced) != 0) {
+        if (store_sync_wal(s, msg, sizeof(msg)) != 0) {
+            OTTR_WARN(STORE_COMPONENT, "WAL sync before reclaiming pending failed: %s", msg);
+            return OTTR_ERR_IO;
+        }
+    }
+    return store_plog_remove_before(s, before_sec);
 }

@@ -47,8 +47,7 @@ static rocksdb_options_t *family_options(store *s, int cf)
 {
     rocksdb_options_t *o = rocksdb_options_create();
     /* lz4 everywhere; zstd only at the bottom of `traces`, where the bulk of
-     * long-lived bytes sit. `pending` lives for seconds and is removed by
-     * DeleteRange: compressing it on flush would only burn ingest CPU. */
+     * long-lived bytes sit. */
     rocksdb_options_set_compression(o, cf == CF_PENDING ? rocksdb_no_compression
                                                         : rocksdb_lz4_compression);
     rocksdb_options_set_bottommost_compression(o, cf == CF_TRACES    ? rocksdb_zstd_compression
@@ -62,17 +61,9 @@ static rocksdb_options_t *family_options(store *s, int cf)
     size_t wbuf = 16u << 20;
     switch (cf) {
     case CF_PENDING:
-        /* Read by whole key (a keep gets the records of its trace) and scanned
-         * at start-up: no prefix extractor. Its records live for seconds and go
-         * by DeleteRange: compacting late means most of what a compaction reads
-         * is already deleted and little is written again (at 4 L0 files it
-         * rewrote the live seconds, ~150 MB each time, the daemon's largest
-         * background cost). */
-        wbuf = 64u << 20;
-        rocksdb_options_set_compaction_style(o, rocksdb_universal_compaction);
-        rocksdb_options_set_level0_file_num_compaction_trigger(o, 32);
-        rocksdb_options_set_level0_slowdown_writes_trigger(o, 64);
-        rocksdb_options_set_level0_stop_writes_trigger(o, 96);
+        /* Only read at start-up, when a store of an earlier version left
+         * records here: they move into the pending log (store/pending.c). */
+        wbuf = 4u << 20;
         break;
     case CF_TRACES:
         rocksdb_options_set_prefix_extractor(o, rocksdb_slicetransform_create_fixed_prefix(16));
@@ -283,10 +274,8 @@ static ottr_status check_marker(store *s, bool existed, char *err, size_t errlen
     return ok ? OTTR_OK : OTTR_ERR_CORRUPT;
 }
 
-/* Increments the persisted boot counter (fsynced) and seeds the seq generator.
- * A pending key is arrival_sec | seq with seq = boot(8 bits) << 24 | counter(24
- * bits): two records collide only in the same second with the same seq, which
- * needs either 2^24 appends within that second or 256 restarts within it. */
+/* Increments the persisted boot counter (fsynced): logged at open, it tells
+ * one life of the store from the next. */
 static ottr_status bump_boot(store *s, char *err, size_t errlen)
 {
     char *e = NULL;
@@ -316,7 +305,6 @@ static ottr_status bump_boot(store *s, char *err, size_t errlen)
         return OTTR_ERR_IO;
     }
     s->boot = boot;
-    atomic_store(&s->seq, 0);
     return OTTR_OK;
 }
 
@@ -326,7 +314,7 @@ static ottr_status bump_boot(store *s, char *err, size_t errlen)
  * sync=true fdatasyncs the WAL. (rocksdb_flush_wal would sync a WAL file whose
  * last append failed, which RocksDB builds with assertions abort on; a write is
  * refused up front while RocksDB holds a background error.) Returns 0 or -1. */
-static int sync_wal(store *s, char *err, size_t errlen)
+int store_sync_wal(store *s, char *err, size_t errlen)
 {
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     char *e = NULL;
@@ -358,11 +346,18 @@ static void *sync_main(void *arg)
             break;
         pthread_mutex_unlock(&s->sync_mu);
         char msg[256];
-        if (atomic_exchange(&s->unsynced, 0) != 0 && sync_wal(s, msg, sizeof(msg)) != 0) {
+        if (atomic_exchange(&s->unsynced, 0) != 0 && store_sync_wal(s, msg, sizeof(msg)) != 0) {
             atomic_store(&s->unsynced, 1); /* try again next time */
             uint64_t now = ottr_mono_ns();
             if (now - last_warn > 10000000000ull) {
                 OTTR_WARN(STORE_COMPONENT, "WAL sync failed: %s", msg);
+                last_warn = now;
+            }
+        }
+        if (store_plog_sync(s) != 0) {
+            uint64_t now = ottr_mono_ns();
+            if (now - last_warn > 10000000000ull) {
+                OTTR_WARN(STORE_COMPONENT, "pending log sync failed");
                 last_warn = now;
             }
         }
@@ -415,6 +410,7 @@ static void store_free(store *s)
                 rocksdb_column_family_handle_destroy(s->xcf[i]);
         rocksdb_close(s->db);
     }
+    store_plog_close(s);
     free(s->xcf);
     free(s->tag_cache);
     free(s->ingest_dir);
@@ -600,6 +596,8 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
         st = bump_boot(s, err, errlen);
     if (st == OTTR_OK) /* with RocksDB's lock held: another ottrd's files are not ours */
         st = store_ingest_dir_prepare(s, err, errlen);
+    if (st == OTTR_OK)
+        st = store_plog_open(s, err, errlen);
     if (st == OTTR_OK && s->opt.sync == STORE_SYNC_INTERVAL && start_sync_thread(s) != 0) {
         snprintf(err, errlen, "cannot start the WAL sync thread");
         st = OTTR_ERR_INTERNAL;
@@ -626,11 +624,12 @@ void store_close(store *s)
     if (s == NULL)
         return;
     stop_sync_thread(s);
+    store_plog_close(s);
     if (s->db && !atomic_load(&s->failing)) {
         /* Memtables written out now make the next start quick (no WAL replay);
          * the WAL sync covers whatever a failed flush leaves. */
         char msg[256];
-        if (sync_wal(s, msg, sizeof(msg)) != 0)
+        if (store_sync_wal(s, msg, sizeof(msg)) != 0)
             OTTR_WARN(STORE_COMPONENT, "WAL sync at close failed: %s", msg);
         rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
         rocksdb_flushoptions_set_wait(fo, 1);

@@ -1,12 +1,13 @@
-/* store/store.h - Ottr's embedded store on RocksDB: durable acceptance of spans
- * (pending), kept traces keyed by trace ID, trace summaries, time-ordered search
- * indexes, tag discovery, and per-minute service-graph and span-metric state.
- * No network code. Every function is thread-safe unless noted.
+/* store/store.h - Ottr's embedded store: durable acceptance of spans (the
+ * pending log, one file per arrival second), and on RocksDB kept traces keyed by
+ * trace ID, trace summaries, time-ordered search indexes, tag discovery, and
+ * per-minute service-graph and span-metric state. No network code. Every
+ * function is thread-safe unless noted.
  *
+ * Pending log: pending/<arrival_sec>.log, records named by their offset:
+ *             header(16) | 1 | n(4) | n x (trace_id(16) | len(4)) | the n chunks
  * Column families and keys (all integers big-endian):
- *   pending   arrival_sec(4) | seq(4)                         -> one request's record:
- *             1 | n(4) | n x (trace_id(16) | len(4)) | the n chunks
- *   traces    trace_id(16) | arrival_sec(4) | seq(4)          -> chunk
+ *   traces    trace_id(16) | arrival_sec(4) | offset(4)       -> chunk
  *   summaries trace_id(16)                                    -> encoded summary
  *   index     kind(1) | term | 0x00 | ~start_sec(4) | trace_id(16) -> ""
  *   tags      scope(1) | key | 0x00 | value                   -> last seen sec (4)
@@ -56,27 +57,25 @@ uint64_t store_max_trace_bytes(const store *s);
 
 /* ---- durable acceptance ---- */
 
-/* Where an acknowledged request's chunks lie: its one record in `pending`. */
+/* Where an acknowledged request's chunks lie: its one record in the pending log. */
 typedef struct store_pending_ref {
-    uint32_t sec; /* arrival second */
-    uint32_t seq; /* unique across restarts: boot(8 bits) << 24 | counter(24 bits) */
+    uint32_t sec; /* arrival second: the file */
+    uint32_t seq; /* the record's offset in it: unique across restarts */
 } store_pending_ref;
 
-/* Appends the groups of |b| to `pending` as ONE record under (arrival_sec, seq),
- * with the WAL on (fsynced when sync = always), and sets |*ref| (may be NULL) to
- * where it lies. One record per request keeps the memtable insert count at one
- * per request, at the end of the family (seqs grow). Returns OTTR_OK once
- * durable, or OTTR_ERR_IO when RocksDB refuses the write (disk full, ...); after
- * an error the store keeps answering OTTR_ERR_IO until a write succeeds again (it
- * retries by itself), OTTR_ERR_NOMEM. */
+/* Appends the groups of |b| to the pending log as ONE record in the file of
+ * |arrival_sec| (fdatasynced before returning when sync = always, by the sync
+ * thread when interval), and sets |*ref| (may be NULL) to where it lies. Returns
+ * OTTR_OK once written, OTTR_ERR_IO when the write fails (disk full, ...: the
+ * store counts as failing until an append succeeds again), OTTR_ERR_NOMEM. */
 ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival_sec,
                                  store_pending_ref *ref);
 
-/* Calls |fn| for every trace's chunk of every pending record in key order
- * (oldest arrival first); |fn| returns 0 to go on, non-zero to stop. Used on
- * start-up, before the receivers open, to rebuild the sampler's state. Records
- * of the older one-record-per-trace layout are rewritten into the current one
- * on the way. */
+/* Calls |fn| for every trace's chunk of every pending record (oldest arrival
+ * second first, then in append order); |fn| returns 0 to go on, non-zero to
+ * stop. Used on start-up, before the receivers open, to rebuild the sampler's
+ * state. Records an earlier version kept in the `pending` column family are
+ * moved into the log first. Torn or damaged records are skipped (logged). */
 typedef int (*store_pending_fn)(void *ctx, store_pending_ref ref, const uint8_t trace_id[16],
                                 const uint8_t *chunk, size_t len);
 ottr_status store_replay_pending(store *s, store_pending_fn fn, void *ctx);
@@ -102,9 +101,10 @@ typedef struct store_keep_req {
 } store_keep_req;
 ottr_status store_keep_traces(store *s, const store_keep_req *reqs, size_t n);
 
-/* Removes every pending record with arrival_sec < |before_sec| with one
- * DeleteRange. The caller guarantees no undecided or not-yet-copied trace still
- * refers to them. */
+/* Removes every pending record with arrival_sec < |before_sec| (or past
+ * retention): their files go, after RocksDB's WAL is synced so that the copies
+ * of kept traces are durable first. The caller guarantees no undecided or
+ * not-yet-copied trace still refers to them. */
 ottr_status store_reclaim_pending(store *s, uint32_t before_sec);
 
 /* ---- trace by ID and summaries ---- */

@@ -191,3 +191,21 @@ size_t th_count_spans(const ottr_buf *buf)
     ottr_arena_free(&a);
     return t.nspans;
 }
+
+static int count_one(void *ctx, store_pending_ref ref, const uint8_t tid[16], const uint8_t *chunk,
+                     size_t len)
+{
+    (void)ref;
+    (void)tid;
+    (void)chunk;
+    (void)len;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+int th_count_pending(store *s)
+{
+    int n = 0;
+    assert_int_equal(store_replay_pending(s, count_one, &n), OTTR_OK);
+    return n;
+}

@@ -47,6 +47,8 @@ uint64_t th_clock(void);
 
 /* Opens a store at |dir| with test defaults (sync none, small cache, th_clock). */
 store *th_open(const char *dir);
+/* The number of trace chunks store_replay_pending hands over. */
+int th_count_pending(store *s);
 store *th_open_opts(const store_options *o);
 void th_default_options(store_options *o, const char *dir);
 

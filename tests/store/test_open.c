@@ -185,6 +185,10 @@ static void test_checkpoint(void **state)
     store_pending_ref ref = th_append(s, &sp, 1, 5000);
     assert_int_equal(store_keep_trace(s, sp.tid, &ref, 1), OTTR_OK);
 
+    tspan undecided = sp;
+    th_tid(undecided.tid, 10);
+    th_append(s, &undecided, 1, 5001);
+
     char cp[600], err[512];
     snprintf(cp, sizeof(cp), "%s/backup", dir);
     assert_int_equal(store_checkpoint(s, cp, err, sizeof(err)), OTTR_OK);
@@ -199,6 +203,8 @@ static void test_checkpoint(void **state)
     assert_int_equal(th_count_spans(&buf), 1);
     assert_string_equal(sum.root_service, "shop");
     ottr_buf_free(&buf);
+    /* The undecided request came along: it replays in the copy. */
+    assert_int_equal(th_count_pending(c), 2);
     store_close(c);
     th_rmdir(dir);
 }
