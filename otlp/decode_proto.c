@@ -1,6 +1,7 @@
 /* otlp/decode_proto.c - decodes protobuf trace export requests into a request
- * arena after a bounded pre-scan of the wire format, so that hostile nesting
- * cannot exhaust the stack inside protobuf-c. */
+ * arena: with the schema-specific decoder (decode_fast.c) when it can, else with
+ * protobuf-c after a bounded pre-scan of the wire format, so that hostile
+ * nesting cannot exhaust the stack inside protobuf-c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -87,6 +88,16 @@ static int scan_message(pb_scan *s, const ProtobufCMessageDescriptor *desc, cons
     return 0;
 }
 
+/* Says why the arena refused an allocation. */
+static ottr_status alloc_failed(ottr_status st, char *err, size_t errlen)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s",
+                 st == OTTR_ERR_TOO_LARGE ? "request too large to decode within the memory limit"
+                                          : "out of memory");
+    return st;
+}
+
 ottr_status otlp_proto_decode_request(ottr_arena *arena, const uint8_t *data, size_t len,
                                       otlp_request **out, char *err, size_t errlen)
 {
@@ -94,6 +105,12 @@ ottr_status otlp_proto_decode_request(ottr_arena *arena, const uint8_t *data, si
     *out = NULL;
     if (err && errlen)
         err[0] = '\0';
+    ottr_status fail = OTTR_OK;
+    int fast = otlp_fast_decode_request(arena, data, len, out, &fail);
+    if (fast > 0)
+        return OTTR_OK;
+    if (fast < 0)
+        return alloc_failed(fail, err, errlen);
     if (scan_message(
             &s,
             &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor,
@@ -108,14 +125,8 @@ ottr_status otlp_proto_decode_request(ottr_arena *arena, const uint8_t *data, si
         &fa.pb, len, len ? data : empty);
     if (*out)
         return OTTR_OK;
-    if (fa.failed != OTTR_OK) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s",
-                     fa.failed == OTTR_ERR_TOO_LARGE
-                         ? "request too large to decode within the memory limit"
-                         : "out of memory");
-        return fa.failed;
-    }
+    if (fa.failed != OTTR_OK)
+        return alloc_failed(fa.failed, err, errlen);
     if (err && errlen)
         snprintf(err, errlen, "invalid protobuf: a field has the wrong wire type");
     return OTTR_ERR_INVALID;

@@ -110,6 +110,16 @@ static inline size_t otlp_varint_get(const uint8_t *p, const uint8_t *end, uint6
 
 /* ------------------------------------------------------------------ protobuf decode */
 
+/* Decodes an ExportTraceServiceRequest into the same protobuf-c structs as
+ * protobuf-c's unpack, several times faster (otlp/decode_fast.c), allocating
+ * from |arena|. Returns 1 with |*out|; 0 when it leaves the request to
+ * protobuf-c (malformed, a known field with the wrong wire type, a singular
+ * message field sent twice, nesting too deep); -1 when |arena| ran out, with
+ * |*fail| OTTR_ERR_NOMEM or OTTR_ERR_TOO_LARGE. Unknown fields are skipped.
+ * otlp_proto_decode_request uses it first. */
+int otlp_fast_decode_request(ottr_arena *arena, const uint8_t *data, size_t len, otlp_request **out,
+                             ottr_status *fail);
+
 /* The deepest message nesting accepted (each AnyValue array level costs two). */
 #define OTLP_PROTO_MAX_DEPTH 64
 
