@@ -8,9 +8,12 @@
  *             1 | n(4) | n x (trace_id(16) | len(4)) | the n chunks
  *   traces    trace_id(16) | arrival_sec(4) | seq(4)          -> chunk
  *   summaries trace_id(16)                                    -> encoded summary
- *   index     kind(1) | term | 0x00 | ~start_sec(4) | trace_id(16) -> ""
+ *   index     kind(1) | term | 0x00 | ~start_sec(4) | trace_id(16) -> "", or the
+ *             arrival sec (4) when the start lies over an hour from the arrival
  *   tags      scope(1) | key | 0x00 | value                   -> last seen sec (4)
  *   edges     minute(4) | kind(1) | names                     -> counters (merge)
+ * Seconds are 32-bit: start times from 2106-02-07T06:28:15Z on share the last
+ * second, and searches settle such traces on their exact start (summary).
  * A chunk is one or more ResourceSpans, each framed as field 1 of TracesData, so a
  * trace's chunks concatenated are a valid OTLP TracesData. */
 #ifndef OTTR_STORE_H
