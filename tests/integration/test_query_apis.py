@@ -339,6 +339,20 @@ def admin_checks(d, cp):
     check(code == 409, "checkpoint into an existing dir: 409")
     code, _ = post(P, "/api/admin/checkpoint?dir=relative", b"")
     check(code == 400, "relative checkpoint dir: 400")
+    # Plain paths only: no control characters, no "." or ".." components.
+    parent = os.path.dirname(cp)
+    bad = {cp + "\nx": b"control characters", cp + "\tx": b"control characters",
+           cp + "\x7fx": b"control characters",
+           parent + "/../" + os.path.basename(parent) + "/cp3": b"components",
+           parent + "/./cp4": b"components", parent + "/cp5/..": b"components"}
+    for path, why in bad.items():
+        code, body = post(P, "/api/admin/checkpoint?" + q({"dir": path}), b"")
+        check(code == 400 and body.startswith(b"invalid dir: ") and why in body and
+              body.endswith(b" are not allowed\n"), "checkpoint dir %r: 400 %r" % (path, body))
+    check(sorted(os.listdir(parent)) == ["checkpoint", "data"],
+          "refused checkpoints wrote nothing: %r" % os.listdir(parent))
+    code, body = post(P, "/api/admin/checkpoint?" + q({"dir": parent + "//cp6..x/"}), b"")
+    check(code == 200, "doubled slash and dots inside a name are plain: %r" % body)
     code, _ = d.get(P, "/api/admin/checkpoint?" + q({"dir": cp + "2"}))
     check(code == 405, "GET checkpoint: 405")
 
