@@ -37,14 +37,15 @@ typedef enum store_sync_policy {
 /* Every field is the caller's to set (the daemon takes them from its config);
  * store_open() refuses a zero size or interval. */
 typedef struct store_options {
-    const char *path;           /* data directory; created if missing */
-    store_sync_policy sync;     /* WAL fsync policy */
-    uint64_t sync_interval_ns;  /* for STORE_SYNC_INTERVAL */
-    uint64_t retention_ns;      /* older records are removed by compaction; 0 = keep all */
-    uint64_t max_trace_bytes;   /* a kept trace stops growing past this; marked partial */
-    uint64_t block_cache_bytes; /* LRU block cache shared by all families */
-    uint64_t memtable_bytes;    /* all memtables together; the largest is flushed past it */
-    uint64_t (*clock_ns)(void); /* wall clock for retention; NULL = ottr_now_ns */
+    const char *path;            /* data directory; created if missing */
+    store_sync_policy sync;      /* WAL fsync policy */
+    uint64_t sync_interval_ns;   /* for STORE_SYNC_INTERVAL */
+    uint64_t retention_ns;       /* older records are removed by compaction; 0 = keep all */
+    uint64_t max_trace_bytes;    /* a kept trace stops growing past this; marked partial */
+    uint64_t block_cache_bytes;  /* LRU block cache shared by all families */
+    uint64_t memtable_bytes;     /* all memtables together; the largest is flushed past it */
+    uint64_t disk_reserve_bytes; /* after a full disk, writes resume with this much free */
+    uint64_t (*clock_ns)(void);  /* wall clock for retention; NULL = ottr_now_ns */
 } store_options;
 
 /* Opens (or creates) the store at o->path. On error returns OTTR_ERR_INVALID for
