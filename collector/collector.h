@@ -35,12 +35,13 @@ typedef struct ottr_config {
     char *query_addr;             /* query.addr */
     char *jaeger_addr;            /* jaeger.addr */
 
-    int store_sync;                   /* store.sync: a store_sync_policy */
-    uint64_t store_sync_interval_ns;  /* store.sync_interval */
-    uint64_t store_retention_ns;      /* store.retention (0 = keep everything) */
-    uint64_t store_max_trace_bytes;   /* store.max_trace_bytes */
-    uint64_t store_block_cache_bytes; /* store.block_cache_size */
-    uint64_t store_memtable_bytes;    /* store.memtable_size */
+    int store_sync;                    /* store.sync: a store_sync_policy */
+    uint64_t store_sync_interval_ns;   /* store.sync_interval */
+    uint64_t store_retention_ns;       /* store.retention (0 = keep everything) */
+    uint64_t store_max_trace_bytes;    /* store.max_trace_bytes */
+    uint64_t store_block_cache_bytes;  /* store.block_cache_size */
+    uint64_t store_memtable_bytes;     /* store.memtable_size */
+    uint64_t store_disk_reserve_bytes; /* store.disk_reserve */
 
     uint64_t decision_wait_ns;            /* sampling.decision_wait */
     uint64_t decision_wait_after_root_ns; /* sampling.decision_wait_after_root */

@@ -93,6 +93,8 @@ static const key_def keys[] = {
      NULL, "RocksDB block cache (what queries read again)"},
     {"store.memtable_size", KEY_SIZE, OFF(store_memtable_bytes), "128MiB", MiB, 64 * GiB, NULL,
      "all RocksDB memtables together; past it the largest is flushed"},
+    {"store.disk_reserve", KEY_SIZE, OFF(store_disk_reserve_bytes), "8MiB", 0, 64 * GiB, NULL,
+     "after the disk filled up, writes resume once this much is free again"},
     {"sampling.decision_wait", KEY_DURATION, OFF(decision_wait_ns), "30s", MS, 24 * HOUR, NULL,
      "decide a trace at the latest this long after its first span"},
     {"sampling.decision_wait_after_root", KEY_DURATION, OFF(decision_wait_after_root_ns), "2s", MS,

@@ -12,6 +12,7 @@ void collector_config_to_store_options(const ottr_config *c, store_options *o)
         .max_trace_bytes = c->store_max_trace_bytes,
         .block_cache_bytes = c->store_block_cache_bytes,
         .memtable_bytes = c->store_memtable_bytes,
+        .disk_reserve_bytes = c->store_disk_reserve_bytes,
     };
 }
 

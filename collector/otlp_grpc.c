@@ -1,6 +1,13 @@
 /* collector/otlp_grpc.c - the OTLP/gRPC receiver: serves TraceService/Export on
  * gRPC core with one completion-queue thread each and many calls pre-posted,
- * decodes into a per-thread arena and hands the batch to the ingest callback. */
+ * decodes into a per-thread arena and hands the batch to the ingest callback.
+ *
+ * Export is unary: its one request message arrives with the call, and the
+ * handler first reads on to the client's half-close, failing the call with
+ * INTERNAL when a second message comes (gRPC core delivers the first and leaves
+ * the rest unread), or when the first carries the Compressed-Flag without a
+ * grpc-encoding (core passes such a message on as plain data). */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -28,7 +35,16 @@
 #define MSG_MAX             512
 
 typedef enum rpc_kind { RPC_EXPORT, RPC_OTHER } rpc_kind;
-typedef enum rpc_state { RPC_REQUESTED, RPC_REPLYING } rpc_state;
+typedef enum rpc_state { RPC_REQUESTED, RPC_READING, RPC_REPLYING } rpc_state;
+
+/* The Compressed-Flag of a received message as gRPC core records it
+ * (GRPC_WRITE_INTERNAL_COMPRESS, core-internal). Its public C API does not tell
+ * it; the library exports a reader for its own tests, which the receiver looks
+ * up at start. Without it the flag is not checked (logged once). */
+#define GRPC_MSG_FLAG_COMPRESSED 0x80000000u
+#define GRPC_MSG_FLAGS_SYMBOL    "_Z37grpc_call_test_only_get_message_flagsP9grpc_call"
+typedef uint32_t (*grpc_msg_flags_fn)(grpc_call *call);
+static grpc_msg_flags_fn msg_flags;
 
 typedef struct grpc_worker grpc_worker;
 
@@ -43,6 +59,7 @@ typedef struct rpc {
     grpc_call_details details; /* RPC_OTHER: the method asked for */
     grpc_metadata_array request_md;
     grpc_byte_buffer *payload; /* RPC_EXPORT: the request message, NULL if none */
+    grpc_byte_buffer *extra;   /* RPC_READING: a message after it (refused), NULL at the end */
     grpc_byte_buffer *response;
     grpc_slice status_msg;
     grpc_metadata trailer; /* grpc-status-details-bin when retry is advised */
@@ -160,6 +177,8 @@ static void rpc_free(rpc *c)
         grpc_call_unref(c->call);
     if (c->payload)
         grpc_byte_buffer_destroy(c->payload);
+    if (c->extra)
+        grpc_byte_buffer_destroy(c->extra);
     if (c->response)
         grpc_byte_buffer_destroy(c->response);
     grpc_slice_unref(c->status_msg);
@@ -343,6 +362,64 @@ static void rpc_handle_export(rpc *c)
     rpc_reply(c, code, msg);
 }
 
+/* 1 when the request metadata names a grpc-encoding other than identity. */
+static int has_encoding(const rpc *c)
+{
+    for (size_t i = 0; i < c->request_md.count; i++) {
+        const grpc_metadata *m = &c->request_md.metadata[i];
+        if (grpc_slice_str_cmp(m->key, "grpc-encoding") == 0)
+            return grpc_slice_str_cmp(m->value, "identity") != 0;
+    }
+    return 0;
+}
+
+/* Refuses a call whose framing breaks the gRPC protocol: INTERNAL, counted. */
+static void rpc_refuse_framing(rpc *c, const char *msg)
+{
+    OTTR_DEBUG("collector", "grpc: export answered INTERNAL: %s", msg);
+    metrics_count_request(&c->w->g->m, GRPC_STATUS_INTERNAL);
+    rpc_reply(c, GRPC_STATUS_INTERNAL, msg);
+}
+
+/* A new Export call: checks the first message's Compressed-Flag, then reads on
+ * to the half-close (completion in rpc_read_done). A call without a message has
+ * half-closed already. */
+static void rpc_start_export(rpc *c)
+{
+    if (c->payload == NULL) {
+        rpc_handle_export(c);
+        return;
+    }
+    if (msg_flags && (msg_flags(c->call) & GRPC_MSG_FLAG_COMPRESSED) && !has_encoding(c)) {
+        rpc_refuse_framing(c, "invalid Compressed-Flag: a compressed message without a "
+                              "grpc-encoding");
+        return;
+    }
+    grpc_op op;
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->extra;
+    c->state = RPC_READING;
+    grpc_call_error err = grpc_call_start_batch(c->call, &op, 1, c, NULL);
+    if (err != GRPC_CALL_OK) {
+        OTTR_WARN("collector", "grpc: cannot read a request (error %d)", (int)err);
+        rpc_free(c);
+    }
+}
+
+static void rpc_read_done(rpc *c, int success)
+{
+    if (!success) {
+        rpc_free(c); /* cancelled by the client or the server's shutdown */
+        return;
+    }
+    if (c->extra) {
+        rpc_refuse_framing(c, "more than one request message for the unary method Export");
+        return;
+    }
+    rpc_handle_export(c);
+}
+
 static void rpc_handle_other(rpc *c)
 {
     char msg[MSG_MAX];
@@ -363,6 +440,10 @@ static void rpc_event(rpc *c, int success)
         rpc_free(c);
         return;
     }
+    if (c->state == RPC_READING) {
+        rpc_read_done(c, success);
+        return;
+    }
     if (!success) {
         /* The server is shutting down: the posted request was cancelled. */
         rpc_free(c);
@@ -370,7 +451,7 @@ static void rpc_event(rpc *c, int success)
     }
     rpc_post(c->w, c->kind);
     if (c->kind == RPC_EXPORT)
-        rpc_handle_export(c);
+        rpc_start_export(c);
     else
         rpc_handle_other(c);
 }
@@ -502,6 +583,13 @@ ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, ch
     gpr_set_log_function(grpc_log_to_ottr);
     if (getenv("GRPC_VERBOSITY") == NULL)
         gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
+    if (msg_flags == NULL) {
+        *(void **)&msg_flags = dlsym(RTLD_DEFAULT, GRPC_MSG_FLAGS_SYMBOL);
+        if (msg_flags == NULL)
+            OTTR_WARN("collector", "grpc: this gRPC library does not tell the Compressed-Flag "
+                                   "of messages; a flagged message without grpc-encoding is "
+                                   "taken as plain");
+    }
 
     g->nworkers = nworkers;
     g->ingest = o->ingest;

@@ -279,9 +279,41 @@ static int otlp_http_export(const otlp_http_ctx *c, ingest_encoding enc, const u
     return 503;
 }
 
+/* 1 when |ct| is gRPC's media type: application/grpc, +subtype or ;params. */
+static int is_grpc_type(const char *ct)
+{
+    static const char grpc_type[] = "application/grpc";
+    size_t n = sizeof(grpc_type) - 1;
+    if (ct == NULL || strncasecmp(skip_ws(ct), grpc_type, n) != 0)
+        return 0;
+    char next = skip_ws(ct)[n];
+    return next == '\0' || next == '+' || next == ';' || next == ' ';
+}
+
+/* OTLP/gRPC sent here over h2c: it is served on the gRPC port only. Answered
+ * as gRPC answers (trailers-only: HTTP 200, grpc-status UNIMPLEMENTED and a
+ * grpc-message), so a gRPC client reports a clear status rather than an HTTP
+ * error; counted as a bad content type, under code 415. */
+static int respond_grpc_elsewhere(http_response *resp)
+{
+    ottr_counter_add(m.bad[BAD_CONTENT_TYPE], 1);
+    OTTR_DEBUG("otlp_http", "refused a gRPC request: gRPC is served on the gRPC port");
+    resp->status = 200;
+    ottr_buf_reset(&resp->body);
+    http_response_set_type(resp, "application/grpc");
+    char code[8];
+    snprintf(code, sizeof(code), "%d", GRPC_UNIMPLEMENTED);
+    http_response_set_header(resp, "grpc-status", code);
+    http_response_set_header(resp, "grpc-message",
+                             "OTLP/gRPC is served on the gRPC port, not the OTLP/HTTP port");
+    return 415;
+}
+
 static int otlp_http_route(const otlp_http_ctx *c, const http_request *req, http_response *resp)
 {
     const char *ct = http_request_header(req, "content-type");
+    if (is_grpc_type(ct))
+        return respond_grpc_elsewhere(resp);
     /* Until the media type is known, answer in JSON only to clients that speak it. */
     ingest_encoding enc = ct && strcasestr(ct, "json") ? INGEST_JSON : INGEST_PROTOBUF;
     char msg[256];

@@ -141,8 +141,9 @@ static int classic_search_params(const http_request *req, http_response *resp, s
 
     uint64_t start = 0, end = 0, lookback = 0;
     http_param_err e;
-    if (http_param_time(req, "start", HTTP_TIME_MICROS, &start, &e) < 0 ||
-        http_param_time(req, "end", HTTP_TIME_MICROS, &end, &e) < 0 ||
+    int rs = 0, re = 0;
+    if ((rs = http_param_time(req, "start", HTTP_TIME_MICROS, &start, &e)) < 0 ||
+        (re = http_param_time(req, "end", HTTP_TIME_MICROS, &end, &e)) < 0 ||
         http_param_limit(req, "limit", 1000000, &p->limit, &e) < 0 ||
         http_param_duration(req, "minDuration", &p->min_duration_ns, &e) < 0 ||
         http_param_duration(req, "maxDuration", &p->max_duration_ns, &e) < 0)
@@ -152,8 +153,9 @@ static int classic_search_params(const http_request *req, http_response *resp, s
         return -1;
     if (r && lb[0] && strcmp(lb, "custom") != 0 && ottr_parse_duration(lb, &lookback) != 0)
         return bad_param(resp, 0, "lookback", lb, "want a duration such as 1h");
-    p->end_ns = end ? end : ottr_now_ns();
-    if (start) {
+    /* An explicit 0 is the epoch, not "absent". */
+    p->end_ns = re ? end : ottr_now_ns();
+    if (rs) {
         p->start_ns = start;
     } else {
         uint64_t back = lookback ? lookback : 2 * DAY_NS;
@@ -243,16 +245,19 @@ static int v3_search_params(const http_request *req, http_response *resp, search
         return -1;
     p->tags = s->tags;
     http_param_err e;
-    if (http_param_time(req, "query.start_time_min", HTTP_TIME_RFC3339, &p->start_ns, &e) < 0 ||
-        http_param_time(req, "query.start_time_max", HTTP_TIME_RFC3339, &p->end_ns, &e) < 0 ||
+    int rs = 0, re = 0;
+    if ((rs = http_param_time(req, "query.start_time_min", HTTP_TIME_RFC3339, &p->start_ns, &e)) <
+            0 ||
+        (re = http_param_time(req, "query.start_time_max", HTTP_TIME_RFC3339, &p->end_ns, &e)) <
+            0 ||
         http_param_duration(req, "query.duration_min", &p->min_duration_ns, &e) < 0 ||
         http_param_duration(req, "query.duration_max", &p->max_duration_ns, &e) < 0 ||
         http_param_limit(req, "query.search_depth", 1000000, &p->limit, &e) < 0 ||
         (p->limit == 0 && http_param_limit(req, "query.num_traces", 1000000, &p->limit, &e) < 0))
         return reply_param_err(resp, 1, &e);
-    if (p->end_ns == 0)
+    if (!re)
         p->end_ns = ottr_now_ns();
-    if (p->start_ns == 0)
+    if (!rs)
         p->start_ns = p->end_ns > 2 * DAY_NS ? p->end_ns - 2 * DAY_NS : 0;
     if (p->start_ns > p->end_ns) {
         reply_error(resp, 1, 400, "query.start_time_min must not be after query.start_time_max");

@@ -52,13 +52,14 @@ static int param(const http_request *req, http_response *resp, const char *name,
     return r < 0 ? reply_param_err(resp, &e) : r;
 }
 
-/* Tempo's start and end: Unix seconds. Returns 0, or -1 after answering 400. */
+/* Tempo's start and end: Unix seconds. Returns 1 (read), 0 (absent), or -1
+ * after answering 400. */
 static int param_seconds(const http_request *req, http_response *resp, const char *name,
                          uint64_t *out_ns)
 {
     http_param_err e;
-    return http_param_time(req, name, HTTP_TIME_SECONDS, out_ns, &e) < 0 ? reply_param_err(resp, &e)
-                                                                         : 0;
+    int r = http_param_time(req, name, HTTP_TIME_SECONDS, out_ns, &e);
+    return r < 0 ? reply_param_err(resp, &e) : r;
 }
 
 static int check_range(http_response *resp, uint64_t start, uint64_t end)
@@ -67,6 +68,22 @@ static int check_range(http_response *resp, uint64_t start, uint64_t end)
         reply_error(resp, 400, "invalid start: must not be after end");
         return -1;
     }
+    return 0;
+}
+
+/* start and end of a time range; |end| then covers its whole second (no
+ * overflow: http_param_time stops a second short of the top). Returns 0, or
+ * -1 after answering 400. */
+static int param_range(const http_request *req, http_response *resp, uint64_t *start, uint64_t *end)
+{
+    int rs = param_seconds(req, resp, "start", start);
+    int re = rs < 0 ? -1 : param_seconds(req, resp, "end", end);
+    if (re < 0)
+        return -1;
+    if (re && check_range(resp, *start, *end) != 0)
+        return -1;
+    if (re)
+        *end += 999999999ull;
     return 0;
 }
 
@@ -90,13 +107,8 @@ static void handle_trace(ottrd_query_ctx *q, const http_request *req, http_respo
     query_tempo_trace_opts o = {.version = version};
     const char *accept = http_request_header(req, "accept");
     o.protobuf = accept && strstr(accept, "application/protobuf") != NULL;
-    if (param_seconds(req, resp, "start", &o.start_ns) != 0 ||
-        param_seconds(req, resp, "end", &o.end_ns) != 0)
+    if (param_range(req, resp, &o.start_ns, &o.end_ns) != 0)
         return;
-    if (check_range(resp, o.start_ns, o.end_ns) != 0)
-        return;
-    if (o.end_ns)
-        o.end_ns += 999999999ull; /* the whole end second */
     char err[QUERY_ERRLEN];
     ottr_status st = query_tempo_trace(q->st, id, &o, &resp->body, err, sizeof(err));
     if (st == OTTR_ERR_NOTFOUND) {
@@ -126,13 +138,8 @@ static void handle_search(ottrd_query_ctx *q, const http_request *req, http_resp
         reply_param_err(resp, &e);
         return;
     }
-    if (param_seconds(req, resp, "start", &p.start_ns) != 0 ||
-        param_seconds(req, resp, "end", &p.end_ns) != 0)
+    if (param_range(req, resp, &p.start_ns, &p.end_ns) != 0)
         return;
-    if (check_range(resp, p.start_ns, p.end_ns) != 0)
-        return;
-    if (p.end_ns)
-        p.end_ns += 999999999ull;
     char err[QUERY_ERRLEN];
     ottr_status st = query_tempo_search(q->st, &p, &resp->body, err, sizeof(err));
     finish(resp, st, err, "application/json");
@@ -142,8 +149,9 @@ static void handle_tags(ottrd_query_ctx *q, const http_request *req, http_respon
                         int version)
 {
     char scope[64];
+    uint64_t start = 0, end = 0; /* checked as for a search; tags have no time range */
     int r = param(req, resp, "scope", scope, sizeof(scope));
-    if (r < 0)
+    if (r < 0 || param_range(req, resp, &start, &end) != 0)
         return;
     char err[QUERY_ERRLEN];
     ottr_status st =
@@ -155,11 +163,14 @@ static void handle_tag_values(ottrd_query_ctx *q, const http_request *req, http_
                               const char *tag, int version)
 {
     size_t limit = 0;
+    uint64_t start = 0, end = 0; /* checked as for a search; tags have no time range */
     http_param_err e;
     if (http_param_limit(req, "limit", 100000, &limit, &e) < 0) {
         reply_param_err(resp, &e);
         return;
     }
+    if (param_range(req, resp, &start, &end) != 0)
+        return;
     char err[QUERY_ERRLEN];
     ottr_status st =
         query_tempo_tag_values(q->st, version, tag, limit, &resp->body, err, sizeof(err));
@@ -169,8 +180,7 @@ static void handle_tag_values(ottrd_query_ctx *q, const http_request *req, http_
 static void handle_service_graph(ottrd_query_ctx *q, const http_request *req, http_response *resp)
 {
     uint64_t start = 0, end = 0;
-    if (param_seconds(req, resp, "start", &start) != 0 ||
-        param_seconds(req, resp, "end", &end) != 0)
+    if (param_seconds(req, resp, "start", &start) < 0 || param_seconds(req, resp, "end", &end) < 0)
         return;
     if (end == 0)
         end = ottr_now_ns();

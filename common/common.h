@@ -80,8 +80,9 @@ void ottr_format_time(uint64_t ns, char *out, size_t outlen);
 
 /* Parses RFC 3339 ("2024-05-01T10:00:00Z"; fractions down to nanoseconds, "t"/" "
  * for "T", "z", and +hh:mm offsets allowed) into Unix nanoseconds; with
- * |date_only_ok| a bare date ("2024-05-01") is midnight UTC. Returns 0, or -1 on
- * bad syntax, out-of-range fields or a time before 1970. */
+ * |date_only_ok| a bare date ("2024-05-01") is midnight UTC. Returns 0, -1 on
+ * bad syntax or out-of-range fields, or -2 for a well-formed time before 1970
+ * or past what 64-bit Unix nanoseconds hold (2554). */
 int ottr_parse_rfc3339(const char *s, bool date_only_ok, uint64_t *out_ns);
 
 /* ------------------------------------------------------------------ hex and base64 */

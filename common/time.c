@@ -147,8 +147,8 @@ int ottr_parse_rfc3339(const char *s, bool date_only_ok, uint64_t *out_ns)
             return -1;
         int64_t days;
         days_from_civil(y, mo, d, &days);
-        if (days < 0)
-            return -1;
+        if (days < 0 || (uint64_t)days > UINT64_MAX / NS_PER_SEC / 86400)
+            return -2;
         *out_ns = (uint64_t)days * 86400 * NS_PER_SEC;
         return 0;
     }
@@ -193,7 +193,7 @@ int ottr_parse_rfc3339(const char *s, bool date_only_ok, uint64_t *out_ns)
     days_from_civil(y, mo, d, &days);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset;
     if (secs < 0 || (uint64_t)secs > UINT64_MAX / NS_PER_SEC - 1)
-        return -1;
+        return -2;
     *out_ns = (uint64_t)secs * NS_PER_SEC + frac;
     return 0;
 }

@@ -85,10 +85,12 @@ typedef struct http_param_err {
     char problem[96]; /* "want a non-negative integer", "longer than 62 bytes", "out of range" */
 } http_param_err;
 
-/* The latest time the parameter readers accept: the last second that fits in 32
- * bits (2106-02-07T06:28:15Z), as the store's index keys hold seconds in 32 bits.
- * Later times are refused as out of range rather than wrapped. */
-#define HTTP_TIME_MAX_NS (4294967296ull * 1000000000ull - 1)
+/* The latest time the parameter readers accept, the same instant in every unit:
+ * the last whole second that fits in 64-bit Unix nanoseconds
+ * (2554-07-21T23:34:32.999999999Z), so that adding the fraction of an end second
+ * never wraps. Later times are refused as out of range, never wrapped or cut. */
+#define HTTP_TIME_MAX_SEC 18446744072ull
+#define HTTP_TIME_MAX_NS  (HTTP_TIME_MAX_SEC * 1000000000ull + 999999999ull)
 
 /* Units of a time parameter. */
 typedef enum http_time_unit {
@@ -114,7 +116,9 @@ int http_param_limit(const http_request *req, const char *name, size_t max, size
 /* A Go-style duration such as "100ms" or "1.5s" in nanoseconds; empty = absent. */
 int http_param_duration(const http_request *req, const char *name, uint64_t *out_ns,
                         http_param_err *e);
-/* A time in |unit| as Unix nanoseconds; empty = absent. -1 past HTTP_TIME_MAX_NS. */
+/* A time in |unit| as Unix nanoseconds; empty = absent. Every unit is read by
+ * one parser with one range check: -1 ("out of range") past HTTP_TIME_MAX_NS or,
+ * for RFC 3339, before 1970. */
 int http_param_time(const http_request *req, const char *name, http_time_unit unit,
                     uint64_t *out_ns, http_param_err *e);
 /* Parameters of the form |name|[key]=value (brackets sent as is or as %5B %5D):

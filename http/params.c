@@ -129,22 +129,29 @@ int http_param_time(const http_request *req, const char *name, http_time_unit un
     int r = value_of(req, name, v, e);
     if (r <= 0)
         return r;
-    uint64_t n, ns;
+    uint64_t n = 0, ns = 0;
+    bool in_range;
     if (unit == HTTP_TIME_RFC3339) {
-        if (ottr_parse_rfc3339(v, false, &ns) != 0)
+        int pr = ottr_parse_rfc3339(v, false, &ns);
+        if (pr == -1)
             return http_param_refuse(e, name, v,
                                      "want an RFC 3339 time such as 2024-05-01T10:00:00Z");
+        in_range = pr == 0 && ns <= HTTP_TIME_MAX_NS;
     } else {
-        if (http_parse_u64(v, &n) != 0)
-            return http_param_refuse(e, name, v, "want a non-negative integer");
+        if (http_parse_u64(v, &n) != 0) {
+            /* All digits but more than 64 bits hold: a time, only too late. */
+            if (strspn(v, "0123456789") != strlen(v))
+                return http_param_refuse(e, name, v, "want a non-negative integer");
+            n = UINT64_MAX;
+        }
         uint64_t scale = unit == HTTP_TIME_SECONDS  ? 1000000000ull
                          : unit == HTTP_TIME_MILLIS ? 1000000ull
                                                     : 1000ull;
-        if (n > HTTP_TIME_MAX_NS / scale)
-            return http_param_refuse(e, name, NULL, "out of range");
-        ns = n * scale;
+        in_range = n <= HTTP_TIME_MAX_NS / scale;
+        if (in_range)
+            ns = n * scale;
     }
-    if (ns > HTTP_TIME_MAX_NS)
+    if (!in_range)
         return http_param_refuse(e, name, NULL, "out of range");
     *out_ns = ns;
     return 1;

@@ -8,6 +8,28 @@
 #include "otlp/otlp.h"
 #include "query/query.h"
 
+/* Why |dir| is not a plain absolute path, or NULL. Plain: starts with '/', no
+ * control characters (a newline would forge log lines and confuse scripts that
+ * read paths line by line), and no "." or ".." components (the path names the
+ * directory it reads as, not one reached by climbing out of another). */
+static const char *path_problem(const char *dir, size_t n)
+{
+    if (dir[0] != '/' || n >= 4096)
+        return "want an absolute path";
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)dir[i] < 0x20 || dir[i] == 0x7f)
+            return "control characters are not allowed";
+    for (const char *c = dir; *c;) {
+        while (*c == '/')
+            c++;
+        size_t len = strcspn(c, "/");
+        if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+            return "\".\" and \"..\" components are not allowed";
+        c += len;
+    }
+    return NULL;
+}
+
 ottr_status query_admin_checkpoint(store *st, const char *dir, ottr_buf *out, char *err,
                                    size_t errlen)
 {
@@ -16,8 +38,10 @@ ottr_status query_admin_checkpoint(store *st, const char *dir, ottr_buf *out, ch
         return OTTR_ERR_INVALID;
     }
     size_t n = strlen(dir);
-    if (dir[0] != '/' || n >= 4096) {
-        snprintf(err, errlen, "invalid dir \"%.128s\": want an absolute path", dir);
+    const char *problem = path_problem(dir, n);
+    if (problem) {
+        /* The path itself is not echoed: it may hold control characters. */
+        snprintf(err, errlen, "invalid dir: %s", problem);
         return OTTR_ERR_INVALID;
     }
     struct stat sb;

@@ -88,7 +88,8 @@ ottr_status query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, o
                                 char *err, size_t errlen);
 
 /* POST /api/admin/checkpoint: a consistent copy of the store in |dir| (an
- * absolute path that must not exist, under an existing directory).
+ * absolute path that must not exist, under an existing directory; no control
+ * characters, no "." or ".." components).
  * OTTR_ERR_INVALID on a bad path, OTTR_ERR_EXISTS when it exists, the store's
  * error when it fails. Body {"dir":"..."}. */
 ottr_status query_admin_checkpoint(store *st, const char *dir, ottr_buf *out, char *err,

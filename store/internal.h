@@ -176,11 +176,25 @@ static inline uint64_t be64_get(const void *q)
     return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
 }
 
+/* The second of |ns| as the keys hold it: 32 bits, so every time from
+ * 2106-02-07T06:28:15Z on shares the last second (UINT32_MAX). Readers compare
+ * exact times from the summaries, so a clamped key is found by any range that
+ * contains its trace's start. */
+static inline uint32_t store_key_sec(uint64_t ns)
+{
+    uint64_t sec = ns / NS_PER_SEC;
+    return sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
+}
+
 /* Keys of the `pending` family of earlier versions, moved into the log at start-up. */
 #define PENDING_KEY_LEN        8  /* arrival_sec(4) | seq(4) */
 #define PENDING_LEGACY_KEY_LEN 24 /* arrival_sec(4) | trace_id(16) | seq(4), one chunk */
 #define TRACES_KEY_LEN         24
 #define INDEX_SUFFIX_LEN       20 /* ~start_sec(4) | trace_id(16) */
+/* An index key of a trace whose start second lies further than this from its
+ * arrival second carries the arrival second as its value (4 bytes, else empty),
+ * and retention expires the key by it, as it does the trace's data. */
+#define INDEX_ARRIVAL_SKEW_SEC 3600u
 
 /* ---- pending.c: a pending record, one request's chunks grouped by trace ---- */
 

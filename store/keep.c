@@ -25,7 +25,7 @@
 typedef struct out_key {
     const uint8_t *p;
     uint32_t len;
-    uint32_t sec;  /* tags: last-seen second */
+    uint32_t sec;  /* tags: last-seen second; index: arrival second, or 0 */
     uint64_t hash; /* tags: for the written-recently table (0: index keys) */
     bool del;
     bool skip; /* the same key follows: only the last of a run is written */
@@ -195,15 +195,21 @@ static ottr_status collect_stored_terms(keep_ctx *k)
     return OTTR_OK;
 }
 
-static void add_index_keys(keep_ctx *k, uint32_t start_sec, bool del)
+/* Queues the index keys of the terms at |start_sec|. A trace that started far
+ * from its arrival second (clock skew, replayed or far-future spans) gives its
+ * keys that arrival second as value (see INDEX_ARRIVAL_SKEW_SEC). */
+static void add_index_keys(keep_ctx *k, uint32_t start_sec, uint32_t arrival_sec, bool del)
 {
     uint8_t key[1024], suffix[INDEX_SUFFIX_LEN];
     store_key_index_suffix(suffix, start_sec, k->tid);
+    uint64_t lo = (uint64_t)start_sec + INDEX_ARRIVAL_SKEW_SEC;
+    uint64_t hi = (uint64_t)arrival_sec + INDEX_ARRIVAL_SKEW_SEC;
+    uint32_t val = del || (lo >= arrival_sec && hi >= start_sec) ? 0 : arrival_sec;
     for (size_t i = 0; i < k->idx.cap; i++) {
         const store_term *t = &k->idx.slots[i];
         size_t klen = t->p ? store_key_index(key, sizeof(key), t->p, t->len, suffix) : 0;
         if (klen > 0)
-            out_add(k->c, &k->c->idx, key, klen, 0, 0, del);
+            out_add(k->c, &k->c->idx, key, klen, val, 0, del);
     }
 }
 
@@ -222,12 +228,6 @@ static void add_tags(keep_ctx *k, uint32_t sec)
         if (t->p && !tag_fresh(k->c->s, t->hash, sec))
             out_add(k->c, &k->c->tags, t->p, t->len, sec, t->hash, false);
     }
-}
-
-static uint32_t ns_to_sec(uint64_t ns)
-{
-    uint64_t sec = ns / NS_PER_SEC;
-    return sec > UINT32_MAX ? UINT32_MAX : (uint32_t)sec;
 }
 
 static int ref_cmp(const void *a, const void *b)
@@ -285,16 +285,16 @@ static ottr_status keep_one(keep_ctx *k, const store_keep_req *reqs, size_t nreq
     uint8_t all[2];
     store_termset_add(&k->idx, all,
                       store_key_index_prefix(all, sizeof(all), IDX_ALL, NULL, 0, NULL, 0), false);
-    uint32_t new_sec = ns_to_sec(merged.sum.start_ns);
-    if (k->have_old && ns_to_sec(k->old.sum.start_ns) != new_sec) {
+    uint32_t new_sec = store_key_sec(merged.sum.start_ns);
+    if (k->have_old && store_key_sec(k->old.sum.start_ns) != new_sec) {
         st = collect_stored_terms(k);
         if (st != OTTR_OK)
             return st;
-        add_index_keys(k, ns_to_sec(k->old.sum.start_ns), true);
+        add_index_keys(k, store_key_sec(k->old.sum.start_ns), 0, true);
     }
     if (k->idx.oom || k->tags.oom)
         return OTTR_ERR_NOMEM;
-    add_index_keys(k, new_sec, false);
+    add_index_keys(k, new_sec, merged.last_arrival_sec, false);
     add_tags(k, merged.last_arrival_sec);
 
     uint8_t val[STORE_SUMMARY_MAX];
@@ -348,7 +348,7 @@ static ottr_status emit_keys(keep_call *c, int cf, const out_keys *o, store_sst 
             continue;
         uint8_t v[4];
         size_t vlen = 0;
-        if (cf == CF_TAGS) {
+        if (cf == CF_TAGS || (cf == CF_INDEX && k->sec && !k->del)) {
             be32_put(v, k->sec);
             vlen = 4;
         }

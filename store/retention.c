@@ -1,7 +1,9 @@
 /* store/retention.c - compaction filters that drop records older than the
  * retention, reading the timestamp each family carries: arrival second in
  * pending and traces keys, last arrival in summaries values, ~start second in
- * index keys, last-seen second in tags values, minute (or hour) in edges keys. */
+ * index keys (or the arrival second in their value, for traces that started far
+ * from their arrival: far-past and far-future spans expire with their data, by
+ * arrival), last-seen second in tags values, minute (or hour) in edges keys. */
 #include <stdlib.h>
 
 #include "store/internal.h"
@@ -34,6 +36,8 @@ static uint64_t record_sec(int cf, const char *k, size_t klen, const char *v, si
     case CF_SUMMARIES:
         return store_summary_value_sec((const uint8_t *)v, vlen);
     case CF_INDEX:
+        if (vlen == 4)
+            return be32_get(v);
         return klen > INDEX_SUFFIX_LEN
                    ? store_key_index_sec((const uint8_t *)k + klen - INDEX_SUFFIX_LEN)
                    : 0;

@@ -1,7 +1,8 @@
-/* store/rocks_shim.cc - the two RocksDB features the 7.8 C API lacks: a logger that
+/* store/rocks_shim.cc - the RocksDB features the 7.8 C API lacks: a logger that
  * sends RocksDB's messages to Ottr's log instead of a LOG file in the data directory
  * (a LOG file write failing on a full disk aborts RocksDB builds that keep
- * assertions on), and DB::Resume() after a background error. */
+ * assertions on), a listener that leaves recovery from a full disk to the store,
+ * and DB::Resume() after a background error. */
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -11,6 +12,8 @@
 #include <rocksdb/c.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/listener.h>
+#include <rocksdb/options.h>
 
 /* The C API's wrappers, as c.cc defines them: one member each. */
 struct rocksdb_t {
@@ -18,6 +21,9 @@ struct rocksdb_t {
 };
 struct rocksdb_logger_t {
     std::shared_ptr<rocksdb::Logger> rep;
+};
+struct rocksdb_options_t {
+    rocksdb::Options rep;
 };
 
 extern "C" {
@@ -56,7 +62,32 @@ class OttrLogger : public rocksdb::Logger
     }
 };
 
+/* RocksDB's recovery from a full disk (SstFileManager) waits until as much is
+ * free as the largest write buffer, 64 MiB here, whatever the disk. Off for
+ * no-space errors: the store calls DB::Resume() itself once store.disk_reserve
+ * is free. Other errors keep RocksDB's own recovery. */
+class ManualNoSpaceRecovery : public rocksdb::EventListener
+{
+  public:
+    void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error,
+                              bool *auto_recovery) override
+    {
+        if (bg_error.IsNoSpace())
+            *auto_recovery = false;
+    }
+};
+
 } // namespace
+
+extern "C" int store_rocks_manual_nospace_recovery(rocksdb_options_t *o)
+{
+    try {
+        o->rep.listeners.push_back(std::make_shared<ManualNoSpaceRecovery>());
+    } catch (...) {
+        return -1;
+    }
+    return 0;
+}
 
 extern "C" rocksdb_logger_t *store_rocks_logger_create(int verbose)
 {

@@ -154,8 +154,10 @@ static ottr_status scan(search_ctx *c)
 {
     const store_search_query *q = c->q;
     const qterm *d = &c->terms[0];
-    uint32_t start_sec = (uint32_t)(q->start_ns / NS_PER_SEC);
-    uint32_t end_sec = (uint32_t)(q->end_ns / NS_PER_SEC);
+    /* Seconds as the keys hold them (clamped at 2106); exact times are compared
+     * on the summaries. */
+    uint32_t start_sec = store_key_sec(q->start_ns);
+    uint32_t end_sec = store_key_sec(q->end_ns);
     if (q->end_ns && q->start_ns > q->end_ns)
         return OTTR_OK;
 

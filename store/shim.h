@@ -20,6 +20,12 @@ void store_rocks_logger_destroy(rocksdb_logger_t *l);
 /* Implemented in C (store/logger.c): writes one RocksDB message to Ottr's log. */
 void store_rocks_log(int level, const char *msg);
 
+/* Adds to the DB options |o| a listener that turns RocksDB's own recovery from a
+ * full disk off: it waits for as much free space as the largest write buffer
+ * (64 MiB here), not configurable; the store resumes by itself instead (see
+ * store/write.c). Returns 0, or -1 when out of memory. */
+int store_rocks_manual_nospace_recovery(rocksdb_options_t *o);
+
 /* Calls DB::Resume() to clear a background error. Returns 0, or -1 with the
  * reason in |err|. */
 int store_rocks_resume(rocksdb_t *db, char *err, size_t errlen);

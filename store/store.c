@@ -113,6 +113,8 @@ static int build_options(store *s)
 
     rocksdb_options_t *o = rocksdb_options_create();
     s->dbopt = o;
+    if (store_rocks_manual_nospace_recovery(o) != 0)
+        return -1;
     rocksdb_options_set_create_if_missing(o, 1);
     rocksdb_options_set_create_missing_column_families(o, 1);
     rocksdb_options_increase_parallelism(o, 2);

@@ -9,9 +9,12 @@
  * Column families and keys (all integers big-endian):
  *   traces    trace_id(16) | arrival_sec(4) | offset(4)       -> chunk
  *   summaries trace_id(16)                                    -> encoded summary
- *   index     kind(1) | term | 0x00 | ~start_sec(4) | trace_id(16) -> ""
+ *   index     kind(1) | term | 0x00 | ~start_sec(4) | trace_id(16) -> "", or the
+ *             arrival sec (4) when the start lies over an hour from the arrival
  *   tags      scope(1) | key | 0x00 | value                   -> last seen sec (4)
  *   edges     minute(4) | kind(1) | names                     -> counters (merge)
+ * Seconds are 32-bit: start times from 2106-02-07T06:28:15Z on share the last
+ * second, and searches settle such traces on their exact start (summary).
  * A chunk is one or more ResourceSpans, each framed as field 1 of TracesData, so a
  * trace's chunks concatenated are a valid OTLP TracesData. */
 #ifndef OTTR_STORE_H
@@ -35,14 +38,15 @@ typedef enum store_sync_policy {
 /* Every field is the caller's to set (the daemon takes them from its config);
  * store_open() refuses a zero size or interval. */
 typedef struct store_options {
-    const char *path;           /* data directory; created if missing */
-    store_sync_policy sync;     /* WAL fsync policy */
-    uint64_t sync_interval_ns;  /* for STORE_SYNC_INTERVAL */
-    uint64_t retention_ns;      /* older records are removed by compaction; 0 = keep all */
-    uint64_t max_trace_bytes;   /* a kept trace stops growing past this; marked partial */
-    uint64_t block_cache_bytes; /* LRU block cache shared by all families */
-    uint64_t memtable_bytes;    /* all memtables together; the largest is flushed past it */
-    uint64_t (*clock_ns)(void); /* wall clock for retention; NULL = ottr_now_ns */
+    const char *path;            /* data directory; created if missing */
+    store_sync_policy sync;      /* WAL fsync policy */
+    uint64_t sync_interval_ns;   /* for STORE_SYNC_INTERVAL */
+    uint64_t retention_ns;       /* older records are removed by compaction; 0 = keep all */
+    uint64_t max_trace_bytes;    /* a kept trace stops growing past this; marked partial */
+    uint64_t block_cache_bytes;  /* LRU block cache shared by all families */
+    uint64_t memtable_bytes;     /* all memtables together; the largest is flushed past it */
+    uint64_t disk_reserve_bytes; /* after a full disk, writes resume with this much free */
+    uint64_t (*clock_ns)(void);  /* wall clock for retention; NULL = ottr_now_ns */
 } store_options;
 
 /* Opens (or creates) the store at o->path. On error returns OTTR_ERR_INVALID for

@@ -4,13 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "store/internal.h"
 #include "store/shim.h"
 
 /* A failed write leaves RocksDB in a background-error state that refuses every
- * later write. RocksDB clears a full disk by itself once space returns; for other
- * errors the store asks it to resume, at most this often. */
+ * later write. The store asks it to resume, at most this often, as failed writes
+ * come in; after a full disk only once opt.disk_reserve_bytes are free (RocksDB's
+ * own recovery from a full disk, which waits for 64 MiB, is off: store/shim.h). */
 #define RESUME_INTERVAL_NS NS_PER_SEC
 
 static void note_failure(store *s, const char *msg)
@@ -27,6 +29,16 @@ static void try_resume(store *s)
     if (now - last < RESUME_INTERVAL_NS ||
         !atomic_compare_exchange_strong(&s->last_resume_ns, &last, now))
         return;
+    struct statvfs fs;
+    if (statvfs(s->path, &fs) == 0) {
+        uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+        if (avail < s->opt.disk_reserve_bytes) {
+            OTTR_DEBUG(STORE_COMPONENT,
+                       "store resume waits: %llu bytes free, store.disk_reserve is %llu",
+                       (unsigned long long)avail, (unsigned long long)s->opt.disk_reserve_bytes);
+            return;
+        }
+    }
     char msg[256];
     if (store_rocks_resume(s->db, msg, sizeof(msg)) != 0)
         OTTR_DEBUG(STORE_COMPONENT, "store resume: %s", msg);

@@ -172,8 +172,10 @@ static grpc_channel *channel_new(int gzip)
     return ch;
 }
 
-/* One unary call of |method| sending |data| (no message at all when |data| is NULL). */
-static void unary(grpc_channel *ch, const char *method, const void *data, size_t len, result *r)
+/* One call of |method| sending |data| |copies| times (no message at all when
+ * |data| is NULL), each in its own batch, then the half-close. */
+static void call_messages(grpc_channel *ch, const char *method, const void *data, size_t len,
+                          int copies, result *r)
 {
     memset(r, 0, sizeof(*r));
     uint64_t t0 = ottr_mono_ns();
@@ -199,6 +201,15 @@ static void unary(grpc_channel *ch, const char *method, const void *data, size_t
     memset(ops, 0, sizeof(ops));
     size_t n = 0;
     ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    for (int i = 1; send && i < copies; i++) {
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = send;
+        assert_int_equal(grpc_call_start_batch(call, ops, n, &ops, NULL), GRPC_CALL_OK);
+        assert_int_equal(grpc_completion_queue_pluck(cq, &ops, deadline, NULL).type,
+                         GRPC_OP_COMPLETE);
+        memset(ops, 0, sizeof(ops));
+        n = 0;
+    }
     if (send) {
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = send;
@@ -250,6 +261,12 @@ static void unary(grpc_channel *ch, const char *method, const void *data, size_t
            GRPC_QUEUE_SHUTDOWN)
         ;
     grpc_completion_queue_destroy(cq);
+}
+
+/* One unary call of |method| sending |data| (no message at all when |data| is NULL). */
+static void unary(grpc_channel *ch, const char *method, const void *data, size_t len, result *r)
+{
+    call_messages(ch, method, data, len, 1, r);
 }
 
 static void export_request(grpc_channel *ch, int ntraces, int nspans, int zero_ids, result *r)
@@ -464,6 +481,30 @@ static void test_empty_request(void **state)
     assert_int_equal(REC.calls, 0);
 }
 
+/* Export is unary: a second request message fails the call with INTERNAL and
+ * neither message is ingested. */
+static void test_two_messages(void **state)
+{
+    (void)state;
+    rec_reset(OTTR_OK);
+    uint64_t internal0 =
+        counter("ottr_receiver_requests_total", "protocol=\"grpc\",code=\"INTERNAL\"");
+    size_t len;
+    uint8_t *req = make_request(1, 2, 0, &len);
+    result r;
+    call_messages(CH, EXPORT, req, len, 2, &r);
+    assert_int_equal(r.status, GRPC_STATUS_INTERNAL);
+    assert_non_null(strstr(r.details, "more than one request message"));
+    assert_int_equal(REC.spans, 0);
+    assert_int_equal(counter("ottr_receiver_requests_total", "protocol=\"grpc\",code=\"INTERNAL\""),
+                     internal0 + 1);
+    /* One message on the same channel still goes through. */
+    call_messages(CH, EXPORT, req, len, 1, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    assert_int_equal(REC.spans, 2);
+    free(req);
+}
+
 static void test_unknown_method(void **state)
 {
     (void)state;
@@ -594,17 +635,12 @@ static void test_bad_address(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_export_ok),
-        cmocka_unit_test(test_partial_success),
-        cmocka_unit_test(test_busy_unavailable),
-        cmocka_unit_test(test_bad_payloads),
-        cmocka_unit_test(test_empty_request),
-        cmocka_unit_test(test_unknown_method),
-        cmocka_unit_test(test_too_large),
-        cmocka_unit_test(test_decode_bomb),
-        cmocka_unit_test(test_gzip),
-        cmocka_unit_test(test_bad_address),
-        cmocka_unit_test(test_still_serving),
+        cmocka_unit_test(test_export_ok),        cmocka_unit_test(test_partial_success),
+        cmocka_unit_test(test_busy_unavailable), cmocka_unit_test(test_bad_payloads),
+        cmocka_unit_test(test_empty_request),    cmocka_unit_test(test_two_messages),
+        cmocka_unit_test(test_unknown_method),   cmocka_unit_test(test_too_large),
+        cmocka_unit_test(test_decode_bomb),      cmocka_unit_test(test_gzip),
+        cmocka_unit_test(test_bad_address),      cmocka_unit_test(test_still_serving),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -31,14 +31,18 @@ static void test_rfc3339(void **state)
     assert_int_equal(ottr_parse_rfc3339("2023-13-14T22:13:20Z", false, &ns), -1);
     assert_int_equal(ottr_parse_rfc3339("2023-11-14T22:13:20.Z", false, &ns), -1);
     assert_int_equal(ottr_parse_rfc3339("1700000000", false, &ns), -1);
-    assert_int_equal(ottr_parse_rfc3339("1969-12-31T23:59:59Z", false, &ns), -1);
+    assert_int_equal(ottr_parse_rfc3339("1969-12-31T23:59:59Z", false, &ns), -2);
     assert_int_equal(ottr_parse_rfc3339("2023-11-14T22:13:20Zjunk", false, &ns), -1);
     /* A bare date only where asked for: midnight UTC. */
     assert_int_equal(ottr_parse_rfc3339("2024-05-01", false, &ns), -1);
     assert_int_equal(ottr_parse_rfc3339("2024-05-01", true, &ns), 0);
     assert_int_equal(ns, 1714521600ull * 1000000000ull);
     assert_int_equal(ottr_parse_rfc3339("2024-05-32", true, &ns), -1);
-    assert_int_equal(ottr_parse_rfc3339("1969-12-31", true, &ns), -1);
+    assert_int_equal(ottr_parse_rfc3339("1969-12-31", true, &ns), -2);
+    assert_int_equal(ottr_parse_rfc3339("2200-01-01T00:00:00Z", false, &ns), 0);
+    assert_true(ns == 7258118400ull * 1000000000ull);
+    assert_int_equal(ottr_parse_rfc3339("2554-07-21T23:34:33Z", false, &ns), -2);
+    assert_int_equal(ottr_parse_rfc3339("9999-12-31", true, &ns), -2);
 }
 
 int main(void)

@@ -104,9 +104,14 @@ static void test_param_time(void **state)
 {
     (void)state;
     http_request r = req_of("/", "s=1700000000&ms=1700000000123&us=1700000000123456"
-                                 "&rfc=2023-11-14T22:13:20Z&zero=0&max=4294967295"
-                                 "&over=4294967296&end=9999999999&huge=18446744073709551615"
-                                 "&usover=9999999999000000&bad=12x&rfcover=2200-01-01T00:00:00Z");
+                                 "&rfc=2023-11-14T22:13:20Z&zero=0&end=9999999999"
+                                 "&max=18446744072&over=18446744073&huge=18446744073709551615"
+                                 "&huger=99999999999999999999999&start=9999999999999"
+                                 "&usmax=18446744072999999&usover=18446744073000000"
+                                 "&rfcmax=2554-07-21T23:34:32.999999999Z"
+                                 "&rfcover=2554-07-21T23:34:33Z&rfcold=1969-12-31T23:59:59Z"
+                                 "&bad=12x&rfc2200=2200-01-01T00:00:00Z&s2200=7258118400"
+                                 "&us2200=7258118400000000&ms2200=7258118400000");
     http_param_err e;
     uint64_t ns = 1;
     assert_int_equal(http_param_time(&r, "s", HTTP_TIME_SECONDS, &ns, &e), 1);
@@ -121,24 +126,45 @@ static void test_param_time(void **state)
     assert_int_equal(ns, 0);
     assert_int_equal(http_param_time(&r, "absent", HTTP_TIME_SECONDS, &ns, &e), 0);
 
-    /* The last second that fits in 32 bits, and its whole second, still fit. */
-    assert_int_equal(http_param_time(&r, "max", HTTP_TIME_SECONDS, &ns, &e), 1);
-    assert_true(ns == 4294967295ull * 1000000000ull);
-    assert_true((ns + 999999999ull) / 1000000000ull == UINT32_MAX);
-    /* Past 32-bit seconds: refused, never wrapped or truncated. */
-    static const char *const over[] = {"over", "end", "huge"};
-    for (size_t i = 0; i < 3; i++) {
+    /* Past 32-bit seconds (2106): read in full, never truncated. */
+    assert_int_equal(http_param_time(&r, "end", HTTP_TIME_SECONDS, &ns, &e), 1);
+    assert_true(ns == 9999999999ull * 1000000000ull);
+    /* 2200-01-01 is the same instant in every unit. */
+    static const struct {
+        const char *name;
+        http_time_unit unit;
+    } y2200[] = {{"s2200", HTTP_TIME_SECONDS},
+                 {"ms2200", HTTP_TIME_MILLIS},
+                 {"us2200", HTTP_TIME_MICROS},
+                 {"rfc2200", HTTP_TIME_RFC3339}};
+    for (size_t i = 0; i < 4; i++) {
         ns = 1;
-        assert_int_equal(http_param_time(&r, over[i], HTTP_TIME_SECONDS, &ns, &e), -1);
+        assert_int_equal(http_param_time(&r, y2200[i].name, y2200[i].unit, &ns, &e), 1);
+        assert_true(ns == 7258118400ull * 1000000000ull);
+    }
+    /* The last accepted second, in every unit, and its whole second still fit. */
+    assert_int_equal(http_param_time(&r, "max", HTTP_TIME_SECONDS, &ns, &e), 1);
+    assert_true(ns == HTTP_TIME_MAX_SEC * 1000000000ull);
+    assert_true(ns + 999999999ull == HTTP_TIME_MAX_NS);
+    assert_int_equal(http_param_time(&r, "usmax", HTTP_TIME_MICROS, &ns, &e), 1);
+    assert_true(ns == HTTP_TIME_MAX_NS - 999);
+    assert_int_equal(http_param_time(&r, "rfcmax", HTTP_TIME_RFC3339, &ns, &e), 1);
+    assert_true(ns == HTTP_TIME_MAX_NS);
+    /* Later (or, in RFC 3339, before 1970): one answer, "out of range". */
+    static const struct {
+        const char *name;
+        http_time_unit unit;
+    } over[] = {{"over", HTTP_TIME_SECONDS},    {"huge", HTTP_TIME_SECONDS},
+                {"huger", HTTP_TIME_SECONDS},   {"start", HTTP_TIME_SECONDS},
+                {"huge", HTTP_TIME_MICROS},     {"usover", HTTP_TIME_MICROS},
+                {"rfcover", HTTP_TIME_RFC3339}, {"rfcold", HTTP_TIME_RFC3339}};
+    for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
+        ns = 1;
+        assert_int_equal(http_param_time(&r, over[i].name, over[i].unit, &ns, &e), -1);
         assert_int_equal(ns, 1);
-        assert_string_equal(e.name, over[i]);
+        assert_string_equal(e.name, over[i].name);
         assert_string_equal(e.problem, "out of range");
     }
-    assert_int_equal(http_param_time(&r, "usover", HTTP_TIME_MICROS, &ns, &e), -1);
-    assert_int_equal(http_param_time(&r, "end", HTTP_TIME_MILLIS, &ns, &e), 1);
-    assert_true(ns == 9999999999ull * 1000000ull);
-    assert_int_equal(http_param_time(&r, "rfcover", HTTP_TIME_RFC3339, &ns, &e), -1);
-    assert_string_equal(e.problem, "out of range");
 
     assert_int_equal(http_param_time(&r, "bad", HTTP_TIME_SECONDS, &ns, &e), -1);
     assert_string_equal(e.value, "12x");

@@ -17,6 +17,8 @@ from harness import Ottrd, wait_for  # noqa: E402
 
 TRACE = "5b8efff798038103d269b633813fc60c"
 ORPHAN_TRACE = "0000000000000000a1b2c3d4e5f60718"
+FUTURE_TRACE = "22000000000000000000000000000001"
+Y2200 = 7258118400  # 2200-01-01T00:00:00Z, past 32-bit seconds (2106)
 MS = 1000000
 
 
@@ -56,7 +58,11 @@ def export_body(now):
                           "attributes": [kv("exception.type", "IOError")]}])]
     orphan = [span(ORPHAN_TRACE, "b000000000000001", "1111111111111111", "process job", 5,
                    now, 30)]
+    future = [span(FUTURE_TRACE, "c000000000000001", None, "from the future", 2,
+                   Y2200 * 1000000000 + 5 * MS, 20)]
     return {"resourceSpans": [
+        {"resource": {"attributes": [kv("service.name", "future")]},
+         "scopeSpans": [{"scope": {}, "spans": future}]},
         {"resource": {"attributes": [kv("service.name", "frontend"), kv("host.name", "web-1")]},
          "scopeSpans": [{"scope": {"name": "http", "version": "1.0"}, "spans": fe}]},
         {"resource": {"attributes": [kv("service.name", "cart")]},
@@ -176,9 +182,11 @@ def tempo_checks(d, now_s):
     check(code == 400 and b"minDuration" in body, "bad minDuration: 400 naming it")
     code, body = d.get(P, "/api/search?limit=x")
     check(code == 400 and b"limit" in body, "bad limit: 400 naming it")
-    code, body = d.get(P, "/api/search?end=9999999999")
+    code, body = d.get(P, "/api/search?start=1&end=18446744073")
     check(code == 400 and body == b"invalid end: out of range\n",
-          "end past 32-bit seconds: 400, not wrapped: %r" % body)
+          "end past 64-bit nanoseconds: 400: %r" % body)
+    code, body = d.get(P, "/api/search?start=9999999999999")
+    check(code == 400 and body == b"invalid start: out of range\n", "start: %r" % body)
 
     tags = get_json(d, P, "/api/search/tags")
     check("http.method" in tags["tagNames"], "v1 tag names")
@@ -192,6 +200,52 @@ def tempo_checks(d, now_s):
     check(vals["tagValues"] == ["GET"], "v1 tag values")
     code, _ = d.get(P, "/api/v2/search/tag/bogus/values")
     check(code == 400, "unscoped v2 tag: 400")
+
+
+def far_time_checks(d):
+    """A trace dated 2200 is found by any explicit range that contains it, the
+    same instant written in each API's unit; ranges that miss it do not."""
+    P, J = d.query_port, d.jaeger_port
+
+    def tempo(start, end, path="/api/search"):
+        res = get_json(d, P, path + "?" + q({"tags": "service.name=future",
+                                              "start": start, "end": end}))
+        return [t["traceID"] for t in res["traces"]]
+    check(tempo(Y2200 - 60, Y2200 + 60) == [FUTURE_TRACE], "tempo: 2200 in range")
+    check(tempo(Y2200, Y2200) == [FUTURE_TRACE], "tempo: the end second is whole")
+    check(tempo(9999999999 - 60, 9999999999) == [], "tempo: end=9999999999 (2286) misses 2200")
+    check(tempo(Y2200 - 86400 * 365 * 50, Y2200 - 86400) == [], "tempo: 2150..2199 misses")
+    check(tempo(Y2200 - 60, 18446744072) == [FUTURE_TRACE], "tempo: up to the last second")
+    code, _ = d.get(P, "/api/v2/traces/%s?start=%d&end=%d" % (FUTURE_TRACE, Y2200, Y2200 + 1))
+    check(code == 200, "tempo: trace by ID in a 2200 range")
+    code, _ = d.get(P, "/api/v2/traces/%s?start=%d&end=%d" % (FUTURE_TRACE, Y2200 + 1,
+                                                             Y2200 + 2))
+    check(code == 404, "tempo: trace by ID outside its range: 404")
+
+    us = Y2200 * 1000000
+    res = get_json(d, J, "/api/traces?" + q({"service": "future", "start": us - 60000000,
+                                              "end": us + 60000000}))
+    check([t["traceID"] for t in res["data"]] == [FUTURE_TRACE], "jaeger: 2200 in range")
+    res = get_json(d, J, "/api/traces?" + q({"service": "future", "start": us + 60000000,
+                                              "end": 9999999999 * 1000000}))
+    check(res["data"] == [], "jaeger: range after it")
+    res = get_json(d, J, "/api/v3/traces?" + q({"query.service_name": "future",
+                                                 "query.start_time_min": "2199-12-31T23:59:00Z",
+                                                 "query.start_time_max": "2200-01-01T00:01:00Z"}))
+    check(len(res["result"]["resourceSpans"]) == 1, "v3: 2200 in range")
+    # The same out-of-range instant gets the same answer on both APIs.
+    res = get_json(d, J, "/api/traces?service=future&end=18446744073000000", want=400)
+    check("out of range" in res["errors"][0]["msg"], "jaeger: past 2554 out of range")
+    res = get_json(d, J, "/api/v3/traces?query.service_name=future"
+                         "&query.start_time_max=2554-07-21T23:34:33Z", want=400)
+    check("out of range" in res["error"]["message"], "v3: past 2554 out of range")
+    res = get_json(d, J, "/api/dependencies?endTs=18446744073000&lookback=1000", want=400)
+    check("endTs" in res["errors"][0]["msg"], "dependencies: endTs past 2554 out of range")
+    get_json(d, J, "/api/dependencies?endTs=%d&lookback=60000" % (Y2200 * 1000))
+    code, body = d.get(P, "/api/search/tags?start=1&end=18446744073")
+    check(code == 400 and b"out of range" in body, "tags: end past 2554: 400")
+    get_json(d, P, "/api/v2/search/tag/resource.service.name/values?start=%d&end=%d"
+             % (Y2200 - 60, 9999999999))
 
 
 def jaeger_checks(d, now_s):
@@ -285,6 +339,20 @@ def admin_checks(d, cp):
     check(code == 409, "checkpoint into an existing dir: 409")
     code, _ = post(P, "/api/admin/checkpoint?dir=relative", b"")
     check(code == 400, "relative checkpoint dir: 400")
+    # Plain paths only: no control characters, no "." or ".." components.
+    parent = os.path.dirname(cp)
+    bad = {cp + "\nx": b"control characters", cp + "\tx": b"control characters",
+           cp + "\x7fx": b"control characters",
+           parent + "/../" + os.path.basename(parent) + "/cp3": b"components",
+           parent + "/./cp4": b"components", parent + "/cp5/..": b"components"}
+    for path, why in bad.items():
+        code, body = post(P, "/api/admin/checkpoint?" + q({"dir": path}), b"")
+        check(code == 400 and body.startswith(b"invalid dir: ") and why in body and
+              body.endswith(b" are not allowed\n"), "checkpoint dir %r: 400 %r" % (path, body))
+    check(sorted(os.listdir(parent)) == ["checkpoint", "data"],
+          "refused checkpoints wrote nothing: %r" % os.listdir(parent))
+    code, body = post(P, "/api/admin/checkpoint?" + q({"dir": parent + "//cp6..x/"}), b"")
+    check(code == 200, "doubled slash and dots inside a name are plain: %r" % body)
     code, _ = d.get(P, "/api/admin/checkpoint?" + q({"dir": cp + "2"}))
     check(code == 405, "GET checkpoint: 405")
 
@@ -306,7 +374,10 @@ def main():
                      timeout=30, what="the trace to be stored")
             wait_for(lambda: d.get(d.query_port, "/api/v2/traces/" + ORPHAN_TRACE)[0] == 200,
                      timeout=30, what="the orphan trace to be stored")
+            wait_for(lambda: d.get(d.query_port, "/api/v2/traces/" + FUTURE_TRACE)[0] == 200,
+                     timeout=30, what="the 2200 trace to be stored")
             tempo_checks(d, now_s)
+            far_time_checks(d)
             jaeger_checks(d, now_s)
             admin_checks(d, cp)
         with Ottrd("--config", tmp_cfg, data_dir=data) as d:

@@ -1,5 +1,7 @@
 /* tests/store/test_retention.c - retention: with an injected clock, a manual
- * compaction removes every family's old records and keeps the recent ones. */
+ * compaction removes every family's old records and keeps the recent ones;
+ * traces with far-past and far-future start times (past 32-bit seconds) are
+ * found by a time range that contains them, and expire with their data. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -38,6 +40,19 @@ typedef struct strs {
     char v[8][32];
     int n;
 } strs;
+
+typedef struct results {
+    int n;
+    uint64_t start_ns; /* of the last */
+} results;
+
+static int collect_one(void *ctx, const store_trace_summary *s)
+{
+    results *r = ctx;
+    r->n++;
+    r->start_ns = s->start_ns;
+    return 0;
+}
 
 static int str_cb(void *ctx, const char *s)
 {
@@ -143,11 +158,80 @@ static void test_retention_compaction(void **state)
     th_rmdir(dir);
 }
 
+#define ARRIVAL  1700000000u   /* 2023-11-14 */
+#define FAR_PAST 1000000ull    /* 1970-01-12 */
+#define Y2200    7258118400ull /* 2200-01-01, past 32-bit seconds */
+#define Y2150    5680281600ull /* 2150-01-01 */
+#define NS(sec)  ((uint64_t)(sec)*SEC)
+
+static void put_at(store *s, uint8_t t, uint64_t start_ns)
+{
+    tspan sp = {.service = "svc", .span_id = 1, .name = "op", .start_ns = start_ns};
+    sp.end_ns = start_ns + SEC;
+    th_tid(sp.tid, t);
+    store_pending_ref ref = th_append(s, &sp, 1, ARRIVAL);
+    assert_int_equal(store_keep_trace(s, sp.tid, &ref, 1), OTTR_OK);
+}
+
+/* Traces found by service "svc" with start in [from, to] (0: open). */
+static int found(store *s, uint64_t from, uint64_t to, uint64_t *start)
+{
+    store_search_query q = {.service = "svc", .start_ns = from, .end_ns = to};
+    results r = {0};
+    assert_int_equal(store_search(s, &q, collect_one, &r, NULL), OTTR_OK);
+    if (start)
+        *start = r.start_ns;
+    return r.n;
+}
+
+static void test_far_times(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    store_options o;
+    th_default_options(&o, dir);
+    o.retention_ns = 3600 * SEC;
+    th_now_ns = 0;
+    store *s = th_open_opts(&o);
+    put_at(s, 1, NS(FAR_PAST));
+    put_at(s, 2, NS(Y2200) + 5);
+    put_at(s, 3, NS(ARRIVAL));
+
+    /* Retention runs by arrival: all three outlive a compaction just after it,
+     * the far-past one included (its start is far older than the retention). */
+    th_now_ns = NS(ARRIVAL + 10);
+    assert_int_equal(store_compact(s), OTTR_OK);
+    uint64_t start = 0;
+    assert_int_equal(found(s, NS(FAR_PAST - 1), NS(FAR_PAST + 1), &start), 1);
+    assert_true(start == NS(FAR_PAST));
+    assert_int_equal(found(s, NS(Y2200 - 86400), NS(Y2200 + 86400), &start), 1);
+    assert_true(start == NS(Y2200) + 5);
+    assert_int_equal(found(s, NS(Y2200), NS(Y2200) + 5, NULL), 1);
+    assert_int_equal(found(s, NS(Y2200) + 6, 0, NULL), 0);
+    assert_int_equal(found(s, NS(Y2150), NS(Y2150 + 86400), NULL), 0);
+    assert_int_equal(found(s, NS(Y2150), 0, NULL), 1);
+    assert_int_equal(found(s, NS(ARRIVAL), NS(ARRIVAL), NULL), 1);
+    assert_int_equal(found(s, 0, 0, NULL), 3);
+
+    /* An hour after the arrival everything is gone, index keys included. */
+    th_now_ns = NS(ARRIVAL + 3600 + 10);
+    assert_int_equal(store_compact(s), OTTR_OK);
+    store_search_query q = {0};
+    store_search_stats st;
+    int n = 0;
+    assert_int_equal(store_search(s, &q, count_sum, &n, &st), OTTR_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(st.inspected_traces, 0);
+    store_close(s);
+    th_rmdir(dir);
+}
+
 int main(void)
 {
     ottr_log_set_level(OTTR_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retention_compaction),
+        cmocka_unit_test(test_far_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
