@@ -93,6 +93,9 @@ typedef struct store_plog {
     bool dir_dirty; /* a file was created since the last directory sync */
     atomic_uint_fast64_t bytes;
     atomic_uint_fast64_t files;
+    atomic_bool nospace;                     /* the last append found the disk full */
+    atomic_uint_fast64_t reserve_checked_ns; /* since: the last free-space check */
+    atomic_bool reserve_short;               /* its answer: less than disk_reserve free */
 } store_plog;
 
 typedef struct store_filter_ctx {
@@ -332,6 +335,9 @@ ottr_status store_write(store *s, rocksdb_writebatch_t *b, char *err, size_t err
 /* The same accounting for writes that are not a WriteBatch (ingests): a failure
  * (|msg|; |rocks| when RocksDB reported it, so it may need resuming), a success. */
 void store_write_failed(store *s, const char *msg, bool rocks);
+/* Whether store.disk_reserve bytes are free on the store's file system (true
+ * when that cannot be told). Writes failing after a full disk wait for it. */
+bool store_reserve_free(store *s);
 void store_write_succeeded(store *s);
 
 /* ---- ingest.c: keys written as an SST file and ingested, not via the memtable ---- */

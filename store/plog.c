@@ -28,9 +28,10 @@
 
 #include "store/internal.h"
 
-#define PLOG_DIR     "pending"
-#define PLOG_MAGIC   0x314c504fu /* "OPL1" read little-endian */
-#define PLOG_MAX_IOV 1024
+#define PLOG_DIR              "pending"
+#define PLOG_MAGIC            0x314c504fu /* "OPL1" read little-endian */
+#define PLOG_MAX_IOV          1024
+#define PLOG_RESERVE_CHECK_NS (100 * 1000 * 1000)
 
 static void le32_put(uint8_t *p, uint32_t v)
 {
@@ -237,6 +238,20 @@ ottr_status store_plog_append(store *s, uint32_t sec, struct iovec *iov, int nio
         store_write_failed(s, "injected write error", false);
         return OTTR_ERR_IO;
     }
+    /* After an append found the disk full, appends wait for store.disk_reserve
+     * to be free, as RocksDB's writes do: room for its flushes and the kept
+     * traces. Checked at most every PLOG_RESERVE_CHECK_NS. */
+    if (atomic_load(&p->nospace)) {
+        uint64_t now = ottr_mono_ns(), last = atomic_load(&p->reserve_checked_ns);
+        if (now - last >= PLOG_RESERVE_CHECK_NS) {
+            atomic_store(&p->reserve_checked_ns, now);
+            atomic_store(&p->reserve_short, !store_reserve_free(s));
+        }
+        if (atomic_load(&p->reserve_short)) {
+            store_write_failed(s, "disk full: waiting for store.disk_reserve to be free", false);
+            return OTTR_ERR_IO;
+        }
+    }
     size_t len = 0;
     XXH3_state_t h;
     XXH3_INITSTATE(&h);
@@ -264,6 +279,8 @@ ottr_status store_plog_append(store *s, uint32_t sec, struct iovec *iov, int nio
         f = NULL;
     }
     if (f && pwritev_all(f->fd, iov, niov, at) != 0) {
+        if (errno == ENOSPC || errno == EDQUOT)
+            atomic_store(&p->nospace, true);
         snprintf(err, sizeof(err), "write to the pending log failed: %s", strerror(errno));
         /* Cut the partial record off; if that fails too, later appends go
          * after it and start-up skips it. */
@@ -294,6 +311,7 @@ ottr_status store_plog_append(store *s, uint32_t sec, struct iovec *iov, int nio
         }
     }
     atomic_fetch_add(&p->bytes, PLOG_HEAD + len);
+    atomic_store(&p->nospace, false);
     store_write_succeeded(s);
     *off = (uint32_t)at;
     return OTTR_OK;

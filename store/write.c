@@ -22,6 +22,19 @@ static void note_failure(store *s, const char *msg)
         OTTR_ERROR(STORE_COMPONENT, "store writes failing: %s", msg);
 }
 
+bool store_reserve_free(store *s)
+{
+    struct statvfs fs;
+    if (statvfs(s->path, &fs) != 0)
+        return true; /* cannot tell: let the write say */
+    uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+    if (avail >= s->opt.disk_reserve_bytes)
+        return true;
+    OTTR_DEBUG(STORE_COMPONENT, "store writes wait: %llu bytes free, store.disk_reserve is %llu",
+               (unsigned long long)avail, (unsigned long long)s->opt.disk_reserve_bytes);
+    return false;
+}
+
 static void try_resume(store *s)
 {
     uint64_t now = ottr_mono_ns();
@@ -29,16 +42,8 @@ static void try_resume(store *s)
     if (now - last < RESUME_INTERVAL_NS ||
         !atomic_compare_exchange_strong(&s->last_resume_ns, &last, now))
         return;
-    struct statvfs fs;
-    if (statvfs(s->path, &fs) == 0) {
-        uint64_t avail = (uint64_t)fs.f_bavail * fs.f_frsize;
-        if (avail < s->opt.disk_reserve_bytes) {
-            OTTR_DEBUG(STORE_COMPONENT,
-                       "store resume waits: %llu bytes free, store.disk_reserve is %llu",
-                       (unsigned long long)avail, (unsigned long long)s->opt.disk_reserve_bytes);
-            return;
-        }
-    }
+    if (!store_reserve_free(s))
+        return;
     char msg[256];
     if (store_rocks_resume(s->db, msg, sizeof(msg)) != 0)
         OTTR_DEBUG(STORE_COMPONENT, "store resume: %s", msg);
