@@ -385,9 +385,9 @@ static int conn_idle(const http_conn *c)
     return c->proto == HTTP_PROTO_SNIFF && c->sniff_len == 0;
 }
 
-/* How readily |c| makes room for a newcomer, lowest first: 0 closing already,
- * 1 idle (no request under way), 2 still receiving a request, 3 never (an answer
- * is under way). |*since_ms| orders a class: the earliest goes first. */
+/* How |c| stands for making room for a newcomer: 0 closing already, 1 idle (no
+ * request under way) since |*since_ms|, 2 receiving a request since |*since_ms|,
+ * 3 never (an answer is under way). */
 static int conn_evict_class(const http_conn *c, uint64_t *since_ms)
 {
     *since_ms = c->last_ms;
@@ -409,23 +409,26 @@ static int conn_evict_class(const http_conn *c, uint64_t *since_ms)
     }
 }
 
-/* The connection of |w| to close for a newcomer at the cap, or NULL when every
- * one looked at is answering. Looks at the least recently read ones first. */
+/* The connection of |w| to close for a newcomer at the cap: one closing
+ * already, else the one that has gone longest without finishing anything (idle
+ * the longest, or receiving one request the longest); NULL when every one looked
+ * at is answering. Looks at the least recently read ones first, EVICT_SCAN of
+ * them at most, so that a flood of newcomers costs little each. */
 static http_conn *worker_pick_victim(http_worker *w)
 {
     http_conn *best = NULL;
-    int best_class = 3;
     uint64_t best_since = 0;
     int seen = 0;
     for (http_conn *c = w->conns_tail; c != NULL; c = c->prev) {
         uint64_t since;
         int k = conn_evict_class(c, &since);
-        if (k < best_class || (k == best_class && best != NULL && since < best_since)) {
+        if (k == 0)
+            return c;
+        if (k < 3 && (best == NULL || since < best_since)) {
             best = c;
-            best_class = k;
             best_since = since;
         }
-        if (best_class <= 1 || (++seen >= EVICT_SCAN && best != NULL))
+        if (++seen >= EVICT_SCAN && best != NULL)
             break;
     }
     return best;

@@ -1019,8 +1019,9 @@ static void test_timeouts(void **state)
     http_server_stop(s);
 }
 
-/* At the cap a newcomer is let in in place of an idle connection first, then of
- * the one whose request has been arriving the longest. */
+/* At the cap a newcomer is let in in place of the connection that has gone
+ * longest without finishing anything: idle the longest, or receiving one request
+ * the longest. */
 static void test_max_connections(void **state)
 {
     (void)state;
@@ -1041,7 +1042,7 @@ static void test_max_connections(void **state)
     int b = raw_connect(p);
     raw_send(b, part, strlen(part));
     assert_int_equal(raw_read(b, &out, "100 Continue", 1), 2);
-    /* c takes a's place: a sees the close. */
+    /* c takes the place of a, idle since before b's request began. */
     int c = raw_connect(p);
     assert_int_equal(raw_read(a, &none, NULL, 0), 1);
     assert_null(none.data);
