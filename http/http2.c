@@ -465,6 +465,7 @@ static void h2_cut(http_conn *c, h2_stream *st)
     http_response resp;
     http_response_init(&resp);
     resp.status = 408;
+    ottr_counter_add(c->w->srv->m_bad, 1);
     st->cut = 1;
     h2_submit(c, st, &resp, 1);
 }

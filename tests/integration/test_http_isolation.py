@@ -262,11 +262,19 @@ def run(config_path):
                 status, took = request(d.query_port, "GET", "/ready")
                 assert status == 200, status
                 readies.append(took)
+                if MEASURE:  # spread the requests over a trickle period
+                    time.sleep(TRICKLE_S * 2 / ROUNDS)
             if MEASURE:
-                print("%d slow connections held: POST /v1/traces median %.1f ms max %.1f ms; "
-                      "GET /ready median %.1f ms max %.1f ms (%d requests each)" % (
-                          attack.peak, statistics.median(posts) * 1000, max(posts) * 1000,
-                          statistics.median(readies) * 1000, max(readies) * 1000, ROUNDS))
+                status, body = d.get(d.query_port, "/metrics")
+                m = re.search(r'^ottr_http_connections_open\{server="otlp_http"\} (\S+)$',
+                              body.decode(), re.M)
+                print("%d slow connections opened, %s open at the server, %d cut or refused: "
+                      "POST /v1/traces median %.1f ms max %.1f ms; GET /ready median %.1f ms "
+                      "max %.1f ms (%d requests each); counters %s" % (
+                          attack.peak, m.group(1) if m else "?", attack.cut,
+                          statistics.median(posts) * 1000, max(posts) * 1000,
+                          statistics.median(readies) * 1000, max(readies) * 1000, ROUNDS,
+                          counters(d)))
                 return
             per_ip_refusal(d.http_port)
             # Slow connections of both kinds are cut: a slow body after a body-rate
