@@ -35,6 +35,20 @@ typedef struct ottr_config {
     char *query_addr;             /* query.addr */
     char *jaeger_addr;            /* jaeger.addr */
 
+    /* Connection limits of every HTTP port (OTLP/HTTP, query, Jaeger). */
+    uint64_t http_request_timeout_ns;  /* http.request_timeout */
+    uint64_t http_idle_timeout_ns;     /* http.idle_timeout */
+    uint64_t http_min_body_rate;       /* http.min_body_rate, bytes/s (0 = none) */
+    uint64_t http_body_rate_window_ns; /* http.body_rate_window */
+    uint64_t http_max_conns;           /* http.max_conns (OTLP/HTTP) */
+    uint64_t http_max_conns_per_ip;    /* http.max_conns_per_ip (0 = no cap) */
+    uint64_t query_max_conns;          /* query.max_conns (query and Jaeger ports each) */
+    /* Connection limits of the gRPC port (0 = none). */
+    uint64_t grpc_max_conn_idle_ns;      /* grpc.max_connection_idle */
+    uint64_t grpc_max_conn_age_ns;       /* grpc.max_connection_age */
+    uint64_t grpc_max_conn_age_grace_ns; /* grpc.max_connection_age_grace */
+    uint64_t grpc_keepalive_time_ns;     /* grpc.keepalive_time */
+
     int store_sync;                    /* store.sync: a store_sync_policy */
     uint64_t store_sync_interval_ns;   /* store.sync_interval */
     uint64_t store_retention_ns;       /* store.retention (0 = keep everything) */
@@ -95,6 +109,9 @@ void collector_config_print_help(FILE *out);
 void collector_config_to_store_options(const ottr_config *c, store_options *o);
 /* Fills |o| from |c|; o->policies points into |c|. */
 void collector_config_to_sampler_options(const ottr_config *c, sampler_options *o);
+/* Fills |l| with the HTTP connection limits of |c|; |max_conns| is the port's
+ * own cap (http.max_conns or query.max_conns). */
+void collector_config_to_http_limits(const ottr_config *c, uint64_t max_conns, http_limits *l);
 
 /* ---- the ingest entry point ---- */
 
@@ -167,6 +184,11 @@ typedef struct otlp_grpc_options {
     uint64_t max_recv_bytes; /* decompressed message limit; not 0 */
     ottr_ingest_fn ingest;
     void *ingest_ctx;
+    /* Connection limits in milliseconds; 0 = none (gRPC core's own default). */
+    uint64_t max_conn_idle_ms;
+    uint64_t max_conn_age_ms;
+    uint64_t max_conn_age_grace_ms;
+    uint64_t keepalive_time_ms;
 } otlp_grpc_options;
 
 ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *err,

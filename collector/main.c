@@ -282,12 +282,16 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    http_limits query_lim, otlp_lim;
+    collector_config_to_http_limits(&cfg, cfg.query_max_conns, &query_lim);
+    collector_config_to_http_limits(&cfg, cfg.http_max_conns, &otlp_lim);
     http_server_options ho = {.name = "query",
                               .addr = cfg.query_addr,
                               .threads = 2,
                               .max_body_bytes = 1 << 20,
                               .handler = collector_routes_tempo_handle,
-                              .ctx = &qctx};
+                              .ctx = &qctx,
+                              .limits = &query_lim};
     if (http_server_start(&ho, &query_srv, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "query listener: %s", err);
         exit_code = EXIT_LISTEN;
@@ -298,7 +302,8 @@ int main(int argc, char **argv)
                                .threads = 2,
                                .max_body_bytes = 1 << 20,
                                .handler = collector_routes_jaeger_handle,
-                               .ctx = &qctx};
+                               .ctx = &qctx,
+                               .limits = &query_lim};
     if (http_server_start(&ho, &jaeger_srv, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "jaeger listener: %s", err);
         exit_code = EXIT_LISTEN;
@@ -309,7 +314,11 @@ int main(int argc, char **argv)
                             .threads = cfg.grpc_threads,
                             .max_recv_bytes = cfg.grpc_max_recv_bytes,
                             .ingest = ingest_to_sampler,
-                            .ingest_ctx = smp};
+                            .ingest_ctx = smp,
+                            .max_conn_idle_ms = cfg.grpc_max_conn_idle_ns / 1000000u,
+                            .max_conn_age_ms = cfg.grpc_max_conn_age_ns / 1000000u,
+                            .max_conn_age_grace_ms = cfg.grpc_max_conn_age_grace_ns / 1000000u,
+                            .keepalive_time_ms = cfg.grpc_keepalive_time_ns / 1000000u};
     if (collector_grpc_start(&go, &grpc, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "grpc listener: %s", err);
         exit_code = EXIT_LISTEN;
@@ -322,7 +331,8 @@ int main(int argc, char **argv)
                                .threads = cfg.http_threads,
                                .max_body_bytes = cfg.http_max_body_bytes,
                                .handler = collector_http_handle,
-                               .ctx = &hctx};
+                               .ctx = &hctx,
+                               .limits = &otlp_lim};
     if (http_server_start(&ho, &otlp_http, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "otlp http listener: %s", err);
         exit_code = EXIT_LISTEN;

@@ -29,3 +29,25 @@ void collector_config_to_sampler_options(const ottr_config *c, sampler_options *
         .policies = c->policies,
     };
 }
+
+/* Milliseconds of |ns| for a uint32_t limit, at least 1. */
+static uint32_t ms32(uint64_t ns)
+{
+    uint64_t ms = ns / 1000000u;
+    return ms == 0 ? 1 : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
+void collector_config_to_http_limits(const ottr_config *c, uint64_t max_conns, http_limits *l)
+{
+    http_limits_default(l);
+    l->request_timeout_ms = ms32(c->http_request_timeout_ns);
+    l->idle_timeout_ms = ms32(c->http_idle_timeout_ns);
+    /* The header section has no deadline of its own past the request's. */
+    l->header_timeout_ms = l->request_timeout_ms;
+    l->min_body_rate =
+        c->http_min_body_rate > UINT32_MAX ? UINT32_MAX : (uint32_t)c->http_min_body_rate;
+    l->body_rate_window_ms = ms32(c->http_body_rate_window_ns);
+    l->max_connections = max_conns > UINT32_MAX ? UINT32_MAX : (uint32_t)max_conns;
+    l->max_conns_per_ip =
+        c->http_max_conns_per_ip > UINT32_MAX ? UINT32_MAX : (uint32_t)c->http_max_conns_per_ip;
+}

@@ -33,6 +33,14 @@
 #define ARENA_BLOCK         (1u << 20)
 #define DRAIN_TIMEOUT_S     2 /* how long stop waits for calls in flight before cancelling */
 #define MSG_MAX             512
+/* Connection limits that are not configured (docs/OPERATIONS.md, connection
+ * limits): streams open at once per connection (real exporters keep a few), how
+ * long a keepalive PING may go unanswered, and how long a new connection may
+ * take to send its HTTP/2 preface and SETTINGS. */
+#define MAX_STREAMS_PER_CONN 256
+#define KEEPALIVE_TIMEOUT_MS 20000
+#define HANDSHAKE_TIMEOUT_MS 20000
+#define MAX_CHANNEL_ARGS     10
 
 typedef enum rpc_kind { RPC_EXPORT, RPC_OTHER } rpc_kind;
 typedef enum rpc_state { RPC_REQUESTED, RPC_READING, RPC_REPLYING } rpc_state;
@@ -551,6 +559,42 @@ static void grpc_teardown(otlp_grpc *g, int started)
     grpc_shutdown_blocking();
 }
 
+static void int_arg(grpc_arg *args, size_t *n, const char *key, int v)
+{
+    args[*n].type = GRPC_ARG_INTEGER;
+    args[*n].key = (char *)key;
+    args[*n].value.integer = v;
+    (*n)++;
+}
+
+/* Milliseconds as gRPC core takes them; 0 (none) is INT_MAX, its "unlimited". */
+static int ms_arg(uint64_t ms)
+{
+    return ms == 0 || ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* The server's channel args: the message limit and the connection limits. gRPC
+ * core has no cap on connections, per client address or in all. */
+static size_t server_args(const otlp_grpc_options *o, grpc_arg *args)
+{
+    size_t n = 0;
+    uint64_t max_recv = o->max_recv_bytes;
+    int_arg(args, &n, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+            max_recv > INT_MAX ? INT_MAX : (int)max_recv);
+    /* A port another process (or another ottrd) holds is an error, not shared. */
+    int_arg(args, &n, GRPC_ARG_ALLOW_REUSEPORT, 0);
+    /* Idle connections go, busy ones are recycled, so slow streams end. */
+    int_arg(args, &n, GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms_arg(o->max_conn_idle_ms));
+    int_arg(args, &n, GRPC_ARG_MAX_CONNECTION_AGE_MS, ms_arg(o->max_conn_age_ms));
+    int_arg(args, &n, GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, ms_arg(o->max_conn_age_grace_ms));
+    /* A peer that does not answer PINGs while it holds calls open is gone. */
+    int_arg(args, &n, GRPC_ARG_KEEPALIVE_TIME_MS, ms_arg(o->keepalive_time_ms));
+    int_arg(args, &n, GRPC_ARG_KEEPALIVE_TIMEOUT_MS, KEEPALIVE_TIMEOUT_MS);
+    int_arg(args, &n, GRPC_ARG_MAX_CONCURRENT_STREAMS, MAX_STREAMS_PER_CONN);
+    int_arg(args, &n, GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS);
+    return n;
+}
+
 /* gRPC wants "host:port"; ":port" means every address. */
 static void listen_addr(const char *addr, char *out, size_t outlen)
 {
@@ -604,15 +648,8 @@ ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, ch
     if (arena_limit < (64u << 20))
         arena_limit = 64u << 20;
 
-    grpc_arg args[2];
-    args[0].type = GRPC_ARG_INTEGER;
-    args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[0].value.integer = max_recv > INT_MAX ? INT_MAX : (int)max_recv;
-    /* A port another process (or another ottrd) holds is an error, not shared. */
-    args[1].type = GRPC_ARG_INTEGER;
-    args[1].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
-    args[1].value.integer = 0;
-    grpc_channel_args chargs = {.num_args = 2, .args = args};
+    grpc_arg args[MAX_CHANNEL_ARGS];
+    grpc_channel_args chargs = {.num_args = server_args(o, args), .args = args};
     g->server = grpc_server_create(&chargs, NULL);
     for (int i = 0; i < nworkers; i++) {
         grpc_worker *w = &g->workers[i];

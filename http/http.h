@@ -55,6 +55,27 @@ void http_response_set_type(http_response *resp, const char *content_type);
 
 typedef void (*http_handler_fn)(void *ctx, const http_request *req, http_response *resp);
 
+/* How long a connection and a request may take, and how many connections are
+ * let in. A connection being received slower than this is cut so that one client
+ * cannot hold the connections every other client needs. */
+typedef struct http_limits {
+    uint32_t idle_timeout_ms;     /* no request under way for this long: close (60 s) */
+    uint32_t header_timeout_ms;   /* a request's header section must arrive within (30 s) */
+    uint32_t request_timeout_ms;  /* a request's headers and body must arrive within (30 s);
+                                     408 */
+    uint32_t min_body_rate;       /* bytes/s a body must keep up over each window; 0 = none */
+    uint32_t body_rate_window_ms; /* the first window starts when the headers are in (5 s) */
+    uint32_t linger_ms;           /* input discarded after a closing response (2 s) */
+    uint32_t drain_ms;            /* http_server_stop waits this long for requests (5 s) */
+    uint32_t max_connections;     /* open connections per server (10000); at the cap the
+                                     most idle or slowest one makes room for a newcomer */
+    uint32_t max_conns_per_ip;    /* open connections per client address (IPv6: per /64);
+                                     0 = no cap (256) */
+} http_limits;
+
+/* Fills |l| with the defaults above. */
+void http_limits_default(http_limits *l);
+
 typedef struct http_server_options {
     const char *name;      /* "otlp_http", "query", "jaeger": logs and metrics */
     const char *addr;      /* "host:port"; port 0 picks a free port */
@@ -62,6 +83,7 @@ typedef struct http_server_options {
     size_t max_body_bytes; /* bodies past this get body_too_large */
     http_handler_fn handler;
     void *ctx;
+    const http_limits *limits; /* copied; NULL: http_limits_default() */
 } http_server_options;
 
 typedef struct http_server http_server;

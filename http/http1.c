@@ -49,7 +49,7 @@ static int on_message_begin(http_parser *p)
     h->answered = 0;
     h->borrow = NULL;
     h->borrow_len = 0;
-    h->start_ms = http_now_ms();
+    http_reqclock_start(&h->clock, http_now_ms());
     ottr_buf_append(&h->rb.hdr, ":path", 6); /* with its NUL */
     return h->rb.hdr.oom ? -1 : 0;
 }
@@ -104,6 +104,7 @@ static int on_headers_complete(http_parser *p)
     if (h1_hdr_end(h) != 0)
         return -1;
     h->headers_done = 1;
+    http_reqclock_body(&h->clock, http_now_ms(), c->rx_bytes);
     size_t max = c->w->srv->o.max_body_bytes;
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > max) {
         /* Decided before reading the body: answer now and close. */
@@ -276,6 +277,24 @@ void http_h1_bad_request(http_conn *c, int status)
     ottr_buf_puts(&resp.body, status == 408 ? "request timeout\n" : "bad request\n");
     h1_queue_response(c, &resp, 0, 0);
     c->closing = 1;
+}
+
+void http_h1_check(http_conn *c, uint64_t now)
+{
+    http_h1 *h = &c->h1;
+    if (!h->in_message || h->answered || c->closing)
+        return;
+    const http_limits *l = &c->w->srv->lim;
+    /* Not read while the client does not take its answers: not a slow body. */
+    if (c->read_paused && h->headers_done)
+        http_reqclock_body(&h->clock, now, c->rx_bytes);
+    int late = http_reqclock_check(l, &h->clock, c->rx_bytes, now);
+    if (late == HTTP_LATE_NO && !h->headers_done && now - h->clock.start_ms >= l->header_timeout_ms)
+        late = HTTP_LATE_TIMEOUT;
+    if (late == HTTP_LATE_NO)
+        return;
+    http_count_late(c->w->srv, late, "HTTP/1.1");
+    http_h1_bad_request(c, 408);
 }
 
 void http_h1_start(http_conn *c)

@@ -18,10 +18,14 @@ typedef struct h2_stream {
     struct h2_stream *prev, *next;
     int32_t id;
     int answered;     /* a response was submitted */
+    int complete;     /* the request ended (END_STREAM) */
     int early;        /* answered before the request ended */
     int reset;        /* RST_STREAM submitted */
+    int cut;          /* answered 408 before the request ended: reset once it is sent */
     size_t discarded; /* request bytes dropped after an early answer */
     uint64_t clen;    /* the request's content-length, 0 when none */
+    uint64_t rx;      /* request body bytes received */
+    http_reqclock clock;
     http_reqbuf rb;
     char *resp; /* response body, owned */
     size_t resp_len;
@@ -35,6 +39,7 @@ struct http_h2 {
     int nfree;
     size_t buffered; /* request body bytes held over all streams */
     int goaway;
+    uint64_t idle_since_ms; /* when the last stream closed (or the session began) */
 };
 
 /* Request bodies buffered at once on one connection. */
@@ -188,8 +193,12 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     }
     st->id = frame->hd.stream_id;
     st->answered = 0;
+    st->complete = 0;
+    st->rx = 0;
+    http_reqclock_start(&st->clock, http_now_ms());
     st->early = 0;
     st->reset = 0;
+    st->cut = 0;
     st->discarded = 0;
     st->clen = 0;
     st->prev = NULL;
@@ -244,6 +253,7 @@ static int on_data_chunk_recv(nghttp2_session *session, uint8_t flags, int32_t s
     h2_stream *st = h2_stream_get(session, stream_id);
     if (st == NULL)
         return 0;
+    st->rx += len;
     if (st->answered) {
         /* Discarded; flow control is still credited. Some clients take a reset
          * after a complete answer as a failure, so the rest of a request that was
@@ -293,7 +303,13 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
     h2_stream *st = h2_stream_get(session, frame->hd.stream_id);
-    if (st == NULL || st->answered)
+    if (st == NULL)
+        return 0;
+    if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
+        st->complete = 1;
+    else if (frame->hd.type == NGHTTP2_HEADERS)
+        http_reqclock_body(&st->clock, http_now_ms(), st->rx);
+    if (st->answered)
         return 0;
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
         if (st->rb.bad) {
@@ -314,6 +330,20 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
     return 0;
 }
 
+static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
+{
+    (void)ud;
+    if (frame->hd.type != NGHTTP2_HEADERS || !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return 0;
+    h2_stream *st = h2_stream_get(session, frame->hd.stream_id);
+    /* A reset submitted with the answer would drop it: it follows it. */
+    if (st != NULL && st->cut && !st->reset) {
+        st->reset = 1;
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
+    }
+    return 0;
+}
+
 static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
                            void *ud)
 {
@@ -323,6 +353,8 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
     if (st != NULL) {
         nghttp2_session_set_stream_user_data(session, stream_id, NULL);
         h2_stream_release(c->h2, st);
+        if (c->h2->active == NULL)
+            c->h2->idle_since_ms = http_now_ms();
     }
     return 0;
 }
@@ -337,6 +369,7 @@ int http_h2_callbacks_new(http_server *s)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk_recv);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     if (nghttp2_option_new(&s->h2opt) != 0) {
         nghttp2_session_callbacks_del(s->h2cbs);
         s->h2cbs = NULL;
@@ -362,6 +395,7 @@ int http_h2_start(http_conn *c)
     if (h2 == NULL)
         return -1;
     c->h2 = h2;
+    h2->idle_since_ms = http_now_ms();
     if (nghttp2_session_server_new2(&h2->session, s->h2cbs, c, s->h2opt) != 0)
         return -1;
     nghttp2_settings_entry iv[] = {
@@ -421,6 +455,60 @@ void http_h2_goaway(http_conn *c)
     nghttp2_submit_goaway(h2->session, NGHTTP2_FLAG_NONE,
                           nghttp2_session_get_last_proc_stream_id(h2->session), NGHTTP2_NO_ERROR,
                           NULL, 0);
+}
+
+/* Answers a request that did not arrive in time with 408; on_frame_send resets
+ * its stream once that is sent (RFC 9113 section 8.1: an answer before the
+ * request ended). */
+static void h2_cut(http_conn *c, h2_stream *st)
+{
+    http_response resp;
+    http_response_init(&resp);
+    resp.status = 408;
+    ottr_counter_add(c->w->srv->m_bad, 1);
+    st->cut = 1;
+    h2_submit(c, st, &resp, 1);
+}
+
+void http_h2_check(http_conn *c, uint64_t now)
+{
+    http_h2 *h2 = c->h2;
+    const http_limits *l = &c->w->srv->lim;
+    int cut = 0;
+    for (h2_stream *st = h2->active; st != NULL; st = st->next) {
+        if (st->answered || st->complete)
+            continue;
+        /* Not read while the client does not take its answers: not a slow body. */
+        if (c->read_paused && st->clock.mark_ms != 0)
+            http_reqclock_body(&st->clock, now, st->rx);
+        int late = http_reqclock_check(l, &st->clock, st->rx, now);
+        if (late == HTTP_LATE_NO)
+            continue;
+        http_count_late(c->w->srv, late, "HTTP/2");
+        h2_cut(c, st);
+        cut = 1;
+    }
+    /* Like HTTP/1.1, whose connection closes after a 408: no new streams. */
+    if (cut)
+        http_h2_goaway(c);
+}
+
+int http_h2_evict_class(const http_conn *c, uint64_t *since_ms)
+{
+    const http_h2 *h2 = c->h2;
+    if (h2->active == NULL) {
+        *since_ms = h2->idle_since_ms;
+        return 1;
+    }
+    uint64_t oldest = UINT64_MAX;
+    for (const h2_stream *st = h2->active; st != NULL; st = st->next) {
+        if (st->answered || st->complete)
+            return 3;
+        if (st->clock.start_ms < oldest)
+            oldest = st->clock.start_ms;
+    }
+    *since_ms = oldest;
+    return 2;
 }
 
 void http_h2_free(http_conn *c)

@@ -26,21 +26,28 @@
 #define HTTP_OUT_LOW_WATER    (256 * 1024)  /* ... and resume it */
 #define HTTP_KEEP_BODY_CAP    (64 * 1024)   /* body buffers kept between requests */
 
-/* Time limits and the connection cap of one server. The defaults are what ottrd
- * uses; tests shorten them through http_server_start_limits(). */
-typedef struct http_limits {
-    uint32_t idle_timeout_ms;   /* no byte read or written for this long: close (60 s) */
-    uint32_t header_timeout_ms; /* a request's header section must arrive within (30 s) */
-    uint32_t linger_ms;         /* input discarded after a closing response (2 s) */
-    uint32_t drain_ms;          /* http_server_stop waits this long for requests (5 s) */
-    uint32_t max_connections;   /* open connections per server (10000) */
-} http_limits;
-
-void http_limits_default(http_limits *l);
-
-/* http_server_start() with explicit limits. Same errors. */
+/* http_server_start() with explicit limits (over o->limits). Same errors. */
 ottr_status http_server_start_limits(const http_server_options *o, const http_limits *l,
                                      http_server **out, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ request deadlines */
+
+/* The clock of one request being received, on either protocol: it must be in
+ * whole within request_timeout_ms, and once its headers are in, its body must
+ * keep up min_body_rate over each body_rate_window_ms. */
+typedef struct http_reqclock {
+    uint64_t start_ms;   /* first byte of the request */
+    uint64_t mark_ms;    /* start of the current body-rate window; 0 before the headers */
+    uint64_t mark_bytes; /* body bytes received when it started */
+} http_reqclock;
+
+enum { HTTP_LATE_NO = 0, HTTP_LATE_TIMEOUT = 1, HTTP_LATE_SLOW = 2 };
+
+void http_reqclock_start(http_reqclock *rc, uint64_t now);
+/* The headers are in: the first body-rate window starts. */
+void http_reqclock_body(http_reqclock *rc, uint64_t now, uint64_t body_bytes);
+/* HTTP_LATE_NO while the request is within the limits, else why it is not. */
+int http_reqclock_check(const http_limits *l, http_reqclock *rc, uint64_t body_bytes, uint64_t now);
 
 /* ------------------------------------------------------------------ buffers */
 
@@ -125,13 +132,29 @@ struct http_server {
     int ninit;    /* workers set up (to free) */
     int nstarted; /* worker threads running */
     atomic_uint nconns;
+    pthread_mutex_t ip_mu; /* guards the per-address counts */
+    struct http_ipent **ip_buckets;
+    uint64_t ip_seed;
     nghttp2_session_callbacks *h2cbs;
     nghttp2_option *h2opt;
     ottr_counter *m_conns;
     ottr_counter *m_req_h1;
     ottr_counter *m_req_h2;
     ottr_counter *m_bad;
+    ottr_counter *m_timeouts; /* 408: the request did not arrive in time */
+    ottr_counter *m_slow;     /* the body came slower than min_body_rate */
+    ottr_counter *m_evicted;  /* closed to make room at the connection cap */
+    ottr_counter *m_refused_ip;
+    ottr_counter *m_refused_max;
+    ottr_gauge *m_open;
 };
+
+/* A client address as the per-address cap counts it: IPv4, or an IPv6 /64. */
+typedef struct http_ipkey {
+    uint8_t b[8];
+    uint8_t v6;
+    uint8_t valid;
+} http_ipkey;
 
 /* One event-loop thread and the connections it owns. Only the thread itself
  * touches its fields, except |mu|-guarded hand-off and |nconns|. */
@@ -145,12 +168,13 @@ struct http_worker {
     pthread_t thread;
 
     pthread_mutex_t mu;
-    int *pending; /* accepted sockets not yet adopted */
+    struct http_pending *pending; /* accepted sockets not yet adopted */
     size_t npending, cappending;
     int stop_req;
 
     atomic_uint nconns;
-    http_conn *conns; /* doubly linked */
+    http_conn *conns; /* doubly linked, most recently read first */
+    http_conn *conns_tail;
     int draining;
     uint64_t drain_deadline_ms;
 
@@ -169,7 +193,7 @@ typedef struct http_h1 {
     int headers_done;
     int hstate;            /* 0 url, 1 header name, 2 header value */
     int answered;          /* an early answer went out for this message */
-    uint64_t start_ms;     /* first byte of the message */
+    http_reqclock clock;   /* of the message being received */
     const uint8_t *borrow; /* body bytes still in the read buffer (no copy yet) */
     size_t borrow_len;
 } http_h1;
@@ -191,6 +215,9 @@ struct http_conn {
     unsigned eof : 1;   /* the peer shut its write side */
     unsigned fatal : 1; /* close at once, without sending what is queued */
     uint64_t last_ms;   /* last byte read or written */
+    uint64_t start_ms;  /* accepted */
+    uint64_t rx_bytes;  /* read in all */
+    http_ipkey ip;
     uint64_t linger_deadline_ms;
     http_out out;
     http_h1 h1;
@@ -213,6 +240,9 @@ int http_param_refuse(http_param_err *e, const char *name, const char *value, co
 /* Refreshes |w->date| when the second changed. */
 void http_worker_date(http_worker *w);
 
+/* Counts a request cut for |late| (an HTTP_LATE_ value) and logs it. */
+void http_count_late(http_server *s, int late, const char *proto);
+
 /* HTTP/1.1 side (http1.c). */
 void http_h1_start(http_conn *c);
 /* Feeds bytes; returns 0, or -1 when the connection must close at once. */
@@ -221,6 +251,9 @@ int http_h1_idle(const http_conn *c); /* no request under way */
 void http_h1_free(http_conn *c);
 /* Queues a 400 answer and marks the connection closing. */
 void http_h1_bad_request(http_conn *c, int status);
+/* Enforces the deadlines of the request being received: a late one gets 408
+ * and the connection closes. */
+void http_h1_check(http_conn *c, uint64_t now);
 
 /* HTTP/2 side (http2.c). */
 int http_h2_callbacks_new(http_server *s); /* 0 or -1 */
@@ -232,6 +265,13 @@ int http_h2_feed(http_conn *c, const uint8_t *data, size_t n);
 int http_h2_pump(http_conn *c);
 int http_h2_done(http_conn *c); /* neither side wants more: close */
 void http_h2_goaway(http_conn *c);
+/* Enforces the deadlines of the requests being received: a late stream gets 408
+ * and a reset, and the connection a GOAWAY. */
+void http_h2_check(http_conn *c, uint64_t now);
+/* How evictable |c| is: 1 with no stream open (*since_ms: since when), 2 when
+ * every open stream is still being received (*since_ms: the oldest start), 3
+ * when some answer is under way. */
+int http_h2_evict_class(const http_conn *c, uint64_t *since_ms);
 void http_h2_free(http_conn *c);
 
 #endif /* OTTR_HTTP_INTERNAL_H */

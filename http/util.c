@@ -12,9 +12,52 @@ void http_limits_default(http_limits *l)
 {
     l->idle_timeout_ms = 60000;
     l->header_timeout_ms = 30000;
+    l->request_timeout_ms = 30000;
+    l->min_body_rate = 1024;
+    l->body_rate_window_ms = 5000;
     l->linger_ms = 2000;
     l->drain_ms = 5000;
     l->max_connections = 10000;
+    l->max_conns_per_ip = 256;
+}
+
+void http_reqclock_start(http_reqclock *rc, uint64_t now)
+{
+    rc->start_ms = now;
+    rc->mark_ms = 0;
+    rc->mark_bytes = 0;
+}
+
+void http_reqclock_body(http_reqclock *rc, uint64_t now, uint64_t body_bytes)
+{
+    rc->mark_ms = now;
+    rc->mark_bytes = body_bytes;
+}
+
+int http_reqclock_check(const http_limits *l, http_reqclock *rc, uint64_t body_bytes, uint64_t now)
+{
+    if (now - rc->start_ms >= l->request_timeout_ms)
+        return HTTP_LATE_TIMEOUT;
+    if (l->min_body_rate == 0 || rc->mark_ms == 0 || now - rc->mark_ms < l->body_rate_window_ms)
+        return HTTP_LATE_NO;
+    uint64_t want = (uint64_t)l->min_body_rate * (now - rc->mark_ms) / 1000;
+    if (body_bytes - rc->mark_bytes < want)
+        return HTTP_LATE_SLOW;
+    http_reqclock_body(rc, now, body_bytes); /* the next window */
+    return HTTP_LATE_NO;
+}
+
+void http_count_late(http_server *s, int late, const char *proto)
+{
+    if (late == HTTP_LATE_SLOW) {
+        ottr_counter_add(s->m_slow, 1);
+        OTTR_DEBUG("http", "%s: %s request body slower than %u bytes/s: 408", s->name, proto,
+                   s->lim.min_body_rate);
+    } else {
+        ottr_counter_add(s->m_timeouts, 1);
+        OTTR_DEBUG("http", "%s: %s request not in within %u ms: 408", s->name, proto,
+                   s->lim.request_timeout_ms);
+    }
 }
 
 uint64_t http_now_ms(void)

@@ -1019,6 +1019,9 @@ static void test_timeouts(void **state)
     http_server_stop(s);
 }
 
+/* At the cap a newcomer is let in in place of the connection that has gone
+ * longest without finishing anything: idle the longest, or receiving one request
+ * the longest. */
 static void test_max_connections(void **state)
 {
     (void)state;
@@ -1027,21 +1030,187 @@ static void test_max_connections(void **state)
     l.max_connections = 2;
     http_server *s = start_limited(&l);
     int p = http_server_port(s);
-    int a = raw_connect(p), b = raw_connect(p);
+    uint64_t evicted0 = ottr_counter_value(s->m_evicted);
     const char *req = "GET /m HTTP/1.1\r\nHost: h\r\n\r\n";
-    ottr_buf out = {0};
+    /* A request under way, its headers seen by the server (it answers 100). */
+    const char *part = "POST /m HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n"
+                       "Expect: 100-continue\r\n\r\n";
+    ottr_buf out = {0}, none = {0};
+    int a = raw_connect(p);
     raw_send(a, req, strlen(req));
-    assert_int_equal(raw_read(a, &out, "host=h\n", 1), 2);
-    /* A third is closed at once. */
+    assert_int_equal(raw_read(a, &out, "host=h\n", 1), 2); /* a: idle, kept alive */
+    int b = raw_connect(p);
+    raw_send(b, part, strlen(part));
+    assert_int_equal(raw_read(b, &out, "100 Continue", 1), 2);
+    /* c takes the place of a, idle since before b's request began. */
     int c = raw_connect(p);
-    ottr_buf none = {0};
-    assert_int_equal(raw_read(c, &none, NULL, 0), 1);
+    assert_int_equal(raw_read(a, &none, NULL, 0), 1);
     assert_null(none.data);
-    close(c);
-    raw_send(b, req, strlen(req));
+    raw_send(c, part, strlen(part)); /* younger than b's */
     ottr_buf_reset(&out);
-    assert_int_equal(raw_read(b, &out, "host=h\n", 1), 2);
+    assert_int_equal(raw_read(c, &out, "100 Continue", 1), 2);
+    /* d takes b's place, the older of two requests under way. */
+    int d = raw_connect(p);
+    assert_int_equal(raw_read(b, &none, NULL, 0), 1);
+    assert_null(none.data);
+    raw_send(d, req, strlen(req));
+    assert_int_equal(raw_read(d, &out, "host=h\n", 1), 2);
+    raw_send(c, "abcd", 4);
+    ottr_buf_reset(&out);
+    assert_int_equal(raw_read(c, &out, "body=4\n", 1), 2);
+    assert_int_equal(ottr_counter_value(s->m_evicted) - evicted0, 2);
     close(a);
+    close(b);
+    close(c);
+    close(d);
+    ottr_buf_free(&out);
+    http_server_stop(s);
+}
+
+/* A body trickled byte by byte, each byte in time for the idle limit, is cut by
+ * the request deadline; one slower than the minimum rate sooner. */
+static void test_request_deadline(void **state)
+{
+    (void)state;
+    http_limits l;
+    http_limits_default(&l);
+    l.request_timeout_ms = 800;
+    l.min_body_rate = 0;
+    http_server *s = start_limited(&l);
+    int p = http_server_port(s);
+    uint64_t timed0 = ottr_counter_value(s->m_timeouts);
+    int fd = raw_connect(p);
+    const char *head = "POST /m HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n";
+    raw_send(fd, head, strlen(head));
+    uint64_t t0 = http_now_ms();
+    ottr_buf b = {0};
+    for (int i = 0; i < 40 && b.data == NULL; i++) {
+        raw_send(fd, "x", 1);
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, 100) == 1)
+            assert_int_equal(raw_read(fd, &b, "request timeout\n", 1), 2);
+    }
+    assert_non_null(b.data);
+    assert_memory_equal(b.data, "HTTP/1.1 408 ", 13);
+    assert_true(http_now_ms() - t0 < 2500);
+    assert_int_equal(ottr_counter_value(s->m_timeouts) - timed0, 1);
+    ottr_buf_free(&b);
+    close(fd);
+    http_server_stop(s);
+
+    /* The minimum body rate. */
+    l.request_timeout_ms = 30000;
+    l.min_body_rate = 10000;
+    l.body_rate_window_ms = 300;
+    s = start_limited(&l);
+    p = http_server_port(s);
+    uint64_t slow0 = ottr_counter_value(s->m_slow);
+    fd = raw_connect(p);
+    raw_send(fd, head, strlen(head));
+    raw_send(fd, "0123456789", 10);
+    t0 = http_now_ms();
+    assert_int_equal(raw_read(fd, &b, "request timeout\n", 1), 2);
+    assert_memory_equal(b.data, "HTTP/1.1 408 ", 13);
+    assert_true(http_now_ms() - t0 < 2000);
+    assert_int_equal(ottr_counter_value(s->m_slow) - slow0, 1);
+    ottr_buf_free(&b);
+    close(fd);
+    /* A request that arrives in time is not disturbed. */
+    fd = raw_connect(p);
+    raw_send(fd, head, strlen(head));
+    char body[100];
+    memset(body, 'y', sizeof(body));
+    raw_send(fd, body, sizeof(body));
+    assert_int_equal(raw_read(fd, &b, "body=100\n", 1), 2);
+    ottr_buf_free(&b);
+    close(fd);
+    http_server_stop(s);
+}
+
+/* Walks the HTTP/2 frames in |b| from |off|; returns the flags of the frame
+ * types seen as bits (1 << type) and the error code of the first RST_STREAM. */
+static unsigned h2_frame_types(const ottr_buf *b, size_t off, uint32_t *rst_code)
+{
+    unsigned seen = 0;
+    const uint8_t *d = (const uint8_t *)b->data;
+    while (off + 9 <= b->len) {
+        size_t len = ((size_t)d[off] << 16) | ((size_t)d[off + 1] << 8) | d[off + 2];
+        uint8_t type = d[off + 3];
+        if (type == 3 && len >= 4 && off + 13 <= b->len && !(seen & (1u << 3)))
+            *rst_code = ((uint32_t)d[off + 9] << 24) | ((uint32_t)d[off + 10] << 16) |
+                        ((uint32_t)d[off + 11] << 8) | d[off + 12];
+        if (type < 32)
+            seen |= 1u << type;
+        off += 9 + len;
+    }
+    return seen;
+}
+
+/* An HTTP/2 stream whose request does not end in time gets 408 and a reset, and
+ * the connection a GOAWAY and a close. */
+static void test_request_deadline_h2(void **state)
+{
+    (void)state;
+    http_limits l;
+    http_limits_default(&l);
+    l.request_timeout_ms = 600;
+    http_server *s = start_limited(&l);
+    uint64_t timed0 = ottr_counter_value(s->m_timeouts);
+    int fd = raw_connect(http_server_port(s));
+    /* Preface, empty SETTINGS, then HEADERS without END_STREAM on stream 1:
+     * :method POST, :path /, :scheme http, :authority h. */
+    static const uint8_t open_stream[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+                                         "\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+                                         "\x00\x00\x06\x01\x04\x00\x00\x00\x01"
+                                         "\x83\x84\x86\x01\x01h";
+    raw_send(fd, open_stream, sizeof(open_stream) - 1);
+    uint64_t t0 = http_now_ms();
+    ottr_buf b = {0};
+    assert_int_equal(raw_read(fd, &b, NULL, 0), 1);
+    assert_true(http_now_ms() - t0 < 3000);
+    uint32_t code = 99;
+    unsigned types = h2_frame_types(&b, 0, &code);
+    assert_true(types & (1u << 1)); /* HEADERS: the 408 */
+    assert_true(types & (1u << 3)); /* RST_STREAM */
+    assert_int_equal(code, 0);      /* NO_ERROR */
+    assert_true(types & (1u << 7)); /* GOAWAY */
+    assert_int_equal(ottr_counter_value(s->m_timeouts) - timed0, 1);
+    ottr_buf_free(&b);
+    close(fd);
+    http_server_stop(s);
+}
+
+/* Past its address's cap a client gets 503 with Retry-After and a close. */
+static void test_per_ip_cap(void **state)
+{
+    (void)state;
+    http_limits l;
+    http_limits_default(&l);
+    l.max_conns_per_ip = 2;
+    http_server *s = start_limited(&l);
+    int p = http_server_port(s);
+    uint64_t refused0 = ottr_counter_value(s->m_refused_ip);
+    int a = raw_connect(p), b = raw_connect(p);
+    int c = raw_connect(p);
+    ottr_buf out = {0};
+    assert_int_equal(raw_read(c, &out, NULL, 0), 1);
+    assert_non_null(out.data);
+    assert_memory_equal(out.data, "HTTP/1.1 503 ", 13);
+    assert_non_null(strstr(out.data, "Retry-After: 1\r\n"));
+    close(c);
+    assert_int_equal(ottr_counter_value(s->m_refused_ip) - refused0, 1);
+    /* Once one closes, a new one is let in. */
+    close(a);
+    const char *req = "GET /m HTTP/1.1\r\nHost: h\r\n\r\n";
+    int served = 0;
+    for (uint64_t t0 = http_now_ms(); !served && http_now_ms() - t0 < 3000;) {
+        int d = raw_connect(p);
+        ottr_buf_reset(&out);
+        if (send(d, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req))
+            served = raw_read(d, &out, "host=h\n", 1) == 2;
+        close(d);
+    }
+    assert_true(served);
     close(b);
     ottr_buf_free(&out);
     http_server_stop(s);
@@ -1146,6 +1315,9 @@ int main(void)
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_request_deadline),
+        cmocka_unit_test(test_request_deadline_h2),
+        cmocka_unit_test(test_per_ip_cap),
         cmocka_unit_test(test_stop_drains),
         cmocka_unit_test(test_bind_error),
     };
