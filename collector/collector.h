@@ -13,6 +13,7 @@
 
 #include "common/common.h"
 #include "http/http.h"
+#include "query/query.h"
 #include "sampler/sampler.h"
 #include "store/store.h"
 
@@ -34,6 +35,10 @@ typedef struct ottr_config {
     int http_threads;             /* http.threads */
     char *query_addr;             /* query.addr */
     char *jaeger_addr;            /* jaeger.addr */
+    int query_max_concurrent;     /* query.max_concurrent: query threads */
+    uint64_t query_max_queued;    /* query.max_queued */
+    uint64_t query_timeout_ns;    /* query.timeout */
+    uint64_t query_max_bytes;     /* query.max_bytes_inspected */
 
     /* Connection limits of every HTTP port (OTLP/HTTP, query, Jaeger). */
     uint64_t http_request_timeout_ns;  /* http.request_timeout */
@@ -208,19 +213,65 @@ typedef struct otlp_http_ctx {
 void collector_http_handle(void *ctx /* otlp_http_ctx */, const http_request *req,
                            http_response *resp);
 
+/* ---- query threads (query_pool.c) ---- */
+
+/* Runs one query on a query thread: answers |req| into |resp| within |b| (NULL:
+ * no budget). */
+typedef void (*collector_query_fn)(void *ctx, const http_request *req, http_response *resp,
+                                   const query_budget *b);
+/* Answers |req| with error |status| (429, 503) and |msg| in the API's format. */
+typedef void (*collector_refuse_fn)(const http_request *req, http_response *resp, int status,
+                                    const char *msg);
+
+typedef struct collector_query_pool collector_query_pool;
+typedef struct collector_query_pool_options {
+    int threads;         /* queries run at once (query.max_concurrent), >= 1 */
+    uint64_t max_queued; /* queries waiting (query.max_queued) */
+    uint64_t timeout_ns; /* each query's deadline (query.timeout) */
+    uint64_t max_bytes;  /* each query's bytes inspected (query.max_bytes_inspected) */
+} collector_query_pool_options;
+
+/* Starts the threads. OTTR_OK, OTTR_ERR_INVALID, OTTR_ERR_NOMEM or OTTR_ERR_IO. */
+ottr_status collector_query_pool_start(const collector_query_pool_options *o,
+                                       collector_query_pool **out);
+/* Called by a query port's handler on its loop thread: defers |req| and queues
+ * |run| for a query thread, or answers at once through |refuse| (429 with
+ * Retry-After past the limits, 503 when stopping). With |p| NULL, or a request
+ * that is not from a server, |run| runs at once without a budget. */
+void collector_query_pool_submit(collector_query_pool *p, const http_request *req,
+                                 http_response *resp, collector_query_fn run,
+                                 collector_refuse_fn refuse, void *ctx);
+void collector_query_pool_stats(collector_query_pool *p, size_t *running, size_t *queued);
+/* Refuses what waits (503), cancels what runs, joins the threads. Submitting
+ * stays safe (503) until collector_query_pool_free(). */
+void collector_query_pool_stop(collector_query_pool *p);
+void collector_query_pool_free(collector_query_pool *p);
+
 /* ---- query ports ---- */
 
 typedef struct ottrd_query_ctx {
     store *st;
-    atomic_bool ready; /* /ready answers 200 once set */
+    atomic_bool ready; /* set once listening, cleared at shutdown */
     const ottr_config *cfg;
+    collector_query_pool *pool;   /* NULL: queries run on the loop threads */
+    sampler *smp;                 /* for /health; may be NULL */
+    atomic_bool grpc_up, http_up; /* the OTLP receivers listen */
 } ottrd_query_ctx;
+
+/* Whether ottrd can take data now: 1, or 0 with why in |why| ("store writes
+ * failing", "shutting down"). What /ready answers. */
+int collector_ready(ottrd_query_ctx *q, char *why, size_t whylen);
+/* /health: the JSON detail per component (store, sampler, receivers, queries);
+ * returns the HTTP status, 200 when collector_ready() holds, else 503. */
+int collector_health_json(ottrd_query_ctx *q, ottr_buf *out);
+/* Counts a search that stopped early, by reason (ottr_query_partial_total). */
+void collector_query_note_cut(query_cut cut);
 
 /* The HTTP status of a query/ result (routes.c): 200, 400 (OTTR_ERR_INVALID),
  * 404 (OTTR_ERR_NOTFOUND), 409 (OTTR_ERR_EXISTS), 503 (OTTR_ERR_BUSY) or 500. */
 int collector_routes_http_status(ottr_status st);
 
-/* :3200 - Tempo API (routes_tempo.c), plus /ready, /metrics, /api/echo,
+/* :3200 - Tempo API (routes_tempo.c), plus /ready, /health, /metrics, /api/echo,
  * /api/status/buildinfo, native /api/service-graph, admin endpoints. */
 void collector_routes_tempo_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
                                    http_response *resp);

@@ -109,6 +109,15 @@ static const key_def keys[] = {
     {"jaeger.addr", KEY_ADDR, OFF(jaeger_addr), "0.0.0.0:16686", 0, 0, NULL, "Jaeger query API"},
     {"query.max_conns", KEY_COUNT, OFF(query_max_conns), "1024", 1, 1000000, NULL,
      "open connections of the query port and of the Jaeger port, each; as http.max_conns"},
+    {"query.max_concurrent", KEY_THREADS, OFF(query_max_concurrent), "2", 1, MAX_THREADS, NULL,
+     "queries run at once over both query ports, one low-priority thread each; auto: the number "
+     "of cores, 2 to 16"},
+    {"query.max_queued", KEY_COUNT, OFF(query_max_queued), "64", 0, 100000, NULL,
+     "queries waiting for a thread; past it they are answered 429 with Retry-After"},
+    {"query.timeout", KEY_DURATION, OFF(query_timeout_ns), "30s", MS, HOUR, NULL,
+     "a search stops after this long and answers what it found, marked partial"},
+    {"query.max_bytes_inspected", KEY_SIZE, OFF(query_max_bytes), "1GiB", KiB, 1024 * GiB, NULL,
+     "a search stops after reading this much (summaries and traces), marked partial"},
     {"store.sync", KEY_ENUM, OFF(store_sync), "interval", 0, 0, &sync_policies,
      "WAL fsync: none (survives a process crash), interval, always (fsync before every "
      "acknowledgement)"},

@@ -1,7 +1,7 @@
 /* collector/main.c - ottrd: parses flags and the config file, opens the store,
- * replays pending spans into the sampler, starts the query ports, then the OTLP
- * receivers, and shuts everything down in order on SIGINT/SIGTERM (SIGHUP
- * reloads the sampling policies). */
+ * replays pending spans into the sampler, starts the query threads and ports,
+ * then the OTLP receivers, and shuts everything down in order on SIGINT/SIGTERM
+ * (SIGHUP reloads the sampling policies). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -247,8 +247,11 @@ int main(int argc, char **argv)
     sampler *smp = NULL;
     http_server *query_srv = NULL, *jaeger_srv = NULL, *otlp_http = NULL;
     otlp_grpc *grpc = NULL;
+    collector_query_pool *pool = NULL;
     ottrd_query_ctx qctx = {.cfg = &cfg};
     atomic_init(&qctx.ready, false);
+    atomic_init(&qctx.grpc_up, false);
+    atomic_init(&qctx.http_up, false);
 
     store_options so;
     collector_config_to_store_options(&cfg, &so);
@@ -281,6 +284,18 @@ int main(int argc, char **argv)
         exit_code = 1;
         goto out;
     }
+    qctx.smp = smp;
+
+    collector_query_pool_options qo = {.threads = cfg.query_max_concurrent,
+                                       .max_queued = cfg.query_max_queued,
+                                       .timeout_ns = cfg.query_timeout_ns,
+                                       .max_bytes = cfg.query_max_bytes};
+    if (collector_query_pool_start(&qo, &pool) != OTTR_OK) {
+        OTTR_ERROR("collector", "cannot start the query threads");
+        exit_code = 1;
+        goto out;
+    }
+    qctx.pool = pool;
 
     http_limits query_lim, otlp_lim;
     collector_config_to_http_limits(&cfg, cfg.query_max_conns, &query_lim);
@@ -324,6 +339,7 @@ int main(int argc, char **argv)
         exit_code = EXIT_LISTEN;
         goto out;
     }
+    atomic_store(&qctx.grpc_up, true);
     otlp_http_ctx hctx = {
         .ingest = ingest_to_sampler, .ingest_ctx = smp, .max_body_bytes = cfg.http_max_body_bytes};
     ho = (http_server_options){.name = "otlp_http",
@@ -338,6 +354,7 @@ int main(int argc, char **argv)
         exit_code = EXIT_LISTEN;
         goto out;
     }
+    atomic_store(&qctx.http_up, true);
 
     OTTR_INFO("collector",
               "ottrd %s listening: otlp grpc port %d, otlp http port %d, query port %d, "
@@ -369,16 +386,23 @@ out:
     /* Ordered shutdown: stop taking spans, finish what is in flight, settle the
      * sampler, then the query side, then the store. */
     atomic_store(&qctx.ready, false);
+    atomic_store(&qctx.http_up, false);
     if (otlp_http)
         http_server_stop(otlp_http);
+    atomic_store(&qctx.grpc_up, false);
     if (grpc)
         collector_grpc_stop(grpc);
     if (smp)
         sampler_stop(smp);
+    /* Queries end (waiting ones 503, running ones cut short) before the query
+     * ports stop, which wait for every deferred answer. */
+    collector_query_pool_stop(pool);
     if (query_srv)
         http_server_stop(query_srv);
     if (jaeger_srv)
         http_server_stop(jaeger_srv);
+    collector_query_pool_free(pool);
+    qctx.smp = NULL;
     if (smp)
         sampler_destroy(smp);
     if (st)

@@ -1,6 +1,7 @@
 /* collector/routes_jaeger.c - routes of the :16686 port: Jaeger's query API
- * (the classic API and api_v3), mapped onto query/. Errors use Jaeger's
- * envelope, or api_v3's error body under /api/v3/. */
+ * (the classic API and api_v3), mapped onto query/ and run on the query threads
+ * (query_pool.c). Errors use Jaeger's envelope, or api_v3's error body under
+ * /api/v3/. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,7 +169,21 @@ static int classic_search_params(const http_request *req, http_response *resp, s
     return 0;
 }
 
-static void handle_traces(ottrd_query_ctx *q, const http_request *req, http_response *resp)
+/* Runs a search with the query's budget and counts it when cut short. */
+static ottr_status run_search(ottrd_query_ctx *q, search_req *s, int v3, const query_budget *b,
+                              http_response *resp, char *err, size_t errlen)
+{
+    query_cut cut = QUERY_CUT_NONE;
+    s->p.budget = b;
+    s->p.cut = &cut;
+    ottr_status st = v3 ? query_jaeger_v3_search(q->st, &s->p, &resp->body, err, errlen)
+                        : query_jaeger_search(q->st, &s->p, &resp->body, err, errlen);
+    collector_query_note_cut(cut);
+    return st;
+}
+
+static void handle_traces(ottrd_query_ctx *q, const http_request *req, http_response *resp,
+                          const query_budget *b)
 {
     char err[QUERY_ERRLEN];
     /* Repeated traceID= fetch those traces directly. */
@@ -196,7 +211,7 @@ static void handle_traces(ottrd_query_ctx *q, const http_request *req, http_resp
         return;
     }
     if (classic_search_params(req, resp, s) == 0) {
-        ottr_status st = query_jaeger_search(q->st, &s->p, &resp->body, err, sizeof(err));
+        ottr_status st = run_search(q, s, 0, b, resp, err, sizeof(err));
         finish(resp, 0, st, err);
     }
     json_object_put(s->json);
@@ -266,7 +281,8 @@ static int v3_search_params(const http_request *req, http_response *resp, search
     return 0;
 }
 
-static void handle_v3_traces(ottrd_query_ctx *q, const http_request *req, http_response *resp)
+static void handle_v3_traces(ottrd_query_ctx *q, const http_request *req, http_response *resp,
+                             const query_budget *b)
 {
     char err[QUERY_ERRLEN];
     search_req *s = calloc(1, sizeof(*s));
@@ -275,7 +291,7 @@ static void handle_v3_traces(ottrd_query_ctx *q, const http_request *req, http_r
         return;
     }
     if (v3_search_params(req, resp, s) == 0) {
-        ottr_status st = query_jaeger_v3_search(q->st, &s->p, &resp->body, err, sizeof(err));
+        ottr_status st = run_search(q, s, 1, b, resp, err, sizeof(err));
         finish(resp, 1, st, err);
     }
     json_object_put(s->json);
@@ -301,7 +317,9 @@ static void handle_dependencies(ottrd_query_ctx *q, const http_request *req, htt
     finish(resp, 0, st, err);
 }
 
-void collector_routes_jaeger_handle(void *ctx, const http_request *req, http_response *resp)
+/* The routes, on a query thread. */
+static void jaeger_query(void *ctx, const http_request *req, http_response *resp,
+                         const query_budget *b)
 {
     ottrd_query_ctx *q = ctx;
     const char *path = req->path;
@@ -311,15 +329,6 @@ void collector_routes_jaeger_handle(void *ctx, const http_request *req, http_res
     int m;
     ottr_status code;
 
-    if (strncmp(path, "/api/", 5) != 0) {
-        reply_error(resp, 0, 404, "not found");
-        return;
-    }
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-        http_response_set_header(resp, "Allow", "GET");
-        reply_error(resp, v3, 405, "method not allowed: use GET");
-        return;
-    }
     if (strcmp(path, "/api/services") == 0) {
         code = query_jaeger_services(q->st, &resp->body, err, sizeof(err));
         finish(resp, 0, code, err);
@@ -357,11 +366,11 @@ void collector_routes_jaeger_handle(void *ctx, const http_request *req, http_res
         return;
     }
     if (strcmp(path, "/api/traces") == 0) {
-        handle_traces(q, req, resp);
+        handle_traces(q, req, resp, b);
         return;
     }
     if (strcmp(path, "/api/v3/traces") == 0) {
-        handle_v3_traces(q, req, resp);
+        handle_v3_traces(q, req, resp, b);
         return;
     }
     if ((m = http_path_segment(req, "/api/v3/traces/", "", seg, sizeof(seg))) != 0 ||
@@ -382,4 +391,26 @@ void collector_routes_jaeger_handle(void *ctx, const http_request *req, http_res
         return;
     }
     reply_error(resp, v3, 404, "not found");
+}
+
+/* A query refused at the limits or at shutdown, in the API's error format. */
+static void jaeger_refuse(const http_request *req, http_response *resp, int status, const char *msg)
+{
+    reply_error(resp, strncmp(req->path, "/api/v3/", 8) == 0, status, msg);
+}
+
+void collector_routes_jaeger_handle(void *ctx, const http_request *req, http_response *resp)
+{
+    ottrd_query_ctx *q = ctx;
+    if (strncmp(req->path, "/api/", 5) != 0) {
+        reply_error(resp, 0, 404, "not found");
+        return;
+    }
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        http_response_set_header(resp, "Allow", "GET");
+        reply_error(resp, strncmp(req->path, "/api/v3/", 8) == 0, 405,
+                    "method not allowed: use GET");
+        return;
+    }
+    collector_query_pool_submit(q->pool, req, resp, jaeger_query, jaeger_refuse, q);
 }

@@ -1,10 +1,13 @@
-/* collector/routes_tempo.c - routes of the :3200 port: readiness, Prometheus
- * metrics and Grafana Tempo's HTTP API, mapped onto query/; plus the native
- * service graph and the admin checkpoint. Errors are plain text, as Tempo's. */
+/* collector/routes_tempo.c - routes of the :3200 port: readiness, health,
+ * Prometheus metrics and Grafana Tempo's HTTP API, mapped onto query/; plus the
+ * native service graph and the admin checkpoint. The loop thread answers the
+ * cheap routes; queries go to the query threads (query_pool.c). Errors are
+ * plain text, as Tempo's, but for the JSON of queries refused at the limits. */
 #include <stdio.h>
 #include <string.h>
 
 #include "collector/collector.h"
+#include "otlp/otlp.h"
 #include "query/query.h"
 
 #define PARAM_MAX   16384
@@ -119,7 +122,8 @@ static void handle_trace(ottrd_query_ctx *q, const http_request *req, http_respo
     finish(resp, st, err, o.protobuf ? "application/protobuf" : "application/json");
 }
 
-static void handle_search(ottrd_query_ctx *q, const http_request *req, http_response *resp)
+static void handle_search(ottrd_query_ctx *q, const http_request *req, http_response *resp,
+                          const query_budget *b)
 {
     char qtext[PARAM_MAX], tags[PARAM_MAX];
     query_tempo_search_params p = {0};
@@ -140,8 +144,12 @@ static void handle_search(ottrd_query_ctx *q, const http_request *req, http_resp
     }
     if (param_range(req, resp, &p.start_ns, &p.end_ns) != 0)
         return;
+    query_cut cut = QUERY_CUT_NONE;
+    p.budget = b;
+    p.cut = &cut;
     char err[QUERY_ERRLEN];
     ottr_status st = query_tempo_search(q->st, &p, &resp->body, err, sizeof(err));
+    collector_query_note_cut(cut);
     finish(resp, st, err, "application/json");
 }
 
@@ -211,53 +219,30 @@ static int is_get(const http_request *req)
     return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 }
 
-void collector_routes_tempo_handle(void *ctx, const http_request *req, http_response *resp)
+/* A query refused at the limits or at shutdown: {"error":"..."}. */
+static void tempo_refuse(const http_request *req, http_response *resp, int status, const char *msg)
+{
+    (void)req;
+    ottr_buf_reset(&resp->body);
+    resp->status = status;
+    http_response_set_type(resp, "application/json");
+    ottr_buf_puts(&resp->body, "{\"error\":");
+    otlp_json_str(&resp->body, msg);
+    ottr_buf_puts(&resp->body, "}\n");
+}
+
+/* The routes that read the store, on a query thread. */
+static void tempo_query(void *ctx, const http_request *req, http_response *resp,
+                        const query_budget *b)
 {
     ottrd_query_ctx *q = ctx;
     const char *path = req->path;
-
-    if (strcmp(path, "/ready") == 0) {
-        if (atomic_load(&q->ready))
-            reply_text(resp, 200, "ready\n");
-        else
-            reply_text(resp, 503, "not ready\n");
-        return;
-    }
-    if (strcmp(path, "/metrics") == 0) {
-        resp->status = 200;
-        http_response_set_type(resp, "text/plain; version=0.0.4; charset=utf-8");
-        collector_metrics_render_all(&resp->body);
-        return;
-    }
     if (strcmp(path, "/api/admin/checkpoint") == 0) {
-        if (strcmp(req->method, "POST") != 0) {
-            http_response_set_header(resp, "Allow", "POST");
-            reply_error(resp, 405, "method not allowed: use POST");
-            return;
-        }
         handle_checkpoint(q, req, resp);
         return;
     }
-    if (strncmp(path, "/api/", 5) != 0) {
-        reply_text(resp, 404, "404 page not found\n");
-        return;
-    }
-    if (!is_get(req)) {
-        http_response_set_header(resp, "Allow", "GET");
-        reply_error(resp, 405, "method not allowed: use GET");
-        return;
-    }
-    if (strcmp(path, "/api/echo") == 0) {
-        reply_text(resp, 200, "echo");
-        return;
-    }
-    if (strcmp(path, "/api/status/buildinfo") == 0) {
-        query_tempo_buildinfo(&resp->body);
-        reply_json(resp);
-        return;
-    }
     if (strcmp(path, "/api/search") == 0) {
-        handle_search(q, req, resp);
+        handle_search(q, req, resp, b);
         return;
     }
     if (strcmp(path, "/api/search/tags") == 0 || strcmp(path, "/api/v2/search/tags") == 0) {
@@ -289,4 +274,60 @@ void collector_routes_tempo_handle(void *ctx, const http_request *req, http_resp
         return;
     }
     reply_text(resp, 404, "404 page not found\n");
+}
+
+void collector_routes_tempo_handle(void *ctx, const http_request *req, http_response *resp)
+{
+    ottrd_query_ctx *q = ctx;
+    const char *path = req->path;
+
+    if (strcmp(path, "/ready") == 0) {
+        char why[96];
+        if (collector_ready(q, why, sizeof(why))) {
+            reply_text(resp, 200, "ready\n");
+        } else {
+            reply_text(resp, 503, "not ready: ");
+            ottr_buf_printf(&resp->body, "%s\n", why);
+        }
+        return;
+    }
+    if (strcmp(path, "/health") == 0) {
+        resp->status = collector_health_json(q, &resp->body);
+        http_response_set_type(resp, "application/json");
+        return;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        resp->status = 200;
+        http_response_set_type(resp, "text/plain; version=0.0.4; charset=utf-8");
+        collector_metrics_render_all(&resp->body);
+        return;
+    }
+    if (strcmp(path, "/api/admin/checkpoint") == 0) {
+        if (strcmp(req->method, "POST") != 0) {
+            http_response_set_header(resp, "Allow", "POST");
+            reply_error(resp, 405, "method not allowed: use POST");
+            return;
+        }
+        collector_query_pool_submit(q->pool, req, resp, tempo_query, tempo_refuse, q);
+        return;
+    }
+    if (strncmp(path, "/api/", 5) != 0) {
+        reply_text(resp, 404, "404 page not found\n");
+        return;
+    }
+    if (!is_get(req)) {
+        http_response_set_header(resp, "Allow", "GET");
+        reply_error(resp, 405, "method not allowed: use GET");
+        return;
+    }
+    if (strcmp(path, "/api/echo") == 0) {
+        reply_text(resp, 200, "echo");
+        return;
+    }
+    if (strcmp(path, "/api/status/buildinfo") == 0) {
+        query_tempo_buildinfo(&resp->body);
+        reply_json(resp);
+        return;
+    }
+    collector_query_pool_submit(q->pool, req, resp, tempo_query, tempo_refuse, q);
 }

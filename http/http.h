@@ -2,7 +2,8 @@
  * loop per thread owns its connections, sniffs the HTTP/2 client preface and feeds
  * the bytes to nghttp2 (h2c with prior knowledge) or to http-parser (HTTP/1.1 with
  * keep-alive, Content-Length and chunked bodies). Each complete request is handed
- * to the handler on the loop thread; the handler fills the response. Also the
+ * to the handler on the loop thread; the handler fills the response, or defers it
+ * (http_defer) and answers later from another thread (http_respond_async). Also the
  * helpers every route uses to read a request (parameters, times, path segments) and
  * bounded gzip inflation of request bodies.
  *
@@ -20,6 +21,8 @@ typedef struct http_header {
     const char *value;
 } http_header;
 
+struct http_call; /* the server's, for http_defer() */
+
 /* A complete request. Everything lives until the handler returns. */
 typedef struct http_request {
     const char *method; /* "GET", "POST", ... */
@@ -29,8 +32,9 @@ typedef struct http_request {
     size_t nheaders;
     const uint8_t *body; /* de-chunked, not un-gzipped; NULL when empty */
     size_t body_len;
-    int body_too_large; /* the body passed max_body_bytes: body is NULL; answer 413 */
-    int http2;          /* 1 over h2c */
+    int body_too_large;     /* the body passed max_body_bytes: body is NULL; answer 413 */
+    int http2;              /* 1 over h2c */
+    struct http_call *call; /* private to the server; NULL when not from a server */
 } http_request;
 
 #define HTTP_MAX_EXTRA_HEADERS 8
@@ -52,6 +56,8 @@ int http_query_param(const http_request *req, const char *name, int index, char 
                      size_t outlen);
 void http_response_set_header(http_response *resp, const char *name, const char *value);
 void http_response_set_type(http_response *resp, const char *content_type);
+/* Status 200, text/plain, no body, no extra headers. */
+void http_response_init(http_response *resp);
 
 typedef void (*http_handler_fn)(void *ctx, const http_request *req, http_response *resp);
 
@@ -96,6 +102,29 @@ ottr_status http_server_start(const http_server_options *o, http_server **out, c
 int http_server_port(const http_server *s);
 /* Stops accepting, finishes requests in progress, joins the threads, frees. */
 void http_server_stop(http_server *s);
+
+/* ------------------------------------------------------------------ deferred answers */
+
+/* A request whose answer comes later, from any thread. The loop thread goes on
+ * serving other connections meanwhile; on the deferring connection, HTTP/1.1
+ * stops reading (pipelined requests wait, so answers stay in order) and HTTP/2
+ * goes on with its other streams. */
+typedef struct http_deferred http_deferred;
+
+/* Called by a handler on the loop thread: copies |req| (headers, parameters and
+ * body) so that it outlives the handler and tells the server not to answer now;
+ * whatever the handler puts in its |resp| is dropped. Returns NULL when the
+ * request cannot be deferred (not from a server, an early answer to a body that
+ * is too large, or out of memory): the handler then answers at once. Every
+ * deferred request must be answered exactly once with http_respond_async();
+ * http_server_stop() waits for that. */
+http_deferred *http_defer(const http_request *req);
+/* The copied request; valid until http_respond_async(). Its |call| is NULL. */
+const http_request *http_deferred_request(const http_deferred *d);
+/* Answers |d| from any thread and frees it: takes |resp|'s body (|resp| is left
+ * empty). When the connection or stream went away meanwhile, or the server is
+ * stopping, the answer is dropped. */
+void http_respond_async(http_deferred *d, http_response *resp);
 
 /* ------------------------------------------------------------------ request helpers */
 

@@ -1,7 +1,10 @@
 /* http/http1.c - the HTTP/1.1 side of the HTTP server: http-parser callbacks
  * assemble each request (keep-alive, Content-Length and chunked bodies, pipelining,
- * Expect: 100-continue), call the handler and queue the response. */
+ * Expect: 100-continue), call the handler and queue the response. A deferred
+ * request pauses the parser: the bytes after it are held back, and reading
+ * stops, until its answer is queued, so that answers keep the requests' order. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -250,13 +253,25 @@ static void h1_answer(http_conn *c, int force_close)
 {
     http_h1 *h = &c->h1;
     http_response resp;
+    http_deferred *d;
     const char *method = http_method_str((enum http_method)h->parser.method);
     h->answered = 1;
-    http_call_handler(c->w, method, &h->rb, h->borrow, h->borrow_len, 0, &resp);
+    http_call_handler(c->w, method, &h->rb, h->borrow, h->borrow_len, 0, &resp, &d);
     h->borrow = NULL;
     h->borrow_len = 0;
     int keep = !force_close && !c->w->draining && http_should_keep_alive(&h->parser) &&
                h->parser.method != HTTP_CONNECT;
+    if (d != NULL) {
+        /* Nothing more is parsed or read until the answer is queued. */
+        http_defer_attach(d, c, 0, keep, h->parser.method == HTTP_HEAD);
+        c->held = 1;
+        if (!c->read_paused) {
+            event_del(&c->rev);
+            c->read_paused = 1;
+        }
+        http_parser_pause(&h->parser, 1);
+        return;
+    }
     h1_queue_response(c, &resp, keep, h->parser.method == HTTP_HEAD);
     if (!keep) {
         c->closing = 1;
@@ -311,6 +326,16 @@ int http_h1_feed(http_conn *c, const uint8_t *data, size_t n)
         if (h1_unborrow(c) != 0)
             c->fatal = 1;
         enum http_errno e = HTTP_PARSER_ERRNO(&h->parser);
+        if (c->held && !c->fatal && np < n) {
+            /* After a deferred request: keep the rest for later. */
+            h->held = malloc(n - np);
+            if (h->held == NULL) {
+                c->fatal = 1;
+                break;
+            }
+            memcpy(h->held, data + np, n - np);
+            h->held_len = n - np;
+        }
         if (e == HPE_PAUSED || c->fatal)
             break;
         if (e != HPE_OK) {
@@ -328,6 +353,27 @@ int http_h1_feed(http_conn *c, const uint8_t *data, size_t n)
     return c->fatal ? -1 : 0;
 }
 
+int http_h1_resume(http_conn *c, http_deferred *d)
+{
+    http_h1 *h = &c->h1;
+    uint8_t *held = h->held;
+    size_t held_len = h->held_len;
+    h->held = NULL;
+    h->held_len = 0;
+    c->held = 0;
+    h1_queue_response(c, &d->resp, d->keep, d->head_only);
+    int rc = 0;
+    if (!d->keep) {
+        c->closing = 1; /* the parser stays paused; what was held is dropped */
+    } else {
+        http_parser_pause(&h->parser, 0);
+        if (held != NULL)
+            rc = http_h1_feed(c, held, held_len);
+    }
+    free(held);
+    return rc;
+}
+
 int http_h1_idle(const http_conn *c)
 {
     return !c->h1.in_message;
@@ -336,4 +382,6 @@ int http_h1_idle(const http_conn *c)
 void http_h1_free(http_conn *c)
 {
     http_reqbuf_free(&c->h1.rb);
+    free(c->h1.held);
+    c->h1.held = NULL;
 }

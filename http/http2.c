@@ -1,6 +1,8 @@
 /* http/http2.c - the HTTP/2 (h2c, prior knowledge) side of the HTTP server:
  * an nghttp2 server session per connection fed from memory, one stream object per
- * request (reused), answers submitted with a data provider over the body. */
+ * request (reused), answers submitted with a data provider over the body. A
+ * deferred stream stays open, its answer submitted when it arrives; the other
+ * streams go on meanwhile. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@ typedef struct h2_stream {
     int early;        /* answered before the request ended */
     int reset;        /* RST_STREAM submitted */
     int cut;          /* answered 408 before the request ended: reset once it is sent */
+    int waiting;      /* deferred: the answer is yet to come */
     size_t discarded; /* request bytes dropped after an early answer */
     uint64_t clen;    /* the request's content-length, 0 when none */
     uint64_t rx;      /* request body bytes received */
@@ -103,6 +106,14 @@ static int h2_reserved_header(const char *name)
     return 0;
 }
 
+/* The stream is answered (or will be): its request body is no longer needed. */
+static void h2_drop_body(http_h2 *h2, h2_stream *st)
+{
+    st->answered = 1;
+    h2->buffered -= st->rb.body.len;
+    http_body_reset(&st->rb.body);
+}
+
 #define H2_NV(n, v, vlen)                                                                          \
     ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), strlen(n), (vlen), NGHTTP2_NV_FLAG_NONE})
 
@@ -144,10 +155,7 @@ static void h2_submit(http_conn *c, h2_stream *st, http_response *resp, int head
         pprd = &prd;
     }
     ottr_buf_free(&resp->body);
-    st->answered = 1;
-    /* The request body is no longer needed. */
-    h2->buffered -= st->rb.body.len;
-    http_body_reset(&st->rb.body);
+    h2_drop_body(h2, st);
     if (nghttp2_submit_response(h2->session, st->id, nva, nnv, pprd) != 0) {
         free(st->resp);
         st->resp = NULL;
@@ -160,8 +168,24 @@ static void h2_answer(http_conn *c, h2_stream *st)
     http_response resp;
     const char *m = http_reqbuf_find(&st->rb, ":method");
     int head_only = m != NULL && strcmp(m, "HEAD") == 0;
-    http_call_handler(c->w, NULL, &st->rb, NULL, 0, 1, &resp);
+    http_deferred *d;
+    http_call_handler(c->w, NULL, &st->rb, NULL, 0, 1, &resp, &d);
+    if (d != NULL) {
+        http_defer_attach(d, c, st->id, 1, head_only);
+        st->waiting = 1;
+        h2_drop_body(c->h2, st);
+        return;
+    }
     h2_submit(c, st, &resp, head_only);
+}
+
+void http_h2_resume(http_conn *c, http_deferred *d)
+{
+    h2_stream *st = h2_stream_get(c->h2->session, d->stream_id);
+    if (st == NULL || !st->waiting)
+        return; /* reset by the client meanwhile */
+    st->waiting = 0;
+    h2_submit(c, st, &d->resp, d->head_only);
 }
 
 static void h2_bad(http_conn *c, h2_stream *st)
@@ -199,6 +223,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     st->early = 0;
     st->reset = 0;
     st->cut = 0;
+    st->waiting = 0;
     st->discarded = 0;
     st->clen = 0;
     st->prev = NULL;

@@ -135,6 +135,7 @@ struct http_server {
     pthread_mutex_t ip_mu; /* guards the per-address counts */
     struct http_ipent **ip_buckets;
     uint64_t ip_seed;
+    atomic_uint ndeferred; /* deferred requests not yet freed (defer.c) */
     nghttp2_session_callbacks *h2cbs;
     nghttp2_option *h2opt;
     ottr_counter *m_conns;
@@ -171,6 +172,8 @@ struct http_worker {
     struct http_pending *pending; /* accepted sockets not yet adopted */
     size_t npending, cappending;
     int stop_req;
+    http_deferred *done_head, *done_tail; /* answered deferred requests to deliver */
+    int stopped;                          /* the loop is gone: answers are dropped */
 
     atomic_uint nconns;
     http_conn *conns; /* doubly linked, most recently read first */
@@ -196,6 +199,8 @@ typedef struct http_h1 {
     http_reqclock clock;   /* of the message being received */
     const uint8_t *borrow; /* body bytes still in the read buffer (no copy yet) */
     size_t borrow_len;
+    uint8_t *held; /* bytes read after a deferred request, parsed once it is answered */
+    size_t held_len;
 } http_h1;
 
 typedef struct http_h2 http_h2;
@@ -214,6 +219,7 @@ struct http_conn {
     unsigned write_armed : 1;
     unsigned eof : 1;   /* the peer shut its write side */
     unsigned fatal : 1; /* close at once, without sending what is queued */
+    unsigned held : 1;  /* HTTP/1.1 waits for a deferred answer: reading stops */
     uint64_t last_ms;   /* last byte read or written */
     uint64_t start_ms;  /* accepted */
     uint64_t rx_bytes;  /* read in all */
@@ -222,16 +228,56 @@ struct http_conn {
     http_out out;
     http_h1 h1;
     http_h2 *h2;
+    http_deferred *deferred; /* this connection's unanswered deferred requests */
+    unsigned ndeferred;
 };
 
 uint64_t http_now_ms(void);
 
+/* What http_defer() needs from the request being handled. */
+struct http_call {
+    http_worker *w;
+    http_deferred *deferred; /* set by http_defer() */
+};
+
 /* Calls the handler for an assembled request and fixes up the response. |method|
  * may be NULL when it is in |rb| (":method"). |body| overrides |rb->body| when
- * not NULL (bytes still in the read buffer). */
+ * not NULL (bytes still in the read buffer). When the handler deferred the
+ * request, *deferred is set (else NULL) and |resp| holds nothing: the caller
+ * attaches it to the connection with http_defer_attach(). */
 void http_call_handler(http_worker *w, const char *method, http_reqbuf *rb, const uint8_t *body,
-                       size_t body_len, int http2, http_response *resp);
-void http_response_init(http_response *resp);
+                       size_t body_len, int http2, http_response *resp, http_deferred **deferred);
+/* Replaces a response the server cannot send (a status out of range, a body that
+ * ran out of memory) with an empty 500. */
+void http_response_check(const http_server *s, http_response *resp);
+
+/* ------------------------------------------------------------------ deferred (defer.c) */
+
+struct http_deferred {
+    http_worker *w;               /* the loop that sends the answer */
+    http_conn *conn;              /* loop thread only; NULL once the connection closed */
+    http_deferred *cprev, *cnext; /* loop thread only: the connection's list */
+    http_deferred *done_next;     /* under w->mu: the worker's answered list */
+    int32_t stream_id;            /* HTTP/2; 0 for HTTP/1.1 */
+    int keep;                     /* HTTP/1.1: keep the connection open after the answer */
+    int head_only;                /* a HEAD request: no body sent */
+    http_request req;             /* a copy; strings and body in the same allocation */
+    http_response resp;           /* set by http_respond_async() */
+};
+
+/* Links |d| to |c| on the loop thread (|stream_id| 0 for HTTP/1.1). */
+void http_defer_attach(http_deferred *d, http_conn *c, int32_t stream_id, int keep, int head_only);
+/* |c| is closing: its unanswered requests will be dropped when answered. */
+void http_defer_conn_closed(http_conn *c);
+/* On the loop thread: sends the answers that arrived for |w|. */
+void http_defer_deliver(http_worker *w);
+/* After the loop threads ended: drops answers not delivered and waits until every
+ * deferred request of |s| was answered. */
+void http_defer_stop(http_server *s);
+/* server.c's connection calls, for defer.c. http_conn_flush returns 0, or -1
+ * when |c| was closed. */
+int http_conn_flush(http_conn *c);
+void http_conn_close(http_conn *c);
 const char *http_status_reason(int status);
 /* Fills |e| (when not NULL) for a refused parameter |name| (|value| may be
  * NULL) with a printf-style problem; returns -1. */
@@ -254,6 +300,9 @@ void http_h1_bad_request(http_conn *c, int status);
 /* Enforces the deadlines of the request being received: a late one gets 408
  * and the connection closes. */
 void http_h1_check(http_conn *c, uint64_t now);
+/* Queues the answer to the deferred request and parses what was held back.
+ * Returns 0, or -1 when the connection must close at once. */
+int http_h1_resume(http_conn *c, http_deferred *d);
 
 /* HTTP/2 side (http2.c). */
 int http_h2_callbacks_new(http_server *s); /* 0 or -1 */
@@ -272,6 +321,8 @@ void http_h2_check(http_conn *c, uint64_t now);
  * every open stream is still being received (*since_ms: the oldest start), 3
  * when some answer is under way. */
 int http_h2_evict_class(const http_conn *c, uint64_t *since_ms);
+/* Submits the answer to the deferred request, unless its stream is gone. */
+void http_h2_resume(http_conn *c, http_deferred *d);
 void http_h2_free(http_conn *c);
 
 #endif /* OTTR_HTTP_INTERNAL_H */

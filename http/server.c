@@ -199,6 +199,7 @@ static void conn_close(http_conn *c)
     event_del(&c->rev);
     event_del(&c->wev);
     close(c->fd);
+    http_defer_conn_closed(c);
     conn_unlink(c);
     ip_release(w->srv, &c->ip);
     http_h1_free(c);
@@ -269,7 +270,7 @@ static int conn_flush(http_conn *c)
         event_del(&c->wev);
         c->write_armed = 0;
     }
-    if (c->out.bytes == 0) {
+    if (c->out.bytes == 0 && c->ndeferred == 0) {
         if (c->proto == HTTP_PROTO_H2 && http_h2_done(c)) {
             conn_close(c);
             return -1;
@@ -286,7 +287,7 @@ static int conn_flush(http_conn *c)
     if (c->out.bytes > HTTP_OUT_HIGH_WATER && !c->read_paused) {
         event_del(&c->rev);
         c->read_paused = 1;
-    } else if (c->read_paused && c->out.bytes < HTTP_OUT_LOW_WATER && !c->eof) {
+    } else if (c->read_paused && c->out.bytes < HTTP_OUT_LOW_WATER && !c->eof && !c->held) {
         event_add(&c->rev, NULL);
         c->read_paused = 0;
     }
@@ -345,12 +346,13 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
                 conn_close(c);
                 return;
             }
-            if ((size_t)n < HTTP_READ_BUF || c->out.bytes > HTTP_OUT_HIGH_WATER)
+            if ((size_t)n < HTTP_READ_BUF || c->out.bytes > HTTP_OUT_HIGH_WATER || c->held)
                 break;
             continue;
         }
         if (n == 0) {
-            if (c->lingering || c->out.bytes == 0 || c->proto == HTTP_PROTO_SNIFF) {
+            if (c->lingering || (c->out.bytes == 0 && c->ndeferred == 0) ||
+                c->proto == HTTP_PROTO_SNIFF) {
                 conn_close(c);
                 return;
             }
@@ -378,7 +380,7 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
 /* 1 when nothing of a request is under way on |c|. */
 static int conn_idle(const http_conn *c)
 {
-    if (c->out.bytes > 0)
+    if (c->out.bytes > 0 || c->ndeferred > 0)
         return 0;
     if (c->proto == HTTP_PROTO_H1)
         return http_h1_idle(c);
@@ -393,7 +395,7 @@ static int conn_evict_class(const http_conn *c, uint64_t *since_ms)
     *since_ms = c->last_ms;
     if (c->lingering || c->closing || c->fatal)
         return 0;
-    if (c->out.bytes > 0)
+    if (c->out.bytes > 0 || c->ndeferred > 0)
         return 3;
     switch (c->proto) {
     case HTTP_PROTO_SNIFF:
@@ -473,6 +475,16 @@ static void conn_adopt(http_worker *w, const http_pending *p)
     event_add(&c->rev, NULL);
 }
 
+int http_conn_flush(http_conn *c)
+{
+    return conn_flush(c);
+}
+
+void http_conn_close(http_conn *c)
+{
+    conn_close(c);
+}
+
 /* ------------------------------------------------------------------ loop threads */
 
 /* Stops the loop once every connection is gone: idle ones close now, HTTP/2 ones
@@ -533,7 +545,7 @@ static void worker_on_tick(evutil_socket_t fd, short what, void *arg)
         int idle = now - c->last_ms >= lim->idle_timeout_ms;
         if (!idle && c->proto == HTTP_PROTO_H2 && http_h2_evict_class(c, &since) == 1)
             idle = now - since >= lim->idle_timeout_ms; /* PINGs alone do not keep it */
-        if (idle) {
+        if (idle && c->ndeferred == 0) {
             OTTR_DEBUG("http", "%s: closing an idle connection", w->srv->name);
             if (c->proto == HTTP_PROTO_H2) {
                 http_h2_goaway(c); /* best effort: tell the client why */
@@ -578,6 +590,7 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
     uint64_t v;
     if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
         OTTR_WARN("http", "%s: eventfd read: %s", w->srv->name, strerror(errno));
+    http_defer_deliver(w);
     for (;;) {
         http_pending got[64];
         size_t n = 0;
@@ -850,6 +863,7 @@ static void server_free(http_server *s)
     }
     for (int i = 0; i < s->nstarted; i++)
         pthread_join(s->workers[i].thread, NULL);
+    http_defer_stop(s);
     for (int i = 0; i < s->ninit; i++)
         worker_free(&s->workers[i]);
     free(s->workers);

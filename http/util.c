@@ -324,8 +324,19 @@ static void split_target(char *target, const char **path, const char **query)
     *path = *p != '\0' ? p : "/";
 }
 
+void http_response_check(const http_server *s, http_response *resp)
+{
+    if (resp->status < 200 || resp->status > 599 || resp->body.oom) {
+        if (resp->body.oom)
+            OTTR_ERROR("http", "%s: out of memory building a response", s->name);
+        ottr_buf_free(&resp->body);
+        http_response_init(resp);
+        resp->status = 500;
+    }
+}
+
 void http_call_handler(http_worker *w, const char *method, http_reqbuf *rb, const uint8_t *body,
-                       size_t body_len, int http2, http_response *resp)
+                       size_t body_len, int http2, http_response *resp, http_deferred **deferred)
 {
     http_server *s = w->srv;
     char *target = NULL;
@@ -365,18 +376,19 @@ void http_call_handler(http_worker *w, const char *method, http_reqbuf *rb, cons
         req.body_len = body_len;
     }
     req.http2 = http2;
+    struct http_call call = {w, NULL};
+    req.call = &call;
 
     http_response_init(resp);
     s->o.handler(s->o.ctx, &req, resp);
     ottr_counter_add(http2 ? s->m_req_h2 : s->m_req_h1, 1);
-
-    if (resp->status < 200 || resp->status > 599 || resp->body.oom) {
-        if (resp->body.oom)
-            OTTR_ERROR("http", "%s: out of memory building a response", s->name);
+    *deferred = call.deferred;
+    if (call.deferred != NULL) {
         ottr_buf_free(&resp->body);
         http_response_init(resp);
-        resp->status = 500;
+        return;
     }
+    http_response_check(s, resp);
 }
 
 const char *http_reqbuf_find(const http_reqbuf *rb, const char *name)

@@ -301,6 +301,7 @@ static ottr_status search(store *st, const query_jaeger_search_params *p, bool v
     s.sq.end_ns = p->end_ns;
     s.limit = p->limit ? (p->limit > MAX_LIMIT ? MAX_LIMIT : p->limit) : 100;
     s.max_inspect = p->max_inspect ? p->max_inspect : QUERY_MAX_INSPECT;
+    s.budget = p->budget;
     s.need_tree = !v3;
     s.fn = on_match;
     s.ctx = &c;
@@ -308,10 +309,17 @@ static ottr_status search(store *st, const query_jaeger_search_params *p, bool v
     ottr_status rc = query_search_run(&s);
     if (v3) {
         ottr_buf_puts(out, "]}}");
+    } else if (s.cut != QUERY_CUT_NONE) {
+        ottr_buf_printf(out,
+                        "],\"total\":%zu,\"limit\":0,\"offset\":0,\"errors\":[{\"code\":206,"
+                        "\"msg\":\"search stopped early (%s): results are partial\"}]}",
+                        c.n, query_cut_name(s.cut));
     } else {
         ottr_buf_putc(out, ']');
         envelope_end(out, c.n);
     }
+    if (p->cut)
+        *p->cut = s.cut;
     query_tq_free(&tq);
     ottr_arena_free(&a);
     ottr_buf_free(&q);

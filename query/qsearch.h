@@ -5,6 +5,7 @@
 #ifndef OTTR_QUERY_QSEARCH_H
 #define OTTR_QUERY_QSEARCH_H
 
+#include "query/query.h"
 #include "query/traceql.h"
 
 #define QSEARCH_MAX_KV 8
@@ -18,17 +19,18 @@ typedef struct qsearch {
     /* set by the caller */
     store *st;
     const tq_query *tq;
-    store_search_query sq; /* time range and duration bounds; the rest is planned */
-    size_t limit;          /* matches wanted */
-    size_t max_inspect;    /* traces decoded at most */
-    bool need_tree;        /* build the tree before calling |fn| */
+    store_search_query sq;      /* time range and duration bounds; the rest is planned */
+    size_t limit;               /* matches wanted */
+    size_t max_inspect;         /* traces decoded at most */
+    bool need_tree;             /* build the tree before calling |fn| */
+    const query_budget *budget; /* NULL = none */
     qsearch_match_fn fn;
     void *ctx;
     /* results */
     size_t found;
     size_t decoded;
     uint64_t bytes_read;
-    bool truncated;  /* stopped at max_inspect */
+    query_cut cut;   /* why it stopped before the candidates ran out */
     ottr_status err; /* OTTR_OK, or why the search failed */
     store_search_stats stats;
     /* private */

@@ -17,6 +17,7 @@
 #ifndef OTTR_QUERY_H
 #define OTTR_QUERY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,27 @@
 #include "store/store.h"
 
 #define QUERY_ERRLEN 256
+
+/* What one search may spend. Past it the search stops and answers with what it
+ * found so far, marked partial. Checked between candidates, so a search ends
+ * within one candidate's work of the limit. */
+typedef struct query_budget {
+    uint64_t deadline_ns;      /* ottr_mono_ns() past which it stops; 0 = none */
+    uint64_t max_bytes;        /* summary and trace bytes read; 0 = none */
+    const atomic_bool *cancel; /* stop when set (shutdown); NULL = none */
+} query_budget;
+
+/* Why a search ended before it had looked at every candidate. */
+typedef enum query_cut {
+    QUERY_CUT_NONE = 0,
+    QUERY_CUT_INSPECT, /* max_inspect traces decoded */
+    QUERY_CUT_TIMEOUT, /* the budget's deadline */
+    QUERY_CUT_BYTES,   /* the budget's bytes */
+    QUERY_CUT_CANCEL,  /* cancelled */
+} query_cut;
+
+/* "timeout", "bytes", ... for QUERY_CUT_*; NULL for QUERY_CUT_NONE. */
+const char *query_cut_name(query_cut c);
 
 /* Parses a trace ID the way Tempo does: hex digits of either case, an odd
  * length gets a leading "0", shorter IDs are left-padded with zero bytes to 16.
@@ -53,16 +75,20 @@ typedef struct query_tempo_search_params {
     const char *tags;         /* logfmt k=v pairs, or NULL */
     uint64_t min_duration_ns; /* trace duration bounds; 0 = none */
     uint64_t max_duration_ns;
-    uint64_t start_ns, end_ns; /* trace start within [start, end]; 0 = open */
-    size_t limit;              /* traces; 0 = 20 */
-    size_t spss;               /* spans per span set; 0 = 3 */
-    size_t max_inspect;        /* traces decoded at most; 0 = QUERY_MAX_INSPECT */
+    uint64_t start_ns, end_ns;  /* trace start within [start, end]; 0 = open */
+    size_t limit;               /* traces; 0 = 20 */
+    size_t spss;                /* spans per span set; 0 = 3 */
+    size_t max_inspect;         /* traces decoded at most; 0 = QUERY_MAX_INSPECT */
+    const query_budget *budget; /* NULL = none */
+    query_cut *cut;             /* when not NULL, set to why the search stopped early */
 } query_tempo_search_params;
 
 #define QUERY_MAX_INSPECT 50000
 
 /* Tempo /api/search. OTTR_ERR_INVALID naming `q` or `tags` when they do not
- * parse or use TraceQL the engine does not support. */
+ * parse or use TraceQL the engine does not support. A search stopped early
+ * (budget, max_inspect) is still OTTR_OK: its metrics show completedJobs 0 of
+ * totalJobs 1, and "partial":true with the reason ("timeout", "bytes", ...). */
 ottr_status query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *out,
                                char *err, size_t errlen);
 
@@ -124,12 +150,15 @@ typedef struct query_jaeger_search_params {
     uint64_t min_duration_ns, max_duration_ns; /* span duration; 0 = none */
     size_t limit;                              /* 0 = 100 */
     size_t max_inspect;                        /* 0 = QUERY_MAX_INSPECT */
+    const query_budget *budget;                /* NULL = none */
+    query_cut *cut; /* when not NULL, set to why the search stopped early */
 } query_jaeger_search_params;
 
 /* /api/traces?service=...: matching traces, newest first. One span must have
  * the service, the operation, every tag and a duration in range, as in Jaeger.
  * Tags "error", "span.kind" and "otel.status_code" match the span's status and
- * kind. */
+ * kind. A search stopped early answers what it found with one entry in
+ * "errors" (code 206) saying why. */
 ottr_status query_jaeger_search(store *st, const query_jaeger_search_params *p, ottr_buf *out,
                                 char *err, size_t errlen);
 

@@ -1,16 +1,59 @@
 /* query/search.c - the search loop: store_search yields candidate summaries
  * from the time-ordered indexes, newest first; each passes the duration bounds
  * and the TraceQL pre-check before its chunks are read, decoded in an arena and
- * evaluated. Stops at |limit| matches or |max_inspect| decoded traces. */
+ * evaluated. Stops at |limit| matches, |max_inspect| decoded traces or the
+ * budget (time, bytes read, cancellation), checked before each trace is read
+ * and, through the store's stop hook, while the index is scanned. */
 #include <stdio.h>
 #include <string.h>
 
 #include "query/qsearch.h"
 #include "query/qtrace.h"
 
+const char *query_cut_name(query_cut c)
+{
+    switch (c) {
+    case QUERY_CUT_INSPECT:
+        return "max_inspect";
+    case QUERY_CUT_TIMEOUT:
+        return "timeout";
+    case QUERY_CUT_BYTES:
+        return "bytes";
+    case QUERY_CUT_CANCEL:
+        return "cancelled";
+    default:
+        return NULL;
+    }
+}
+
+/* Why the budget ends the search now, given |bytes| read; QUERY_CUT_NONE to go on. */
+static query_cut budget_cut(const query_budget *b, uint64_t bytes)
+{
+    if (b == NULL)
+        return QUERY_CUT_NONE;
+    if (b->cancel && atomic_load_explicit(b->cancel, memory_order_relaxed))
+        return QUERY_CUT_CANCEL;
+    if (b->max_bytes && bytes >= b->max_bytes)
+        return QUERY_CUT_BYTES;
+    if (b->deadline_ns && ottr_mono_ns() >= b->deadline_ns)
+        return QUERY_CUT_TIMEOUT;
+    return QUERY_CUT_NONE;
+}
+
+/* The store's stop hook: the budget over what the scan and the decoding read. */
+static int scan_stop(void *ctx, const store_search_stats *so_far)
+{
+    qsearch *s = ctx;
+    if (s->cut == QUERY_CUT_NONE)
+        s->cut = budget_cut(s->budget, so_far->inspected_bytes + s->bytes_read);
+    return s->cut != QUERY_CUT_NONE;
+}
+
 static int on_candidate(void *ctx, const store_trace_summary *sum)
 {
     qsearch *s = ctx;
+    if (s->cut != QUERY_CUT_NONE)
+        return 1; /* the rest of a batch the store reports after a stop */
     uint64_t dur = sum->end_ns > sum->start_ns ? sum->end_ns - sum->start_ns : 0;
     if ((s->min_ns && dur < s->min_ns) || (s->max_ns && dur > s->max_ns))
         return 0;
@@ -19,9 +62,13 @@ static int on_candidate(void *ctx, const store_trace_summary *sum)
     if (!query_tq_precheck(s->tq, &ti))
         return 0;
     if (s->decoded >= s->max_inspect) {
-        s->truncated = true;
+        s->cut = QUERY_CUT_INSPECT;
         return 1;
     }
+    /* The summary bytes the store read so far are not known here: the trace
+     * bytes and the deadline are checked per trace, the rest by scan_stop. */
+    if ((s->cut = budget_cut(s->budget, s->bytes_read)) != QUERY_CUT_NONE)
+        return 1;
     s->decoded++;
     ottr_buf_reset(&s->raw);
     ottr_status st = store_get_trace(s->st, sum->trace_id, &s->raw, NULL);
@@ -62,7 +109,7 @@ ottr_status query_search_run(qsearch *s)
 {
     s->found = s->decoded = 0;
     s->bytes_read = 0;
-    s->truncated = false;
+    s->cut = QUERY_CUT_NONE;
     s->err = OTTR_OK;
     memset(&s->stats, 0, sizeof(s->stats));
     if (s->limit == 0)
@@ -70,6 +117,10 @@ ottr_status query_search_run(qsearch *s)
     s->min_ns = s->sq.min_duration_ns;
     s->max_ns = s->sq.max_duration_ns;
     query_tq_plan(s->tq, &s->sq, s->kv, QSEARCH_MAX_KV);
+    if (s->budget) {
+        s->sq.stop = scan_stop;
+        s->sq.stop_ctx = s;
+    }
     memset(&s->raw, 0, sizeof(s->raw));
     ottr_arena_init(&s->arena, 256 * 1024, query_arena_limit(s->st));
     ottr_status st = store_search(s->st, &s->sq, on_candidate, s, &s->stats);

@@ -214,18 +214,26 @@ ottr_status query_tempo_search(store *st, const query_tempo_search_params *p, ot
     s.sq.max_duration_ns = p->max_duration_ns;
     s.limit = p->limit ? (p->limit > MAX_LIMIT ? MAX_LIMIT : p->limit) : 20;
     s.max_inspect = p->max_inspect ? p->max_inspect : QUERY_MAX_INSPECT;
+    s.budget = p->budget;
     s.fn = on_match;
     s.ctx = &c;
 
     ottr_buf_puts(out, "{\"traces\":[");
     ottr_status rc = query_search_run(&s);
-    ottr_buf_printf(out,
-                    "],\"metrics\":{\"inspectedTraces\":%llu,\"inspectedBytes\":\"%llu\","
-                    "\"completedJobs\":1,\"totalJobs\":1}}",
-                    (unsigned long long)(s.stats.inspected_traces > s.decoded
-                                             ? s.stats.inspected_traces
-                                             : s.decoded),
-                    (unsigned long long)(s.stats.inspected_bytes + s.bytes_read));
+    /* One job: cut short, it did not complete, as Tempo reports a search some
+     * of whose jobs failed or were not run. */
+    ottr_buf_printf(
+        out,
+        "],\"metrics\":{\"inspectedTraces\":%llu,\"inspectedBytes\":\"%llu\","
+        "\"completedJobs\":%d,\"totalJobs\":1}",
+        (unsigned long long)(s.stats.inspected_traces > s.decoded ? s.stats.inspected_traces
+                                                                  : s.decoded),
+        (unsigned long long)(s.stats.inspected_bytes + s.bytes_read), s.cut == QUERY_CUT_NONE);
+    if (s.cut != QUERY_CUT_NONE)
+        ottr_buf_printf(out, ",\"partial\":true,\"partialReason\":\"%s\"", query_cut_name(s.cut));
+    ottr_buf_putc(out, '}');
+    if (p->cut)
+        *p->cut = s.cut;
     query_tq_free(&tq);
     ottr_arena_free(&a);
     ottr_buf_free(&q);

@@ -28,7 +28,7 @@ typedef struct search_ctx {
     size_t nbatch;
     store_summary_fn fn;
     void *fnctx;
-    bool stopped;
+    bool stopped; /* |fn| asked to stop */
     store_search_stats stats;
 } search_ctx;
 
@@ -173,8 +173,11 @@ static ottr_status scan(search_ctx *c)
     ottr_status st = OTTR_OK;
     bool have_sec = false;
     uint32_t cur_sec = 0;
+    uint32_t nseen = 0;
     for (rocksdb_iter_seek(it, (const char *)seek, seeklen); rocksdb_iter_valid(it) && !c->stopped;
          rocksdb_iter_next(it)) {
+        if (q->stop && ++nseen % STORE_SEARCH_STOP_EVERY == 0 && q->stop(q->stop_ctx, &c->stats))
+            break;
         size_t klen;
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
         if (klen != d->len + INDEX_SUFFIX_LEN || memcmp(k, d->prefix, d->len) != 0)

@@ -148,6 +148,8 @@ typedef struct store_kv {
     const char *value; /* string form: "42", "true", "GET" */
 } store_kv;
 
+typedef struct store_search_stats store_search_stats;
+
 typedef struct store_search_query {
     const char *service;   /* NULL = any; a service of any span */
     const char *span_name; /* NULL = any; with |service| uses service+name index */
@@ -156,12 +158,19 @@ typedef struct store_search_query {
     uint64_t start_ns, end_ns; /* trace start within [start, end]; 0 = open */
     uint64_t min_duration_ns;  /* 0 = none */
     uint64_t max_duration_ns;  /* 0 = none */
+    /* Asked every STORE_SEARCH_STOP_EVERY index entries with the work done so
+     * far: non-zero ends the scan (candidates already found are still
+     * reported; store_search returns OTTR_OK). NULL = never. */
+    int (*stop)(void *ctx, const store_search_stats *so_far);
+    void *stop_ctx;
 } store_search_query;
 
-typedef struct store_search_stats {
+#define STORE_SEARCH_STOP_EVERY 64
+
+struct store_search_stats {
     uint64_t inspected_traces;
     uint64_t inspected_bytes;
-} store_search_stats;
+};
 
 /* Calls |fn| with the summary of each trace whose index entries satisfy |q|,
  * newest start first, until |fn| returns non-zero or candidates run out.

@@ -34,10 +34,36 @@ static int port;
 static atomic_int saw_too_large;
 static atomic_int slow_entered;
 
+static void echo_handler(void *ctx, const http_request *req, http_response *resp);
+
+/* Answers a deferred request from another thread after ?ms= milliseconds. */
+static void *answer_later(void *arg)
+{
+    http_deferred *d = arg;
+    const http_request *req = http_deferred_request(d);
+    char ms[16] = "50";
+    http_query_param(req, "ms", 0, ms, sizeof(ms));
+    struct timespec ts = {0, atol(ms) * 1000000L};
+    nanosleep(&ts, NULL);
+    http_response resp;
+    http_response_init(&resp);
+    echo_handler(NULL, req, &resp); /* a copied request cannot be deferred again */
+    http_respond_async(d, &resp);
+    return NULL;
+}
+
 /* Echoes what the server parsed; a few paths do more. */
 static void echo_handler(void *ctx, const http_request *req, http_response *resp)
 {
     (void)ctx;
+    http_deferred *d;
+    if (strncmp(req->path, "/defer", 6) == 0 && (d = http_defer(req)) != NULL) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, answer_later, d) != 0)
+            abort();
+        pthread_detach(t);
+        return;
+    }
     if (req->body_too_large) {
         atomic_fetch_add(&saw_too_large, 1);
         resp->status = 413;
@@ -478,6 +504,62 @@ static void test_h1_pipelining(void **state)
     close(fd);
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Deferred answers keep the order of pipelined requests, and other connections
+ * of the same loop are served while one waits. */
+static void test_h1_deferred(void **state)
+{
+    (void)state;
+    const char *reqs = "GET /defer?ms=300 HTTP/1.1\r\nHost: a\r\n\r\n"
+                       "POST /two HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+                       "HEAD /defer?ms=10&q=3 HTTP/1.1\r\nHost: a\r\n\r\n"
+                       "POST /defer?ms=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nxy"
+                       "GET /three?q=9 HTTP/1.1\r\nHost: a\r\n\r\n";
+    uint64_t t0 = now_ms();
+    int fd = raw_connect(port);
+    raw_send(fd, reqs, strlen(reqs));
+    /* Meanwhile, on other connections (both loop threads). */
+    for (int i = 0; i < 4; i++) {
+        int fd2 = raw_connect(port);
+        const char *one = "GET /one HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+        raw_send(fd2, one, strlen(one));
+        ottr_buf b2 = {0};
+        assert_int_equal(raw_read(fd2, &b2, NULL, 0), 1);
+        assert_non_null(strstr(b2.data, "path=/one"));
+        ottr_buf_free(&b2);
+        close(fd2);
+    }
+    assert_true(now_ms() - t0 < 250);
+    ottr_buf b = {0};
+    assert_int_equal(raw_read(fd, &b, "q0=9\n", 1), 2);
+    char *first = strstr(b.data, "query=ms=300"), *two = strstr(b.data, "path=/two"),
+         *post = strstr(b.data, "sum=3841"), *three = strstr(b.data, "path=/three");
+    assert_true(first && two && post && three && first < two && two < post && post < three);
+    assert_null(strstr(b.data, "query=ms=10")); /* HEAD: no body */
+    int heads = 0;
+    for (const char *p = b.data; (p = strstr(p, "HTTP/1.1 200 OK")) != NULL; p++)
+        heads++;
+    assert_int_equal(heads, 5);
+    ottr_buf_free(&b);
+    close(fd);
+    /* A connection that goes away before its answer: the answer is dropped. */
+    fd = raw_connect(port);
+    const char *gone = "GET /defer?ms=50 HTTP/1.1\r\nHost: a\r\n\r\n";
+    raw_send(fd, gone, strlen(gone));
+    close(fd);
+    while (atomic_load(&srv->ndeferred) > 0 && now_ms() - t0 < 5000) {
+        struct timespec ts = {0, 5 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(atomic_load(&srv->ndeferred), 0);
+}
+
 static void test_h1_expect_continue(void **state)
 {
     (void)state;
@@ -815,6 +897,34 @@ static void test_h2_multiplexed(void **state)
     }
     h2req_free(reqs, N);
     free(body);
+}
+
+/* Deferred streams are answered when ready; the others go on meanwhile. */
+static void test_h2_deferred(void **state)
+{
+    (void)state;
+    enum { N = 6 };
+    h2req reqs[N];
+    memset(reqs, 0, sizeof(reqs));
+    const char *paths[N] = {"/defer?ms=200", "/a", "/defer?ms=20", "/b", "/defer?ms=1", "/c"};
+    for (int i = 0; i < N; i++) {
+        reqs[i].method = "GET";
+        reqs[i].path = paths[i];
+    }
+    reqs[4].method = "POST";
+    reqs[4].body = "xy";
+    reqs[4].body_len = 2;
+    assert_int_equal(h2_run(port, reqs, N, 0), N);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(reqs[i].error, 0);
+        assert_int_equal(reqs[i].status, 200);
+        char want[64];
+        const char *q = strchr(paths[i], '?');
+        snprintf(want, sizeof(want), "query=%s\n", q ? q + 1 : "");
+        assert_non_null(strstr(reqs[i].resp.data, want));
+    }
+    assert_non_null(strstr(reqs[4].resp.data, "body=2\nsum=3841\n"));
+    h2req_free(reqs, N);
 }
 
 static void test_h2_too_large(void **state)
@@ -1303,10 +1413,12 @@ int main(void)
         cmocka_unit_test(test_h1_malformed),
         cmocka_unit_test(test_h1_header_limits),
         cmocka_unit_test(test_h1_pipelining),
+        cmocka_unit_test(test_h1_deferred),
         cmocka_unit_test(test_h1_expect_continue),
         cmocka_unit_test(test_h1_connection_close),
         cmocka_unit_test(test_h2_curl),
         cmocka_unit_test(test_h2_multiplexed),
+        cmocka_unit_test(test_h2_deferred),
         cmocka_unit_test(test_h2_too_large),
         cmocka_unit_test(test_h2_bad),
         cmocka_unit_test(test_h2_split_preface),
