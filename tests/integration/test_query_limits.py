@@ -82,7 +82,8 @@ def main():
     cfg = os.path.join(tmp, "ottr.yaml")
     with open(cfg, "w") as f:
         f.write("sampling:\n  decision_wait: 200ms\n  decision_wait_after_root: 50ms\n"
-                "query:\n  max_concurrent: 1\n  max_queued: 2\n  timeout: %dms\n" % TIMEOUT_MS)
+                "query:\n  max_concurrent: 1\n  max_queued: 2\n  timeout: %dms\n"
+                "  max_bytes_inspected: 1MiB\n" % TIMEOUT_MS)
     now = time.time_ns() - 120 * 10**9
     with Ottrd("--config", cfg) as d:
         seed(d, now)
@@ -132,15 +133,19 @@ def main():
         for status, headers, body in ok:
             res = json.loads(body)
             m = res["metrics"]
-            check(res.get("partial") is True and res.get("partialReason") == "timeout",
+            # Cut by the byte budget (the 30k traces are ~5 MB), or by the deadline
+            # first on a slow machine.
+            check(res.get("partial") is True and res.get("partialReason") in ("bytes", "timeout"),
                   "search not flagged partial: %r" % body[:300])
             check(m["completedJobs"] < m["totalJobs"], "partial but complete: %r" % m)
             check(m["inspectedTraces"] > 0, "nothing inspected: %r" % m)
         check(metric(d, 'ottr_query_rejected_total{reason="limit"}') >= 3, "429s not counted")
-        check(metric(d, 'ottr_query_partial_total{reason="timeout"}') >= 1, "partials not counted")
+        partials = sum(metric(d, 'ottr_query_partial_total{reason="%s"}' % r) or 0
+                       for r in ("bytes", "timeout"))
+        check(partials >= 1, "partials not counted")
 
         # Jaeger: the same search, partial, with an entry in errors.
-        jq = urllib.parse.urlencode({"service": "svc", "tags": '{"error":"true"}',
+        jq = urllib.parse.urlencode({"service": "svc", "minDuration": "1h",
                                      "start": now // 1000 - 10**7, "limit": 5})
         status, _, body = fetch(d.jaeger_port, "/api/traces?" + jq)
         check(status == 200, "jaeger search answered %d" % status)
