@@ -648,37 +648,68 @@ static int resource_spans(dec *d, const field *in, otlp_resource_spans **out)
     return rc;
 }
 
-int otlp_fast_decode_request(ottr_arena *arena, const uint8_t *data, size_t len, otlp_request **out,
-                             ottr_status *fail)
+/* The top level of an ExportTraceServiceRequest or a TracesData (the same
+ * fields): its ResourceSpans into |*v| (|*n| of them). 1, 0 (leave it to
+ * protobuf-c) or -1 (arena, |*fail| set). */
+static int top_level(ottr_arena *arena, const uint8_t *data, size_t len, otlp_resource_spans ***v,
+                     size_t *n, ottr_status *fail)
 {
     dec d = {arena, OTTR_OK};
     uint32_t c[MAX_NUM];
-    *out = NULL;
+    *n = 0;
     if (count_fields(data, data + len, list_wt, c) != 0)
         return 0;
-    static const otlp_request init =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    otlp_request *m = alloc(&d, sizeof(*m));
-    if (m == NULL)
-        goto nomem;
-    *m = init;
-    if (alloc_ptrs(&d, &m->resource_spans, c[1]) != 0)
+    if (alloc_ptrs(&d, v, c[1]) != 0)
         goto nomem;
     const uint8_t *p = data, *end = data + len;
     field f;
     while (next_field(&p, end, &f) == 1) {
         if (f.num != 1)
             continue;
-        int rc = resource_spans(&d, &f, &m->resource_spans[m->n_resource_spans]);
+        int rc = resource_spans(&d, &f, &(*v)[*n]);
         if (rc == NOMEM)
             goto nomem;
         if (rc != 0)
             return 0;
-        m->n_resource_spans++;
+        (*n)++;
     }
-    *out = m;
     return 1;
 nomem:
     *fail = d.fail;
     return -1;
+}
+
+int otlp_fast_decode_request(ottr_arena *arena, const uint8_t *data, size_t len, otlp_request **out,
+                             ottr_status *fail)
+{
+    static const otlp_request init =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    *out = NULL;
+    otlp_request *m = ottr_arena_alloc(arena, sizeof(*m));
+    if (m == NULL) {
+        *fail = otlp_alloc_failure(arena, sizeof(*m));
+        return -1;
+    }
+    *m = init;
+    int rc = top_level(arena, data, len, &m->resource_spans, &m->n_resource_spans, fail);
+    if (rc == 1)
+        *out = m;
+    return rc;
+}
+
+int otlp_fast_decode_traces(ottr_arena *arena, const uint8_t *data, size_t len,
+                            otlp_traces_data **out, ottr_status *fail)
+{
+    static const otlp_traces_data init = OPENTELEMETRY__PROTO__TRACE__V1__TRACES_DATA__INIT;
+    *out = NULL;
+    otlp_traces_data *m = ottr_arena_alloc(arena, sizeof(*m));
+    if (m == NULL) {
+        *fail = otlp_alloc_failure(arena, sizeof(*m));
+        return -1;
+    }
+    *m = init;
+    int rc = top_level(arena, data, len, &m->resource_spans, &m->n_resource_spans, fail);
+    if (rc == 1)
+        *out = m;
+    return rc;
 }

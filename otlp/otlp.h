@@ -119,6 +119,9 @@ static inline size_t otlp_varint_get(const uint8_t *p, const uint8_t *end, uint6
  * otlp_proto_decode_request uses it first. */
 int otlp_fast_decode_request(ottr_arena *arena, const uint8_t *data, size_t len, otlp_request **out,
                              ottr_status *fail);
+/* The same for TracesData (stored chunks and traces; otlp_trace_decode uses it). */
+int otlp_fast_decode_traces(ottr_arena *arena, const uint8_t *data, size_t len,
+                            otlp_traces_data **out, ottr_status *fail);
 
 /* The deepest message nesting accepted (each AnyValue array level costs two). */
 #define OTLP_PROTO_MAX_DEPTH 64

@@ -79,6 +79,13 @@ ottr_status otlp_trace_decode(otlp_trace *t, ottr_arena *a, const uint8_t *data,
 {
     memset(t, 0, sizeof(*t));
     t->root = -1;
+    otlp_traces_data *fast;
+    ottr_status fail = OTTR_OK;
+    int rc = otlp_fast_decode_traces(a, data ? data : (const uint8_t *)"", len, &fast, &fail);
+    if (rc > 0)
+        return otlp_trace_from_data(t, a, fast);
+    if (rc < 0)
+        return OTTR_ERR_NOMEM;
     /* protobuf-c reads nothing when len is 0 but wants a non-NULL pointer. */
     static const uint8_t empty[1];
     otlp_pb_flagged fa;
