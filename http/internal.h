@@ -325,4 +325,15 @@ int http_h2_evict_class(const http_conn *c, uint64_t *since_ms);
 void http_h2_resume(http_conn *c, http_deferred *d);
 void http_h2_free(http_conn *c);
 
+/* Hands bytes read from |c|'s socket to its protocol, sniffing the HTTP/2
+ * preface first (server.c); |data| has HTTP_SNIFF_LEN bytes of headroom. Returns
+ * 0, or -1 when the connection must close at once. */
+int http_conn_feed(http_conn *c, uint8_t *data, size_t n);
+
+/* For tests and fuzzing only (feed.c): runs one connection of a server with
+ * options |o| (handler, ctx, max_body_bytes) over the |n| bytes at |data|, read
+ * in pieces of at most |step| bytes (0: as large as the server reads), without
+ * sockets; output is dropped as if sent. Returns the bytes of output. */
+size_t http_feed_for_test(const http_server_options *o, const uint8_t *data, size_t n, size_t step);
+
 #endif /* OTTR_HTTP_INTERNAL_H */

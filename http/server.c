@@ -325,6 +325,11 @@ static int conn_feed(http_conn *c, uint8_t *data, size_t n)
     return http_h1_feed(c, data, n);
 }
 
+int http_conn_feed(http_conn *c, uint8_t *data, size_t n)
+{
+    return conn_feed(c, data, n);
+}
+
 static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;

@@ -44,6 +44,9 @@ static void test_valid(void **state)
         "{ duration >= 0 }",
         "{ resource.k8s.pod.name = \"api-7d9f\" }",
         "{ span.http.url = \"https://example.com/a?b=c\" }",
+        "{ .ip =~ \"[0-9]{1,3}(\\\\.[0-9]{1,3}){3}\" && name =~ \"(GET|POST) /v[0-9]+/.*\" }",
+        "{ .id =~ \"[[:xdigit:]]{32}|[]a-z[]{1,64}\" }",
+        "{ name =~ \"(a*b)+|x+*|(c?d){2,5}|(GET )?/api/.*\" }",
     };
     ottr_arena a;
     ottr_arena_init(&a, 4096, 1 << 20);
@@ -106,6 +109,18 @@ static void test_invalid(void **state)
         {"{ duration =~ \"1\" }", "duration cannot be matched with =~"},
         {"{ name =~ \"(\" }", "bad regular expression"},
         {"{ name =~ \"(a)\\\\1\" }", "back-references"},
+        /* glibc's regcomp copies the operand of + and {m,n}, and repetitions of
+         * what matches empty blow up its epsilon closures: seconds to minutes
+         * and gigabytes (fuzz/regressions/traceql). */
+        {"{ name =~ \"(/+)++++++++++++++++++++++++++++++++++++++++\" }", "too large"},
+        {"{ name =~ \")+++++#r?s\" }", "unmatched ')'"},
+        {"{ name =~ \"a)|(b\" }", "unmatched ')'"},
+        {"{ name =~ \"((ab{1,99}){1,99}){1,99}\" }", "too large once repetitions"},
+        {"{ name =~ \"/*++++++\" }", "repetition of something that can match the empty"},
+        {"{ name =~ \"((a?){0,40}){0,40}\" }", "can match the empty string"},
+        {"{ name =~ \"x((a?)+)+\" }", "can match the empty string"},
+        {"{ name =~ \"(a|b|)*\" }", "can match the empty string"},
+        {"{ name =~ \"(^)*\" }", "can match the empty string"},
         {"{ .a = \"unterminated }", "unterminated string"},
         {"{ .a = }", "value expected at column 8"},
         {"{ .a }", "comparison operator expected after 'a'"},
