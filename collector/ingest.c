@@ -31,9 +31,11 @@ void collector_ingest_counters_init(ingest_counters *c, const char *protocol)
 static size_t request_spans(const otlp_request *req)
 {
     size_t n = 0;
-    for (size_t i = 0; i < req->n_resource_spans; i++)
-        for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
-            n += req->resource_spans[i]->scope_spans[j]->n_spans;
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        const otlp_resource_spans *rs = req->resource_spans[i];
+        for (size_t j = 0; rs && j < rs->n_scope_spans; j++)
+            n += rs->scope_spans[j] ? rs->scope_spans[j]->n_spans : 0;
+    }
     return n;
 }
 
@@ -60,13 +62,6 @@ static void failed(ingest_result *r, ottr_status st, const ottr_arena *arena, co
     else
         snprintf(r->message, sizeof(r->message), "cannot group the request: %s",
                  ottr_status_str(st));
-}
-
-/* Counts |n| spans rejected for |why|. */
-static void count_rejected(const ingest_counters *c, otlp_reject_reason why, size_t n)
-{
-    ottr_counter_add(c->rejected, n);
-    ottr_counter_add(c->rejected_by[why], n);
 }
 
 void collector_ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters *c,
@@ -103,7 +98,8 @@ void collector_ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters
         /* A size limit, like the body's: RESOURCE_EXHAUSTED / 413, not retried. */
         r->outcome = INGEST_TOO_LARGE;
         r->rejected = nspans;
-        count_rejected(c, OTLP_REJECT_SPANS_PER_REQUEST, nspans);
+        ottr_counter_add(c->rejected, nspans);
+        ottr_counter_add(c->rejected_by[OTLP_REJECT_SPANS_PER_REQUEST], nspans);
         snprintf(r->message, sizeof(r->message),
                  "request has %zu spans, limit %llu (limits.max_spans_per_request): send smaller "
                  "batches",
