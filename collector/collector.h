@@ -62,6 +62,8 @@ typedef struct ottr_config {
     uint64_t store_memtable_bytes;     /* store.memtable_size */
     uint64_t store_disk_reserve_bytes; /* store.disk_reserve */
 
+    otlp_limits limits; /* limits.*: what one export request may carry */
+
     uint64_t decision_wait_ns;            /* sampling.decision_wait */
     uint64_t decision_wait_after_root_ns; /* sampling.decision_wait_after_root */
     uint64_t max_spans_per_trace;         /* sampling.max_spans_per_trace */
@@ -136,9 +138,10 @@ typedef enum ingest_encoding { INGEST_PROTOBUF = 0, INGEST_JSON = 1 } ingest_enc
 /* How a request ended; each receiver maps it onto its protocol. */
 typedef enum ingest_outcome {
     INGEST_OK,          /* every span accepted (or there were none) */
-    INGEST_PARTIAL,     /* some spans rejected as invalid, the others accepted */
+    INGEST_PARTIAL,     /* some spans rejected (invalid, over a limit), the others accepted */
     INGEST_INVALID,     /* the body does not decode: nothing taken, do not retry */
-    INGEST_TOO_LARGE,   /* decoding passed the arena's limit: do not retry */
+    INGEST_TOO_LARGE,   /* decoding passed the arena's limit, or more spans than
+                         * limits.max_spans_per_request: do not retry */
     INGEST_BUSY,        /* the ingest entry point pushed back: retry later */
     INGEST_UNAVAILABLE, /* out of memory or the store failed: retry later */
 } ingest_outcome;
@@ -146,15 +149,18 @@ typedef enum ingest_outcome {
 typedef struct ingest_result {
     ingest_outcome outcome;
     size_t accepted;   /* spans handed to ingest and taken */
-    size_t rejected;   /* spans left out for invalid IDs (partial success) */
+    size_t rejected;   /* spans left out for invalid IDs or over a limit (partial success),
+                        * or all of them past limits.max_spans_per_request */
     size_t refused;    /* valid spans not taken: pushed back or failed */
     int retry_after_s; /* > 0 for INGEST_BUSY and INGEST_UNAVAILABLE */
     char message[512]; /* why, for every outcome but INGEST_OK; may hold any byte */
 } ingest_result;
 
-/* The ottr_receiver_spans_total{protocol,result} series of one receiver. */
+/* The ottr_receiver_spans_total{protocol,result} and
+ * ottr_receiver_spans_rejected_total{protocol,reason} series of one receiver. */
 typedef struct ingest_counters {
     ottr_counter *accepted, *rejected, *refused;
+    ottr_counter *rejected_by[OTLP_REJECT_NREASONS];
 } ingest_counters;
 
 /* Looks up the span counters for |protocol| ("grpc", "http"). */
@@ -163,11 +169,14 @@ void collector_ingest_counters_init(ingest_counters *c, const char *protocol);
 /* Decodes the export request |body| (|len| bytes, already decompressed) in
  * |enc| into |arena| (its limit decides INGEST_TOO_LARGE), groups its spans by
  * trace and hands them to |fn|, then fills |r| and adds the span counts to |c|.
- * Protobuf bodies are grouped from their own bytes: |body| must stay valid
- * during the call. The arena is left as it is: the caller resets or frees it. */
+ * Spans over |limits| (NULL: none) are rejected (INGEST_PARTIAL); a request of
+ * more than limits->max_spans_per_request spans is refused whole
+ * (INGEST_TOO_LARGE, its spans counted as rejected). Protobuf bodies are grouped
+ * from their own bytes: |body| must stay valid during the call. The arena is
+ * left as it is: the caller resets or frees it. */
 void collector_ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters *c,
-                             ottr_arena *arena, ingest_encoding enc, const uint8_t *body,
-                             size_t len, ingest_result *r);
+                             const otlp_limits *limits, ottr_arena *arena, ingest_encoding enc,
+                             const uint8_t *body, size_t len, ingest_result *r);
 
 /* ---- google.rpc.Status error bodies (rpc_status.c) ---- */
 
@@ -189,6 +198,7 @@ typedef struct otlp_grpc_options {
     uint64_t max_recv_bytes; /* decompressed message limit; not 0 */
     ottr_ingest_fn ingest;
     void *ingest_ctx;
+    otlp_limits limits; /* what one request may carry */
     /* Connection limits in milliseconds; 0 = none (gRPC core's own default). */
     uint64_t max_conn_idle_ms;
     uint64_t max_conn_age_ms;
@@ -208,6 +218,7 @@ typedef struct otlp_http_ctx {
     ottr_ingest_fn ingest;
     void *ingest_ctx;
     uint64_t max_body_bytes; /* also the limit after gunzip; not 0 */
+    otlp_limits limits;      /* what one request may carry */
 } otlp_http_ctx;
 
 void collector_http_handle(void *ctx /* otlp_http_ctx */, const http_request *req,

@@ -18,14 +18,24 @@ void collector_ingest_counters_init(ingest_counters *c, const char *protocol)
     c->rejected = ottr_counter_get("ottr_receiver_spans_total", help, labels);
     snprintf(labels, sizeof(labels), "protocol=\"%s\",result=\"refused\"", protocol);
     c->refused = ottr_counter_get("ottr_receiver_spans_total", help, labels);
+    for (int i = 0; i < OTLP_REJECT_NREASONS; i++) {
+        snprintf(labels, sizeof(labels), "protocol=\"%s\",reason=\"%s\"", protocol,
+                 otlp_reject_reason_name((otlp_reject_reason)i));
+        c->rejected_by[i] = ottr_counter_get(
+            "ottr_receiver_spans_rejected_total",
+            "Spans rejected, by reason: invalid IDs, or the limits.* setting they are over.",
+            labels);
+    }
 }
 
 static size_t request_spans(const otlp_request *req)
 {
     size_t n = 0;
-    for (size_t i = 0; i < req->n_resource_spans; i++)
-        for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
-            n += req->resource_spans[i]->scope_spans[j]->n_spans;
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        const otlp_resource_spans *rs = req->resource_spans[i];
+        for (size_t j = 0; rs && j < rs->n_scope_spans; j++)
+            n += rs->scope_spans[j] ? rs->scope_spans[j]->n_spans : 0;
+    }
     return n;
 }
 
@@ -55,8 +65,8 @@ static void failed(ingest_result *r, ottr_status st, const ottr_arena *arena, co
 }
 
 void collector_ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters *c,
-                             ottr_arena *arena, ingest_encoding enc, const uint8_t *body,
-                             size_t len, ingest_result *r)
+                             const otlp_limits *limits, ottr_arena *arena, ingest_encoding enc,
+                             const uint8_t *body, size_t len, ingest_result *r)
 {
     memset(r, 0, sizeof(*r));
     r->outcome = INGEST_OK;
@@ -83,22 +93,36 @@ void collector_ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters
         return;
     }
 
+    size_t nspans = request_spans(req);
+    if (limits && limits->max_spans_per_request && nspans > limits->max_spans_per_request) {
+        /* A size limit, like the body's: RESOURCE_EXHAUSTED / 413, not retried. */
+        r->outcome = INGEST_TOO_LARGE;
+        r->rejected = nspans;
+        ottr_counter_add(c->rejected, nspans);
+        ottr_counter_add(c->rejected_by[OTLP_REJECT_SPANS_PER_REQUEST], nspans);
+        snprintf(r->message, sizeof(r->message),
+                 "request has %zu spans, limit %llu (limits.max_spans_per_request): send smaller "
+                 "batches",
+                 nspans, (unsigned long long)limits->max_spans_per_request);
+        return;
+    }
+
     otlp_batch batch;
     memset(&batch, 0, sizeof(batch));
     err[0] = '\0';
     /* Protobuf bodies: chunks copy the spans' original bytes, no re-encoding. */
-    if (enc == INGEST_JSON)
-        st = otlp_batch_build(arena, req, &batch, &r->rejected, err, sizeof(err));
-    else
-        st = otlp_batch_build_wire(arena, req, body, len, &batch, &r->rejected, err, sizeof(err));
+    st = otlp_batch_build_limited(arena, req, enc == INGEST_JSON ? NULL : body, len, limits, &batch,
+                                  &r->rejected, err, sizeof(err));
     if (st != OTTR_OK) {
         r->rejected = 0;
-        r->refused = request_spans(req);
+        r->refused = nspans;
         ottr_counter_add(c->refused, r->refused);
         failed(r, st, arena, "once decoded");
         return;
     }
     ottr_counter_add(c->rejected, r->rejected);
+    for (int i = 0; i < OTLP_REJECT_NREASONS; i++)
+        ottr_counter_add(c->rejected_by[i], batch.rejected_by[i]);
     if (r->rejected) {
         r->outcome = INGEST_PARTIAL;
         snprintf(r->message, sizeof(r->message), "%zu span%s rejected; first: %s", r->rejected,

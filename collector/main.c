@@ -330,6 +330,7 @@ int main(int argc, char **argv)
                             .max_recv_bytes = cfg.grpc_max_recv_bytes,
                             .ingest = ingest_to_sampler,
                             .ingest_ctx = smp,
+                            .limits = cfg.limits,
                             .max_conn_idle_ms = cfg.grpc_max_conn_idle_ns / 1000000u,
                             .max_conn_age_ms = cfg.grpc_max_conn_age_ns / 1000000u,
                             .max_conn_age_grace_ms = cfg.grpc_max_conn_age_grace_ns / 1000000u,
@@ -340,8 +341,10 @@ int main(int argc, char **argv)
         goto out;
     }
     atomic_store(&qctx.grpc_up, true);
-    otlp_http_ctx hctx = {
-        .ingest = ingest_to_sampler, .ingest_ctx = smp, .max_body_bytes = cfg.http_max_body_bytes};
+    otlp_http_ctx hctx = {.ingest = ingest_to_sampler,
+                          .ingest_ctx = smp,
+                          .max_body_bytes = cfg.http_max_body_bytes,
+                          .limits = cfg.limits};
     ho = (http_server_options){.name = "otlp_http",
                                .addr = cfg.http_addr,
                                .threads = cfg.http_threads,

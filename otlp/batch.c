@@ -1,6 +1,7 @@
 /* otlp/batch.c - the ingest hand-off: groups a decoded export request's spans by
  * trace ID and encodes each trace's share as framed ResourceSpans chunks, copying
  * the original bytes when they are at hand and re-encoding otherwise. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,6 +110,217 @@ static const char *span_invalid(const otlp_span *s)
     if (s->parent_span_id.len != 0 && s->parent_span_id.len != 8)
         return "parent_span_id is neither empty nor 8 bytes";
     return NULL;
+}
+
+/* ------------------------------------------------------------------ limits */
+
+#define NO_REJECT (-1)
+
+/* Deeper values count as too long; the decoders never nest this deep. */
+#define VALUE_MAX_DEPTH OTLP_JSON_MAX_DEPTH
+
+#define ANY_CASE(c) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##c
+
+static const char *const reason_names[OTLP_REJECT_NREASONS] = {
+    [OTLP_REJECT_INVALID] = "invalid",
+    [OTLP_REJECT_SPANS_PER_REQUEST] = "max_spans_per_request",
+    [OTLP_REJECT_ATTRIBUTES_PER_SPAN] = "max_attributes_per_span",
+    [OTLP_REJECT_EVENTS_PER_SPAN] = "max_events_per_span",
+    [OTLP_REJECT_LINKS_PER_SPAN] = "max_links_per_span",
+    [OTLP_REJECT_ATTRIBUTES_PER_EVENT] = "max_attributes_per_event",
+    [OTLP_REJECT_ATTRIBUTES_PER_LINK] = "max_attributes_per_link",
+    [OTLP_REJECT_ATTRIBUTES_PER_RESOURCE] = "max_attributes_per_resource",
+    [OTLP_REJECT_ATTRIBUTE_KEY_LENGTH] = "max_attribute_key_length",
+    [OTLP_REJECT_ATTRIBUTE_VALUE_LENGTH] = "max_attribute_value_length",
+};
+
+const char *otlp_reject_reason_name(otlp_reject_reason r)
+{
+    return (unsigned)r < OTLP_REJECT_NREASONS ? reason_names[r] : "unknown";
+}
+
+static size_t add_sat(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/* Bytes of the strings and bytes in |v|, with the values and keys nested in
+ * arrays and kvlists. */
+static size_t value_bytes(const otlp_any *v, int depth)
+{
+    if (v == NULL)
+        return 0;
+    if (depth > VALUE_MAX_DEPTH)
+        return SIZE_MAX;
+    size_t n = 0;
+    switch (v->value_case) {
+    case ANY_CASE(STRING_VALUE):
+        return v->string_value ? strlen(v->string_value) : 0;
+    case ANY_CASE(BYTES_VALUE):
+        return v->bytes_value.len;
+    case ANY_CASE(ARRAY_VALUE):
+        if (v->array_value)
+            for (size_t i = 0; i < v->array_value->n_values; i++)
+                n = add_sat(n, value_bytes(v->array_value->values[i], depth + 1));
+        return n;
+    case ANY_CASE(KVLIST_VALUE):
+        if (v->kvlist_value)
+            for (size_t i = 0; i < v->kvlist_value->n_values; i++) {
+                const otlp_kv *kv = v->kvlist_value->values[i];
+                if (kv)
+                    n = add_sat(n, add_sat(kv->key ? strlen(kv->key) : 0,
+                                           value_bytes(kv->value, depth + 1)));
+            }
+        return n;
+    default:
+        return 0;
+    }
+}
+
+/* A message being written into a fixed buffer, cut at its size. */
+typedef struct msgbuf {
+    char *p;
+    size_t cap, len; /* cap > 0 */
+} msgbuf;
+
+static void say(msgbuf *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(msgbuf *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(m->p + m->len, m->cap - m->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        m->len = (size_t)n < m->cap - m->len ? m->len + (size_t)n : m->cap - 1;
+}
+
+/* Where a list of attributes is, for messages: the span's, resource's or
+ * scope's own (list NULL), or "events[2]" and the like. */
+typedef struct attrs_where {
+    const char *list;
+    size_t index;
+} attrs_where;
+
+static const attrs_where OWN = {NULL, 0};
+
+static void say_where(msgbuf *m, attrs_where w, const char *sep)
+{
+    if (w.list)
+        say(m, "%s[%zu]%s", w.list, w.index, sep);
+}
+
+/* "<count> <what>, limit <max> (limits.<name>)", after where they are. */
+static void say_count(msgbuf *m, attrs_where w, size_t count, const char *what, uint64_t max,
+                      otlp_reject_reason r)
+{
+    say_where(m, w, ": ");
+    say(m, "%zu %s, limit %llu (limits.%s)", count, what, (unsigned long long)max, reason_names[r]);
+}
+
+/* Checks the lengths of the keys and values of |n| attributes |kv|. Returns
+ * NO_REJECT or the reason, written to |why| (may be NULL) with the key. */
+static int attrs_too_long(const otlp_limits *l, otlp_kv *const *kv, size_t n, attrs_where w,
+                          msgbuf *why)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (kv[i] == NULL)
+            continue;
+        size_t klen = kv[i]->key ? strlen(kv[i]->key) : 0;
+        size_t len = klen;
+        uint64_t max = l->max_attribute_key_length;
+        otlp_reject_reason r = OTLP_REJECT_ATTRIBUTE_KEY_LENGTH;
+        if (klen <= max) {
+            len = value_bytes(kv[i]->value, 0);
+            max = l->max_attribute_value_length;
+            r = OTLP_REJECT_ATTRIBUTE_VALUE_LENGTH;
+            if (len <= max)
+                continue;
+        }
+        if (why) {
+            /* The key in printable ASCII (messages end up in protobuf strings), cut short. */
+            char key[48];
+            size_t k = 0;
+            for (; k < klen && k + 1 < sizeof(key); k++) {
+                unsigned char c = (unsigned char)kv[i]->key[k];
+                key[k] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '?';
+            }
+            key[k] = '\0';
+            say_where(why, w, ".");
+            say(why, "attribute \"%s%s\": %s of %zu bytes, limit %llu (limits.%s)", key,
+                k < klen ? "..." : "", r == OTLP_REJECT_ATTRIBUTE_KEY_LENGTH ? "key" : "value", len,
+                (unsigned long long)max, reason_names[r]);
+        }
+        return (int)r;
+    }
+    return NO_REJECT;
+}
+
+/* Checks |n| attributes |kv| against the count |max| (reason |r|) and, when
+ * |walk|, their lengths. Returns NO_REJECT or the reason, written to |why|. */
+static int attrs_over(const otlp_limits *l, otlp_kv *const *kv, size_t n, uint64_t max,
+                      otlp_reject_reason r, int walk, attrs_where w, msgbuf *why)
+{
+    if (n > max) {
+        if (why)
+            say_count(why, w, n, "attributes", max, r);
+        return (int)r;
+    }
+    return walk ? attrs_too_long(l, kv, n, w, why) : NO_REJECT;
+}
+
+/* The longest protobuf encoding of a span (or resource, or scope) that cannot
+ * pass a limit on lengths, or on the attributes of events or links: any string
+ * in it is at most that long, and every attribute costs at least 2 bytes. */
+static size_t walk_threshold(const otlp_limits *l)
+{
+    uint64_t t = l->max_attribute_key_length;
+    if (l->max_attribute_value_length < t)
+        t = l->max_attribute_value_length;
+    if (l->max_attributes_per_event < t / 2)
+        t = 2 * l->max_attributes_per_event + 1;
+    if (l->max_attributes_per_link < t / 2)
+        t = 2 * l->max_attributes_per_link + 1;
+    return t < SIZE_MAX ? (size_t)t : SIZE_MAX;
+}
+
+/* Checks |sp| against |l|; the lengths and the attributes of events and links
+ * only when |walk|. Returns NO_REJECT or the reason, written to |why| (may be
+ * NULL). */
+static int span_over_limits(const otlp_limits *l, const otlp_span *sp, int walk, msgbuf *why)
+{
+    int r = attrs_over(l, sp->attributes, sp->n_attributes, l->max_attributes_per_span,
+                       OTLP_REJECT_ATTRIBUTES_PER_SPAN, walk, OWN, why);
+    if (r != NO_REJECT)
+        return r;
+    if (sp->n_events > l->max_events_per_span) {
+        if (why)
+            say_count(why, OWN, sp->n_events, "events", l->max_events_per_span,
+                      OTLP_REJECT_EVENTS_PER_SPAN);
+        return OTLP_REJECT_EVENTS_PER_SPAN;
+    }
+    if (sp->n_links > l->max_links_per_span) {
+        if (why)
+            say_count(why, OWN, sp->n_links, "links", l->max_links_per_span,
+                      OTLP_REJECT_LINKS_PER_SPAN);
+        return OTLP_REJECT_LINKS_PER_SPAN;
+    }
+    if (!walk)
+        return NO_REJECT;
+    for (size_t i = 0; i < sp->n_events; i++) {
+        const otlp_event *e = sp->events[i];
+        if (e && (r = attrs_over(l, e->attributes, e->n_attributes, l->max_attributes_per_event,
+                                 OTLP_REJECT_ATTRIBUTES_PER_EVENT, 1, (attrs_where){"events", i},
+                                 why)) != NO_REJECT)
+            return r;
+    }
+    for (size_t i = 0; i < sp->n_links; i++) {
+        const otlp_link *k = sp->links[i];
+        if (k && (r = attrs_over(l, k->attributes, k->n_attributes, l->max_attributes_per_link,
+                                 OTLP_REJECT_ATTRIBUTES_PER_LINK, 1, (attrs_where){"links", i},
+                                 why)) != NO_REJECT)
+            return r;
+    }
+    return NO_REJECT;
 }
 
 /* Finds or adds the group of |trace_id|. Returns its index. */
@@ -549,9 +761,59 @@ static size_t ps_span(const otlp_span *sp)
 
 #undef PS_ANY
 
+/* Checks the resource and the scope of |si| against |l|, walking those whose
+ * encoding is longer than |walk_above| (|any_len| when unknown). Returns
+ * NO_REJECT or the reason, written to |why| (may be NULL) after where it is. */
+static int scope_over_limits(const otlp_limits *l, const builder *b, const scope_info *si,
+                             size_t any_len, size_t walk_above, msgbuf *why)
+{
+    const otlp_resource *res = si->rs->resource;
+    const otlp_scope *scope = si->ss->scope;
+    int r = NO_REJECT;
+    if (res) {
+        size_t len = b->wire ? b->wire->res[si->ri].len : any_len;
+        if (why)
+            say(why, "resource_spans[%zu].resource: ", si->ri);
+        r = attrs_over(l, res->attributes, res->n_attributes, l->max_attributes_per_resource,
+                       OTLP_REJECT_ATTRIBUTES_PER_RESOURCE, len > walk_above, OWN, why);
+    }
+    if (r == NO_REJECT && scope) {
+        size_t len = b->wire ? b->wire->scope[si->ss_global].len : any_len;
+        if (why) {
+            why->len = 0;
+            say(why, "resource_spans[%zu].scope_spans[%zu].scope: ", si->ri, si->sj);
+        }
+        r = attrs_over(l, scope->attributes, scope->n_attributes, l->max_attributes_per_resource,
+                       OTLP_REJECT_ATTRIBUTES_PER_RESOURCE, len > walk_above, OWN, why);
+    }
+    return r;
+}
+
+/* Writes why span |k| of |si| was rejected to |msg|: |invalid| when its IDs
+ * are bad, else the limit that it (checked with |walk|), or its resource or
+ * scope (when |scope_r| says so), is over. */
+static void say_rejected(const otlp_limits *l, const builder *b, const scope_info *si, size_t k,
+                         const char *invalid, int scope_r, int walk, char *msg, size_t msglen)
+{
+    msgbuf m = {msg, msglen, 0};
+    if (invalid == NULL && scope_r != NO_REJECT) {
+        scope_over_limits(l, b, si, SIZE_MAX, 0, &m);
+        return;
+    }
+    say(&m, "resource_spans[%zu].scope_spans[%zu].spans[%zu]", si->ri, si->sj, k);
+    if (invalid) {
+        say(&m, ": %s", invalid);
+        return;
+    }
+    char id[17];
+    ottr_hex_encode(si->ss->spans[k]->span_id.data, 8, id);
+    say(&m, " (span %s): ", id);
+    span_over_limits(l, si->ss->spans[k], walk, &m);
+}
+
 static ottr_status batch_build(ottr_arena *arena, const otlp_request *req, const uint8_t *wire,
-                               size_t wire_len, otlp_batch *out, size_t *rejected, char *msg,
-                               size_t msglen)
+                               size_t wire_len, const otlp_limits *limits, otlp_batch *out,
+                               size_t *rejected, char *msg, size_t msglen)
 {
     memset(out, 0, sizeof(*out));
     *rejected = 0;
@@ -586,19 +848,44 @@ static ottr_status batch_build(ottr_arena *arena, const otlp_request *req, const
         return b.fail;
     memset(b.table, 0, cap * sizeof(uint32_t));
 
+    otlp_limits lim;
+    if (limits) {
+        lim = *limits;
+        uint64_t *f[] = {&lim.max_attributes_per_span,  &lim.max_events_per_span,
+                         &lim.max_links_per_span,       &lim.max_attributes_per_event,
+                         &lim.max_attributes_per_link,  &lim.max_attributes_per_resource,
+                         &lim.max_attribute_key_length, &lim.max_attribute_value_length};
+        for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+            if (*f[i] == 0) /* no limit */
+                *f[i] = UINT64_MAX;
+        limits = &lim;
+    }
+
     /* Pass 1: validate, assign every span its group and count the group sizes. */
     uint64_t seed = hash_seed();
     size_t n = 0, nvalid = 0;
+    /* Without the bytes of each message, a string may be as long as the request. */
+    size_t any_len = wire ? wire_len : SIZE_MAX;
+    size_t walk_above = limits ? walk_threshold(limits) : SIZE_MAX;
     for (size_t s = 0; s < b.nscopes; s++) {
-        const otlp_scope_spans *ss = b.scopes[s].ss;
+        const scope_info *si = &b.scopes[s];
+        const otlp_scope_spans *ss = si->ss;
+        int scope_r =
+            limits ? scope_over_limits(limits, &b, si, any_len, walk_above, NULL) : NO_REJECT;
         for (size_t k = 0; k < ss->n_spans; k++, n++) {
             const otlp_span *sp = ss->spans[k];
             const char *why = sp ? span_invalid(sp) : "span is missing";
-            if (why) {
+            int r = why ? OTLP_REJECT_INVALID : scope_r;
+            int walk = 0;
+            if (r == NO_REJECT && limits) {
+                walk = (b.wire ? b.wire->spans[n].len : any_len) > walk_above;
+                r = span_over_limits(limits, sp, walk, NULL);
+            }
+            if (r != NO_REJECT) {
                 if (*rejected == 0 && msg && msglen)
-                    snprintf(msg, msglen, "resource_spans[%zu].scope_spans[%zu].spans[%zu]: %s",
-                             b.scopes[s].ri, b.scopes[s].sj, k, why);
+                    say_rejected(limits, &b, si, k, why, scope_r, walk, msg, msglen);
                 (*rejected)++;
+                out->rejected_by[r]++;
                 b.span_group[n] = NO_GROUP;
                 continue;
             }
@@ -727,13 +1014,20 @@ static ottr_status batch_build(ottr_arena *arena, const otlp_request *req, const
 ottr_status otlp_batch_build(ottr_arena *arena, const otlp_request *req, otlp_batch *out,
                              size_t *rejected, char *msg, size_t msglen)
 {
-    return batch_build(arena, req, NULL, 0, out, rejected, msg, msglen);
+    return batch_build(arena, req, NULL, 0, NULL, out, rejected, msg, msglen);
 }
 
 ottr_status otlp_batch_build_wire(ottr_arena *arena, const otlp_request *req, const uint8_t *wire,
                                   size_t len, otlp_batch *out, size_t *rejected, char *msg,
                                   size_t msglen)
 {
-    return batch_build(arena, req, wire ? wire : (const uint8_t *)"", len, out, rejected, msg,
+    return batch_build(arena, req, wire ? wire : (const uint8_t *)"", len, NULL, out, rejected, msg,
                        msglen);
+}
+
+ottr_status otlp_batch_build_limited(ottr_arena *arena, const otlp_request *req,
+                                     const uint8_t *wire, size_t len, const otlp_limits *limits,
+                                     otlp_batch *out, size_t *rejected, char *msg, size_t msglen)
+{
+    return batch_build(arena, req, wire, len, limits, out, rejected, msg, msglen);
 }

@@ -232,13 +232,55 @@ typedef struct otlp_trace_group {
     size_t chunk_len;
 } otlp_trace_group;
 
+/* ------------------------------------------------------------------ input limits */
+
+/* What one export request may carry (the limits.* keys of the daemon's
+ * configuration); 0 means no limit. A span over a per-span limit, or under a
+ * resource or scope over one, is rejected as a span with a bad ID is: left out of
+ * the batch and counted. max_spans_per_request is for the caller, which refuses
+ * a larger request whole. */
+typedef struct otlp_limits {
+    uint64_t max_spans_per_request;
+    uint64_t max_attributes_per_span;
+    uint64_t max_events_per_span;
+    uint64_t max_links_per_span;
+    uint64_t max_attributes_per_event;    /* each event's own attributes */
+    uint64_t max_attributes_per_link;     /* each link's own attributes */
+    uint64_t max_attributes_per_resource; /* the resource's, and the scope's, attributes */
+    /* Bytes of any attribute's key, and of its value: a string or bytes value, or
+     * the strings, bytes and keys nested in an array or kvlist value, summed. Of
+     * the span's, its events' and links', its resource's and scope's attributes. */
+    uint64_t max_attribute_key_length;
+    uint64_t max_attribute_value_length;
+} otlp_limits;
+
+/* Why a span was rejected; the index of otlp_batch.rejected_by. */
+typedef enum otlp_reject_reason {
+    OTLP_REJECT_INVALID,             /* no span, or a bad trace, span or parent span ID */
+    OTLP_REJECT_SPANS_PER_REQUEST,   /* set by the caller: the whole request was refused */
+    OTLP_REJECT_ATTRIBUTES_PER_SPAN, /* and so on: one per limit of otlp_limits */
+    OTLP_REJECT_EVENTS_PER_SPAN,
+    OTLP_REJECT_LINKS_PER_SPAN,
+    OTLP_REJECT_ATTRIBUTES_PER_EVENT,
+    OTLP_REJECT_ATTRIBUTES_PER_LINK,
+    OTLP_REJECT_ATTRIBUTES_PER_RESOURCE,
+    OTLP_REJECT_ATTRIBUTE_KEY_LENGTH,
+    OTLP_REJECT_ATTRIBUTE_VALUE_LENGTH,
+    OTLP_REJECT_NREASONS
+} otlp_reject_reason;
+
+/* "invalid", or the name of the limit without "limits." ("max_events_per_span"):
+ * the reason label of the rejected spans counter. */
+const char *otlp_reject_reason_name(otlp_reject_reason r);
+
 /* What a receiver hands to the pipeline: a request's valid spans grouped by trace
  * ID. Lives in the request's arena. */
 typedef struct otlp_batch {
     otlp_trace_group *groups;
     size_t ngroups;
-    size_t nspans;      /* total spans over all groups */
-    size_t chunk_bytes; /* total chunk_len over all groups */
+    size_t nspans;                            /* total spans over all groups */
+    size_t chunk_bytes;                       /* total chunk_len over all groups */
+    size_t rejected_by[OTLP_REJECT_NREASONS]; /* spans left out, by reason */
 } otlp_batch;
 
 /* Groups the spans of a decoded request by trace ID into |out|, allocating from
@@ -258,6 +300,17 @@ ottr_status otlp_batch_build(ottr_arena *arena, const otlp_request *req, otlp_ba
 ottr_status otlp_batch_build_wire(ottr_arena *arena, const otlp_request *req, const uint8_t *wire,
                                   size_t len, otlp_batch *out, size_t *rejected, char *msg,
                                   size_t msglen);
+
+/* Either of the above, also rejecting the spans over |limits| (NULL: none):
+ * |wire| NULL re-encodes as otlp_batch_build does. The first reason in |msg|
+ * names the span by its place and ID, and the limit: "resource_spans[0].
+ * scope_spans[0].spans[3] (span 3f..): 2000 attributes, limit 1024
+ * (limits.max_attributes_per_span)". Limits on lengths and on the attributes of
+ * events and links cost nothing for a span whose protobuf bytes are too short
+ * to pass them; otherwise (and for JSON) each key and string is measured. */
+ottr_status otlp_batch_build_limited(ottr_arena *arena, const otlp_request *req,
+                                     const uint8_t *wire, size_t len, const otlp_limits *limits,
+                                     otlp_batch *out, size_t *rejected, char *msg, size_t msglen);
 
 /* ------------------------------------------------------------------ decoded traces */
 

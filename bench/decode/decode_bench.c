@@ -15,6 +15,17 @@
 
 typedef enum mode { MODE_MALLOC, MODE_ARENA, MODE_BATCH } mode;
 
+/* The receivers check ottrd's default input limits (limits.* in collector/config.c). */
+static const otlp_limits LIMITS = {.max_spans_per_request = 100000,
+                                   .max_attributes_per_span = 1024,
+                                   .max_events_per_span = 1024,
+                                   .max_links_per_span = 1024,
+                                   .max_attributes_per_event = 1024,
+                                   .max_attributes_per_link = 1024,
+                                   .max_attributes_per_resource = 1024,
+                                   .max_attribute_key_length = 4096,
+                                   .max_attribute_value_length = 65536};
+
 static size_t count_spans(const otlp_request *r)
 {
     size_t n = 0;
@@ -47,8 +58,8 @@ static double run_once(mode m, const uint8_t *data, size_t len, ottr_arena *aren
                 if (m == MODE_BATCH) {
                     otlp_batch b;
                     size_t rejected = 0;
-                    if (otlp_batch_build_wire(arena, r, data, len, &b, &rejected, err,
-                                              sizeof(err)) != OTTR_OK)
+                    if (otlp_batch_build_limited(arena, r, data, len, &LIMITS, &b, &rejected, err,
+                                                 sizeof(err)) != OTTR_OK)
                         exit(1);
                 }
                 ottr_arena_reset(arena);

@@ -41,6 +41,16 @@ static void test_defaults(void **state)
     /* sampling.max_trace_bytes takes store.max_trace_bytes. */
     assert_int_equal(c.store_max_trace_bytes, 50ull << 20);
     assert_int_equal(c.max_trace_bytes, 50ull << 20);
+    /* Input limits: well above what SDKs send (128 attributes, events, links). */
+    assert_int_equal(c.limits.max_spans_per_request, 100000);
+    assert_int_equal(c.limits.max_attributes_per_span, 1024);
+    assert_int_equal(c.limits.max_events_per_span, 1024);
+    assert_int_equal(c.limits.max_links_per_span, 1024);
+    assert_int_equal(c.limits.max_attributes_per_event, 1024);
+    assert_int_equal(c.limits.max_attributes_per_link, 1024);
+    assert_int_equal(c.limits.max_attributes_per_resource, 1024);
+    assert_int_equal(c.limits.max_attribute_key_length, 4096);
+    assert_int_equal(c.limits.max_attribute_value_length, 65536);
     assert_int_equal(c.given, 0);
     assert_null(c.policies);
     collector_config_free(&c);
@@ -67,6 +77,11 @@ static const char *every_key = "data_dir: /var/lib/ottr\n"
                                "  max_trace_bytes: 10MiB\n"
                                "  block_cache_size: 64MiB\n"
                                "  memtable_size: 32MiB\n"
+                               "limits:\n"
+                               "  max_spans_per_request: 500\n"
+                               "  max_attributes_per_span: 64\n"
+                               "  max_attribute_value_length: 1KiB\n"
+                               "  max_links_per_span: 0\n"
                                "sampling:\n"
                                "  decision_wait: 10s\n"
                                "  decision_wait_after_root: 500ms\n"
@@ -110,6 +125,11 @@ static void test_every_key(void **state)
     assert_int_equal(c.max_buffered_traces, 20000);
     assert_int_equal(c.max_memory_bytes, 128ull << 20);
     assert_int_equal(c.decision_cache_size, 5000);
+    assert_int_equal(c.limits.max_spans_per_request, 500);
+    assert_int_equal(c.limits.max_attributes_per_span, 64);
+    assert_int_equal(c.limits.max_attribute_value_length, 1024);
+    assert_int_equal(c.limits.max_links_per_span, 0); /* no limit */
+    assert_int_equal(c.limits.max_events_per_span, 1024);
     assert_non_null(c.policies);
     assert_int_equal(c.policies->type, OTTR_YAML_SEQ);
     const ottr_yaml_node *p = c.policies->child;
@@ -249,6 +269,10 @@ static void test_out_of_range(void **state)
         {"sampling:\n  max_buffered_traces: 0\n",
          "sampling.max_buffered_traces: 0 is out of range"},
         {"sampling:\n  num_traces: 0\n", "sampling.num_traces: 0 is out of range"},
+        {"limits:\n  max_attribute_value_length: 2GiB\n",
+         "limits.max_attribute_value_length: 2GiB is out of range (want 0 to 1GiB)"},
+        {"limits:\n  max_events_per_span: 100000001\n",
+         "limits.max_events_per_span: 100000001 is out of range (want 0 to 100000000)"},
         {"sampling:\n  max_spans_per_trace: 0\n",
          "sampling.max_spans_per_trace: 0 is out of range"},
         {"sampling:\n  max_trace_bytes: 0\n", "sampling.max_trace_bytes: 0 is out of range"},

@@ -1,6 +1,7 @@
 /* tests/collector/test_ingest.c - one export request through collector_ingest_export:
  * accepted, partly rejected, undecodable, too large, pushed back or failed,
- * with the same outcome and span counts for a protobuf and a JSON body. */
+ * over an input limit, with the same outcome and span counts for a protobuf and
+ * a JSON body. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,8 +76,8 @@ static uint64_t counter(const char *result)
 /* Runs |json| and its protobuf twin through collector_ingest_export with |answer| from
  * ingest and an arena limited to |limit| bytes (0 = none); checks that both give
  * the same result, the span counters moved by it, and returns it in |out|. */
-static void both(const char *json, ottr_status answer, size_t limit, ingest_result *out,
-                 recorder *rec_out)
+static void both_limited(const char *json, const otlp_limits *lim, ottr_status answer, size_t limit,
+                         ingest_result *out, recorder *rec_out)
 {
     ingest_counters c;
     collector_ingest_counters_init(&c, "test");
@@ -91,10 +92,10 @@ static void both(const char *json, ottr_status answer, size_t limit, ingest_resu
         ottr_arena a;
         ottr_arena_init(&a, 1024, limit);
         if (i == 0)
-            collector_ingest_export(record_ingest, &rec[i], &c, &a, INGEST_PROTOBUF, pb, plen,
+            collector_ingest_export(record_ingest, &rec[i], &c, lim, &a, INGEST_PROTOBUF, pb, plen,
                                     &r[i]);
         else
-            collector_ingest_export(record_ingest, &rec[i], &c, &a, INGEST_JSON,
+            collector_ingest_export(record_ingest, &rec[i], &c, lim, &a, INGEST_JSON,
                                     (const uint8_t *)json, strlen(json), &r[i]);
         ottr_arena_free(&a);
         assert_int_equal(counter("accepted"), acc0 + r[i].accepted);
@@ -109,8 +110,16 @@ static void both(const char *json, ottr_status answer, size_t limit, ingest_resu
     assert_int_equal(r[0].retry_after_s, r[1].retry_after_s);
     assert_int_equal(rec[0].calls, rec[1].calls);
     assert_int_equal(rec[0].spans, rec[1].spans);
+    if (r[0].outcome == INGEST_PARTIAL)
+        assert_string_equal(r[0].message, r[1].message);
     *out = r[1];
     *rec_out = rec[1];
+}
+
+static void both(const char *json, ottr_status answer, size_t limit, ingest_result *out,
+                 recorder *rec_out)
+{
+    both_limited(json, NULL, answer, limit, out, rec_out);
 }
 
 static void test_ok(void **state)
@@ -152,13 +161,14 @@ static void test_undecodable(void **state)
     ottr_arena a;
     ottr_arena_init(&a, 1024, 0);
     static const uint8_t trunc[] = {0x0a, 0x10, 0x12};
-    collector_ingest_export(record_ingest, &rec, &c, &a, INGEST_PROTOBUF, trunc, sizeof(trunc), &r);
+    collector_ingest_export(record_ingest, &rec, &c, NULL, &a, INGEST_PROTOBUF, trunc,
+                            sizeof(trunc), &r);
     assert_int_equal(r.outcome, INGEST_INVALID);
     assert_non_null(strstr(r.message, "does not decode"));
     assert_int_equal(r.retry_after_s, 0);
     ottr_arena_reset(&a);
     static const char bad[] = "{\"resourceSpans\":[{";
-    collector_ingest_export(record_ingest, &rec, &c, &a, INGEST_JSON, (const uint8_t *)bad,
+    collector_ingest_export(record_ingest, &rec, &c, NULL, &a, INGEST_JSON, (const uint8_t *)bad,
                             strlen(bad), &r);
     assert_int_equal(r.outcome, INGEST_INVALID);
     assert_non_null(strstr(r.message, "invalid OTLP/JSON"));
@@ -168,7 +178,7 @@ static void test_undecodable(void **state)
 
     /* An empty body is an empty request. */
     ottr_arena_init(&a, 1024, 0);
-    collector_ingest_export(record_ingest, &rec, &c, &a, INGEST_JSON, NULL, 0, &r);
+    collector_ingest_export(record_ingest, &rec, &c, NULL, &a, INGEST_JSON, NULL, 0, &r);
     assert_int_equal(r.outcome, INGEST_OK);
     assert_int_equal(rec.calls, 0);
     ottr_arena_free(&a);
@@ -207,6 +217,73 @@ static void test_busy_and_failed(void **state)
     assert_non_null(strstr(r.message, "cannot store the spans"));
 }
 
+static uint64_t rejected_for(const char *reason)
+{
+    char labels[96];
+    snprintf(labels, sizeof(labels), "protocol=\"test\",reason=\"%s\"", reason);
+    return ottr_counter_value(ottr_counter_get("ottr_receiver_spans_rejected_total", "", labels));
+}
+
+/* One span with two attributes, one with one, one with none. */
+static const char JSON_ATTRS[] =
+    "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":["
+    "{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"1112131415161718\","
+    "\"attributes\":[{\"key\":\"a\",\"value\":{\"intValue\":\"1\"}},"
+    "{\"key\":\"b\",\"value\":{\"intValue\":\"2\"}}]},"
+    "{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"2112131415161718\","
+    "\"attributes\":[{\"key\":\"a\",\"value\":{\"intValue\":\"1\"}}]},"
+    "{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"3112131415161718\"}"
+    "]}]}]}";
+
+/* A span over a per-span limit is rejected, the rest taken; counted by reason. */
+static void test_span_limit(void **state)
+{
+    (void)state;
+    otlp_limits lim = {.max_attributes_per_span = 1};
+    uint64_t by0 = rejected_for("max_attributes_per_span");
+    ingest_result r;
+    recorder rec;
+    both_limited(JSON_ATTRS, &lim, OTTR_OK, 0, &r, &rec);
+    assert_int_equal(r.outcome, INGEST_PARTIAL);
+    assert_int_equal(r.accepted, 2);
+    assert_int_equal(r.rejected, 1);
+    assert_int_equal(rec.spans, 2);
+    assert_string_equal(r.message, "1 span rejected; first: resource_spans[0].scope_spans[0]."
+                                   "spans[0] (span 1112131415161718): 2 attributes, limit 1 "
+                                   "(limits.max_attributes_per_span)");
+    assert_int_equal(rejected_for("max_attributes_per_span"), by0 + 2); /* protobuf and JSON */
+
+    lim.max_attributes_per_span = 2;
+    both_limited(JSON_ATTRS, &lim, OTTR_OK, 0, &r, &rec);
+    assert_int_equal(r.outcome, INGEST_OK);
+    assert_int_equal(r.accepted, 3);
+}
+
+/* A request of more spans than max_spans_per_request is refused whole, as too
+ * large; at the limit it is taken. */
+static void test_spans_per_request(void **state)
+{
+    (void)state;
+    otlp_limits lim = {.max_spans_per_request = 2};
+    uint64_t by0 = rejected_for("max_spans_per_request");
+    ingest_result r;
+    recorder rec;
+    both_limited(JSON_OK, &lim, OTTR_OK, 0, &r, &rec);
+    assert_int_equal(r.outcome, INGEST_TOO_LARGE);
+    assert_int_equal(r.retry_after_s, 0); /* do not retry */
+    assert_int_equal(r.accepted, 0);
+    assert_int_equal(r.rejected, 3);
+    assert_int_equal(rec.calls, 0);
+    assert_non_null(
+        strstr(r.message, "request has 3 spans, limit 2 (limits.max_spans_per_request)"));
+    assert_int_equal(rejected_for("max_spans_per_request"), by0 + 6);
+
+    lim.max_spans_per_request = 3;
+    both_limited(JSON_OK, &lim, OTTR_OK, 0, &r, &rec);
+    assert_int_equal(r.outcome, INGEST_OK);
+    assert_int_equal(r.accepted, 3);
+}
+
 int main(void)
 {
     ottr_log_set_level(OTTR_LOG_ERROR);
@@ -216,6 +293,8 @@ int main(void)
         cmocka_unit_test(test_undecodable),
         cmocka_unit_test(test_too_large),
         cmocka_unit_test(test_busy_and_failed),
+        cmocka_unit_test(test_span_limit),
+        cmocka_unit_test(test_spans_per_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
