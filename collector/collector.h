@@ -127,6 +127,10 @@ void collector_config_to_http_limits(const ottr_config *c, uint64_t max_conns, h
  * 503 or 429 with Retry-After) or another error (failed: UNAVAILABLE / 503).
  * Called concurrently from receiver threads. */
 typedef ottr_status (*ottr_ingest_fn)(void *ctx, const otlp_batch *b);
+/* Asked before a protobuf request is decoded, with its traces' distinct IDs:
+ * true when the ingest entry point would push it back anyway, so the receiver
+ * answers at once instead of decoding it first. Optional (NULL: never). */
+typedef bool (*ottr_admit_fn)(void *ctx, const uint8_t (*tids)[16], size_t n);
 
 /* Seconds a client is told to wait when pushed back. */
 #define OTTR_RETRY_AFTER_SECONDS 1
@@ -174,9 +178,10 @@ void collector_ingest_counters_init(ingest_counters *c, const char *protocol);
  * (INGEST_TOO_LARGE, its spans counted as rejected). Protobuf bodies are grouped
  * from their own bytes: |body| must stay valid during the call. The arena is
  * left as it is: the caller resets or frees it. */
-void collector_ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters *c,
-                             const otlp_limits *limits, ottr_arena *arena, ingest_encoding enc,
-                             const uint8_t *body, size_t len, ingest_result *r);
+void collector_ingest_export(ottr_ingest_fn fn, ottr_admit_fn would_push_back, void *ctx,
+                             const ingest_counters *c, const otlp_limits *limits, ottr_arena *arena,
+                             ingest_encoding enc, const uint8_t *body, size_t len,
+                             ingest_result *r);
 
 /* ---- google.rpc.Status error bodies (rpc_status.c) ---- */
 
@@ -197,6 +202,7 @@ typedef struct otlp_grpc_options {
     int threads;             /* completion queues, one thread each; at least 1 */
     uint64_t max_recv_bytes; /* decompressed message limit; not 0 */
     ottr_ingest_fn ingest;
+    ottr_admit_fn would_push_back; /* may be NULL */
     void *ingest_ctx;
     otlp_limits limits; /* what one request may carry */
     /* Connection limits in milliseconds; 0 = none (gRPC core's own default). */
@@ -216,6 +222,7 @@ void collector_grpc_stop(otlp_grpc *g);
 
 typedef struct otlp_http_ctx {
     ottr_ingest_fn ingest;
+    ottr_admit_fn would_push_back; /* may be NULL */
     void *ingest_ctx;
     uint64_t max_body_bytes; /* also the limit after gunzip; not 0 */
     otlp_limits limits;      /* what one request may carry */

@@ -64,14 +64,37 @@ static void failed(ingest_result *r, ottr_status st, const ottr_arena *arena, co
                  ottr_status_str(st));
 }
 
-void collector_ingest_export(ottr_ingest_fn fn, void *ctx, const ingest_counters *c,
-                             const otlp_limits *limits, ottr_arena *arena, ingest_encoding enc,
-                             const uint8_t *body, size_t len, ingest_result *r)
+/* Trace IDs looked at before decoding; a request with more is decoded first. */
+#define EARLY_TRACE_IDS 512
+
+/* Whether the request is pushed back before it is decoded (|r| set then). */
+static bool refused_early(ottr_admit_fn would_push_back, void *ctx, const ingest_counters *c,
+                          const uint8_t *body, size_t len, ingest_result *r)
+{
+    uint8_t tids[EARLY_TRACE_IDS][16];
+    size_t nspans;
+    size_t n = otlp_scan_trace_ids(body, len, tids, EARLY_TRACE_IDS, &nspans);
+    if (n == SIZE_MAX || n == 0 || !would_push_back(ctx, (const uint8_t(*)[16])tids, n))
+        return false;
+    r->refused = nspans;
+    ottr_counter_add(c->refused, nspans);
+    retry_later(r, INGEST_BUSY);
+    snprintf(r->message, sizeof(r->message), "over capacity: retry later");
+    return true;
+}
+
+void collector_ingest_export(ottr_ingest_fn fn, ottr_admit_fn would_push_back, void *ctx,
+                             const ingest_counters *c, const otlp_limits *limits, ottr_arena *arena,
+                             ingest_encoding enc, const uint8_t *body, size_t len, ingest_result *r)
 {
     memset(r, 0, sizeof(*r));
     r->outcome = INGEST_OK;
     if (len == 0)
         return; /* an empty request: nothing to do */
+    /* Over capacity, a request for new traces costs only a look at its IDs. */
+    if (enc == INGEST_PROTOBUF && would_push_back &&
+        refused_early(would_push_back, ctx, c, body, len, r))
+        return;
 
     char err[256] = "";
     otlp_request *req = NULL;

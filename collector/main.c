@@ -175,6 +175,11 @@ static ottr_status ingest_to_sampler(void *ctx, const otlp_batch *b)
     return sampler_submit(ctx, b);
 }
 
+static bool sampler_pushes_back(void *ctx, const uint8_t (*tids)[16], size_t n)
+{
+    return sampler_would_push_back(ctx, tids, n);
+}
+
 static int write_port_file(const char *path, int grpc, int http, int query, int jaeger)
 {
     char tmp[4096];
@@ -329,6 +334,7 @@ int main(int argc, char **argv)
                             .threads = cfg.grpc_threads,
                             .max_recv_bytes = cfg.grpc_max_recv_bytes,
                             .ingest = ingest_to_sampler,
+                            .would_push_back = sampler_pushes_back,
                             .ingest_ctx = smp,
                             .limits = cfg.limits,
                             .max_conn_idle_ms = cfg.grpc_max_conn_idle_ns / 1000000u,
@@ -342,6 +348,7 @@ int main(int argc, char **argv)
     }
     atomic_store(&qctx.grpc_up, true);
     otlp_http_ctx hctx = {.ingest = ingest_to_sampler,
+                          .would_push_back = sampler_pushes_back,
                           .ingest_ctx = smp,
                           .max_body_bytes = cfg.http_max_body_bytes,
                           .limits = cfg.limits};

@@ -100,6 +100,7 @@ struct otlp_grpc {
     int nworkers;
     grpc_worker *workers;
     ottr_ingest_fn ingest;
+    ottr_admit_fn would_push_back;
     void *ingest_ctx;
     otlp_limits limits;
     grpc_metrics m;
@@ -350,8 +351,9 @@ static void rpc_handle_export(rpc *c)
         size_t len = GRPC_SLICE_LENGTH(data);
         ottr_counter_add(g->m.bytes, len);
         /* Decoded and grouped from the slice itself: no copy. */
-        collector_ingest_export(g->ingest, g->ingest_ctx, &g->m.spans, &g->limits, &w->arena,
-                                INGEST_PROTOBUF, GRPC_SLICE_START_PTR(data), len, &r);
+        collector_ingest_export(g->ingest, g->would_push_back, g->ingest_ctx, &g->m.spans,
+                                &g->limits, &w->arena, INGEST_PROTOBUF, GRPC_SLICE_START_PTR(data),
+                                len, &r);
         grpc_slice_unref(data);
         ottr_arena_reset(&w->arena);
     }
@@ -638,6 +640,7 @@ ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, ch
 
     g->nworkers = nworkers;
     g->ingest = o->ingest;
+    g->would_push_back = o->would_push_back;
     g->ingest_ctx = o->ingest_ctx;
     g->limits = o->limits;
     pthread_mutex_init(&g->shut_lock, NULL);

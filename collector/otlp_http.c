@@ -253,8 +253,8 @@ static int otlp_http_export(const otlp_http_ctx *c, ingest_encoding enc, const u
     ottr_arena arena;
     ottr_arena_init(&arena, arena_block_for(len), arena_limit_for(len));
     ingest_result r;
-    collector_ingest_export(c->ingest, c->ingest_ctx, &m.spans, &c->limits, &arena, enc, body, len,
-                            &r);
+    collector_ingest_export(c->ingest, c->would_push_back, c->ingest_ctx, &m.spans, &c->limits,
+                            &arena, enc, body, len, &r);
     ottr_arena_free(&arena);
 
     switch (r.outcome) {

@@ -11,6 +11,7 @@
  * OTLP_PROTO_MAX_DEPTH - it gives up and the caller decodes with protobuf-c, which gives the exact
  * error or merge. Unknown fields are skipped (a chunk copies the span's original bytes, unknown
  * fields included). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "otlp/otlp.h"
@@ -712,4 +713,64 @@ int otlp_fast_decode_traces(ottr_arena *arena, const uint8_t *data, size_t len,
     if (rc == 1)
         *out = m;
     return rc;
+}
+
+/* ------------------------------------------------------------------ trace IDs only */
+
+static int tid_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 16);
+}
+
+size_t otlp_scan_trace_ids(const uint8_t *data, size_t len, uint8_t (*tids)[16], size_t cap,
+                           size_t *nspans)
+{
+    size_t n = 0;
+    *nspans = 0;
+    const uint8_t *p = data, *end = data + len;
+    field rs, ss, sp, f;
+    int r1, r2, r3, r4;
+    while ((r1 = next_field(&p, end, &rs)) == 1) {
+        if (rs.num != 1 || rs.wire != 2)
+            continue;
+        const uint8_t *q = rs.p, *qe = rs.p + rs.len;
+        while ((r2 = next_field(&q, qe, &ss)) == 1) {
+            if (ss.num != 2 || ss.wire != 2)
+                continue;
+            const uint8_t *t = ss.p, *te = ss.p + ss.len;
+            while ((r3 = next_field(&t, te, &sp)) == 1) {
+                if (sp.num != 2 || sp.wire != 2)
+                    continue;
+                (*nspans)++;
+                const uint8_t *u = sp.p, *ue = sp.p + sp.len;
+                while ((r4 = next_field(&u, ue, &f)) == 1) {
+                    if (f.num != 1 || f.wire != 2 || f.len != 16)
+                        continue;
+                    if (n == 0 || memcmp(tids[n - 1], f.p, 16) != 0) {
+                        if (n == cap)
+                            return SIZE_MAX;
+                        memcpy(tids[n++], f.p, 16);
+                    }
+                    break;
+                }
+                if (r4 < 0)
+                    return SIZE_MAX;
+            }
+            if (r3 < 0)
+                return SIZE_MAX;
+        }
+        if (r2 < 0)
+            return SIZE_MAX;
+    }
+    if (r1 < 0)
+        return SIZE_MAX;
+    if (n > 1) {
+        qsort(tids, n, 16, tid_cmp);
+        size_t m = 1;
+        for (size_t i = 1; i < n; i++)
+            if (memcmp(tids[i], tids[m - 1], 16) != 0)
+                memmove(tids[m++], tids[i], 16);
+        n = m;
+    }
+    return n;
 }

@@ -119,6 +119,13 @@ static inline size_t otlp_varint_get(const uint8_t *p, const uint8_t *end, uint6
  * otlp_proto_decode_request uses it first. */
 int otlp_fast_decode_request(ottr_arena *arena, const uint8_t *data, size_t len, otlp_request **out,
                              ottr_status *fail);
+/* The distinct trace IDs (16 bytes) of an ExportTraceServiceRequest's spans,
+ * read without decoding anything else, into |tids| (|cap| of them), sorted, and
+ * the number of spans into |*nspans|. Returns their count, or SIZE_MAX when
+ * there are more than |cap| or the bytes are malformed (decode to know more).
+ * Lets a receiver push back before paying for the decode. */
+size_t otlp_scan_trace_ids(const uint8_t *data, size_t len, uint8_t (*tids)[16], size_t cap,
+                           size_t *nspans);
 /* The same for TracesData (stored chunks and traces; otlp_trace_decode uses it). */
 int otlp_fast_decode_traces(ottr_arena *arena, const uint8_t *data, size_t len,
                             otlp_traces_data **out, ottr_status *fail);

@@ -296,8 +296,8 @@ static bool writer_behind(sampler *s)
  * recent keep share) from a bucket that fills at the writer's capacity, up to a
  * second of it: new traces come in no faster than the writer can keep its share
  * of them, so the queue does not build up behind the decision wait. Returns false
- * when the bucket is empty (nothing taken). */
-static bool keep_tokens_take(sampler *s, size_t ngroups)
+ * when the bucket is empty (nothing taken); with |take| false only looks. */
+static bool keep_tokens(sampler *s, size_t ngroups, bool take)
 {
     uint32_t permille = atomic_load(&s->keep_permille);
     if (permille == 0)
@@ -318,7 +318,7 @@ static bool keep_tokens_take(sampler *s, size_t ngroups)
         s->tok_last_ns += ms * NS_PER_MS;
     }
     bool ok = s->tokens >= cost;
-    if (ok)
+    if (ok && take)
         s->tokens -= cost;
     pthread_mutex_unlock(&s->tok_mu);
     return ok;
@@ -338,9 +338,11 @@ static void update_keep_ratio(sampler *s)
     s->ratio_dropped = d;
 }
 
-static bool over_budget(sampler *s, size_t ngroups)
+/* Whether |ngroups| traces may not all be new ones now; takes their keep tokens
+ * unless |peek|. */
+static bool over_budget(sampler *s, size_t ngroups, bool peek)
 {
-    if (writer_behind(s) || !keep_tokens_take(s, ngroups))
+    if (writer_behind(s) || !keep_tokens(s, ngroups, !peek))
         return true;
     uint64_t n = atomic_load(&s->ntraces);
     if (n == 0)
@@ -349,11 +351,24 @@ static bool over_budget(sampler *s, size_t ngroups)
     return n >= s->o.max_buffered_traces || bytes >= s->o.max_memory_bytes;
 }
 
+bool sampler_would_push_back(sampler *s, const uint8_t (*tids)[16], size_t n)
+{
+    if (n == 0 || !over_budget(s, n, true))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!sampler_trace_known(s, tids[i])) {
+            ottr_counter_add(s->m_backpressure, 1);
+            return true;
+        }
+    }
+    return false;
+}
+
 ottr_status sampler_submit(sampler *s, const otlp_batch *b)
 {
     if (b == NULL || b->ngroups == 0)
         return OTTR_OK;
-    if (over_budget(s, b->ngroups)) {
+    if (over_budget(s, b->ngroups, false)) {
         /* Traces in progress must be able to finish; only new ones wait. */
         for (size_t i = 0; i < b->ngroups; i++) {
             if (!sampler_trace_known(s, b->groups[i].trace_id)) {

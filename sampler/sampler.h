@@ -56,6 +56,12 @@ ottr_status sampler_start(sampler *s);
  * OTTR_ERR_IO when the store cannot write (UNAVAILABLE / 503). Thread-safe. */
 ottr_status sampler_submit(sampler *s, const otlp_batch *b);
 
+/* Whether a request whose spans belong to the traces |tids| (|n| distinct ones)
+ * would be pushed back now, asked before it is decoded: the sampler is over its
+ * budget and one of them is new (traces in progress are always taken). Counts
+ * the push-back when it says yes; takes nothing. Thread-safe. */
+bool sampler_would_push_back(sampler *s, const uint8_t (*tids)[16], size_t n);
+
 /* Tests with manual_tick: decide what is due at the injected clock and run the
  * writer's queue to completion. */
 void sampler_tick(sampler *s);

@@ -52,6 +52,9 @@ static void usage(FILE *f)
         "Load:\n"
         "  --workers W           threads, each with its own connection (default 2)\n"
         "  --inflight K          requests in flight per worker (default 32)\n"
+        "  --backoff-ms MS       gRPC: after UNAVAILABLE or RESOURCE_EXHAUSTED, that slot waits\n"
+        "                        MS before its next request, as exporters honour RetryInfo\n"
+        "                        (default 0: at once)\n"
         "  --duration SECS       run time (default 10 unless --requests is given)\n"
         "  --requests N          stop after N requests in total\n"
         "\n"
@@ -115,6 +118,7 @@ enum {
     OPT_SEED,
     OPT_WORKERS,
     OPT_INFLIGHT,
+    OPT_BACKOFF,
     OPT_DURATION,
     OPT_REQUESTS,
     OPT_IDS,
@@ -144,6 +148,7 @@ static int parse_args(int argc, char **argv, lg_options *o)
         {"seed", required_argument, 0, OPT_SEED},
         {"workers", required_argument, 0, OPT_WORKERS},
         {"inflight", required_argument, 0, OPT_INFLIGHT},
+        {"backoff-ms", required_argument, 0, OPT_BACKOFF},
         {"duration", required_argument, 0, OPT_DURATION},
         {"requests", required_argument, 0, OPT_REQUESTS},
         {"ids-file", required_argument, 0, OPT_IDS},
@@ -234,6 +239,10 @@ static int parse_args(int argc, char **argv, lg_options *o)
         case OPT_INFLIGHT:
             if (parse_int(optarg, 1, 100000, &o->inflight))
                 bad = fprintf(stderr, "loadgen: --inflight must be 1..100000\n");
+            break;
+        case OPT_BACKOFF:
+            if (parse_int(optarg, 0, 600000, &o->backoff_ms))
+                bad = fprintf(stderr, "loadgen: --backoff-ms must be 0..600000\n");
             break;
         case OPT_DURATION:
             if (parse_double(optarg, 0.001, 1e7, &o->duration_s))

@@ -26,6 +26,7 @@ typedef struct lg_options {
     int group_resources; /* one ResourceSpans per service instead of per span */
     int workers;
     int inflight;
+    int backoff_ms;     /* gRPC: a pushed-back slot waits this long (0: not at all) */
     double duration_s;  /* 0 = until --requests are done */
     long long requests; /* 0 = until the duration ends */
     double timeout_s;

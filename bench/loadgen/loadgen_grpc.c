@@ -26,6 +26,7 @@ typedef struct gcall {
     const lg_template *tpl;
     uint8_t *ids;
     uint64_t t0;
+    uint64_t resume_ns; /* pushed back: not before this (0: not waiting) */
 } gcall;
 
 typedef struct gctx {
@@ -103,8 +104,9 @@ static int gcall_start(gctx *g, gcall *c)
     return 0;
 }
 
-/* Accounts for a finished call and releases what it held. */
-static void gcall_finish(gcall *c, int success)
+/* Accounts for a finished call and releases what it held. Returns 1 when the
+ * server pushed back (UNAVAILABLE or RESOURCE_EXHAUSTED). */
+static int gcall_finish(gcall *c, int success)
 {
     lg_worker *w = c->w;
     lg_stats *st = &w->stats;
@@ -135,6 +137,7 @@ static void gcall_finish(gcall *c, int success)
     grpc_metadata_array_destroy(&c->trailing);
     grpc_call_unref(c->call);
     c->call = NULL;
+    return code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_RESOURCE_EXHAUSTED;
 }
 
 void *lg_grpc_worker(void *arg)
@@ -179,15 +182,37 @@ void *lg_grpc_worker(void *arg)
         }
         active++;
     }
+    int waiting = 0; /* slots pushed back, waiting out --backoff-ms */
     while (active > 0) {
+        uint64_t now = lg_mono_ns(), next = now + 200 * 1000000ull;
+        for (int i = 0; waiting > 0 && i < k; i++) {
+            gcall *c = &calls[i];
+            if (c->resume_ns == 0)
+                continue;
+            if (c->resume_ns > now) {
+                next = c->resume_ns < next ? c->resume_ns : next;
+                continue;
+            }
+            c->resume_ns = 0;
+            waiting--;
+            if (!(lg_run_take(run) && gcall_start(&g, c) == 0))
+                active--;
+        }
+        if (active == 0)
+            break;
         grpc_event ev = grpc_completion_queue_next(
             g.cq,
-            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(200, GPR_TIMESPAN)),
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                         gpr_time_from_micros((int64_t)((next - now) / 1000), GPR_TIMESPAN)),
             NULL);
         if (ev.type != GRPC_OP_COMPLETE)
             continue;
         gcall *c = ev.tag;
-        gcall_finish(c, ev.success);
+        if (gcall_finish(c, ev.success) && o->backoff_ms > 0) {
+            c->resume_ns = lg_mono_ns() + (uint64_t)o->backoff_ms * 1000000ull;
+            waiting++;
+            continue;
+        }
         if (lg_run_take(run) && gcall_start(&g, c) == 0)
             continue;
         active--;

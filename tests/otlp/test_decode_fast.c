@@ -306,6 +306,53 @@ static void test_unknown_fields_skipped(void **state)
     ottr_arena_free(&a);
 }
 
+static int cmp16(const void *a, const void *b)
+{
+    return memcmp(a, b, 16);
+}
+
+/* The IDs-only scan finds the distinct trace IDs and the span count the full
+ * decode finds; it gives up on malformed bytes and past its capacity. */
+static void test_scan_trace_ids(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 200; i++) {
+        ottr_arena a;
+        ottr_arena_init(&a, 4096, 0);
+        otlp_request *r = rrequest(&a);
+        uint8_t want[64][16];
+        size_t nwant = 0, spans = 0;
+        for (size_t j = 0; j < r->n_resource_spans; j++)
+            for (size_t k = 0; k < r->resource_spans[j]->n_scope_spans; k++) {
+                otlp_scope_spans *ss = r->resource_spans[j]->scope_spans[k];
+                for (size_t m = 0; m < ss->n_spans; m++, spans++) {
+                    if (m % 2) /* two spans of one trace, not side by side */
+                        memcpy(ss->spans[m]->trace_id.data, ss->spans[0]->trace_id.data, 16);
+                    memcpy(want[nwant++], ss->spans[m]->trace_id.data, 16);
+                }
+            }
+        qsort(want, nwant, 16, cmp16);
+        size_t u = 0;
+        for (size_t j = 0; j < nwant; j++)
+            if (u == 0 || memcmp(want[u - 1], want[j], 16) != 0)
+                memcpy(want[u++], want[j], 16);
+        size_t len;
+        uint8_t *wire = pack(r, &len);
+        uint8_t got[64][16];
+        size_t nspans;
+        assert_int_equal(otlp_scan_trace_ids(wire, len, got, 64, &nspans), u);
+        assert_int_equal(nspans, spans);
+        if (u)
+            assert_memory_equal(got, want, u * 16);
+        if (u > 1)
+            assert_int_equal(otlp_scan_trace_ids(wire, len, got, 1, &nspans), SIZE_MAX);
+        if (len > 2)
+            assert_int_equal(otlp_scan_trace_ids(wire, len - 1, got, 64, &nspans), SIZE_MAX);
+        free(wire);
+        ottr_arena_free(&a);
+    }
+}
+
 /* Cases left to protobuf-c: 0 from the fast decoder, and the full decoder still
  * answers as protobuf-c does. */
 static void test_left_to_protobuf_c(void **state)
@@ -344,6 +391,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_requests_match_protobuf_c),
         cmocka_unit_test(test_unknown_fields_skipped),
+        cmocka_unit_test(test_scan_trace_ids),
         cmocka_unit_test(test_left_to_protobuf_c),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

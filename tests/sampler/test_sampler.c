@@ -151,6 +151,12 @@ static void test_budget_pushes_back(void **state)
     for (uint64_t t = 1; t <= 3; t++)
         submit1(&f, (tspan){.trace = t, .span = 2, .parent = 1});
     tspan t4 = {.trace = 4, .span = 1};
+    /* Asked before decoding: a new trace would be pushed back, a known one not. */
+    uint8_t ids[2][16];
+    id16(4, ids[0]);
+    id16(1, ids[1]);
+    assert_true(sampler_would_push_back(f.s, (const uint8_t(*)[16])ids, 2));
+    assert_false(sampler_would_push_back(f.s, (const uint8_t(*)[16])ids + 1, 1));
     assert_int_equal(fx_submit(&f, &t4, 1), OTTR_ERR_BUSY);
     /* A batch mixing a known and a new trace is refused as a whole. */
     tspan mix[2] = {{.trace = 1, .span = 3, .parent = 1}, {.trace = 5, .span = 1}};
@@ -160,7 +166,7 @@ static void test_budget_pushes_back(void **state)
         submit1(&f, (tspan){.trace = t, .span = 1});
     assert_int_equal(fx_stats(&f).traces_buffered, 3);
     char *m = h_metrics();
-    assert_true(h_metric(m, "ottr_sampler_backpressure_total") == (bp0 < 0 ? 0 : bp0) + 2);
+    assert_true(h_metric(m, "ottr_sampler_backpressure_total") == (bp0 < 0 ? 0 : bp0) + 3);
     free(m);
     /* Nothing was evicted: all three are decided and kept in full. */
     g_now += SEC(2);
@@ -168,6 +174,7 @@ static void test_budget_pushes_back(void **state)
     for (uint64_t t = 1; t <= 3; t++)
         assert_int_equal(fx_kept_spans(&f, t), 2);
     /* Room again. */
+    assert_false(sampler_would_push_back(f.s, (const uint8_t(*)[16])ids, 1));
     assert_int_equal(fx_submit(&f, &t4, 1), OTTR_OK);
     fx_close(&f);
 
