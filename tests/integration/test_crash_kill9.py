@@ -52,15 +52,21 @@ def crash_seed(argv):
     return int(env) if env else random.SystemRandom().randrange(1 << 31)
 
 
-def verify(d, ids_file, what):
-    """Every acknowledged trace of |ids_file| is retrievable with exactly its spans,
-    once each; |d| is running."""
+def read_ids(path):
+    """The traces of loadgen's --ids-file: trace ID (hex) -> span count."""
     acked = {}
-    with open(ids_file) as f:
+    with open(path) as f:
         for line in f:
             parts = line.split()
             if len(parts) >= 2:
                 acked[parts[0]] = int(parts[1])
+    return acked
+
+
+def verify(d, ids_file, what):
+    """Every acknowledged trace of |ids_file| is retrievable with exactly its spans,
+    once each; |d| is running."""
+    acked = read_ids(ids_file)
     assert len(acked) > 100, "too few acknowledged traces: %d" % len(acked)
     conn = http.client.HTTPConnection("127.0.0.1", d.query_port, timeout=10)
     missing = dict(acked)
