@@ -143,8 +143,8 @@ static const key_def keys[] = {
     {"query.max_bytes_inspected", KEY_SIZE, OFF(query_max_bytes), "1GiB", KiB, 1024 * GiB, NULL,
      "a search stops after reading this much (summaries and traces), marked partial"},
     {"store.sync", KEY_ENUM, OFF(store_sync), "interval", 0, 0, &sync_policies,
-     "WAL fsync: none (survives a process crash), interval, always (fsync before every "
-     "acknowledgement)"},
+     "fsync of the pending log and RocksDB's WAL: none (survives a process crash), interval, "
+     "always (fsync before every acknowledgement)"},
     {"store.sync_interval", KEY_DURATION, OFF(store_sync_interval_ns), "100ms", MS, 60 * SEC, NULL,
      "for interval: the most a power cut can lose"},
     {"store.retention", KEY_DURATION, OFF(store_retention_ns), "72h", 0, 87600 * HOUR, NULL,

@@ -53,7 +53,9 @@ static rocksdb_options_t *family_options(store *s, int cf)
     rocksdb_options_set_bottommost_compression(o, cf == CF_TRACES    ? rocksdb_zstd_compression
                                                   : cf == CF_PENDING ? rocksdb_no_compression
                                                                      : rocksdb_lz4_compression);
-    rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
+    /* Leveled families only: index and tags compact size-tiered (below). */
+    if (cf != CF_INDEX && cf != CF_TAGS)
+        rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
     rocksdb_block_based_table_options_t *t = table_options(s);
     rocksdb_options_set_block_based_table_factory(o, t);
     rocksdb_block_based_options_destroy(t);
