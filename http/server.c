@@ -727,11 +727,12 @@ static void server_admit(http_server *s, int fd, const struct sockaddr_storage *
     http_pending p = {.fd = fd};
     ip_key(ss, &p.ip);
     if (ip_acquire(s, &p.ip) != 0) {
+        /* Counted first: whoever reads the answer finds the count already up. */
+        ottr_counter_add(s->m_refused_ip, 1);
         /* One try without waiting: the client learns why and when to come back. */
         ssize_t n = send(fd, over_ip_cap, sizeof(over_ip_cap) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
         (void)n;
         close(fd);
-        ottr_counter_add(s->m_refused_ip, 1);
         if (log_due(&last_ip_log))
             OTTR_WARN("http", "%s: a client address has %u connections open; refusing more",
                       s->name, s->lim.max_conns_per_ip);
@@ -740,9 +741,9 @@ static void server_admit(http_server *s, int fd, const struct sockaddr_storage *
     unsigned open = atomic_load(&s->nconns);
     if (open >= s->lim.max_connections + OVER_CAP_SLACK) {
         /* The loops are behind making room: refuse. */
+        ottr_counter_add(s->m_refused_max, 1);
         close(fd);
         ip_release(s, &p.ip);
-        ottr_counter_add(s->m_refused_max, 1);
         return;
     }
     if (open >= s->lim.max_connections) {
