@@ -3,6 +3,7 @@
  * then the OTLP receivers, and shuts everything down in order on SIGINT/SIGTERM
  * (SIGHUP reloads the sampling policies). */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #define EXIT_USAGE  2 /* bad flag or config */
 #define EXIT_STORE  3 /* data directory unusable */
 #define EXIT_LISTEN 4 /* a port could not be bound */
+/* Seconds between returns of freed heap memory to the system. */
+#define MEMORY_TRIM_SEC 10
 
 typedef struct flag_def {
     const char *flag;
@@ -381,9 +384,15 @@ int main(int argc, char **argv)
     atomic_store(&qctx.ready, true);
 
     for (;;) {
-        int sig = 0;
-        if (sigwait(&sigs, &sig) != 0)
+        /* Between signals, every MEMORY_TRIM_SEC: the free memory the threads'
+         * malloc arenas hold back goes back to the system. */
+        struct timespec trim_every = {MEMORY_TRIM_SEC, 0};
+        int sig = sigtimedwait(&sigs, NULL, &trim_every);
+        if (sig < 0) {
+            if (errno == EAGAIN)
+                malloc_trim(0);
             continue;
+        }
         if (sig == SIGHUP) {
             reload_policies(&a, smp, &cfg);
             continue;
