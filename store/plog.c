@@ -4,7 +4,7 @@
  * One append-only file per arrival second, <data>/pending/<sec>.log, holding
  * records
  *   magic(4) | payload_len(4) | xxh3_64(payload)(8) | payload
- * (little-endian header); a record is named by (sec, offset). Appends are one
+ * (big-endian, like every key); a record is named by (sec, offset). Appends are one
  * pwritev each, serialized by one mutex (the copy into the page cache is the
  * whole cost); a write that fails is cut off again. The interval sync thread
  * fdatasyncs the files written since its last pass (sync: always does it after
@@ -29,37 +29,15 @@
 #include "store/internal.h"
 
 #define PLOG_DIR              "pending"
-#define PLOG_MAGIC            0x314c504fu /* "OPL1" read little-endian */
+#define PLOG_MAGIC            0x4f504c31u /* "OPL1" */
 #define PLOG_MAX_IOV          1024
 #define PLOG_RESERVE_CHECK_NS (100 * 1000 * 1000)
 
-static void le32_put(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t le32_get(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void le64_put(uint8_t *p, uint64_t v)
-{
-    le32_put(p, (uint32_t)v);
-    le32_put(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint64_t le64_get(const uint8_t *p)
-{
-    return (uint64_t)le32_get(p) | (uint64_t)le32_get(p + 4) << 32;
-}
-
 int store_plog_header_check(const uint8_t h[PLOG_HEAD], uint32_t *payload_len)
 {
-    if (le32_get(h) != PLOG_MAGIC)
+    if (be32_get(h) != PLOG_MAGIC)
         return -1;
-    *payload_len = le32_get(h + 4);
+    *payload_len = be32_get(h + 4);
     return 0;
 }
 
@@ -263,9 +241,9 @@ ottr_status store_plog_append(store *s, uint32_t sec, struct iovec *iov, int nio
     if (len > UINT32_MAX - PLOG_HEAD)
         return OTTR_ERR_TOO_LARGE;
     uint8_t head[PLOG_HEAD];
-    le32_put(head, PLOG_MAGIC);
-    le32_put(head + 4, (uint32_t)len);
-    le64_put(head + 8, XXH3_64bits_digest(&h));
+    be32_put(head, PLOG_MAGIC);
+    be32_put(head + 4, (uint32_t)len);
+    be64_put(head + 8, XXH3_64bits_digest(&h));
     iov[0].iov_base = head;
     iov[0].iov_len = PLOG_HEAD;
 
@@ -467,7 +445,7 @@ static bool record_at(const uint8_t *m, size_t size, size_t pos, uint32_t *len)
         return false;
     if (*len > size - pos - PLOG_HEAD)
         return false;
-    return XXH3_64bits(m + pos + PLOG_HEAD, *len) == le64_get(m + pos + 8);
+    return XXH3_64bits(m + pos + PLOG_HEAD, *len) == be64_get(m + pos + 8);
 }
 
 /* Scans one file; returns fn's first non-zero answer, or 0. */
@@ -511,7 +489,7 @@ static int scan_file(store *s, uint32_t sec, store_plog_fn fn, void *ctx, uint64
         (*damaged)++;
         size_t next = pos + 1;
         for (; next + PLOG_HEAD <= size; next++)
-            if (m[next] == (uint8_t)PLOG_MAGIC && record_at(m, size, next, &len))
+            if (m[next] == (uint8_t)(PLOG_MAGIC >> 24) && record_at(m, size, next, &len))
                 break;
         pos = next + PLOG_HEAD <= size ? next : size;
     }
@@ -604,6 +582,15 @@ ottr_status store_plog_copy(store *s, const char *dir, char *err, size_t errlen)
 
 /* ------------------------------------------------------------------ removal */
 
+/* Subtracts |n| from a gauge that must not wrap below 0 (a file may hold bytes
+ * the gauge never counted: a failed append that could not be cut off). */
+static void sub_floor0(atomic_uint_fast64_t *v, uint64_t n)
+{
+    uint64_t cur = atomic_load(v);
+    while (!atomic_compare_exchange_weak(v, &cur, cur > n ? cur - n : 0))
+        ;
+}
+
 /* Removes the files of the seconds before |before|, or every file (|all|). */
 static ottr_status remove_files(store *s, uint32_t before, bool all)
 {
@@ -632,9 +619,8 @@ static ottr_status remove_files(store *s, uint32_t before, bool all)
             st = OTTR_ERR_IO;
             break;
         }
-        atomic_fetch_sub(&p->bytes, size < atomic_load(&p->bytes) ? size : atomic_load(&p->bytes));
-        if (atomic_load(&p->files) > 0)
-            atomic_fetch_sub(&p->files, 1);
+        sub_floor0(&p->bytes, size);
+        sub_floor0(&p->files, 1);
     }
     free(secs);
     return st;
