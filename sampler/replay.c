@@ -1,4 +1,4 @@
-/* sampler/replay.c - rebuilds the summaries of undecided traces from `pending`
+/* sampler/replay.c - rebuilds the summaries of undecided traces from the pending log
  * after a restart or a crash, each span arriving at its record's second. */
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
 /* sampler/sampler.c - the sampler's life cycle and the ingest hand-off: budget
- * check, durable append to `pending`, summary updates, span metrics and service
+ * check, durable append to the pending log, summary updates, span metrics and service
  * graph; a ticker decides due traces, reclaims pending and flushes the graph. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* sampler/writer.c - the writer: one thread that copies kept traces from
- * `pending` into `traces` (store_keep_traces, a batch per call), retrying while
+ * the pending log into `traces` (store_keep_traces, a batch per call), retrying while
  * the store fails. A short queue is given a moment to fill: a large keep call
  * costs the store far less per trace (its index keys are ingested as SST files)
  * than many small ones. */
