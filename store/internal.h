@@ -137,8 +137,9 @@ struct store {
     pthread_mutex_t keep_locks[STORE_KEEP_STRIPES];
     _Atomic uint64_t *tag_cache; /* hash high 32 bits << 32 | last written second */
 
-    char *ingest_dir;       /* <path>/ingest: SST files of large keeps */
-    atomic_uint ingest_seq; /* names those files */
+    char *ingest_dir;             /* <path>/ingest: SST files of large keeps */
+    atomic_uint ingest_seq;       /* names those files */
+    _Atomic uint64_t posting_seq; /* the next index key number (store/postings.c) */
 
     store_plog plog;
 
@@ -193,10 +194,12 @@ static inline uint32_t store_key_sec(uint64_t ns)
 #define PENDING_KEY_LEN        8  /* arrival_sec(4) | seq(4) */
 #define PENDING_LEGACY_KEY_LEN 24 /* arrival_sec(4) | trace_id(16) | seq(4), one chunk */
 #define TRACES_KEY_LEN         24
-#define INDEX_SUFFIX_LEN       20 /* ~start_sec(4) | trace_id(16) */
-/* An index key of a trace whose start second lies further than this from its
- * arrival second carries the arrival second as its value (4 bytes, else empty),
- * and retention expires the key by it, as it does the trace's data. */
+/* Index keys of earlier versions: kind | term | 0x00 | ~start_sec(4) | trace_id(16),
+ * moved into posting lists at start-up (store/postings.c). */
+#define LEGACY_INDEX_SUFFIX_LEN 20
+/* An index entry of a trace whose start second lies further than this from its
+ * arrival second is expired by the arrival second, as the trace's data is; else
+ * by its start second. */
 #define INDEX_ARRIVAL_SKEW_SEC 3600u
 
 /* ---- pending.c: a pending record, one request's chunks grouped by trace ---- */
@@ -212,24 +215,29 @@ int store_pending_read(struct store_plog_reader *r, ottr_arena *a, store_pending
 void store_key_traces(uint8_t out[TRACES_KEY_LEN], const uint8_t tid[16], uint32_t sec,
                       uint32_t seq);
 
-/* index: prefix | suffix, the prefix kind | term | 0x00 naming one term, the
- * suffix ~start_sec | trace_id so that a term's newest traces come first. A term
- * is |a|, or |a| sep |b| for the two-part kinds (IDX_SVC_NAME: service 0x00
- * name; IDX_ATTR: key 0x01 value). Writes the prefix into |out| (capacity |cap|)
- * and returns its length, or 0 when it does not fit. */
+/* An index term: kind | term | 0x00, a term being |a|, or |a| sep |b| for the
+ * two-part kinds (IDX_SVC_NAME: service 0x00 name; IDX_ATTR: key 0x01 value).
+ * Writes it into |out| (capacity |cap|) and returns its length, or 0 when it does
+ * not fit. Its XXH3 hash places it in the index (store/postings.c). */
 size_t store_key_index_prefix(uint8_t *out, size_t cap, char kind, const void *a, size_t alen,
                               const void *b, size_t blen);
-void store_key_index_suffix(uint8_t out[INDEX_SUFFIX_LEN], uint32_t start_sec,
-                            const uint8_t tid[16]);
-/* Writes prefix | suffix; returns its length, or 0 when over |cap|. */
-size_t store_key_index(uint8_t *out, size_t cap, const uint8_t *prefix, size_t plen,
-                       const uint8_t suffix[INDEX_SUFFIX_LEN]);
-/* Where a scan of a term's keys, newest first, starts at |newest_sec|
- * (UINT32_MAX: at the newest): prefix | ~newest_sec, plen + 4 bytes. */
-size_t store_key_index_seek(uint8_t *out, const uint8_t *prefix, size_t plen, uint32_t newest_sec);
-/* The start second and the trace ID of a suffix. */
-uint32_t store_key_index_sec(const uint8_t suffix[INDEX_SUFFIX_LEN]);
-const uint8_t *store_key_index_tid(const uint8_t suffix[INDEX_SUFFIX_LEN]);
+/* index keys: head | key number(8); head = group | bucket(1) | ~start_sec(4), the
+ * group being the kind in upper case, followed for IDX_ATTR by the attribute key
+ * and 0x01; bucket the top byte of the term's hash. So a bucket's newest
+ * entries come first. Value: retention second(4) | entries of trace_id(16) |
+ * term hash(8). Writes the head of term |prefix| into |out|; returns its
+ * length, or 0 when over |cap| or not a term. */
+#define STORE_POSTING_HEAD_MAX  (STORE_MAX_TERM_KEY + 8)
+#define STORE_POSTING_ENTRY_LEN 24
+size_t store_key_posting_head(uint8_t *out, size_t cap, const uint8_t *prefix, size_t plen,
+                              uint64_t hash, uint32_t start_sec);
+/* The head's length without its second (group | bucket). */
+static inline size_t store_key_posting_bucket_len(size_t hlen)
+{
+    return hlen - 4;
+}
+/* The start second of a head of |hlen| bytes (or of a key's first |hlen| bytes). */
+uint32_t store_key_posting_sec(const uint8_t *head, size_t hlen);
 
 /* tags: scope | name 0x00 value (attribute keys and values; TAG_SCOPE_SERVICE
  * with an empty value), or TAG_SCOPE_OPERATION | service 0x00 name 0x00
@@ -359,6 +367,53 @@ ottr_status store_sst_delete(store_sst *f, const void *key, size_t klen);
 ottr_status store_sst_ingest(store_sst **files, size_t n);
 /* Drops a file that is not to be ingested. NULL is ignored. */
 void store_sst_discard(store_sst *f);
+
+/* ---- postings.c: index entries gathered into posting lists ---- */
+
+typedef struct store_posting {
+    uint32_t head; /* index into the heads */
+    uint32_t sec;  /* retention second */
+    uint64_t hash; /* the term's */
+    uint8_t tid[16];
+} store_posting;
+
+/* A distinct head (store_key_posting_head) of one write's entries. */
+typedef struct store_posting_head {
+    const uint8_t *p; /* in the arena */
+    uint32_t len;
+    uint32_t count; /* entries; after sorting, where its entries start */
+    uint64_t hash;
+} store_posting_head;
+
+/* The entries of one write. */
+typedef struct store_postings {
+    store_posting *v;
+    size_t n, cap;
+    store_posting_head *heads;
+    size_t nheads, heads_cap;
+    uint32_t *table; /* head index + 1 by hash (open addressing), 0: free */
+    size_t table_cap;
+    ottr_arena arena;
+    bool sorted;
+    bool oom;
+} store_postings;
+
+void store_postings_init(store_postings *p);
+void store_postings_free(store_postings *p);
+/* Adds the entry of term |prefix| (XXH3 |hash|) for trace |tid| starting at
+ * |start_sec|, expiring with |ret_sec|. Out of memory sets |oom|. */
+void store_postings_add(store_postings *p, const uint8_t *prefix, size_t plen, uint64_t hash,
+                        uint32_t start_sec, uint32_t ret_sec, const uint8_t tid[16]);
+/* Orders the entries by head; returns the number of keys they make. */
+size_t store_postings_sort(store_postings *p);
+/* Writes the sorted entries, a key per head: into |wb| when |f| is NULL, else
+ * into an SST file created in |*f| at the first key. */
+ottr_status store_postings_write(store *s, store_postings *p, rocksdb_writebatch_t *wb,
+                                 store_sst **f);
+/* Picks where this run's key numbers start (at open). */
+void store_postings_seed(store *s);
+/* Moves the index of an earlier version into posting lists (at open). */
+ottr_status store_index_migrate(store *s);
 
 /* ---- plog.c: the pending log ---- */
 

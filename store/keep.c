@@ -1,14 +1,16 @@
 /* store/keep.c - keeps traces: copies their chunks from the pending log into `traces` and
- * updates their summaries, index keys and tag entries.
+ * updates their summaries, index entries and tag entries.
  *
  * A repeat is harmless: a chunk already in `traces` (same key) is skipped, so a
  * summary only ever adds chunks it has not counted. Keeps of one trace are
  * serialized by a striped lock, which makes the read-modify-write of the summary
- * safe. Index keys and tag entries are most of a keep's writes, and memtable
- * inserts of them at random places in a large memtable cost microseconds each:
- * a call with many of them writes them, sorted, into SST files that RocksDB
- * ingests (store/ingest.c), before the WriteBatch of chunks and summaries; a
- * small call puts them, sorted, into that WriteBatch. */
+ * safe. The index entries of a call are gathered into posting lists
+ * (store/postings.c), a key per term bucket and start second rather than one per
+ * term and trace. Index keys and tag entries are still most of a keep's writes,
+ * and memtable inserts at random places in a large memtable cost microseconds
+ * each: a call with many of them writes them, sorted, into SST files that
+ * RocksDB ingests (store/ingest.c), before the WriteBatch of chunks and
+ * summaries; a small call puts them, sorted, into that WriteBatch. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +23,13 @@
  * files rather than written through the memtable. */
 #define KEEP_INGEST_MIN_KEYS 1024
 
-/* A key to write after sorting: index put/delete or tag put. */
+/* A tag entry to write after sorting. */
 typedef struct out_key {
     const uint8_t *p;
     uint32_t len;
-    uint32_t sec;  /* tags: last-seen second; index: arrival second, or 0 */
-    uint64_t hash; /* tags: for the written-recently table (0: index keys) */
-    bool del;
-    bool skip; /* the same key follows: only the last of a run is written */
+    uint32_t sec;  /* last-seen second */
+    uint64_t hash; /* for the written-recently table */
+    bool skip;     /* the same key follows: only the last of a run is written */
 } out_key;
 
 typedef struct out_keys {
@@ -45,7 +46,7 @@ typedef struct keep_call {
     ottr_arena term_arena;
     ottr_arena decode_arena;
     rocksdb_writebatch_t *wb;
-    out_keys idx;
+    store_postings idx;
     out_keys tags;
     bool oom;
     /* totals, counted once the write succeeds */
@@ -67,7 +68,7 @@ typedef struct keep_ctx {
 } keep_ctx;
 
 static void out_add(keep_call *c, out_keys *o, const uint8_t *p, size_t len, uint32_t sec,
-                    uint64_t hash, bool del)
+                    uint64_t hash)
 {
     if (c->oom)
         return;
@@ -86,7 +87,7 @@ static void out_add(keep_call *c, out_keys *o, const uint8_t *p, size_t len, uin
         c->oom = true;
         return;
     }
-    o->v[o->n++] = (out_key){copy, (uint32_t)len, sec, hash, del, false};
+    o->v[o->n++] = (out_key){copy, (uint32_t)len, sec, hash, false};
 }
 
 /* Decodes one chunk into the summary |acc| (may be NULL) and the term sets. */
@@ -166,7 +167,7 @@ out:
 }
 
 /* Adds the terms of every chunk already stored for the trace (used when its
- * start second moves and every index key must be re-keyed). */
+ * start second moves and every index entry is written again at the new one). */
 static ottr_status collect_stored_terms(keep_ctx *k)
 {
     store *s = k->c->s;
@@ -195,22 +196,21 @@ static ottr_status collect_stored_terms(keep_ctx *k)
     return OTTR_OK;
 }
 
-/* Queues the index keys of the terms at |start_sec|. A trace that started far
- * from its arrival second (clock skew, replayed or far-future spans) gives its
- * keys that arrival second as value (see INDEX_ARRIVAL_SKEW_SEC). */
-static void add_index_keys(keep_ctx *k, uint32_t start_sec, uint32_t arrival_sec, bool del)
+/* Queues the index entries of the terms at |start_sec|. A trace that started
+ * far from its arrival second (clock skew, replayed or far-future spans) expires
+ * by that arrival second (see INDEX_ARRIVAL_SKEW_SEC). */
+static void add_index_entries(keep_ctx *k, uint32_t start_sec, uint32_t arrival_sec)
 {
-    uint8_t key[1024], suffix[INDEX_SUFFIX_LEN];
-    store_key_index_suffix(suffix, start_sec, k->tid);
     uint64_t lo = (uint64_t)start_sec + INDEX_ARRIVAL_SKEW_SEC;
     uint64_t hi = (uint64_t)arrival_sec + INDEX_ARRIVAL_SKEW_SEC;
-    uint32_t val = del || (lo >= arrival_sec && hi >= start_sec) ? 0 : arrival_sec;
+    uint32_t ret = lo >= arrival_sec && hi >= start_sec ? start_sec : arrival_sec;
     for (size_t i = 0; i < k->idx.cap; i++) {
         const store_term *t = &k->idx.slots[i];
-        size_t klen = t->p ? store_key_index(key, sizeof(key), t->p, t->len, suffix) : 0;
-        if (klen > 0)
-            out_add(k->c, &k->c->idx, key, klen, val, 0, del);
+        if (t->p)
+            store_postings_add(&k->c->idx, t->p, t->len, t->hash, start_sec, ret, k->tid);
     }
+    if (k->c->idx.oom)
+        k->c->oom = true;
 }
 
 static bool tag_fresh(store *s, uint64_t hash, uint32_t sec)
@@ -226,7 +226,7 @@ static void add_tags(keep_ctx *k, uint32_t sec)
     for (size_t i = 0; i < k->tags.cap; i++) {
         const store_term *t = &k->tags.slots[i];
         if (t->p && !tag_fresh(k->c->s, t->hash, sec))
-            out_add(k->c, &k->c->tags, t->p, t->len, sec, t->hash, false);
+            out_add(k->c, &k->c->tags, t->p, t->len, sec, t->hash);
     }
 }
 
@@ -287,14 +287,15 @@ static ottr_status keep_one(keep_ctx *k, const store_keep_req *reqs, size_t nreq
                       store_key_index_prefix(all, sizeof(all), IDX_ALL, NULL, 0, NULL, 0), false);
     uint32_t new_sec = store_key_sec(merged.sum.start_ns);
     if (k->have_old && store_key_sec(k->old.sum.start_ns) != new_sec) {
+        /* The entries at the old second stay; readers skip them (the summary
+         * starts elsewhere). */
         st = collect_stored_terms(k);
         if (st != OTTR_OK)
             return st;
-        add_index_keys(k, store_key_sec(k->old.sum.start_ns), 0, true);
     }
     if (k->idx.oom || k->tags.oom)
         return OTTR_ERR_NOMEM;
-    add_index_keys(k, new_sec, merged.last_arrival_sec, false);
+    add_index_entries(k, new_sec, merged.last_arrival_sec);
     add_tags(k, merged.last_arrival_sec);
 
     uint8_t val[STORE_SUMMARY_MAX];
@@ -317,15 +318,12 @@ static int key_cmp(const void *a, const void *b)
         return r;
     if (x->len != y->len)
         return x->len < y->len ? -1 : 1;
-    /* Same key: a delete before a put, an older tag second before a newer one. */
-    if (x->del != y->del)
-        return x->del ? -1 : 1;
+    /* Same key: an older second before a newer one. */
     return x->sec < y->sec ? -1 : x->sec > y->sec;
 }
 
 /* Sorts the queued keys and marks all but the last of each run of one key: the
- * last is the state to write (a put after a delete of the same index key, the
- * newest second of a tag). */
+ * last, the newest second of a tag, is the one to write. */
 static void sort_keys(out_keys *o)
 {
     if (o->n > 1)
@@ -336,57 +334,50 @@ static void sort_keys(out_keys *o)
     }
 }
 
-/* Writes the keys of family |cf| in order: into the batch when |f| is NULL,
- * else into an SST file created in |*f| at the first key. */
-static ottr_status emit_keys(keep_call *c, int cf, const out_keys *o, store_sst **f)
+/* Writes the tag entries in order: into the batch when |f| is NULL, else into
+ * an SST file created in |*f| at the first key. */
+static ottr_status emit_tags(keep_call *c, const out_keys *o, store_sst **f)
 {
-    rocksdb_column_family_handle_t *h = c->s->cf[cf];
+    rocksdb_column_family_handle_t *h = c->s->cf[CF_TAGS];
     ottr_status st = OTTR_OK;
     for (size_t i = 0; i < o->n && st == OTTR_OK; i++) {
         const out_key *k = &o->v[i];
         if (k->skip)
             continue;
         uint8_t v[4];
-        size_t vlen = 0;
-        if (cf == CF_TAGS || (cf == CF_INDEX && k->sec && !k->del)) {
-            be32_put(v, k->sec);
-            vlen = 4;
-        }
+        be32_put(v, k->sec);
         if (f == NULL) {
-            if (k->del)
-                rocksdb_writebatch_delete_cf(c->wb, h, (const char *)k->p, k->len);
-            else
-                rocksdb_writebatch_put_cf(c->wb, h, (const char *)k->p, k->len, (const char *)v,
-                                          vlen);
+            rocksdb_writebatch_put_cf(c->wb, h, (const char *)k->p, k->len, (const char *)v, 4);
             continue;
         }
         if (*f == NULL)
-            st = store_sst_create(c->s, cf, f);
+            st = store_sst_create(c->s, CF_TAGS, f);
         if (st == OTTR_OK)
-            st = k->del ? store_sst_delete(*f, k->p, k->len)
-                        : store_sst_put(*f, k->p, k->len, v, vlen);
+            st = store_sst_put(*f, k->p, k->len, v, 4);
     }
     return st;
 }
 
-/* Writes the queued index keys and tag entries: ingested as SST files when
- * there are many, else into the batch. The ingest comes before the batch is
- * written: if the process dies in between, the keep is redone from pending and
- * writes the same keys again (a search skips an index key whose summary is not
- * there yet); if the ingest fails, the batch is not written. */
+/* Writes the queued index entries and tag entries: ingested as SST files when
+ * they make many keys, else into the batch. The ingest comes before the batch
+ * is written: if the process dies in between, the keep is redone from pending
+ * and writes the same entries again (a search skips an entry whose summary is
+ * not there yet, and a trace it has seen); if the ingest fails, the batch is not
+ * written. */
 static ottr_status write_keys(keep_call *c)
 {
-    sort_keys(&c->idx);
+    size_t nidx = store_postings_sort(&c->idx);
     sort_keys(&c->tags);
-    if (c->idx.n + c->tags.n < KEEP_INGEST_MIN_KEYS) {
-        emit_keys(c, CF_INDEX, &c->idx, NULL);
-        emit_keys(c, CF_TAGS, &c->tags, NULL);
-        return OTTR_OK;
+    if (nidx + c->tags.n < KEEP_INGEST_MIN_KEYS) {
+        ottr_status st = store_postings_write(c->s, &c->idx, c->wb, NULL);
+        if (st == OTTR_OK)
+            st = emit_tags(c, &c->tags, NULL);
+        return st;
     }
     store_sst *f[2] = {NULL, NULL};
-    ottr_status st = emit_keys(c, CF_INDEX, &c->idx, &f[0]);
+    ottr_status st = store_postings_write(c->s, &c->idx, NULL, &f[0]);
     if (st == OTTR_OK)
-        st = emit_keys(c, CF_TAGS, &c->tags, &f[1]);
+        st = emit_tags(c, &c->tags, &f[1]);
     if (st != OTTR_OK) {
         store_sst_discard(f[0]);
         store_sst_discard(f[1]);
@@ -434,6 +425,7 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     ottr_arena_init(&c.term_arena, 16 * 1024, 0);
     ottr_arena_init(&c.decode_arena, 64 * 1024, 0);
     c.wb = rocksdb_writebatch_create();
+    store_postings_init(&c.idx);
 
     /* Every stripe the traces use, locked in ascending order. */
     bool locked[STORE_KEEP_STRIPES] = {false};
@@ -482,7 +474,7 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
         if (locked[i])
             pthread_mutex_unlock(&s->keep_locks[i]);
     rocksdb_writebatch_destroy(c.wb);
-    free(c.idx.v);
+    store_postings_free(&c.idx);
     free(c.tags.v);
     ottr_arena_free(&c.key_arena);
     ottr_arena_free(&c.term_arena);

@@ -35,38 +35,31 @@ size_t store_key_index_prefix(uint8_t *out, size_t cap, char kind, const void *a
     return n;
 }
 
-void store_key_index_suffix(uint8_t out[INDEX_SUFFIX_LEN], uint32_t start_sec,
-                            const uint8_t tid[16])
+size_t store_key_posting_head(uint8_t *out, size_t cap, const uint8_t *prefix, size_t plen,
+                              uint64_t hash, uint32_t start_sec)
 {
-    be32_put(out, ~start_sec);
-    memcpy(out + 4, tid, 16);
-}
-
-size_t store_key_index(uint8_t *out, size_t cap, const uint8_t *prefix, size_t plen,
-                       const uint8_t suffix[INDEX_SUFFIX_LEN])
-{
-    if (plen + INDEX_SUFFIX_LEN > cap)
+    if (plen < 2)
         return 0;
-    memcpy(out, prefix, plen);
-    memcpy(out + plen, suffix, INDEX_SUFFIX_LEN);
-    return plen + INDEX_SUFFIX_LEN;
+    /* The group: the kind, and for attributes the key up to its 0x01. */
+    size_t glen = 1;
+    if (prefix[0] == IDX_ATTR) {
+        const uint8_t *sep = memchr(prefix + 1, 0x01, plen - 1);
+        if (sep == NULL)
+            return 0;
+        glen = (size_t)(sep - prefix) + 1;
+    }
+    if (glen + 5 > cap)
+        return 0;
+    memcpy(out, prefix, glen);
+    out[0] = (uint8_t)(prefix[0] - 'a' + 'A');
+    out[glen] = (uint8_t)(hash >> 56);
+    be32_put(out + glen + 1, ~start_sec);
+    return glen + 5;
 }
 
-size_t store_key_index_seek(uint8_t *out, const uint8_t *prefix, size_t plen, uint32_t newest_sec)
+uint32_t store_key_posting_sec(const uint8_t *head, size_t hlen)
 {
-    memcpy(out, prefix, plen);
-    be32_put(out + plen, ~newest_sec);
-    return plen + 4;
-}
-
-uint32_t store_key_index_sec(const uint8_t suffix[INDEX_SUFFIX_LEN])
-{
-    return ~be32_get(suffix);
-}
-
-const uint8_t *store_key_index_tid(const uint8_t suffix[INDEX_SUFFIX_LEN])
-{
-    return suffix + 4;
+    return ~be32_get(head + hlen - 4);
 }
 
 /* ---- tags ---- */

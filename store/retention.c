@@ -36,11 +36,11 @@ static uint64_t record_sec(int cf, const char *k, size_t klen, const char *v, si
     case CF_SUMMARIES:
         return store_summary_value_sec((const uint8_t *)v, vlen);
     case CF_INDEX:
-        if (vlen == 4)
+        /* Posting lists, and keys of earlier versions with an arrival second. */
+        if (vlen >= 4)
             return be32_get(v);
-        return klen > INDEX_SUFFIX_LEN
-                   ? store_key_index_sec((const uint8_t *)k + klen - INDEX_SUFFIX_LEN)
-                   : 0;
+        /* Earlier versions: the start second in the key. */
+        return klen > LEGACY_INDEX_SUFFIX_LEN ? ~be32_get(k + klen - LEGACY_INDEX_SUFFIX_LEN) : 0;
     case CF_TAGS:
         return vlen == 4 ? be32_get(v) : 0;
     case CF_EDGES: {

@@ -1,9 +1,13 @@
-/* store/search.c - finds traces through the time-ordered index: one term drives
- * the scan (newest start second first), the query's other terms are checked by
- * point lookups of their index keys, and the summary settles time and duration. */
+/* store/search.c - finds traces through the index's posting lists: one term
+ * drives the scan of its bucket (newest start second first), the query's other
+ * terms are checked against their entries of the same second, and the summary
+ * settles time and duration. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "store/internal.h"
 
@@ -13,9 +17,23 @@
  * a second with more candidates is reported in batches of this many. */
 #define SECOND_BATCH 256
 
+/* A set of trace IDs (open addressing). */
+typedef struct tidset {
+    uint8_t (*ids)[16];
+    uint8_t *used;
+    size_t cap, n;
+} tidset;
+
 typedef struct qterm {
     uint8_t prefix[TERM_MAX]; /* kind | term | 0x00 */
     size_t len;
+    uint64_t hash;
+    uint8_t bucket[STORE_POSTING_HEAD_MAX]; /* group | bucket */
+    size_t blen;
+    rocksdb_iterator_t *it; /* the other terms': their entries of one second */
+    tidset set;
+    uint32_t set_sec;
+    bool set_loaded;
 } qterm;
 
 typedef struct search_ctx {
@@ -24,13 +42,81 @@ typedef struct search_ctx {
     rocksdb_readoptions_t *ro;
     qterm terms[MAX_QUERY_TERMS]; /* terms[0] drives the scan */
     size_t nterms;
+    tidset seen; /* traces reported in the current second */
     store_trace_summary *batch;
     size_t nbatch;
     store_summary_fn fn;
     void *fnctx;
     bool stopped; /* |fn| asked to stop */
+    bool halted;  /* q->stop asked to stop: what is found so far is reported */
     store_search_stats stats;
 } search_ctx;
+
+/* ---- tidset ---- */
+
+static void tidset_clear(tidset *t)
+{
+    if (t->n)
+        memset(t->used, 0, t->cap);
+    t->n = 0;
+}
+
+static void tidset_free(tidset *t)
+{
+    free(t->ids);
+    free(t->used);
+    memset(t, 0, sizeof(*t));
+}
+
+static size_t tidset_slot(const tidset *t, const uint8_t *tid)
+{
+    return (size_t)be64_get(tid + 8) & (t->cap - 1);
+}
+
+static bool tidset_has(const tidset *t, const uint8_t *tid)
+{
+    if (t->n == 0)
+        return false;
+    for (size_t j = tidset_slot(t, tid); t->used[j]; j = (j + 1) & (t->cap - 1))
+        if (memcmp(t->ids[j], tid, 16) == 0)
+            return true;
+    return false;
+}
+
+/* Adds |tid|: 1 when added, 0 when present, -1 when out of memory. */
+static int tidset_add(tidset *t, const uint8_t *tid)
+{
+    if ((t->n + 1) * 2 > t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 64;
+        tidset g = {malloc(ncap * 16), calloc(ncap, 1), ncap, 0};
+        if (g.ids == NULL || g.used == NULL) {
+            tidset_free(&g);
+            return -1;
+        }
+        for (size_t i = 0; i < t->cap; i++) {
+            if (!t->used[i])
+                continue;
+            size_t j = tidset_slot(&g, t->ids[i]);
+            while (g.used[j])
+                j = (j + 1) & (ncap - 1);
+            memcpy(g.ids[j], t->ids[i], 16);
+            g.used[j] = 1;
+        }
+        g.n = t->n;
+        tidset_free(t);
+        *t = g;
+    }
+    size_t j = tidset_slot(t, tid);
+    for (; t->used[j]; j = (j + 1) & (t->cap - 1))
+        if (memcmp(t->ids[j], tid, 16) == 0)
+            return 0;
+    memcpy(t->ids[j], tid, 16);
+    t->used[j] = 1;
+    t->n++;
+    return 1;
+}
+
+/* ---- terms ---- */
 
 /* Adds a term; returns false when it can never match (too long to be indexed). */
 static bool add_term(search_ctx *c, char kind, const char *a, size_t alen, const char *b,
@@ -42,6 +128,12 @@ static bool add_term(search_ctx *c, char kind, const char *a, size_t alen, const
     t->len = store_key_index_prefix(t->prefix, sizeof(t->prefix), kind, a, alen, b, blen);
     if (t->len == 0)
         return false;
+    t->hash = XXH3_64bits(t->prefix, t->len);
+    size_t hlen =
+        store_key_posting_head(t->bucket, sizeof(t->bucket), t->prefix, t->len, t->hash, 0);
+    if (hlen == 0)
+        return false;
+    t->blen = store_key_posting_bucket_len(hlen);
     c->nterms++;
     return true;
 }
@@ -76,16 +168,66 @@ static bool build_terms(search_ctx *c)
     return ok;
 }
 
-/* 1 when every term but the driving one has an index key for the trace. */
-static int other_terms_hold(search_ctx *c, const uint8_t *suffix)
+/* The start of |t|'s keys of second |sec| (bucket | ~sec); returns the length. */
+static size_t second_seek(const qterm *t, uint32_t sec, uint8_t *out)
 {
-    uint8_t key[TERM_MAX + INDEX_SUFFIX_LEN];
+    memcpy(out, t->bucket, t->blen);
+    be32_put(out + t->blen, ~sec);
+    return t->blen + 4;
+}
+
+/* Whether |v| is a posting-list value: retention second, whole entries. */
+static bool entries_ok(size_t vlen)
+{
+    return vlen >= 4 && (vlen - 4) % STORE_POSTING_ENTRY_LEN == 0;
+}
+
+/* Loads the traces |t| holds at |sec| into its set. 0, or -1 (out of memory or
+ * a read error, logged). */
+static int load_second(search_ctx *c, qterm *t, uint32_t sec)
+{
+    tidset_clear(&t->set);
+    t->set_sec = sec;
+    t->set_loaded = true;
+    if (t->it == NULL &&
+        (t->it = rocksdb_create_iterator_cf(c->s->db, c->ro, c->s->cf[CF_INDEX])) == NULL)
+        return -1;
+    uint8_t seek[STORE_POSTING_HEAD_MAX];
+    size_t slen = second_seek(t, sec, seek);
+    for (rocksdb_iter_seek(t->it, (const char *)seek, slen); rocksdb_iter_valid(t->it);
+         rocksdb_iter_next(t->it)) {
+        size_t klen, vlen;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(t->it, &klen);
+        if (klen != slen + 8 || memcmp(k, seek, slen) != 0)
+            break;
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(t->it, &vlen);
+        c->stats.inspected_bytes += vlen;
+        if (!entries_ok(vlen))
+            continue;
+        for (size_t o = 4; o < vlen; o += STORE_POSTING_ENTRY_LEN)
+            if (be64_get(v + o + 16) == t->hash && tidset_add(&t->set, v + o) < 0)
+                return -1;
+    }
+    char *e = NULL;
+    rocksdb_iter_get_error(t->it, &e);
+    if (e) {
+        OTTR_ERROR(STORE_COMPONENT, "search: index read failed: %s", e);
+        free(e);
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when every term but the driving one holds the trace at |sec|, 0 when one
+ * does not, -1 on an error. */
+static int other_terms_hold(search_ctx *c, uint32_t sec, const uint8_t *tid)
+{
     for (size_t i = 1; i < c->nterms; i++) {
-        size_t klen =
-            store_key_index(key, sizeof(key), c->terms[i].prefix, c->terms[i].len, suffix);
-        int ex = store_key_exists(c->s, c->ro, CF_INDEX, key, klen);
-        if (ex <= 0)
-            return ex;
+        qterm *t = &c->terms[i];
+        if ((!t->set_loaded || t->set_sec != sec) && load_second(c, t, sec) != 0)
+            return -1;
+        if (!tidset_has(&t->set, tid))
+            return 0;
     }
     return 1;
 }
@@ -122,8 +264,8 @@ static bool summary_matches(const store_search_query *q, const store_trace_summa
     return true;
 }
 
-/* Loads and checks one candidate; queues it when it matches. */
-static ottr_status candidate(search_ctx *c, const uint8_t *tid)
+/* Loads and checks one candidate of second |sec|; queues it when it matches. */
+static ottr_status candidate(search_ctx *c, const uint8_t *tid, uint32_t sec)
 {
     char *e = NULL;
     rocksdb_pinnableslice_t *ps =
@@ -142,11 +284,43 @@ static ottr_status candidate(search_ctx *c, const uint8_t *tid)
     store_summary_acc a;
     int bad = store_summary_decode((const uint8_t *)v, vlen, tid, &a);
     rocksdb_pinnableslice_destroy(ps);
-    if (bad || !summary_matches(c->q, &a.sum))
+    /* An entry left at a second the trace no longer starts in is not it. */
+    if (bad || store_key_sec(a.sum.start_ns) != sec || !summary_matches(c->q, &a.sum))
         return OTTR_OK;
     c->batch[c->nbatch++] = a.sum;
     if (c->nbatch == SECOND_BATCH)
         flush_batch(c);
+    return OTTR_OK;
+}
+
+/* Checks the entries of one key of the driving term (second |sec|). */
+static ottr_status visit_entries(search_ctx *c, uint32_t sec, const uint8_t *v, size_t vlen,
+                                 uint32_t *nseen)
+{
+    const store_search_query *q = c->q;
+    const qterm *d = &c->terms[0];
+    for (size_t o = 4; o < vlen && !c->stopped; o += STORE_POSTING_ENTRY_LEN) {
+        if (q->stop && ++*nseen % STORE_SEARCH_STOP_EVERY == 0 && q->stop(q->stop_ctx, &c->stats)) {
+            c->halted = true;
+            break;
+        }
+        const uint8_t *tid = v + o;
+        if (be64_get(v + o + 16) != d->hash)
+            continue;
+        int added = tidset_add(&c->seen, tid);
+        if (added < 0)
+            return OTTR_ERR_NOMEM;
+        if (added == 0)
+            continue; /* reported in this second already */
+        int ok = other_terms_hold(c, sec, tid);
+        if (ok < 0)
+            return OTTR_ERR_IO;
+        if (ok == 0)
+            continue;
+        ottr_status st = candidate(c, tid, sec);
+        if (st != OTTR_OK)
+            return st;
+    }
     return OTTR_OK;
 }
 
@@ -161,45 +335,33 @@ static ottr_status scan(search_ctx *c)
     if (q->end_ns && q->start_ns > q->end_ns)
         return OTTR_OK;
 
-    /* The driving term's keys end where the term's 0x00 separator becomes 0x01. */
-    uint8_t upper[TERM_MAX];
-    store_key_upper(upper, d->prefix, d->len);
-    rocksdb_readoptions_set_iterate_upper_bound(c->ro, (const char *)upper, d->len);
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(c->s->db, c->ro, c->s->cf[CF_INDEX]);
-
-    uint8_t seek[TERM_MAX + 4];
-    size_t seeklen =
-        store_key_index_seek(seek, d->prefix, d->len, q->end_ns ? end_sec : UINT32_MAX);
+    uint8_t seek[STORE_POSTING_HEAD_MAX];
+    size_t seeklen = second_seek(d, q->end_ns ? end_sec : UINT32_MAX, seek);
     ottr_status st = OTTR_OK;
     bool have_sec = false;
     uint32_t cur_sec = 0;
     uint32_t nseen = 0;
-    for (rocksdb_iter_seek(it, (const char *)seek, seeklen); rocksdb_iter_valid(it) && !c->stopped;
+    for (rocksdb_iter_seek(it, (const char *)seek, seeklen);
+         rocksdb_iter_valid(it) && !c->stopped && !c->halted && st == OTTR_OK;
          rocksdb_iter_next(it)) {
-        if (q->stop && ++nseen % STORE_SEARCH_STOP_EVERY == 0 && q->stop(q->stop_ctx, &c->stats))
-            break;
-        size_t klen;
+        size_t klen, vlen;
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
-        if (klen != d->len + INDEX_SUFFIX_LEN || memcmp(k, d->prefix, d->len) != 0)
-            continue;
-        const uint8_t *suffix = k + d->len;
-        uint32_t sec = store_key_index_sec(suffix);
+        if (klen != d->blen + 12 || memcmp(k, d->bucket, d->blen) != 0)
+            break; /* past the bucket */
+        uint32_t sec = store_key_posting_sec(k, d->blen + 4);
         if (q->start_ns && sec < start_sec)
             break;
-        if (have_sec && sec != cur_sec)
+        if (have_sec && sec != cur_sec) {
             flush_batch(c);
+            tidset_clear(&c->seen);
+        }
         have_sec = true;
         cur_sec = sec;
-        int ok = other_terms_hold(c, suffix);
-        if (ok < 0) {
-            st = OTTR_ERR_IO;
-            break;
-        }
-        if (ok == 0)
-            continue;
-        st = candidate(c, store_key_index_tid(suffix));
-        if (st != OTTR_OK)
-            break;
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vlen);
+        c->stats.inspected_bytes += vlen;
+        if (entries_ok(vlen))
+            st = visit_entries(c, sec, v, vlen, &nseen);
     }
     char *e = NULL;
     rocksdb_iter_get_error(it, &e);
@@ -241,6 +403,12 @@ ottr_status store_search(store *s, const store_search_query *q, store_summary_fn
     c->ro = rocksdb_readoptions_create();
     rocksdb_readoptions_set_snapshot(c->ro, snap);
     st = scan(c);
+    for (size_t i = 0; i < c->nterms; i++) {
+        if (c->terms[i].it)
+            rocksdb_iter_destroy(c->terms[i].it);
+        tidset_free(&c->terms[i].set);
+    }
+    tidset_free(&c->seen);
     rocksdb_readoptions_destroy(c->ro);
     rocksdb_release_snapshot(s->db, snap);
 out:

@@ -602,6 +602,13 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
         st = store_ingest_dir_prepare(s, err, errlen);
     if (st == OTTR_OK)
         st = store_plog_open(s, err, errlen);
+    if (st == OTTR_OK) {
+        store_postings_seed(s);
+        st = store_index_migrate(s);
+        if (st != OTTR_OK)
+            snprintf(err, errlen, "store %s: moving the index to this version's layout failed",
+                     s->path);
+    }
     if (st == OTTR_OK && s->opt.sync == STORE_SYNC_INTERVAL && start_sync_thread(s) != 0) {
         snprintf(err, errlen, "cannot start the WAL sync thread");
         st = OTTR_ERR_INTERNAL;
