@@ -71,6 +71,16 @@ static rocksdb_options_t *family_options(store *s, int cf)
         rocksdb_options_set_prefix_extractor(o, rocksdb_slicetransform_create_fixed_prefix(16));
         rocksdb_options_set_memtable_prefix_bloom_size_ratio(o, 0.05);
         wbuf = 64u << 20;
+        /* Chunks go to blob files when their memtable is flushed: compactions
+         * then move 24-byte keys and blob references instead of rewriting
+         * every chunk at each level. A blob file goes once retention has
+         * dropped every key that refers to it. */
+        rocksdb_options_set_enable_blob_files(o, 1);
+        rocksdb_options_set_min_blob_size(o, 256);
+        rocksdb_options_set_blob_file_size(o, 128u << 20);
+        rocksdb_options_set_blob_compression_type(o, rocksdb_lz4_compression);
+        rocksdb_options_set_enable_blob_gc(o, 1);
+        rocksdb_options_set_blob_cache(o, s->cache);
         break;
     case CF_SUMMARIES:
         rocksdb_options_set_prefix_extractor(o, rocksdb_slicetransform_create_fixed_prefix(16));
