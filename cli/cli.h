@@ -59,6 +59,12 @@ typedef struct cli_opts {
     bool color;                /* resolved: terminal, no --no-color, NO_COLOR unset */
     int width;                 /* --width, or 0 for "terminal width or 100" */
     uint64_t timeout_ns;       /* --timeout (default 30s) */
+    const char *ca_file;       /* --ca: CA certificates for https; NULL: the system's */
+    const char *cert_file;     /* --cert: client certificate (mTLS) */
+    const char *key_file;      /* --key: its private key */
+    bool insecure;             /* --insecure: do not verify the server's certificate */
+    const char *token;         /* --token or OTTR_TOKEN: Authorization: Bearer */
+    const char *user;          /* --user or OTTR_USER: USER:PASSWORD for basic auth */
 
     bool attrs;       /* trace --attrs */
     const char *file; /* trace --file: render a saved JSON trace, no server */

@@ -54,7 +54,9 @@ class Ottrd:
         self.query_port = int(kv["query"])
         self.jaeger_port = int(kv["jaeger"])
         self.admin_port = int(kv["admin"])
-        wait_for(lambda: self.get(self.query_port, "/ready")[0] == 200, what="/ready")
+        # The admin port is plain HTTP on loopback in every test, whatever TLS
+        # and authentication the others have.
+        wait_for(lambda: self.get(self.admin_port, "/ready")[0] == 200, what="/ready")
         return self
 
     def get(self, port, path, headers=None):
