@@ -89,7 +89,7 @@ static const struct {
 } commands[] = {
     {"trace", CLI_CMD_TRACE},           {"search", CLI_CMD_SEARCH}, {"services", CLI_CMD_SERVICES},
     {"operations", CLI_CMD_OPERATIONS}, {"deps", CLI_CMD_DEPS},     {"send", CLI_CMD_SEND},
-    {"version", CLI_CMD_VERSION},       {"help", CLI_CMD_HELP},
+    {"version", CLI_CMD_VERSION},       {"help", CLI_CMD_HELP},     {"passwd", CLI_CMD_PASSWD},
 };
 
 cli_command cli_command_lookup(const char *name)
@@ -304,6 +304,10 @@ static int check_args(cli_opts *o, char *err, size_t errlen)
     case CLI_CMD_SEND:
         if (o->nargs == 0)
             return usage(err, errlen, "%s: want at least one file (see 'ottr help %s')", c, c);
+        return 0;
+    case CLI_CMD_PASSWD:
+        if (o->nargs != 1)
+            return usage(err, errlen, "%s: want one user name (see 'ottr help %s')", c, c);
         return 0;
     case CLI_CMD_HELP:
         if (o->nargs > 1)

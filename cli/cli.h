@@ -41,6 +41,7 @@ typedef enum cli_command {
     CLI_CMD_OPERATIONS,
     CLI_CMD_DEPS,
     CLI_CMD_SEND,
+    CLI_CMD_PASSWD,
     CLI_CMD_VERSION,
     CLI_CMD_HELP,
 } cli_command;
@@ -349,6 +350,7 @@ int cli_cmd_services(const cli_opts *o);
 int cli_cmd_operations(const cli_opts *o);
 int cli_cmd_deps(const cli_opts *o);
 int cli_cmd_send(const cli_opts *o);
+int cli_cmd_passwd(const cli_opts *o);
 
 /* The whole program: parse, dispatch, report. */
 int cli_run(int argc, char **argv);

@@ -13,6 +13,7 @@ static const char general[] =
     "  operations SERVICE  list the span names of a service\n"
     "  deps                the service dependency map, as a table or Graphviz DOT\n"
     "  send FILE...        send OTLP JSON or protobuf files to the OTLP/HTTP receiver\n"
+    "  passwd USER         print a users-file line for basic authentication\n"
     "  version             print the version\n"
     "  help [COMMAND]      this help, or the help of a command\n"
     "\n"
@@ -135,6 +136,13 @@ static const char help_send[] =
     "Exits 5 when a file is not OTLP or the receiver rejected spans, 4 when it answered\n"
     "with an error, 3 when it cannot be reached.\n";
 
+static const char help_passwd[] =
+    "Usage: ottr passwd USER\n"
+    "\n"
+    "Reads a password from stdin (without echo on a terminal) and prints the line\n"
+    "USER:HASH (bcrypt) for the users file of a port with auth.type basic; append\n"
+    "\":TENANT\" to bind the user to a tenant (docs/SECURITY.md).\n";
+
 static const char help_version[] = "Usage: ottr version\n\nPrints the version of ottr.\n";
 
 static const char help_help[] = "Usage: ottr help [COMMAND]\n\nPrints the help of ottr or of "
@@ -160,6 +168,9 @@ void cli_help_render(cli_command cmd, ottr_buf *out)
         break;
     case CLI_CMD_SEND:
         ottr_buf_puts(out, help_send);
+        break;
+    case CLI_CMD_PASSWD:
+        ottr_buf_puts(out, help_passwd);
         break;
     case CLI_CMD_VERSION:
         ottr_buf_puts(out, help_version);

@@ -73,10 +73,16 @@ def config(d):
     p = lambda n: os.path.join(d, n)  # noqa: E731
     with open(p("tokens"), "w") as f:
         f.write("# OTLP senders\n%s team-a\n" % TOKEN)
+    # `ottr passwd` makes the line (bcrypt); `openssl passwd -6` (sha512crypt) another.
     h = subprocess.run(["openssl", "passwd", "-6", PASSWORD], check=True, capture_output=True,
                        text=True).stdout.strip()
+    line = "grafana:%s" % h
+    if os.environ.get("OTTR"):
+        line = subprocess.run([os.environ["OTTR"], "passwd", "grafana"], input=PASSWORD + "\n",
+                              check=True, capture_output=True, text=True).stdout.strip()
+        check(line.startswith("grafana:$2b$"), "ottr passwd: %r" % line)
     with open(p("users"), "w") as f:
-        f.write("grafana:%s\n" % h)
+        f.write("%s\nops:%s\n" % (line, h))
     with open(p("names"), "w") as f:
         f.write("alice\n")
     for n in ("crt", "key"):
