@@ -91,7 +91,10 @@ def config(d):
     cfg = p("ottr.yaml")
     with open(cfg, "w") as f:
         f.write("sampling:\n  decision_wait: 1s\n  decision_wait_after_root: 200ms\n")
-        f.write("grpc:\n" + tls + "  auth: {type: bearer, file: %s}\n" % p("tokens"))
+        # gRPC: a client certificate and a token, both.
+        f.write("grpc:\n  tls: {cert_file: %s, key_file: %s, client_ca_file: %s}\n"
+                "  auth: {type: bearer, file: %s}\n"
+                % (p("live.crt"), p("live.key"), p("ca.crt"), p("tokens")))
         f.write("http:\n" + tls + "  auth: {type: bearer, file: %s}\n" % p("tokens"))
         f.write("query:\n  tls: {cert_file: %s, key_file: %s, client_ca_file: %s}\n"
                 "  auth: {type: mtls, file: %s}\n"
@@ -118,12 +121,15 @@ def curl(*args):
     return r.returncode, int(code or 0), body
 
 
-def served_cert(port, ca, alpn=None):
+def served_cert(port, ca, alpn=None, client=None):
     """The DER certificate a new TLS connection to |port| gets."""
     import socket
     ctx = ssl.create_default_context(cafile=ca)
     if alpn:
         ctx.set_alpn_protocols(alpn)
+    if client:
+        base = os.path.join(os.path.dirname(ca), client)
+        ctx.load_cert_chain(base + ".crt", base + ".key")
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         with ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
             return t.getpeercert(binary_form=True)
@@ -135,8 +141,9 @@ def der_of(pem_path):
 
 GRPC_CALL = r"""
 import sys, grpc
-port, ca, authz = sys.argv[1], sys.argv[2], sys.argv[3]
-creds = grpc.ssl_channel_credentials(open(ca, "rb").read())
+port, ca, authz, cert = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+pair = (open(cert + ".key", "rb").read(), open(cert + ".crt", "rb").read()) if cert else (None, None)
+creds = grpc.ssl_channel_credentials(open(ca, "rb").read(), *pair)
 ch = grpc.secure_channel("127.0.0.1:" + port, creds)
 call = ch.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
 md = [("authorization", authz)] if authz else []
@@ -148,9 +155,11 @@ except grpc.RpcError as e:
 """
 
 
-def grpc_status(port, ca, authz):
-    r = subprocess.run([VENV_PY, "-c", GRPC_CALL, str(port), ca, authz], capture_output=True,
-                       text=True, env=child_env(), timeout=30)
+def grpc_status(port, ca, authz, cert="alice"):
+    """The status of an Export call with |authz| and the client certificate |cert|."""
+    cert = os.path.join(os.path.dirname(ca), cert) if cert else ""
+    r = subprocess.run([VENV_PY, "-c", GRPC_CALL, str(port), ca, authz, cert],
+                       capture_output=True, text=True, env=child_env(), timeout=30)
     return r.stdout.strip() or r.stderr[-500:]
 
 
@@ -167,6 +176,8 @@ def emit(node, d, label, sdk, protocol, port, ca, token):
         env.pop(k, None)
     env["OTEL_EXPORTER_OTLP_HEADERS"] = "authorization=Bearer " + token
     env["OTEL_EXPORTER_OTLP_CERTIFICATE"] = ca
+    env["OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"] = os.path.join(d, "alice.crt")
+    env["OTEL_EXPORTER_OTLP_CLIENT_KEY"] = os.path.join(d, "alice.key")
     env["NODE_EXTRA_CA_CERTS"] = ca
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=45, env=env, cwd=SDK)
     check(r.returncode == 0, "%s over TLS with a bearer header failed:\n%s%s"
@@ -194,6 +205,11 @@ def refusals(d, o, ca):
     check(grpc_status(o.grpc_port, ca, "") == "UNAUTHENTICATED", "grpc without a token")
     check(grpc_status(o.grpc_port, ca, "Bearer nope") == "UNAUTHENTICATED", "grpc wrong token")
     check(grpc_status(o.grpc_port, ca, "Bearer " + TOKEN) != "UNAUTHENTICATED", "grpc token")
+    # ... and no handshake without a client certificate, or with another CA's.
+    check(grpc_status(o.grpc_port, ca, "Bearer " + TOKEN, "") == "UNAVAILABLE",
+          "grpc without a client certificate")
+    check(grpc_status(o.grpc_port, ca, "Bearer " + TOKEN, "mallory") == "UNAVAILABLE",
+          "grpc with a rogue CA's client certificate")
     # OTLP/HTTP: 401, the challenge, a google.rpc.Status body in the request's encoding.
     body = b'{"resourceSpans":[]}'
     for hdrs, what in [({}, "missing"), ({"Authorization": "Bearer nope"}, "wrong"),
@@ -275,6 +291,17 @@ def reload_under_load(d, o, ca):
                     results["failed"].append("%d %r" % (code, rb[:100]))
             except Exception as e:  # noqa: BLE001
                 results["failed"].append(repr(e))
+    # A connection open across the reload stays open and keeps its certificate.
+    import http.client
+    kept = http.client.HTTPSConnection("127.0.0.1", o.http_port, timeout=10,
+                                       context=ssl.create_default_context(cafile=ca))
+
+    def kept_post():
+        kept.request("POST", "/v1/traces", body=body, headers=hdrs)
+        r = kept.getresponse()
+        r.read()
+        return r.status
+    check(kept_post() == 200, "a kept-alive connection before the reload")
     threads = [threading.Thread(target=load) for _ in range(3)]
     for t in threads:
         t.start()
@@ -299,7 +326,13 @@ def reload_under_load(d, o, ca):
         for t in threads:
             t.join()
     check(not results["failed"], "requests failed during the reload: %r" % results["failed"][:5])
-    check(served_cert(o.grpc_port, ca, ["h2"]) == new, "the new certificate on the gRPC port")
+    sock = kept.sock
+    check(kept_post() == 200 and kept.sock is sock and
+          kept.sock.getpeercert(binary_form=True) == old,
+          "the connection open across the reload goes on with its certificate")
+    kept.close()
+    check(served_cert(o.grpc_port, ca, ["h2"], "alice") == new,
+          "the new certificate on the gRPC port")
     check(served_cert(o.jaeger_port, ca) == new, "the new certificate on the Jaeger port")
     code, _, _ = https(o.http_port, "/v1/traces", ca, "POST", body,
                        {"Content-Type": "application/json", "Authorization": "Bearer " + NEW_TOKEN})
