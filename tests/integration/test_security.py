@@ -221,6 +221,29 @@ def refusals(d, o, ca):
     code, _, _ = https(o.http_port, "/v1/traces", ca, "POST", body,
                        {"Content-Type": "application/json", "Authorization": "Bearer " + TOKEN})
     check(code == 200, "otlp http with the token: %d" % code)
+    # Large bodies cross TLS records both ways, over HTTP/1.1 and HTTP/2.
+    big = os.path.join(d, "big.json")
+    spans = [{"traceId": "%032x" % (0xb16 + i // 50), "spanId": "%016x" % (i + 1),
+              "name": "big-%d" % i, "startTimeUnixNano": "1700000000000000000",
+              "endTimeUnixNano": "1700000001000000000",
+              "attributes": [{"key": "pad", "value": {"stringValue": "x" * 1000}}]}
+             for i in range(3000)]
+    with open(big, "w") as f:
+        json.dump({"resourceSpans": [{"resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": "tls-big"}}]},
+            "scopeSpans": [{"spans": spans}]}]}, f)
+    for h2 in ("--http1.1", "--http2"):
+        rc, code, body = curl(h2, "--cacert", ca, "-H", "Authorization: Bearer " + TOKEN,
+                              "-H", "Content-Type: application/json", "--data-binary", "@" + big,
+                              "https://127.0.0.1:%d/v1/traces" % o.http_port)
+        check(code == 200 and "rejected" not in body, "3 MB over TLS %s: %d %s" % (h2, code, body))
+    _, m = o.get(o.admin_port, "/metrics")
+    check(len(m) > 64 * 1024, "a large /metrics")
+    for h2 in ("--http1.1", "--http2"):
+        rc, code, body = curl(h2, "--cacert", ca, "--cert", p("alice.crt"), "--key", p("alice.key"),
+                              "https://127.0.0.1:%d/metrics" % o.query_port)
+        check(code == 200 and abs(len(body) - len(m)) < 16 * 1024,
+              "/metrics over TLS %s: %d bytes, %d in plain text" % (h2, len(body), len(m)))
     # Plain text on a TLS port gets no answer.
     rc, code, _ = curl("-X", "POST", "http://127.0.0.1:%d/v1/traces" % o.http_port)
     check(code != 200, "plain HTTP on the TLS port")
@@ -359,6 +382,7 @@ def admin_rules(d):
     cfg = p("admin.yaml")
     with open(cfg, "w") as f:
         f.write("admin:\n  auth: {type: bearer, file: %s}\n" % p("tokens-admin"))
+        f.write("query:\n  auth: {type: bearer, file: %s}\n" % p("tokens-admin"))
     with open(p("tokens-admin"), "w") as f:
         f.write("adm-1\n")
     o = Ottrd("--config", cfg)
@@ -376,6 +400,13 @@ def admin_rules(d):
                     return resp.status
             except urllib.error.HTTPError as e:
                 return e.code
+        # /ready stays open on the Tempo port (probes); the rest needs the token.
+        q = o.get_orig
+        check(q(o.query_port, "/ready")[0] == 200, "/ready without a token")
+        for path in ("/metrics", "/health", "/api/echo", "/api/search"):
+            check(q(o.query_port, path)[0] == 401, "%s without a token" % path)
+        check(q(o.query_port, "/api/echo", {"Authorization": "Bearer adm-1"})[0] == 200,
+              "/api/echo with the token")
         check(post({}) == 401, "checkpoint without the admin token")
         check(post({"Authorization": "Bearer wrong"}) == 401, "checkpoint with a wrong token")
         check(post({"Authorization": "Bearer adm-1"}) == 200, "checkpoint with the admin token")
