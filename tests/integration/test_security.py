@@ -66,6 +66,7 @@ def make_pki(d):
     leaf("server", "localhost", "ca", ext)
     leaf("server2", "localhost", "ca", ext)
     leaf("alice", "alice", "ca")
+    leaf("bob", "bob", "ca")  # signed by the CA, not in the names file
     leaf("mallory", "alice", "rogue-ca")  # the right name, the wrong CA
 
 
@@ -383,6 +384,9 @@ def admin_rules(d):
     with open(cfg, "w") as f:
         f.write("admin:\n  auth: {type: bearer, file: %s}\n" % p("tokens-admin"))
         f.write("query:\n  auth: {type: bearer, file: %s}\n" % p("tokens-admin"))
+        f.write("grpc:\n  tls: {cert_file: %s, key_file: %s, client_ca_file: %s}\n"
+                "  auth: {type: mtls, file: %s}\n"
+                % (p("server.crt"), p("server.key"), p("ca.crt"), p("names")))
     with open(p("tokens-admin"), "w") as f:
         f.write("adm-1\n")
     o = Ottrd("--config", cfg)
@@ -408,6 +412,10 @@ def admin_rules(d):
         check(q(o.query_port, "/api/echo", {"Authorization": "Bearer adm-1"})[0] == 200,
               "/api/echo with the token")
         check(post({}) == 401, "checkpoint without the admin token")
+        # gRPC by certificate name: alice is listed, bob is signed by the CA but not listed.
+        ca = p("ca.crt")
+        check(grpc_status(o.grpc_port, ca, "", "alice") == "OK", "grpc mtls: alice")
+        check(grpc_status(o.grpc_port, ca, "", "bob") == "UNAUTHENTICATED", "grpc mtls: bob")
         check(post({"Authorization": "Bearer wrong"}) == 401, "checkpoint with a wrong token")
         check(post({"Authorization": "Bearer adm-1"}) == 200, "checkpoint with the admin token")
         check(os.path.isdir(os.path.join(o.data_dir, "backups", "b1")), "written under backups")
