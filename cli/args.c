@@ -37,6 +37,12 @@ typedef enum opt_id {
     OPT_END,
     OPT_LIMIT,
     OPT_TRACEQL,
+    OPT_CA,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_INSECURE,
+    OPT_TOKEN,
+    OPT_USER,
 } opt_id;
 
 static const struct option_def {
@@ -51,6 +57,12 @@ static const struct option_def {
     {"no-color", OPT_NO_COLOR, false, ALL_CMDS},
     {"color", OPT_COLOR, false, ALL_CMDS},
     {"timeout", OPT_TIMEOUT, true, ALL_CMDS},
+    {"ca", OPT_CA, true, ALL_CMDS},
+    {"cert", OPT_CERT, true, ALL_CMDS},
+    {"key", OPT_KEY, true, ALL_CMDS},
+    {"insecure", OPT_INSECURE, false, ALL_CMDS},
+    {"token", OPT_TOKEN, true, ALL_CMDS},
+    {"user", OPT_USER, true, ALL_CMDS},
     {"help", OPT_HELP, false, ALL_CMDS},
     {"version", OPT_VERSION, false, ALL_CMDS},
     {"json", OPT_JSON, false, QUERY_CMDS},
@@ -77,7 +89,7 @@ static const struct {
 } commands[] = {
     {"trace", CLI_CMD_TRACE},           {"search", CLI_CMD_SEARCH}, {"services", CLI_CMD_SERVICES},
     {"operations", CLI_CMD_OPERATIONS}, {"deps", CLI_CMD_DEPS},     {"send", CLI_CMD_SEND},
-    {"version", CLI_CMD_VERSION},       {"help", CLI_CMD_HELP},
+    {"version", CLI_CMD_VERSION},       {"help", CLI_CMD_HELP},     {"passwd", CLI_CMD_PASSWD},
 };
 
 cli_command cli_command_lookup(const char *name)
@@ -161,6 +173,26 @@ static int apply_opt(cli_opts *o, const given_opt *g, bool *color_set, const cha
             return CLI_EXIT_USAGE;
         if (o->timeout_ns < NS_PER_MS)
             return usage(err, errlen, "--timeout: \"%s\" is too short (at least 1ms)", v);
+        break;
+    case OPT_CA:
+        o->ca_file = v;
+        break;
+    case OPT_CERT:
+        o->cert_file = v;
+        break;
+    case OPT_KEY:
+        o->key_file = v;
+        break;
+    case OPT_INSECURE:
+        o->insecure = true;
+        break;
+    case OPT_TOKEN:
+        o->token = v;
+        break;
+    case OPT_USER:
+        if (strchr(v, ':') == NULL)
+            return usage(err, errlen, "--user: want USER:PASSWORD");
+        o->user = v;
         break;
     case OPT_HELP:
         o->help = true;
@@ -273,6 +305,10 @@ static int check_args(cli_opts *o, char *err, size_t errlen)
         if (o->nargs == 0)
             return usage(err, errlen, "%s: want at least one file (see 'ottr help %s')", c, c);
         return 0;
+    case CLI_CMD_PASSWD:
+        if (o->nargs != 1)
+            return usage(err, errlen, "%s: want one user name (see 'ottr help %s')", c, c);
+        return 0;
     case CLI_CMD_HELP:
         if (o->nargs > 1)
             return usage(err, errlen, "help: want at most one command name");
@@ -302,6 +338,12 @@ int cli_args_parse(cli_opts *o, int argc, char **argv, uint64_t now_ns, bool std
     env = getenv("OTTR_JAEGER_SERVER");
     if (env != NULL && *env != '\0')
         o->jaeger_server = env;
+    env = getenv("OTTR_TOKEN");
+    if (env != NULL && *env != '\0')
+        o->token = env;
+    env = getenv("OTTR_USER");
+    if (env != NULL && strchr(env, ':') != NULL)
+        o->user = env;
     env = getenv("NO_COLOR");
     o->color = stdout_tty && (env == NULL || *env == '\0');
 

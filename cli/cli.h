@@ -41,6 +41,7 @@ typedef enum cli_command {
     CLI_CMD_OPERATIONS,
     CLI_CMD_DEPS,
     CLI_CMD_SEND,
+    CLI_CMD_PASSWD,
     CLI_CMD_VERSION,
     CLI_CMD_HELP,
 } cli_command;
@@ -59,6 +60,12 @@ typedef struct cli_opts {
     bool color;                /* resolved: terminal, no --no-color, NO_COLOR unset */
     int width;                 /* --width, or 0 for "terminal width or 100" */
     uint64_t timeout_ns;       /* --timeout (default 30s) */
+    const char *ca_file;       /* --ca: CA certificates for https; NULL: the system's */
+    const char *cert_file;     /* --cert: client certificate (mTLS) */
+    const char *key_file;      /* --key: its private key */
+    bool insecure;             /* --insecure: do not verify the server's certificate */
+    const char *token;         /* --token or OTTR_TOKEN: Authorization: Bearer */
+    const char *user;          /* --user or OTTR_USER: USER:PASSWORD for basic auth */
 
     bool attrs;       /* trace --attrs */
     const char *file; /* trace --file: render a saved JSON trace, no server */
@@ -343,6 +350,7 @@ int cli_cmd_services(const cli_opts *o);
 int cli_cmd_operations(const cli_opts *o);
 int cli_cmd_deps(const cli_opts *o);
 int cli_cmd_send(const cli_opts *o);
+int cli_cmd_passwd(const cli_opts *o);
 
 /* The whole program: parse, dispatch, report. */
 int cli_run(int argc, char **argv);

@@ -13,6 +13,7 @@ static const char general[] =
     "  operations SERVICE  list the span names of a service\n"
     "  deps                the service dependency map, as a table or Graphviz DOT\n"
     "  send FILE...        send OTLP JSON or protobuf files to the OTLP/HTTP receiver\n"
+    "  passwd USER         print a users-file line for basic authentication\n"
     "  version             print the version\n"
     "  help [COMMAND]      this help, or the help of a command\n"
     "\n"
@@ -24,6 +25,12 @@ static const char general[] =
     "  --jaeger-server URL  ottrd's Jaeger API, used by operations (default: the\n"
     "                       host of --server on port 16686, or $OTTR_JAEGER_SERVER)\n"
     "  --timeout D          give up on the server after D (default 30s)\n"
+    "  --ca FILE            CA certificates that sign the server's (https URLs)\n"
+    "  --cert FILE          client certificate for servers that ask for one (mTLS)\n"
+    "  --key FILE           the private key of --cert\n"
+    "  --insecure           do not verify the server's certificate\n"
+    "  --token T            send Authorization: Bearer T (or $OTTR_TOKEN)\n"
+    "  --user U:P           basic authentication (or $OTTR_USER)\n"
     "  --no-color           no colours; they are used only when stdout is a terminal\n"
     "                       and NO_COLOR is unset (--color forces them)\n"
     "  -h, --help           help for the command\n"
@@ -129,6 +136,13 @@ static const char help_send[] =
     "Exits 5 when a file is not OTLP or the receiver rejected spans, 4 when it answered\n"
     "with an error, 3 when it cannot be reached.\n";
 
+static const char help_passwd[] =
+    "Usage: ottr passwd USER\n"
+    "\n"
+    "Reads a password from stdin (without echo on a terminal) and prints the line\n"
+    "USER:HASH (bcrypt) for the users file of a port with auth.type basic; append\n"
+    "\":TENANT\" to bind the user to a tenant (docs/SECURITY.md).\n";
+
 static const char help_version[] = "Usage: ottr version\n\nPrints the version of ottr.\n";
 
 static const char help_help[] = "Usage: ottr help [COMMAND]\n\nPrints the help of ottr or of "
@@ -154,6 +168,9 @@ void cli_help_render(cli_command cmd, ottr_buf *out)
         break;
     case CLI_CMD_SEND:
         ottr_buf_puts(out, help_send);
+        break;
+    case CLI_CMD_PASSWD:
+        ottr_buf_puts(out, help_passwd);
         break;
     case CLI_CMD_VERSION:
         ottr_buf_puts(out, help_version);

@@ -127,6 +127,23 @@ int cli_http_request(const cli_opts *o, const char *what, const char *hint, cons
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &bc);
+    if (o->ca_file != NULL)
+        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+    if (o->cert_file != NULL)
+        curl_easy_setopt(h, CURLOPT_SSLCERT, o->cert_file);
+    if (o->key_file != NULL)
+        curl_easy_setopt(h, CURLOPT_SSLKEY, o->key_file);
+    if (o->insecure) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (o->token != NULL) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+        curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, o->token);
+    } else if (o->user != NULL) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERPWD, o->user);
+    }
     if (body != NULL) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -225,6 +242,7 @@ int cli_http_check(const cli_http_resp *r, const char *url, char *err, size_t er
     char shown[256], text[256];
     url_for_message(url, false, shown, sizeof(shown));
     error_text(r, text, sizeof(text));
-    snprintf(err, errlen, "%s answered HTTP %ld%s%s", shown, r->status, text[0] ? ": " : "", text);
+    snprintf(err, errlen, "%s answered HTTP %ld%s%s%s", shown, r->status, text[0] ? ": " : "", text,
+             r->status == 401 ? " (give --token or --user)" : "");
     return r->status == 404 ? CLI_EXIT_NOTFOUND : CLI_EXIT_SERVER;
 }

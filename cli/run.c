@@ -32,6 +32,8 @@ static int dispatch(const cli_opts *o)
         return cli_cmd_deps(o);
     case CLI_CMD_SEND:
         return cli_cmd_send(o);
+    case CLI_CMD_PASSWD:
+        return cli_cmd_passwd(o);
     default:
         return CLI_EXIT_USAGE;
     }

@@ -2,7 +2,9 @@
  * one configuration table gives every component its options; the OTLP receivers
  * (gRPC :4317, HTTP :4318) hand decoded batches to one ingest entry point; the
  * query ports (:3200 Tempo API + /metrics + /ready, :16686 Jaeger API) route
- * requests onto query/. Private to the daemon. */
+ * requests onto query/; the admin port (127.0.0.1:3201) writes checkpoints.
+ * Every port can serve TLS and check credentials (security.c). Private to the
+ * daemon. */
 #ifndef OTTR_COLLECTOR_H
 #define OTTR_COLLECTOR_H
 
@@ -24,6 +26,17 @@
  * takes the defaults from it, then the YAML file and the command-line flags
  * override them, each value checked against the key's bounds. Strings are owned
  * by the config and freed by collector_config_free(). */
+/* The TLS and authentication keys of one listener (<listener>.tls.*,
+ * <listener>.auth.*); file names NULL when not set. */
+typedef struct ottr_listener_security {
+    char *cert_file;      /* tls.cert_file */
+    char *key_file;       /* tls.key_file */
+    char *client_ca_file; /* tls.client_ca_file */
+    int min_version;      /* tls.min_version: 0 TLS 1.2, 1 TLS 1.3 */
+    int auth_type;        /* auth.type: an http_auth_type */
+    char *auth_file;      /* auth.file */
+} ottr_listener_security;
+
 typedef struct ottr_config {
     char *data_dir;               /* data_dir */
     int log_level;                /* log_level: an ottr_log_level */
@@ -35,10 +48,13 @@ typedef struct ottr_config {
     int http_threads;             /* http.threads */
     char *query_addr;             /* query.addr */
     char *jaeger_addr;            /* jaeger.addr */
-    int query_max_concurrent;     /* query.max_concurrent: query threads */
-    uint64_t query_max_queued;    /* query.max_queued */
-    uint64_t query_timeout_ns;    /* query.timeout */
-    uint64_t query_max_bytes;     /* query.max_bytes_inspected */
+    char *admin_addr;             /* admin.addr */
+    char *admin_backup_dir;       /* admin.backup_dir; NULL: <data_dir>/backups */
+    ottr_listener_security grpc_sec, http_sec, query_sec, jaeger_sec, admin_sec;
+    int query_max_concurrent;  /* query.max_concurrent: query threads */
+    uint64_t query_max_queued; /* query.max_queued */
+    uint64_t query_timeout_ns; /* query.timeout */
+    uint64_t query_max_bytes;  /* query.max_bytes_inspected */
 
     /* Connection limits of every HTTP port (OTLP/HTTP, query, Jaeger). */
     uint64_t http_request_timeout_ns;  /* http.request_timeout */
@@ -75,7 +91,7 @@ typedef struct ottr_config {
      * NULL when absent. Points into |yaml|. */
     const ottr_yaml_node *policies;
 
-    uint64_t given;       /* bit i: key i of the table was set by the file or a flag */
+    uint64_t given[4];    /* bit i: key i of the table was set by the file or a flag */
     char *source;         /* config file path, or NULL */
     ottr_yaml_node *yaml; /* the parsed file, or NULL; owns |policies| */
 } ottr_config;
@@ -119,6 +135,44 @@ void collector_config_to_sampler_options(const ottr_config *c, sampler_options *
 /* Fills |l| with the HTTP connection limits of |c|; |max_conns| is the port's
  * own cap (http.max_conns or query.max_conns). */
 void collector_config_to_http_limits(const ottr_config *c, uint64_t max_conns, http_limits *l);
+
+/* ---- TLS and authentication of the listeners (security.c) ---- */
+
+typedef enum collector_listener {
+    LISTENER_GRPC,
+    LISTENER_HTTP,
+    LISTENER_QUERY,
+    LISTENER_JAEGER,
+    LISTENER_ADMIN,
+    COLLECTOR_NLISTENERS
+} collector_listener;
+
+/* Each listener's TLS files and credentials, from the config. */
+typedef struct collector_security {
+    int has_tls[COLLECTOR_NLISTENERS];
+    http_tls_options tls[COLLECTOR_NLISTENERS]; /* file names point into the config */
+    http_auth *auth[COLLECTOR_NLISTENERS];      /* never NULL after init (type none) */
+} collector_security;
+
+/* "grpc", "http", "query", "jaeger", "admin": the prefix of its keys. */
+const char *collector_listener_name(collector_listener l);
+/* 1 when |addr| binds a loopback address only (127.0.0.0/8, ::1, localhost). */
+int collector_addr_is_loopback(const char *addr);
+/* Checks the TLS and auth keys that go together (cert and key; mtls needs a
+ * client CA; an admin port off loopback needs authentication). 0 or -1 with why. */
+int collector_security_check(const ottr_config *c, char *err, size_t errlen);
+/* Checks, then loads every listener's credentials. 0 or -1 with why. */
+int collector_security_init(collector_security *sec, const ottr_config *c, char *err,
+                            size_t errlen);
+void collector_security_free(collector_security *sec);
+/* Logs a warning for each listener off loopback without authentication. */
+void collector_security_warn(const ottr_config *c, const collector_security *sec);
+/* Reloads every credential file (SIGHUP); a failed one keeps its old
+ * credentials and is logged. Returns 0, or -1 when some failed. */
+int collector_security_reload(collector_security *sec);
+/* The query port's http_auth_fn over |ctx| = http_auth: /ready is open. */
+int collector_query_auth(void *ctx, const http_request *req, const char *peer, http_principal *who,
+                         http_response *resp);
 
 /* ---- the ingest entry point ---- */
 
@@ -210,6 +264,8 @@ typedef struct otlp_grpc_options {
     uint64_t max_conn_age_ms;
     uint64_t max_conn_age_grace_ms;
     uint64_t keepalive_time_ms;
+    const http_tls_options *tls; /* NULL: plain text (min_tls13 is not supported) */
+    http_auth *auth;             /* NULL: every call is taken */
 } otlp_grpc_options;
 
 ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *err,
@@ -217,6 +273,9 @@ ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, ch
 int collector_grpc_port(const otlp_grpc *g);
 /* Stops accepting, drains calls in flight, joins threads, frees. */
 void collector_grpc_stop(otlp_grpc *g);
+/* Reads the TLS files again for new connections; open ones keep theirs. 0 (also
+ * without TLS), or -1 with why in |err|: the old files stay in use. */
+int collector_grpc_reload_tls(otlp_grpc *g, char *err, size_t errlen);
 
 /* ---- OTLP/HTTP receiver (otlp_http.c): the handler of the :4318 server ---- */
 
@@ -230,6 +289,10 @@ typedef struct otlp_http_ctx {
 
 void collector_http_handle(void *ctx /* otlp_http_ctx */, const http_request *req,
                            http_response *resp);
+/* The OTLP/HTTP port's http_auth_fn over |ctx| = http_auth: a refusal is a 401
+ * whose body is a google.rpc.Status (UNAUTHENTICATED) in the request's encoding. */
+int collector_otlp_http_auth(void *ctx, const http_request *req, const char *peer,
+                             http_principal *who, http_response *resp);
 
 /* ---- query threads (query_pool.c) ---- */
 
@@ -274,6 +337,7 @@ typedef struct ottrd_query_ctx {
     collector_query_pool *pool;   /* NULL: queries run on the loop threads */
     sampler *smp;                 /* for /health; may be NULL */
     atomic_bool grpc_up, http_up; /* the OTLP receivers listen */
+    const char *backup_dir;       /* absolute: where checkpoints go (admin port) */
 } ottrd_query_ctx;
 
 /* Whether ottrd can take data now: 1, or 0 with why in |why| ("store writes
@@ -293,6 +357,13 @@ int collector_routes_http_status(ottr_status st);
  * /api/status/buildinfo, native /api/service-graph, admin endpoints. */
 void collector_routes_tempo_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
                                    http_response *resp);
+/* admin.addr - checkpoints under |backup_dir| by name, /ready, /health,
+ * /metrics (routes_admin.c). */
+void collector_routes_admin_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
+                                   http_response *resp);
+/* 1 when |name| may name a checkpoint: [A-Za-z0-9._-]+, 1 to 128 bytes, not
+ * starting with a dot. */
+int collector_backup_name_ok(const char *name);
 /* :16686 - Jaeger query API (routes_jaeger.c). */
 void collector_routes_jaeger_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
                                     http_response *resp);

@@ -52,6 +52,9 @@ typedef struct key_def {
 
 static const key_enum log_levels = {"log level", {"debug", "info", "warn", "error", NULL}};
 static const key_enum sync_policies = {"sync policy", {"none", "interval", "always", NULL}};
+static const key_enum tls_versions = {"TLS version", {"1.2", "1.3", NULL}};
+static const key_enum auth_types = {"authentication type",
+                                    {"none", "bearer", "basic", "mtls", NULL}};
 
 /* The enums are stored as indexes into the names above. */
 _Static_assert(OTTR_LOG_DEBUG == 0 && OTTR_LOG_INFO == 1 && OTTR_LOG_WARN == 2 &&
@@ -59,6 +62,9 @@ _Static_assert(OTTR_LOG_DEBUG == 0 && OTTR_LOG_INFO == 1 && OTTR_LOG_WARN == 2 &
                "log_levels order");
 _Static_assert(STORE_SYNC_NONE == 0 && STORE_SYNC_INTERVAL == 1 && STORE_SYNC_ALWAYS == 2,
                "sync_policies order");
+_Static_assert(HTTP_AUTH_NONE == 0 && HTTP_AUTH_BEARER == 1 && HTTP_AUTH_BASIC == 2 &&
+                   HTTP_AUTH_MTLS == 3,
+               "auth_types order");
 
 #define OFF(f) offsetof(ottr_config, f)
 
@@ -142,6 +148,88 @@ static const key_def keys[] = {
      "a search stops after this long and answers what it found, marked partial"},
     {"query.max_bytes_inspected", KEY_SIZE, OFF(query_max_bytes), "1GiB", KiB, 1024 * GiB, NULL,
      "a search stops after reading this much (summaries and traces), marked partial"},
+    {"admin.addr", KEY_ADDR, OFF(admin_addr), "127.0.0.1:3201", 0, 0, NULL,
+     "admin API (checkpoints), /metrics, /ready; off loopback it needs admin.auth.type"},
+    {"admin.backup_dir", KEY_STRING, OFF(admin_backup_dir), NULL, 0, 0, NULL,
+     "checkpoints are written here, each in a directory of its name; default <data_dir>/backups"},
+    {"grpc.tls.cert_file", KEY_STRING, OFF(grpc_sec.cert_file), NULL, 0, 0, NULL,
+     "PEM certificate chain: the OTLP/gRPC port serves TLS (with grpc.tls.key_file); reloaded on "
+     "SIGHUP"},
+    {"grpc.tls.key_file", KEY_STRING, OFF(grpc_sec.key_file), NULL, 0, 0, NULL,
+     "PEM private key of grpc.tls.cert_file"},
+    {"grpc.tls.client_ca_file", KEY_STRING, OFF(grpc_sec.client_ca_file), NULL, 0, 0, NULL,
+     "PEM CA certificates: clients of the OTLP/gRPC port must present a certificate they signed "
+     "(mTLS)"},
+    {"grpc.auth.type", KEY_ENUM, OFF(grpc_sec.auth_type), "none", 0, 0, &auth_types,
+     "who may use the OTLP/gRPC port: none, bearer (tokens), basic (users) or mtls (client "
+     "certificates)"},
+    {"grpc.auth.file", KEY_STRING, OFF(grpc_sec.auth_file), NULL, 0, 0, NULL,
+     "the tokens, users or certificate names of grpc.auth.type (docs/SECURITY.md); reloaded on "
+     "SIGHUP"},
+    {"http.tls.cert_file", KEY_STRING, OFF(http_sec.cert_file), NULL, 0, 0, NULL,
+     "PEM certificate chain: the OTLP/HTTP port serves TLS (with http.tls.key_file); reloaded on "
+     "SIGHUP"},
+    {"http.tls.key_file", KEY_STRING, OFF(http_sec.key_file), NULL, 0, 0, NULL,
+     "PEM private key of http.tls.cert_file"},
+    {"http.tls.client_ca_file", KEY_STRING, OFF(http_sec.client_ca_file), NULL, 0, 0, NULL,
+     "PEM CA certificates: clients of the OTLP/HTTP port must present a certificate they signed "
+     "(mTLS)"},
+    {"http.tls.min_version", KEY_ENUM, OFF(http_sec.min_version), "1.2", 0, 0, &tls_versions,
+     "oldest TLS version the OTLP/HTTP port accepts"},
+    {"http.auth.type", KEY_ENUM, OFF(http_sec.auth_type), "none", 0, 0, &auth_types,
+     "who may use the OTLP/HTTP port: none, bearer (tokens), basic (users) or mtls (client "
+     "certificates)"},
+    {"http.auth.file", KEY_STRING, OFF(http_sec.auth_file), NULL, 0, 0, NULL,
+     "the tokens, users or certificate names of http.auth.type (docs/SECURITY.md); reloaded on "
+     "SIGHUP"},
+    {"query.tls.cert_file", KEY_STRING, OFF(query_sec.cert_file), NULL, 0, 0, NULL,
+     "PEM certificate chain: the Tempo API port serves TLS (with query.tls.key_file); reloaded on "
+     "SIGHUP"},
+    {"query.tls.key_file", KEY_STRING, OFF(query_sec.key_file), NULL, 0, 0, NULL,
+     "PEM private key of query.tls.cert_file"},
+    {"query.tls.client_ca_file", KEY_STRING, OFF(query_sec.client_ca_file), NULL, 0, 0, NULL,
+     "PEM CA certificates: clients of the Tempo API port must present a certificate they signed "
+     "(mTLS)"},
+    {"query.tls.min_version", KEY_ENUM, OFF(query_sec.min_version), "1.2", 0, 0, &tls_versions,
+     "oldest TLS version the Tempo API port accepts"},
+    {"query.auth.type", KEY_ENUM, OFF(query_sec.auth_type), "none", 0, 0, &auth_types,
+     "who may use the Tempo API port: none, bearer (tokens), basic (users) or mtls (client "
+     "certificates)"},
+    {"query.auth.file", KEY_STRING, OFF(query_sec.auth_file), NULL, 0, 0, NULL,
+     "the tokens, users or certificate names of query.auth.type (docs/SECURITY.md); reloaded on "
+     "SIGHUP"},
+    {"jaeger.tls.cert_file", KEY_STRING, OFF(jaeger_sec.cert_file), NULL, 0, 0, NULL,
+     "PEM certificate chain: the Jaeger API port serves TLS (with jaeger.tls.key_file); reloaded "
+     "on SIGHUP"},
+    {"jaeger.tls.key_file", KEY_STRING, OFF(jaeger_sec.key_file), NULL, 0, 0, NULL,
+     "PEM private key of jaeger.tls.cert_file"},
+    {"jaeger.tls.client_ca_file", KEY_STRING, OFF(jaeger_sec.client_ca_file), NULL, 0, 0, NULL,
+     "PEM CA certificates: clients of the Jaeger API port must present a certificate they signed "
+     "(mTLS)"},
+    {"jaeger.tls.min_version", KEY_ENUM, OFF(jaeger_sec.min_version), "1.2", 0, 0, &tls_versions,
+     "oldest TLS version the Jaeger API port accepts"},
+    {"jaeger.auth.type", KEY_ENUM, OFF(jaeger_sec.auth_type), "none", 0, 0, &auth_types,
+     "who may use the Jaeger API port: none, bearer (tokens), basic (users) or mtls (client "
+     "certificates)"},
+    {"jaeger.auth.file", KEY_STRING, OFF(jaeger_sec.auth_file), NULL, 0, 0, NULL,
+     "the tokens, users or certificate names of jaeger.auth.type (docs/SECURITY.md); reloaded on "
+     "SIGHUP"},
+    {"admin.tls.cert_file", KEY_STRING, OFF(admin_sec.cert_file), NULL, 0, 0, NULL,
+     "PEM certificate chain: the admin port serves TLS (with admin.tls.key_file); reloaded on "
+     "SIGHUP"},
+    {"admin.tls.key_file", KEY_STRING, OFF(admin_sec.key_file), NULL, 0, 0, NULL,
+     "PEM private key of admin.tls.cert_file"},
+    {"admin.tls.client_ca_file", KEY_STRING, OFF(admin_sec.client_ca_file), NULL, 0, 0, NULL,
+     "PEM CA certificates: clients of the admin port must present a certificate they signed "
+     "(mTLS)"},
+    {"admin.tls.min_version", KEY_ENUM, OFF(admin_sec.min_version), "1.2", 0, 0, &tls_versions,
+     "oldest TLS version the admin port accepts"},
+    {"admin.auth.type", KEY_ENUM, OFF(admin_sec.auth_type), "none", 0, 0, &auth_types,
+     "who may use the admin port: none, bearer (tokens), basic (users) or mtls (client "
+     "certificates)"},
+    {"admin.auth.file", KEY_STRING, OFF(admin_sec.auth_file), NULL, 0, 0, NULL,
+     "the tokens, users or certificate names of admin.auth.type (docs/SECURITY.md); reloaded on "
+     "SIGHUP"},
     {"store.sync", KEY_ENUM, OFF(store_sync), "interval", 0, 0, &sync_policies,
      "fsync of the pending log and RocksDB's WAL: none (survives a process crash), interval, "
      "always (fsync before every acknowledgement)"},
@@ -176,7 +264,8 @@ static const key_def keys[] = {
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
-_Static_assert(NKEYS <= 64, "ottr_config.given has one bit per key");
+_Static_assert(NKEYS <= 64 * sizeof(((ottr_config *)0)->given) / sizeof(uint64_t),
+               "ottr_config.given has one bit per key");
 
 /* Other names of keys: the OpenTelemetry Collector's for the same settings. */
 static const struct {
@@ -223,9 +312,10 @@ static void *field(ottr_config *c, const key_def *k)
     return (char *)c + k->offset;
 }
 
-static uint64_t bit(const key_def *k)
+static int is_given(const ottr_config *c, const key_def *k)
 {
-    return 1ull << (k - keys);
+    size_t i = (size_t)(k - keys);
+    return (c->given[i / 64] >> (i % 64)) & 1;
 }
 
 /* ------------------------------------------------------------------ formatting */
@@ -455,7 +545,7 @@ static void inherit_defaults(ottr_config *c)
 {
     for (size_t i = 0; i < NKEYS; i++) {
         const key_def *src = default_source(&keys[i]);
-        if (src != NULL && !(c->given & bit(&keys[i])))
+        if (src != NULL && !is_given(c, &keys[i]))
             *(uint64_t *)field(c, &keys[i]) = *(uint64_t *)field(c, src);
     }
 }
@@ -463,7 +553,8 @@ static void inherit_defaults(ottr_config *c)
 /* Records that |k| was set by the file or a flag. */
 static void mark_given(ottr_config *c, const key_def *k)
 {
-    c->given |= bit(k);
+    size_t i = (size_t)(k - keys);
+    c->given[i / 64] |= 1ull << (i % 64);
     inherit_defaults(c);
 }
 

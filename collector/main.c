@@ -1,13 +1,16 @@
 /* collector/main.c - ottrd: parses flags and the config file, opens the store,
  * replays pending spans into the sampler, starts the query threads and ports,
  * then the OTLP receivers, and shuts everything down in order on SIGINT/SIGTERM
- * (SIGHUP reloads the sampling policies). */
+ * (SIGHUP reloads the sampling policies, TLS certificates and credential
+ * files). */
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "collector/collector.h"
@@ -34,9 +37,10 @@ static const flag_def flags[] = {
     {"--http-addr", "http.addr", "HOST:PORT", "OTLP/HTTP listener, HTTP/1.1 and h2c"},
     {"--query-addr", "query.addr", "HOST:PORT", "Tempo API, /ready and /metrics"},
     {"--jaeger-addr", "jaeger.addr", "HOST:PORT", "Jaeger query API"},
+    {"--admin-addr", "admin.addr", "HOST:PORT", "admin API (checkpoints), /metrics, /ready"},
     {"--log-level", "log_level", "LEVEL", "debug, info, warn or error"},
     {"--port-file", NULL, "FILE",
-     "once listening, write the bound ports (grpc=, http=, query=, jaeger=) to FILE"},
+     "once listening, write the bound ports (grpc=, http=, query=, jaeger=, admin=) to FILE"},
     {"--check-config", NULL, NULL, "validate the configuration and flags, then exit"},
     {"--version", NULL, NULL, "print the version and exit"},
     {"--help", NULL, NULL, "print this help and exit"},
@@ -62,8 +66,9 @@ static void usage(FILE *out)
         fputc('\n', out);
     }
     fprintf(out, "\nSignals: SIGINT/SIGTERM shut down cleanly; SIGHUP reloads sampling.policies\n"
-                 "from the config file.\nExit status: 0 ok, 2 bad flag or config, 3 data "
-                 "directory unusable, 4 a port could not be bound.\n");
+                 "from the config file, the TLS certificates and keys and the credential files.\n"
+                 "Exit status: 0 ok, 2 bad flag or config, 3 data directory unusable, 4 a port\n"
+                 "could not be bound.\n");
 }
 
 typedef struct args {
@@ -165,6 +170,10 @@ static int load_config(int argc, char **argv, args *a, ottr_config *cfg)
                 a->config ? ": " : "", err);
         return -1;
     }
+    if (collector_security_check(cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "ottrd: config error: %s\n", err);
+        return -1;
+    }
     return 0;
 }
 
@@ -183,26 +192,49 @@ static bool sampler_pushes_back(void *ctx, const uint8_t (*tids)[16], size_t n)
     return sampler_would_push_back(ctx, tids, n);
 }
 
-static int write_port_file(const char *path, int grpc, int http, int query, int jaeger)
+static int write_port_file(const char *path, int grpc, int http, int query, int jaeger, int admin)
 {
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (f == NULL)
         return -1;
-    fprintf(f, "grpc=%d\nhttp=%d\nquery=%d\njaeger=%d\n", grpc, http, query, jaeger);
+    fprintf(f, "grpc=%d\nhttp=%d\nquery=%d\njaeger=%d\nadmin=%d\n", grpc, http, query, jaeger,
+            admin);
     if (fclose(f) != 0 || rename(tmp, path) != 0)
         return -1;
+    return 0;
+}
+
+/* Makes the backup directory (admin.backup_dir, or <data_dir>/backups) and
+ * stores its absolute path in |out|. Returns 0 or -1 with why in |err|. */
+static int backup_dir_init(const ottr_config *cfg, char *out, size_t outlen, char *err,
+                           size_t errlen)
+{
+    char dir[PATH_MAX];
+    if (cfg->admin_backup_dir != NULL)
+        snprintf(dir, sizeof(dir), "%s", cfg->admin_backup_dir);
+    else
+        snprintf(dir, sizeof(dir), "%s/backups", cfg->data_dir);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create the backup directory %.900s: %s", dir,
+                 strerror(errno));
+        return -1;
+    }
+    char real[PATH_MAX];
+    if (realpath(dir, real) == NULL) {
+        snprintf(err, errlen, "backup directory %.900s: %s", dir, strerror(errno));
+        return -1;
+    }
+    snprintf(out, outlen, "%s", real);
     return 0;
 }
 
 /* Re-reads the config file on SIGHUP and swaps in its policies. */
 static void reload_policies(const args *a, sampler *smp, ottr_config *cfg)
 {
-    if (a->config == NULL) {
-        OTTR_WARN("collector", "SIGHUP: no --config file to reload");
+    if (a->config == NULL)
         return;
-    }
     ottr_config fresh;
     char err[1024];
     if (collector_config_init(&fresh) != 0)
@@ -223,6 +255,30 @@ static void reload_policies(const args *a, sampler *smp, ottr_config *cfg)
     OTTR_INFO("collector", "sampling policies reloaded from %s", a->config);
 }
 
+/* SIGHUP: the credential files, then every listener's TLS files. A listener
+ * whose files fail keeps serving the old ones. */
+static void reload_security(collector_security *sec, otlp_grpc *grpc, http_server *const srv[4])
+{
+    static const collector_listener ls[4] = {LISTENER_HTTP, LISTENER_QUERY, LISTENER_JAEGER,
+                                             LISTENER_ADMIN};
+    int ok = collector_security_reload(sec) == 0;
+    char err[1024];
+    if (collector_grpc_reload_tls(grpc, err, sizeof(err)) != 0) {
+        OTTR_ERROR("collector", "grpc.tls: reload failed, keeping the current certificate: %s",
+                   err);
+        ok = 0;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (http_server_reload_tls(srv[i], err, sizeof(err)) != 0) {
+            OTTR_ERROR("collector", "%s.tls: reload failed, keeping the current certificate: %s",
+                       collector_listener_name(ls[i]), err);
+            ok = 0;
+        }
+    }
+    if (ok)
+        OTTR_INFO("collector", "TLS certificates and credential files reloaded");
+}
+
 int main(int argc, char **argv)
 {
     args a = {0};
@@ -233,9 +289,24 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : EXIT_USAGE;
     }
     if (a.check_config) {
-        printf("configuration OK\n");
+        /* The credential files and certificates are read too. */
+        collector_security chk;
+        char err[1024];
+        int bad = collector_security_init(&chk, &cfg, err, sizeof(err)) != 0;
+        if (!bad) {
+            for (int l = 0; l < COLLECTOR_NLISTENERS && !bad; l++) {
+                http_tls *t = chk.has_tls[l] ? http_tls_new(&chk.tls[l], err, sizeof(err)) : NULL;
+                bad = chk.has_tls[l] && t == NULL;
+                http_tls_free(t);
+            }
+            collector_security_free(&chk);
+        }
+        if (bad)
+            fprintf(stderr, "ottrd: config error: %s\n", err);
+        else
+            printf("configuration OK\n");
         collector_config_free(&cfg);
-        return 0;
+        return bad ? EXIT_USAGE : 0;
     }
     ottr_log_set_level((ottr_log_level)cfg.log_level);
     collector_metrics_process_init();
@@ -253,13 +324,22 @@ int main(int argc, char **argv)
     char err[1024];
     store *st = NULL;
     sampler *smp = NULL;
-    http_server *query_srv = NULL, *jaeger_srv = NULL, *otlp_http = NULL;
+    http_server *query_srv = NULL, *jaeger_srv = NULL, *otlp_http = NULL, *admin_srv = NULL;
+    collector_security sec;
+    char backup_dir[PATH_MAX];
     otlp_grpc *grpc = NULL;
     collector_query_pool *pool = NULL;
     ottrd_query_ctx qctx = {.cfg = &cfg};
     atomic_init(&qctx.ready, false);
     atomic_init(&qctx.grpc_up, false);
     atomic_init(&qctx.http_up, false);
+
+    if (collector_security_init(&sec, &cfg, err, sizeof(err)) != 0) {
+        OTTR_ERROR("collector", "%s", err);
+        fprintf(stderr, "ottrd: config error: %s\n", err);
+        collector_config_free(&cfg);
+        return EXIT_USAGE;
+    }
 
     store_options so;
     collector_config_to_store_options(&cfg, &so);
@@ -272,6 +352,13 @@ int main(int argc, char **argv)
     }
     qctx.st = st;
     ottr_metrics_add_collector(render_store_metrics, st);
+    if (backup_dir_init(&cfg, backup_dir, sizeof(backup_dir), err, sizeof(err)) != 0) {
+        OTTR_ERROR("collector", "%s", err);
+        fprintf(stderr, "ottrd: %s\n", err);
+        exit_code = EXIT_STORE;
+        goto out;
+    }
+    qctx.backup_dir = backup_dir;
 
     sampler_options smo;
     collector_config_to_sampler_options(&cfg, &smo);
@@ -314,7 +401,10 @@ int main(int argc, char **argv)
                               .max_body_bytes = 1 << 20,
                               .handler = collector_routes_tempo_handle,
                               .ctx = &qctx,
-                              .limits = &query_lim};
+                              .limits = &query_lim,
+                              .tls = sec.has_tls[LISTENER_QUERY] ? &sec.tls[LISTENER_QUERY] : NULL,
+                              .auth = collector_query_auth,
+                              .auth_ctx = sec.auth[LISTENER_QUERY]};
     if (http_server_start(&ho, &query_srv, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "query listener: %s", err);
         exit_code = EXIT_LISTEN;
@@ -326,9 +416,28 @@ int main(int argc, char **argv)
                                .max_body_bytes = 1 << 20,
                                .handler = collector_routes_jaeger_handle,
                                .ctx = &qctx,
-                               .limits = &query_lim};
+                               .limits = &query_lim,
+                               .tls =
+                                   sec.has_tls[LISTENER_JAEGER] ? &sec.tls[LISTENER_JAEGER] : NULL,
+                               .auth = http_auth_request,
+                               .auth_ctx = sec.auth[LISTENER_JAEGER]};
     if (http_server_start(&ho, &jaeger_srv, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "jaeger listener: %s", err);
+        exit_code = EXIT_LISTEN;
+        goto out;
+    }
+    ho = (http_server_options){.name = "admin",
+                               .addr = cfg.admin_addr,
+                               .threads = 1,
+                               .max_body_bytes = 1 << 16,
+                               .handler = collector_routes_admin_handle,
+                               .ctx = &qctx,
+                               .limits = &query_lim,
+                               .tls = sec.has_tls[LISTENER_ADMIN] ? &sec.tls[LISTENER_ADMIN] : NULL,
+                               .auth = http_auth_request,
+                               .auth_ctx = sec.auth[LISTENER_ADMIN]};
+    if (http_server_start(&ho, &admin_srv, err, sizeof(err)) != OTTR_OK) {
+        OTTR_ERROR("collector", "admin listener: %s", err);
         exit_code = EXIT_LISTEN;
         goto out;
     }
@@ -343,7 +452,9 @@ int main(int argc, char **argv)
                             .max_conn_idle_ms = cfg.grpc_max_conn_idle_ns / 1000000u,
                             .max_conn_age_ms = cfg.grpc_max_conn_age_ns / 1000000u,
                             .max_conn_age_grace_ms = cfg.grpc_max_conn_age_grace_ns / 1000000u,
-                            .keepalive_time_ms = cfg.grpc_keepalive_time_ns / 1000000u};
+                            .keepalive_time_ms = cfg.grpc_keepalive_time_ns / 1000000u,
+                            .tls = sec.has_tls[LISTENER_GRPC] ? &sec.tls[LISTENER_GRPC] : NULL,
+                            .auth = sec.auth[LISTENER_GRPC]};
     if (collector_grpc_start(&go, &grpc, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "grpc listener: %s", err);
         exit_code = EXIT_LISTEN;
@@ -361,7 +472,10 @@ int main(int argc, char **argv)
                                .max_body_bytes = cfg.http_max_body_bytes,
                                .handler = collector_http_handle,
                                .ctx = &hctx,
-                               .limits = &otlp_lim};
+                               .limits = &otlp_lim,
+                               .tls = sec.has_tls[LISTENER_HTTP] ? &sec.tls[LISTENER_HTTP] : NULL,
+                               .auth = collector_otlp_http_auth,
+                               .auth_ctx = sec.auth[LISTENER_HTTP]};
     if (http_server_start(&ho, &otlp_http, err, sizeof(err)) != OTTR_OK) {
         OTTR_ERROR("collector", "otlp http listener: %s", err);
         exit_code = EXIT_LISTEN;
@@ -371,12 +485,15 @@ int main(int argc, char **argv)
 
     OTTR_INFO("collector",
               "ottrd %s listening: otlp grpc port %d, otlp http port %d, query port %d, "
-              "jaeger port %d, data in %s",
+              "jaeger port %d, admin port %d, data in %s",
               OTTR_VERSION, collector_grpc_port(grpc), http_server_port(otlp_http),
-              http_server_port(query_srv), http_server_port(jaeger_srv), cfg.data_dir);
+              http_server_port(query_srv), http_server_port(jaeger_srv),
+              http_server_port(admin_srv), cfg.data_dir);
+    collector_security_warn(&cfg, &sec);
     if (a.port_file &&
         write_port_file(a.port_file, collector_grpc_port(grpc), http_server_port(otlp_http),
-                        http_server_port(query_srv), http_server_port(jaeger_srv)) != 0) {
+                        http_server_port(query_srv), http_server_port(jaeger_srv),
+                        http_server_port(admin_srv)) != 0) {
         OTTR_ERROR("collector", "cannot write port file %s: %s", a.port_file, strerror(errno));
         exit_code = 1;
         goto out;
@@ -395,6 +512,8 @@ int main(int argc, char **argv)
         }
         if (sig == SIGHUP) {
             reload_policies(&a, smp, &cfg);
+            reload_security(&sec, grpc,
+                            (http_server *[]){otlp_http, query_srv, jaeger_srv, admin_srv});
             continue;
         }
         OTTR_INFO("collector", "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -420,6 +539,8 @@ out:
         http_server_stop(query_srv);
     if (jaeger_srv)
         http_server_stop(jaeger_srv);
+    if (admin_srv)
+        http_server_stop(admin_srv);
     collector_query_pool_free(pool);
     qctx.smp = NULL;
     if (smp)
@@ -428,6 +549,7 @@ out:
         ottr_metrics_remove_collector(render_store_metrics, st);
     store_close(st);
     ottr_metrics_shutdown();
+    collector_security_free(&sec);
     collector_config_free(&cfg);
     if (exit_code == 0)
         OTTR_INFO("collector", "stopped");

@@ -23,9 +23,18 @@
 #include <grpc/slice.h>
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
+#include <openssl/crypto.h>
 
 #include "collector/collector.h"
 #include "otlp/otlp.h"
+
+/* Wipes a string holding a private key, then frees it. */
+static void wipe_free(char *s)
+{
+    if (s != NULL)
+        OPENSSL_cleanse(s, strlen(s));
+    free(s);
+}
 
 #define EXPORT_METHOD       "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define EXPORT_CALLS_PER_CQ 128 /* registered calls kept posted on each queue */
@@ -73,6 +82,9 @@ typedef struct rpc {
     grpc_metadata trailer; /* grpc-status-details-bin when retry is advised */
     int has_trailer;
     int cancelled;
+    /* The sender as the receiver's authentication found it; all empty without
+     * one. The tenant layer reads it to hold a bound credential to its tenant. */
+    http_principal principal;
 } rpc;
 
 struct grpc_worker {
@@ -93,6 +105,17 @@ typedef struct grpc_metrics {
     ottr_histogram *duration;
 } grpc_metrics;
 
+/* The TLS material gRPC core fetches at each handshake: swapped by a reload,
+ * handed over once per generation. */
+typedef struct grpc_tls {
+    http_tls_options files; /* names copied */
+    pthread_mutex_t mu;
+    char *cert_pem, *key_pem, *ca_pem; /* under |mu| */
+    unsigned gen, fetched_gen;         /* under |mu| */
+} grpc_tls;
+
+static void tls_free(grpc_tls *t);
+
 struct otlp_grpc {
     grpc_server *server;
     void *export_method;
@@ -108,6 +131,8 @@ struct otlp_grpc {
     pthread_mutex_t shut_lock;
     pthread_cond_t shut_cond;
     int shut_done;
+    http_auth *auth; /* NULL: every call is taken */
+    grpc_tls *tls;   /* NULL: plain text; freed after gRPC core shut down */
 };
 
 static const char *const code_names[17] = {
@@ -149,6 +174,7 @@ static void metrics_init(grpc_metrics *m)
                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
     static const int used[] = {GRPC_STATUS_OK,
                                GRPC_STATUS_INVALID_ARGUMENT,
+                               GRPC_STATUS_UNAUTHENTICATED,
                                GRPC_STATUS_RESOURCE_EXHAUSTED,
                                GRPC_STATUS_UNIMPLEMENTED,
                                GRPC_STATUS_INTERNAL,
@@ -443,6 +469,57 @@ static void rpc_handle_other(rpc *c)
     rpc_reply(c, GRPC_STATUS_UNIMPLEMENTED, msg);
 }
 
+/* The verified client certificate's common name of |c|, into |out|; "" when
+ * none. */
+static void peer_common_name(rpc *c, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    grpc_auth_context *ctx = grpc_call_auth_context(c->call);
+    if (ctx == NULL)
+        return;
+    grpc_auth_property_iterator it =
+        grpc_auth_context_find_properties_by_name(ctx, "x509_common_name");
+    const grpc_auth_property *p = grpc_auth_property_iterator_next(&it);
+    if (p != NULL && p->value_length < outlen && memchr(p->value, '\0', p->value_length) == NULL) {
+        memcpy(out, p->value, p->value_length);
+        out[p->value_length] = '\0';
+    }
+    grpc_auth_context_release(ctx);
+}
+
+/* Checks the call's "authorization" metadata or client certificate against the
+ * receiver's credentials. Returns 1 to go on, or 0 after answering
+ * UNAUTHENTICATED. */
+static int rpc_authenticate(rpc *c)
+{
+    otlp_grpc *g = c->w->g;
+    if (g->auth == NULL || http_auth_get_type(g->auth) == HTTP_AUTH_NONE)
+        return 1;
+    char authz[4200] = "", peer[128] = "";
+    int has_authz = 0;
+    for (size_t i = 0; i < c->request_md.count; i++) {
+        const grpc_metadata *m = &c->request_md.metadata[i];
+        size_t n = GRPC_SLICE_LENGTH(m->value);
+        if (grpc_slice_str_cmp(m->key, "authorization") == 0 && n < sizeof(authz)) {
+            memcpy(authz, GRPC_SLICE_START_PTR(m->value), n);
+            authz[n] = '\0';
+            has_authz = 1;
+            break;
+        }
+    }
+    if (http_auth_get_type(g->auth) == HTTP_AUTH_MTLS)
+        peer_common_name(c, peer, sizeof(peer));
+    http_auth_result r =
+        http_auth_check(g->auth, has_authz ? authz : NULL, peer[0] ? peer : NULL, &c->principal);
+    memset(authz, 0, sizeof(authz));
+    if (r == HTTP_AUTH_OK)
+        return 1;
+    metrics_count_request(&g->m, GRPC_STATUS_UNAUTHENTICATED);
+    rpc_reply(c, GRPC_STATUS_UNAUTHENTICATED,
+              r == HTTP_AUTH_MISSING ? "authentication required" : "invalid credentials");
+    return 0;
+}
+
 /* One completion for |c|: a new call (handle it, post a replacement) or the end of a
  * reply (free it). */
 static void rpc_event(rpc *c, int success)
@@ -461,6 +538,8 @@ static void rpc_event(rpc *c, int success)
         return;
     }
     rpc_post(c->w, c->kind);
+    if (!rpc_authenticate(c))
+        return;
     if (c->kind == RPC_EXPORT)
         rpc_start_export(c);
     else
@@ -558,8 +637,10 @@ static void grpc_teardown(otlp_grpc *g, int started)
     free(g->workers);
     pthread_mutex_destroy(&g->shut_lock);
     pthread_cond_destroy(&g->shut_cond);
+    grpc_tls *tls = g->tls;
     free(g);
     grpc_shutdown_blocking();
+    tls_free(tls);
 }
 
 static void int_arg(grpc_arg *args, size_t *n, const char *key, int v)
@@ -609,6 +690,133 @@ static void listen_addr(const char *addr, char *out, size_t outlen)
         snprintf(out, outlen, "%s", addr);
 }
 
+/* ------------------------------------------------------------------ TLS */
+
+/* The whole of file |path| as a string, or NULL with why in |err|. */
+static char *read_pem(const char *path, char *err, size_t errlen)
+{
+    ottr_buf b = {0};
+    size_t n;
+    if (ottr_buf_read_file(&b, path, 16u << 20, err, errlen) != 0) {
+        if (b.data != NULL)
+            OPENSSL_cleanse(b.data, b.len);
+        ottr_buf_free(&b);
+        return NULL;
+    }
+    return ottr_buf_detach(&b, &n);
+}
+
+/* Loads the files of |t| (checked first with OpenSSL: the key must match the
+ * certificate) as the next generation. Returns 0 or -1 (the old stay). */
+static int tls_load(grpc_tls *t, char *err, size_t errlen)
+{
+    http_tls *check = http_tls_new(&t->files, err, errlen);
+    if (check == NULL)
+        return -1;
+    http_tls_free(check);
+    char *cert = read_pem(t->files.cert_file, err, errlen);
+    char *key = cert ? read_pem(t->files.key_file, err, errlen) : NULL;
+    char *ca =
+        key && t->files.client_ca_file ? read_pem(t->files.client_ca_file, err, errlen) : NULL;
+    if (cert == NULL || key == NULL || (t->files.client_ca_file != NULL && ca == NULL)) {
+        free(cert);
+        wipe_free(key);
+        free(ca);
+        return -1;
+    }
+    pthread_mutex_lock(&t->mu);
+    char *old[3] = {t->cert_pem, t->key_pem, t->ca_pem};
+    t->cert_pem = cert;
+    t->key_pem = key;
+    t->ca_pem = ca;
+    t->gen++;
+    pthread_mutex_unlock(&t->mu);
+    free(old[0]);
+    wipe_free(old[1]);
+    free(old[2]);
+    return 0;
+}
+
+/* gRPC core asks at each handshake: a new config once per generation. */
+static grpc_ssl_certificate_config_reload_status tls_fetch(void *ud,
+                                                           grpc_ssl_server_certificate_config **cfg)
+{
+    grpc_tls *t = ud;
+    grpc_ssl_certificate_config_reload_status st = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
+    pthread_mutex_lock(&t->mu);
+    if (t->fetched_gen != t->gen) {
+        grpc_ssl_pem_key_cert_pair pair = {t->key_pem, t->cert_pem};
+        /* gRPC core wants root certificates with a fetcher even when it asks for no
+         * client certificate: then it is given the server's own, never used. */
+        *cfg = grpc_ssl_server_certificate_config_create(t->ca_pem ? t->ca_pem : t->cert_pem, &pair,
+                                                         1);
+        if (*cfg != NULL) {
+            t->fetched_gen = t->gen;
+            st = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
+        } else {
+            st = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_FAIL;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return st;
+}
+
+static void tls_free(grpc_tls *t)
+{
+    if (t == NULL)
+        return;
+    free(t->cert_pem);
+    wipe_free(t->key_pem);
+    free(t->ca_pem);
+    free((char *)t->files.cert_file);
+    free((char *)t->files.key_file);
+    free((char *)t->files.client_ca_file);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+/* Sets up |g|'s TLS from |o| and makes the server credentials. NULL on error. */
+static grpc_server_credentials *tls_start(otlp_grpc *g, const http_tls_options *o, char *err,
+                                          size_t errlen)
+{
+    grpc_tls *t = g->tls = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        snprintf(err, errlen, "grpc: out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&t->mu, NULL);
+    t->files.cert_file = o->cert_file ? strdup(o->cert_file) : NULL;
+    t->files.key_file = o->key_file ? strdup(o->key_file) : NULL;
+    t->files.client_ca_file = o->client_ca_file ? strdup(o->client_ca_file) : NULL;
+    if (t->files.cert_file == NULL || t->files.key_file == NULL ||
+        (o->client_ca_file != NULL && t->files.client_ca_file == NULL)) {
+        snprintf(err, errlen, "grpc: TLS needs cert_file and key_file");
+        return NULL;
+    }
+    char inner[512];
+    if (tls_load(t, inner, sizeof(inner)) != 0) {
+        snprintf(err, errlen, "grpc: %s", inner);
+        return NULL;
+    }
+    grpc_ssl_server_credentials_options *opts =
+        grpc_ssl_server_credentials_create_options_using_config_fetcher(
+            t->files.client_ca_file ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                    : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+            tls_fetch, t);
+    grpc_server_credentials *creds =
+        opts ? grpc_ssl_server_credentials_create_with_options(opts) : NULL;
+    if (creds == NULL)
+        snprintf(err, errlen, "grpc: cannot make TLS server credentials");
+    return creds;
+}
+
+int collector_grpc_reload_tls(otlp_grpc *g, char *err, size_t errlen)
+{
+    if (g == NULL || g->tls == NULL)
+        return 0;
+    return tls_load(g->tls, err, errlen);
+}
+
 ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, char *err,
                                  size_t errlen)
 {
@@ -643,6 +851,7 @@ ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, ch
     g->would_push_back = o->would_push_back;
     g->ingest_ctx = o->ingest_ctx;
     g->limits = o->limits;
+    g->auth = o->auth;
     pthread_mutex_init(&g->shut_lock, NULL);
     pthread_cond_init(&g->shut_cond, NULL);
     metrics_init(&g->m);
@@ -684,7 +893,12 @@ ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, ch
 
     char addr[300];
     listen_addr(o->addr, addr, sizeof(addr));
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *creds =
+        o->tls ? tls_start(g, o->tls, err, errlen) : grpc_insecure_server_credentials_create();
+    if (creds == NULL) {
+        grpc_teardown(g, 0);
+        return OTTR_ERR_INVALID;
+    }
     g->port = grpc_server_add_http2_port(g->server, addr, creds);
     grpc_server_credentials_release(creds);
     if (g->port <= 0) {
@@ -700,8 +914,8 @@ ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, ch
         for (int k = 0; k < OTHER_CALLS_PER_CQ; k++)
             rpc_post(&g->workers[i], RPC_OTHER);
     }
-    OTTR_INFO("collector", "OTLP/gRPC listening on %s (port %d, %d threads)", addr, g->port,
-              nworkers);
+    OTTR_INFO("collector", "OTLP/gRPC listening on %s (port %d, %d threads%s)", addr, g->port,
+              nworkers, g->tls ? ", TLS" : "");
     *out = g;
     return OTTR_OK;
 }

@@ -18,6 +18,7 @@
 #define GRPC_RESOURCE_EXHAUSTED 8
 #define GRPC_UNIMPLEMENTED      12
 #define GRPC_UNAVAILABLE        14
+#define GRPC_UNAUTHENTICATED    16
 
 /* Decoded structs take several times the wire size (a short attribute is ~20
  * bytes on the wire and ~150 in structs); past this the request is refused with
@@ -395,4 +396,20 @@ void collector_http_handle(void *ctx, const http_request *req, http_response *re
 
     metrics_count_request(status);
     ottr_histogram_observe(m.duration, (double)(ottr_mono_ns() - t0) / 1e9);
+}
+
+int collector_otlp_http_auth(void *ctx, const http_request *req, const char *peer,
+                             http_principal *who, http_response *resp)
+{
+    if (http_auth_request(ctx, req, peer, who, resp) == 0)
+        return 0;
+    /* The 401 and its WWW-Authenticate stay; the body becomes a google.rpc.Status. */
+    const char *ct = http_request_header(req, "content-type");
+    ingest_encoding enc = ct && strcasestr(ct, "json") ? INGEST_JSON : INGEST_PROTOBUF;
+    char msg[64];
+    snprintf(msg, sizeof(msg), "%s",
+             strstr(resp->body.data ? resp->body.data : "", "invalid") ? "invalid credentials"
+                                                                       : "authentication required");
+    respond_error(resp, enc, 401, GRPC_UNAUTHENTICATED, msg, 0);
+    return -1;
 }

@@ -1,6 +1,6 @@
 /* collector/routes_tempo.c - routes of the :3200 port: readiness, health,
  * Prometheus metrics and Grafana Tempo's HTTP API, mapped onto query/; plus the
- * native service graph and the admin checkpoint. The loop thread answers the
+ * native service graph. The loop thread answers the
  * cheap routes; queries go to the query threads (query_pool.c). Errors are
  * plain text, as Tempo's, but for the JSON of queries refused at the limits. */
 #include <stdio.h>
@@ -201,19 +201,6 @@ static void handle_service_graph(ottrd_query_ctx *q, const http_request *req, ht
     finish(resp, st, err, "application/json");
 }
 
-static void handle_checkpoint(ottrd_query_ctx *q, const http_request *req, http_response *resp)
-{
-    char dir[4096];
-    int r = param(req, resp, "dir", dir, sizeof(dir));
-    if (r < 0)
-        return;
-    char err[QUERY_ERRLEN];
-    ottr_status st = query_admin_checkpoint(q->st, r ? dir : NULL, &resp->body, err, sizeof(err));
-    if (st == OTTR_OK)
-        OTTR_INFO("query", "checkpoint written to %s", dir);
-    finish(resp, st, err, "application/json");
-}
-
 static int is_get(const http_request *req)
 {
     return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
@@ -237,10 +224,6 @@ static void tempo_query(void *ctx, const http_request *req, http_response *resp,
 {
     ottrd_query_ctx *q = ctx;
     const char *path = req->path;
-    if (strcmp(path, "/api/admin/checkpoint") == 0) {
-        handle_checkpoint(q, req, resp);
-        return;
-    }
     if (strcmp(path, "/api/search") == 0) {
         handle_search(q, req, resp, b);
         return;
@@ -300,15 +283,6 @@ void collector_routes_tempo_handle(void *ctx, const http_request *req, http_resp
         resp->status = 200;
         http_response_set_type(resp, "text/plain; version=0.0.4; charset=utf-8");
         collector_metrics_render_all(&resp->body);
-        return;
-    }
-    if (strcmp(path, "/api/admin/checkpoint") == 0) {
-        if (strcmp(req->method, "POST") != 0) {
-            http_response_set_header(resp, "Allow", "POST");
-            reply_error(resp, 405, "method not allowed: use POST");
-            return;
-        }
-        collector_query_pool_submit(q->pool, req, resp, tempo_query, tempo_refuse, q);
         return;
     }
     if (strncmp(path, "/api/", 5) != 0) {

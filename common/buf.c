@@ -1,4 +1,6 @@
-/* common/buf.c - growable byte buffers, with JSON string escaping. */
+/* common/buf.c - growable byte buffers, with JSON string escaping, and reading
+ * a whole file into one. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,4 +191,35 @@ char *ottr_buf_detach(ottr_buf *b, size_t *len)
     b->len = b->cap = 0;
     b->oom = 0;
     return p;
+}
+
+int ottr_buf_read_file(ottr_buf *b, const char *path, size_t max, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t start = b->len, n;
+    char chunk[8192];
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b->len - start <= max)
+        ottr_buf_append(b, chunk, n);
+    int bad = ferror(f);
+    fclose(f);
+    memset(chunk, 0, sizeof(chunk)); /* it may have held a key */
+    if (bad || b->oom) {
+        snprintf(err, errlen, "%s: cannot read", path);
+        return -1;
+    }
+    if (b->len - start > max) {
+        snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+        return -1;
+    }
+    ottr_buf_reserve(b, 1);
+    if (b->oom) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    b->data[b->len] = '\0';
+    return 0;
 }

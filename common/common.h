@@ -130,6 +130,10 @@ void ottr_buf_reset(ottr_buf *b); /* len = 0, keeps memory */
 void ottr_buf_free(ottr_buf *b);
 /* Hands the bytes to the caller (free() them); the buffer becomes empty. */
 char *ottr_buf_detach(ottr_buf *b, size_t *len);
+/* Reads the whole file |path| into |b| (appended, NUL-terminated, the NUL not
+ * counted). Returns 0, or -1 with why in |err| (cannot open or read, out of
+ * memory, larger than |max| bytes). */
+int ottr_buf_read_file(ottr_buf *b, const char *path, size_t max, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ arena */
 

@@ -23,6 +23,15 @@ typedef struct http_header {
 
 struct http_call; /* the server's, for http_defer() */
 
+/* Who sent a request, as the listener's authentication established it (auth.c).
+ * Copied, never pointing into credential files, so that it stays valid across a
+ * reload of those files while a deferred request waits. */
+typedef struct http_principal {
+    char name[128];   /* the user, the certificate's common name or "token@LINE" of the
+                         tokens file; "" when the listener does not authenticate */
+    char tenant[128]; /* the tenant the credential is bound to; "" when not bound */
+} http_principal;
+
 /* A complete request. Everything lives until the handler returns. */
 typedef struct http_request {
     const char *method; /* "GET", "POST", ... */
@@ -32,8 +41,12 @@ typedef struct http_request {
     size_t nheaders;
     const uint8_t *body; /* de-chunked, not un-gzipped; NULL when empty */
     size_t body_len;
-    int body_too_large;     /* the body passed max_body_bytes: body is NULL; answer 413 */
-    int http2;              /* 1 over h2c */
+    int body_too_large; /* the body passed max_body_bytes: body is NULL; answer 413 */
+    int http2;          /* 1 over HTTP/2 (h2c or h2 over TLS) */
+    int tls;            /* 1 over TLS */
+    /* The sender as the listener's http_auth_fn found it; all empty without one.
+     * The tenant layer reads it to hold a bound credential to its tenant. */
+    http_principal principal;
     struct http_call *call; /* private to the server; NULL when not from a server */
 } http_request;
 
@@ -82,6 +95,22 @@ typedef struct http_limits {
 /* Fills |l| with the defaults above. */
 void http_limits_default(http_limits *l);
 
+/* TLS of a listener (tls.c): a certificate chain and its key, and optionally the
+ * CAs whose client certificates are required (mTLS). Files are PEM. */
+typedef struct http_tls_options {
+    const char *cert_file;      /* required */
+    const char *key_file;       /* required */
+    const char *client_ca_file; /* NULL: no client certificate asked for */
+    int min_tls13;              /* 1: TLS 1.3 only; 0: TLS 1.2 and 1.3 */
+} http_tls_options;
+
+/* Decides whether a request may be handled: fills |who| and returns 0, or fills
+ * |resp| (401 with WWW-Authenticate) and returns -1. |peer| is the common name of
+ * the verified client certificate, or NULL. Called on the loop thread before the
+ * handler. */
+typedef int (*http_auth_fn)(void *ctx, const http_request *req, const char *peer,
+                            http_principal *who, http_response *resp);
+
 typedef struct http_server_options {
     const char *name;      /* "otlp_http", "query", "jaeger": logs and metrics */
     const char *addr;      /* "host:port"; port 0 picks a free port */
@@ -89,7 +118,11 @@ typedef struct http_server_options {
     size_t max_body_bytes; /* bodies past this get body_too_large */
     http_handler_fn handler;
     void *ctx;
-    const http_limits *limits; /* copied; NULL: http_limits_default() */
+    const http_limits *limits;   /* copied; NULL: http_limits_default() */
+    const http_tls_options *tls; /* files loaded at start (names copied); NULL: plain text
+                                    (HTTP/1.1 and h2c) */
+    http_auth_fn auth;           /* NULL: every request is handled */
+    void *auth_ctx;
 } http_server_options;
 
 typedef struct http_server http_server;
@@ -102,6 +135,69 @@ ottr_status http_server_start(const http_server_options *o, http_server **out, c
 int http_server_port(const http_server *s);
 /* Stops accepting, finishes requests in progress, joins the threads, frees. */
 void http_server_stop(http_server *s);
+/* Reads the TLS files again; new connections use them, open ones keep theirs.
+ * Returns 0 (also without TLS), or -1 with why in |err|: the old ones stay. */
+int http_server_reload_tls(http_server *s, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ TLS (tls.c) */
+
+typedef struct http_tls http_tls;
+
+/* Loads the files of |o| into a server context that offers ALPN h2 and
+ * http/1.1. NULL on error with why in |err| (naming the file). */
+http_tls *http_tls_new(const http_tls_options *o, char *err, size_t errlen);
+/* Loads the files again; on error keeps the old context. Returns 0 or -1. */
+int http_tls_reload(http_tls *t, char *err, size_t errlen);
+void http_tls_free(http_tls *t);
+
+/* ------------------------------------------------------------------ authentication (auth.c) */
+
+typedef enum http_auth_type {
+    HTTP_AUTH_NONE = 0,   /* everyone */
+    HTTP_AUTH_BEARER = 1, /* Authorization: Bearer TOKEN, tokens from a file */
+    HTTP_AUTH_BASIC = 2,  /* Authorization: Basic, users with crypt(3) hashes from a file */
+    HTTP_AUTH_MTLS = 3,   /* the verified client certificate's common name */
+} http_auth_type;
+
+/* Why a request was refused (the reason label of ottr_auth_failures_total). */
+typedef enum http_auth_result {
+    HTTP_AUTH_OK = 0,
+    HTTP_AUTH_MISSING = 1, /* no credential of the listener's kind */
+    HTTP_AUTH_WRONG = 2,   /* a credential, not a known one */
+} http_auth_result;
+
+/* One listener's credentials, reloadable while requests are checked. Files:
+ *   bearer: "TOKEN [TENANT]" per line
+ *   basic:  "USER:HASH[:TENANT]" per line, HASH from crypt(3): bcrypt ($2b$, $2y$),
+ *           yescrypt ($y$), sha512crypt ($6$) - as htpasswd -B or mkpasswd make
+ *   mtls:   "COMMON-NAME [TENANT]" per line; no file: every verified certificate
+ * Blank lines and lines starting with # are skipped. */
+typedef struct http_auth http_auth;
+
+/* |listener| names it in logs and metrics; |file| may be NULL only for none and
+ * mtls. NULL on error with why in |err| (file and line; never a secret). */
+http_auth *http_auth_new(const char *listener, http_auth_type type, const char *file, char *err,
+                         size_t errlen);
+/* Reads the file again; on error keeps the old credentials. Returns 0 or -1. */
+int http_auth_reload(http_auth *a, char *err, size_t errlen);
+void http_auth_free(http_auth *a);
+http_auth_type http_auth_get_type(const http_auth *a);
+/* Checks an Authorization header value |authz| (NULL when absent) or the verified
+ * client certificate's common name |peer| (NULL when none), filling |who| on
+ * success. Failures are counted; secrets are compared in constant time and never
+ * logged. Any thread. */
+http_auth_result http_auth_check(http_auth *a, const char *authz, const char *peer,
+                                 http_principal *who);
+/* "Bearer realm=\"ottr\"", "Basic realm=\"ottr\"", or NULL (none, mtls). */
+const char *http_auth_challenge(const http_auth *a);
+/* An http_auth_fn over |ctx| = http_auth: a refusal is a 401 with the challenge
+ * and a JSON body {"error":"..."}. */
+int http_auth_request(void *ctx, const http_request *req, const char *peer, http_principal *who,
+                      http_response *resp);
+/* Parses credential file text as http_auth_new() would (for tests and fuzzing).
+ * Returns the number of entries, or -1 with why in |err|. */
+int http_auth_parse_for_test(http_auth_type type, const char *text, size_t len, char *err,
+                             size_t errlen);
 
 /* ------------------------------------------------------------------ deferred answers */
 

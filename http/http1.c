@@ -256,7 +256,7 @@ static void h1_answer(http_conn *c, int force_close)
     http_deferred *d;
     const char *method = http_method_str((enum http_method)h->parser.method);
     h->answered = 1;
-    http_call_handler(c->w, method, &h->rb, h->borrow, h->borrow_len, 0, &resp, &d);
+    http_call_handler(c, method, &h->rb, h->borrow, h->borrow_len, 0, &resp, &d);
     h->borrow = NULL;
     h->borrow_len = 0;
     int keep = !force_close && !c->w->draining && http_should_keep_alive(&h->parser) &&

@@ -169,7 +169,7 @@ static void h2_answer(http_conn *c, h2_stream *st)
     const char *m = http_reqbuf_find(&st->rb, ":method");
     int head_only = m != NULL && strcmp(m, "HEAD") == 0;
     http_deferred *d;
-    http_call_handler(c->w, NULL, &st->rb, NULL, 0, 1, &resp, &d);
+    http_call_handler(c, NULL, &st->rb, NULL, 0, 1, &resp, &d);
     if (d != NULL) {
         http_defer_attach(d, c, st->id, 1, head_only);
         st->waiting = 1;

@@ -110,6 +110,8 @@ int http_out_take(http_out *o, char *data, size_t len);
 /* Sends what it can. Returns 1 when everything was sent, 0 when the socket is
  * full, -1 on a socket error. */
 int http_out_write(http_out *o, int fd);
+/* Drops the first |n| unsent bytes: they were sent. */
+void http_out_consume(http_out *o, size_t n);
 void http_out_free(http_out *o);
 
 /* ------------------------------------------------------------------ server */
@@ -136,6 +138,7 @@ struct http_server {
     struct http_ipent **ip_buckets;
     uint64_t ip_seed;
     atomic_uint ndeferred; /* deferred requests not yet freed (defer.c) */
+    http_tls *tls;         /* NULL: plain text */
     nghttp2_session_callbacks *h2cbs;
     nghttp2_option *h2opt;
     ottr_counter *m_conns;
@@ -147,6 +150,7 @@ struct http_server {
     ottr_counter *m_evicted;  /* closed to make room at the connection cap */
     ottr_counter *m_refused_ip;
     ottr_counter *m_refused_max;
+    ottr_counter *m_tls_failed; /* TLS handshakes that did not finish */
     ottr_gauge *m_open;
 };
 
@@ -217,12 +221,18 @@ struct http_conn {
     unsigned lingering : 1;   /* write side shut; discarding input until EOF */
     unsigned read_paused : 1; /* too much unsent output */
     unsigned write_armed : 1;
-    unsigned eof : 1;   /* the peer shut its write side */
-    unsigned fatal : 1; /* close at once, without sending what is queued */
-    unsigned held : 1;  /* HTTP/1.1 waits for a deferred answer: reading stops */
-    uint64_t last_ms;   /* last byte read or written */
-    uint64_t start_ms;  /* accepted */
-    uint64_t rx_bytes;  /* read in all */
+    unsigned eof : 1;                  /* the peer shut its write side */
+    unsigned fatal : 1;                /* close at once, without sending what is queued */
+    unsigned held : 1;                 /* HTTP/1.1 waits for a deferred answer: reading stops */
+    unsigned tls_up : 1;               /* the TLS handshake finished */
+    unsigned tls_dead : 1;             /* a TLS error: no close_notify */
+    unsigned tls_read_wants_write : 1; /* SSL_read waits for the socket to take bytes */
+    unsigned peer_done : 1;            /* |peer| was looked up */
+    struct ssl_st *ssl;                /* NULL on a plain-text connection */
+    char peer[128];                    /* the verified client certificate's common name */
+    uint64_t last_ms;                  /* last byte read or written */
+    uint64_t start_ms;                 /* accepted */
+    uint64_t rx_bytes;                 /* read in all */
     http_ipkey ip;
     uint64_t linger_deadline_ms;
     http_out out;
@@ -240,12 +250,13 @@ struct http_call {
     http_deferred *deferred; /* set by http_defer() */
 };
 
-/* Calls the handler for an assembled request and fixes up the response. |method|
+/* Calls the listener's authentication, then (when it lets the request in) the
+ * handler for an assembled request of |c|, and fixes up the response. |method|
  * may be NULL when it is in |rb| (":method"). |body| overrides |rb->body| when
  * not NULL (bytes still in the read buffer). When the handler deferred the
  * request, *deferred is set (else NULL) and |resp| holds nothing: the caller
  * attaches it to the connection with http_defer_attach(). */
-void http_call_handler(http_worker *w, const char *method, http_reqbuf *rb, const uint8_t *body,
+void http_call_handler(http_conn *c, const char *method, http_reqbuf *rb, const uint8_t *body,
                        size_t body_len, int http2, http_response *resp, http_deferred **deferred);
 /* Replaces a response the server cannot send (a status out of range, a body that
  * ran out of memory) with an empty 500. */
@@ -329,6 +340,23 @@ void http_h2_free(http_conn *c);
  * preface first (server.c); |data| has HTTP_SNIFF_LEN bytes of headroom. Returns
  * 0, or -1 when the connection must close at once. */
 int http_conn_feed(http_conn *c, uint8_t *data, size_t n);
+
+/* TLS of connections (tls.c). */
+/* Gives |c| an SSL of the current context of |t|. Returns 0 or -1. */
+int http_tls_conn_start(http_conn *c, http_tls *t);
+/* Reads and decrypts up to |cap| bytes: > 0 bytes, 0 at the end, -1 with errno
+ * EAGAIN (nothing now) or EIO (a TLS error; the connection must close). */
+ssize_t http_tls_recv(http_conn *c, uint8_t *buf, size_t cap);
+/* http_out_write() through |c|'s SSL. */
+int http_tls_out_write(http_out *o, http_conn *c);
+/* Sends close_notify, best effort (before a lingering close). */
+void http_tls_conn_notify_close(http_conn *c);
+/* Frees |c|'s SSL (close_notify first when the handshake finished). */
+void http_tls_conn_close(http_conn *c);
+/* 1 when |c|'s SSL holds bytes already read from the socket. */
+int http_tls_pending(const http_conn *c);
+/* The verified client certificate's common name, or NULL. */
+const char *http_tls_peer(http_conn *c);
 
 /* For tests and fuzzing only (feed.c): runs one connection of a server with
  * options |o| (handler, ctx, max_body_bytes) over the |n| bytes at |data|, read

@@ -203,20 +203,24 @@ int http_out_write(http_out *o, int fd)
                 return 0;
             return -1;
         }
-        size_t left = (size_t)w;
-        o->bytes -= left;
-        while (left > 0) {
-            http_seg *s = &o->segs[o->head];
-            size_t avail = s->len - s->off;
-            if (left < avail) {
-                s->off += left;
-                break;
-            }
-            left -= avail;
-            out_pop(o);
-        }
+        http_out_consume(o, (size_t)w);
     }
     return 1;
+}
+
+void http_out_consume(http_out *o, size_t n)
+{
+    o->bytes -= n;
+    while (n > 0) {
+        http_seg *s = &o->segs[o->head];
+        size_t avail = s->len - s->off;
+        if (n < avail) {
+            s->off += n;
+            break;
+        }
+        n -= avail;
+        out_pop(o);
+    }
 }
 
 void http_out_free(http_out *o)

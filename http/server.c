@@ -198,6 +198,7 @@ static void conn_close(http_conn *c)
     http_worker *w = c->w;
     event_del(&c->rev);
     event_del(&c->wev);
+    http_tls_conn_close(c);
     close(c->fd);
     http_defer_conn_closed(c);
     conn_unlink(c);
@@ -212,6 +213,15 @@ static void conn_close(http_conn *c)
         event_base_loopbreak(w->base);
 }
 
+/* Reading of |c| goes on: over TLS, bytes already decrypted or read into its
+ * SSL are taken now, since the socket may never signal them. */
+static void conn_read_resume(http_conn *c)
+{
+    event_add(&c->rev, NULL);
+    if (http_tls_pending(c))
+        event_active(&c->rev, EV_READ, 1);
+}
+
 /* Starts the lingering close: the answer is out, so shut the write side and
  * discard what the client still sends, so that it reads the answer instead of a
  * reset. Returns 0, or -1 when |c| was closed. */
@@ -221,6 +231,7 @@ static int conn_linger(http_conn *c)
         conn_close(c);
         return -1;
     }
+    http_tls_conn_notify_close(c);
     shutdown(c->fd, SHUT_WR);
     c->lingering = 1;
     c->linger_deadline_ms = http_now_ms() + c->w->srv->lim.linger_ms;
@@ -252,7 +263,7 @@ static int conn_flush(http_conn *c)
         }
         if (c->out.bytes == 0)
             break;
-        int rc = http_out_write(&c->out, c->fd);
+        int rc = c->ssl ? http_tls_out_write(&c->out, c) : http_out_write(&c->out, c->fd);
         if (rc < 0) {
             conn_close(c);
             return -1;
@@ -288,7 +299,7 @@ static int conn_flush(http_conn *c)
         event_del(&c->rev);
         c->read_paused = 1;
     } else if (c->read_paused && c->out.bytes < HTTP_OUT_LOW_WATER && !c->eof && !c->held) {
-        event_add(&c->rev, NULL);
+        conn_read_resume(c);
         c->read_paused = 0;
     }
     return 0;
@@ -337,7 +348,8 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
     http_worker *w = c->w;
     uint8_t *buf = w->rbuf + HTTP_SNIFF_LEN;
     for (int i = 0; i < 4; i++) {
-        ssize_t n = recv(fd, buf, HTTP_READ_BUF, 0);
+        ssize_t n = c->ssl && !c->lingering ? http_tls_recv(c, buf, HTTP_READ_BUF)
+                                            : recv(fd, buf, HTTP_READ_BUF, 0);
         if (n > 0) {
             c->last_ms = http_now_ms();
             c->rx_bytes += (uint64_t)n;
@@ -373,13 +385,25 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
-    conn_flush(c);
+    if (c->tls_read_wants_write && !c->write_armed) {
+        event_add(&c->wev, NULL); /* conn_on_write reads again */
+        c->write_armed = 1;
+    }
+    if (conn_flush(c) != 0)
+        return;
+    if (http_tls_pending(c) && !c->read_paused && !c->held && !c->eof && !c->lingering)
+        event_active(&c->rev, EV_READ, 1);
 }
 
 static void conn_on_write(evutil_socket_t fd, short what, void *arg)
 {
-    (void)fd, (void)what;
-    conn_flush(arg);
+    (void)what;
+    http_conn *c = arg;
+    if (c->tls_read_wants_write) {
+        conn_on_read(fd, EV_READ, c);
+        return;
+    }
+    conn_flush(c);
 }
 
 /* 1 when nothing of a request is under way on |c|. */
@@ -473,6 +497,12 @@ static void conn_adopt(http_worker *w, const http_pending *p)
     c->fd = p->fd;
     c->ip = p->ip;
     c->last_ms = c->start_ms = http_now_ms();
+    if (s->tls != NULL && http_tls_conn_start(c, s->tls) != 0) {
+        free(c);
+        server_drop(s, p->fd, &p->ip);
+        atomic_fetch_sub(&w->nconns, 1);
+        return;
+    }
     event_assign(&c->rev, w->base, c->fd, EV_READ | EV_PERSIST, conn_on_read, c);
     event_assign(&c->wev, w->base, c->fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
     conn_push_front(c);
@@ -876,6 +906,7 @@ static void server_free(http_server *s)
     if (s->acceptor_fd >= 0)
         close(s->acceptor_fd);
     http_h2_callbacks_free(s);
+    http_tls_free(s->tls);
     ip_free_all(s);
     pthread_mutex_destroy(&s->ip_mu);
     free(s);
@@ -941,6 +972,18 @@ ottr_status http_server_start_limits(const http_server_options *o, const http_li
     s->m_refused_max = ottr_counter_get("ottr_http_connections_refused_total",
                                         "HTTP connections refused at once.", labels);
 
+    snprintf(labels, sizeof(labels), "server=\"%s\"", s->name);
+    s->m_tls_failed = ottr_counter_get(
+        "ottr_http_tls_handshakes_failed_total",
+        "HTTP connections closed because their TLS handshake failed (no or a wrong client "
+        "certificate, a plain-text client, no common protocol version).",
+        labels);
+    if (o->tls != NULL && (s->tls = http_tls_new(o->tls, err, errlen)) == NULL) {
+        server_free(s);
+        return OTTR_ERR_INVALID;
+    }
+    s->o.tls = NULL; /* the names live in |tls| */
+
     if (server_listen(s, err, errlen) != 0) {
         server_free(s);
         return OTTR_ERR_IO;
@@ -997,6 +1040,11 @@ ottr_status http_server_start(const http_server_options *o, http_server **out, c
 int http_server_port(const http_server *s)
 {
     return s->port;
+}
+
+int http_server_reload_tls(http_server *s, char *err, size_t errlen)
+{
+    return s == NULL ? 0 : http_tls_reload(s->tls, err, errlen);
 }
 
 void http_server_stop(http_server *s)

@@ -335,9 +335,10 @@ void http_response_check(const http_server *s, http_response *resp)
     }
 }
 
-void http_call_handler(http_worker *w, const char *method, http_reqbuf *rb, const uint8_t *body,
+void http_call_handler(http_conn *c, const char *method, http_reqbuf *rb, const uint8_t *body,
                        size_t body_len, int http2, http_response *resp, http_deferred **deferred)
 {
+    http_worker *w = c->w;
     http_server *s = w->srv;
     char *target = NULL;
     size_t nh = 0;
@@ -376,10 +377,18 @@ void http_call_handler(http_worker *w, const char *method, http_reqbuf *rb, cons
         req.body_len = body_len;
     }
     req.http2 = http2;
+    req.tls = c->ssl != NULL;
     struct http_call call = {w, NULL};
     req.call = &call;
 
     http_response_init(resp);
+    *deferred = NULL;
+    if (s->o.auth != NULL &&
+        s->o.auth(s->o.auth_ctx, &req, http_tls_peer(c), &req.principal, resp) != 0) {
+        ottr_counter_add(http2 ? s->m_req_h2 : s->m_req_h1, 1);
+        http_response_check(s, resp);
+        return;
+    }
     s->o.handler(s->o.ctx, &req, resp);
     ottr_counter_add(http2 ? s->m_req_h2 : s->m_req_h1, 1);
     *deferred = call.deferred;

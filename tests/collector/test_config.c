@@ -51,7 +51,12 @@ static void test_defaults(void **state)
     assert_int_equal(c.limits.max_attributes_per_resource, 1024);
     assert_int_equal(c.limits.max_attribute_key_length, 4096);
     assert_int_equal(c.limits.max_attribute_value_length, 65536);
-    assert_int_equal(c.given, 0);
+    for (size_t i = 0; i < sizeof(c.given) / sizeof(c.given[0]); i++)
+        assert_int_equal(c.given[i], 0);
+    assert_string_equal(c.admin_addr, "127.0.0.1:3201");
+    assert_null(c.admin_backup_dir);
+    assert_int_equal(c.query_sec.auth_type, HTTP_AUTH_NONE);
+    assert_null(c.grpc_sec.cert_file);
     assert_null(c.policies);
     collector_config_free(&c);
 }
@@ -498,7 +503,7 @@ static void test_docs_match_table(void **state)
     assert_non_null(f);
     char line[1024];
     size_t rows = 0;
-    char seen[64] = {0};
+    char seen[256] = {0};
     while (fgets(line, sizeof(line), f)) {
         if (strncmp(line, "| `", 3) != 0)
             continue;

@@ -42,6 +42,7 @@ class Ottrd:
         cmd = [os.environ["OTTRD"], "--data-dir", self.data_dir,
                "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
                "--query-addr", "127.0.0.1:0", "--jaeger-addr", "127.0.0.1:0",
+               "--admin-addr", "127.0.0.1:0",
                "--port-file", ports] + self.args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stderr=self.log)
@@ -52,7 +53,10 @@ class Ottrd:
         self.http_port = int(kv["http"])
         self.query_port = int(kv["query"])
         self.jaeger_port = int(kv["jaeger"])
-        wait_for(lambda: self.get(self.query_port, "/ready")[0] == 200, what="/ready")
+        self.admin_port = int(kv["admin"])
+        # The admin port is plain HTTP on loopback in every test, whatever TLS
+        # and authentication the others have.
+        wait_for(lambda: self.get(self.admin_port, "/ready")[0] == 200, what="/ready")
         return self
 
     def get(self, port, path, headers=None):

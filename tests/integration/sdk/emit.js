@@ -5,8 +5,11 @@
 //
 // usage: node emit.js --endpoint HOST:PORT --protocol grpc|http-proto|http-json
 //                     --out FILE [--service NAME] [--compression none|gzip]
-//                     [--processor batch|simple]
+//                     [--processor batch|simple] [--scheme http|https]
 // batch sends the whole trace in one request; simple sends one request per span.
+// With https the exporter takes its CA and headers from the environment as any
+// application does (OTEL_EXPORTER_OTLP_CERTIFICATE or NODE_EXTRA_CA_CERTS,
+// OTEL_EXPORTER_OTLP_HEADERS).
 'use strict';
 
 const fs = require('fs');
@@ -26,7 +29,7 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { compression: 'none', processor: 'batch' };
+  const o = { compression: 'none', processor: 'batch', scheme: 'http' };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -37,6 +40,7 @@ function parseArgs(argv) {
     else if (k === '--service') o.service = v;
     else if (k === '--compression') o.compression = v;
     else if (k === '--processor') o.processor = v;
+    else if (k === '--scheme') o.scheme = v;
     else usage(`unknown option ${k}`);
   }
   if (!o.endpoint || !o.protocol || !o.out) usage('--endpoint, --protocol and --out are required');
@@ -45,6 +49,7 @@ function parseArgs(argv) {
   }
   if (!['none', 'gzip'].includes(o.compression)) usage(`bad compression ${o.compression}`);
   if (!['batch', 'simple'].includes(o.processor)) usage(`bad processor ${o.processor}`);
+  if (!['http', 'https'].includes(o.scheme)) usage(`bad scheme ${o.scheme}`);
   o.service = o.service || `sdk-js-${o.protocol}`;
   return o;
 }
@@ -53,9 +58,9 @@ function makeExporter(o) {
   const common = { timeoutMillis: 10000, compression: o.compression };
   if (o.protocol === 'grpc') {
     const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-grpc');
-    return new OTLPTraceExporter({ ...common, url: `http://${o.endpoint}` });
+    return new OTLPTraceExporter({ ...common, url: `${o.scheme}://${o.endpoint}` });
   }
-  const url = `http://${o.endpoint}/v1/traces`;
+  const url = `${o.scheme}://${o.endpoint}/v1/traces`;
   if (o.protocol === 'http-proto') {
     const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
     return new OTLPTraceExporter({ ...common, url });

@@ -5,7 +5,10 @@ Exits 0 only when the exporter reported success for every span.
 
 usage: emit.py --endpoint HOST:PORT --protocol grpc|http-proto --out FILE
                [--service NAME] [--compression none|gzip] [--processor batch|simple]
+               [--scheme http|https]
 batch sends the whole trace in one request; simple sends one request per span.
+With https the exporter takes its CA and headers from the environment as any
+application does (OTEL_EXPORTER_OTLP_CERTIFICATE, OTEL_EXPORTER_OTLP_HEADERS).
 Runs with the interpreter of tests/integration/sdk/.venv (scripts/bootstrap --test)."""
 import argparse
 import base64
@@ -56,13 +59,13 @@ def make_exporter(args):
         comp = grpc.Compression.NoCompression
         if args.compression == "gzip":
             comp = grpc.Compression.Gzip
-        return OTLPSpanExporter(endpoint="http://" + args.endpoint, insecure=True,
-                                timeout=10, compression=comp)
+        return OTLPSpanExporter(endpoint=args.scheme + "://" + args.endpoint,
+                                insecure=args.scheme == "http", timeout=10, compression=comp)
     from opentelemetry.exporter.otlp.proto.http import Compression
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     comp = Compression.Gzip if args.compression == "gzip" else Compression.NoCompression
-    return OTLPSpanExporter(endpoint="http://%s/v1/traces" % args.endpoint, timeout=10,
-                            compression=comp)
+    return OTLPSpanExporter(endpoint="%s://%s/v1/traces" % (args.scheme, args.endpoint),
+                            timeout=10, compression=comp)
 
 
 def any_value(v):
@@ -173,6 +176,7 @@ def main():
     p.add_argument("--service")
     p.add_argument("--compression", default="none", choices=["none", "gzip"])
     p.add_argument("--processor", default="batch", choices=["batch", "simple"])
+    p.add_argument("--scheme", default="http", choices=["http", "https"])
     args = p.parse_args()
     service = args.service or "sdk-py-" + args.protocol
 
