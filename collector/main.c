@@ -35,6 +35,8 @@ static const flag_def flags[] = {
     {"--query-addr", "query.addr", "HOST:PORT", "Tempo API, /ready and /metrics"},
     {"--jaeger-addr", "jaeger.addr", "HOST:PORT", "Jaeger query API"},
     {"--log-level", "log_level", "LEVEL", "debug, info, warn or error"},
+    {"--multitenancy-enabled", "multitenancy_enabled", "BOOL",
+     "true: every request names its tenant in X-Scope-OrgID (Tempo's multitenancy_enabled)"},
     {"--port-file", NULL, "FILE",
      "once listening, write the bound ports (grpc=, http=, query=, jaeger=) to FILE"},
     {"--check-config", NULL, NULL, "validate the configuration and flags, then exit"},
@@ -178,9 +180,9 @@ static ottr_status ingest_to_sampler(void *ctx, const otlp_batch *b)
     return sampler_submit(ctx, b);
 }
 
-static bool sampler_pushes_back(void *ctx, const uint8_t (*tids)[16], size_t n)
+static bool sampler_pushes_back(void *ctx, uint32_t tenant, const uint8_t (*tids)[16], size_t n)
 {
-    return sampler_would_push_back(ctx, tids, n);
+    return sampler_would_push_back(ctx, tenant, tids, n);
 }
 
 static int write_port_file(const char *path, int grpc, int http, int query, int jaeger)
@@ -271,6 +273,7 @@ int main(int argc, char **argv)
         goto out;
     }
     qctx.st = st;
+    qctx.tenants = (tenant_ctx){.st = st, .enabled = cfg.multitenancy != 0};
     ottr_metrics_add_collector(render_store_metrics, st);
 
     sampler_options smo;
@@ -340,6 +343,7 @@ int main(int argc, char **argv)
                             .would_push_back = sampler_pushes_back,
                             .ingest_ctx = smp,
                             .limits = cfg.limits,
+                            .tenants = qctx.tenants,
                             .max_conn_idle_ms = cfg.grpc_max_conn_idle_ns / 1000000u,
                             .max_conn_age_ms = cfg.grpc_max_conn_age_ns / 1000000u,
                             .max_conn_age_grace_ms = cfg.grpc_max_conn_age_grace_ns / 1000000u,
@@ -354,7 +358,8 @@ int main(int argc, char **argv)
                           .would_push_back = sampler_pushes_back,
                           .ingest_ctx = smp,
                           .max_body_bytes = cfg.http_max_body_bytes,
-                          .limits = cfg.limits};
+                          .limits = cfg.limits,
+                          .tenants = qctx.tenants};
     ho = (http_server_options){.name = "otlp_http",
                                .addr = cfg.http_addr,
                                .threads = cfg.http_threads,

@@ -20,8 +20,13 @@
 
 /* The format marker in `meta`; a directory without it is not ours. */
 #define STORE_FORMAT_KEY   "format"
-#define STORE_FORMAT_VALUE "ottr-store-1"
-#define STORE_BOOT_KEY     "boot"
+#define STORE_FORMAT_VALUE "ottr-store-2" /* keys start with the tenant */
+#define STORE_FORMAT_V1    "ottr-store-1" /* no tenant in keys: migrated at open */
+/* The tenant registry in `meta`: TENANT_NAME_KEY name -> number (4),
+ * TENANT_ID_KEY number (4) -> name. */
+#define TENANT_NAME_KEY 'n'
+#define TENANT_ID_KEY   'i'
+#define STORE_BOOT_KEY  "boot"
 
 /* Column families, in the order they are opened. */
 enum {
@@ -121,6 +126,15 @@ struct store {
     rocksdb_readoptions_t *ro;
 
     uint32_t boot; /* incremented at every open, persisted in meta */
+    bool legacy;   /* format 1 at open: keys get their tenant before use (tenant.c) */
+
+    /* The tenant registry (tenant.c): names by number (0: ""), and a hash
+     * table of numbers by name; under tenant_mu. */
+    pthread_mutex_t tenant_mu;
+    char **tenant_names;
+    uint32_t ntenants, tenant_cap;
+    uint32_t *tenant_slots; /* number + 1, 0 = empty */
+    size_t tenant_mask;
 
     atomic_bool inject_error;
     atomic_bool failing;
@@ -192,7 +206,10 @@ static inline uint32_t store_key_sec(uint64_t ns)
 /* Keys of the `pending` family of earlier versions, moved into the log at start-up. */
 #define PENDING_KEY_LEN        8  /* arrival_sec(4) | seq(4) */
 #define PENDING_LEGACY_KEY_LEN 24 /* arrival_sec(4) | trace_id(16) | seq(4), one chunk */
-#define TRACES_KEY_LEN         24
+#define TENANT_KEY_LEN         4  /* the tenant's number, first in every key */
+#define TRACE_KEY_LEN          20 /* tenant(4) | trace_id(16): summaries */
+#define TRACES_KEY_LEN         28 /* tenant(4) | trace_id(16) | arrival_sec(4) | seq(4) */
+#define GRAPH_KEY_HEAD         9  /* tenant(4) | minute(4) | kind(1) */
 #define INDEX_SUFFIX_LEN       20 /* ~start_sec(4) | trace_id(16) */
 /* An index key of a trace whose start second lies further than this from its
  * arrival second carries the arrival second as its value (4 bytes, else empty),
@@ -202,23 +219,27 @@ static inline uint32_t store_key_sec(uint64_t ns)
 /* ---- pending.c: a pending record, one request's chunks grouped by trace ---- */
 
 struct store_plog_reader;
-/* Reads the chunk of |tid| in the record |ref| into |a|. Returns 1 with
+/* Reads the chunk of |tid| of |tenant| in the record |ref| into |a|. Returns 1 with
  * |*chunk|, |*chunk_len|; 0 when the trace is not in it or the record is gone
  * (reclaimed); -1 when it is malformed; -2 on a read error (logged); -3 when
  * out of memory. */
 int store_pending_read(struct store_plog_reader *r, ottr_arena *a, store_pending_ref ref,
-                       const uint8_t tid[16], const uint8_t **chunk, size_t *chunk_len);
-/* traces: trace_id | arrival_sec | seq. */
-void store_key_traces(uint8_t out[TRACES_KEY_LEN], const uint8_t tid[16], uint32_t sec,
-                      uint32_t seq);
+                       uint32_t tenant, const uint8_t tid[16], const uint8_t **chunk,
+                       size_t *chunk_len);
+/* Every key below starts with its tenant's number (TENANT_KEY_LEN bytes). */
+/* summaries: tenant | trace_id; also the prefix of the trace's `traces` keys. */
+void store_key_trace(uint8_t out[TRACE_KEY_LEN], uint32_t tenant, const uint8_t tid[16]);
+/* traces: tenant | trace_id | arrival_sec | seq. */
+void store_key_traces(uint8_t out[TRACES_KEY_LEN], uint32_t tenant, const uint8_t tid[16],
+                      uint32_t sec, uint32_t seq);
 
-/* index: prefix | suffix, the prefix kind | term | 0x00 naming one term, the
+/* index: prefix | suffix, the prefix tenant | kind | term | 0x00 naming one term, the
  * suffix ~start_sec | trace_id so that a term's newest traces come first. A term
  * is |a|, or |a| sep |b| for the two-part kinds (IDX_SVC_NAME: service 0x00
  * name; IDX_ATTR: key 0x01 value). Writes the prefix into |out| (capacity |cap|)
  * and returns its length, or 0 when it does not fit. */
-size_t store_key_index_prefix(uint8_t *out, size_t cap, char kind, const void *a, size_t alen,
-                              const void *b, size_t blen);
+size_t store_key_index_prefix(uint8_t *out, size_t cap, uint32_t tenant, char kind, const void *a,
+                              size_t alen, const void *b, size_t blen);
 void store_key_index_suffix(uint8_t out[INDEX_SUFFIX_LEN], uint32_t start_sec,
                             const uint8_t tid[16]);
 /* Writes prefix | suffix; returns its length, or 0 when over |cap|. */
@@ -231,13 +252,15 @@ size_t store_key_index_seek(uint8_t *out, const uint8_t *prefix, size_t plen, ui
 uint32_t store_key_index_sec(const uint8_t suffix[INDEX_SUFFIX_LEN]);
 const uint8_t *store_key_index_tid(const uint8_t suffix[INDEX_SUFFIX_LEN]);
 
-/* tags: scope | name 0x00 value (attribute keys and values; TAG_SCOPE_SERVICE
- * with an empty value), or TAG_SCOPE_OPERATION | service 0x00 name 0x00
- * kind-digit. Return the length, or 0 when over |cap|. */
-size_t store_key_tag(uint8_t *out, size_t cap, uint8_t scope, const void *name, size_t nlen,
-                     const void *value, size_t vlen);
-size_t store_key_tag_operation(uint8_t *out, size_t cap, const void *service, size_t slen,
-                               const void *name, size_t nlen, int kind);
+/* tags: tenant | scope | name 0x00 value (attribute keys and values;
+ * TAG_SCOPE_SERVICE with an empty value), or tenant | TAG_SCOPE_OPERATION |
+ * service 0x00 name 0x00 kind-digit. Return the length, or 0 when over |cap|. */
+size_t store_key_tag(uint8_t *out, size_t cap, uint32_t tenant, uint8_t scope, const void *name,
+                     size_t nlen, const void *value, size_t vlen);
+size_t store_key_tag_operation(uint8_t *out, size_t cap, uint32_t tenant, const void *service,
+                               size_t slen, const void *name, size_t nlen, int kind);
+/* tenant | scope: where a scope's tag keys start. Returns the length. */
+size_t store_key_tag_scope(uint8_t out[TENANT_KEY_LEN + 1], uint32_t tenant, uint8_t scope);
 
 /* The upper bound of the keys that start with |prefix| ending in its 0x00
  * separator: the same bytes with the last one 0x01 (|plen| bytes into |out|). */
@@ -247,11 +270,15 @@ void store_key_upper(uint8_t *out, const uint8_t *prefix, size_t plen);
  * |out| (at least sizeof client + server + connection_type + 2 bytes). Returns
  * the length. */
 size_t store_key_edge_names(uint8_t *out, const store_edge *e);
-/* edges: minute | kind | names (GRAPH_HOUR_FLAG | hour for roll-ups); names are
- * client 0x00 server 0x00 connection_type for edges, the service for nodes.
- * Returns the length, or 0 when over |cap|. */
-size_t store_key_graph(uint8_t *out, size_t cap, uint32_t minute, uint8_t kind,
+/* edges: tenant | minute | kind | names (GRAPH_HOUR_FLAG | hour for roll-ups);
+ * names are client 0x00 server 0x00 connection_type for edges, the service for
+ * nodes. Returns the length, or 0 when over |cap|. */
+size_t store_key_graph(uint8_t *out, size_t cap, uint32_t tenant, uint32_t minute, uint8_t kind,
                        const uint8_t *names, size_t nlen);
+
+/* Whether a key of family |cf| has the layout of format 1 (no tenant), for the
+ * migration at open (tenant.c); meaningful only while that runs. */
+bool store_key_is_legacy(int cf, const uint8_t *k, size_t klen);
 
 /* ---- summary.c ---- */
 
@@ -307,8 +334,8 @@ int store_termset_add(store_termset *t, const void *p, size_t len, bool capped);
 /* Adds the index key prefixes (store_key_index_prefix) and the tag keys
  * (store_key_tag, store_key_tag_operation) of one span. |last_resource| skips resource attributes
  * already added for the previous span of the same resource. |tags| may be NULL. */
-void store_terms_span(store_termset *idx, store_termset *tags, const otlp_span_ref *ref,
-                      const void **last_resource);
+void store_terms_span(store_termset *idx, store_termset *tags, uint32_t tenant,
+                      const otlp_span_ref *ref, const void **last_resource);
 
 /* ---- read.c ---- */
 
@@ -324,8 +351,8 @@ int store_key_exists(store *s, const rocksdb_readoptions_t *ro, int cf, const ui
                      size_t klen);
 /* Reads and decodes the summary of |tid|. Sets |*found|; a summary that does
  * not decode counts as absent (logged). Returns OTTR_OK or OTTR_ERR_IO. */
-ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, const uint8_t tid[16],
-                               store_summary_acc *a, bool *found);
+ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, uint32_t tenant,
+                               const uint8_t tid[16], store_summary_acc *a, bool *found);
 
 /* ---- write path (write.c) ---- */
 
@@ -412,6 +439,14 @@ uint32_t store_retention_cutoff_sec(const store *s);
 /* ---- graph.c ---- */
 
 rocksdb_mergeoperator_t *store_graph_merge_operator_create(void);
+
+/* ---- tenant.c ---- */
+
+/* Gives every key of a format-1 store its tenant (the implicit one) when
+ * s->legacy, then marks the store format 2; loads the tenant registry. Returns
+ * OTTR_OK or an error with a message in |err|. */
+ottr_status store_tenants_open(store *s, char *err, size_t errlen);
+void store_tenants_free(store *s);
 
 /* ---- misc ---- */
 
