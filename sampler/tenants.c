@@ -128,11 +128,11 @@ ottr_status sampler_tenant_admit(sampler_tenant *t, size_t nspans, size_t new_tr
         t->rate_tokens = t->rate_tokens + add > full ? full : t->rate_tokens + add;
         t->rate_last_ns += ms * NS_PER_MS;
     }
-    /* A request larger than the whole burst passes when the bucket is full,
-     * as Tempo's limiter lets it: else it could never be taken. */
-    bool ok = t->rate_tokens >= cost || t->rate_tokens == full;
+    /* A request larger than the whole burst is never taken, as in Tempo: the
+     * burst must hold the largest batch a client sends. */
+    bool ok = t->rate_tokens >= cost;
     if (ok)
-        t->rate_tokens = t->rate_tokens >= cost ? t->rate_tokens - cost : 0;
+        t->rate_tokens -= cost;
     pthread_mutex_unlock(&t->rate_mu);
     if (!ok) {
         ottr_counter_add(t->m_limited_rate, nspans);

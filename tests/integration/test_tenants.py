@@ -248,18 +248,23 @@ def refusals(d, py):
     check('ottr_tenant_refused_requests_total{reason="missing"}' in m, "refusals counted")
 
 
-def limits(d):
-    """'tiny' may send 10 spans a second (burst 10): a second request at once is
-    refused with 429 and Retry-After, while acme is served."""
+def limits(d, py):
+    """'tiny' may send 1 span a second (burst 10): a second request at once is
+    refused with 429 and Retry-After (gRPC: RESOURCE_EXHAUSTED), while acme is
+    served."""
     now = time.time_ns()
     send(d, "tiny", body_for("acme", "7e5a1e7e5a1e7e5a1e7e5a1e7e5a1e10", now))
     body = body_for("acme", "7e5a1e7e5a1e7e5a1e7e5a1e7e5a1e11", now)
     body["resourceSpans"] *= 3  # 9 spans
     code, resp, hdrs = request(d.http_port, "/v1/traces", "tiny", body)
     check(code == 429 and hdrs.get("Retry-After") == "1", "tiny over its rate: %d %r" % (code, hdrs))
+    if py:
+        r = grpc_export(py, d, "tiny", body)
+        check(r == "RESOURCE_EXHAUSTED", "gRPC export over the tenant's rate: %s" % r)
     send(d, "acme", body_for("acme", "7e5a1e7e5a1e7e5a1e7e5a1e7e5a1e12", now))
     m = request(d.query_port, "/metrics")[1].decode()
-    check('ottr_tenant_limited_spans_total{tenant="tiny",reason="rate"} 9' in m,
+    check('ottr_tenant_limited_spans_total{tenant="tiny",reason="rate"} %d' % (18 if py else 9)
+          in m,
           "limited spans counted by tenant")
 
 
@@ -304,7 +309,7 @@ def main():
             tempo_checks(d, me, other, now_s)
             jaeger_checks(d, me, other, now_s)
         metrics_labels(d)
-        limits(d)
+        limits(d, py)
 
         # Undecided traces of both tenants (no root: they wait for decision_wait,
         # an hour), then kill -9: the restart replays each into its own tenant.
@@ -342,7 +347,7 @@ def write_config(tmp, decision_wait):
                 "overrides:\n"
                 "  per_tenant:\n"
                 "    tiny:\n"
-                "      ingestion: {rate_limit_spans: 10, burst_size_spans: 10}\n" % decision_wait)
+                "      ingestion: {rate_limit_spans: 1, burst_size_spans: 10}\n" % decision_wait)
     return path
 
 
