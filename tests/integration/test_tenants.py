@@ -268,6 +268,23 @@ def limits(d, py):
           "limited spans counted by tenant")
 
 
+def cli_checks(d):
+    """ottr --tenant sends X-Scope-OrgID; without it the daemon refuses (exit 4)."""
+    ottr = os.environ.get("OTTR")
+    if not ottr:
+        return
+    server = "http://127.0.0.1:%d" % d.query_port
+    for t in TENANTS:
+        r = subprocess.run([ottr, "services", "--server", server, "--tenant", t],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and set(r.stdout.split()) == {TENANTS[t]["client"],
+                                                              TENANTS[t]["server"]},
+              "ottr services --tenant %s: %d %r %r" % (t, r.returncode, r.stdout, r.stderr))
+    r = subprocess.run([ottr, "services", "--server", server], capture_output=True, text=True,
+                       timeout=30)
+    check(r.returncode == 4, "ottr services without a tenant: exit %d" % r.returncode)
+
+
 def metrics_labels(d):
     m = request(d.query_port, "/metrics")[1].decode()
     for t in ("acme", "globex"):
@@ -309,6 +326,7 @@ def main():
             tempo_checks(d, me, other, now_s)
             jaeger_checks(d, me, other, now_s)
         metrics_labels(d)
+        cli_checks(d)
         limits(d, py)
 
         # Undecided traces of both tenants (no root: they wait for decision_wait,
