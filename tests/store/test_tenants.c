@@ -260,12 +260,125 @@ static void test_isolation(void **state)
     th_rmdir(dir);
 }
 
+/* Turns every other key of family |cf| back into its format-1 layout (no
+ * tenant): a store whose move to format 2 a crash cut short. */
+static void half_legacy(store *s, int cf)
+{
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[cf]);
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    int i = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it), i++) {
+        size_t klen, vlen;
+        const char *k = rocksdb_iter_key(it, &klen);
+        const char *v = rocksdb_iter_value(it, &vlen);
+        if (i % 2 == 1 || klen <= TENANT_KEY_LEN)
+            continue;
+        rocksdb_writebatch_put_cf(wb, s->cf[cf], k + TENANT_KEY_LEN, klen - TENANT_KEY_LEN, v,
+                                  vlen);
+        rocksdb_writebatch_delete_cf(wb, s->cf[cf], k, klen);
+    }
+    char *e = NULL;
+    rocksdb_write(s->db, s->wo_sync, wb, &e);
+    assert_null(e);
+    rocksdb_writebatch_destroy(wb);
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+}
+
+/* Every key of |cf| belongs to the implicit tenant in the format-2 layout. */
+static void all_tenant_keys(store *s, int cf)
+{
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_total_order_seek(ro, 1);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[cf]);
+    size_t n = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it), n++) {
+        size_t klen;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
+        assert_true(klen > TENANT_KEY_LEN);
+        assert_int_equal(be32_get(k), 0);
+        assert_false(store_key_is_legacy(cf, k, klen));
+    }
+    assert_true(n > 0);
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+}
+
+static void test_move_to_format_2_resumes(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    store *s = th_open(dir);
+    uint64_t t0 = 1700000000ull * NS_PER_SEC;
+    th_now_ns = t0;
+    tspan sp[2] = {
+        {.service = "shop",
+         .span_id = 1,
+         .name = "checkout",
+         .kind = 3,
+         .start_ns = t0,
+         .end_ns = t0 + 5000000,
+         .attr_key = "k",
+         .attr_val = "v"},
+        {.service = "pay",
+         .span_id = 2,
+         .parent_id = 1,
+         .name = "charge",
+         .kind = 2,
+         .start_ns = t0 + 1000,
+         .end_ns = t0 + 4000000},
+    };
+    th_tid(sp[0].tid, 0x51);
+    th_tid(sp[1].tid, 0x51);
+    write_trace(s, 0, sp, 2, 1700000000);
+    uint32_t minute = (uint32_t)(t0 / (60 * NS_PER_SEC));
+    store_edge e = {.client = "shop", .server = "pay", .calls = 2};
+    assert_int_equal(store_add_graph(store_view_of(s, 0), minute, &e, 1, NULL, 0), OTTR_OK);
+    static const int families[] = {CF_TRACES, CF_SUMMARIES, CF_INDEX, CF_TAGS, CF_EDGES};
+    for (size_t i = 0; i < 5; i++)
+        half_legacy(s, families[i]);
+    char *err = NULL;
+    rocksdb_put_cf(s->db, s->wo_sync, s->cf[CF_META], STORE_FORMAT_KEY, strlen(STORE_FORMAT_KEY),
+                   STORE_FORMAT_V1, strlen(STORE_FORMAT_V1), &err);
+    assert_null(err);
+    store_close(s);
+
+    s = th_open(dir);
+    for (size_t i = 0; i < 5; i++)
+        all_tenant_keys(s, families[i]);
+    store_view v = store_view_of(s, 0);
+    ottr_buf out = {0};
+    store_trace_summary sum;
+    assert_int_equal(store_get_trace(v, sp[0].tid, &out, &sum), OTTR_OK);
+    assert_int_equal(th_count_spans(&out), 2);
+    assert_int_equal(sum.span_count, 2);
+    store_search_query q = {.service = "pay", .span_name = "charge"};
+    int n = 0;
+    assert_int_equal(store_search(v, &q, count_sum, &n, NULL), OTTR_OK);
+    assert_int_equal(n, 1);
+    ottr_buf_reset(&out);
+    assert_int_equal(store_tag_values(v, STORE_SCOPE_SPAN, "k", 10, add_str, &out), OTTR_OK);
+    assert_string_equal(out.data, "v\n");
+    ottr_buf_reset(&out);
+    assert_int_equal(store_graph(v, minute - 1, minute + 1, edge_str, NULL, &out), OTTR_OK);
+    assert_string_equal(out.data, "shop>pay\n");
+    ottr_buf_free(&out);
+    store_close(s);
+    /* Format 2 now: a third open moves nothing. */
+    s = th_open(dir);
+    assert_false(s->legacy);
+    store_close(s);
+    th_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_layouts),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_isolation),
+        cmocka_unit_test(test_move_to_format_2_resumes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
