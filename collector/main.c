@@ -167,6 +167,15 @@ static int load_config(int argc, char **argv, args *a, ottr_config *cfg)
                 a->config ? ": " : "", err);
         return -1;
     }
+    for (size_t i = 0; i < cfg->noverrides; i++) {
+        const sampler_tenant_override *o = &cfg->overrides[i];
+        if (o->policies && sampler_check_policies(o->policies, err, sizeof(err)) != 0) {
+            fprintf(stderr,
+                    "ottrd: config error: %s%soverrides.per_tenant.%s.sampling.policies: %s\n",
+                    a->config ? a->config : "", a->config ? ": " : "", o->name, err);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -221,6 +230,11 @@ static void reload_policies(const args *a, sampler *smp, ottr_config *cfg)
     cfg->policies = fresh.policies;
     fresh.yaml = old;
     fresh.policies = NULL;
+    /* overrides.per_tenant stays as at start (the sampler holds its array and
+     * parsed the tenants' own policies then); its nodes were in the old tree. */
+    cfg->per_tenant = NULL;
+    for (size_t i = 0; i < cfg->noverrides; i++)
+        cfg->overrides[i].policies = NULL;
     collector_config_free(&fresh);
     OTTR_INFO("collector", "sampling policies reloaded from %s", a->config);
 }

@@ -7,7 +7,10 @@
  *         ingestion: {rate_limit_spans: 5000, burst_size_spans: 10000,
  *                     max_traces_per_user: 20000}
  *         global: {max_bytes_per_trace: 5MiB}
- * What a tenant leaves out it takes from overrides.defaults. */
+ *         sampling:
+ *           policies: [{name: errors, type: status_code, ...}]
+ * What a tenant leaves out it takes from overrides.defaults; without its own
+ * sampling.policies its traces are decided by the global list. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,19 +63,39 @@ static int parse_value(const ov_field *f, const char *v, uint64_t *out)
     return 0;
 }
 
-/* Fills |lim| from one tenant's map |t|. */
-static int parse_tenant(const ottr_yaml_node *t, sampler_tenant_limits *lim, const char *where,
+/* The tenant's sampling: {policies: [...]} (checked by the sampler). */
+static int parse_sampling(const ottr_yaml_node *t, const ottr_yaml_node *sec,
+                          sampler_tenant_override *o, const char *where, char *err, size_t errlen)
+{
+    for (const ottr_yaml_node *e = sec->child; e; e = e->next) {
+        if (strcmp(e->key, "policies") != 0 || e->type != OTTR_YAML_SEQ) {
+            snprintf(err, errlen, "%s:%d: overrides.per_tenant.%s.sampling.%s: %s", where, e->line,
+                     t->key, e->key,
+                     strcmp(e->key, "policies") != 0 ? "unknown key (want policies)"
+                                                     : "must be a list");
+            return -1;
+        }
+        o->policies = e;
+    }
+    return 0;
+}
+
+/* Fills |o| from one tenant's map |t|. */
+static int parse_tenant(const ottr_yaml_node *t, sampler_tenant_override *o, const char *where,
                         char *err, size_t errlen)
 {
+    sampler_tenant_limits *lim = &o->limits;
     if (t->type != OTTR_YAML_MAP) {
         snprintf(err, errlen, "%s:%d: overrides.per_tenant.%s: must be a map", where, t->line,
                  t->key);
         return -1;
     }
     for (const ottr_yaml_node *sec = t->child; sec; sec = sec->next) {
-        if (strcmp(sec->key, "ingestion") != 0 && strcmp(sec->key, "global") != 0) {
+        if (strcmp(sec->key, "ingestion") != 0 && strcmp(sec->key, "global") != 0 &&
+            strcmp(sec->key, "sampling") != 0) {
             snprintf(err, errlen,
-                     "%s:%d: overrides.per_tenant.%s.%s: unknown key (want ingestion or global)",
+                     "%s:%d: overrides.per_tenant.%s.%s: unknown key (want ingestion, global or "
+                     "sampling)",
                      where, sec->line, t->key, sec->key);
             return -1;
         }
@@ -80,6 +103,11 @@ static int parse_tenant(const ottr_yaml_node *t, sampler_tenant_limits *lim, con
             snprintf(err, errlen, "%s:%d: overrides.per_tenant.%s.%s: must be a map", where,
                      sec->line, t->key, sec->key);
             return -1;
+        }
+        if (strcmp(sec->key, "sampling") == 0) {
+            if (parse_sampling(t, sec, o, where, err, errlen) != 0)
+                return -1;
+            continue;
         }
         for (const ottr_yaml_node *e = sec->child; e; e = e->next) {
             const ov_field *f = find_field(sec->key, e->key);
@@ -132,8 +160,7 @@ int collector_overrides_load(ottr_config *c, const char *where, char *err, size_
         }
         sampler_tenant_override *o = &c->overrides[c->noverrides];
         o->limits = c->tenant_limits;
-        if (parse_tenant(t, &o->limits, where, err, errlen) != 0 ||
-            (o->name = strdup(t->key)) == NULL) {
+        if (parse_tenant(t, o, where, err, errlen) != 0 || (o->name = strdup(t->key)) == NULL) {
             if (err[0] == '\0')
                 snprintf(err, errlen, "out of memory");
             collector_overrides_free(c);

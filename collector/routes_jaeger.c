@@ -316,10 +316,10 @@ static void handle_dependencies(store_view v, const http_request *req, http_resp
     finish(resp, 0, st, err);
 }
 
-/* The routes, on a query thread. */
 static void jaeger_refuse(const http_request *req, http_response *resp, int status,
                           const char *msg);
 
+/* The routes, on a query thread, for the request's tenant. */
 static void jaeger_query(void *ctx, const http_request *req, http_response *resp,
                          const query_budget *b)
 {

@@ -409,6 +409,7 @@ typedef struct sampler_tenant {
     servicegraph *sg;
     _Atomic uint64_t buffered; /* undecided traces */
     sampler_tenant_limits lim;
+    policy_set *pol;         /* its own policies (not owned), or NULL: the sampler's */
     pthread_mutex_t rate_mu; /* the span-rate bucket */
     uint64_t rate_tokens;    /* milli-spans */
     uint64_t rate_last_ns;
@@ -425,6 +426,10 @@ sampler_tenant *sampler_tenant_find(sampler *s, uint32_t id);
 /* OTTR_OK when the tenant may add |nspans| spans (taken from its rate bucket)
  * and |new_traces| new traces; else OTTR_ERR_LIMIT (counted). */
 ottr_status sampler_tenant_admit(sampler_tenant *t, size_t nspans, size_t new_traces);
+/* Parses the policies of the overrides that have their own. 0, or -1 with a
+ * message naming the tenant. */
+int sampler_tenants_parse_policies(sampler *s, char *err, size_t errlen);
+/* Frees every tenant state and the overrides' policies. */
 void sampler_tenants_free(sampler *s);
 void sampler_tenants_render(sampler *s, ottr_buf *out);
 /* Flushes every tenant's service graph (sampler_servicegraph_flush); the first
@@ -493,6 +498,7 @@ struct sampler {
     writer w;
     _Atomic(sampler_tenant *) *tenant_pages[TENANT_NPAGES];
     pthread_mutex_t tenant_mu; /* creation of tenant states */
+    policy_set **tenant_pols;  /* o.overrides[i]'s own policies, or NULL; owned */
 
     _Atomic uint64_t ntraces;
     _Atomic uint64_t index_bytes; /* sum over shards of idtable slot bytes */
@@ -525,6 +531,13 @@ struct sampler {
 };
 
 uint64_t sampler_clock(const sampler *s);
+
+/* The policies that decide the traces of tenant |t| (NULL: the sampler's). Under
+ * pol_lock (read). */
+static inline policy_set *sampler_tenant_policies(sampler *s, const sampler_tenant *t)
+{
+    return t && t->pol ? t->pol : s->pol;
+}
 /* Adds a group's spans, stored in the pending record |ref|, to its trace's
  * summary (or follows its decision). |live|: false during replay (no decision
  * caches, no late counts). */

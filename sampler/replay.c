@@ -36,9 +36,9 @@ static int replay_record(void *ctx, store_pending_ref ref, uint32_t tenant,
         s->arr_last_ns = now;
     pthread_mutex_unlock(&s->arr_mu);
     sampler_tenant *te = sampler_tenant_get(s, tenant);
-    ottr_status st =
-        te ? sampler_apply_group(s, s->pol, te, trace_id, t.spans, t.nspans, len, ref, now, false)
-           : OTTR_ERR_NOMEM;
+    ottr_status st = te ? sampler_apply_group(s, sampler_tenant_policies(s, te), te, trace_id,
+                                              t.spans, t.nspans, len, ref, now, false)
+                        : OTTR_ERR_NOMEM;
     if (st != OTTR_OK) {
         rc->st = st;
         return 1;

@@ -168,6 +168,11 @@ ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, c
         free(s);
         return OTTR_ERR_NOMEM;
     }
+    if (sampler_tenants_parse_policies(s, err, errlen) != 0) {
+        s->stopped = true;
+        sampler_destroy(s);
+        return OTTR_ERR_INVALID;
+    }
     if (shards_init(s) != 0 || sampler_tenant_get(s, STORE_TENANT_DEFAULT) == NULL) {
         snprintf(err, errlen, "out of memory");
         s->stopped = true; /* nothing to settle */
@@ -392,8 +397,8 @@ ottr_status sampler_submit(sampler *s, const otlp_batch *b)
     pthread_rwlock_rdlock(&s->pol_lock);
     for (size_t i = 0; i < b->ngroups; i++) {
         const otlp_trace_group *g = &b->groups[i];
-        ottr_status r = sampler_apply_group(s, s->pol, t, g->trace_id, g->spans, g->nspans,
-                                            g->chunk_len, ref, now, true);
+        ottr_status r = sampler_apply_group(s, sampler_tenant_policies(s, t), t, g->trace_id,
+                                            g->spans, g->nspans, g->chunk_len, ref, now, true);
         if (r != OTTR_OK)
             st = r;
     }

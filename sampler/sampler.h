@@ -25,10 +25,11 @@ typedef struct sampler_tenant_limits {
     uint64_t max_bytes_per_trace; /* a trace is decided once this big */
 } sampler_tenant_limits;
 
-/* The limits of one named tenant, overriding the defaults. */
+/* The limits and policies of one named tenant, overriding the defaults. */
 typedef struct sampler_tenant_override {
     const char *name;
     sampler_tenant_limits limits;
+    const ottr_yaml_node *policies; /* its own sampling.policies; NULL: the global list */
 } sampler_tenant_override;
 
 /* The limits have no defaults here: the daemon fills them from its config

@@ -27,13 +27,18 @@ sampler_tenant *sampler_tenant_find(sampler *s, uint32_t id)
     return atomic_load_explicit(&page[id % TENANT_PAGE], memory_order_acquire);
 }
 
-/* The limits of tenant |name|: an override's, or the defaults. */
-static sampler_tenant_limits limits_of(const sampler *s, const char *name)
+/* Gives |t| the limits and policies of tenant |name|: an override's, or the
+ * defaults and the global policies. */
+static void apply_overrides(const sampler *s, sampler_tenant *t, const char *name)
 {
-    for (size_t i = 0; i < s->o.noverrides; i++)
-        if (s->o.overrides[i].name && strcmp(s->o.overrides[i].name, name) == 0)
-            return s->o.overrides[i].limits;
-    return s->o.tenant_limits;
+    t->lim = s->o.tenant_limits;
+    for (size_t i = 0; i < s->o.noverrides; i++) {
+        if (s->o.overrides[i].name && strcmp(s->o.overrides[i].name, name) == 0) {
+            t->lim = s->o.overrides[i].limits;
+            t->pol = s->tenant_pols ? s->tenant_pols[i] : NULL;
+            return;
+        }
+    }
 }
 
 static void tenant_free(sampler_tenant *t)
@@ -56,7 +61,7 @@ static sampler_tenant *tenant_new(sampler *s, uint32_t id)
     char name[STORE_TENANT_NAME_MAX + 1];
     if (store_tenant_name(s->st, id, name, sizeof(name)) != 0)
         snprintf(name, sizeof(name), "%u", id);
-    t->lim = limits_of(s, name);
+    apply_overrides(s, t, name);
     if (t->lim.rate_spans && t->lim.burst_spans == 0)
         t->lim.burst_spans = t->lim.rate_spans;
     t->rate_tokens = t->lim.burst_spans * 1000;
@@ -141,8 +146,36 @@ ottr_status sampler_tenant_admit(sampler_tenant *t, size_t nspans, size_t new_tr
     return OTTR_OK;
 }
 
+int sampler_tenants_parse_policies(sampler *s, char *err, size_t errlen)
+{
+    if (s->o.noverrides == 0)
+        return 0;
+    s->tenant_pols = calloc(s->o.noverrides, sizeof(*s->tenant_pols));
+    if (s->tenant_pols == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < s->o.noverrides; i++) {
+        const ottr_yaml_node *p = s->o.overrides[i].policies;
+        if (p == NULL)
+            continue;
+        char inner[512];
+        if (sampler_policy_set_parse(p, &s->tenant_pols[i], inner, sizeof(inner)) != 0) {
+            snprintf(err, errlen, "overrides.per_tenant.%s.sampling.policies: %s",
+                     s->o.overrides[i].name, inner);
+            return -1;
+        }
+        sampler_policy_set_bind_metrics(s->tenant_pols[i]);
+    }
+    return 0;
+}
+
 void sampler_tenants_free(sampler *s)
 {
+    for (size_t i = 0; s->tenant_pols && i < s->o.noverrides; i++)
+        sampler_policy_set_free(s->tenant_pols[i]);
+    free(s->tenant_pols);
+    s->tenant_pols = NULL;
     for (size_t p = 0; p < TENANT_NPAGES; p++) {
         _Atomic(sampler_tenant *) *page = atomic_load(&s->tenant_pages[p]);
         if (page == NULL)

@@ -271,7 +271,8 @@ static void decide_one(sampler *s, shard *sh, uint32_t idx, uint64_t now_ns)
         .now_ns = now_ns,
     };
     const char *who = NULL;
-    bool keep = sampler_policy_set_decide(s->pol, &t, &who);
+    sampler_tenant *te = sampler_tenant_find(s, e->tenant);
+    bool keep = sampler_policy_set_decide(sampler_tenant_policies(s, te), &t, &who);
     uint64_t h = sampler_idt_hash(e, SAMPLER_KEY_LEN);
     if (keep) {
         keep_job j;
@@ -292,7 +293,6 @@ static void decide_one(sampler *s, shard *sh, uint32_t idx, uint64_t now_ns)
     fifo_unlink(sh, e);
     root_unlink(sh, e);
     size_t before = slot_bytes(sh);
-    sampler_tenant *te = sampler_tenant_find(s, e->tenant);
     if (te)
         atomic_fetch_sub_explicit(&te->buffered, 1, memory_order_relaxed);
     sampler_idt_remove(&sh->traces, idx, h);
@@ -349,6 +349,9 @@ void sampler_remap_bits(sampler *s, const uint64_t map[POL_MAX_BITS])
         pthread_mutex_lock(&sh->mu);
         for (uint32_t idx = sh->fifo_head; idx != IDT_NONE; idx = at(sh, idx)->fifo_next) {
             trace_entry *e = at(sh, idx);
+            const sampler_tenant *te = sampler_tenant_find(s, e->tenant);
+            if (te && te->pol)
+                continue; /* decided by its tenant's own policies, not reloaded */
             e->bits = sampler_policy_bits_remap(e->bits, map);
         }
         pthread_mutex_unlock(&sh->mu);
@@ -416,7 +419,8 @@ ottr_status sampler_bench_insert(sampler *s, const uint8_t (*ids)[16], size_t n,
     ottr_status st = OTTR_OK;
     for (size_t i = 0; i < n && st == OTTR_OK; i++) {
         store_pending_ref pref = {(uint32_t)(now_ns / NS_PER_SEC), (uint32_t)i};
-        st = sampler_apply_group(s, s->pol, t, ids[i], &ref, 1, 200, pref, now_ns, true);
+        st = sampler_apply_group(s, sampler_tenant_policies(s, t), t, ids[i], &ref, 1, 200, pref,
+                                 now_ns, true);
     }
     pthread_rwlock_unlock(&s->pol_lock);
     return st;

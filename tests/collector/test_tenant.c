@@ -143,7 +143,9 @@ static void test_overrides(void **state)
                                      "  per_tenant:\n"
                                      "    team-a:\n"
                                      "      ingestion: {rate_limit_spans: 5, burst_size_spans: 9}\n"
-                                     "      global: {max_bytes_per_trace: 2KiB}\n",
+                                     "      global: {max_bytes_per_trace: 2KiB}\n"
+                                     "      sampling:\n"
+                                     "        policies: [{name: e, type: always_sample}]\n",
                                      err, sizeof(err)),
         0);
     assert_int_equal(c.multitenancy, 1);
@@ -154,6 +156,8 @@ static void test_overrides(void **state)
     assert_int_equal(c.overrides[0].limits.burst_spans, 9);
     assert_int_equal(c.overrides[0].limits.max_traces, 7); /* from the defaults */
     assert_int_equal(c.overrides[0].limits.max_bytes_per_trace, 2048);
+    assert_non_null(c.overrides[0].policies);
+    assert_int_equal(c.overrides[0].policies->type, OTTR_YAML_SEQ);
     sampler_options so;
     collector_config_to_sampler_options(&c, &so);
     assert_true(so.multitenant);
@@ -166,6 +170,7 @@ static void test_overrides(void **state)
         "overrides:\n  per_tenant:\n    \"a b\":\n      ingestion: {rate_limit_spans: 5}\n",
         "overrides:\n  per_tenant:\n    t:\n      ingestion: {rate_limit_spans: lots}\n",
         "multitenancy_enabled: maybe\n",
+        "overrides:\n  per_tenant:\n    t:\n      sampling: {policies: always}\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(collector_config_init(&c), 0);

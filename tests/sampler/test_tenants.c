@@ -97,11 +97,61 @@ static void test_tenant_limits(void **state)
     fx_close(&f);
 }
 
+static void test_tenant_policies(void **state)
+{
+    (void)state;
+    fx f;
+    /* Globally every trace is kept; "strict" keeps only traces with an error. */
+    ottr_yaml_node *root = NULL;
+    const ottr_yaml_node *errors = h_policies(
+        "- name: errors\n  type: status_code\n  status_code: {status_codes: [ERROR]}\n", &root);
+    sampler_tenant_override ov[1] = {{.name = "strict", .policies = errors}};
+    sampler_options o = {.overrides = ov, .noverrides = 1};
+    fx_open(&f, NULL, &o);
+    uint32_t strict, lax;
+    assert_int_equal(store_tenant_id(f.st, "strict", 6, true, &strict), OTTR_OK);
+    assert_int_equal(store_tenant_id(f.st, "lax", 3, true, &lax), OTTR_OK);
+    tspan ok[1] = {{.trace = 1, .span = 1}};
+    tspan bad[1] = {{.trace = 2, .span = 1, .status = STATUS_ERROR}};
+    assert_int_equal(submit_as(&f, strict, ok, 1), OTTR_OK);
+    assert_int_equal(submit_as(&f, strict, bad, 1), OTTR_OK);
+    assert_int_equal(submit_as(&f, lax, ok, 1), OTTR_OK);
+    /* A reload of the global list leaves the tenant's own policies alone. */
+    char err[256];
+    assert_int_equal(sampler_reload(f.s, NULL, err, sizeof(err)), 0);
+    g_now += SEC(3);
+    sampler_tick(f.s);
+    assert_int_equal(kept_spans_of(&f, strict, 1), 0);
+    assert_int_equal(kept_spans_of(&f, strict, 2), 1);
+    assert_int_equal(kept_spans_of(&f, lax, 1), 1);
+    fx_close(&f);
+    ottr_yaml_free(root);
+
+    /* A tenant's policies that do not parse stop the sampler's creation. */
+    const ottr_yaml_node *broken = h_policies("- name: x\n  type: nonsense\n", &root);
+    ov[0].policies = broken;
+    fx g;
+    memset(&g, 0, sizeof(g));
+    snprintf(g.dir, sizeof(g.dir), "/tmp/ottr-sampler-test-XXXXXX");
+    assert_non_null(mkdtemp(g.dir));
+    fx_store_open(&g);
+    sampler_options so = o;
+    h_limits(&so);
+    so.manual_tick = true;
+    sampler *s = NULL;
+    assert_int_equal(sampler_create(&so, g.st, &s, err, sizeof(err)), OTTR_ERR_INVALID);
+    assert_non_null(strstr(err, "overrides.per_tenant.strict.sampling.policies"));
+    store_close(g.st);
+    nftw(g.dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    ottr_yaml_free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_trace_two_tenants),
         cmocka_unit_test(test_tenant_limits),
+        cmocka_unit_test(test_tenant_policies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
