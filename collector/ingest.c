@@ -2,6 +2,7 @@
  * decode (protobuf or JSON), group by trace, hand to the ingest entry point and
  * count the spans, the same for the gRPC and the HTTP receiver. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,53 +38,59 @@ void collector_ingest_counters_init(ingest_counters *c, const char *protocol)
     counters_init(c, protocol, "");
 }
 
-/* Counters per (protocol, tenant), made at a tenant's first request: a small
- * table searched under a lock, once per request. */
-typedef struct tenant_counters {
-    const char *protocol; /* the receivers' constants */
-    uint32_t tenant;
-    ingest_counters c;
-} tenant_counters;
+/* Counters per (protocol, tenant), made at a tenant's first request and found
+ * after that with two atomic loads: pages of pointers indexed by the tenant's
+ * number, per protocol. They live as long as the process. */
+#define TC_PAGE   1024
+#define TC_NPAGES ((STORE_TENANT_MAX + TC_PAGE) / TC_PAGE)
 
 static pthread_mutex_t tc_mu = PTHREAD_MUTEX_INITIALIZER;
-static tenant_counters **tc_v;
-static size_t tc_n, tc_cap;
+typedef _Atomic(ingest_counters *) tc_slot;
+static _Atomic(tc_slot *) tc_pages[2][TC_NPAGES]; /* [0] grpc, [1] http */
+
+static ingest_counters *tenant_counters_new(const char *protocol, store *st, uint32_t tenant)
+{
+    ingest_counters *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    char name[STORE_TENANT_NAME_MAX + 1];
+    if (store_tenant_name(st, tenant, name, sizeof(name)) != 0)
+        snprintf(name, sizeof(name), "%u", tenant);
+    ottr_buf b = {0};
+    ottr_prom_label(&b, "tenant", name);
+    ottr_buf_putc(&b, ',');
+    if (b.oom || b.data == NULL) {
+        ottr_buf_free(&b);
+        free(c);
+        return NULL;
+    }
+    counters_init(c, protocol, b.data);
+    ottr_buf_free(&b);
+    return c;
+}
 
 const ingest_counters *collector_ingest_counters_tenant(const char *protocol, store *st,
                                                         uint32_t tenant)
 {
-    const ingest_counters *found = NULL;
+    if (tenant > STORE_TENANT_MAX)
+        return NULL;
+    _Atomic(tc_slot *) *slot = &tc_pages[strcmp(protocol, "grpc") == 0 ? 0 : 1][tenant / TC_PAGE];
+    tc_slot *page = atomic_load_explicit(slot, memory_order_acquire);
+    ingest_counters *c =
+        page ? atomic_load_explicit(&page[tenant % TC_PAGE], memory_order_acquire) : NULL;
+    if (c != NULL)
+        return c;
     pthread_mutex_lock(&tc_mu);
-    for (size_t i = 0; i < tc_n && found == NULL; i++)
-        if (tc_v[i]->tenant == tenant && strcmp(tc_v[i]->protocol, protocol) == 0)
-            found = &tc_v[i]->c;
-    if (found == NULL && tc_n == tc_cap) {
-        size_t ncap = tc_cap ? tc_cap * 2 : 16;
-        tenant_counters **nv = realloc(tc_v, ncap * sizeof(*nv));
-        if (nv != NULL) {
-            tc_v = nv;
-            tc_cap = ncap;
-        }
-    }
-    if (found == NULL && tc_n < tc_cap) {
-        tenant_counters *t = calloc(1, sizeof(*t));
-        if (t != NULL) {
-            char name[STORE_TENANT_NAME_MAX + 1];
-            if (store_tenant_name(st, tenant, name, sizeof(name)) != 0)
-                snprintf(name, sizeof(name), "%u", tenant);
-            ottr_buf b = {0};
-            ottr_prom_label(&b, "tenant", name);
-            ottr_buf_putc(&b, ',');
-            t->protocol = protocol;
-            t->tenant = tenant;
-            counters_init(&t->c, protocol, b.data && !b.oom ? b.data : "");
-            ottr_buf_free(&b);
-            tc_v[tc_n++] = t;
-            found = &t->c;
-        }
+    page = atomic_load(slot);
+    if (page == NULL && (page = calloc(TC_PAGE, sizeof(*page))) != NULL)
+        atomic_store_explicit(slot, page, memory_order_release);
+    if (page != NULL) {
+        c = atomic_load(&page[tenant % TC_PAGE]);
+        if (c == NULL && (c = tenant_counters_new(protocol, st, tenant)) != NULL)
+            atomic_store_explicit(&page[tenant % TC_PAGE], c, memory_order_release);
     }
     pthread_mutex_unlock(&tc_mu);
-    return found;
+    return c;
 }
 
 static size_t request_spans(const otlp_request *req)

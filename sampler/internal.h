@@ -416,6 +416,9 @@ typedef struct sampler_tenant {
     ottr_counter *m_limited_rate, *m_limited_traces;
 } sampler_tenant;
 
+/* A page holds TENANT_PAGE slots; a tenant's state is in slot id % TENANT_PAGE
+ * of page id / TENANT_PAGE. */
+typedef _Atomic(sampler_tenant *) tenant_slot;
 #define TENANT_PAGE   1024
 #define TENANT_NPAGES ((STORE_TENANT_MAX + TENANT_PAGE) / TENANT_PAGE)
 
@@ -496,7 +499,7 @@ struct sampler {
     pthread_cond_t arr_cv;
 
     writer w;
-    _Atomic(sampler_tenant *) *tenant_pages[TENANT_NPAGES];
+    _Atomic(tenant_slot *) tenant_pages[TENANT_NPAGES];
     pthread_mutex_t tenant_mu; /* creation of tenant states */
     policy_set **tenant_pols;  /* o.overrides[i]'s own policies, or NULL; owned */
 

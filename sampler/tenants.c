@@ -20,7 +20,7 @@ sampler_tenant *sampler_tenant_find(sampler *s, uint32_t id)
 {
     if (id > STORE_TENANT_MAX)
         return NULL;
-    _Atomic(sampler_tenant *) *page =
+    tenant_slot *page =
         atomic_load_explicit(&s->tenant_pages[id / TENANT_PAGE], memory_order_acquire);
     if (page == NULL)
         return NULL;
@@ -99,7 +99,7 @@ sampler_tenant *sampler_tenant_get(sampler *s, uint32_t id)
     if (t != NULL || id > STORE_TENANT_MAX)
         return t;
     pthread_mutex_lock(&s->tenant_mu);
-    _Atomic(sampler_tenant *) *page = atomic_load(&s->tenant_pages[id / TENANT_PAGE]);
+    tenant_slot *page = atomic_load(&s->tenant_pages[id / TENANT_PAGE]);
     if (page == NULL) {
         page = calloc(TENANT_PAGE, sizeof(*page));
         if (page != NULL)
@@ -177,7 +177,7 @@ void sampler_tenants_free(sampler *s)
     free(s->tenant_pols);
     s->tenant_pols = NULL;
     for (size_t p = 0; p < TENANT_NPAGES; p++) {
-        _Atomic(sampler_tenant *) *page = atomic_load(&s->tenant_pages[p]);
+        tenant_slot *page = atomic_load(&s->tenant_pages[p]);
         if (page == NULL)
             continue;
         for (size_t i = 0; i < TENANT_PAGE; i++)
@@ -191,8 +191,7 @@ void sampler_tenants_free(sampler *s)
 static void each(sampler *s, void (*fn)(void *ctx, sampler_tenant *t), void *ctx)
 {
     for (size_t p = 0; p < TENANT_NPAGES; p++) {
-        _Atomic(sampler_tenant *) *page =
-            atomic_load_explicit(&s->tenant_pages[p], memory_order_acquire);
+        tenant_slot *page = atomic_load_explicit(&s->tenant_pages[p], memory_order_acquire);
         for (size_t i = 0; page && i < TENANT_PAGE; i++) {
             sampler_tenant *t = atomic_load_explicit(&page[i], memory_order_acquire);
             if (t)
