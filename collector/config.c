@@ -564,23 +564,15 @@ static int apply_map(ottr_config *c, const ottr_yaml_node *n, const char *prefix
                 return -1;
             continue;
         }
-        if (k->type == KEY_POLICIES) {
-            if (e->type != OTTR_YAML_SEQ &&
-                !(e->type == OTTR_YAML_SCALAR && e->scalar[0] == '\0')) {
-                snprintf(err, errlen, "%s:%d: %s: must be a list", where, e->line, path);
+        if (k->type == KEY_POLICIES || k->type == KEY_TENANTS) {
+            /* Kept as written (a list, or a map); an empty value is none. */
+            ottr_yaml_type want = k->type == KEY_POLICIES ? OTTR_YAML_SEQ : OTTR_YAML_MAP;
+            if (e->type != want && !(e->type == OTTR_YAML_SCALAR && e->scalar[0] == '\0')) {
+                snprintf(err, errlen, "%s:%d: %s: must be a %s", where, e->line, path,
+                         want == OTTR_YAML_SEQ ? "list" : "map");
                 return -1;
             }
-            c->policies = e->type == OTTR_YAML_SEQ ? e : NULL;
-            mark_given(c, k);
-            continue;
-        }
-        if (k->type == KEY_TENANTS) {
-            if (e->type != OTTR_YAML_MAP &&
-                !(e->type == OTTR_YAML_SCALAR && e->scalar[0] == '\0')) {
-                snprintf(err, errlen, "%s:%d: %s: must be a map", where, e->line, path);
-                return -1;
-            }
-            c->per_tenant = e->type == OTTR_YAML_MAP ? e : NULL;
+            *(const ottr_yaml_node **)field(c, k) = e->type == want ? e : NULL;
             mark_given(c, k);
             continue;
         }

@@ -119,6 +119,30 @@ static int edge_str(void *ctx, const store_edge *e)
     return 0;
 }
 
+/* A trace of two spans (shop calls pay) starting at |t0|, trace ID made of
+ * |tid|, the root with the span attribute |key|=|val|. */
+static void shop_trace(tspan sp[2], uint64_t t0, uint8_t tid, const char *key, const char *val)
+{
+    memset(sp, 0, 2 * sizeof(*sp));
+    sp[0] = (tspan){.service = "shop",
+                    .span_id = 1,
+                    .name = "checkout",
+                    .kind = 3,
+                    .start_ns = t0,
+                    .end_ns = t0 + 5000000,
+                    .attr_key = key,
+                    .attr_val = val};
+    sp[1] = (tspan){.service = "pay",
+                    .span_id = 2,
+                    .parent_id = 1,
+                    .name = "charge",
+                    .kind = 2,
+                    .start_ns = t0 + 1000,
+                    .end_ns = t0 + 4000000};
+    th_tid(sp[0].tid, tid);
+    th_tid(sp[1].tid, tid);
+}
+
 /* Appends |sp| for |tenant| at |sec| and keeps its trace. */
 static void write_trace(store *s, uint32_t tenant, tspan *sp, size_t n, uint32_t sec)
 {
@@ -161,23 +185,8 @@ static void test_isolation(void **state)
     assert_int_equal(store_tenant_id(s, "globex", 6, true, &b), OTTR_OK);
     uint64_t t0 = 1700000000ull * NS_PER_SEC;
     th_now_ns = t0;
-    tspan sa[2] = {
-        {.service = "shop",
-         .span_id = 1,
-         .name = "checkout",
-         .kind = 3,
-         .start_ns = t0,
-         .end_ns = t0 + 5000000,
-         .attr_key = "acme.only",
-         .attr_val = "x"},
-        {.service = "pay",
-         .span_id = 2,
-         .parent_id = 1,
-         .name = "charge",
-         .kind = 2,
-         .start_ns = t0 + 1000,
-         .end_ns = t0 + 4000000},
-    };
+    tspan sa[2];
+    shop_trace(sa, t0, 0x42, "acme.only", "x");
     tspan sb[1] = {{.service = "bank",
                     .span_id = 1,
                     .name = "transfer",
@@ -186,8 +195,6 @@ static void test_isolation(void **state)
                     .end_ns = t0 + 9000000,
                     .attr_key = "globex.only",
                     .attr_val = "y"}};
-    th_tid(sa[0].tid, 0x42);
-    th_tid(sa[1].tid, 0x42);
     th_tid(sb[0].tid, 0x42); /* the same trace ID */
     write_trace(s, a, sa, 2, 1700000000);
     write_trace(s, b, sb, 1, 1700000000);
@@ -312,25 +319,8 @@ static void test_move_to_format_2_resumes(void **state)
     store *s = th_open(dir);
     uint64_t t0 = 1700000000ull * NS_PER_SEC;
     th_now_ns = t0;
-    tspan sp[2] = {
-        {.service = "shop",
-         .span_id = 1,
-         .name = "checkout",
-         .kind = 3,
-         .start_ns = t0,
-         .end_ns = t0 + 5000000,
-         .attr_key = "k",
-         .attr_val = "v"},
-        {.service = "pay",
-         .span_id = 2,
-         .parent_id = 1,
-         .name = "charge",
-         .kind = 2,
-         .start_ns = t0 + 1000,
-         .end_ns = t0 + 4000000},
-    };
-    th_tid(sp[0].tid, 0x51);
-    th_tid(sp[1].tid, 0x51);
+    tspan sp[2];
+    shop_trace(sp, t0, 0x51, "k", "v");
     write_trace(s, 0, sp, 2, 1700000000);
     uint32_t minute = (uint32_t)(t0 / (60 * NS_PER_SEC));
     store_edge e = {.client = "shop", .server = "pay", .calls = 2};
