@@ -43,6 +43,7 @@ typedef enum opt_id {
     OPT_INSECURE,
     OPT_TOKEN,
     OPT_USER,
+    OPT_TENANT,
 } opt_id;
 
 static const struct option_def {
@@ -54,6 +55,7 @@ static const struct option_def {
     {"server", OPT_SERVER, true, ALL_CMDS},
     {"otlp-endpoint", OPT_OTLP, true, ALL_CMDS},
     {"jaeger-server", OPT_JAEGER, true, ALL_CMDS},
+    {"tenant", OPT_TENANT, true, ALL_CMDS},
     {"no-color", OPT_NO_COLOR, false, ALL_CMDS},
     {"color", OPT_COLOR, false, ALL_CMDS},
     {"timeout", OPT_TIMEOUT, true, ALL_CMDS},
@@ -148,6 +150,11 @@ static int apply_opt(cli_opts *o, const given_opt *g, bool *color_set, const cha
         break;
     case OPT_JAEGER:
         o->jaeger_server = v;
+        break;
+    case OPT_TENANT:
+        if (*v == '\0' || strlen(v) > 150 || strpbrk(v, "\r\n") != NULL)
+            return usage(err, errlen, "--tenant: want a tenant ID of 1 to 150 characters");
+        o->tenant = v;
         break;
     case OPT_JSON:
         o->json = true;
@@ -332,6 +339,9 @@ int cli_args_parse(cli_opts *o, int argc, char **argv, uint64_t now_ns, bool std
     const char *env = getenv("OTTR_SERVER");
     if (env != NULL && *env != '\0')
         o->server = env;
+    env = getenv("OTTR_TENANT");
+    if (env != NULL && *env != '\0')
+        o->tenant = env;
     env = getenv("OTTR_OTLP_ENDPOINT");
     if (env != NULL && *env != '\0')
         o->otlp_endpoint = env;

@@ -56,6 +56,7 @@ typedef struct cli_opts {
     const char *server;        /* --server, OTTR_SERVER, or the default */
     const char *otlp_endpoint; /* --otlp-endpoint, OTTR_OTLP_ENDPOINT, or the default */
     const char *jaeger_server; /* --jaeger-server, OTTR_JAEGER_SERVER, or NULL: derived */
+    const char *tenant;        /* --tenant, OTTR_TENANT: sent as X-Scope-OrgID; NULL: none */
     bool json;                 /* --json */
     bool color;                /* resolved: terminal, no --no-color, NO_COLOR unset */
     int width;                 /* --width, or 0 for "terminal width or 100" */

@@ -24,6 +24,8 @@ static const char general[] =
     "                       (default " CLI_DEFAULT_OTLP ", or $OTTR_OTLP_ENDPOINT)\n"
     "  --jaeger-server URL  ottrd's Jaeger API, used by operations (default: the\n"
     "                       host of --server on port 16686, or $OTTR_JAEGER_SERVER)\n"
+    "  --tenant ID          send X-Scope-OrgID: ID, for a daemon with\n"
+    "                       multitenancy_enabled (or $OTTR_TENANT)\n"
     "  --timeout D          give up on the server after D (default 30s)\n"
     "  --ca FILE            CA certificates that sign the server's (https URLs)\n"
     "  --cert FILE          client certificate for servers that ask for one (mTLS)\n"

@@ -107,6 +107,8 @@ int cli_http_request(const cli_opts *o, const char *what, const char *hint, cons
         ADD_HEADER("Content-Encoding: %s", encoding);
     if (body != NULL)
         ADD_HEADER("Expect:");
+    if (o->tenant != NULL)
+        ADD_HEADER("X-Scope-OrgID: %s", o->tenant);
 #undef ADD_HEADER
     if (rc != CLI_EXIT_OK) {
         curl_slist_free_all(hdrs);

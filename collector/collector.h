@@ -39,6 +39,7 @@ typedef struct ottr_listener_security {
 
 typedef struct ottr_config {
     char *data_dir;               /* data_dir */
+    int multitenancy;             /* multitenancy_enabled: 0 or 1 */
     int log_level;                /* log_level: an ottr_log_level */
     char *grpc_addr;              /* grpc.addr */
     uint64_t grpc_max_recv_bytes; /* grpc.max_recv_msg_size */
@@ -90,6 +91,13 @@ typedef struct ottr_config {
     /* sampling.policies, exactly as written (the sampler parses and checks it);
      * NULL when absent. Points into |yaml|. */
     const ottr_yaml_node *policies;
+    /* overrides.defaults.*: every tenant's limits unless overridden. */
+    sampler_tenant_limits tenant_limits;
+    /* overrides.per_tenant as written (points into |yaml|), and parsed with the
+     * defaults filled in (owned; overrides.c). */
+    const ottr_yaml_node *per_tenant;
+    sampler_tenant_override *overrides;
+    size_t noverrides;
 
     uint64_t given[4];    /* bit i: key i of the table was set by the file or a flag */
     char *source;         /* config file path, or NULL */
@@ -125,6 +133,50 @@ typedef struct ottr_config_doc {
 int collector_config_doc_get(size_t i, ottr_config_doc *out);
 /* Prints every key with its type, bounds, default and meaning. */
 void collector_config_print_help(FILE *out);
+
+/* ---- overrides.per_tenant (overrides.c) ---- */
+
+/* Parses c->per_tenant into c->overrides, each tenant's values over
+ * c->tenant_limits. Returns 0, or -1 with "<where>:<line>: overrides.per_tenant.
+ * <tenant>...: problem" in |err|. */
+int collector_overrides_load(ottr_config *c, const char *where, char *err, size_t errlen);
+void collector_overrides_free(ottr_config *c);
+
+/* ---- tenants (tenant.c) ---- */
+
+/* Whether |name| (|len| bytes) is a valid tenant ID as Tempo takes them: 1 to
+ * 150 bytes of letters, digits and ! - _ . * ' ( ), and neither "." nor "..". */
+bool collector_tenant_valid(const char *name, size_t len);
+
+typedef enum tenant_verdict {
+    TENANT_OK = 0,
+    TENANT_MISSING,   /* tenancy on, no header and no bound tenant: 401 / UNAUTHENTICATED */
+    TENANT_INVALID,   /* the header is not a valid tenant ID: 400 / INVALID_ARGUMENT */
+    TENANT_FORBIDDEN, /* a credential bound to another tenant: 403 / PERMISSION_DENIED */
+    TENANT_FAILED,    /* the registry could not take it: 503 / UNAVAILABLE */
+} tenant_verdict;
+
+/* What every receiver and route needs to settle a request's tenant. */
+typedef struct tenant_ctx {
+    store *st;
+    bool enabled; /* multitenancy_enabled */
+} tenant_ctx;
+
+/* THE tenant resolution, used by every receiver and route. |header| is the
+ * X-Scope-OrgID header (gRPC metadata x-scope-orgid; NULL when absent) of
+ * |hlen| bytes; |bound| the tenant the request's credential is bound to (NULL:
+ * none). With tenancy off every request is the implicit tenant and the header
+ * is ignored. With it on: the header names the tenant; a bound credential with
+ * no header is its tenant, with a header naming another one it is refused.
+ * |create|: ingest registers a new name; a query for a name never written gets
+ * STORE_TENANT_NONE (it finds nothing). On TENANT_OK sets |*id|; otherwise
+ * writes why to |msg| and counts the refusal (ottr_tenant_refused_requests_total). */
+tenant_verdict collector_tenant_resolve(const tenant_ctx *tc, const char *header, size_t hlen,
+                                        const char *bound, bool create, uint32_t *id, char *msg,
+                                        size_t msglen);
+/* The HTTP status and gRPC code of a refusal. */
+int collector_tenant_http_status(tenant_verdict v);
+int collector_tenant_grpc_code(tenant_verdict v);
 
 /* ---- the config handed to the store and the sampler (options.c) ---- */
 
@@ -184,7 +236,7 @@ typedef ottr_status (*ottr_ingest_fn)(void *ctx, const otlp_batch *b);
 /* Asked before a protobuf request is decoded, with its traces' distinct IDs:
  * true when the ingest entry point would push it back anyway, so the receiver
  * answers at once instead of decoding it first. Optional (NULL: never). */
-typedef bool (*ottr_admit_fn)(void *ctx, const uint8_t (*tids)[16], size_t n);
+typedef bool (*ottr_admit_fn)(void *ctx, uint32_t tenant, const uint8_t (*tids)[16], size_t n);
 
 /* Seconds a client is told to wait when pushed back. */
 #define OTTR_RETRY_AFTER_SECONDS 1
@@ -201,6 +253,7 @@ typedef enum ingest_outcome {
     INGEST_TOO_LARGE,   /* decoding passed the arena's limit, or more spans than
                          * limits.max_spans_per_request: do not retry */
     INGEST_BUSY,        /* the ingest entry point pushed back: retry later */
+    INGEST_LIMITED,     /* over the tenant's limits: 429 / RESOURCE_EXHAUSTED, retry later */
     INGEST_UNAVAILABLE, /* out of memory or the store failed: retry later */
 } ingest_outcome;
 
@@ -223,6 +276,10 @@ typedef struct ingest_counters {
 
 /* Looks up the span counters for |protocol| ("grpc", "http"). */
 void collector_ingest_counters_init(ingest_counters *c, const char *protocol);
+/* The counters of |protocol| labelled with tenant |tenant| (its name looked up
+ * in |st|) as well; made at the tenant's first request. NULL when out of memory. */
+const ingest_counters *collector_ingest_counters_tenant(const char *protocol, store *st,
+                                                        uint32_t tenant);
 
 /* Decodes the export request |body| (|len| bytes, already decompressed) in
  * |enc| into |arena| (its limit decides INGEST_TOO_LARGE), groups its spans by
@@ -233,9 +290,9 @@ void collector_ingest_counters_init(ingest_counters *c, const char *protocol);
  * from their own bytes: |body| must stay valid during the call. The arena is
  * left as it is: the caller resets or frees it. */
 void collector_ingest_export(ottr_ingest_fn fn, ottr_admit_fn would_push_back, void *ctx,
-                             const ingest_counters *c, const otlp_limits *limits, ottr_arena *arena,
-                             ingest_encoding enc, const uint8_t *body, size_t len,
-                             ingest_result *r);
+                             uint32_t tenant, const ingest_counters *c, const otlp_limits *limits,
+                             ottr_arena *arena, ingest_encoding enc, const uint8_t *body,
+                             size_t len, ingest_result *r);
 
 /* ---- google.rpc.Status error bodies (rpc_status.c) ---- */
 
@@ -259,6 +316,7 @@ typedef struct otlp_grpc_options {
     ottr_admit_fn would_push_back; /* may be NULL */
     void *ingest_ctx;
     otlp_limits limits; /* what one request may carry */
+    tenant_ctx tenants; /* how a call's tenant is settled */
     /* Connection limits in milliseconds; 0 = none (gRPC core's own default). */
     uint64_t max_conn_idle_ms;
     uint64_t max_conn_age_ms;
@@ -285,6 +343,7 @@ typedef struct otlp_http_ctx {
     void *ingest_ctx;
     uint64_t max_body_bytes; /* also the limit after gunzip; not 0 */
     otlp_limits limits;      /* what one request may carry */
+    tenant_ctx tenants;      /* how a request's tenant is settled */
 } otlp_http_ctx;
 
 void collector_http_handle(void *ctx /* otlp_http_ctx */, const http_request *req,
@@ -332,7 +391,8 @@ void collector_query_pool_free(collector_query_pool *p);
 
 typedef struct ottrd_query_ctx {
     store *st;
-    atomic_bool ready; /* set once listening, cleared at shutdown */
+    tenant_ctx tenants; /* how a query's tenant is settled */
+    atomic_bool ready;  /* set once listening, cleared at shutdown */
     const ottr_config *cfg;
     collector_query_pool *pool;   /* NULL: queries run on the loop threads */
     sampler *smp;                 /* for /health; may be NULL */
@@ -352,6 +412,12 @@ void collector_query_note_cut(query_cut cut);
 /* The HTTP status of a query/ result (routes.c): 200, 400 (OTTR_ERR_INVALID),
  * 404 (OTTR_ERR_NOTFOUND), 409 (OTTR_ERR_EXISTS), 503 (OTTR_ERR_BUSY) or 500. */
 int collector_routes_http_status(ottr_status st);
+
+/* The store view of |req|'s tenant (X-Scope-OrgID, collector_tenant_resolve;
+ * a name never written sees nothing) into |*v|; or answers |req| through
+ * |refuse| with the refusal's status (401, 400, 403, 503) and returns false. */
+bool collector_routes_view(const ottrd_query_ctx *q, const http_request *req, http_response *resp,
+                           collector_refuse_fn refuse, store_view *v);
 
 /* :3200 - Tempo API (routes_tempo.c), plus /ready, /health, /metrics, /api/echo,
  * /api/status/buildinfo, native /api/service-graph, admin endpoints. */

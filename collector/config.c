@@ -31,6 +31,7 @@ typedef enum key_type {
     KEY_COUNT,    /* a whole number (uint64_t) */
     KEY_THREADS,  /* "auto" or a whole number (int) */
     KEY_POLICIES, /* a YAML list kept as written; the sampler checks it */
+    KEY_TENANTS,  /* a YAML map of tenant -> limits (overrides.c checks it) */
 } key_type;
 
 typedef struct key_enum {
@@ -55,6 +56,7 @@ static const key_enum sync_policies = {"sync policy", {"none", "interval", "alwa
 static const key_enum tls_versions = {"TLS version", {"1.2", "1.3", NULL}};
 static const key_enum auth_types = {"authentication type",
                                     {"none", "bearer", "basic", "mtls", NULL}};
+static const key_enum booleans = {"boolean", {"false", "true", NULL}};
 
 /* The enums are stored as indexes into the names above. */
 _Static_assert(OTTR_LOG_DEBUG == 0 && OTTR_LOG_INFO == 1 && OTTR_LOG_WARN == 2 &&
@@ -70,6 +72,9 @@ _Static_assert(HTTP_AUTH_NONE == 0 && HTTP_AUTH_BEARER == 1 && HTTP_AUTH_BASIC =
 
 static const key_def keys[] = {
     {"data_dir", KEY_STRING, OFF(data_dir), "./data", 0, 0, NULL, "the store's directory"},
+    {"multitenancy_enabled", KEY_ENUM, OFF(multitenancy), "false", 0, 0, &booleans,
+     "tenants as in Tempo: every request names one in X-Scope-OrgID (gRPC x-scope-orgid), else "
+     "401; false: one implicit tenant, the header is ignored"},
     {"log_level", KEY_ENUM, OFF(log_level), "info", 0, 0, &log_levels,
      "least severe log level written; logs are JSON lines on stderr"},
     {"grpc.addr", KEY_ADDR, OFF(grpc_addr), "0.0.0.0:4317", 0, 0, NULL, "OTLP/gRPC listener"},
@@ -261,6 +266,20 @@ static const key_def keys[] = {
      NULL, "decisions remembered, kept and dropped each, so that late spans follow their trace"},
     {"sampling.policies", KEY_POLICIES, OFF(policies), NULL, 0, 0, NULL,
      "the OpenTelemetry Collector's tail_sampling policies list; with none every trace is kept"},
+    {"overrides.defaults.ingestion.rate_limit_spans", KEY_COUNT, OFF(tenant_limits.rate_spans), "0",
+     0, MAX_COUNT, NULL,
+     "spans per second each tenant may send; past it 429 / RESOURCE_EXHAUSTED; 0: no limit"},
+    {"overrides.defaults.ingestion.burst_size_spans", KEY_COUNT, OFF(tenant_limits.burst_spans),
+     "0", 0, MAX_COUNT, NULL, "spans a tenant may send at once above its rate; 0: the rate"},
+    {"overrides.defaults.ingestion.max_traces_per_user", KEY_COUNT, OFF(tenant_limits.max_traces),
+     "0", 0, MAX_COUNT, NULL,
+     "undecided traces held per tenant; new traces past it get 429 / RESOURCE_EXHAUSTED; 0: no "
+     "limit"},
+    {"overrides.defaults.global.max_bytes_per_trace", KEY_SIZE,
+     OFF(tenant_limits.max_bytes_per_trace), "0", 0, GiB, NULL,
+     "a tenant's trace is decided once this big (as sampling.max_trace_bytes); 0: no limit"},
+    {"overrides.per_tenant", KEY_TENANTS, OFF(per_tenant), NULL, 0, 0, NULL,
+     "a map of tenant name to its own ingestion and global values, the defaults for the rest"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -412,6 +431,8 @@ static const char *type_name(key_type t)
         return "threads";
     case KEY_POLICIES:
         return "list";
+    case KEY_TENANTS:
+        return "map";
     }
     return "?";
 }
@@ -529,6 +550,7 @@ static int apply_scalar(ottr_config *c, const key_def *k, const char *v, char *e
         *(int *)slot = (int)n;
         return 0;
     case KEY_POLICIES:
+    case KEY_TENANTS:
         snprintf(err, errlen, "cannot be set from the command line");
         return -1;
     }
@@ -588,6 +610,7 @@ void collector_config_free(ottr_config *c)
         if (keys[i].type == KEY_STRING || keys[i].type == KEY_ADDR)
             free(*(char **)field(c, &keys[i]));
     free(c->source);
+    collector_overrides_free(c);
     ottr_yaml_free(c->yaml);
     memset(c, 0, sizeof(*c));
 }
@@ -632,13 +655,15 @@ static int apply_map(ottr_config *c, const ottr_yaml_node *n, const char *prefix
                 return -1;
             continue;
         }
-        if (k->type == KEY_POLICIES) {
-            if (e->type != OTTR_YAML_SEQ &&
-                !(e->type == OTTR_YAML_SCALAR && e->scalar[0] == '\0')) {
-                snprintf(err, errlen, "%s:%d: %s: must be a list", where, e->line, path);
+        if (k->type == KEY_POLICIES || k->type == KEY_TENANTS) {
+            /* Kept as written (a list, or a map); an empty value is none. */
+            ottr_yaml_type want = k->type == KEY_POLICIES ? OTTR_YAML_SEQ : OTTR_YAML_MAP;
+            if (e->type != want && !(e->type == OTTR_YAML_SCALAR && e->scalar[0] == '\0')) {
+                snprintf(err, errlen, "%s:%d: %s: must be a %s", where, e->line, path,
+                         want == OTTR_YAML_SEQ ? "list" : "map");
                 return -1;
             }
-            c->policies = e->type == OTTR_YAML_SEQ ? e : NULL;
+            *(const ottr_yaml_node **)field(c, k) = e->type == want ? e : NULL;
             mark_given(c, k);
             continue;
         }
@@ -665,15 +690,18 @@ static int load_tree(ottr_config *c, ottr_yaml_node *root, const char *where, ch
         ottr_yaml_free(root);
         return -1;
     }
-    const ottr_yaml_node *old_policies = c->policies;
-    if (apply_map(c, root, "", where, err, errlen) != 0) {
+    const ottr_yaml_node *old_policies = c->policies, *old_tenants = c->per_tenant;
+    if (apply_map(c, root, "", where, err, errlen) != 0 ||
+        collector_overrides_load(c, where, err, errlen) != 0) {
         c->policies = old_policies;
+        c->per_tenant = old_tenants;
         ottr_yaml_free(root);
         return -1;
     }
     /* The new tree owns policies now; the old tree may go unless it still
-     * holds the policies in effect. */
-    if (c->policies == old_policies && old_policies != NULL) {
+     * holds the policies or tenants in effect. */
+    if ((c->policies == old_policies && old_policies != NULL) ||
+        (c->per_tenant == old_tenants && old_tenants != NULL)) {
         /* keep the previous tree alive: chain it after the new one */
         ottr_yaml_node *prev = c->yaml;
         c->yaml = root;

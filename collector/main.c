@@ -39,6 +39,8 @@ static const flag_def flags[] = {
     {"--jaeger-addr", "jaeger.addr", "HOST:PORT", "Jaeger query API"},
     {"--admin-addr", "admin.addr", "HOST:PORT", "admin API (checkpoints), /metrics, /ready"},
     {"--log-level", "log_level", "LEVEL", "debug, info, warn or error"},
+    {"--multitenancy-enabled", "multitenancy_enabled", "BOOL",
+     "true: every request names its tenant in X-Scope-OrgID (Tempo's multitenancy_enabled)"},
     {"--port-file", NULL, "FILE",
      "once listening, write the bound ports (grpc=, http=, query=, jaeger=, admin=) to FILE"},
     {"--check-config", NULL, NULL, "validate the configuration and flags, then exit"},
@@ -174,6 +176,15 @@ static int load_config(int argc, char **argv, args *a, ottr_config *cfg)
         fprintf(stderr, "ottrd: config error: %s\n", err);
         return -1;
     }
+    for (size_t i = 0; i < cfg->noverrides; i++) {
+        const sampler_tenant_override *o = &cfg->overrides[i];
+        if (o->policies && sampler_check_policies(o->policies, err, sizeof(err)) != 0) {
+            fprintf(stderr,
+                    "ottrd: config error: %s%soverrides.per_tenant.%s.sampling.policies: %s\n",
+                    a->config ? a->config : "", a->config ? ": " : "", o->name, err);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -187,9 +198,9 @@ static ottr_status ingest_to_sampler(void *ctx, const otlp_batch *b)
     return sampler_submit(ctx, b);
 }
 
-static bool sampler_pushes_back(void *ctx, const uint8_t (*tids)[16], size_t n)
+static bool sampler_pushes_back(void *ctx, uint32_t tenant, const uint8_t (*tids)[16], size_t n)
 {
-    return sampler_would_push_back(ctx, tids, n);
+    return sampler_would_push_back(ctx, tenant, tids, n);
 }
 
 static int write_port_file(const char *path, int grpc, int http, int query, int jaeger, int admin)
@@ -251,6 +262,11 @@ static void reload_policies(const args *a, sampler *smp, ottr_config *cfg)
     cfg->policies = fresh.policies;
     fresh.yaml = old;
     fresh.policies = NULL;
+    /* overrides.per_tenant stays as at start (the sampler holds its array and
+     * parsed the tenants' own policies then); its nodes were in the old tree. */
+    cfg->per_tenant = NULL;
+    for (size_t i = 0; i < cfg->noverrides; i++)
+        cfg->overrides[i].policies = NULL;
     collector_config_free(&fresh);
     OTTR_INFO("collector", "sampling policies reloaded from %s", a->config);
 }
@@ -351,6 +367,7 @@ int main(int argc, char **argv)
         goto out;
     }
     qctx.st = st;
+    qctx.tenants = (tenant_ctx){.st = st, .enabled = cfg.multitenancy != 0};
     ottr_metrics_add_collector(render_store_metrics, st);
     if (backup_dir_init(&cfg, backup_dir, sizeof(backup_dir), err, sizeof(err)) != 0) {
         OTTR_ERROR("collector", "%s", err);
@@ -449,6 +466,7 @@ int main(int argc, char **argv)
                             .would_push_back = sampler_pushes_back,
                             .ingest_ctx = smp,
                             .limits = cfg.limits,
+                            .tenants = qctx.tenants,
                             .max_conn_idle_ms = cfg.grpc_max_conn_idle_ns / 1000000u,
                             .max_conn_age_ms = cfg.grpc_max_conn_age_ns / 1000000u,
                             .max_conn_age_grace_ms = cfg.grpc_max_conn_age_grace_ns / 1000000u,
@@ -465,7 +483,8 @@ int main(int argc, char **argv)
                           .would_push_back = sampler_pushes_back,
                           .ingest_ctx = smp,
                           .max_body_bytes = cfg.http_max_body_bytes,
-                          .limits = cfg.limits};
+                          .limits = cfg.limits,
+                          .tenants = qctx.tenants};
     ho = (http_server_options){.name = "otlp_http",
                                .addr = cfg.http_addr,
                                .threads = cfg.http_threads,

@@ -27,6 +27,10 @@ void collector_config_to_sampler_options(const ottr_config *c, sampler_options *
         .max_memory_bytes = c->max_memory_bytes,
         .decision_cache_size = c->decision_cache_size,
         .policies = c->policies,
+        .multitenant = c->multitenancy != 0,
+        .tenant_limits = c->tenant_limits,
+        .overrides = c->overrides,
+        .noverrides = c->noverrides,
     };
 }
 

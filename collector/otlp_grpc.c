@@ -126,6 +126,7 @@ struct otlp_grpc {
     ottr_admit_fn would_push_back;
     void *ingest_ctx;
     otlp_limits limits;
+    tenant_ctx tenants;
     grpc_metrics m;
     int shutdown_tag; /* its address is the tag of the server shutdown event */
     pthread_mutex_t shut_lock;
@@ -349,12 +350,36 @@ static grpc_status_code export_code(ingest_outcome o)
     case INGEST_INVALID:
         return GRPC_STATUS_INVALID_ARGUMENT;
     case INGEST_TOO_LARGE:
+    case INGEST_LIMITED:
         return GRPC_STATUS_RESOURCE_EXHAUSTED;
     case INGEST_BUSY:
     case INGEST_UNAVAILABLE:
         return GRPC_STATUS_UNAVAILABLE;
     }
     return GRPC_STATUS_INTERNAL;
+}
+
+/* The call's tenant from its x-scope-orgid metadata. TENANT_OK and |*id|, or a
+ * refusal with why in |msg|. */
+static tenant_verdict rpc_tenant(const rpc *c, uint32_t *id, char *msg, size_t msglen)
+{
+    const otlp_grpc *g = c->w->g;
+    if (!g->tenants.enabled) {
+        *id = STORE_TENANT_DEFAULT;
+        return TENANT_OK;
+    }
+    const char *v = NULL;
+    size_t vlen = 0;
+    for (size_t i = 0; i < c->request_md.count; i++) {
+        const grpc_metadata *m = &c->request_md.metadata[i];
+        if (grpc_slice_str_cmp(m->key, "x-scope-orgid") == 0) {
+            v = (const char *)GRPC_SLICE_START_PTR(m->value);
+            vlen = GRPC_SLICE_LENGTH(m->value);
+            break;
+        }
+    }
+    const char *bound = c->principal.tenant[0] ? c->principal.tenant : NULL;
+    return collector_tenant_resolve(&g->tenants, v, vlen, bound, true, id, msg, msglen);
 }
 
 /* Decodes, validates and hands off one export request, then replies. */
@@ -367,6 +392,19 @@ static void rpc_handle_export(rpc *c)
     memset(&r, 0, sizeof(r));
     r.outcome = INGEST_INVALID;
     grpc_byte_buffer_reader reader;
+    uint32_t tenant = STORE_TENANT_DEFAULT;
+    tenant_verdict tv = rpc_tenant(c, &tenant, r.message, sizeof(r.message));
+    if (tv != TENANT_OK) {
+        grpc_status_code code = (grpc_status_code)collector_tenant_grpc_code(tv);
+        OTTR_DEBUG("collector", "grpc: export answered %s: %s", code_names[code], r.message);
+        metrics_count_request(&g->m, code);
+        rpc_reply(c, code, r.message);
+        return;
+    }
+    const ingest_counters *spans =
+        g->tenants.enabled ? collector_ingest_counters_tenant("grpc", g->tenants.st, tenant) : NULL;
+    if (spans == NULL)
+        spans = &g->m.spans;
     if (c->payload == NULL) {
         snprintf(r.message, sizeof(r.message), "missing ExportTraceServiceRequest message");
     } else if (!grpc_byte_buffer_reader_init(&reader, c->payload)) {
@@ -377,7 +415,7 @@ static void rpc_handle_export(rpc *c)
         size_t len = GRPC_SLICE_LENGTH(data);
         ottr_counter_add(g->m.bytes, len);
         /* Decoded and grouped from the slice itself: no copy. */
-        collector_ingest_export(g->ingest, g->would_push_back, g->ingest_ctx, &g->m.spans,
+        collector_ingest_export(g->ingest, g->would_push_back, g->ingest_ctx, tenant, spans,
                                 &g->limits, &w->arena, INGEST_PROTOBUF, GRPC_SLICE_START_PTR(data),
                                 len, &r);
         grpc_slice_unref(data);
@@ -390,7 +428,7 @@ static void rpc_handle_export(rpc *c)
         code = GRPC_STATUS_INTERNAL;
         msg = "out of memory";
     }
-    if (code == GRPC_STATUS_UNAVAILABLE && r.retry_after_s > 0)
+    if ((code == GRPC_STATUS_UNAVAILABLE || r.outcome == INGEST_LIMITED) && r.retry_after_s > 0)
         rpc_set_retry(c, code, msg, r.retry_after_s);
     if (code != GRPC_STATUS_OK)
         OTTR_DEBUG("collector", "grpc: export answered %s: %s", code_names[code], msg);
@@ -849,6 +887,7 @@ ottr_status collector_grpc_start(const otlp_grpc_options *o, otlp_grpc **out, ch
     g->nworkers = nworkers;
     g->ingest = o->ingest;
     g->would_push_back = o->would_push_back;
+    g->tenants = o->tenants;
     g->ingest_ctx = o->ingest_ctx;
     g->limits = o->limits;
     g->auth = o->auth;

@@ -33,7 +33,7 @@
 
 /* ------------------------------------------------------------------ metrics */
 
-static const int metric_codes[] = {200, 400, 404, 405, 413, 415, 503};
+static const int metric_codes[] = {200, 400, 401, 403, 404, 405, 413, 415, 429, 503};
 #define NCODES (sizeof(metric_codes) / sizeof(metric_codes[0]))
 
 typedef enum bad_reason {
@@ -248,14 +248,16 @@ static size_t arena_block_for(size_t len)
 }
 
 /* Ingests one request body (already un-gzipped) and answers. */
-static int otlp_http_export(const otlp_http_ctx *c, ingest_encoding enc, const uint8_t *body,
-                            size_t len, http_response *resp)
+static int otlp_http_export(const otlp_http_ctx *c, uint32_t tenant, ingest_encoding enc,
+                            const uint8_t *body, size_t len, http_response *resp)
 {
     ottr_arena arena;
     ottr_arena_init(&arena, arena_block_for(len), arena_limit_for(len));
     ingest_result r;
-    collector_ingest_export(c->ingest, c->would_push_back, c->ingest_ctx, &m.spans, &c->limits,
-                            &arena, enc, body, len, &r);
+    const ingest_counters *spans =
+        c->tenants.enabled ? collector_ingest_counters_tenant("http", c->tenants.st, tenant) : NULL;
+    collector_ingest_export(c->ingest, c->would_push_back, c->ingest_ctx, tenant,
+                            spans ? spans : &m.spans, &c->limits, &arena, enc, body, len, &r);
     ottr_arena_free(&arena);
 
     switch (r.outcome) {
@@ -269,6 +271,9 @@ static int otlp_http_export(const otlp_http_ctx *c, ingest_encoding enc, const u
     case INGEST_TOO_LARGE:
         respond_bad(resp, enc, BAD_TOO_LARGE, 413, GRPC_RESOURCE_EXHAUSTED, r.message);
         return 413;
+    case INGEST_LIMITED:
+        respond_error(resp, enc, 429, GRPC_RESOURCE_EXHAUSTED, r.message, r.retry_after_s);
+        return 429;
     case INGEST_BUSY:
     case INGEST_UNAVAILABLE:
         break;
@@ -330,6 +335,19 @@ static int otlp_http_route(const otlp_http_ctx *c, const http_request *req, http
         http_response_set_header(resp, "Allow", "POST");
         return 405;
     }
+    uint32_t tenant = STORE_TENANT_DEFAULT;
+    if (c->tenants.enabled) {
+        const char *org = http_request_header(req, "x-scope-orgid");
+        const char *bound = req->principal.tenant[0] ? req->principal.tenant : NULL;
+        tenant_verdict tv = collector_tenant_resolve(&c->tenants, org, org ? strlen(org) : 0, bound,
+                                                     true, &tenant, msg, sizeof(msg));
+        if (tv != TENANT_OK) {
+            int status = collector_tenant_http_status(tv);
+            respond_error(resp, enc, status, collector_tenant_grpc_code(tv), msg,
+                          tv == TENANT_FAILED ? OTTR_RETRY_AFTER_SECONDS : 0);
+            return status;
+        }
+    }
     if (parse_content_type(ct, &enc) != 0) {
         snprintf(msg, sizeof(msg),
                  "unsupported content type \"%.64s\": use application/x-protobuf or "
@@ -357,7 +375,7 @@ static int otlp_http_route(const otlp_http_ctx *c, const http_request *req, http
     size_t len = body ? req->body_len : 0;
     if (!gzip || len == 0) {
         ottr_counter_add(m.bytes, len);
-        return otlp_http_export(c, enc, body, len, resp);
+        return otlp_http_export(c, tenant, enc, body, len, resp);
     }
 
     uint8_t *plain = NULL;
@@ -381,7 +399,7 @@ static int otlp_http_route(const otlp_http_ctx *c, const http_request *req, http
                       OTTR_RETRY_AFTER_SECONDS);
         return 503;
     }
-    int status = otlp_http_export(c, enc, plain, plain_len, resp);
+    int status = otlp_http_export(c, tenant, enc, plain, plain_len, resp);
     free(plain);
     return status;
 }

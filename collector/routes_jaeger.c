@@ -170,19 +170,19 @@ static int classic_search_params(const http_request *req, http_response *resp, s
 }
 
 /* Runs a search with the query's budget and counts it when cut short. */
-static ottr_status run_search(ottrd_query_ctx *q, search_req *s, int v3, const query_budget *b,
+static ottr_status run_search(store_view v, search_req *s, int v3, const query_budget *b,
                               http_response *resp, char *err, size_t errlen)
 {
     query_cut cut = QUERY_CUT_NONE;
     s->p.budget = b;
     s->p.cut = &cut;
-    ottr_status st = v3 ? query_jaeger_v3_search(q->st, &s->p, &resp->body, err, errlen)
-                        : query_jaeger_search(q->st, &s->p, &resp->body, err, errlen);
+    ottr_status st = v3 ? query_jaeger_v3_search(v, &s->p, &resp->body, err, errlen)
+                        : query_jaeger_search(v, &s->p, &resp->body, err, errlen);
     collector_query_note_cut(cut);
     return st;
 }
 
-static void handle_traces(ottrd_query_ctx *q, const http_request *req, http_response *resp,
+static void handle_traces(store_view v, const http_request *req, http_response *resp,
                           const query_budget *b)
 {
     char err[QUERY_ERRLEN];
@@ -200,8 +200,7 @@ static void handle_traces(ottrd_query_ctx *q, const http_request *req, http_resp
         nids++;
     }
     if (nids) {
-        ottr_status st =
-            query_jaeger_traces_by_ids(q->st, ids, nids, &resp->body, err, sizeof(err));
+        ottr_status st = query_jaeger_traces_by_ids(v, ids, nids, &resp->body, err, sizeof(err));
         finish(resp, 0, st, err);
         return;
     }
@@ -211,7 +210,7 @@ static void handle_traces(ottrd_query_ctx *q, const http_request *req, http_resp
         return;
     }
     if (classic_search_params(req, resp, s) == 0) {
-        ottr_status st = run_search(q, s, 0, b, resp, err, sizeof(err));
+        ottr_status st = run_search(v, s, 0, b, resp, err, sizeof(err));
         finish(resp, 0, st, err);
     }
     json_object_put(s->json);
@@ -281,7 +280,7 @@ static int v3_search_params(const http_request *req, http_response *resp, search
     return 0;
 }
 
-static void handle_v3_traces(ottrd_query_ctx *q, const http_request *req, http_response *resp,
+static void handle_v3_traces(store_view v, const http_request *req, http_response *resp,
                              const query_budget *b)
 {
     char err[QUERY_ERRLEN];
@@ -291,14 +290,14 @@ static void handle_v3_traces(ottrd_query_ctx *q, const http_request *req, http_r
         return;
     }
     if (v3_search_params(req, resp, s) == 0) {
-        ottr_status st = run_search(q, s, 1, b, resp, err, sizeof(err));
+        ottr_status st = run_search(v, s, 1, b, resp, err, sizeof(err));
         finish(resp, 1, st, err);
     }
     json_object_put(s->json);
     free(s);
 }
 
-static void handle_dependencies(ottrd_query_ctx *q, const http_request *req, http_response *resp)
+static void handle_dependencies(store_view v, const http_request *req, http_response *resp)
 {
     uint64_t end = 0, lookback = 0;
     http_param_err e;
@@ -313,11 +312,14 @@ static void handle_dependencies(ottrd_query_ctx *q, const http_request *req, htt
     if (lookback == 0)
         lookback = DAY_NS;
     char err[QUERY_ERRLEN];
-    ottr_status st = query_jaeger_dependencies(q->st, end, lookback, &resp->body, err, sizeof(err));
+    ottr_status st = query_jaeger_dependencies(v, end, lookback, &resp->body, err, sizeof(err));
     finish(resp, 0, st, err);
 }
 
-/* The routes, on a query thread. */
+static void jaeger_refuse(const http_request *req, http_response *resp, int status,
+                          const char *msg);
+
+/* The routes, on a query thread, for the request's tenant. */
 static void jaeger_query(void *ctx, const http_request *req, http_response *resp,
                          const query_budget *b)
 {
@@ -328,14 +330,17 @@ static void jaeger_query(void *ctx, const http_request *req, http_response *resp
     char seg[SEGMENT_MAX];
     int m;
     ottr_status code;
+    store_view v;
+    if (!collector_routes_view(q, req, resp, jaeger_refuse, &v))
+        return;
 
     if (strcmp(path, "/api/services") == 0) {
-        code = query_jaeger_services(q->st, &resp->body, err, sizeof(err));
+        code = query_jaeger_services(v, &resp->body, err, sizeof(err));
         finish(resp, 0, code, err);
         return;
     }
     if (strcmp(path, "/api/v3/services") == 0) {
-        code = query_jaeger_v3_services(q->st, &resp->body, err, sizeof(err));
+        code = query_jaeger_v3_services(v, &resp->body, err, sizeof(err));
         finish(resp, 1, code, err);
         return;
     }
@@ -348,10 +353,10 @@ static void jaeger_query(void *ctx, const http_request *req, http_response *resp
         if (rs < 0 || rk < 0)
             return;
         if (v3)
-            code = query_jaeger_v3_operations(q->st, rs ? service : NULL, rk ? kind : NULL,
-                                              &resp->body, err, sizeof(err));
+            code = query_jaeger_v3_operations(v, rs ? service : NULL, rk ? kind : NULL, &resp->body,
+                                              err, sizeof(err));
         else
-            code = query_jaeger_operations(q->st, rs ? service : NULL, rk ? kind : NULL, true,
+            code = query_jaeger_operations(v, rs ? service : NULL, rk ? kind : NULL, true,
                                            &resp->body, err, sizeof(err));
         finish(resp, v3, code, err);
         return;
@@ -361,16 +366,16 @@ static void jaeger_query(void *ctx, const http_request *req, http_response *resp
             reply_error(resp, 0, 400, "bad percent-encoding in the service name");
             return;
         }
-        code = query_jaeger_operations(q->st, seg, NULL, false, &resp->body, err, sizeof(err));
+        code = query_jaeger_operations(v, seg, NULL, false, &resp->body, err, sizeof(err));
         finish(resp, 0, code, err);
         return;
     }
     if (strcmp(path, "/api/traces") == 0) {
-        handle_traces(q, req, resp, b);
+        handle_traces(v, req, resp, b);
         return;
     }
     if (strcmp(path, "/api/v3/traces") == 0) {
-        handle_v3_traces(q, req, resp, b);
+        handle_v3_traces(v, req, resp, b);
         return;
     }
     if ((m = http_path_segment(req, "/api/v3/traces/", "", seg, sizeof(seg))) != 0 ||
@@ -380,14 +385,14 @@ static void jaeger_query(void *ctx, const http_request *req, http_response *resp
             return;
         }
         if (v3)
-            code = query_jaeger_v3_trace(q->st, seg, &resp->body, err, sizeof(err));
+            code = query_jaeger_v3_trace(v, seg, &resp->body, err, sizeof(err));
         else
-            code = query_jaeger_trace(q->st, seg, &resp->body, err, sizeof(err));
+            code = query_jaeger_trace(v, seg, &resp->body, err, sizeof(err));
         finish(resp, v3, code, err);
         return;
     }
     if (strcmp(path, "/api/dependencies") == 0) {
-        handle_dependencies(q, req, resp);
+        handle_dependencies(v, req, resp);
         return;
     }
     reply_error(resp, v3, 404, "not found");

@@ -104,8 +104,8 @@ static void finish(http_response *resp, ottr_status st, const char *err, const c
     reply_error(resp, code, err);
 }
 
-static void handle_trace(ottrd_query_ctx *q, const http_request *req, http_response *resp,
-                         const char *id, int version)
+static void handle_trace(store_view v, const http_request *req, http_response *resp, const char *id,
+                         int version)
 {
     query_tempo_trace_opts o = {.version = version};
     const char *accept = http_request_header(req, "accept");
@@ -113,7 +113,7 @@ static void handle_trace(ottrd_query_ctx *q, const http_request *req, http_respo
     if (param_range(req, resp, &o.start_ns, &o.end_ns) != 0)
         return;
     char err[QUERY_ERRLEN];
-    ottr_status st = query_tempo_trace(q->st, id, &o, &resp->body, err, sizeof(err));
+    ottr_status st = query_tempo_trace(v, id, &o, &resp->body, err, sizeof(err));
     if (st == OTTR_ERR_NOTFOUND) {
         ottr_buf_reset(&resp->body);
         resp->status = 404; /* Grafana falls back from v2 to v1 on an empty 404 */
@@ -122,7 +122,7 @@ static void handle_trace(ottrd_query_ctx *q, const http_request *req, http_respo
     finish(resp, st, err, o.protobuf ? "application/protobuf" : "application/json");
 }
 
-static void handle_search(ottrd_query_ctx *q, const http_request *req, http_response *resp,
+static void handle_search(store_view v, const http_request *req, http_response *resp,
                           const query_budget *b)
 {
     char qtext[PARAM_MAX], tags[PARAM_MAX];
@@ -148,13 +148,12 @@ static void handle_search(ottrd_query_ctx *q, const http_request *req, http_resp
     p.budget = b;
     p.cut = &cut;
     char err[QUERY_ERRLEN];
-    ottr_status st = query_tempo_search(q->st, &p, &resp->body, err, sizeof(err));
+    ottr_status st = query_tempo_search(v, &p, &resp->body, err, sizeof(err));
     collector_query_note_cut(cut);
     finish(resp, st, err, "application/json");
 }
 
-static void handle_tags(ottrd_query_ctx *q, const http_request *req, http_response *resp,
-                        int version)
+static void handle_tags(store_view v, const http_request *req, http_response *resp, int version)
 {
     char scope[64];
     uint64_t start = 0, end = 0; /* checked as for a search; tags have no time range */
@@ -162,12 +161,11 @@ static void handle_tags(ottrd_query_ctx *q, const http_request *req, http_respon
     if (r < 0 || param_range(req, resp, &start, &end) != 0)
         return;
     char err[QUERY_ERRLEN];
-    ottr_status st =
-        query_tempo_tags(q->st, version, r ? scope : NULL, &resp->body, err, sizeof(err));
+    ottr_status st = query_tempo_tags(v, version, r ? scope : NULL, &resp->body, err, sizeof(err));
     finish(resp, st, err, "application/json");
 }
 
-static void handle_tag_values(ottrd_query_ctx *q, const http_request *req, http_response *resp,
+static void handle_tag_values(store_view v, const http_request *req, http_response *resp,
                               const char *tag, int version)
 {
     size_t limit = 0;
@@ -180,12 +178,11 @@ static void handle_tag_values(ottrd_query_ctx *q, const http_request *req, http_
     if (param_range(req, resp, &start, &end) != 0)
         return;
     char err[QUERY_ERRLEN];
-    ottr_status st =
-        query_tempo_tag_values(q->st, version, tag, limit, &resp->body, err, sizeof(err));
+    ottr_status st = query_tempo_tag_values(v, version, tag, limit, &resp->body, err, sizeof(err));
     finish(resp, st, err, "application/json");
 }
 
-static void handle_service_graph(ottrd_query_ctx *q, const http_request *req, http_response *resp)
+static void handle_service_graph(store_view v, const http_request *req, http_response *resp)
 {
     uint64_t start = 0, end = 0;
     if (param_seconds(req, resp, "start", &start) < 0 || param_seconds(req, resp, "end", &end) < 0)
@@ -197,7 +194,7 @@ static void handle_service_graph(ottrd_query_ctx *q, const http_request *req, ht
     if (check_range(resp, start, end) != 0)
         return;
     char err[QUERY_ERRLEN];
-    ottr_status st = query_service_graph(q->st, start, end, &resp->body, err, sizeof(err));
+    ottr_status st = query_service_graph(v, start, end, &resp->body, err, sizeof(err));
     finish(resp, st, err, "application/json");
 }
 
@@ -224,16 +221,19 @@ static void tempo_query(void *ctx, const http_request *req, http_response *resp,
 {
     ottrd_query_ctx *q = ctx;
     const char *path = req->path;
+    store_view v;
+    if (!collector_routes_view(q, req, resp, tempo_refuse, &v))
+        return;
     if (strcmp(path, "/api/search") == 0) {
-        handle_search(q, req, resp, b);
+        handle_search(v, req, resp, b);
         return;
     }
     if (strcmp(path, "/api/search/tags") == 0 || strcmp(path, "/api/v2/search/tags") == 0) {
-        handle_tags(q, req, resp, path[5] == 'v' ? 2 : 1);
+        handle_tags(v, req, resp, path[5] == 'v' ? 2 : 1);
         return;
     }
     if (strcmp(path, "/api/service-graph") == 0) {
-        handle_service_graph(q, req, resp);
+        handle_service_graph(v, req, resp);
         return;
     }
     char seg[SEGMENT_MAX];
@@ -244,7 +244,7 @@ static void tempo_query(void *ctx, const http_request *req, http_response *resp,
             reply_error(resp, 400, "invalid trace ID: bad percent-encoding");
             return;
         }
-        handle_trace(q, req, resp, seg, path[5] == 'v' ? 2 : 1);
+        handle_trace(v, req, resp, seg, path[5] == 'v' ? 2 : 1);
         return;
     }
     if ((m = http_path_segment(req, "/api/v2/search/tag/", "/values", seg, sizeof(seg))) != 0 ||
@@ -253,7 +253,7 @@ static void tempo_query(void *ctx, const http_request *req, http_response *resp,
             reply_error(resp, 400, "invalid tag: bad percent-encoding");
             return;
         }
-        handle_tag_values(q, req, resp, seg, path[5] == 'v' ? 2 : 1);
+        handle_tag_values(v, req, resp, seg, path[5] == 'v' ? 2 : 1);
         return;
     }
     reply_text(resp, 404, "404 page not found\n");

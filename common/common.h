@@ -27,6 +27,7 @@ typedef enum ottr_status {
     OTTR_ERR_CORRUPT = -7,   /* stored data does not decode */
     OTTR_ERR_INTERNAL = -8,  /* a bug or an impossible state */
     OTTR_ERR_EXISTS = -9,    /* the target already exists (a conflict) */
+    OTTR_ERR_LIMIT = -10,    /* over a tenant's limit: retry later (429, RESOURCE_EXHAUSTED) */
 } ottr_status;
 
 const char *ottr_status_str(ottr_status st);

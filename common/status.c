@@ -24,6 +24,8 @@ const char *ottr_status_str(ottr_status st)
         return "internal error";
     case OTTR_ERR_EXISTS:
         return "already exists";
+    case OTTR_ERR_LIMIT:
+        return "over the tenant's limit";
     }
     return "unknown status";
 }

@@ -288,6 +288,7 @@ typedef struct otlp_batch {
     size_t nspans;                            /* total spans over all groups */
     size_t chunk_bytes;                       /* total chunk_len over all groups */
     size_t rejected_by[OTLP_REJECT_NREASONS]; /* spans left out, by reason */
+    uint32_t tenant; /* whose spans (the store's tenant number); 0 unless the receiver sets it */
 } otlp_batch;
 
 /* Groups the spans of a decoded request by trace ID into |out|, allocating from

@@ -7,7 +7,7 @@
 #include "otlp/otlp.h"
 #include "query/query.h"
 
-ottr_status query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookback_ns,
+ottr_status query_jaeger_dependencies(store_view st, uint64_t end_ns, uint64_t lookback_ns,
                                       ottr_buf *out, char *err, size_t errlen)
 {
     if (lookback_ns == 0) {

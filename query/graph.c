@@ -56,7 +56,7 @@ static int cmp_node(const void *a, const void *b)
     return strcmp(((const store_node *)a)->service, ((const store_node *)b)->service);
 }
 
-ottr_status query_graph_load(store *st, uint32_t from_minute, uint32_t to_minute, qgraph *g)
+ottr_status query_graph_load(store_view st, uint32_t from_minute, uint32_t to_minute, qgraph *g)
 {
     ottr_status s = store_graph(st, from_minute, to_minute, on_edge, on_node, g);
     if (s == OTTR_OK && g->oom)

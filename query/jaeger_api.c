@@ -47,7 +47,7 @@ static ottr_status oom_status(ottr_buf *out, char *err, size_t errlen)
 
 /* Reads and decodes one trace, tree built: OTTR_OK, OTTR_ERR_NOTFOUND or the
  * error of the store or of decoding. */
-static ottr_status load(store *st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw,
+static ottr_status load(store_view st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw,
                         otlp_trace *t, store_trace_summary *sum, char *err, size_t errlen)
 {
     ottr_buf_reset(raw);
@@ -81,8 +81,8 @@ static int parse_id(const char *id, uint8_t tid[16], char *err, size_t errlen)
 
 /* Appends the traces of |ids| found: in Jaeger's model (|v3| false) or as
  * ResourceSpans items (|v3| true). */
-static ottr_status by_ids(store *st, const char *const *ids, size_t nids, bool v3, ottr_buf *out,
-                          size_t *found, char *err, size_t errlen)
+static ottr_status by_ids(store_view st, const char *const *ids, size_t nids, bool v3,
+                          ottr_buf *out, size_t *found, char *err, size_t errlen)
 {
     ottr_arena a;
     ottr_arena_init(&a, 256 * 1024, query_arena_limit(st));
@@ -127,12 +127,13 @@ static ottr_status by_ids(store *st, const char *const *ids, size_t nids, bool v
     return code;
 }
 
-ottr_status query_jaeger_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen)
+ottr_status query_jaeger_trace(store_view st, const char *id, ottr_buf *out, char *err,
+                               size_t errlen)
 {
     return query_jaeger_traces_by_ids(st, &id, 1, out, err, errlen);
 }
 
-ottr_status query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t nids,
+ottr_status query_jaeger_traces_by_ids(store_view st, const char *const *ids, size_t nids,
                                        ottr_buf *out, char *err, size_t errlen)
 {
     ottr_buf body = {0};
@@ -150,7 +151,7 @@ ottr_status query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t
     return code;
 }
 
-ottr_status query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char *err,
+ottr_status query_jaeger_v3_trace(store_view st, const char *id, ottr_buf *out, char *err,
                                   size_t errlen)
 {
     ottr_buf body = {0};
@@ -272,8 +273,8 @@ static int on_match(void *ctx, const store_trace_summary *sum, otlp_trace *t,
     return c->out->oom ? -1 : 0;
 }
 
-static ottr_status search(store *st, const query_jaeger_search_params *p, bool v3, ottr_buf *out,
-                          char *err, size_t errlen)
+static ottr_status search(store_view st, const query_jaeger_search_params *p, bool v3,
+                          ottr_buf *out, char *err, size_t errlen)
 {
     ottr_buf q = {0};
     if (jaeger_traceql(p, &q, err, errlen) != 0) {
@@ -330,21 +331,21 @@ static ottr_status search(store *st, const query_jaeger_search_params *p, bool v
     return oom_status(out, err, errlen);
 }
 
-ottr_status query_jaeger_search(store *st, const query_jaeger_search_params *p, ottr_buf *out,
+ottr_status query_jaeger_search(store_view st, const query_jaeger_search_params *p, ottr_buf *out,
                                 char *err, size_t errlen)
 {
     return search(st, p, false, out, err, errlen);
 }
 
-ottr_status query_jaeger_v3_search(store *st, const query_jaeger_search_params *p, ottr_buf *out,
-                                   char *err, size_t errlen)
+ottr_status query_jaeger_v3_search(store_view st, const query_jaeger_search_params *p,
+                                   ottr_buf *out, char *err, size_t errlen)
 {
     return search(st, p, true, out, err, errlen);
 }
 
 /* ---- services and operations ---- */
 
-static ottr_status services(store *st, qstrs *l, char *err, size_t errlen)
+static ottr_status services(store_view st, qstrs *l, char *err, size_t errlen)
 {
     ottr_status s = store_services(st, query_strs_fn, l);
     if (s != OTTR_OK || l->oom) {
@@ -367,7 +368,7 @@ static void put_strs(ottr_buf *out, const qstrs *l)
     ottr_buf_putc(out, ']');
 }
 
-ottr_status query_jaeger_services(store *st, ottr_buf *out, char *err, size_t errlen)
+ottr_status query_jaeger_services(store_view st, ottr_buf *out, char *err, size_t errlen)
 {
     qstrs l = {0};
     ottr_status code = services(st, &l, err, errlen);
@@ -381,7 +382,7 @@ ottr_status query_jaeger_services(store *st, ottr_buf *out, char *err, size_t er
     return code;
 }
 
-ottr_status query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t errlen)
+ottr_status query_jaeger_v3_services(store_view st, ottr_buf *out, char *err, size_t errlen)
 {
     qstrs l = {0};
     ottr_status code = services(st, &l, err, errlen);
@@ -427,8 +428,8 @@ static int on_op(void *ctx, const char *name, int kind)
     return o->out->oom;
 }
 
-static ottr_status operations(store *st, const char *service, const char *span_kind, bool detailed,
-                              ottr_buf *out, size_t *n, char *err, size_t errlen)
+static ottr_status operations(store_view st, const char *service, const char *span_kind,
+                              bool detailed, ottr_buf *out, size_t *n, char *err, size_t errlen)
 {
     if (service == NULL || service[0] == '\0') {
         snprintf(err, errlen, "parameter 'service' is required");
@@ -458,7 +459,7 @@ static ottr_status operations(store *st, const char *service, const char *span_k
     return oom_status(out, err, errlen);
 }
 
-ottr_status query_jaeger_operations(store *st, const char *service, const char *span_kind,
+ottr_status query_jaeger_operations(store_view st, const char *service, const char *span_kind,
                                     bool detailed, ottr_buf *out, char *err, size_t errlen)
 {
     ottr_buf body = {0};
@@ -475,7 +476,7 @@ ottr_status query_jaeger_operations(store *st, const char *service, const char *
     return code;
 }
 
-ottr_status query_jaeger_v3_operations(store *st, const char *service, const char *span_kind,
+ottr_status query_jaeger_v3_operations(store_view st, const char *service, const char *span_kind,
                                        ottr_buf *out, char *err, size_t errlen)
 {
     ottr_buf body = {0};

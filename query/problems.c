@@ -37,9 +37,9 @@ size_t query_describe_problems(const otlp_trace *t, const store_trace_summary *s
     return n;
 }
 
-size_t query_arena_limit(const store *st)
+size_t query_arena_limit(store_view st)
 {
-    uint64_t max = store_max_trace_bytes(st);
+    uint64_t max = store_max_trace_bytes(st.s);
     if (max == 0)
         return QTRACE_ARENA_NOCAP;
     if (max > (SIZE_MAX / 2 - QTRACE_ARENA_SLACK) / QTRACE_ARENA_FACTOR)

@@ -16,7 +16,7 @@ typedef struct qgraph {
 /* Loads the sums over minutes [from_minute, to_minute] into |g| (zeroed by the
  * caller). Returns OTTR_OK, OTTR_ERR_NOMEM or the store's error. The caller
  * frees with query_graph_free() in every case. */
-ottr_status query_graph_load(store *st, uint32_t from_minute, uint32_t to_minute, qgraph *g);
+ottr_status query_graph_load(store_view st, uint32_t from_minute, uint32_t to_minute, qgraph *g);
 void query_graph_free(qgraph *g);
 
 /* The |q| quantile (0..1) of a latency histogram in seconds, interpolated

@@ -17,7 +17,7 @@ typedef int (*qsearch_match_fn)(void *ctx, const store_trace_summary *sum, otlp_
 
 typedef struct qsearch {
     /* set by the caller */
-    store *st;
+    store_view st;
     const tq_query *tq;
     store_search_query sq;      /* time range and duration bounds; the rest is planned */
     size_t limit;               /* matches wanted */

@@ -29,6 +29,6 @@ size_t query_describe_problems(const otlp_trace *t, const store_trace_summary *s
 #define QTRACE_ARENA_FACTOR 8
 #define QTRACE_ARENA_SLACK  (64u << 20)
 #define QTRACE_ARENA_NOCAP  (1u << 30)
-size_t query_arena_limit(const store *st);
+size_t query_arena_limit(store_view st);
 
 #endif /* OTTR_QUERY_QTRACE_H */

@@ -67,7 +67,7 @@ typedef struct query_tempo_trace_opts {
  * the store cut the trace or its tree has orphans, duplicate span IDs or cycles.
  * OTTR_ERR_INVALID on a bad ID, OTTR_ERR_NOTFOUND when unknown or outside
  * [start, end]. */
-ottr_status query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o,
+ottr_status query_tempo_trace(store_view st, const char *id, const query_tempo_trace_opts *o,
                               ottr_buf *out, char *err, size_t errlen);
 
 typedef struct query_tempo_search_params {
@@ -89,20 +89,20 @@ typedef struct query_tempo_search_params {
  * parse or use TraceQL the engine does not support. A search stopped early
  * (budget, max_inspect) is still OTTR_OK: its metrics show completedJobs 0 of
  * totalJobs 1, and "partial":true with the reason ("timeout", "bytes", ...). */
-ottr_status query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *out,
+ottr_status query_tempo_search(store_view st, const query_tempo_search_params *p, ottr_buf *out,
                                char *err, size_t errlen);
 
 /* /api/search/tags (version 1: {"tagNames":[...]}) and /api/v2/search/tags
  * ({"scopes":[{"name","tags"}]}). |scope| is NULL/"" (all), "resource", "span"
  * or "intrinsic"; anything else is OTTR_ERR_INVALID. */
-ottr_status query_tempo_tags(store *st, int version, const char *scope, ottr_buf *out, char *err,
-                             size_t errlen);
+ottr_status query_tempo_tags(store_view st, int version, const char *scope, ottr_buf *out,
+                             char *err, size_t errlen);
 
 /* /api/search/tag/{tag}/values (version 1: {"tagValues":["a"]}; the tag is
  * looked up in both scopes) and /api/v2/search/tag/{scope.tag}/values
  * ({"tagValues":[{"type","value"}]}). At most |limit| values (0 = 1000),
  * most recently seen first. */
-ottr_status query_tempo_tag_values(store *st, int version, const char *tag, size_t limit,
+ottr_status query_tempo_tag_values(store_view st, int version, const char *tag, size_t limit,
                                    ottr_buf *out, char *err, size_t errlen);
 
 /* /api/status/buildinfo. */
@@ -110,7 +110,7 @@ void query_tempo_buildinfo(ottr_buf *out);
 
 /* Native /api/service-graph: nodes and edges over the minutes of [start, end],
  * with call and error counts and p50/p95/p99 latency in milliseconds. */
-ottr_status query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, ottr_buf *out,
+ottr_status query_service_graph(store_view st, uint64_t start_ns, uint64_t end_ns, ottr_buf *out,
                                 char *err, size_t errlen);
 
 /* POST /api/admin/checkpoint: a consistent copy of the store in |dir| (an
@@ -130,10 +130,11 @@ void query_jaeger_v3_error(ottr_buf *out, int code, const char *msg);
 
 /* /api/traces/{id}: data:[trace] in Jaeger's model; OTTR_ERR_NOTFOUND when
  * unknown. */
-ottr_status query_jaeger_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen);
+ottr_status query_jaeger_trace(store_view st, const char *id, ottr_buf *out, char *err,
+                               size_t errlen);
 /* /api/traces?traceID=a&traceID=b: the traces found; OTTR_ERR_NOTFOUND when
  * none is. */
-ottr_status query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t nids,
+ottr_status query_jaeger_traces_by_ids(store_view st, const char *const *ids, size_t nids,
                                        ottr_buf *out, char *err, size_t errlen);
 
 typedef struct query_jaeger_tag {
@@ -159,32 +160,32 @@ typedef struct query_jaeger_search_params {
  * Tags "error", "span.kind" and "otel.status_code" match the span's status and
  * kind. A search stopped early answers what it found with one entry in
  * "errors" (code 206) saying why. */
-ottr_status query_jaeger_search(store *st, const query_jaeger_search_params *p, ottr_buf *out,
+ottr_status query_jaeger_search(store_view st, const query_jaeger_search_params *p, ottr_buf *out,
                                 char *err, size_t errlen);
 
 /* /api/services: data:["svc",...]. */
-ottr_status query_jaeger_services(store *st, ottr_buf *out, char *err, size_t errlen);
+ottr_status query_jaeger_services(store_view st, ottr_buf *out, char *err, size_t errlen);
 /* /api/services/{s}/operations (|detailed| false: data:["op",...]) and
  * /api/operations?service=&spanKind= (|detailed| true: data:[{"name","spanKind"}]).
  * |span_kind| NULL/"" = any, else server|client|producer|consumer|internal. */
-ottr_status query_jaeger_operations(store *st, const char *service, const char *span_kind,
+ottr_status query_jaeger_operations(store_view st, const char *service, const char *span_kind,
                                     bool detailed, ottr_buf *out, char *err, size_t errlen);
 /* /api/dependencies: data:[{"parent","child","callCount"}] over the minutes of
  * [end - lookback, end]. */
-ottr_status query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookback_ns,
+ottr_status query_jaeger_dependencies(store_view st, uint64_t end_ns, uint64_t lookback_ns,
                                       ottr_buf *out, char *err, size_t errlen);
 
 /* /api/v3/traces/{id}: {"result":{"resourceSpans":[...]}}; OTTR_ERR_NOTFOUND
  * when unknown. */
-ottr_status query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char *err,
+ottr_status query_jaeger_v3_trace(store_view st, const char *id, ottr_buf *out, char *err,
                                   size_t errlen);
 /* /api/v3/traces?query.*: every matching trace's resourceSpans in one result. */
-ottr_status query_jaeger_v3_search(store *st, const query_jaeger_search_params *p, ottr_buf *out,
-                                   char *err, size_t errlen);
+ottr_status query_jaeger_v3_search(store_view st, const query_jaeger_search_params *p,
+                                   ottr_buf *out, char *err, size_t errlen);
 /* /api/v3/services: {"services":[...]}. */
-ottr_status query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t errlen);
+ottr_status query_jaeger_v3_services(store_view st, ottr_buf *out, char *err, size_t errlen);
 /* /api/v3/operations?service=&span_kind=: {"operations":[{"name","spanKind"}]}. */
-ottr_status query_jaeger_v3_operations(store *st, const char *service, const char *span_kind,
+ottr_status query_jaeger_v3_operations(store_view st, const char *service, const char *span_kind,
                                        ottr_buf *out, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ TraceQL */

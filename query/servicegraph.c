@@ -20,7 +20,7 @@ static void put_latency(ottr_buf *b, const uint64_t counts[STORE_LAT_BUCKETS])
     ottr_buf_putc(b, '}');
 }
 
-ottr_status query_service_graph(store *st, uint64_t start_ns, uint64_t end_ns, ottr_buf *out,
+ottr_status query_service_graph(store_view st, uint64_t start_ns, uint64_t end_ns, ottr_buf *out,
                                 char *err, size_t errlen)
 {
     if (end_ns && start_ns > end_ns) {

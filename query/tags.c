@@ -41,7 +41,7 @@ static void put_intrinsics(ottr_buf *b)
     ottr_buf_putc(b, ']');
 }
 
-static ottr_status names(store *st, store_scope scope, qstrs *l, char *err, size_t errlen)
+static ottr_status names(store_view st, store_scope scope, qstrs *l, char *err, size_t errlen)
 {
     ottr_status s = store_tag_names(st, scope, query_strs_fn, l);
     if (s != OTTR_OK || l->oom) {
@@ -53,8 +53,8 @@ static ottr_status names(store *st, store_scope scope, qstrs *l, char *err, size
     return OTTR_OK;
 }
 
-ottr_status query_tempo_tags(store *st, int version, const char *scope, ottr_buf *out, char *err,
-                             size_t errlen)
+ottr_status query_tempo_tags(store_view st, int version, const char *scope, ottr_buf *out,
+                             char *err, size_t errlen)
 {
     int want_res = 1, want_span = 1, want_intr = version == 2;
     if (scope && scope[0] && strcmp(scope, "all") != 0 && strcmp(scope, "none") != 0) {
@@ -183,7 +183,7 @@ static int add_unseen(void *ctx, const char *s)
 }
 
 /* Values of |key| in the resource scope, then the span scope's new ones. */
-static ottr_status values_both(store *st, const char *key, size_t limit, qstrs *l)
+static ottr_status values_both(store_view st, const char *key, size_t limit, qstrs *l)
 {
     ottr_status s = store_tag_values(st, STORE_SCOPE_RESOURCE, key, limit, query_strs_fn, l);
     if (s != OTTR_OK || l->n >= limit || l->oom)
@@ -213,7 +213,7 @@ static int add_op(void *ctx, const char *name, int kind)
 }
 
 /* Span names over all services, sorted. */
-static ottr_status span_names(store *st, qstrs *l)
+static ottr_status span_names(store_view st, qstrs *l)
 {
     qstrs services = {.max = MAX_TAG_NAMES};
     ottr_status s = store_services(st, query_strs_fn, &services);
@@ -233,7 +233,7 @@ static ottr_status span_names(store *st, qstrs *l)
     return s;
 }
 
-ottr_status query_tempo_tag_values(store *st, int version, const char *tag, size_t limit,
+ottr_status query_tempo_tag_values(store_view st, int version, const char *tag, size_t limit,
                                    ottr_buf *out, char *err, size_t errlen)
 {
     if (tag == NULL || tag[0] == '\0') {

@@ -17,7 +17,7 @@ static void put_len_field(ottr_buf *b, uint8_t tag, const void *p, size_t n)
 
 /* Reads the trace and checks the time range: OTTR_OK, OTTR_ERR_INVALID (bad
  * ID), OTTR_ERR_NOTFOUND or the store's error. */
-static ottr_status fetch(store *st, const char *id, uint64_t start_ns, uint64_t end_ns,
+static ottr_status fetch(store_view st, const char *id, uint64_t start_ns, uint64_t end_ns,
                          ottr_buf *raw, store_trace_summary *sum, char *err, size_t errlen)
 {
     uint8_t tid[16];
@@ -42,7 +42,7 @@ static ottr_status fetch(store *st, const char *id, uint64_t start_ns, uint64_t 
     return OTTR_OK;
 }
 
-ottr_status query_tempo_trace(store *st, const char *id, const query_tempo_trace_opts *o,
+ottr_status query_tempo_trace(store_view st, const char *id, const query_tempo_trace_opts *o,
                               ottr_buf *out, char *err, size_t errlen)
 {
     ottr_buf raw = {0};

@@ -161,7 +161,7 @@ static int on_match(void *ctx, const store_trace_summary *sum, otlp_trace *t,
     return b->oom ? -1 : 0;
 }
 
-ottr_status query_tempo_search(store *st, const query_tempo_search_params *p, ottr_buf *out,
+ottr_status query_tempo_search(store_view st, const query_tempo_search_params *p, ottr_buf *out,
                                char *err, size_t errlen)
 {
     ottr_buf q = {0};

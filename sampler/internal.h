@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/common.h"
 #include "sampler/sampler.h"
@@ -243,6 +244,7 @@ size_t sampler_dcache_bytes(const dcache *c);
 /* A kept trace to copy: the pending records that hold its chunks. The job owns
  * |refs| (heap, when nrefs > 1; else NULL and the one ref is ref0). */
 typedef struct keep_job {
+    uint32_t tenant;
     uint8_t trace_id[16];
     uint32_t nrefs;
     uint32_t min_sec; /* the oldest record's second: pending below it may go */
@@ -352,7 +354,10 @@ void sampler_spanmetrics_destroy(spanmetrics *m);
  * histograms are the same as when the spans are counted one at a time. */
 void sampler_spanmetrics_observe(spanmetrics *m, const otlp_span_ref *spans, size_t n);
 void sampler_spanmetrics_observe_batch(spanmetrics *m, const otlp_batch *b);
-void sampler_spanmetrics_render(spanmetrics *m, ottr_buf *out);
+/* Renders the series of |n| instances, each with its label |labels|[i]
+ * (`tenant="a"`, or "" for none), under one header per family. */
+void sampler_spanmetrics_render(spanmetrics *const *m, const char *const *labels, size_t n,
+                                ottr_buf *out);
 size_t sampler_spanmetrics_series(spanmetrics *m);
 
 /* ------------------------------------------------------------------ service graph */
@@ -371,15 +376,76 @@ void sampler_servicegraph_observe_batch(servicegraph *g, const otlp_batch *b, ui
 void sampler_servicegraph_expire(servicegraph *g, uint64_t now_ns);
 /* Persists per-minute counts for minutes < |before_minute| (UINT32_MAX: all).
  * Counts that fail to persist are kept for the next call. */
-ottr_status sampler_servicegraph_flush(servicegraph *g, store *st, uint32_t before_minute);
-void sampler_servicegraph_render(servicegraph *g, ottr_buf *out);
+ottr_status sampler_servicegraph_flush(servicegraph *g, store_view st, uint32_t before_minute);
+/* As sampler_spanmetrics_render. */
+void sampler_servicegraph_render(servicegraph *const *g, const char *const *labels, size_t n,
+                                 ottr_buf *out);
 size_t sampler_servicegraph_pending(servicegraph *g);
+
+/* ------------------------------------------------------------------ tenants */
+
+/* A trace's key in the sampler's tables: its ID and its tenant. */
+typedef struct trace_key {
+    uint8_t trace_id[16];
+    uint32_t tenant;
+} trace_key;
+#define SAMPLER_KEY_LEN sizeof(trace_key)
+
+static inline trace_key trace_key_of(uint32_t tenant, const uint8_t trace_id[16])
+{
+    trace_key k;
+    memcpy(k.trace_id, trace_id, 16);
+    k.tenant = tenant;
+    return k;
+}
+
+/* What the sampler keeps per tenant (tenants.c): its span metrics and service
+ * graph, its buffered traces and its limits. Created at its first request,
+ * never freed before the sampler. */
+typedef struct sampler_tenant {
+    uint32_t id;
+    char label[2 * STORE_TENANT_NAME_MAX + 16]; /* tenant="name", or "" (one tenant) */
+    spanmetrics *sm;
+    servicegraph *sg;
+    _Atomic uint64_t buffered; /* undecided traces */
+    sampler_tenant_limits lim;
+    policy_set *pol;         /* its own policies (not owned), or NULL: the sampler's */
+    pthread_mutex_t rate_mu; /* the span-rate bucket */
+    uint64_t rate_tokens;    /* milli-spans */
+    uint64_t rate_last_ns;
+    ottr_counter *m_limited_rate, *m_limited_traces;
+} sampler_tenant;
+
+/* A page holds TENANT_PAGE slots; a tenant's state is in slot id % TENANT_PAGE
+ * of page id / TENANT_PAGE. */
+typedef _Atomic(sampler_tenant *) tenant_slot;
+#define TENANT_PAGE   1024
+#define TENANT_NPAGES ((STORE_TENANT_MAX + TENANT_PAGE) / TENANT_PAGE)
+
+/* The state of tenant |id|, created when missing. NULL when out of memory. */
+sampler_tenant *sampler_tenant_get(sampler *s, uint32_t id);
+/* The state of tenant |id|, or NULL when it has none yet. */
+sampler_tenant *sampler_tenant_find(sampler *s, uint32_t id);
+/* OTTR_OK when the tenant may add |nspans| spans (taken from its rate bucket)
+ * and |new_traces| new traces; else OTTR_ERR_LIMIT (counted). */
+ottr_status sampler_tenant_admit(sampler_tenant *t, size_t nspans, size_t new_traces);
+/* Parses the policies of the overrides that have their own. 0, or -1 with a
+ * message naming the tenant. */
+int sampler_tenants_parse_policies(sampler *s, char *err, size_t errlen);
+/* Frees every tenant state and the overrides' policies. */
+void sampler_tenants_free(sampler *s);
+void sampler_tenants_render(sampler *s, ottr_buf *out);
+/* Flushes every tenant's service graph (sampler_servicegraph_flush); the first
+ * error, or OTTR_OK. */
+ottr_status sampler_tenants_flush_graph(sampler *s, uint32_t before_minute);
+void sampler_tenants_expire_graph(sampler *s, uint64_t now_ns);
 
 /* ------------------------------------------------------------------ shards */
 
 /* One buffered trace: a fixed summary, not its spans. */
 typedef struct trace_entry {
     uint8_t trace_id[16];
+    uint32_t tenant;    /* with the trace ID, the table's key (SAMPLER_KEY_LEN bytes) */
     uint32_t free_next; /* used by idtable when free; must follow the key */
     uint32_t span_count;
     uint64_t first_ns;     /* arrival of the first span */
@@ -433,8 +499,9 @@ struct sampler {
     pthread_cond_t arr_cv;
 
     writer w;
-    spanmetrics *sm;
-    servicegraph *sg;
+    _Atomic(tenant_slot *) tenant_pages[TENANT_NPAGES];
+    pthread_mutex_t tenant_mu; /* creation of tenant states */
+    policy_set **tenant_pols;  /* o.overrides[i]'s own policies, or NULL; owned */
 
     _Atomic uint64_t ntraces;
     _Atomic uint64_t index_bytes; /* sum over shards of idtable slot bytes */
@@ -467,12 +534,20 @@ struct sampler {
 };
 
 uint64_t sampler_clock(const sampler *s);
+
+/* The policies that decide the traces of tenant |t| (NULL: the sampler's). Under
+ * pol_lock (read). */
+static inline policy_set *sampler_tenant_policies(sampler *s, const sampler_tenant *t)
+{
+    return t && t->pol ? t->pol : s->pol;
+}
 /* Adds a group's spans, stored in the pending record |ref|, to its trace's
  * summary (or follows its decision). |live|: false during replay (no decision
  * caches, no late counts). */
-ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t trace_id[16],
-                                const otlp_span_ref *spans, size_t nspans, size_t bytes,
-                                store_pending_ref ref, uint64_t now_ns, bool live);
+ottr_status sampler_apply_group(sampler *s, const policy_set *ps, sampler_tenant *t,
+                                const uint8_t trace_id[16], const otlp_span_ref *spans,
+                                size_t nspans, size_t bytes, store_pending_ref ref, uint64_t now_ns,
+                                bool live);
 /* Decides every due trace of every shard at |now_ns|; |all| decides everything. */
 void sampler_decide_due(sampler *s, uint64_t now_ns, bool all);
 
@@ -481,9 +556,10 @@ void sampler_remap_bits(sampler *s, const uint64_t map[POL_MAX_BITS]);
 /* The smallest first-arrival second of a buffered trace, or |dflt|. */
 uint32_t sampler_oldest_sec(sampler *s, uint32_t dflt);
 /* True when the trace is buffered or in a decision cache. */
-bool sampler_trace_known(sampler *s, const uint8_t trace_id[16]);
+bool sampler_trace_known(sampler *s, uint32_t tenant, const uint8_t trace_id[16]);
 /* Remembers |trace_id| as kept and queues the copy of its chunk in |ref|. */
-void sampler_mark_kept(sampler *s, const uint8_t trace_id[16], store_pending_ref ref);
+void sampler_mark_kept(sampler *s, uint32_t tenant, const uint8_t trace_id[16],
+                       store_pending_ref ref);
 /* Rebuilds summaries from `pending` (replay.c). */
 ottr_status sampler_replay_pending(sampler *s);
 

@@ -12,15 +12,15 @@ typedef struct replay_ctx {
     store_trace_summary sum;
 } replay_ctx;
 
-static int replay_record(void *ctx, store_pending_ref ref, const uint8_t trace_id[16],
-                         const uint8_t *chunk, size_t len)
+static int replay_record(void *ctx, store_pending_ref ref, uint32_t tenant,
+                         const uint8_t trace_id[16], const uint8_t *chunk, size_t len)
 {
     replay_ctx *rc = ctx;
     sampler *s = rc->s;
     /* Only kept traces have a summary: such a record is a span of a trace
      * decided before the restart, stored with it like any late span. */
-    if (store_get_summary(s->st, trace_id, &rc->sum) == OTTR_OK) {
-        sampler_mark_kept(s, trace_id, ref);
+    if (store_get_summary(store_view_of(s->st, tenant), trace_id, &rc->sum) == OTTR_OK) {
+        sampler_mark_kept(s, tenant, trace_id, ref);
         rc->records++;
         return 0;
     }
@@ -35,8 +35,10 @@ static int replay_record(void *ctx, store_pending_ref ref, const uint8_t trace_i
     if (now > s->arr_last_ns)
         s->arr_last_ns = now;
     pthread_mutex_unlock(&s->arr_mu);
-    ottr_status st =
-        sampler_apply_group(s, s->pol, trace_id, t.spans, t.nspans, len, ref, now, false);
+    sampler_tenant *te = sampler_tenant_get(s, tenant);
+    ottr_status st = te ? sampler_apply_group(s, sampler_tenant_policies(s, te), te, trace_id,
+                                              t.spans, t.nspans, len, ref, now, false)
+                        : OTTR_ERR_NOMEM;
     if (st != OTTR_OK) {
         rc->st = st;
         return 1;

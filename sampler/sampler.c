@@ -7,12 +7,8 @@
 
 #include "sampler/internal.h"
 
-#define DEFAULT_SHARDS         16
-#define TICK_NS                100000000ull
-#define GRAPH_WAIT_NS          (10 * NS_PER_SEC)
-#define GRAPH_MAX_PENDING      200000
-#define GRAPH_MAX_EDGES        10000
-#define SPANMETRICS_MAX_SERIES 10000
+#define DEFAULT_SHARDS 16
+#define TICK_NS        100000000ull
 
 int sampler_check_policies(const ottr_yaml_node *policies, char *err, size_t errlen)
 {
@@ -42,9 +38,7 @@ static int check_options(const sampler_options *o, char *err, size_t errlen)
 
 static void render_metrics(void *ctx, ottr_buf *out)
 {
-    sampler *s = ctx;
-    sampler_spanmetrics_render(s->sm, out);
-    sampler_servicegraph_render(s->sg, out);
+    sampler_tenants_render(ctx, out);
 }
 
 static void bind_metrics(sampler *s)
@@ -109,7 +103,7 @@ static int shards_init(sampler *s)
         (size_t)((s->o.decision_cache_size + (uint64_t)s->o.shards - 1) / (uint64_t)s->o.shards);
     for (int i = 0; i < s->o.shards; i++) {
         shard *sh = &s->shards[i];
-        if (sampler_idt_init(&sh->traces, sizeof(trace_entry), 16) != 0)
+        if (sampler_idt_init(&sh->traces, sizeof(trace_entry), SAMPLER_KEY_LEN) != 0)
             return -1;
         pthread_mutex_init(&sh->mu, NULL);
         s->nshards = i + 1;
@@ -158,6 +152,7 @@ ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, c
     pthread_cond_init(&s->arr_cv, NULL);
     pthread_mutex_init(&s->tick_mu, NULL);
     pthread_cond_init(&s->tick_cv, NULL);
+    pthread_mutex_init(&s->tenant_mu, NULL);
 
     if (sampler_writer_init(&s->w, st) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -168,14 +163,17 @@ ottr_status sampler_create(const sampler_options *o, store *st, sampler **out, c
         pthread_cond_destroy(&s->arr_cv);
         pthread_mutex_destroy(&s->tick_mu);
         pthread_cond_destroy(&s->tick_cv);
+        pthread_mutex_destroy(&s->tenant_mu);
         sampler_policy_set_free(ps);
         free(s);
         return OTTR_ERR_NOMEM;
     }
-    if (shards_init(s) != 0 ||
-        (s->sm = sampler_spanmetrics_create(SPANMETRICS_MAX_SERIES)) == NULL ||
-        (s->sg = sampler_servicegraph_create(GRAPH_WAIT_NS, GRAPH_MAX_PENDING, GRAPH_MAX_EDGES)) ==
-            NULL) {
+    if (sampler_tenants_parse_policies(s, err, errlen) != 0) {
+        s->stopped = true;
+        sampler_destroy(s);
+        return OTTR_ERR_INVALID;
+    }
+    if (shards_init(s) != 0 || sampler_tenant_get(s, STORE_TENANT_DEFAULT) == NULL) {
         snprintf(err, errlen, "out of memory");
         s->stopped = true; /* nothing to settle */
         sampler_destroy(s);
@@ -351,12 +349,12 @@ static bool over_budget(sampler *s, size_t ngroups, bool peek)
     return n >= s->o.max_buffered_traces || bytes >= s->o.max_memory_bytes;
 }
 
-bool sampler_would_push_back(sampler *s, const uint8_t (*tids)[16], size_t n)
+bool sampler_would_push_back(sampler *s, uint32_t tenant, const uint8_t (*tids)[16], size_t n)
 {
     if (n == 0 || !over_budget(s, n, true))
         return false;
     for (size_t i = 0; i < n; i++) {
-        if (!sampler_trace_known(s, tids[i])) {
+        if (!sampler_trace_known(s, tenant, tids[i])) {
             ottr_counter_add(s->m_backpressure, 1);
             return true;
         }
@@ -368,10 +366,21 @@ ottr_status sampler_submit(sampler *s, const otlp_batch *b)
 {
     if (b == NULL || b->ngroups == 0)
         return OTTR_OK;
+    sampler_tenant *t = sampler_tenant_get(s, b->tenant);
+    if (t == NULL)
+        return OTTR_ERR_NOMEM;
+    if (t->lim.rate_spans || t->lim.max_traces) {
+        size_t fresh = 0;
+        for (size_t i = 0; t->lim.max_traces && i < b->ngroups; i++)
+            fresh += !sampler_trace_known(s, b->tenant, b->groups[i].trace_id);
+        ottr_status lst = sampler_tenant_admit(t, b->nspans, fresh);
+        if (lst != OTTR_OK)
+            return lst;
+    }
     if (over_budget(s, b->ngroups, false)) {
         /* Traces in progress must be able to finish; only new ones wait. */
         for (size_t i = 0; i < b->ngroups; i++) {
-            if (!sampler_trace_known(s, b->groups[i].trace_id)) {
+            if (!sampler_trace_known(s, b->tenant, b->groups[i].trace_id)) {
                 ottr_counter_add(s->m_backpressure, 1);
                 return OTTR_ERR_BUSY;
             }
@@ -388,16 +397,16 @@ ottr_status sampler_submit(sampler *s, const otlp_batch *b)
     pthread_rwlock_rdlock(&s->pol_lock);
     for (size_t i = 0; i < b->ngroups; i++) {
         const otlp_trace_group *g = &b->groups[i];
-        ottr_status r = sampler_apply_group(s, s->pol, g->trace_id, g->spans, g->nspans,
-                                            g->chunk_len, ref, now, true);
+        ottr_status r = sampler_apply_group(s, sampler_tenant_policies(s, t), t, g->trace_id,
+                                            g->spans, g->nspans, g->chunk_len, ref, now, true);
         if (r != OTTR_OK)
             st = r;
     }
     pthread_rwlock_unlock(&s->pol_lock);
     arrival_end(s, sec);
     /* Metrics from every span, kept or not. */
-    sampler_spanmetrics_observe_batch(s->sm, b);
-    sampler_servicegraph_observe_batch(s->sg, b, now);
+    sampler_spanmetrics_observe_batch(t->sm, b);
+    sampler_servicegraph_observe_batch(t->sg, b, now);
     ottr_gauge_set(s->m_buffered, (double)atomic_load(&s->ntraces));
     return st;
 }
@@ -410,12 +419,12 @@ static void housekeeping(sampler *s, uint64_t now, bool force)
     if (!force && sec == s->last_housekeeping_sec)
         return;
     s->last_housekeeping_sec = sec;
-    sampler_servicegraph_expire(s->sg, now);
+    sampler_tenants_expire_graph(s, now);
     uint32_t minute = (uint32_t)(now / (60 * NS_PER_SEC));
     /* Every second, the minute in progress too: the store merges additions, so
      * each flush writes only the counts gathered since the last one and the
      * dependency map is at most a second behind. */
-    if (sampler_servicegraph_flush(s->sg, s->st, minute + 1) == OTTR_OK)
+    if (sampler_tenants_flush_graph(s, minute + 1) == OTTR_OK)
         s->flushed_minute = minute;
     reclaim(s);
     update_keep_ratio(s);
@@ -533,7 +542,7 @@ void sampler_stop(sampler *s)
         sampler_writer_stop(&s->w);
     else
         (void)sampler_writer_drain(&s->w);
-    if (sampler_servicegraph_flush(s->sg, s->st, UINT32_MAX) != OTTR_OK)
+    if (sampler_tenants_flush_graph(s, UINT32_MAX) != OTTR_OK)
         OTTR_WARN("sampler", "could not persist the last service graph counts");
     reclaim(s);
     s->started = false;
@@ -547,8 +556,8 @@ void sampler_destroy(sampler *s)
     ottr_metrics_remove_collector(render_metrics, s);
     shards_free(s);
     sampler_writer_destroy(&s->w);
-    sampler_spanmetrics_destroy(s->sm);
-    sampler_servicegraph_destroy(s->sg);
+    sampler_tenants_free(s);
+    pthread_mutex_destroy(&s->tenant_mu);
     sampler_policy_set_free(s->pol);
     pthread_rwlock_destroy(&s->pol_lock);
     pthread_mutex_destroy(&s->decide_mu);

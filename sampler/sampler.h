@@ -17,6 +17,21 @@
 
 typedef struct sampler sampler;
 
+/* One tenant's limits (Tempo's overrides); 0 = no limit. */
+typedef struct sampler_tenant_limits {
+    uint64_t rate_spans;          /* spans per second accepted (token bucket) */
+    uint64_t burst_spans;         /* the bucket's depth; 0 = rate_spans */
+    uint64_t max_traces;          /* undecided traces buffered */
+    uint64_t max_bytes_per_trace; /* a trace is decided once this big */
+} sampler_tenant_limits;
+
+/* The limits and policies of one named tenant, overriding the defaults. */
+typedef struct sampler_tenant_override {
+    const char *name;
+    sampler_tenant_limits limits;
+    const ottr_yaml_node *policies; /* its own sampling.policies; NULL: the global list */
+} sampler_tenant_override;
+
 /* The limits have no defaults here: the daemon fills them from its config
  * (collector/options.c) and sampler_create() refuses a zero one. */
 typedef struct sampler_options {
@@ -27,10 +42,14 @@ typedef struct sampler_options {
     uint64_t max_buffered_traces;
     uint64_t max_memory_bytes;
     uint64_t decision_cache_size;
-    int shards;                     /* 0 = default */
-    const ottr_yaml_node *policies; /* NULL or empty: always_sample */
-    uint64_t (*clock_ns)(void);     /* NULL = ottr_now_ns; tests inject */
-    bool manual_tick;               /* tests: no ticker threads, call sampler_tick */
+    int shards;                               /* 0 = default */
+    const ottr_yaml_node *policies;           /* NULL or empty: always_sample */
+    bool multitenant;                         /* label span and service-graph metrics by tenant */
+    sampler_tenant_limits tenant_limits;      /* every tenant's, unless overridden */
+    const sampler_tenant_override *overrides; /* not owned; may be NULL */
+    size_t noverrides;
+    uint64_t (*clock_ns)(void); /* NULL = ottr_now_ns; tests inject */
+    bool manual_tick;           /* tests: no ticker threads, call sampler_tick */
 } sampler_options;
 
 /* Checks a policies list without building a sampler (for --check-config).
@@ -51,16 +70,18 @@ ottr_status sampler_replay(sampler *s);
 /* Starts the ticker and writer threads (unless manual_tick). */
 ottr_status sampler_start(sampler *s);
 
-/* The hand-off. Returns OTTR_OK once every span of |b| is durable (acknowledge),
- * OTTR_ERR_BUSY at the memory/trace budget (push back: retry later), or
- * OTTR_ERR_IO when the store cannot write (UNAVAILABLE / 503). Thread-safe. */
+/* The hand-off of spans of tenant b->tenant. Returns OTTR_OK once every span of
+ * |b| is durable (acknowledge), OTTR_ERR_LIMIT past the tenant's span rate or
+ * buffered traces (429 / RESOURCE_EXHAUSTED: retry later), OTTR_ERR_BUSY at the
+ * memory/trace budget (push back: retry later), or OTTR_ERR_IO when the store
+ * cannot write (UNAVAILABLE / 503). Thread-safe. */
 ottr_status sampler_submit(sampler *s, const otlp_batch *b);
 
 /* Whether a request whose spans belong to the traces |tids| (|n| distinct ones)
  * would be pushed back now, asked before it is decoded: the sampler is over its
  * budget and one of them is new (traces in progress are always taken). Counts
  * the push-back when it says yes; takes nothing. Thread-safe. */
-bool sampler_would_push_back(sampler *s, const uint8_t (*tids)[16], size_t n);
+bool sampler_would_push_back(sampler *s, uint32_t tenant, const uint8_t (*tids)[16], size_t n);
 
 /* Tests with manual_tick: decide what is due at the injected clock and run the
  * writer's queue to completion. */

@@ -702,7 +702,7 @@ static void copy_name(char *dst, size_t cap, const char *src)
 }
 
 /* Persists the counts of |minute|; removes them on success. Under agg_mu. */
-static ottr_status flush_minute(servicegraph *g, store *st, uint32_t minute)
+static ottr_status flush_minute(servicegraph *g, store_view st, uint32_t minute)
 {
     size_t ne = 0, nn = 0;
     for (size_t i = 0; g->edge_min.e && i <= g->edge_min.mask; i++)
@@ -770,7 +770,7 @@ static ottr_status flush_minute(servicegraph *g, store *st, uint32_t minute)
     return OTTR_OK;
 }
 
-ottr_status sampler_servicegraph_flush(servicegraph *g, store *st, uint32_t before_minute)
+ottr_status sampler_servicegraph_flush(servicegraph *g, store_view st, uint32_t before_minute)
 {
     ottr_status rc = OTTR_OK;
     pthread_mutex_lock(&g->agg_mu);
@@ -795,9 +795,19 @@ ottr_status sampler_servicegraph_flush(servicegraph *g, store *st, uint32_t befo
 
 /* ------------------------------------------------------------------ rendering */
 
-static void edge_labels(ottr_buf *b, const sg_edge *e)
+/* Starts a label set with |extra| (`tenant="a"`, or ""), and a comma after it. */
+static void labels_start(ottr_buf *b, const char *extra)
 {
     ottr_buf_reset(b);
+    if (extra[0]) {
+        ottr_buf_append(b, extra, strlen(extra));
+        ottr_buf_putc(b, ',');
+    }
+}
+
+static void edge_labels(ottr_buf *b, const char *extra, const sg_edge *e)
+{
+    labels_start(b, extra);
     ottr_prom_label(b, "client", e->client);
     ottr_buf_putc(b, ',');
     ottr_prom_label(b, "server", e->server);
@@ -805,7 +815,48 @@ static void edge_labels(ottr_buf *b, const sg_edge *e)
     ottr_prom_label(b, "connection_type", e->type);
 }
 
-void sampler_servicegraph_render(servicegraph *g, ottr_buf *out)
+/* The edges of one instance for family |f| of the heads below. */
+static void render_edges(servicegraph *g, const char *extra, int f, const char *name, ottr_buf *lb,
+                         ottr_buf *out)
+{
+    pthread_mutex_lock(&g->agg_mu);
+    for (size_t i = 0; g->edges.e && i <= g->edges.mask; i++) {
+        const sg_edge *e = g->edges.e[i].val;
+        if (g->edges.e[i].key == NULL)
+            continue;
+        edge_labels(lb, extra, e);
+        const char *l = lb->data ? lb->data : "";
+        if (f == 0)
+            ottr_prom_sample_u64(out, name, l, e->calls);
+        else if (f == 1)
+            ottr_prom_sample_u64(out, name, l, e->failed);
+        else if (f == 2)
+            ottr_prom_histogram(out, name, l, sg_bounds, NSG, e->srv, e->srv_sum);
+        else
+            ottr_prom_histogram(out, name, l, sg_bounds, NSG, e->cli, e->cli_sum);
+    }
+    pthread_mutex_unlock(&g->agg_mu);
+}
+
+static void render_unpaired(servicegraph *g, const char *extra, ottr_buf *lb, ottr_buf *out)
+{
+    pthread_mutex_lock(&g->agg_mu);
+    for (size_t i = 0; g->unpaired.e && i <= g->unpaired.mask; i++) {
+        const sg_unpaired *u = g->unpaired.e[i].val;
+        if (g->unpaired.e[i].key == NULL)
+            continue;
+        labels_start(lb, extra);
+        ottr_prom_label(lb, "client", u->client);
+        ottr_buf_putc(lb, ',');
+        ottr_prom_label(lb, "server", u->server);
+        ottr_prom_sample_u64(out, "traces_service_graph_unpaired_spans_total",
+                             lb->data ? lb->data : "", u->n);
+    }
+    pthread_mutex_unlock(&g->agg_mu);
+}
+
+void sampler_servicegraph_render(servicegraph *const *g, const char *const *labels, size_t n,
+                                 ottr_buf *out)
 {
     static const char *const heads[][3] = {
         {"traces_service_graph_request_total", "Requests between two services.", "counter"},
@@ -817,42 +868,19 @@ void sampler_servicegraph_render(servicegraph *g, ottr_buf *out)
          "histogram"},
     };
     ottr_buf lb = {0};
-    pthread_mutex_lock(&g->agg_mu);
     for (int f = 0; f < 4; f++) {
         ottr_prom_family(out, heads[f][0], heads[f][1], heads[f][2]);
-        for (size_t i = 0; g->edges.e && i <= g->edges.mask; i++) {
-            const sg_edge *e = g->edges.e[i].val;
-            if (g->edges.e[i].key == NULL)
-                continue;
-            edge_labels(&lb, e);
-            const char *l = lb.data ? lb.data : "";
-            if (f == 0)
-                ottr_prom_sample_u64(out, heads[f][0], l, e->calls);
-            else if (f == 1)
-                ottr_prom_sample_u64(out, heads[f][0], l, e->failed);
-            else if (f == 2)
-                ottr_prom_histogram(out, heads[f][0], l, sg_bounds, NSG, e->srv, e->srv_sum);
-            else
-                ottr_prom_histogram(out, heads[f][0], l, sg_bounds, NSG, e->cli, e->cli_sum);
-        }
+        for (size_t i = 0; i < n; i++)
+            render_edges(g[i], labels[i], f, heads[f][0], &lb, out);
     }
     ottr_prom_family(out, "traces_service_graph_unpaired_spans_total",
                      "Spans that found no other half before expiring.", "counter");
-    for (size_t i = 0; g->unpaired.e && i <= g->unpaired.mask; i++) {
-        const sg_unpaired *u = g->unpaired.e[i].val;
-        if (g->unpaired.e[i].key == NULL)
-            continue;
-        ottr_buf_reset(&lb);
-        ottr_prom_label(&lb, "client", u->client);
-        ottr_buf_putc(&lb, ',');
-        ottr_prom_label(&lb, "server", u->server);
-        ottr_prom_sample_u64(out, "traces_service_graph_unpaired_spans_total",
-                             lb.data ? lb.data : "", u->n);
-    }
-    pthread_mutex_unlock(&g->agg_mu);
+    for (size_t i = 0; i < n; i++)
+        render_unpaired(g[i], labels[i], &lb, out);
     ottr_prom_family(out, "traces_service_graph_dropped_spans_total",
                      "Spans not paired because too many were waiting.", "counter");
-    ottr_prom_sample_u64(out, "traces_service_graph_dropped_spans_total", NULL,
-                         atomic_load(&g->dropped));
+    for (size_t i = 0; i < n; i++)
+        ottr_prom_sample_u64(out, "traces_service_graph_dropped_spans_total", labels[i],
+                             atomic_load(&g[i]->dropped));
     ottr_buf_free(&lb);
 }

@@ -306,9 +306,13 @@ void sampler_spanmetrics_observe_batch(spanmetrics *m, const otlp_batch *b)
     agg_merge(m, &a);
 }
 
-static void labels_of(ottr_buf *b, const sm_series *s)
+static void labels_of(ottr_buf *b, const char *extra, const sm_series *s)
 {
     ottr_buf_reset(b);
+    if (extra[0]) {
+        ottr_buf_append(b, extra, strlen(extra));
+        ottr_buf_putc(b, ',');
+    }
     ottr_prom_label(b, "service", s->service);
     ottr_buf_putc(b, ',');
     ottr_prom_label(b, "span_name", s->name);
@@ -320,7 +324,30 @@ static void labels_of(ottr_buf *b, const sm_series *s)
 
 enum { F_CALLS, F_LATENCY, F_SIZE };
 
-void sampler_spanmetrics_render(spanmetrics *m, ottr_buf *out)
+/* The series of one instance for family |f| of the heads below. */
+static void render_one(spanmetrics *m, const char *extra, int f, const char *name, ottr_buf *lb,
+                       ottr_buf *out)
+{
+    for (int i = 0; i < STRIPES; i++) {
+        pthread_mutex_lock(&m->stripe[i].mu);
+        const strmap *map = &m->stripe[i].map;
+        for (size_t k = 0; map->e && k <= map->mask; k++) {
+            const sm_series *s = map->e[k].val;
+            if (map->e[k].key == NULL)
+                continue;
+            labels_of(lb, extra, s);
+            const char *l = lb->data ? lb->data : "";
+            if (f == F_LATENCY)
+                ottr_prom_histogram(out, name, l, lat_bounds, NLAT, s->lat, s->sum);
+            else
+                ottr_prom_sample_u64(out, name, l, f == F_CALLS ? s->calls : s->size);
+        }
+        pthread_mutex_unlock(&m->stripe[i].mu);
+    }
+}
+
+void sampler_spanmetrics_render(spanmetrics *const *m, const char *const *labels, size_t n,
+                                ottr_buf *out)
 {
     static const char *const heads[][3] = {
         {"traces_spanmetrics_calls_total", "Spans received, before sampling.", "counter"},
@@ -330,22 +357,8 @@ void sampler_spanmetrics_render(spanmetrics *m, ottr_buf *out)
     ottr_buf lb = {0};
     for (int f = F_CALLS; f <= F_SIZE; f++) {
         ottr_prom_family(out, heads[f][0], heads[f][1], heads[f][2]);
-        for (int i = 0; i < STRIPES; i++) {
-            pthread_mutex_lock(&m->stripe[i].mu);
-            const strmap *map = &m->stripe[i].map;
-            for (size_t k = 0; map->e && k <= map->mask; k++) {
-                const sm_series *s = map->e[k].val;
-                if (map->e[k].key == NULL)
-                    continue;
-                labels_of(&lb, s);
-                const char *l = lb.data ? lb.data : "";
-                if (f == F_LATENCY)
-                    ottr_prom_histogram(out, heads[f][0], l, lat_bounds, NLAT, s->lat, s->sum);
-                else
-                    ottr_prom_sample_u64(out, heads[f][0], l, f == F_CALLS ? s->calls : s->size);
-            }
-            pthread_mutex_unlock(&m->stripe[i].mu);
-        }
+        for (size_t i = 0; i < n; i++)
+            render_one(m[i], labels[i], f, heads[f][0], &lb, out);
     }
     ottr_buf_free(&lb);
 }

@@ -166,9 +166,10 @@ static void take_refs(sampler *s, trace_entry *e, keep_job *j)
     e->nrefs = 0;
 }
 
-ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t trace_id[16],
-                                const otlp_span_ref *spans, size_t nspans, size_t bytes,
-                                store_pending_ref ref, uint64_t now_ns, bool live)
+ottr_status sampler_apply_group(sampler *s, const policy_set *ps, sampler_tenant *t,
+                                const uint8_t trace_id[16], const otlp_span_ref *spans,
+                                size_t nspans, size_t bytes, store_pending_ref ref, uint64_t now_ns,
+                                bool live)
 {
     uint64_t bits = sampler_policy_set_match(ps, spans, nspans);
     bool root = false;
@@ -182,15 +183,19 @@ ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t 
         if (sp->end_time_unix_nano > mx)
             mx = sp->end_time_unix_nano;
     }
-    uint64_t h = sampler_idt_hash(trace_id, 16);
+    trace_key key = trace_key_of(t->id, trace_id);
+    uint64_t h = sampler_idt_hash(&key, SAMPLER_KEY_LEN);
     shard *sh = &s->shards[(h >> 32) % (uint64_t)s->nshards];
+    uint64_t max_bytes = s->o.max_trace_bytes;
+    if (t->lim.max_bytes_per_trace && t->lim.max_bytes_per_trace < max_bytes)
+        max_bytes = t->lim.max_bytes_per_trace;
 
     pthread_mutex_lock(&sh->mu);
-    uint32_t idx = sampler_idt_find(&sh->traces, trace_id, h);
+    uint32_t idx = sampler_idt_find(&sh->traces, &key, h);
     if (idx == IDT_NONE) {
         if (live && sampler_dcache_has(&sh->kept, h)) {
             /* A late span of a kept trace: stored with it. */
-            keep_job j = {.nrefs = 1, .min_sec = ref.sec, .ref0 = ref};
+            keep_job j = {.tenant = t->id, .nrefs = 1, .min_sec = ref.sec, .ref0 = ref};
             memcpy(j.trace_id, trace_id, 16);
             sampler_writer_push(&s->w, &j);
             pthread_mutex_unlock(&sh->mu);
@@ -205,7 +210,7 @@ ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t 
             return OTTR_OK;
         }
         size_t before = slot_bytes(sh);
-        idx = sampler_idt_insert(&sh->traces, trace_id, h);
+        idx = sampler_idt_insert(&sh->traces, &key, h);
         index_bytes_update(s, before, slot_bytes(sh));
         if (idx == IDT_NONE) {
             pthread_mutex_unlock(&sh->mu);
@@ -217,6 +222,7 @@ ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t 
         e->root_prev = e->root_next = IDT_NONE;
         fifo_insert(sh, idx, e);
         atomic_fetch_add(&s->ntraces, 1);
+        atomic_fetch_add_explicit(&t->buffered, 1, memory_order_relaxed);
     }
     trace_entry *e = at(sh, idx);
     if (add_ref(s, e, ref) != 0) {
@@ -236,7 +242,7 @@ ottr_status sampler_apply_group(sampler *s, const policy_set *ps, const uint8_t 
     if (root)
         e->flags |= TE_ROOT;
     if (!(e->flags & TE_FORCED)) {
-        if (e->span_count > s->o.max_spans_per_trace || e->bytes > s->o.max_trace_bytes) {
+        if (e->span_count > s->o.max_spans_per_trace || e->bytes > max_bytes) {
             /* Too big to wait: decided at the next tick, ahead of everything. */
             root_unlink(sh, e);
             e->flags |= TE_FORCED;
@@ -265,10 +271,12 @@ static void decide_one(sampler *s, shard *sh, uint32_t idx, uint64_t now_ns)
         .now_ns = now_ns,
     };
     const char *who = NULL;
-    bool keep = sampler_policy_set_decide(s->pol, &t, &who);
-    uint64_t h = sampler_idt_hash(e->trace_id, 16);
+    sampler_tenant *te = sampler_tenant_find(s, e->tenant);
+    bool keep = sampler_policy_set_decide(sampler_tenant_policies(s, te), &t, &who);
+    uint64_t h = sampler_idt_hash(e, SAMPLER_KEY_LEN);
     if (keep) {
         keep_job j;
+        j.tenant = e->tenant;
         memcpy(j.trace_id, e->trace_id, 16);
         take_refs(s, e, &j);
         sampler_writer_push(&s->w, &j);
@@ -285,6 +293,8 @@ static void decide_one(sampler *s, shard *sh, uint32_t idx, uint64_t now_ns)
     fifo_unlink(sh, e);
     root_unlink(sh, e);
     size_t before = slot_bytes(sh);
+    if (te)
+        atomic_fetch_sub_explicit(&te->buffered, 1, memory_order_relaxed);
     sampler_idt_remove(&sh->traces, idx, h);
     index_bytes_update(s, before, slot_bytes(sh));
     atomic_fetch_sub(&s->ntraces, 1);
@@ -339,6 +349,9 @@ void sampler_remap_bits(sampler *s, const uint64_t map[POL_MAX_BITS])
         pthread_mutex_lock(&sh->mu);
         for (uint32_t idx = sh->fifo_head; idx != IDT_NONE; idx = at(sh, idx)->fifo_next) {
             trace_entry *e = at(sh, idx);
+            const sampler_tenant *te = sampler_tenant_find(s, e->tenant);
+            if (te && te->pol)
+                continue; /* decided by its tenant's own policies, not reloaded */
             e->bits = sampler_policy_bits_remap(e->bits, map);
         }
         pthread_mutex_unlock(&sh->mu);
@@ -363,22 +376,25 @@ uint32_t sampler_oldest_sec(sampler *s, uint32_t dflt)
 }
 
 /* True when the trace is buffered or recently decided. */
-bool sampler_trace_known(sampler *s, const uint8_t trace_id[16])
+bool sampler_trace_known(sampler *s, uint32_t tenant, const uint8_t trace_id[16])
 {
-    uint64_t h = sampler_idt_hash(trace_id, 16);
+    trace_key key = trace_key_of(tenant, trace_id);
+    uint64_t h = sampler_idt_hash(&key, SAMPLER_KEY_LEN);
     shard *sh = &s->shards[(h >> 32) % (uint64_t)s->nshards];
     pthread_mutex_lock(&sh->mu);
-    bool known = sampler_idt_find(&sh->traces, trace_id, h) != IDT_NONE ||
+    bool known = sampler_idt_find(&sh->traces, &key, h) != IDT_NONE ||
                  sampler_dcache_has(&sh->kept, h) || sampler_dcache_has(&sh->dropped, h);
     pthread_mutex_unlock(&sh->mu);
     return known;
 }
 
-void sampler_mark_kept(sampler *s, const uint8_t trace_id[16], store_pending_ref ref)
+void sampler_mark_kept(sampler *s, uint32_t tenant, const uint8_t trace_id[16],
+                       store_pending_ref ref)
 {
-    uint64_t h = sampler_idt_hash(trace_id, 16);
+    trace_key key = trace_key_of(tenant, trace_id);
+    uint64_t h = sampler_idt_hash(&key, SAMPLER_KEY_LEN);
     shard *sh = &s->shards[(h >> 32) % (uint64_t)s->nshards];
-    keep_job j = {.nrefs = 1, .min_sec = ref.sec, .ref0 = ref};
+    keep_job j = {.tenant = tenant, .nrefs = 1, .min_sec = ref.sec, .ref0 = ref};
     memcpy(j.trace_id, trace_id, 16);
     pthread_mutex_lock(&sh->mu);
     sampler_writer_push(&s->w, &j);
@@ -396,11 +412,15 @@ ottr_status sampler_bench_insert(sampler *s, const uint8_t (*ids)[16], size_t n,
     sp.start_time_unix_nano = now_ns - 5000000;
     sp.end_time_unix_nano = now_ns;
     otlp_span_ref ref = {.span = &sp, .service = "bench"};
+    sampler_tenant *t = sampler_tenant_get(s, STORE_TENANT_DEFAULT);
+    if (t == NULL)
+        return OTTR_ERR_NOMEM;
     pthread_rwlock_rdlock(&s->pol_lock);
     ottr_status st = OTTR_OK;
     for (size_t i = 0; i < n && st == OTTR_OK; i++) {
         store_pending_ref pref = {(uint32_t)(now_ns / NS_PER_SEC), (uint32_t)i};
-        st = sampler_apply_group(s, s->pol, ids[i], &ref, 1, 200, pref, now_ns, true);
+        st = sampler_apply_group(s, sampler_tenant_policies(s, t), t, ids[i], &ref, 1, 200, pref,
+                                 now_ns, true);
     }
     pthread_rwlock_unlock(&s->pol_lock);
     return st;

@@ -61,7 +61,7 @@ static int queue_grow(writer *w)
 
 static ottr_status write_job(writer *w, const keep_job *j)
 {
-    ottr_status st = store_keep_trace(w->st, j->trace_id, keep_job_refs(j), j->nrefs);
+    ottr_status st = store_keep_trace(w->st, j->tenant, j->trace_id, keep_job_refs(j), j->nrefs);
     if (st == OTTR_OK)
         atomic_fetch_add(&w->written, 1);
     else
@@ -75,8 +75,9 @@ void sampler_writer_push(writer *w, keep_job *j)
     if (w->count > 0 && j->nrefs == 1) {
         /* The same record of the same trace queued twice (replay): once is enough. */
         const keep_job *last = &w->q[(w->head + w->count - 1) % w->cap];
-        if (last->nrefs == 1 && memcmp(last->trace_id, j->trace_id, 16) == 0 &&
-            last->ref0.sec == j->ref0.sec && last->ref0.seq == j->ref0.seq) {
+        if (last->nrefs == 1 && last->tenant == j->tenant &&
+            memcmp(last->trace_id, j->trace_id, 16) == 0 && last->ref0.sec == j->ref0.sec &&
+            last->ref0.seq == j->ref0.seq) {
             pthread_mutex_unlock(&w->mu);
             return;
         }
@@ -208,6 +209,7 @@ static size_t run_batch(writer *w)
     /* The whole batch in one call; on a non-I/O failure fall back to one trace
      * at a time so one bad trace does not hold back the others. */
     for (size_t i = 0; i < n; i++) {
+        reqs[i].tenant = jobs[i].tenant;
         memcpy(reqs[i].trace_id, jobs[i].trace_id, 16);
         reqs[i].refs = keep_job_refs(&jobs[i]);
         reqs[i].nrefs = jobs[i].nrefs;

@@ -14,41 +14,50 @@ typedef struct names_ctx {
     void *ctx;
 } names_ctx;
 
+/* The head of a name's keys: tenant | scope. */
+#define NAME_HEAD (TENANT_KEY_LEN + 1)
+
 static int visit_name(void *arg, rocksdb_iterator_t *it, const uint8_t *k, size_t klen)
 {
     names_ctx *c = arg;
-    const uint8_t *sep = klen > 1 ? memchr(k + 1, 0x00, klen - 1) : NULL;
+    const uint8_t *sep = klen > NAME_HEAD ? memchr(k + NAME_HEAD, 0x00, klen - NAME_HEAD) : NULL;
     if (sep == NULL || (size_t)(sep - k) >= TAG_BUF) {
         rocksdb_iter_next(it);
         return 0;
     }
-    size_t n = (size_t)(sep - (k + 1));
+    size_t n = (size_t)(sep - (k + NAME_HEAD));
     char name[TAG_BUF];
-    memcpy(name, k + 1, n);
+    memcpy(name, k + NAME_HEAD, n);
     name[n] = '\0';
-    /* Skip the key's values: the next name starts at scope | name | 0x01. */
-    uint8_t next[TAG_BUF + 2];
-    store_key_upper(next, k, n + 2);
+    /* Skip the key's values: the next name starts at tenant | scope | name | 0x01. */
+    uint8_t next[TAG_BUF + NAME_HEAD + 1];
+    store_key_upper(next, k, n + NAME_HEAD + 1);
     if (c->fn(c->ctx, name) != 0)
         return 1;
-    rocksdb_iter_seek(it, (const char *)next, n + 2);
+    rocksdb_iter_seek(it, (const char *)next, n + NAME_HEAD + 1);
     return 0;
 }
 
-ottr_status store_tag_names(store *s, store_scope scope, store_str_fn fn, void *ctx)
+/* Every name of tag scope |scope| of the view's tenant. */
+static ottr_status scan_names(store_view v, uint8_t scope, store_str_fn fn, void *ctx)
+{
+    uint8_t lower[NAME_HEAD], upper[NAME_HEAD];
+    store_key_tag_scope(lower, v.tenant, scope);
+    store_key_tag_scope(upper, v.tenant, (uint8_t)(scope + 1));
+    names_ctx c = {fn, ctx};
+    return store_scan(v.s, CF_TAGS, lower, NAME_HEAD, upper, NAME_HEAD, visit_name, &c);
+}
+
+ottr_status store_tag_names(store_view v, store_scope scope, store_str_fn fn, void *ctx)
 {
     if (scope != STORE_SCOPE_RESOURCE && scope != STORE_SCOPE_SPAN)
         return OTTR_ERR_INVALID;
-    uint8_t lower[1] = {(uint8_t)scope}, upper[1] = {(uint8_t)(scope + 1)};
-    names_ctx c = {fn, ctx};
-    return store_scan(s, CF_TAGS, lower, 1, upper, 1, visit_name, &c);
+    return scan_names(v, (uint8_t)scope, fn, ctx);
 }
 
-ottr_status store_services(store *s, store_str_fn fn, void *ctx)
+ottr_status store_services(store_view v, store_str_fn fn, void *ctx)
 {
-    uint8_t lower[1] = {TAG_SCOPE_SERVICE}, upper[1] = {TAG_SCOPE_SERVICE + 1};
-    names_ctx c = {fn, ctx};
-    return store_scan(s, CF_TAGS, lower, 1, upper, 1, visit_name, &c);
+    return scan_names(v, TAG_SCOPE_SERVICE, fn, ctx);
 }
 
 /* ------------------------------------------------------------------ values */
@@ -167,7 +176,7 @@ static int newest_first(const void *a, const void *b)
     return strcmp(x->value, y->value);
 }
 
-ottr_status store_tag_values(store *s, store_scope scope, const char *key, size_t limit,
+ottr_status store_tag_values(store_view v, store_scope scope, const char *key, size_t limit,
                              store_str_fn fn, void *ctx)
 {
     if ((scope != STORE_SCOPE_RESOURCE && scope != STORE_SCOPE_SPAN) || key == NULL)
@@ -175,11 +184,11 @@ ottr_status store_tag_values(store *s, store_scope scope, const char *key, size_
     size_t kl = strlen(key);
     if (kl == 0 || kl > STORE_MAX_TERM_KEY)
         return OTTR_OK;
-    uint8_t lower[STORE_MAX_TERM_KEY + 2], upper[STORE_MAX_TERM_KEY + 2];
-    size_t n = store_key_tag(lower, sizeof(lower), (uint8_t)scope, key, kl, NULL, 0);
+    uint8_t lower[NAME_HEAD + STORE_MAX_TERM_KEY + 1], upper[NAME_HEAD + STORE_MAX_TERM_KEY + 1];
+    size_t n = store_key_tag(lower, sizeof(lower), v.tenant, (uint8_t)scope, key, kl, NULL, 0);
     store_key_upper(upper, lower, n);
     values_ctx c = {.prefix_len = n, .limit = limit};
-    ottr_status st = store_scan(s, CF_TAGS, lower, n, upper, n, visit_value, &c);
+    ottr_status st = store_scan(v.s, CF_TAGS, lower, n, upper, n, visit_value, &c);
     if (st == OTTR_OK && c.oom)
         st = OTTR_ERR_NOMEM;
     if (st == OTTR_OK) {
@@ -224,16 +233,17 @@ static int visit_op(void *arg, rocksdb_iterator_t *it, const uint8_t *k, size_t 
     return 0;
 }
 
-ottr_status store_operations(store *s, const char *service, store_op_fn fn, void *ctx)
+ottr_status store_operations(store_view v, const char *service, store_op_fn fn, void *ctx)
 {
     if (service == NULL)
         return OTTR_ERR_INVALID;
     size_t sl = strlen(service);
     if (sl > TAG_BUF)
         return OTTR_OK;
-    uint8_t lower[TAG_BUF + 2], upper[TAG_BUF + 2];
-    size_t n = store_key_tag(lower, sizeof(lower), TAG_SCOPE_OPERATION, service, sl, NULL, 0);
+    uint8_t lower[NAME_HEAD + TAG_BUF + 1], upper[NAME_HEAD + TAG_BUF + 1];
+    size_t n =
+        store_key_tag(lower, sizeof(lower), v.tenant, TAG_SCOPE_OPERATION, service, sl, NULL, 0);
     store_key_upper(upper, lower, n);
     ops_ctx c = {n, fn, ctx};
-    return store_scan(s, CF_TAGS, lower, n, upper, n, visit_op, &c);
+    return store_scan(v.s, CF_TAGS, lower, n, upper, n, visit_op, &c);
 }

@@ -2,7 +2,7 @@
  * summed by a merge operator, with hour roll-ups so that a day is read as 24 hour
  * records plus the minutes at the edges of the range.
  *
- * Key: minute(4) | kind(1) | names; hour roll-ups use minute = GRAPH_HOUR_FLAG |
+ * Key: tenant(4) | minute(4) | kind(1) | names; hour roll-ups use minute = GRAPH_HOUR_FLAG |
  * hour. Edge names: client 0x00 server 0x00 connection_type; node: service.
  * Value: GRAPH_NCOUNTERS big-endian uint64: calls, errors, latency buckets,
  * latency sum in nanoseconds. */
@@ -93,19 +93,21 @@ static void fill_value(uint8_t *v, uint64_t calls, uint64_t errors, const uint64
     be64_put(v + 16 + 8 * STORE_LAT_BUCKETS, ns >= 1.8e19 ? UINT64_MAX : (uint64_t)ns);
 }
 
-static void merge_both(store *s, rocksdb_writebatch_t *wb, uint32_t minute, uint8_t kind,
+static void merge_both(store_view v, rocksdb_writebatch_t *wb, uint32_t minute, uint8_t kind,
                        const uint8_t *names, size_t nlen, const uint8_t *val)
 {
-    uint8_t key[8 + 256];
-    size_t klen = store_key_graph(key, sizeof(key), minute, kind, names, nlen);
+    store *s = v.s;
+    uint8_t key[GRAPH_KEY_HEAD + 256];
+    size_t klen = store_key_graph(key, sizeof(key), v.tenant, minute, kind, names, nlen);
     rocksdb_writebatch_merge_cf(wb, s->cf[CF_EDGES], (const char *)key, klen, (const char *)val,
                                 GRAPH_VALUE_LEN);
-    klen = store_key_graph(key, sizeof(key), GRAPH_HOUR_FLAG | (minute / 60), kind, names, nlen);
+    klen = store_key_graph(key, sizeof(key), v.tenant, GRAPH_HOUR_FLAG | (minute / 60), kind, names,
+                           nlen);
     rocksdb_writebatch_merge_cf(wb, s->cf[CF_EDGES], (const char *)key, klen, (const char *)val,
                                 GRAPH_VALUE_LEN);
 }
 
-ottr_status store_add_graph(store *s, uint32_t minute, const store_edge *edges, size_t nedges,
+ottr_status store_add_graph(store_view v, uint32_t minute, const store_edge *edges, size_t nedges,
                             const store_node *nodes, size_t nnodes)
 {
     if (minute >= GRAPH_HOUR_FLAG)
@@ -118,15 +120,15 @@ ottr_status store_add_graph(store *s, uint32_t minute, const store_edge *edges, 
         const store_edge *e = &edges[i];
         size_t n = store_key_edge_names(names, e);
         fill_value(val, e->calls, e->failed, e->latency, e->latency_sum_s);
-        merge_both(s, wb, minute, GRAPH_KIND_EDGE, names, n, val);
+        merge_both(v, wb, minute, GRAPH_KIND_EDGE, names, n, val);
     }
     for (size_t i = 0; i < nnodes; i++) {
         const store_node *nd = &nodes[i];
         size_t n = strnlen(nd->service, sizeof(nd->service));
         fill_value(val, nd->calls, nd->errors, nd->latency, nd->latency_sum_s);
-        merge_both(s, wb, minute, GRAPH_KIND_NODE, (const uint8_t *)nd->service, n, val);
+        merge_both(v, wb, minute, GRAPH_KIND_NODE, (const uint8_t *)nd->service, n, val);
     }
-    ottr_status st = store_write(s, wb, NULL, 0);
+    ottr_status st = store_write(v.s, wb, NULL, 0);
     rocksdb_writebatch_destroy(wb);
     return st;
 }
@@ -147,7 +149,8 @@ typedef struct graph_acc {
 
 static int acc_add(graph_acc *a, const uint8_t *k, size_t klen, const char *v, size_t vlen)
 {
-    if (klen < 5 || klen - 5 > sizeof(a->r[0].names) || vlen != GRAPH_VALUE_LEN)
+    if (klen < GRAPH_KEY_HEAD || klen - GRAPH_KEY_HEAD > sizeof(a->r[0].names) ||
+        vlen != GRAPH_VALUE_LEN)
         return 0;
     if (a->n == a->cap) {
         size_t ncap = a->cap ? a->cap * 2 : 256;
@@ -158,9 +161,9 @@ static int acc_add(graph_acc *a, const uint8_t *k, size_t klen, const char *v, s
         a->cap = ncap;
     }
     graph_rec *r = &a->r[a->n++];
-    r->kind = k[4];
-    r->nlen = (uint16_t)(klen - 5);
-    memcpy(r->names, k + 5, klen - 5);
+    r->kind = k[GRAPH_KEY_HEAD - 1];
+    r->nlen = (uint16_t)(klen - GRAPH_KEY_HEAD);
+    memcpy(r->names, k + GRAPH_KEY_HEAD, klen - GRAPH_KEY_HEAD);
     memset(r->c, 0, sizeof(r->c));
     add_counters(r->c, v, vlen);
     return 0;
@@ -177,14 +180,15 @@ static int visit_rec(void *ctx, rocksdb_iterator_t *it, const uint8_t *k, size_t
 }
 
 /* Reads records with minute in [from, to] (both already flagged for hours). */
-static ottr_status scan_range(store *s, uint32_t from, uint32_t to, graph_acc *a)
+static ottr_status scan_range(store_view v, uint32_t from, uint32_t to, graph_acc *a)
 {
-    /* minute | 0x00 is below every key of that minute (kinds are letters). */
-    uint8_t lower[5], upper[5];
-    size_t llen = store_key_graph(lower, sizeof(lower), from, 0, NULL, 0);
-    size_t ulen = to == UINT32_MAX ? store_key_graph(upper, sizeof(upper), to, 0xff, NULL, 0)
-                                   : store_key_graph(upper, sizeof(upper), to + 1, 0, NULL, 0);
-    return store_scan(s, CF_EDGES, lower, llen, upper, ulen, visit_rec, a);
+    /* tenant | minute | 0x00 is below every key of that minute (kinds are letters). */
+    uint8_t lower[GRAPH_KEY_HEAD], upper[GRAPH_KEY_HEAD];
+    size_t llen = store_key_graph(lower, sizeof(lower), v.tenant, from, 0, NULL, 0);
+    size_t ulen = to == UINT32_MAX
+                      ? store_key_graph(upper, sizeof(upper), v.tenant, to, 0xff, NULL, 0)
+                      : store_key_graph(upper, sizeof(upper), v.tenant, to + 1, 0, NULL, 0);
+    return store_scan(v.s, CF_EDGES, lower, llen, upper, ulen, visit_rec, a);
 }
 
 static int rec_cmp(const void *x, const void *y)
@@ -241,13 +245,13 @@ static int emit(const graph_rec *r, store_edge_fn efn, store_node_fn nfn, void *
     return 0;
 }
 
-ottr_status store_graph(store *s, uint32_t from_minute, uint32_t to_minute, store_edge_fn efn,
+ottr_status store_graph(store_view v, uint32_t from_minute, uint32_t to_minute, store_edge_fn efn,
                         store_node_fn nfn, void *ctx)
 {
     if (to_minute >= GRAPH_HOUR_FLAG)
         to_minute = GRAPH_HOUR_FLAG - 1;
     /* Expired minutes are left out even before compaction removes them. */
-    uint32_t cutoff = store_retention_cutoff_sec(s);
+    uint32_t cutoff = store_retention_cutoff_sec(v.s);
     if (cutoff && from_minute < cutoff / 60)
         from_minute = cutoff / 60;
     if (from_minute > to_minute)
@@ -259,13 +263,13 @@ ottr_status store_graph(store *s, uint32_t from_minute, uint32_t to_minute, stor
     uint32_t h0 = (from_minute + 59) / 60, h1 = (to_minute + 1) / 60;
     if (h1 > h0) {
         if (from_minute < h0 * 60)
-            st = scan_range(s, from_minute, h0 * 60 - 1, &a);
+            st = scan_range(v, from_minute, h0 * 60 - 1, &a);
         if (st == OTTR_OK)
-            st = scan_range(s, GRAPH_HOUR_FLAG | h0, GRAPH_HOUR_FLAG | (h1 - 1), &a);
+            st = scan_range(v, GRAPH_HOUR_FLAG | h0, GRAPH_HOUR_FLAG | (h1 - 1), &a);
         if (st == OTTR_OK && h1 * 60 <= to_minute)
-            st = scan_range(s, h1 * 60, to_minute, &a);
+            st = scan_range(v, h1 * 60, to_minute, &a);
     } else {
-        st = scan_range(s, from_minute, to_minute, &a);
+        st = scan_range(v, from_minute, to_minute, &a);
     }
     if (st == OTTR_OK && a.n) {
         qsort(a.r, a.n, sizeof(*a.r), rec_cmp);

@@ -20,8 +20,13 @@
 
 /* The format marker in `meta`; a directory without it is not ours. */
 #define STORE_FORMAT_KEY   "format"
-#define STORE_FORMAT_VALUE "ottr-store-1"
-#define STORE_BOOT_KEY     "boot"
+#define STORE_FORMAT_VALUE "ottr-store-2" /* keys start with the tenant */
+#define STORE_FORMAT_V1    "ottr-store-1" /* no tenant in keys: migrated at open */
+/* The tenant registry in `meta`: TENANT_NAME_KEY name -> number (4),
+ * TENANT_ID_KEY number (4) -> name. */
+#define TENANT_NAME_KEY 'n'
+#define TENANT_ID_KEY   'i'
+#define STORE_BOOT_KEY  "boot"
 
 /* Column families, in the order they are opened. */
 enum {
@@ -121,6 +126,15 @@ struct store {
     rocksdb_readoptions_t *ro;
 
     uint32_t boot; /* incremented at every open, persisted in meta */
+    bool legacy;   /* format 1 at open: keys get their tenant before use (tenant.c) */
+
+    /* The tenant registry (tenant.c): names by number (0: ""), and a hash
+     * table of numbers by name; under tenant_mu. */
+    pthread_mutex_t tenant_mu;
+    char **tenant_names;
+    uint32_t ntenants, tenant_cap;
+    uint32_t *tenant_slots; /* number + 1, 0 = empty */
+    size_t tenant_mask;
 
     atomic_bool inject_error;
     atomic_bool failing;
@@ -193,9 +207,12 @@ static inline uint32_t store_key_sec(uint64_t ns)
 /* Keys of the `pending` family of earlier versions, moved into the log at start-up. */
 #define PENDING_KEY_LEN        8  /* arrival_sec(4) | seq(4) */
 #define PENDING_LEGACY_KEY_LEN 24 /* arrival_sec(4) | trace_id(16) | seq(4), one chunk */
-#define TRACES_KEY_LEN         24
-/* Index keys of earlier versions: kind | term | 0x00 | ~start_sec(4) | trace_id(16),
- * moved into posting lists at start-up (store/postings.c). */
+#define TENANT_KEY_LEN         4  /* the tenant's number, first in every key */
+#define TRACE_KEY_LEN          20 /* tenant(4) | trace_id(16): summaries */
+#define TRACES_KEY_LEN         28 /* tenant(4) | trace_id(16) | arrival_sec(4) | seq(4) */
+#define GRAPH_KEY_HEAD         9  /* tenant(4) | minute(4) | kind(1) */
+/* Index keys of earlier versions: [tenant] kind | term | 0x00 | ~start_sec(4) |
+ * trace_id(16), moved into posting lists at start-up (store/postings.c). */
 #define LEGACY_INDEX_SUFFIX_LEN 20
 /* An index entry of a trace whose start second lies further than this from its
  * arrival second is expired by the arrival second, as the trace's data is; else
@@ -205,33 +222,37 @@ static inline uint32_t store_key_sec(uint64_t ns)
 /* ---- pending.c: a pending record, one request's chunks grouped by trace ---- */
 
 struct store_plog_reader;
-/* Reads the chunk of |tid| in the record |ref| into |a|. Returns 1 with
+/* Reads the chunk of |tid| of |tenant| in the record |ref| into |a|. Returns 1 with
  * |*chunk|, |*chunk_len|; 0 when the trace is not in it or the record is gone
  * (reclaimed); -1 when it is malformed; -2 on a read error (logged); -3 when
  * out of memory. */
 int store_pending_read(struct store_plog_reader *r, ottr_arena *a, store_pending_ref ref,
-                       const uint8_t tid[16], const uint8_t **chunk, size_t *chunk_len);
-/* traces: trace_id | arrival_sec | seq. */
-void store_key_traces(uint8_t out[TRACES_KEY_LEN], const uint8_t tid[16], uint32_t sec,
-                      uint32_t seq);
+                       uint32_t tenant, const uint8_t tid[16], const uint8_t **chunk,
+                       size_t *chunk_len);
+/* Every key below starts with its tenant's number (TENANT_KEY_LEN bytes). */
+/* summaries: tenant | trace_id; also the prefix of the trace's `traces` keys. */
+void store_key_trace(uint8_t out[TRACE_KEY_LEN], uint32_t tenant, const uint8_t tid[16]);
+/* traces: tenant | trace_id | arrival_sec | seq. */
+void store_key_traces(uint8_t out[TRACES_KEY_LEN], uint32_t tenant, const uint8_t tid[16],
+                      uint32_t sec, uint32_t seq);
 
-/* An index term: kind | term | 0x00, a term being |a|, or |a| sep |b| for the
- * two-part kinds (IDX_SVC_NAME: service 0x00 name; IDX_ATTR: key 0x01 value).
+/* An index term: tenant | kind | term | 0x00, a term being |a|, or |a| sep |b| for
+ * the two-part kinds (IDX_SVC_NAME: service 0x00 name; IDX_ATTR: key 0x01 value).
  * Writes it into |out| (capacity |cap|) and returns its length, or 0 when it does
  * not fit. Its XXH3 hash places it in the index (store/postings.c). */
-size_t store_key_index_prefix(uint8_t *out, size_t cap, char kind, const void *a, size_t alen,
-                              const void *b, size_t blen);
-/* index keys: head | key number(8); head = group | bucket(1) | ~start_sec(4), the
- * group being the kind in upper case, followed for IDX_ATTR by the attribute key
- * and 0x01; bucket the top byte of the term's hash. So a bucket's newest
- * entries come first. Value: retention second(4) | entries of trace_id(16) |
- * term hash(8). Writes the head of term |prefix| into |out|; returns its
- * length, or 0 when over |cap| or not a term. */
-#define STORE_POSTING_HEAD_MAX  (STORE_MAX_TERM_KEY + 8)
+size_t store_key_index_prefix(uint8_t *out, size_t cap, uint32_t tenant, char kind, const void *a,
+                              size_t alen, const void *b, size_t blen);
+/* index keys: head | key number(8); head = tenant | group | bucket(1) |
+ * ~start_sec(4), the group being the kind in upper case, followed for IDX_ATTR by
+ * the attribute key and 0x01; bucket the top byte of the term's hash. So a
+ * bucket's newest entries come first. Value: retention second(4) | entries of
+ * trace_id(16) | term hash(8). Writes the head of term |prefix| into |out|;
+ * returns its length, or 0 when over |cap| or not a term. */
+#define STORE_POSTING_HEAD_MAX  (TENANT_KEY_LEN + STORE_MAX_TERM_KEY + 8)
 #define STORE_POSTING_ENTRY_LEN 24
 size_t store_key_posting_head(uint8_t *out, size_t cap, const uint8_t *prefix, size_t plen,
                               uint64_t hash, uint32_t start_sec);
-/* The head's length without its second (group | bucket). */
+/* The head's length without its second (tenant | group | bucket). */
 static inline size_t store_key_posting_bucket_len(size_t hlen)
 {
     return hlen - 4;
@@ -239,13 +260,15 @@ static inline size_t store_key_posting_bucket_len(size_t hlen)
 /* The start second of a head of |hlen| bytes (or of a key's first |hlen| bytes). */
 uint32_t store_key_posting_sec(const uint8_t *head, size_t hlen);
 
-/* tags: scope | name 0x00 value (attribute keys and values; TAG_SCOPE_SERVICE
- * with an empty value), or TAG_SCOPE_OPERATION | service 0x00 name 0x00
- * kind-digit. Return the length, or 0 when over |cap|. */
-size_t store_key_tag(uint8_t *out, size_t cap, uint8_t scope, const void *name, size_t nlen,
-                     const void *value, size_t vlen);
-size_t store_key_tag_operation(uint8_t *out, size_t cap, const void *service, size_t slen,
-                               const void *name, size_t nlen, int kind);
+/* tags: tenant | scope | name 0x00 value (attribute keys and values;
+ * TAG_SCOPE_SERVICE with an empty value), or tenant | TAG_SCOPE_OPERATION |
+ * service 0x00 name 0x00 kind-digit. Return the length, or 0 when over |cap|. */
+size_t store_key_tag(uint8_t *out, size_t cap, uint32_t tenant, uint8_t scope, const void *name,
+                     size_t nlen, const void *value, size_t vlen);
+size_t store_key_tag_operation(uint8_t *out, size_t cap, uint32_t tenant, const void *service,
+                               size_t slen, const void *name, size_t nlen, int kind);
+/* tenant | scope: where a scope's tag keys start. Returns the length. */
+size_t store_key_tag_scope(uint8_t out[TENANT_KEY_LEN + 1], uint32_t tenant, uint8_t scope);
 
 /* The upper bound of the keys that start with |prefix| ending in its 0x00
  * separator: the same bytes with the last one 0x01 (|plen| bytes into |out|). */
@@ -255,11 +278,15 @@ void store_key_upper(uint8_t *out, const uint8_t *prefix, size_t plen);
  * |out| (at least sizeof client + server + connection_type + 2 bytes). Returns
  * the length. */
 size_t store_key_edge_names(uint8_t *out, const store_edge *e);
-/* edges: minute | kind | names (GRAPH_HOUR_FLAG | hour for roll-ups); names are
- * client 0x00 server 0x00 connection_type for edges, the service for nodes.
- * Returns the length, or 0 when over |cap|. */
-size_t store_key_graph(uint8_t *out, size_t cap, uint32_t minute, uint8_t kind,
+/* edges: tenant | minute | kind | names (GRAPH_HOUR_FLAG | hour for roll-ups);
+ * names are client 0x00 server 0x00 connection_type for edges, the service for
+ * nodes. Returns the length, or 0 when over |cap|. */
+size_t store_key_graph(uint8_t *out, size_t cap, uint32_t tenant, uint32_t minute, uint8_t kind,
                        const uint8_t *names, size_t nlen);
+
+/* Whether a key of family |cf| has the layout of format 1 (no tenant), for the
+ * migration at open (tenant.c); meaningful only while that runs. */
+bool store_key_is_legacy(int cf, const uint8_t *k, size_t klen);
 
 /* ---- summary.c ---- */
 
@@ -315,8 +342,8 @@ int store_termset_add(store_termset *t, const void *p, size_t len, bool capped);
 /* Adds the index key prefixes (store_key_index_prefix) and the tag keys
  * (store_key_tag, store_key_tag_operation) of one span. |last_resource| skips resource attributes
  * already added for the previous span of the same resource. |tags| may be NULL. */
-void store_terms_span(store_termset *idx, store_termset *tags, const otlp_span_ref *ref,
-                      const void **last_resource);
+void store_terms_span(store_termset *idx, store_termset *tags, uint32_t tenant,
+                      const otlp_span_ref *ref, const void **last_resource);
 
 /* ---- read.c ---- */
 
@@ -332,8 +359,8 @@ int store_key_exists(store *s, const rocksdb_readoptions_t *ro, int cf, const ui
                      size_t klen);
 /* Reads and decodes the summary of |tid|. Sets |*found|; a summary that does
  * not decode counts as absent (logged). Returns OTTR_OK or OTTR_ERR_IO. */
-ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, const uint8_t tid[16],
-                               store_summary_acc *a, bool *found);
+ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, uint32_t tenant,
+                               const uint8_t tid[16], store_summary_acc *a, bool *found);
 
 /* ---- write path (write.c) ---- */
 
@@ -467,6 +494,14 @@ uint32_t store_retention_cutoff_sec(const store *s);
 /* ---- graph.c ---- */
 
 rocksdb_mergeoperator_t *store_graph_merge_operator_create(void);
+
+/* ---- tenant.c ---- */
+
+/* Gives every key of a format-1 store its tenant (the implicit one) when
+ * s->legacy, then marks the store format 2; loads the tenant registry. Returns
+ * OTTR_OK or an error with a message in |err|. */
+ottr_status store_tenants_open(store *s, char *err, size_t errlen);
+void store_tenants_free(store *s);
 
 /* ---- misc ---- */
 

@@ -56,7 +56,9 @@ typedef struct keep_call {
 /* State of one trace. */
 typedef struct keep_ctx {
     keep_call *c;
+    uint32_t tenant;
     const uint8_t *tid;
+    uint8_t tkey[TRACE_KEY_LEN]; /* tenant | trace ID: the summary's key */
     store_termset idx;
     store_termset tags;
     store_summary_acc old;
@@ -103,7 +105,7 @@ static ottr_status account_chunk(keep_ctx *k, const uint8_t *chunk, size_t len,
     for (size_t i = 0; i < t.nspans; i++) {
         if (acc)
             store_summary_acc_span(acc, &t.spans[i]);
-        store_terms_span(&k->idx, tags ? &k->tags : NULL, &t.spans[i], &last_resource);
+        store_terms_span(&k->idx, tags ? &k->tags : NULL, k->tenant, &t.spans[i], &last_resource);
     }
     if (k->idx.oom || k->tags.oom)
         return OTTR_ERR_NOMEM;
@@ -117,7 +119,8 @@ static ottr_status copy_ref(keep_ctx *k, store_pending_ref ref, bool *stop_growi
     const uint8_t *val = NULL;
     size_t vlen = 0;
     /* In the trace's arena: its terms may point into the chunk. */
-    int found = store_pending_read(&k->c->reader, &k->c->term_arena, ref, k->tid, &val, &vlen);
+    int found =
+        store_pending_read(&k->c->reader, &k->c->term_arena, ref, k->tenant, k->tid, &val, &vlen);
     ottr_status st = OTTR_OK;
     if (found == -2)
         return OTTR_ERR_IO;
@@ -131,7 +134,7 @@ static ottr_status copy_ref(keep_ctx *k, store_pending_ref ref, bool *stop_growi
     if (found == 0)
         goto out; /* not in it, or reclaimed: copied by an earlier keep */
     uint8_t tkey[TRACES_KEY_LEN];
-    store_key_traces(tkey, k->tid, ref.sec, ref.seq);
+    store_key_traces(tkey, k->tenant, k->tid, ref.sec, ref.seq);
     int ex = store_key_exists(s, k->c->ro, CF_TRACES, tkey, sizeof(tkey));
     if (ex != 0) {
         st = ex < 0 ? OTTR_ERR_IO : OTTR_OK;
@@ -172,11 +175,11 @@ static ottr_status collect_stored_terms(keep_ctx *k)
 {
     store *s = k->c->s;
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, k->c->ro, s->cf[CF_TRACES]);
-    for (rocksdb_iter_seek(it, (const char *)k->tid, 16); rocksdb_iter_valid(it);
+    for (rocksdb_iter_seek(it, (const char *)k->tkey, TRACE_KEY_LEN); rocksdb_iter_valid(it);
          rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *key = rocksdb_iter_key(it, &klen);
-        if (klen != TRACES_KEY_LEN || memcmp(key, k->tid, 16) != 0)
+        if (klen != TRACES_KEY_LEN || memcmp(key, k->tkey, TRACE_KEY_LEN) != 0)
             break;
         const uint8_t *val = (const uint8_t *)rocksdb_iter_value(it, &vlen);
         ottr_status st = account_chunk(k, val, vlen, NULL, false);
@@ -244,7 +247,7 @@ static ottr_status keep_one(keep_ctx *k, const store_keep_req *reqs, size_t nreq
 {
     keep_call *c = k->c;
     store *s = c->s;
-    ottr_status st = store_summary_load(s, c->ro, k->tid, &k->old, &k->have_old);
+    ottr_status st = store_summary_load(s, c->ro, k->tenant, k->tid, &k->old, &k->have_old);
     if (st != OTTR_OK)
         return st;
     store_summary_acc_init(&k->delta, k->tid);
@@ -282,9 +285,10 @@ static ottr_status keep_one(keep_ctx *k, const store_keep_req *reqs, size_t nreq
         store_summary_acc_init(&merged, k->tid);
     store_summary_acc_merge(&merged, &k->delta);
 
-    uint8_t all[2];
-    store_termset_add(&k->idx, all,
-                      store_key_index_prefix(all, sizeof(all), IDX_ALL, NULL, 0, NULL, 0), false);
+    uint8_t all[TENANT_KEY_LEN + 2];
+    store_termset_add(
+        &k->idx, all,
+        store_key_index_prefix(all, sizeof(all), k->tenant, IDX_ALL, NULL, 0, NULL, 0), false);
     uint32_t new_sec = store_key_sec(merged.sum.start_ns);
     if (k->have_old && store_key_sec(k->old.sum.start_ns) != new_sec) {
         /* The entries at the old second stay; readers skip them (the summary
@@ -300,7 +304,7 @@ static ottr_status keep_one(keep_ctx *k, const store_keep_req *reqs, size_t nreq
 
     uint8_t val[STORE_SUMMARY_MAX];
     size_t vlen = store_summary_encode(&merged, val);
-    rocksdb_writebatch_put_cf(c->wb, s->cf[CF_SUMMARIES], (const char *)k->tid, 16,
+    rocksdb_writebatch_put_cf(c->wb, s->cf[CF_SUMMARIES], (const char *)k->tkey, TRACE_KEY_LEN,
                               (const char *)val, vlen);
     if (!k->have_old)
         c->new_traces++;
@@ -404,7 +408,15 @@ static void note_tags(keep_call *c)
 static int req_cmp(const void *a, const void *b)
 {
     const store_keep_req *x = a, *y = b;
+    if (x->tenant != y->tenant)
+        return x->tenant < y->tenant ? -1 : 1;
     return memcmp(x->trace_id, y->trace_id, 16);
+}
+
+/* Requests for one trace: the same tenant and trace ID. */
+static bool same_trace(const store_keep_req *x, const store_keep_req *y)
+{
+    return x->tenant == y->tenant && memcmp(x->trace_id, y->trace_id, 16) == 0;
 }
 
 static unsigned stripe_of(store *s, const uint8_t *tid)
@@ -412,7 +424,7 @@ static unsigned stripe_of(store *s, const uint8_t *tid)
     return (unsigned)(store_keep_lock(s, tid) - s->keep_locks);
 }
 
-/* Keeps |n| requests (sorted by trace ID, no duplicates) in one batch. */
+/* Keeps |n| requests (sorted by tenant and trace ID) in one batch. */
 static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
 {
     keep_call c;
@@ -440,12 +452,14 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     for (size_t i = 0; i < n && st == OTTR_OK;) {
         /* The requests of one trace (adjacent: sorted) are kept together. */
         size_t same = 1;
-        while (i + same < n && memcmp(reqs[i + same].trace_id, reqs[i].trace_id, 16) == 0)
+        while (i + same < n && same_trace(&reqs[i + same], &reqs[i]))
             same++;
         keep_ctx k;
         memset(&k, 0, sizeof(k));
         k.c = &c;
+        k.tenant = reqs[i].tenant;
         k.tid = reqs[i].trace_id;
+        store_key_trace(k.tkey, k.tenant, k.tid);
         ottr_arena_reset(&c.term_arena);
         store_termset_init(&k.idx, &c.term_arena, STORE_MAX_TERMS);
         store_termset_init(&k.tags, &c.term_arena, STORE_MAX_TERMS);
@@ -484,10 +498,11 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     return st;
 }
 
-ottr_status store_keep_trace(store *s, const uint8_t trace_id[16], const store_pending_ref *refs,
-                             size_t nrefs)
+ottr_status store_keep_trace(store *s, uint32_t tenant, const uint8_t trace_id[16],
+                             const store_pending_ref *refs, size_t nrefs)
 {
     store_keep_req r;
+    r.tenant = tenant;
     memcpy(r.trace_id, trace_id, 16);
     r.refs = refs;
     r.nrefs = nrefs;
@@ -501,7 +516,7 @@ ottr_status store_keep_traces(store *s, const store_keep_req *reqs, size_t n)
     if (n == 1)
         return keep_sorted(s, reqs, 1);
 
-    /* Sorted by trace ID so that the requests of one trace are adjacent: two
+    /* Sorted by tenant and trace ID so that the requests of one trace are adjacent: two
      * separate keeps of one trace in a batch would each start from the same
      * stored summary. A trace's requests never straddle two batches. */
     store_keep_req *v = malloc(n * sizeof(*v));
@@ -512,7 +527,7 @@ ottr_status store_keep_traces(store *s, const store_keep_req *reqs, size_t n)
     ottr_status st = OTTR_OK;
     for (size_t i = 0; i < n && st == OTTR_OK;) {
         size_t end = i + MAX_KEEP_BATCH < n ? i + MAX_KEEP_BATCH : n;
-        while (end < n && memcmp(v[end - 1].trace_id, v[end].trace_id, 16) == 0)
+        while (end < n && same_trace(&v[end - 1], &v[end]))
             end++;
         st = keep_sorted(s, v + i, end - i);
         i = end;

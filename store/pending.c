@@ -3,7 +3,8 @@
  * replayed at start-up, read back by keeps, and dropped a second at a time.
  *
  * A record's payload:
- *   0x01 | n(4) | n x (trace_id(16) | chunk_len(4)) | chunk 1 | ... | chunk n
+ *   0x02 | tenant(4) | n(4) | n x (trace_id(16) | chunk_len(4)) | chunk 1 | ... | chunk n
+ * Format 0x01, of earlier versions, has no tenant: the implicit tenant's.
  * The sampler remembers, per trace, the records that hold its chunks.
  *
  * Stores of an earlier version kept these records in the `pending` column family
@@ -15,20 +16,36 @@
 
 #include "store/internal.h"
 
-#define RECORD_FORMAT    0x01
-#define RECORD_HEAD      5  /* format(1) | n(4) */
+#define RECORD_FORMAT_V1 0x01
+#define RECORD_HEAD_V1   5 /* format(1) | n(4) */
+#define RECORD_FORMAT    0x02
+#define RECORD_HEAD      9  /* format(1) | tenant(4) | n(4) */
 #define RECORD_ENTRY     20 /* trace_id(16) | chunk_len(4) */
 #define STACK_HEAD_BYTES 4096
 
-/* Checks the record's header; sets |*n| and the offset of the first chunk. */
-static int record_open(const uint8_t *val, size_t len, uint32_t *n, size_t *data)
+/* A record's header. */
+typedef struct record_info {
+    uint32_t tenant;
+    uint32_t n;
+    size_t table; /* offset of the entry table */
+    size_t data;  /* offset of the first chunk */
+} record_info;
+
+/* Checks the record's header (|len| bytes of it at least RECORD_HEAD or the
+ * whole payload) against a payload of |plen| bytes; fills |ri|. */
+static int record_open(const uint8_t *val, size_t len, size_t plen, record_info *ri)
 {
-    if (len < RECORD_HEAD || val[0] != RECORD_FORMAT)
+    size_t head = len >= 1 && val[0] == RECORD_FORMAT      ? RECORD_HEAD
+                  : len >= 1 && val[0] == RECORD_FORMAT_V1 ? RECORD_HEAD_V1
+                                                           : 0;
+    if (head == 0 || len < head || plen < head)
         return -1;
-    *n = be32_get(val + 1);
-    if (*n > (len - RECORD_HEAD) / RECORD_ENTRY)
+    ri->tenant = head == RECORD_HEAD ? be32_get(val + 1) : STORE_TENANT_DEFAULT;
+    ri->n = be32_get(val + head - 4);
+    if (ri->n > (plen - head) / RECORD_ENTRY)
         return -1;
-    *data = RECORD_HEAD + (size_t)*n * RECORD_ENTRY;
+    ri->table = head;
+    ri->data = head + (size_t)ri->n * RECORD_ENTRY;
     return 0;
 }
 
@@ -37,16 +54,16 @@ static int record_open(const uint8_t *val, size_t len, uint32_t *n, size_t *data
 static int record_each(const uint8_t *val, size_t len, store_pending_ref ref, store_pending_fn fn,
                        void *ctx)
 {
-    uint32_t n;
-    size_t off;
-    if (record_open(val, len, &n, &off) != 0)
+    record_info ri;
+    if (record_open(val, len, len, &ri) != 0)
         return -1;
-    for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *e = val + RECORD_HEAD + (size_t)i * RECORD_ENTRY;
+    size_t off = ri.data;
+    for (uint32_t i = 0; i < ri.n; i++) {
+        const uint8_t *e = val + ri.table + (size_t)i * RECORD_ENTRY;
         size_t clen = be32_get(e + 16);
         if (clen > len - off)
             return -1;
-        int rc = fn(ctx, ref, e, val + off, clen);
+        int rc = fn(ctx, ref, ri.tenant, e, val + off, clen);
         if (rc != 0)
             return rc;
         off += clen;
@@ -55,10 +72,11 @@ static int record_each(const uint8_t *val, size_t len, store_pending_ref ref, st
 }
 
 /* The record header of |n| groups into |head| (RECORD_HEAD + n * RECORD_ENTRY bytes). */
-static void record_head(uint8_t *head, const otlp_trace_group *g, size_t n)
+static void record_head(uint8_t *head, uint32_t tenant, const otlp_trace_group *g, size_t n)
 {
     head[0] = RECORD_FORMAT;
-    be32_put(head + 1, (uint32_t)n);
+    be32_put(head + 1, tenant);
+    be32_put(head + 5, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         memcpy(head + RECORD_HEAD + i * RECORD_ENTRY, g[i].trace_id, 16);
         be32_put(head + RECORD_HEAD + i * RECORD_ENTRY + 16, (uint32_t)g[i].chunk_len);
@@ -67,8 +85,8 @@ static void record_head(uint8_t *head, const otlp_trace_group *g, size_t n)
 
 /* Appends the record of the |n| groups |g| at |sec| without copying their
  * chunks; sets |*ref|. */
-static ottr_status record_append(store *s, uint32_t sec, const otlp_trace_group *g, size_t n,
-                                 store_pending_ref *ref)
+static ottr_status record_append(store *s, uint32_t sec, uint32_t tenant, const otlp_trace_group *g,
+                                 size_t n, store_pending_ref *ref)
 {
     size_t head_len = RECORD_HEAD + n * RECORD_ENTRY;
     uint8_t stack_head[STACK_HEAD_BYTES];
@@ -78,7 +96,7 @@ static ottr_status record_append(store *s, uint32_t sec, const otlp_trace_group 
     ottr_status st = OTTR_ERR_NOMEM;
     if (head == NULL || iov == NULL)
         goto out;
-    record_head(head, g, n);
+    record_head(head, tenant, g, n);
     iov[1].iov_base = head;
     iov[1].iov_len = head_len;
     for (size_t i = 0; i < n; i++) {
@@ -107,7 +125,7 @@ ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival
     if (b->ngroups > UINT32_MAX / RECORD_ENTRY || b->ngroups > INT32_MAX - 2)
         return OTTR_ERR_TOO_LARGE;
     store_pending_ref r;
-    ottr_status st = record_append(s, arrival_sec, b->groups, b->ngroups, &r);
+    ottr_status st = record_append(s, arrival_sec, b->tenant, b->groups, b->ngroups, &r);
     if (st == OTTR_OK) {
         atomic_fetch_add(&s->appended_bytes, b->chunk_bytes);
         atomic_fetch_add(&s->appended_records, 1);
@@ -133,7 +151,7 @@ static int read_at(store_plog_reader *r, uint32_t sec, uint64_t off, size_t len,
     return (size_t)got == len ? 1 : 0;
 }
 
-int store_pending_read(store_plog_reader *r, ottr_arena *a, store_pending_ref ref,
+int store_pending_read(store_plog_reader *r, ottr_arena *a, store_pending_ref ref, uint32_t tenant,
                        const uint8_t tid[16], const uint8_t **chunk, size_t *chunk_len)
 {
     /* The header and, usually, the whole entry table in one read. */
@@ -143,22 +161,24 @@ int store_pending_read(store_plog_reader *r, ottr_arena *a, store_pending_ref re
         return -2;
     if (got == 0)
         return 0; /* reclaimed: copied by an earlier keep */
-    uint32_t plen, n;
-    size_t data;
-    if ((size_t)got < PLOG_HEAD + RECORD_HEAD || store_plog_header_check(first, &plen) != 0 ||
-        record_open(first + PLOG_HEAD, plen, &n, &data) != 0)
+    uint32_t plen;
+    record_info ri;
+    if ((size_t)got < PLOG_HEAD + RECORD_HEAD_V1 || store_plog_header_check(first, &plen) != 0 ||
+        record_open(first + PLOG_HEAD, (size_t)got - PLOG_HEAD, plen, &ri) != 0)
         return -1;
-    const uint8_t *table = first + PLOG_HEAD + RECORD_HEAD;
-    if (data > (size_t)got - PLOG_HEAD) {
+    if (ri.tenant != tenant)
+        return 0; /* another tenant's record holds no chunk of this trace */
+    const uint8_t *table = first + PLOG_HEAD + ri.table;
+    if (ri.data > (size_t)got - PLOG_HEAD) {
         uint8_t *t;
-        int rc = read_at(r, ref.sec, (uint64_t)ref.seq + PLOG_HEAD + RECORD_HEAD,
-                         (size_t)n * RECORD_ENTRY, a, &t);
+        int rc = read_at(r, ref.sec, (uint64_t)ref.seq + PLOG_HEAD + ri.table,
+                         (size_t)ri.n * RECORD_ENTRY, a, &t);
         if (rc != 1)
             return rc == 0 ? -1 : rc;
         table = t;
     }
-    uint64_t off = data;
-    for (uint32_t i = 0; i < n; i++) {
+    uint64_t off = ri.data;
+    for (uint32_t i = 0; i < ri.n; i++) {
         const uint8_t *e = table + (size_t)i * RECORD_ENTRY;
         uint32_t clen = be32_get(e + 16);
         if (clen > plen - off)
@@ -205,11 +225,10 @@ static ottr_status migrate_one(store *s, const char *k, size_t klen, const uint8
     if (klen == PENDING_LEGACY_KEY_LEN) {
         otlp_trace_group g = {.chunk = (uint8_t *)v, .chunk_len = vlen};
         memcpy(g.trace_id, k + 4, 16);
-        return record_append(s, be32_get(k), &g, 1, &ref);
+        return record_append(s, be32_get(k), STORE_TENANT_DEFAULT, &g, 1, &ref);
     }
-    uint32_t n;
-    size_t data;
-    if (klen != PENDING_KEY_LEN || record_open(v, vlen, &n, &data) != 0)
+    record_info ri;
+    if (klen != PENDING_KEY_LEN || record_open(v, vlen, vlen, &ri) != 0)
         return OTTR_ERR_CORRUPT;
     struct iovec iov[2] = {{NULL, 0}, {(void *)v, vlen}};
     uint32_t off;

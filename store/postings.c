@@ -241,7 +241,8 @@ ottr_status store_postings_write(store *s, store_postings *p, rocksdb_writebatch
 
 /* ------------------------------------------------ an earlier version's index */
 
-/* Kinds of the earlier layout: kind | term | 0x00 | ~start_sec | trace_id. */
+/* Kinds of the earlier layout: tenant | kind | term | 0x00 | ~start_sec | trace_id
+ * (only the implicit tenant's: the layout predates tenants). */
 static bool legacy_kind(uint8_t k)
 {
     return k == IDX_SERVICE || k == IDX_SVC_NAME || k == IDX_NAME || k == IDX_ATTR || k == IDX_ALL;
@@ -261,11 +262,12 @@ static ottr_status flush_migrated(store *s, store_postings *p)
 
 ottr_status store_index_migrate(store *s)
 {
-    const uint8_t lo[1] = {'a'}, hi[1] = {'z' + 1};
+    const uint8_t lo[TENANT_KEY_LEN + 1] = {0, 0, 0, 0, 'a'};
+    const uint8_t hi[TENANT_KEY_LEN + 1] = {0, 0, 0, 0, 'z' + 1};
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)hi, 1);
+    rocksdb_readoptions_set_iterate_upper_bound(ro, (const char *)hi, sizeof(hi));
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_INDEX]);
-    rocksdb_iter_seek(it, (const char *)lo, 1);
+    rocksdb_iter_seek(it, (const char *)lo, sizeof(lo));
     ottr_status st = OTTR_OK;
     uint64_t moved = 0;
     if (!rocksdb_iter_valid(it))
@@ -276,7 +278,7 @@ ottr_status store_index_migrate(store *s)
         size_t klen, vlen;
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
         const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vlen);
-        if (klen <= LEGACY_INDEX_SUFFIX_LEN + 1 || !legacy_kind(k[0]))
+        if (klen <= TENANT_KEY_LEN + LEGACY_INDEX_SUFFIX_LEN + 1 || !legacy_kind(k[TENANT_KEY_LEN]))
             continue;
         size_t plen = klen - LEGACY_INDEX_SUFFIX_LEN;
         uint32_t sec = ~be32_get(k + plen);
@@ -300,8 +302,8 @@ ottr_status store_index_migrate(store *s)
     }
     if (st == OTTR_OK) {
         rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-        rocksdb_writebatch_delete_range_cf(wb, s->cf[CF_INDEX], (const char *)lo, 1,
-                                           (const char *)hi, 1);
+        rocksdb_writebatch_delete_range_cf(wb, s->cf[CF_INDEX], (const char *)lo, sizeof(lo),
+                                           (const char *)hi, sizeof(hi));
         st = store_write(s, wb, NULL, 0);
         rocksdb_writebatch_destroy(wb);
     }

@@ -48,14 +48,16 @@ int store_key_exists(store *s, const rocksdb_readoptions_t *ro, int cf, const ui
     return 1;
 }
 
-ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, const uint8_t tid[16],
-                               store_summary_acc *a, bool *found)
+ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, uint32_t tenant,
+                               const uint8_t tid[16], store_summary_acc *a, bool *found)
 {
     *found = false;
     store_summary_acc_init(a, tid);
+    uint8_t key[TRACE_KEY_LEN];
+    store_key_trace(key, tenant, tid);
     char *e = NULL;
     rocksdb_pinnableslice_t *ps =
-        rocksdb_get_pinned_cf(s->db, ro, s->cf[CF_SUMMARIES], (const char *)tid, 16, &e);
+        rocksdb_get_pinned_cf(s->db, ro, s->cf[CF_SUMMARIES], (const char *)key, sizeof(key), &e);
     if (e) {
         OTTR_ERROR(STORE_COMPONENT, "read of summaries failed: %s", e);
         free(e);
@@ -77,12 +79,12 @@ ottr_status store_summary_load(store *s, const rocksdb_readoptions_t *ro, const 
     return OTTR_OK;
 }
 
-ottr_status store_get_summary(store *s, const uint8_t trace_id[16], store_trace_summary *sum)
+ottr_status store_get_summary(store_view v, const uint8_t trace_id[16], store_trace_summary *sum)
 {
     store_perf_off();
     store_summary_acc a;
     bool found;
-    ottr_status st = store_summary_load(s, s->ro, trace_id, &a, &found);
+    ottr_status st = store_summary_load(v.s, v.s->ro, v.tenant, trace_id, &a, &found);
     if (st != OTTR_OK)
         return st;
     if (!found)
@@ -92,21 +94,24 @@ ottr_status store_get_summary(store *s, const uint8_t trace_id[16], store_trace_
     return OTTR_OK;
 }
 
-ottr_status store_get_trace(store *s, const uint8_t trace_id[16], ottr_buf *out,
+ottr_status store_get_trace(store_view v, const uint8_t trace_id[16], ottr_buf *out,
                             store_trace_summary *sum)
 {
     store_perf_off();
+    store *s = v.s;
+    uint8_t tkey[TRACE_KEY_LEN];
+    store_key_trace(tkey, v.tenant, trace_id);
     const rocksdb_snapshot_t *snap = rocksdb_create_snapshot(s->db);
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
     rocksdb_readoptions_set_snapshot(ro, snap);
     rocksdb_readoptions_set_prefix_same_as_start(ro, 1);
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, ro, s->cf[CF_TRACES]);
     size_t chunks = 0, start_len = out->len;
-    for (rocksdb_iter_seek(it, (const char *)trace_id, 16); rocksdb_iter_valid(it);
+    for (rocksdb_iter_seek(it, (const char *)tkey, sizeof(tkey)); rocksdb_iter_valid(it);
          rocksdb_iter_next(it)) {
         size_t klen, vlen;
         const char *k = rocksdb_iter_key(it, &klen);
-        if (klen != TRACES_KEY_LEN || memcmp(k, trace_id, 16) != 0)
+        if (klen != TRACES_KEY_LEN || memcmp(k, tkey, sizeof(tkey)) != 0)
             break;
         const char *v = rocksdb_iter_value(it, &vlen);
         ottr_buf_append(out, v, vlen);
@@ -127,7 +132,7 @@ ottr_status store_get_trace(store *s, const uint8_t trace_id[16], ottr_buf *out,
     } else if (sum) {
         store_summary_acc a;
         bool found;
-        st = store_summary_load(s, ro, trace_id, &a, &found);
+        st = store_summary_load(s, ro, v.tenant, trace_id, &a, &found);
         *sum = a.sum; /* zeroed but for the trace ID when missing */
     }
     if (st != OTTR_OK && !out->oom && out->data) {

@@ -32,7 +32,7 @@ static uint64_t record_sec(int cf, const char *k, size_t klen, const char *v, si
     case CF_PENDING:
         return klen == PENDING_KEY_LEN || klen == PENDING_LEGACY_KEY_LEN ? be32_get(k) : 0;
     case CF_TRACES:
-        return klen == TRACES_KEY_LEN ? be32_get(k + 16) : 0;
+        return klen == TRACES_KEY_LEN ? be32_get(k + TRACE_KEY_LEN) : 0;
     case CF_SUMMARIES:
         return store_summary_value_sec((const uint8_t *)v, vlen);
     case CF_INDEX:
@@ -44,9 +44,9 @@ static uint64_t record_sec(int cf, const char *k, size_t klen, const char *v, si
     case CF_TAGS:
         return vlen == 4 ? be32_get(v) : 0;
     case CF_EDGES: {
-        if (klen < 5)
+        if (klen < GRAPH_KEY_HEAD)
             return 0;
-        uint32_t m = be32_get(k);
+        uint32_t m = be32_get(k + TENANT_KEY_LEN);
         if (m & GRAPH_HOUR_FLAG)
             return ((uint64_t)(m & ~GRAPH_HOUR_FLAG) + 1) * 3600;
         return ((uint64_t)m + 1) * 60;

@@ -25,7 +25,7 @@ typedef struct tidset {
 } tidset;
 
 typedef struct qterm {
-    uint8_t prefix[TERM_MAX]; /* kind | term | 0x00 */
+    uint8_t prefix[TERM_MAX]; /* tenant | kind | term | 0x00 */
     size_t len;
     uint64_t hash;
     uint8_t bucket[STORE_POSTING_HEAD_MAX]; /* group | bucket */
@@ -38,6 +38,7 @@ typedef struct qterm {
 
 typedef struct search_ctx {
     store *s;
+    uint32_t tenant;
     const store_search_query *q;
     rocksdb_readoptions_t *ro;
     qterm terms[MAX_QUERY_TERMS]; /* terms[0] drives the scan */
@@ -125,7 +126,8 @@ static bool add_term(search_ctx *c, char kind, const char *a, size_t alen, const
     if (c->nterms >= MAX_QUERY_TERMS)
         return true; /* further terms are only not checked */
     qterm *t = &c->terms[c->nterms];
-    t->len = store_key_index_prefix(t->prefix, sizeof(t->prefix), kind, a, alen, b, blen);
+    t->len =
+        store_key_index_prefix(t->prefix, sizeof(t->prefix), c->tenant, kind, a, alen, b, blen);
     if (t->len == 0)
         return false;
     t->hash = XXH3_64bits(t->prefix, t->len);
@@ -267,9 +269,11 @@ static bool summary_matches(const store_search_query *q, const store_trace_summa
 /* Loads and checks one candidate of second |sec|; queues it when it matches. */
 static ottr_status candidate(search_ctx *c, const uint8_t *tid, uint32_t sec)
 {
+    uint8_t key[TRACE_KEY_LEN];
+    store_key_trace(key, c->tenant, tid);
     char *e = NULL;
-    rocksdb_pinnableslice_t *ps =
-        rocksdb_get_pinned_cf(c->s->db, c->ro, c->s->cf[CF_SUMMARIES], (const char *)tid, 16, &e);
+    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(c->s->db, c->ro, c->s->cf[CF_SUMMARIES],
+                                                        (const char *)key, sizeof(key), &e);
     if (e) {
         OTTR_ERROR(STORE_COMPONENT, "search: summary read failed: %s", e);
         free(e);
@@ -376,10 +380,11 @@ static ottr_status scan(search_ctx *c)
     return st;
 }
 
-ottr_status store_search(store *s, const store_search_query *q, store_summary_fn fn, void *ctx,
+ottr_status store_search(store_view v, const store_search_query *q, store_summary_fn fn, void *ctx,
                          store_search_stats *stats)
 {
     store_perf_off();
+    store *s = v.s;
     if (stats)
         memset(stats, 0, sizeof(*stats));
     if (q == NULL || fn == NULL)
@@ -388,6 +393,7 @@ ottr_status store_search(store *s, const store_search_query *q, store_summary_fn
     if (c == NULL)
         return OTTR_ERR_NOMEM;
     c->s = s;
+    c->tenant = v.tenant;
     c->q = q;
     c->fn = fn;
     c->fnctx = ctx;

@@ -68,7 +68,8 @@ static rocksdb_options_t *family_options(store *s, int cf)
         wbuf = 4u << 20;
         break;
     case CF_TRACES:
-        rocksdb_options_set_prefix_extractor(o, rocksdb_slicetransform_create_fixed_prefix(16));
+        rocksdb_options_set_prefix_extractor(
+            o, rocksdb_slicetransform_create_fixed_prefix(TRACE_KEY_LEN));
         rocksdb_options_set_memtable_prefix_bloom_size_ratio(o, 0.05);
         wbuf = 64u << 20;
         /* Chunks go to blob files when their memtable is flushed: compactions
@@ -83,7 +84,8 @@ static rocksdb_options_t *family_options(store *s, int cf)
         rocksdb_options_set_blob_cache(o, s->cache);
         break;
     case CF_SUMMARIES:
-        rocksdb_options_set_prefix_extractor(o, rocksdb_slicetransform_create_fixed_prefix(16));
+        rocksdb_options_set_prefix_extractor(
+            o, rocksdb_slicetransform_create_fixed_prefix(TRACE_KEY_LEN));
         wbuf = 32u << 20;
         break;
     case CF_INDEX:
@@ -281,6 +283,8 @@ static ottr_status check_marker(store *s, bool existed, char *err, size_t errlen
         return OTTR_OK;
     }
     bool ok = vlen == strlen(STORE_FORMAT_VALUE) && memcmp(v, STORE_FORMAT_VALUE, vlen) == 0;
+    if (!ok && vlen == strlen(STORE_FORMAT_V1) && memcmp(v, STORE_FORMAT_V1, vlen) == 0)
+        ok = s->legacy = true; /* keys without tenant: migrated by store_tenants_open */
     if (!ok)
         snprintf(err, errlen, "%s holds an unsupported store format \"%.*s\" (want %s)", s->path,
                  (int)(vlen > 64 ? 64 : vlen), v, STORE_FORMAT_VALUE);
@@ -426,6 +430,7 @@ static void store_free(store *s)
     }
     store_plog_close(s);
     free(s->xcf);
+    store_tenants_free(s);
     free(s->tag_cache);
     free(s->ingest_dir);
     for (int i = 0; i < CF_COUNT; i++)
@@ -579,6 +584,7 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
     for (int i = 0; i < STORE_KEEP_STRIPES; i++)
         pthread_mutex_init(&s->keep_locks[i], NULL);
     pthread_mutex_init(&s->sync_mu, NULL);
+    pthread_mutex_init(&s->tenant_mu, NULL);
     s->tag_cache = calloc(TAG_CACHE_SLOTS, sizeof(*s->tag_cache));
     if (s->path == NULL || s->tag_cache == NULL) {
         store_free(s);
@@ -606,6 +612,8 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
     ottr_status st = open_db(s, existed, err, errlen);
     if (st == OTTR_OK)
         st = check_marker(s, existed, err, errlen);
+    if (st == OTTR_OK)
+        st = store_tenants_open(s, err, errlen);
     if (st == OTTR_OK)
         st = bump_boot(s, err, errlen);
     if (st == OTTR_OK) /* with RocksDB's lock held: another ottrd's files are not ours */

@@ -4,15 +4,22 @@
  * per-minute service-graph and span-metric state. No network code. Every
  * function is thread-safe unless noted.
  *
+ * Tenants: every record belongs to one tenant, named by a small number (the
+ * registry in `meta` maps X-Scope-OrgID names to numbers; 0 is the implicit
+ * tenant). Every key starts with that number, so a read, which is always made
+ * through a store_view naming one tenant, cannot reach another tenant's data,
+ * and trace IDs may repeat across tenants.
+ *
  * Pending log: pending/<arrival_sec>.log, records named by their offset:
- *             header(16) | 1 | n(4) | n x (trace_id(16) | len(4)) | the n chunks
+ *   header(16) | 2 | tenant(4) | n(4) | n x (trace_id(16) | len(4)) | the n chunks
+ *   (format 1, without the tenant, is the implicit tenant's)
  * Column families and keys (all integers big-endian):
- *   traces    trace_id(16) | arrival_sec(4) | offset(4)       -> chunk
- *   summaries trace_id(16)                                    -> encoded summary
- *   index     kind(1) | term | 0x00 | ~start_sec(4) | trace_id(16) -> "", or the
- *             arrival sec (4) when the start lies over an hour from the arrival
- *   tags      scope(1) | key | 0x00 | value                   -> last seen sec (4)
- *   edges     minute(4) | kind(1) | names                     -> counters (merge)
+ *   traces    tenant(4) | trace_id(16) | arrival_sec(4) | offset(4) -> chunk
+ *   summaries tenant(4) | trace_id(16)                    -> encoded summary
+ *   index     tenant(4) | kind(1) | term | 0x00 | ~start_sec(4) | trace_id(16) -> "",
+ *             or the arrival sec (4) when the start lies over an hour from the arrival
+ *   tags      tenant(4) | scope(1) | key | 0x00 | value   -> last seen sec (4)
+ *   edges     tenant(4) | minute(4) | kind(1) | names     -> counters (merge)
  * Seconds are 32-bit: start times from 2106-02-07T06:28:15Z on share the last
  * second, and searches settle such traces on their exact start (summary).
  * A chunk is one or more ResourceSpans, each framed as field 1 of TracesData, so a
@@ -27,6 +34,26 @@
 #include "otlp/otlp.h"
 
 typedef struct store store;
+
+/* ---- tenants ---- */
+
+#define STORE_TENANT_DEFAULT      0u              /* the implicit tenant (tenancy off) */
+#define STORE_TENANT_DEFAULT_NAME "single-tenant" /* its name, as in Tempo */
+#define STORE_TENANT_NONE         UINT32_MAX      /* a name never written: reads find nothing */
+#define STORE_TENANT_MAX          65535u          /* numbers handed out at most */
+#define STORE_TENANT_NAME_MAX     150             /* bytes, as Tempo allows */
+
+/* One tenant's part of the store: every read of trace data goes through one. */
+typedef struct store_view {
+    store *s;
+    uint32_t tenant;
+} store_view;
+
+static inline store_view store_view_of(store *s, uint32_t tenant)
+{
+    store_view v = {s, tenant};
+    return v;
+}
 
 /* When the write-ahead log reaches the disk. */
 typedef enum store_sync_policy {
@@ -59,6 +86,16 @@ void store_close(store *s);
 /* The max_trace_bytes the store was opened with (0 = no cap). */
 uint64_t store_max_trace_bytes(const store *s);
 
+/* The number of tenant |name| (|len| bytes, 1 to STORE_TENANT_NAME_MAX). A
+ * name seen for the first time gets the next number, persisted, when |create|;
+ * else *id = STORE_TENANT_NONE. Returns OTTR_OK, OTTR_ERR_INVALID (bad length),
+ * OTTR_ERR_TOO_LARGE (STORE_TENANT_MAX numbers handed out), OTTR_ERR_IO,
+ * OTTR_ERR_NOMEM. Looked up in memory after the first call per name. */
+ottr_status store_tenant_id(store *s, const char *name, size_t len, bool create, uint32_t *id);
+/* The name of tenant |id| into |out| (NUL-terminated); STORE_TENANT_DEFAULT_NAME
+ * for the implicit tenant. Returns 0, or -1 when unknown. */
+int store_tenant_name(store *s, uint32_t id, char *out, size_t cap);
+
 /* ---- durable acceptance ---- */
 
 /* Where an acknowledged request's chunks lie: its one record in the pending log. */
@@ -67,11 +104,11 @@ typedef struct store_pending_ref {
     uint32_t seq; /* the record's offset in it: unique across restarts */
 } store_pending_ref;
 
-/* Appends the groups of |b| to the pending log as ONE record in the file of
- * |arrival_sec| (fdatasynced before returning when sync = always, by the sync
- * thread when interval), and sets |*ref| (may be NULL) to where it lies. Returns
- * OTTR_OK once written, OTTR_ERR_IO when the write fails (disk full, ...: the
- * store counts as failing until an append succeeds again), OTTR_ERR_NOMEM. */
+/* Appends the groups of |b| to the pending log as ONE record, with the tenant
+ * b->tenant, in the file of |arrival_sec| (fdatasynced before returning when sync = always, by the
+ * sync thread when interval), and sets |*ref| (may be NULL) to where it lies. Returns OTTR_OK once
+ * written, OTTR_ERR_IO when the write fails (disk full, ...: the store counts as failing until an
+ * append succeeds again), OTTR_ERR_NOMEM. */
 ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival_sec,
                                  store_pending_ref *ref);
 
@@ -80,18 +117,19 @@ ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival
  * stop. Used on start-up, before the receivers open, to rebuild the sampler's
  * state. Records an earlier version kept in the `pending` column family are
  * moved into the log first. Torn or damaged records are skipped (logged). */
-typedef int (*store_pending_fn)(void *ctx, store_pending_ref ref, const uint8_t trace_id[16],
-                                const uint8_t *chunk, size_t len);
+typedef int (*store_pending_fn)(void *ctx, store_pending_ref ref, uint32_t tenant,
+                                const uint8_t trace_id[16], const uint8_t *chunk, size_t len);
 ottr_status store_replay_pending(store *s, store_pending_fn fn, void *ctx);
 
-/* Copies |trace_id|'s chunks from the pending records |refs| (|nrefs| of them)
- * into `traces` (idempotent keys trace_id | sec | seq: a repeat overwrites), and
+/* Copies the chunks of |trace_id| of |tenant| from the pending records |refs|
+ * (|nrefs| of them) into `traces` (idempotent keys tenant | trace_id | sec | seq:
+ * a repeat overwrites), and
  * updates the trace's summary, index keys and tag entries, all in one
  * WriteBatch. A record that is gone or does not hold the trace is skipped.
  * Honors max_trace_bytes (the rest is dropped, summary marked partial). Returns
  * OTTR_OK (also when nothing was pending), OTTR_ERR_IO, OTTR_ERR_NOMEM. */
-ottr_status store_keep_trace(store *s, const uint8_t trace_id[16], const store_pending_ref *refs,
-                             size_t nrefs);
+ottr_status store_keep_trace(store *s, uint32_t tenant, const uint8_t trace_id[16],
+                             const store_pending_ref *refs, size_t nrefs);
 
 /* Keeps several traces as store_keep_trace does each, in one WriteBatch (up to
  * 1024 traces per batch; requests for one trace are merged). Cheaper per trace
@@ -99,6 +137,7 @@ ottr_status store_keep_trace(store *s, const uint8_t trace_id[16], const store_p
  * OTTR_OK, OTTR_ERR_IO, OTTR_ERR_NOMEM; on an error some batches may already be
  * written (a retry is harmless). */
 typedef struct store_keep_req {
+    uint32_t tenant;
     uint8_t trace_id[16];
     const store_pending_ref *refs; /* not owned */
     size_t nrefs;
@@ -137,9 +176,9 @@ typedef struct store_trace_summary {
 
 /* Appends the trace's chunks (a TracesData) to |out|, and fills |sum| if not
  * NULL. Returns OTTR_OK, OTTR_ERR_NOTFOUND, OTTR_ERR_NOMEM, OTTR_ERR_IO. */
-ottr_status store_get_trace(store *s, const uint8_t trace_id[16], ottr_buf *out,
+ottr_status store_get_trace(store_view v, const uint8_t trace_id[16], ottr_buf *out,
                             store_trace_summary *sum);
-ottr_status store_get_summary(store *s, const uint8_t trace_id[16], store_trace_summary *sum);
+ottr_status store_get_summary(store_view v, const uint8_t trace_id[16], store_trace_summary *sum);
 
 /* ---- search ---- */
 
@@ -177,7 +216,7 @@ struct store_search_stats {
  * Candidates come from the most selective index in |q|; the other terms are
  * checked against the index too. */
 typedef int (*store_summary_fn)(void *ctx, const store_trace_summary *sum);
-ottr_status store_search(store *s, const store_search_query *q, store_summary_fn fn, void *ctx,
+ottr_status store_search(store_view v, const store_search_query *q, store_summary_fn fn, void *ctx,
                          store_search_stats *stats);
 
 /* ---- discovery ---- */
@@ -190,15 +229,15 @@ typedef enum store_scope {
 typedef int (*store_str_fn)(void *ctx, const char *s);
 
 /* Attribute keys seen in stored traces, in |scope|. */
-ottr_status store_tag_names(store *s, store_scope scope, store_str_fn fn, void *ctx);
+ottr_status store_tag_names(store_view v, store_scope scope, store_str_fn fn, void *ctx);
 /* Values of |key| in |scope|, most recently seen first, at most |limit|. */
-ottr_status store_tag_values(store *s, store_scope scope, const char *key, size_t limit,
+ottr_status store_tag_values(store_view v, store_scope scope, const char *key, size_t limit,
                              store_str_fn fn, void *ctx);
 /* Services of stored traces, sorted. */
-ottr_status store_services(store *s, store_str_fn fn, void *ctx);
+ottr_status store_services(store_view v, store_str_fn fn, void *ctx);
 /* Span names of |service| with their kind (1..5 as OTLP SpanKind), sorted. */
 typedef int (*store_op_fn)(void *ctx, const char *name, int kind);
-ottr_status store_operations(store *s, const char *service, store_op_fn fn, void *ctx);
+ottr_status store_operations(store_view v, const char *service, store_op_fn fn, void *ctx);
 
 /* ---- per-minute service graph and span metrics (from every span) ---- */
 
@@ -226,14 +265,14 @@ typedef struct store_node {
 
 /* Adds the counts to minute bucket |minute| (Unix seconds / 60) with a merge
  * operator: adding twice counts twice. */
-ottr_status store_add_graph(store *s, uint32_t minute, const store_edge *edges, size_t nedges,
+ottr_status store_add_graph(store_view v, uint32_t minute, const store_edge *edges, size_t nedges,
                             const store_node *nodes, size_t nnodes);
 
 /* Calls the callbacks with the sums over minutes [from_minute, to_minute], one
  * call per distinct edge (client, server, type) and per service. */
 typedef int (*store_edge_fn)(void *ctx, const store_edge *e);
 typedef int (*store_node_fn)(void *ctx, const store_node *n);
-ottr_status store_graph(store *s, uint32_t from_minute, uint32_t to_minute, store_edge_fn efn,
+ottr_status store_graph(store_view v, uint32_t from_minute, uint32_t to_minute, store_edge_fn efn,
                         store_node_fn nfn, void *ctx);
 
 /* ---- operations ---- */

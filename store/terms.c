@@ -109,12 +109,12 @@ static bool has_sep(const char *s, size_t n)
     return memchr(s, 0x01, n) != NULL;
 }
 
-static void add_attrs(store_termset *idx, store_termset *tags, uint8_t scope, otlp_kv **kv,
-                      size_t n)
+static void add_attrs(store_termset *idx, store_termset *tags, uint32_t tenant, uint8_t scope,
+                      otlp_kv **kv, size_t n)
 {
     /* A resource's service.name is indexed as the service ('s'). */
     bool resource = scope == STORE_SCOPE_RESOURCE;
-    uint8_t buf[1 + STORE_MAX_TERM_KEY + 1 + STORE_MAX_TERM_VALUE + 1];
+    uint8_t buf[TENANT_KEY_LEN + 1 + STORE_MAX_TERM_KEY + 1 + STORE_MAX_TERM_VALUE + 1];
     char num[32];
     for (size_t i = 0; i < n; i++) {
         if (kv[i] == NULL || kv[i]->key == NULL)
@@ -127,47 +127,50 @@ static void add_attrs(store_termset *idx, store_termset *tags, uint8_t scope, ot
             continue;
         size_t n;
         if (!resource || strcmp(kv[i]->key, OTLP_SERVICE_NAME) != 0) {
-            n = store_key_index_prefix(buf, sizeof(buf), IDX_ATTR, kv[i]->key, klen, v, vlen);
+            n = store_key_index_prefix(buf, sizeof(buf), tenant, IDX_ATTR, kv[i]->key, klen, v,
+                                       vlen);
             store_termset_add(idx, buf, n, true);
         }
         if (tags) {
-            n = store_key_tag(buf, sizeof(buf), scope, kv[i]->key, klen, v, vlen);
+            n = store_key_tag(buf, sizeof(buf), tenant, scope, kv[i]->key, klen, v, vlen);
             store_termset_add(tags, buf, n, true);
         }
     }
 }
 
-void store_terms_span(store_termset *idx, store_termset *tags, const otlp_span_ref *ref,
-                      const void **last_resource)
+void store_terms_span(store_termset *idx, store_termset *tags, uint32_t tenant,
+                      const otlp_span_ref *ref, const void **last_resource)
 {
     const char *svc = ref->service ? ref->service : OTLP_UNKNOWN_SERVICE;
     const char *name = ref->span->name ? ref->span->name : "";
     size_t slen = strlen(svc), nlen = strlen(name);
-    uint8_t buf[2 + 2 * MAX_NAME_TERM + 4];
+    uint8_t buf[TENANT_KEY_LEN + 2 + 2 * MAX_NAME_TERM + 4];
     if (slen <= MAX_NAME_TERM) {
-        size_t n = store_key_index_prefix(buf, sizeof(buf), IDX_SERVICE, svc, slen, NULL, 0);
+        size_t n =
+            store_key_index_prefix(buf, sizeof(buf), tenant, IDX_SERVICE, svc, slen, NULL, 0);
         store_termset_add(idx, buf, n, false);
         if (tags) {
-            n = store_key_tag(buf, sizeof(buf), TAG_SCOPE_SERVICE, svc, slen, NULL, 0);
+            n = store_key_tag(buf, sizeof(buf), tenant, TAG_SCOPE_SERVICE, svc, slen, NULL, 0);
             store_termset_add(tags, buf, n, false);
         }
     }
     if (nlen <= MAX_NAME_TERM) {
-        size_t n = store_key_index_prefix(buf, sizeof(buf), IDX_NAME, name, nlen, NULL, 0);
+        size_t n = store_key_index_prefix(buf, sizeof(buf), tenant, IDX_NAME, name, nlen, NULL, 0);
         store_termset_add(idx, buf, n, false);
     }
     if (slen <= MAX_NAME_TERM && nlen <= MAX_NAME_TERM) {
-        size_t n = store_key_index_prefix(buf, sizeof(buf), IDX_SVC_NAME, svc, slen, name, nlen);
+        size_t n =
+            store_key_index_prefix(buf, sizeof(buf), tenant, IDX_SVC_NAME, svc, slen, name, nlen);
         store_termset_add(idx, buf, n, false);
         if (tags) {
-            n = store_key_tag_operation(buf, sizeof(buf), svc, slen, name, nlen,
+            n = store_key_tag_operation(buf, sizeof(buf), tenant, svc, slen, name, nlen,
                                         (int)ref->span->kind);
             store_termset_add(tags, buf, n, false);
         }
     }
-    add_attrs(idx, tags, STORE_SCOPE_SPAN, ref->span->attributes, ref->span->n_attributes);
+    add_attrs(idx, tags, tenant, STORE_SCOPE_SPAN, ref->span->attributes, ref->span->n_attributes);
     if (ref->resource && ref->resource != *last_resource) {
-        add_attrs(idx, tags, STORE_SCOPE_RESOURCE, ref->resource->attributes,
+        add_attrs(idx, tags, tenant, STORE_SCOPE_RESOURCE, ref->resource->attributes,
                   ref->resource->n_attributes);
         *last_resource = ref->resource;
     }

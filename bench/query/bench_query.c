@@ -174,7 +174,7 @@ static void load(store *st, uint64_t ntraces)
             exit(1);
         }
         for (size_t g = 0; g < b.ngroups; g++) {
-            if (store_keep_trace(st, b.groups[g].trace_id, &ref, 1) != OTTR_OK) {
+            if (store_keep_trace(st, 0, b.groups[g].trace_id, &ref, 1) != OTTR_OK) {
                 fprintf(stderr, "bench_query: keep failed\n");
                 exit(1);
             }
@@ -212,7 +212,8 @@ static void load(store *st, uint64_t ntraces)
             nodes[s].calls = 20;
             nodes[s].latency[s % STORE_LAT_BUCKETS] = 20;
         }
-        if (store_add_graph(st, m, e, 2 * NSERVICES, nodes, NSERVICES) != OTTR_OK) {
+        if (store_add_graph(store_view_of(st, 0), m, e, 2 * NSERVICES, nodes, NSERVICES) !=
+            OTTR_OK) {
             fprintf(stderr, "bench_query: add_graph failed\n");
             exit(1);
         }
@@ -349,10 +350,10 @@ int main(int argc, char **argv)
             uint64_t t0 = ottr_mono_ns();
             ottr_status code;
             if (tb[t].jaeger) {
-                code = query_jaeger_trace(st, idhex, &out, err, sizeof(err));
+                code = query_jaeger_trace(store_view_of(st, 0), idhex, &out, err, sizeof(err));
             } else {
                 query_tempo_trace_opts to = {.version = tb[t].version, .protobuf = tb[t].protobuf};
-                code = query_tempo_trace(st, idhex, &to, &out, err, sizeof(err));
+                code = query_tempo_trace(store_view_of(st, 0), idhex, &to, &out, err, sizeof(err));
             }
             ns[i] = ottr_mono_ns() - t0;
             rc_check(code, tb[t].name, err);
@@ -385,7 +386,7 @@ int main(int argc, char **argv)
             }
             ottr_buf_reset(&out);
             uint64_t t0 = ottr_mono_ns();
-            ottr_status code = query_tempo_search(st, &p, &out, err, sizeof(err));
+            ottr_status code = query_tempo_search(store_view_of(st, 0), &p, &out, err, sizeof(err));
             ns[i] = ottr_mono_ns() - t0;
             rc_check(code, "search", err);
             const char *m = strstr(out.data, "\"inspectedTraces\":");
@@ -409,7 +410,8 @@ int main(int argc, char **argv)
         query_tempo_search_params p = {.q = qtext, .limit = 20};
         ottr_buf_reset(&out);
         uint64_t t0 = ottr_mono_ns();
-        rc_check(query_tempo_search(st, &p, &out, err, sizeof(err)), "attr search", err);
+        rc_check(query_tempo_search(store_view_of(st, 0), &p, &out, err, sizeof(err)),
+                 "attr search", err);
         ns[i] = ottr_mono_ns() - t0;
     }
     report("search span.customer.id = X, 24 h, 20", ns, nsearch, NULL);
@@ -420,8 +422,9 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < nsearch; i++) {
             ottr_buf_reset(&out);
             uint64_t t0 = ottr_mono_ns();
-            rc_check(query_tempo_tag_values(st, 2, tv[t], 0, &out, err, sizeof(err)), "tag values",
-                     err);
+            rc_check(
+                query_tempo_tag_values(store_view_of(st, 0), 2, tv[t], 0, &out, err, sizeof(err)),
+                "tag values", err);
             ns[i] = ottr_mono_ns() - t0;
         }
         char what[80];
@@ -434,8 +437,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ndeps; i++) {
         ottr_buf_reset(&out);
         uint64_t t0 = ottr_mono_ns();
-        rc_check(query_jaeger_dependencies(st, END_SEC * NS_PER_SEC, DAY_SEC * NS_PER_SEC, &out,
-                                           err, sizeof(err)),
+        rc_check(query_jaeger_dependencies(store_view_of(st, 0), END_SEC * NS_PER_SEC,
+                                           DAY_SEC * NS_PER_SEC, &out, err, sizeof(err)),
                  "dependencies", err);
         ns[i] = ottr_mono_ns() - t0;
     }
@@ -443,8 +446,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ndeps; i++) {
         ottr_buf_reset(&out);
         uint64_t t0 = ottr_mono_ns();
-        rc_check(query_service_graph(st, START_SEC * NS_PER_SEC, END_SEC * NS_PER_SEC, &out, err,
-                                     sizeof(err)),
+        rc_check(query_service_graph(store_view_of(st, 0), START_SEC * NS_PER_SEC,
+                                     END_SEC * NS_PER_SEC, &out, err, sizeof(err)),
                  "service graph", err);
         ns[i] = ottr_mono_ns() - t0;
     }

@@ -178,7 +178,7 @@ static void lookups(store *s, uint64_t ntraces, size_t n, size_t nsp, const char
         trace_id(splitmix(&x) % ntraces, tid);
         buf.len = 0;
         uint64_t t0 = ottr_mono_ns();
-        ottr_status st = store_get_trace(s, tid, &buf, &sum);
+        ottr_status st = store_get_trace(store_view_of(s, 0), tid, &buf, &sum);
         lat[i] = ottr_mono_ns() - t0;
         if (st != OTTR_OK || sum.span_count != nsp) {
             fprintf(stderr, "lookup %zu: %s (spans %u)\n", i, ottr_status_str(st), sum.span_count);
@@ -299,6 +299,7 @@ int main(int argc, char **argv)
             for (uint64_t t = sec_first; t < first + ntr;) {
                 size_t n = 0;
                 for (; n < keep_batch && t < first + ntr; n++, t++) {
+                    reqs[n].tenant = 0;
                     trace_id(t, reqs[n].trace_id);
                     reqs[n].refs = &sec_refs[(t - sec_first) / per_req];
                     reqs[n].nrefs = 1;

@@ -39,7 +39,7 @@ static int get(ottrd_query_ctx *q, const char *path, ottr_buf *out)
 static ottr_status write_once(store *st)
 {
     store_node n = {.service = "svc", .calls = 1};
-    return store_add_graph(st, 1000, NULL, 0, &n, 1);
+    return store_add_graph(store_view_of(st, 0), 1000, NULL, 0, &n, 1);
 }
 
 static void test_ready_follows_store_writes(void **state)

@@ -92,10 +92,10 @@ static void both_limited(const char *json, const otlp_limits *lim, ottr_status a
         ottr_arena a;
         ottr_arena_init(&a, 1024, limit);
         if (i == 0)
-            collector_ingest_export(record_ingest, NULL, &rec[i], &c, lim, &a, INGEST_PROTOBUF, pb,
-                                    plen, &r[i]);
+            collector_ingest_export(record_ingest, NULL, &rec[i], 0, &c, lim, &a, INGEST_PROTOBUF,
+                                    pb, plen, &r[i]);
         else
-            collector_ingest_export(record_ingest, NULL, &rec[i], &c, lim, &a, INGEST_JSON,
+            collector_ingest_export(record_ingest, NULL, &rec[i], 0, &c, lim, &a, INGEST_JSON,
                                     (const uint8_t *)json, strlen(json), &r[i]);
         ottr_arena_free(&a);
         assert_int_equal(counter("accepted"), acc0 + r[i].accepted);
@@ -161,14 +161,14 @@ static void test_undecodable(void **state)
     ottr_arena a;
     ottr_arena_init(&a, 1024, 0);
     static const uint8_t trunc[] = {0x0a, 0x10, 0x12};
-    collector_ingest_export(record_ingest, NULL, &rec, &c, NULL, &a, INGEST_PROTOBUF, trunc,
+    collector_ingest_export(record_ingest, NULL, &rec, 0, &c, NULL, &a, INGEST_PROTOBUF, trunc,
                             sizeof(trunc), &r);
     assert_int_equal(r.outcome, INGEST_INVALID);
     assert_non_null(strstr(r.message, "does not decode"));
     assert_int_equal(r.retry_after_s, 0);
     ottr_arena_reset(&a);
     static const char bad[] = "{\"resourceSpans\":[{";
-    collector_ingest_export(record_ingest, NULL, &rec, &c, NULL, &a, INGEST_JSON,
+    collector_ingest_export(record_ingest, NULL, &rec, 0, &c, NULL, &a, INGEST_JSON,
                             (const uint8_t *)bad, strlen(bad), &r);
     assert_int_equal(r.outcome, INGEST_INVALID);
     assert_non_null(strstr(r.message, "invalid OTLP/JSON"));
@@ -178,7 +178,7 @@ static void test_undecodable(void **state)
 
     /* An empty body is an empty request. */
     ottr_arena_init(&a, 1024, 0);
-    collector_ingest_export(record_ingest, NULL, &rec, &c, NULL, &a, INGEST_JSON, NULL, 0, &r);
+    collector_ingest_export(record_ingest, NULL, &rec, 0, &c, NULL, &a, INGEST_JSON, NULL, 0, &r);
     assert_int_equal(r.outcome, INGEST_OK);
     assert_int_equal(rec.calls, 0);
     ottr_arena_free(&a);

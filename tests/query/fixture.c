@@ -265,7 +265,7 @@ int fx_store(store *st, const otlp_request *r, uint32_t arrival_sec)
     if (store_append_pending(st, &b, arrival_sec, &ref) != OTTR_OK)
         abort();
     for (size_t i = 0; i < b.ngroups; i++) {
-        if (store_keep_trace(st, b.groups[i].trace_id, &ref, 1) != OTTR_OK)
+        if (store_keep_trace(st, 0, b.groups[i].trace_id, &ref, 1) != OTTR_OK)
             abort();
     }
     ottr_arena_free(&a);
@@ -467,14 +467,14 @@ static void graph(store *st)
         edge("cart", "postgresql", "database", 8, 0, 3),
     };
     store_node n1[] = {node("frontend", 10, 0, 6), node("cart", 8, 2, 5)};
-    if (store_add_graph(st, minute, e1, 3, n1, 2) != OTTR_OK)
+    if (store_add_graph(store_view_of(st, 0), minute, e1, 3, n1, 2) != OTTR_OK)
         abort();
     store_edge e2[] = {
         edge("frontend", "cart", "", 4, 0, 5),
         edge("queue", "worker", "messaging_system", 5, 1, 2),
     };
     store_node n2[] = {node("cart", 4, 0, 5), node("worker", 5, 1, 2)};
-    if (store_add_graph(st, minute + 5, e2, 2, n2, 2) != OTTR_OK)
+    if (store_add_graph(store_view_of(st, 0), minute + 5, e2, 2, n2, 2) != OTTR_OK)
         abort();
 }
 

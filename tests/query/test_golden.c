@@ -66,13 +66,17 @@ static void test_tempo_trace_json(void **state)
     (void)state;
     query_tempo_trace_opts v1 = {.version = 1};
     query_tempo_trace_opts v2 = {.version = 2};
-    GOLDEN("tempo_trace_v1_A", query_tempo_trace(g_st, FX_TRACE_A, &v1, &out, err, sizeof(err)));
-    GOLDEN("tempo_trace_v2_A", query_tempo_trace(g_st, FX_TRACE_A, &v2, &out, err, sizeof(err)));
-    GOLDEN("tempo_trace_v2_B", query_tempo_trace(g_st, FX_TRACE_B, &v2, &out, err, sizeof(err)));
-    GOLDEN("tempo_trace_v2_C", query_tempo_trace(g_st, FX_TRACE_C, &v2, &out, err, sizeof(err)));
+    GOLDEN("tempo_trace_v1_A",
+           query_tempo_trace(store_view_of(g_st, 0), FX_TRACE_A, &v1, &out, err, sizeof(err)));
+    GOLDEN("tempo_trace_v2_A",
+           query_tempo_trace(store_view_of(g_st, 0), FX_TRACE_A, &v2, &out, err, sizeof(err)));
+    GOLDEN("tempo_trace_v2_B",
+           query_tempo_trace(store_view_of(g_st, 0), FX_TRACE_B, &v2, &out, err, sizeof(err)));
+    GOLDEN("tempo_trace_v2_C",
+           query_tempo_trace(store_view_of(g_st, 0), FX_TRACE_C, &v2, &out, err, sizeof(err)));
     /* Short IDs are left-padded: D's 16 low digits find it. */
-    GOLDEN("tempo_trace_v1_D",
-           query_tempo_trace(g_st, "1234567890ABCDEF", &v1, &out, err, sizeof(err)));
+    GOLDEN("tempo_trace_v1_D", query_tempo_trace(store_view_of(g_st, 0), "1234567890ABCDEF", &v1,
+                                                 &out, err, sizeof(err)));
 }
 
 static void test_tempo_trace_protobuf(void **state)
@@ -81,13 +85,14 @@ static void test_tempo_trace_protobuf(void **state)
     uint8_t tid[16];
     fx_hex(FX_TRACE_C, tid, 16);
     ottr_buf raw = {0};
-    assert_int_equal(store_get_trace(g_st, tid, &raw, NULL), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(g_st, 0), tid, &raw, NULL), OTTR_OK);
 
     /* v1: exactly the stored chunks, which decode as tempopb.Trace. */
     ottr_buf out = {0};
     char err[QUERY_ERRLEN];
     query_tempo_trace_opts o = {.version = 1, .protobuf = true};
-    assert_int_equal(query_tempo_trace(g_st, FX_TRACE_C, &o, &out, err, sizeof(err)), OTTR_OK);
+    assert_int_equal(
+        query_tempo_trace(store_view_of(g_st, 0), FX_TRACE_C, &o, &out, err, sizeof(err)), OTTR_OK);
     assert_int_equal(out.len, raw.len);
     assert_memory_equal(out.data, raw.data, raw.len);
     Tempopb__Trace *t = tempopb__trace__unpack(NULL, out.len, (const uint8_t *)out.data);
@@ -99,7 +104,8 @@ static void test_tempo_trace_protobuf(void **state)
     /* v2: TraceByIDResponse, PARTIAL for C's duplicate and cycle. */
     ottr_buf_reset(&out);
     o.version = 2;
-    assert_int_equal(query_tempo_trace(g_st, FX_TRACE_C, &o, &out, err, sizeof(err)), OTTR_OK);
+    assert_int_equal(
+        query_tempo_trace(store_view_of(g_st, 0), FX_TRACE_C, &o, &out, err, sizeof(err)), OTTR_OK);
     Tempopb__TraceByIDResponse *r =
         tempopb__trace_by_idresponse__unpack(NULL, out.len, (const uint8_t *)out.data);
     assert_non_null(r);
@@ -114,7 +120,8 @@ static void test_tempo_trace_protobuf(void **state)
 
     /* v2 of a sound trace: COMPLETE, no message. */
     ottr_buf_reset(&out);
-    assert_int_equal(query_tempo_trace(g_st, FX_TRACE_A, &o, &out, err, sizeof(err)), OTTR_OK);
+    assert_int_equal(
+        query_tempo_trace(store_view_of(g_st, 0), FX_TRACE_A, &o, &out, err, sizeof(err)), OTTR_OK);
     r = tempopb__trace_by_idresponse__unpack(NULL, out.len, (const uint8_t *)out.data);
     assert_non_null(r);
     assert_int_equal(r->status, TEMPOPB__PARTIAL_STATUS__COMPLETE);
@@ -130,26 +137,27 @@ static void test_tempo_trace_errors(void **state)
     (void)state;
     query_tempo_trace_opts o = {.version = 2};
     EXPECT_ERROR(OTTR_ERR_NOTFOUND, "not found",
-                 query_tempo_trace(g_st, "abc", &o, &out, err, sizeof(err)));
+                 query_tempo_trace(store_view_of(g_st, 0), "abc", &o, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "invalid trace ID",
-                 query_tempo_trace(g_st, "xyz", &o, &out, err, sizeof(err)));
-    EXPECT_ERROR(
-        OTTR_ERR_INVALID, "invalid trace ID",
-        query_tempo_trace(g_st, "4bf92f3577b34da6a3ce929d0e0e47361", &o, &out, err, sizeof(err)));
+                 query_tempo_trace(store_view_of(g_st, 0), "xyz", &o, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "invalid trace ID",
-                 query_tempo_trace(g_st, "", &o, &out, err, sizeof(err)));
+                 query_tempo_trace(store_view_of(g_st, 0), "4bf92f3577b34da6a3ce929d0e0e47361", &o,
+                                   &out, err, sizeof(err)));
+    EXPECT_ERROR(OTTR_ERR_INVALID, "invalid trace ID",
+                 query_tempo_trace(store_view_of(g_st, 0), "", &o, &out, err, sizeof(err)));
     /* start/end: A runs at T0+100s. */
     o.start_ns = FX_T0 + 200ull * 1000000000ull;
     EXPECT_ERROR(OTTR_ERR_NOTFOUND, "time range",
-                 query_tempo_trace(g_st, FX_TRACE_A, &o, &out, err, sizeof(err)));
+                 query_tempo_trace(store_view_of(g_st, 0), FX_TRACE_A, &o, &out, err, sizeof(err)));
     o.start_ns = FX_T0;
     o.end_ns = FX_T0 + 50ull * 1000000000ull;
     EXPECT_ERROR(OTTR_ERR_NOTFOUND, "time range",
-                 query_tempo_trace(g_st, FX_TRACE_A, &o, &out, err, sizeof(err)));
+                 query_tempo_trace(store_view_of(g_st, 0), FX_TRACE_A, &o, &out, err, sizeof(err)));
     o.end_ns = FX_T0 + 150ull * 1000000000ull;
     ottr_buf out = {0};
     char err[QUERY_ERRLEN];
-    assert_int_equal(query_tempo_trace(g_st, FX_TRACE_A, &o, &out, err, sizeof(err)), OTTR_OK);
+    assert_int_equal(
+        query_tempo_trace(store_view_of(g_st, 0), FX_TRACE_A, &o, &out, err, sizeof(err)), OTTR_OK);
     ottr_buf_free(&out);
 }
 
@@ -160,7 +168,7 @@ static int search(const char *q, const char *tags, uint64_t min, size_t limit, s
 {
     query_tempo_search_params p = {
         .q = q, .tags = tags, .min_duration_ns = min, .limit = limit, .spss = spss};
-    return query_tempo_search(g_st, &p, out, err, errlen);
+    return query_tempo_search(store_view_of(g_st, 0), &p, out, err, errlen);
 }
 
 static void test_tempo_search(void **state)
@@ -210,7 +218,7 @@ static void test_tempo_search_errors(void **state)
                  search(NULL, "a=\"unterminated", 0, 0, 0, &out, err, sizeof(err)));
     query_tempo_search_params p = {.min_duration_ns = 2, .max_duration_ns = 1};
     EXPECT_ERROR(OTTR_ERR_INVALID, "maxDuration",
-                 query_tempo_search(g_st, &p, &out, err, sizeof(err)));
+                 query_tempo_search(store_view_of(g_st, 0), &p, &out, err, sizeof(err)));
 }
 
 /* ---- Tempo discovery ---- */
@@ -218,45 +226,56 @@ static void test_tempo_search_errors(void **state)
 static void test_tempo_tags(void **state)
 {
     (void)state;
-    GOLDEN("tempo_tags_v1", query_tempo_tags(g_st, 1, NULL, &out, err, sizeof(err)));
+    GOLDEN("tempo_tags_v1",
+           query_tempo_tags(store_view_of(g_st, 0), 1, NULL, &out, err, sizeof(err)));
     GOLDEN("tempo_tags_v1_intrinsic",
-           query_tempo_tags(g_st, 1, "intrinsic", &out, err, sizeof(err)));
-    GOLDEN("tempo_tags_v2", query_tempo_tags(g_st, 2, NULL, &out, err, sizeof(err)));
-    GOLDEN("tempo_tags_v2_span", query_tempo_tags(g_st, 2, "span", &out, err, sizeof(err)));
+           query_tempo_tags(store_view_of(g_st, 0), 1, "intrinsic", &out, err, sizeof(err)));
+    GOLDEN("tempo_tags_v2",
+           query_tempo_tags(store_view_of(g_st, 0), 2, NULL, &out, err, sizeof(err)));
+    GOLDEN("tempo_tags_v2_span",
+           query_tempo_tags(store_view_of(g_st, 0), 2, "span", &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "invalid scope",
-                 query_tempo_tags(g_st, 2, "event", &out, err, sizeof(err)));
+                 query_tempo_tags(store_view_of(g_st, 0), 2, "event", &out, err, sizeof(err)));
 
     GOLDEN("tempo_tag_values_v1_service",
-           query_tempo_tag_values(g_st, 1, "service.name", 0, &out, err, sizeof(err)));
+           query_tempo_tag_values(store_view_of(g_st, 0), 1, "service.name", 0, &out, err,
+                                  sizeof(err)));
     GOLDEN("tempo_tag_values_v1_status_code",
-           query_tempo_tag_values(g_st, 1, "http.status_code", 0, &out, err, sizeof(err)));
+           query_tempo_tag_values(store_view_of(g_st, 0), 1, "http.status_code", 0, &out, err,
+                                  sizeof(err)));
     GOLDEN("tempo_tag_values_v2_resource_service",
-           query_tempo_tag_values(g_st, 2, "resource.service.name", 0, &out, err, sizeof(err)));
+           query_tempo_tag_values(store_view_of(g_st, 0), 2, "resource.service.name", 0, &out, err,
+                                  sizeof(err)));
     GOLDEN("tempo_tag_values_v2_span_types",
-           query_tempo_tag_values(g_st, 2, "span.http.status_code", 0, &out, err, sizeof(err)));
+           query_tempo_tag_values(store_view_of(g_st, 0), 2, "span.http.status_code", 0, &out, err,
+                                  sizeof(err)));
     GOLDEN("tempo_tag_values_v2_unscoped_bool",
-           query_tempo_tag_values(g_st, 2, ".worker.canary", 0, &out, err, sizeof(err)));
+           query_tempo_tag_values(store_view_of(g_st, 0), 2, ".worker.canary", 0, &out, err,
+                                  sizeof(err)));
     GOLDEN("tempo_tag_values_v2_name",
-           query_tempo_tag_values(g_st, 2, "name", 0, &out, err, sizeof(err)));
+           query_tempo_tag_values(store_view_of(g_st, 0), 2, "name", 0, &out, err, sizeof(err)));
     GOLDEN("tempo_tag_values_v2_status",
-           query_tempo_tag_values(g_st, 2, "status", 0, &out, err, sizeof(err)));
+           query_tempo_tag_values(store_view_of(g_st, 0), 2, "status", 0, &out, err, sizeof(err)));
     GOLDEN("tempo_tag_values_limit",
-           query_tempo_tag_values(g_st, 2, "resource.service.name", 2, &out, err, sizeof(err)));
+           query_tempo_tag_values(store_view_of(g_st, 0), 2, "resource.service.name", 2, &out, err,
+                                  sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "invalid tag",
-                 query_tempo_tag_values(g_st, 2, "service.name", 0, &out, err, sizeof(err)));
+                 query_tempo_tag_values(store_view_of(g_st, 0), 2, "service.name", 0, &out, err,
+                                        sizeof(err)));
 }
 
 static void test_service_graph(void **state)
 {
     (void)state;
-    GOLDEN("service_graph", query_service_graph(g_st, FX_T0, FX_T0 + 3600ull * 1000000000ull, &out,
-                                                err, sizeof(err)));
+    GOLDEN("service_graph",
+           query_service_graph(store_view_of(g_st, 0), FX_T0, FX_T0 + 3600ull * 1000000000ull, &out,
+                               err, sizeof(err)));
     /* Only the first minute bucket. */
     GOLDEN("service_graph_first_minute",
-           query_service_graph(g_st, FX_T0 + 60ull * 1000000000ull, FX_T0 + 119ull * 1000000000ull,
-                               &out, err, sizeof(err)));
+           query_service_graph(store_view_of(g_st, 0), FX_T0 + 60ull * 1000000000ull,
+                               FX_T0 + 119ull * 1000000000ull, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "start",
-                 query_service_graph(g_st, 2, 1, &out, err, sizeof(err)));
+                 query_service_graph(store_view_of(g_st, 0), 2, 1, &out, err, sizeof(err)));
 }
 
 static void test_buildinfo(void **state)
@@ -274,20 +293,25 @@ static void test_buildinfo(void **state)
 static void test_jaeger_trace(void **state)
 {
     (void)state;
-    GOLDEN("jaeger_trace_A", query_jaeger_trace(g_st, FX_TRACE_A, &out, err, sizeof(err)));
-    GOLDEN("jaeger_trace_B", query_jaeger_trace(g_st, FX_TRACE_B, &out, err, sizeof(err)));
-    GOLDEN("jaeger_trace_C", query_jaeger_trace(g_st, FX_TRACE_C, &out, err, sizeof(err)));
-    GOLDEN("jaeger_trace_D", query_jaeger_trace(g_st, "1234567890abcdef", &out, err, sizeof(err)));
+    GOLDEN("jaeger_trace_A",
+           query_jaeger_trace(store_view_of(g_st, 0), FX_TRACE_A, &out, err, sizeof(err)));
+    GOLDEN("jaeger_trace_B",
+           query_jaeger_trace(store_view_of(g_st, 0), FX_TRACE_B, &out, err, sizeof(err)));
+    GOLDEN("jaeger_trace_C",
+           query_jaeger_trace(store_view_of(g_st, 0), FX_TRACE_C, &out, err, sizeof(err)));
+    GOLDEN("jaeger_trace_D",
+           query_jaeger_trace(store_view_of(g_st, 0), "1234567890abcdef", &out, err, sizeof(err)));
     const char *ids[] = {FX_TRACE_B, "ffff", FX_TRACE_D};
     GOLDEN("jaeger_traces_by_ids",
-           query_jaeger_traces_by_ids(g_st, ids, 3, &out, err, sizeof(err)));
-    GOLDEN("jaeger_v3_trace_D", query_jaeger_v3_trace(g_st, FX_TRACE_D, &out, err, sizeof(err)));
+           query_jaeger_traces_by_ids(store_view_of(g_st, 0), ids, 3, &out, err, sizeof(err)));
+    GOLDEN("jaeger_v3_trace_D",
+           query_jaeger_v3_trace(store_view_of(g_st, 0), FX_TRACE_D, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_NOTFOUND, "trace not found",
-                 query_jaeger_trace(g_st, "ffff", &out, err, sizeof(err)));
+                 query_jaeger_trace(store_view_of(g_st, 0), "ffff", &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "cannot parse traceID",
-                 query_jaeger_trace(g_st, "not-hex", &out, err, sizeof(err)));
+                 query_jaeger_trace(store_view_of(g_st, 0), "not-hex", &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_NOTFOUND, "trace not found",
-                 query_jaeger_v3_trace(g_st, "ffff", &out, err, sizeof(err)));
+                 query_jaeger_v3_trace(store_view_of(g_st, 0), "ffff", &out, err, sizeof(err)));
 }
 
 static int jsearch(const char *service, const char *op, const query_jaeger_tag *tags, size_t ntags,
@@ -303,8 +327,8 @@ static int jsearch(const char *service, const char *op, const query_jaeger_tag *
                                     .min_duration_ns = min,
                                     .max_duration_ns = max,
                                     .limit = limit};
-    return v3 ? query_jaeger_v3_search(g_st, &p, out, err, errlen)
-              : query_jaeger_search(g_st, &p, out, err, errlen);
+    return v3 ? query_jaeger_v3_search(store_view_of(g_st, 0), &p, out, err, errlen)
+              : query_jaeger_search(store_view_of(g_st, 0), &p, out, err, errlen);
 }
 
 static void test_jaeger_search(void **state)
@@ -334,27 +358,35 @@ static void test_jaeger_search(void **state)
 static void test_jaeger_discovery(void **state)
 {
     (void)state;
-    GOLDEN("jaeger_services", query_jaeger_services(g_st, &out, err, sizeof(err)));
-    GOLDEN("jaeger_operations_cart",
-           query_jaeger_operations(g_st, "cart", NULL, false, &out, err, sizeof(err)));
+    GOLDEN("jaeger_services",
+           query_jaeger_services(store_view_of(g_st, 0), &out, err, sizeof(err)));
+    GOLDEN("jaeger_operations_cart", query_jaeger_operations(store_view_of(g_st, 0), "cart", NULL,
+                                                             false, &out, err, sizeof(err)));
     GOLDEN("jaeger_operations_frontend_detailed",
-           query_jaeger_operations(g_st, "frontend", NULL, true, &out, err, sizeof(err)));
+           query_jaeger_operations(store_view_of(g_st, 0), "frontend", NULL, true, &out, err,
+                                   sizeof(err)));
     GOLDEN("jaeger_operations_frontend_server",
-           query_jaeger_operations(g_st, "frontend", "server", true, &out, err, sizeof(err)));
+           query_jaeger_operations(store_view_of(g_st, 0), "frontend", "server", true, &out, err,
+                                   sizeof(err)));
     GOLDEN("jaeger_operations_unknown",
-           query_jaeger_operations(g_st, "nope", NULL, false, &out, err, sizeof(err)));
-    GOLDEN("jaeger_v3_services", query_jaeger_v3_services(g_st, &out, err, sizeof(err)));
-    GOLDEN("jaeger_v3_operations",
-           query_jaeger_v3_operations(g_st, "worker", NULL, &out, err, sizeof(err)));
-    EXPECT_ERROR(OTTR_ERR_INVALID, "'service' is required",
-                 query_jaeger_operations(g_st, NULL, NULL, true, &out, err, sizeof(err)));
+           query_jaeger_operations(store_view_of(g_st, 0), "nope", NULL, false, &out, err,
+                                   sizeof(err)));
+    GOLDEN("jaeger_v3_services",
+           query_jaeger_v3_services(store_view_of(g_st, 0), &out, err, sizeof(err)));
+    GOLDEN("jaeger_v3_operations", query_jaeger_v3_operations(store_view_of(g_st, 0), "worker",
+                                                              NULL, &out, err, sizeof(err)));
+    EXPECT_ERROR(
+        OTTR_ERR_INVALID, "'service' is required",
+        query_jaeger_operations(store_view_of(g_st, 0), NULL, NULL, true, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "spanKind",
-                 query_jaeger_operations(g_st, "cart", "bogus", true, &out, err, sizeof(err)));
+                 query_jaeger_operations(store_view_of(g_st, 0), "cart", "bogus", true, &out, err,
+                                         sizeof(err)));
     GOLDEN("jaeger_dependencies",
-           query_jaeger_dependencies(g_st, FX_T0 + 3600ull * 1000000000ull,
+           query_jaeger_dependencies(store_view_of(g_st, 0), FX_T0 + 3600ull * 1000000000ull,
                                      24ull * 3600 * 1000000000ull, &out, err, sizeof(err)));
-    EXPECT_ERROR(OTTR_ERR_INVALID, "lookback",
-                 query_jaeger_dependencies(g_st, FX_T0, 0, &out, err, sizeof(err)));
+    EXPECT_ERROR(
+        OTTR_ERR_INVALID, "lookback",
+        query_jaeger_dependencies(store_view_of(g_st, 0), FX_T0, 0, &out, err, sizeof(err)));
 }
 
 static void test_jaeger_error_bodies(void **state)
@@ -404,7 +436,9 @@ static void test_checkpoint(void **state)
     assert_int_equal(store_open(&o, &copy, err, sizeof(err)), OTTR_OK);
     ottr_buf_reset(&out);
     query_tempo_trace_opts v1 = {.version = 1};
-    assert_int_equal(query_tempo_trace(copy, FX_TRACE_A, &v1, &out, err, sizeof(err)), OTTR_OK);
+    assert_int_equal(
+        query_tempo_trace(store_view_of(copy, 0), FX_TRACE_A, &v1, &out, err, sizeof(err)),
+        OTTR_OK);
     store_close(copy);
     ottr_buf_free(&out);
 }

@@ -395,7 +395,7 @@ static H_UNUSED bool fx_kept(fx *f, uint64_t n)
     uint8_t tid[16];
     id16(n, tid);
     store_trace_summary sum;
-    ottr_status st = store_get_summary(f->st, tid, &sum);
+    ottr_status st = store_get_summary(store_view_of(f->st, 0), tid, &sum);
     if (st != OTTR_OK && st != OTTR_ERR_NOTFOUND)
         fail_msg("store_get_summary: %s", ottr_status_str(st));
     return st == OTTR_OK;
@@ -406,7 +406,7 @@ static H_UNUSED uint32_t fx_kept_spans(fx *f, uint64_t n)
     uint8_t tid[16];
     id16(n, tid);
     store_trace_summary sum;
-    if (store_get_summary(f->st, tid, &sum) != OTTR_OK)
+    if (store_get_summary(store_view_of(f->st, 0), tid, &sum) != OTTR_OK)
         return 0;
     return sum.span_count;
 }

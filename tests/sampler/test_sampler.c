@@ -155,8 +155,8 @@ static void test_budget_pushes_back(void **state)
     uint8_t ids[2][16];
     id16(4, ids[0]);
     id16(1, ids[1]);
-    assert_true(sampler_would_push_back(f.s, (const uint8_t(*)[16])ids, 2));
-    assert_false(sampler_would_push_back(f.s, (const uint8_t(*)[16])ids + 1, 1));
+    assert_true(sampler_would_push_back(f.s, 0, (const uint8_t(*)[16])ids, 2));
+    assert_false(sampler_would_push_back(f.s, 0, (const uint8_t(*)[16])ids + 1, 1));
     assert_int_equal(fx_submit(&f, &t4, 1), OTTR_ERR_BUSY);
     /* A batch mixing a known and a new trace is refused as a whole. */
     tspan mix[2] = {{.trace = 1, .span = 3, .parent = 1}, {.trace = 5, .span = 1}};
@@ -174,7 +174,7 @@ static void test_budget_pushes_back(void **state)
     for (uint64_t t = 1; t <= 3; t++)
         assert_int_equal(fx_kept_spans(&f, t), 2);
     /* Room again. */
-    assert_false(sampler_would_push_back(f.s, (const uint8_t(*)[16])ids, 1));
+    assert_false(sampler_would_push_back(f.s, 0, (const uint8_t(*)[16])ids, 1));
     assert_int_equal(fx_submit(&f, &t4, 1), OTTR_OK);
     fx_close(&f);
 

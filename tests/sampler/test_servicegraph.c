@@ -36,7 +36,7 @@ static void g_feed(gfx *x, tspan sp, uint64_t now)
 static double g_val(gfx *x, const char *line)
 {
     ottr_buf_reset(&x->text);
-    sampler_servicegraph_render(x->g, &x->text);
+    sampler_servicegraph_render(&x->g, (const char *const[]){""}, 1, &x->text);
     double v = h_metric(x->text.data, line);
     return v < 0 ? 0 : v;
 }
@@ -341,7 +341,8 @@ static void test_sampler_metrics_and_persistence(void **state)
         assert_false(fx_kept(&f, t));
     uint32_t minute = (uint32_t)(T0_NS / SEC(60));
     found got = {0};
-    assert_int_equal(store_graph(f.st, minute, minute, on_edge, on_node, &got), OTTR_OK);
+    assert_int_equal(store_graph(store_view_of(f.st, 0), minute, minute, on_edge, on_node, &got),
+                     OTTR_OK);
     assert_int_equal(got.calls, 3);
     assert_int_equal(got.failed, 1);
     assert_int_equal(got.lat_total, 3);
@@ -357,7 +358,8 @@ static void test_sampler_metrics_and_persistence(void **state)
     assert_int_equal(fx_submit(&f, sp, 2), OTTR_OK);
     sampler_stop(f.s);
     memset(&got, 0, sizeof(got));
-    assert_int_equal(store_graph(f.st, minute, minute + 5, on_edge, on_node, &got), OTTR_OK);
+    assert_int_equal(
+        store_graph(store_view_of(f.st, 0), minute, minute + 5, on_edge, on_node, &got), OTTR_OK);
     assert_int_equal(got.calls, 4);
     fx_close(&f);
 }
@@ -378,7 +380,7 @@ static void test_spanmetrics_cardinality_cap(void **state)
     }
     assert_int_equal(sampler_spanmetrics_series(m), 6); /* 5 + the overflow series */
     ottr_buf out = {0};
-    sampler_spanmetrics_render(m, &out);
+    sampler_spanmetrics_render(&m, (const char *const[]){""}, 1, &out);
     assert_true(h_metric(out.data, "traces_spanmetrics_calls_total{service=\"overflow\",span_name="
                                    "\"overflow\",span_kind=\"SPAN_KIND_UNSPECIFIED\",status_code="
                                    "\"STATUS_CODE_UNSET\"}") == 15);
@@ -441,8 +443,8 @@ static void test_request_same_as_spans(void **state)
     sampler_servicegraph_expire(g1, T0_NS + SEC(11));
     sampler_servicegraph_expire(g2, T0_NS + SEC(11));
     ottr_buf t1 = {0}, t2 = {0};
-    sampler_spanmetrics_render(m1, &t1);
-    sampler_spanmetrics_render(m2, &t2);
+    sampler_spanmetrics_render(&m1, (const char *const[]){""}, 1, &t1);
+    sampler_spanmetrics_render(&m2, (const char *const[]){""}, 1, &t2);
     assert_string_equal(t1.data, t2.data);
     uint64_t total = 0;
     for (const char *l = strstr(t2.data, "\ntraces_spanmetrics_size_total{"); l;
@@ -451,16 +453,17 @@ static void test_request_same_as_spans(void **state)
     assert_int_equal(total, bytes);
     ottr_buf_reset(&t1);
     ottr_buf_reset(&t2);
-    sampler_spanmetrics_render(c1, &t1); /* past the cap: the overflow series */
-    sampler_spanmetrics_render(c2, &t2);
+    sampler_spanmetrics_render(&c1, (const char *const[]){""}, 1,
+                               &t1); /* past the cap: the overflow series */
+    sampler_spanmetrics_render(&c2, (const char *const[]){""}, 1, &t2);
     assert_string_equal(t1.data, t2.data);
     /* Edges are keyed by interned names: compare the lines, not their order. */
     servicegraph *gs[][2] = {{g1, g2}, {p1, p2}};
     for (int k = 0; k < 2; k++) {
         ottr_buf_reset(&t1);
         ottr_buf_reset(&t2);
-        sampler_servicegraph_render(gs[k][0], &t1);
-        sampler_servicegraph_render(gs[k][1], &t2);
+        sampler_servicegraph_render(&gs[k][0], (const char *const[]){""}, 1, &t1);
+        sampler_servicegraph_render(&gs[k][1], (const char *const[]){""}, 1, &t2);
         assert_int_equal(t1.len, t2.len);
         for (char *l = t1.data, *e; *l; l = e + 1) {
             e = strchr(l, '\n');

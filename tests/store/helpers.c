@@ -192,10 +192,11 @@ size_t th_count_spans(const ottr_buf *buf)
     return t.nspans;
 }
 
-static int count_one(void *ctx, store_pending_ref ref, const uint8_t tid[16], const uint8_t *chunk,
-                     size_t len)
+static int count_one(void *ctx, store_pending_ref ref, uint32_t tenant, const uint8_t tid[16],
+                     const uint8_t *chunk, size_t len)
 {
     (void)ref;
+    (void)tenant;
     (void)tid;
     (void)chunk;
     (void)len;

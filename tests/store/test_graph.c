@@ -65,7 +65,7 @@ static void add_minute(store *s, uint32_t m)
     n.errors = 1;
     n.latency[STORE_LAT_BUCKETS - 1] = 2;
     n.latency_sum_s = 1.5;
-    assert_int_equal(store_add_graph(s, m, e, 2, &n, 1), OTTR_OK);
+    assert_int_equal(store_add_graph(store_view_of(s, 0), m, e, 2, &n, 1), OTTR_OK);
 }
 
 static void check_range(store *s, uint32_t from, uint32_t to)
@@ -82,7 +82,7 @@ static void check_range(store *s, uint32_t from, uint32_t to)
         sum += 0.25 * (double)(m % 5 + 1);
     }
     sums r = {0};
-    assert_int_equal(store_graph(s, from, to, on_edge, on_node, &r), OTTR_OK);
+    assert_int_equal(store_graph(store_view_of(s, 0), from, to, on_edge, on_node, &r), OTTR_OK);
     if (mins == 0) {
         assert_int_equal(r.ne, 0);
         assert_int_equal(r.nn, 0);
@@ -156,13 +156,14 @@ static void test_graph_adds_twice(void **state)
     add_minute(s, 500);
     add_minute(s, 500);
     sums r = {0};
-    assert_int_equal(store_graph(s, 500, 500, on_edge, NULL, &r), OTTR_OK);
+    assert_int_equal(store_graph(store_view_of(s, 0), 500, 500, on_edge, NULL, &r), OTTR_OK);
     assert_int_equal(r.ne, 2);
     assert_int_equal(r.nn, 0);
     for (int i = 0; i < r.ne; i++)
         if (strcmp(r.e[i].client, "cart") == 0)
             assert_int_equal(r.e[i].calls, 2);
-    assert_int_equal(store_add_graph(s, 0x80000000u, NULL, 0, NULL, 0), OTTR_ERR_INVALID);
+    assert_int_equal(store_add_graph(store_view_of(s, 0), 0x80000000u, NULL, 0, NULL, 0),
+                     OTTR_ERR_INVALID);
     store_close(s);
     th_rmdir(dir);
 }

@@ -30,7 +30,7 @@ static int count_cb(void *ctx, const store_trace_summary *sum)
 static int search_count(store *s, const store_search_query *q)
 {
     int n = 0;
-    assert_int_equal(store_search(s, q, count_cb, &n, NULL), OTTR_OK);
+    assert_int_equal(store_search(store_view_of(s, 0), q, count_cb, &n, NULL), OTTR_OK);
     return n;
 }
 
@@ -47,7 +47,7 @@ static int by_attr(store *s, const char *svc, const char *k, const char *v)
     return search_count(s, &q);
 }
 
-/* Counts the keys of the index whose first byte lies in [lo, hi]. */
+/* Counts the keys of the index whose kind byte (after the tenant) lies in [lo, hi]. */
 static int count_keys(store *s, uint8_t lo, uint8_t hi)
 {
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
@@ -56,7 +56,7 @@ static int count_keys(store *s, uint8_t lo, uint8_t hi)
     for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t klen;
         const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
-        if (k[0] >= lo && k[0] <= hi)
+        if (klen > TENANT_KEY_LEN && k[TENANT_KEY_LEN] >= lo && k[TENANT_KEY_LEN] <= hi)
             n++;
     }
     rocksdb_iter_destroy(it);
@@ -138,13 +138,13 @@ static void test_kept_in_several_writes(void **state)
                 .attr_val = "prod"};
     th_tid(sp.tid, 9);
     store_pending_ref r1 = th_append(s, &sp, 1, 7001);
-    assert_int_equal(store_keep_trace(s, sp.tid, &r1, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, sp.tid, &r1, 1), OTTR_OK);
     tspan late = sp;
     late.span_id = 2;
     late.parent_id = 1;
     late.start_ns = 7000 * SEC + 510 * MS;
     store_pending_ref r2 = th_append(s, &late, 1, 7002);
-    assert_int_equal(store_keep_trace(s, sp.tid, &r2, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, sp.tid, &r2, 1), OTTR_OK);
     assert_int_equal(by_service(s, "api"), 1);
     assert_int_equal(by_attr(s, "api", "env", "prod"), 1);
 
@@ -153,7 +153,7 @@ static void test_kept_in_several_writes(void **state)
     early.parent_id = 1;
     early.start_ns = 6990 * SEC;
     store_pending_ref r3 = th_append(s, &early, 1, 7003);
-    assert_int_equal(store_keep_trace(s, sp.tid, &r3, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, sp.tid, &r3, 1), OTTR_OK);
     assert_int_equal(by_service(s, "api"), 1);
     assert_int_equal(by_attr(s, "api", "env", "prod"), 1);
     store_search_query old = {.service = "api", .start_ns = 6995 * SEC, .end_ns = 7010 * SEC};
@@ -169,7 +169,8 @@ static void put_legacy(store *s, rocksdb_writebatch_t *wb, char kind, const char
                        uint32_t sec, const uint8_t tid[16])
 {
     uint8_t key[256];
-    size_t n = store_key_index_prefix(key, sizeof(key), kind, a, strlen(a), b, b ? strlen(b) : 0);
+    size_t n =
+        store_key_index_prefix(key, sizeof(key), 0, kind, a, strlen(a), b, b ? strlen(b) : 0);
     assert_true(n > 0);
     be32_put(key + n, ~sec);
     memcpy(key + n + 4, tid, 16);
@@ -195,10 +196,10 @@ static void test_earlier_layout_moves(void **state)
         th_tid(sp.tid, (uint8_t)(20 + i));
         memcpy(tids[i], sp.tid, 16);
         store_pending_ref r = th_append(s, &sp, 1, 8100);
-        assert_int_equal(store_keep_trace(s, sp.tid, &r, 1), OTTR_OK);
+        assert_int_equal(store_keep_trace(s, 0, sp.tid, &r, 1), OTTR_OK);
     }
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    rocksdb_writebatch_delete_range_cf(wb, s->cf[CF_INDEX], "A", 1, "[", 1);
+    rocksdb_writebatch_delete_range_cf(wb, s->cf[CF_INDEX], "\0\0\0\0A", 5, "\0\0\0\0[", 5);
     for (int i = 0; i < 3; i++) {
         uint32_t sec = 8000 + (uint32_t)i;
         const char *svc = i == 2 ? "web" : "api";

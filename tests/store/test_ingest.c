@@ -61,7 +61,7 @@ static void make_trace(tspan sp[2], int i, uint64_t start_ns, char *user, size_t
  * per trace. Returns the first failure. */
 static ottr_status keep_all(store *s, store_pending_ref ref, bool one_call)
 {
-    store_keep_req reqs[NTRACES];
+    store_keep_req reqs[NTRACES] = {0};
     for (int i = 0; i < NTRACES; i++) {
         tid_of(reqs[i].trace_id, i);
         reqs[i].refs = &ref;
@@ -191,7 +191,7 @@ static size_t count_lines(const ottr_buf *b)
 static size_t search(store *s, const store_search_query *q, ottr_buf *out)
 {
     ottr_buf b = {0};
-    assert_int_equal(store_search(s, q, add_summary, &b, NULL), OTTR_OK);
+    assert_int_equal(store_search(store_view_of(s, 0), q, add_summary, &b, NULL), OTTR_OK);
     size_t n = count_lines(&b);
     ottr_buf_append(out, "--\n", 3);
     if (b.len)
@@ -224,19 +224,21 @@ static void answers(store *s, uint64_t start_sec, ottr_buf *out)
     };
     for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
         assert_int_equal(search(s, &qs[i].q, out), qs[i].want);
-    assert_int_equal(store_tag_names(s, STORE_SCOPE_SPAN, add_str, out), OTTR_OK);
-    assert_int_equal(store_tag_names(s, STORE_SCOPE_RESOURCE, add_str, out), OTTR_OK);
-    ottr_buf users = {0};
-    assert_int_equal(store_tag_values(s, STORE_SCOPE_SPAN, "user.id", 1000, add_str, &users),
+    assert_int_equal(store_tag_names(store_view_of(s, 0), STORE_SCOPE_SPAN, add_str, out), OTTR_OK);
+    assert_int_equal(store_tag_names(store_view_of(s, 0), STORE_SCOPE_RESOURCE, add_str, out),
                      OTTR_OK);
+    ottr_buf users = {0};
+    assert_int_equal(
+        store_tag_values(store_view_of(s, 0), STORE_SCOPE_SPAN, "user.id", 1000, add_str, &users),
+        OTTR_OK);
     assert_int_equal(count_lines(&users), NTRACES);
     ottr_buf_append(out, users.data, users.len);
     ottr_buf_free(&users);
-    assert_int_equal(
-        store_tag_values(s, STORE_SCOPE_RESOURCE, "deployment.environment", 10, add_str, out),
-        OTTR_OK);
-    assert_int_equal(store_services(s, add_str, out), OTTR_OK);
-    assert_int_equal(store_operations(s, "gateway", add_op, out), OTTR_OK);
+    assert_int_equal(store_tag_values(store_view_of(s, 0), STORE_SCOPE_RESOURCE,
+                                      "deployment.environment", 10, add_str, out),
+                     OTTR_OK);
+    assert_int_equal(store_services(store_view_of(s, 0), add_str, out), OTTR_OK);
+    assert_int_equal(store_operations(store_view_of(s, 0), "gateway", add_op, out), OTTR_OK);
     assert_false(out->oom);
 }
 
@@ -272,8 +274,8 @@ static void test_ingest_same_answers(void **state)
         uint8_t tid[16];
         tid_of(tid, i);
         store_trace_summary sa, sb;
-        assert_int_equal(store_get_summary(p.a, tid, &sa), OTTR_OK);
-        assert_int_equal(store_get_summary(p.b, tid, &sb), OTTR_OK);
+        assert_int_equal(store_get_summary(store_view_of(p.a, 0), tid, &sa), OTTR_OK);
+        assert_int_equal(store_get_summary(store_view_of(p.b, 0), tid, &sb), OTTR_OK);
         assert_int_equal(sa.span_count, 2);
         assert_memory_equal(&sa, &sb, sizeof(sa));
     }
@@ -311,7 +313,7 @@ static void test_ingest_rekey(void **state)
     uint8_t tid[16];
     tid_of(tid, 3);
     store_trace_summary sum;
-    assert_int_equal(store_get_summary(p.a, tid, &sum), OTTR_OK);
+    assert_int_equal(store_get_summary(store_view_of(p.a, 0), tid, &sum), OTTR_OK);
     assert_int_equal(sum.span_count, 4);
     assert_int_equal(sum.start_ns, 990 * SEC);
 
@@ -370,7 +372,7 @@ static void test_ingest_failure(void **state)
         uint8_t tid[16];
         tid_of(tid, i);
         store_trace_summary sum;
-        assert_int_equal(store_get_summary(p.a, tid, &sum), OTTR_ERR_NOTFOUND);
+        assert_int_equal(store_get_summary(store_view_of(p.a, 0), tid, &sum), OTTR_ERR_NOTFOUND);
     }
     store_search_query all = {0};
     ottr_buf r = {0};

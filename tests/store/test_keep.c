@@ -24,7 +24,7 @@ static int search_count(store *s, const char *service, uint64_t start, uint64_t 
 {
     store_search_query q = {.service = service, .start_ns = start, .end_ns = end};
     int n = 0;
-    assert_int_equal(store_search(s, &q, count_cb, &n, NULL), OTTR_OK);
+    assert_int_equal(store_search(store_view_of(s, 0), &q, count_cb, &n, NULL), OTTR_OK);
     return n;
 }
 
@@ -71,11 +71,11 @@ static void test_keep_and_summary(void **state)
     store_pending_ref refs[2];
     refs[0] = th_append(s, &sp[1], 1, 1000);
     refs[1] = th_append(s, &sp[0], 1, 1001);
-    assert_int_equal(store_keep_trace(s, sp[0].tid, refs, 2), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, sp[0].tid, refs, 2), OTTR_OK);
 
     ottr_buf buf = {0};
     store_trace_summary sum;
-    assert_int_equal(store_get_trace(s, sp[0].tid, &buf, &sum), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), sp[0].tid, &buf, &sum), OTTR_OK);
     assert_int_equal(th_count_spans(&buf), 2);
     assert_memory_equal(sum.trace_id, sp[0].tid, 16);
     assert_string_equal(sum.root_service, "frontend");
@@ -97,14 +97,14 @@ static void test_keep_and_summary(void **state)
     assert_int_equal(be->errors, 1);
 
     store_trace_summary sum2;
-    assert_int_equal(store_get_summary(s, sp[0].tid, &sum2), OTTR_OK);
+    assert_int_equal(store_get_summary(store_view_of(s, 0), sp[0].tid, &sum2), OTTR_OK);
     assert_memory_equal(&sum, &sum2, sizeof(sum));
 
     /* Still there after a restart. */
     store_close(s);
     s = th_open(dir);
     ottr_buf again = {0};
-    assert_int_equal(store_get_trace(s, sp[0].tid, &again, NULL), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), sp[0].tid, &again, NULL), OTTR_OK);
     assert_int_equal(again.len, buf.len);
     assert_memory_equal(again.data, buf.data, buf.len);
     ottr_buf_free(&again);
@@ -121,17 +121,17 @@ static void test_keep_idempotent(void **state)
     tspan sp[2];
     make_trace(sp, 0x22);
     store_pending_ref ref = th_append(s, sp, 2, 1000);
-    assert_int_equal(store_keep_trace(s, sp[0].tid, &ref, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, sp[0].tid, &ref, 1), OTTR_OK);
     ottr_buf b1 = {0}, b2 = {0};
     store_trace_summary s1, s2;
-    assert_int_equal(store_get_trace(s, sp[0].tid, &b1, &s1), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), sp[0].tid, &b1, &s1), OTTR_OK);
 
     /* Twice more, also naming the record twice and a record that is not there:
      * nothing doubles. */
-    assert_int_equal(store_keep_trace(s, sp[0].tid, &ref, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, sp[0].tid, &ref, 1), OTTR_OK);
     store_pending_ref more[3] = {ref, {999, 7}, ref};
-    assert_int_equal(store_keep_trace(s, sp[0].tid, more, 3), OTTR_OK);
-    assert_int_equal(store_get_trace(s, sp[0].tid, &b2, &s2), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, sp[0].tid, more, 3), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), sp[0].tid, &b2, &s2), OTTR_OK);
     assert_int_equal(b1.len, b2.len);
     assert_memory_equal(b1.data, b2.data, b1.len);
     assert_memory_equal(&s1, &s2, sizeof(s1));
@@ -152,7 +152,7 @@ static void test_keep_late_second(void **state)
     tspan sp[2];
     make_trace(sp, 0x33);
     store_pending_ref ref = th_append(s, sp, 2, 1000);
-    assert_int_equal(store_keep_trace(s, sp[0].tid, &ref, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, sp[0].tid, &ref, 1), OTTR_OK);
     assert_int_equal(search_count(s, "frontend", 1000 * SEC, 1001 * SEC), 1);
 
     /* A late span that started before the root, from a third service. */
@@ -165,11 +165,11 @@ static void test_keep_late_second(void **state)
                   .end_ns = 1002 * SEC};
     th_tid(late.tid, 0x33);
     ref = th_append(s, &late, 1, 1010);
-    assert_int_equal(store_keep_trace(s, sp[0].tid, &ref, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, sp[0].tid, &ref, 1), OTTR_OK);
 
     ottr_buf buf = {0};
     store_trace_summary sum;
-    assert_int_equal(store_get_trace(s, sp[0].tid, &buf, &sum), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), sp[0].tid, &buf, &sum), OTTR_OK);
     assert_int_equal(th_count_spans(&buf), 3);
     assert_int_equal(sum.span_count, 3);
     assert_int_equal(sum.nservices, 3);
@@ -186,7 +186,7 @@ static void test_keep_late_second(void **state)
     assert_int_equal(search_count(s, NULL, 0, 0), 1);
     store_search_query q = {.attrs = (store_kv[]){{"http.method", "GET"}}, .nattrs = 1};
     int n = 0;
-    assert_int_equal(store_search(s, &q, count_cb, &n, NULL), OTTR_OK);
+    assert_int_equal(store_search(store_view_of(s, 0), &q, count_cb, &n, NULL), OTTR_OK);
     assert_int_equal(n, 1);
     ottr_buf_free(&buf);
     store_close(s);
@@ -215,10 +215,10 @@ static void test_max_trace_bytes(void **state)
         memcpy(sp.tid, tid, 16);
         refs[i] = th_append(s, &sp, 1, 50 + (uint32_t)i);
     }
-    assert_int_equal(store_keep_trace(s, tid, refs, 3), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, tid, refs, 3), OTTR_OK);
     ottr_buf buf = {0};
     store_trace_summary sum;
-    assert_int_equal(store_get_trace(s, tid, &buf, &sum), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), tid, &buf, &sum), OTTR_OK);
     assert_true(sum.partial);
     assert_true(buf.len <= 2500);
     assert_int_equal(sum.bytes, buf.len);
@@ -226,9 +226,9 @@ static void test_max_trace_bytes(void **state)
     assert_int_equal(th_count_spans(&buf), 2);
 
     /* A later keep does not grow the trace. */
-    assert_int_equal(store_keep_trace(s, tid, refs + 3, 2), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, tid, refs + 3, 2), OTTR_OK);
     ottr_buf buf2 = {0};
-    assert_int_equal(store_get_trace(s, tid, &buf2, &sum), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), tid, &buf2, &sum), OTTR_OK);
     assert_int_equal(buf2.len, buf.len);
     assert_true(sum.partial);
     assert_int_equal(sum.span_count, 2);
@@ -246,8 +246,8 @@ static void test_max_trace_bytes(void **state)
                  .pad = 5000};
     memcpy(one.tid, tid2, 16);
     store_pending_ref ref = th_append(s, &one, 1, 60);
-    assert_int_equal(store_keep_trace(s, tid2, &ref, 1), OTTR_OK);
-    assert_int_equal(store_get_summary(s, tid2, &sum), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, tid2, &ref, 1), OTTR_OK);
+    assert_int_equal(store_get_summary(store_view_of(s, 0), tid2, &sum), OTTR_OK);
     assert_int_equal(sum.span_count, 1);
     assert_false(sum.partial);
     store_close(s);
@@ -263,20 +263,20 @@ static void test_not_found(void **state)
     th_tid(tid, 0x55);
     ottr_buf buf = {0};
     store_trace_summary sum;
-    assert_int_equal(store_get_trace(s, tid, &buf, &sum), OTTR_ERR_NOTFOUND);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), tid, &buf, &sum), OTTR_ERR_NOTFOUND);
     assert_int_equal(buf.len, 0);
-    assert_int_equal(store_get_summary(s, tid, &sum), OTTR_ERR_NOTFOUND);
+    assert_int_equal(store_get_summary(store_view_of(s, 0), tid, &sum), OTTR_ERR_NOTFOUND);
     /* Nothing pending: OK, and still nothing stored. */
     store_pending_ref gone = {100, 1};
-    assert_int_equal(store_keep_trace(s, tid, &gone, 1), OTTR_OK);
-    assert_int_equal(store_keep_trace(s, tid, NULL, 0), OTTR_OK);
-    assert_int_equal(store_get_trace(s, tid, &buf, NULL), OTTR_ERR_NOTFOUND);
+    assert_int_equal(store_keep_trace(s, 0, tid, &gone, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, tid, NULL, 0), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), tid, &buf, NULL), OTTR_ERR_NOTFOUND);
     /* A pending record that holds only another trace is not copied. */
     tspan other = {.service = "x", .span_id = 1, .name = "y", .start_ns = SEC, .end_ns = SEC};
     th_tid(other.tid, 0x56);
     store_pending_ref ref = th_append(s, &other, 1, 150);
-    assert_int_equal(store_keep_trace(s, tid, &ref, 1), OTTR_OK);
-    assert_int_equal(store_get_trace(s, tid, &buf, NULL), OTTR_ERR_NOTFOUND);
+    assert_int_equal(store_keep_trace(s, 0, tid, &ref, 1), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), tid, &buf, NULL), OTTR_ERR_NOTFOUND);
     ottr_buf_free(&buf);
     store_close(s);
     th_rmdir(dir);
@@ -288,7 +288,7 @@ static void test_keep_traces_batch(void **state)
     char *dir = th_tmpdir();
     store *s = th_open(dir);
     enum { N = 40 };
-    store_keep_req reqs[N + 2];
+    store_keep_req reqs[N + 2] = {0};
     store_pending_ref roots[N], children[N];
     for (int i = 0; i < N; i++) {
         tspan sp[2];
@@ -308,7 +308,8 @@ static void test_keep_traces_batch(void **state)
     for (int i = 0; i < N; i++) {
         store_trace_summary sum;
         ottr_buf buf = {0};
-        assert_int_equal(store_get_trace(s, reqs[i].trace_id, &buf, &sum), OTTR_OK);
+        assert_int_equal(store_get_trace(store_view_of(s, 0), reqs[i].trace_id, &buf, &sum),
+                         OTTR_OK);
         uint32_t want = i == 0 || i == 5 ? 2 : 1;
         assert_int_equal(sum.span_count, want);
         assert_int_equal(th_count_spans(&buf), want);
@@ -320,13 +321,13 @@ static void test_keep_traces_batch(void **state)
     /* Again, as one call per trace: nothing changes but the children now copied. */
     for (int i = 0; i < N; i++) {
         store_pending_ref both[2] = {roots[i], children[i]};
-        assert_int_equal(store_keep_trace(s, reqs[i].trace_id, both, 2), OTTR_OK);
+        assert_int_equal(store_keep_trace(s, 0, reqs[i].trace_id, both, 2), OTTR_OK);
     }
     assert_int_equal(store_keep_traces(s, reqs, N), OTTR_OK);
     assert_int_equal(search_count(s, "backend", 0, 0), N);
     for (int i = 0; i < N; i++) {
         store_trace_summary sum;
-        assert_int_equal(store_get_summary(s, reqs[i].trace_id, &sum), OTTR_OK);
+        assert_int_equal(store_get_summary(store_view_of(s, 0), reqs[i].trace_id, &sum), OTTR_OK);
         assert_int_equal(sum.span_count, 2);
     }
     assert_int_equal(store_keep_traces(s, reqs, 0), OTTR_OK);

@@ -183,7 +183,7 @@ static void test_checkpoint(void **state)
                 .end_ns = 5000100000000ull};
     th_tid(sp.tid, 9);
     store_pending_ref ref = th_append(s, &sp, 1, 5000);
-    assert_int_equal(store_keep_trace(s, sp.tid, &ref, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, sp.tid, &ref, 1), OTTR_OK);
 
     tspan undecided = sp;
     th_tid(undecided.tid, 10);
@@ -199,7 +199,7 @@ static void test_checkpoint(void **state)
     store *c = th_open(cp);
     ottr_buf buf = {0};
     store_trace_summary sum;
-    assert_int_equal(store_get_trace(c, sp.tid, &buf, &sum), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(c, 0), sp.tid, &buf, &sum), OTTR_OK);
     assert_int_equal(th_count_spans(&buf), 1);
     assert_string_equal(sum.root_service, "shop");
     ottr_buf_free(&buf);

@@ -18,6 +18,7 @@ typedef struct rec {
     uint32_t sec, seq;
     uint8_t tid[16];
     size_t len;
+    uint32_t tenant;
 } rec;
 
 typedef struct recs {
@@ -26,8 +27,8 @@ typedef struct recs {
     size_t stop_after; /* 0 = never */
 } recs;
 
-static int collect(void *ctx, store_pending_ref ref, const uint8_t tid[16], const uint8_t *chunk,
-                   size_t len)
+static int collect(void *ctx, store_pending_ref ref, uint32_t tenant, const uint8_t tid[16],
+                   const uint8_t *chunk, size_t len)
 {
     recs *c = ctx;
     assert_non_null(chunk);
@@ -36,6 +37,7 @@ static int collect(void *ctx, store_pending_ref ref, const uint8_t tid[16], cons
     c->r[c->n].seq = ref.seq;
     memcpy(c->r[c->n].tid, tid, 16);
     c->r[c->n].len = len;
+    c->r[c->n].tenant = tenant;
     c->n++;
     return c->stop_after && c->n >= c->stop_after;
 }
@@ -195,9 +197,10 @@ static void test_legacy_records_replayed(void **state)
     assert_int_equal(c.r[0].sec, 77);
     assert_int_equal(c.r[0].len, b.groups[0].chunk_len);
     store_pending_ref ref = {c.r[0].sec, c.r[0].seq};
-    assert_int_equal(store_keep_trace(s, b.groups[0].trace_id, &ref, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, b.groups[0].trace_id, &ref, 1), OTTR_OK);
     ottr_buf buf = {0};
-    assert_int_equal(store_get_trace(s, b.groups[0].trace_id, &buf, NULL), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), b.groups[0].trace_id, &buf, NULL),
+                     OTTR_OK);
     assert_int_equal(th_count_spans(&buf), 1);
     ottr_buf_free(&buf);
     /* Rewritten once: a second replay sees the same record, in the new layout. */
@@ -267,15 +270,16 @@ static void test_torn_and_damaged_records(void **state)
     assert_int_equal(store_replay_pending(s, collect, &e), OTTR_OK);
     assert_int_equal(e.n, 3);
     assert_int_equal(e.r[2].tid[0], 4);
-    assert_int_equal(store_keep_trace(s, d[0].tid, &rd, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, d[0].tid, &rd, 1), OTTR_OK);
     ottr_buf buf = {0};
-    assert_int_equal(store_get_trace(s, d[0].tid, &buf, NULL), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), d[0].tid, &buf, NULL), OTTR_OK);
     assert_int_equal(th_count_spans(&buf), 1);
     ottr_buf_free(&buf);
     /* A record that is gone (reclaimed) is nothing to copy, not an error. */
     assert_int_equal(store_reclaim_pending(s, 43), OTTR_OK);
-    assert_int_equal(store_keep_trace(s, c3[0].tid, &rc, 1), OTTR_OK);
-    assert_int_equal(store_get_trace(s, c3[0].tid, &buf, NULL), OTTR_ERR_NOTFOUND);
+    assert_int_equal(store_keep_trace(s, 0, c3[0].tid, &rc, 1), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), c3[0].tid, &buf, NULL),
+                     OTTR_ERR_NOTFOUND);
     ottr_buf_free(&buf);
     store_close(s);
     th_rmdir(dir);

@@ -18,9 +18,10 @@
 #define T_OLD 1000000u
 #define T_NEW (T_OLD + 7200u)
 
-static int count_pending(void *ctx, store_pending_ref ref, const uint8_t tid[16],
+static int count_pending(void *ctx, store_pending_ref ref, uint32_t tenant, const uint8_t tid[16],
                          const uint8_t *chunk, size_t len)
 {
+    (void)tenant;
     (void)tid;
     (void)chunk;
     (void)len;
@@ -79,7 +80,7 @@ static void put_trace(store *s, uint8_t t, const char *svc, const char *env, uin
                 .res_val = env};
     th_tid(sp.tid, t);
     store_pending_ref ref = th_append(s, &sp, 1, sec);
-    assert_int_equal(store_keep_trace(s, sp.tid, &ref, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, sp.tid, &ref, 1), OTTR_OK);
     /* Another trace's record that stays pending. */
     tspan other = sp;
     th_tid(other.tid, (uint8_t)(t + 0x40));
@@ -89,7 +90,7 @@ static void put_trace(store *s, uint8_t t, const char *svc, const char *env, uin
     snprintf(e.client, sizeof(e.client), "%s", svc);
     snprintf(e.server, sizeof(e.server), "db");
     e.calls = sec == T_OLD ? 1000 : 1;
-    assert_int_equal(store_add_graph(s, sec / 60, &e, 1, NULL, 0), OTTR_OK);
+    assert_int_equal(store_add_graph(store_view_of(s, 0), sec / 60, &e, 1, NULL, 0), OTTR_OK);
 }
 
 static void test_retention_compaction(void **state)
@@ -111,7 +112,7 @@ static void test_retention_compaction(void **state)
     th_tid(a, 1);
     th_tid(b, 2);
     store_trace_summary sum;
-    assert_int_equal(store_get_summary(s, a, &sum), OTTR_OK);
+    assert_int_equal(store_get_summary(store_view_of(s, 0), a, &sum), OTTR_OK);
 
     th_now_ns = ((uint64_t)T_NEW + 10) * SEC;
     assert_int_equal(store_compact(s), OTTR_OK);
@@ -120,39 +121,42 @@ static void test_retention_compaction(void **state)
     assert_int_equal(store_replay_pending(s, count_pending, &n), OTTR_OK);
     assert_int_equal(n, 2);
     ottr_buf buf = {0};
-    assert_int_equal(store_get_trace(s, a, &buf, NULL), OTTR_ERR_NOTFOUND);
-    assert_int_equal(store_get_summary(s, a, &sum), OTTR_ERR_NOTFOUND);
-    assert_int_equal(store_get_trace(s, b, &buf, &sum), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), a, &buf, NULL), OTTR_ERR_NOTFOUND);
+    assert_int_equal(store_get_summary(store_view_of(s, 0), a, &sum), OTTR_ERR_NOTFOUND);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), b, &buf, &sum), OTTR_OK);
     assert_string_equal(sum.root_service, "newsvc");
     ottr_buf_free(&buf);
 
     store_search_query q = {0};
     n = 0;
-    assert_int_equal(store_search(s, &q, count_sum, &n, NULL), OTTR_OK);
+    assert_int_equal(store_search(store_view_of(s, 0), &q, count_sum, &n, NULL), OTTR_OK);
     assert_int_equal(n, 1);
     store_search_query qa = {.service = "oldsvc"};
     store_search_stats st;
     n = 0;
-    assert_int_equal(store_search(s, &qa, count_sum, &n, &st), OTTR_OK);
+    assert_int_equal(store_search(store_view_of(s, 0), &qa, count_sum, &n, &st), OTTR_OK);
     assert_int_equal(n, 0);
     assert_int_equal(st.inspected_traces, 0); /* the index keys are gone too */
 
     strs v = {0};
-    assert_int_equal(store_tag_values(s, STORE_SCOPE_RESOURCE, "env", 0, str_cb, &v), OTTR_OK);
+    assert_int_equal(
+        store_tag_values(store_view_of(s, 0), STORE_SCOPE_RESOURCE, "env", 0, str_cb, &v), OTTR_OK);
     assert_int_equal(v.n, 1);
     assert_string_equal(v.v[0], "new");
     strs svcs = {0};
-    assert_int_equal(store_services(s, str_cb, &svcs), OTTR_OK);
+    assert_int_equal(store_services(store_view_of(s, 0), str_cb, &svcs), OTTR_OK);
     assert_int_equal(svcs.n, 1);
     assert_string_equal(svcs.v[0], "newsvc");
 
     uint64_t calls = 0;
-    assert_int_equal(store_graph(s, 0, T_NEW / 60 + 10, edge_cb, NULL, &calls), OTTR_OK);
+    assert_int_equal(store_graph(store_view_of(s, 0), 0, T_NEW / 60 + 10, edge_cb, NULL, &calls),
+                     OTTR_OK);
     assert_int_equal(calls, 1);
     /* Physically gone, not only hidden by the read-side cut-off. */
     th_now_ns = 0;
     calls = 0;
-    assert_int_equal(store_graph(s, 0, T_NEW / 60 + 10, edge_cb, NULL, &calls), OTTR_OK);
+    assert_int_equal(store_graph(store_view_of(s, 0), 0, T_NEW / 60 + 10, edge_cb, NULL, &calls),
+                     OTTR_OK);
     assert_int_equal(calls, 1);
     store_close(s);
     th_rmdir(dir);
@@ -170,7 +174,7 @@ static void put_at(store *s, uint8_t t, uint64_t start_ns)
     sp.end_ns = start_ns + SEC;
     th_tid(sp.tid, t);
     store_pending_ref ref = th_append(s, &sp, 1, ARRIVAL);
-    assert_int_equal(store_keep_trace(s, sp.tid, &ref, 1), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, sp.tid, &ref, 1), OTTR_OK);
 }
 
 /* Traces found by service "svc" with start in [from, to] (0: open). */
@@ -178,7 +182,7 @@ static int found(store *s, uint64_t from, uint64_t to, uint64_t *start)
 {
     store_search_query q = {.service = "svc", .start_ns = from, .end_ns = to};
     results r = {0};
-    assert_int_equal(store_search(s, &q, collect_one, &r, NULL), OTTR_OK);
+    assert_int_equal(store_search(store_view_of(s, 0), &q, collect_one, &r, NULL), OTTR_OK);
     if (start)
         *start = r.start_ns;
     return r.n;
@@ -219,7 +223,7 @@ static void test_far_times(void **state)
     store_search_query q = {0};
     store_search_stats st;
     int n = 0;
-    assert_int_equal(store_search(s, &q, count_sum, &n, &st), OTTR_OK);
+    assert_int_equal(store_search(store_view_of(s, 0), &q, count_sum, &n, &st), OTTR_OK);
     assert_int_equal(n, 0);
     assert_int_equal(st.inspected_traces, 0);
     store_close(s);

@@ -63,10 +63,10 @@ static void test_garbage_chunk(void **state)
         .service = "ok", .span_id = 1, .name = "n", .start_ns = 70 * SEC, .end_ns = 71 * SEC};
     th_tid(sp.tid, 0x66);
     refs[1] = th_append(s, &sp, 1, 71);
-    assert_int_equal(store_keep_trace(s, g.trace_id, refs, 2), OTTR_OK);
+    assert_int_equal(store_keep_trace(s, 0, g.trace_id, refs, 2), OTTR_OK);
     ottr_buf buf = {0};
     store_trace_summary sum;
-    assert_int_equal(store_get_trace(s, g.trace_id, &buf, &sum), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), g.trace_id, &buf, &sum), OTTR_OK);
     assert_int_equal(sum.span_count, 1);
     assert_int_equal(th_count_spans(&buf), 1);
     ottr_buf_free(&buf);
@@ -101,7 +101,7 @@ static void *work(void *arg)
         th_build(&a, &sp, 1, &b);
         store_pending_ref ref;
         if (store_append_pending(w->s, &b, sec, &ref) != OTTR_OK ||
-            store_keep_trace(w->s, sp.tid, &ref, 1) != OTTR_OK) {
+            store_keep_trace(w->s, 0, sp.tid, &ref, 1) != OTTR_OK) {
             ottr_arena_free(&a);
             return (void *)1;
         }
@@ -138,7 +138,7 @@ static void test_concurrent_keeps(void **state)
         th_tid(tid, (uint8_t)(i + 1));
         ottr_buf buf = {0};
         store_trace_summary sum;
-        assert_int_equal(store_get_trace(s, tid, &buf, &sum), OTTR_OK);
+        assert_int_equal(store_get_trace(store_view_of(s, 0), tid, &buf, &sum), OTTR_OK);
         assert_int_equal(sum.span_count, NTHREADS);
         assert_int_equal(th_count_spans(&buf), NTHREADS);
         assert_int_equal(sum.bytes, buf.len);
@@ -148,7 +148,7 @@ static void test_concurrent_keeps(void **state)
     }
     store_search_query q = {.service = "odd"};
     int n = 0;
-    assert_int_equal(store_search(s, &q, count_sum, &n, NULL), OTTR_OK);
+    assert_int_equal(store_search(store_view_of(s, 0), &q, count_sum, &n, NULL), OTTR_OK);
     assert_int_equal(n, NPER);
     store_close(s);
     th_rmdir(dir);

@@ -70,7 +70,7 @@ static int setup(void **state)
         tspan both[2] = {sp, db};
         uint32_t arrival = 3000 + (uint32_t)i;
         store_pending_ref ref = th_append(g_store, both, 2, arrival);
-        assert_int_equal(store_keep_trace(g_store, sp.tid, &ref, 1), OTTR_OK);
+        assert_int_equal(store_keep_trace(g_store, 0, sp.tid, &ref, 1), OTTR_OK);
     }
     return 0;
 }
@@ -87,7 +87,7 @@ static results run(store_search_query *q, int limit)
 {
     results r = {.limit = limit};
     store_search_stats st;
-    assert_int_equal(store_search(g_store, q, collect, &r, &st), OTTR_OK);
+    assert_int_equal(store_search(store_view_of(g_store, 0), q, collect, &r, &st), OTTR_OK);
     assert_true(st.inspected_traces >= (uint64_t)r.n);
     if (r.n)
         assert_true(st.inspected_bytes > 0);
@@ -245,40 +245,47 @@ static void test_tags(void **state)
 {
     (void)state;
     strs names = {0};
-    assert_int_equal(store_tag_names(g_store, STORE_SCOPE_SPAN, str_cb, &names), OTTR_OK);
+    assert_int_equal(store_tag_names(store_view_of(g_store, 0), STORE_SCOPE_SPAN, str_cb, &names),
+                     OTTR_OK);
     assert_int_equal(names.n, 2);
     assert_string_equal(names.v[0], "db.system");
     assert_string_equal(names.v[1], "http.status_code");
     strs rnames = {0};
-    assert_int_equal(store_tag_names(g_store, STORE_SCOPE_RESOURCE, str_cb, &rnames), OTTR_OK);
+    assert_int_equal(
+        store_tag_names(store_view_of(g_store, 0), STORE_SCOPE_RESOURCE, str_cb, &rnames), OTTR_OK);
     assert_int_equal(rnames.n, 2);
     assert_true(has(&rnames, "env"));
     assert_true(has(&rnames, "service.name"));
 
     /* Trace 10 (web, dev) arrived last: dev is the most recent value. */
     strs vals = {0};
-    assert_int_equal(store_tag_values(g_store, STORE_SCOPE_RESOURCE, "env", 10, str_cb, &vals),
-                     OTTR_OK);
+    assert_int_equal(
+        store_tag_values(store_view_of(g_store, 0), STORE_SCOPE_RESOURCE, "env", 10, str_cb, &vals),
+        OTTR_OK);
     assert_int_equal(vals.n, 2);
     assert_string_equal(vals.v[0], "dev");
     assert_string_equal(vals.v[1], "prod");
     strs one = {0};
-    assert_int_equal(store_tag_values(g_store, STORE_SCOPE_RESOURCE, "env", 1, str_cb, &one),
-                     OTTR_OK);
+    assert_int_equal(
+        store_tag_values(store_view_of(g_store, 0), STORE_SCOPE_RESOURCE, "env", 1, str_cb, &one),
+        OTTR_OK);
     assert_int_equal(one.n, 1);
     assert_string_equal(one.v[0], "dev");
     strs codes = {0};
-    assert_int_equal(
-        store_tag_values(g_store, STORE_SCOPE_SPAN, "http.status_code", 0, str_cb, &codes),
-        OTTR_OK);
+    assert_int_equal(store_tag_values(store_view_of(g_store, 0), STORE_SCOPE_SPAN,
+                                      "http.status_code", 0, str_cb, &codes),
+                     OTTR_OK);
     assert_int_equal(codes.n, 2);
     assert_string_equal(codes.v[0], "500");
     strs none = {0};
-    assert_int_equal(store_tag_values(g_store, STORE_SCOPE_SPAN, "env", 0, str_cb, &none), OTTR_OK);
+    assert_int_equal(
+        store_tag_values(store_view_of(g_store, 0), STORE_SCOPE_SPAN, "env", 0, str_cb, &none),
+        OTTR_OK);
     assert_int_equal(none.n, 0);
     /* Early stop. */
     strs stop = {.limit = 1};
-    assert_int_equal(store_tag_names(g_store, STORE_SCOPE_SPAN, str_cb, &stop), OTTR_OK);
+    assert_int_equal(store_tag_names(store_view_of(g_store, 0), STORE_SCOPE_SPAN, str_cb, &stop),
+                     OTTR_OK);
     assert_int_equal(stop.n, 1);
 }
 
@@ -301,23 +308,23 @@ static void test_services_operations(void **state)
 {
     (void)state;
     strs svcs = {0};
-    assert_int_equal(store_services(g_store, str_cb, &svcs), OTTR_OK);
+    assert_int_equal(store_services(store_view_of(g_store, 0), str_cb, &svcs), OTTR_OK);
     assert_int_equal(svcs.n, 3);
     assert_string_equal(svcs.v[0], "api");
     assert_string_equal(svcs.v[1], "db");
     assert_string_equal(svcs.v[2], "web");
     ops o = {0};
-    assert_int_equal(store_operations(g_store, "web", op_cb, &o), OTTR_OK);
+    assert_int_equal(store_operations(store_view_of(g_store, 0), "web", op_cb, &o), OTTR_OK);
     assert_int_equal(o.n, 1);
     assert_string_equal(o.name[0], "POST");
     assert_int_equal(o.kind[0], 5);
     ops d = {0};
-    assert_int_equal(store_operations(g_store, "db", op_cb, &d), OTTR_OK);
+    assert_int_equal(store_operations(store_view_of(g_store, 0), "db", op_cb, &d), OTTR_OK);
     assert_int_equal(d.n, 1);
     assert_string_equal(d.name[0], "query");
     assert_int_equal(d.kind[0], 3);
     ops none = {0};
-    assert_int_equal(store_operations(g_store, "ap", op_cb, &none), OTTR_OK);
+    assert_int_equal(store_operations(store_view_of(g_store, 0), "ap", op_cb, &none), OTTR_OK);
     assert_int_equal(none.n, 0);
 }
 
