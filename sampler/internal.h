@@ -369,6 +369,9 @@ void sampler_servicegraph_observe(servicegraph *g, const uint8_t trace_id[16],
 void sampler_servicegraph_observe_batch(servicegraph *g, const otlp_batch *b, uint64_t now_ns);
 /* Turns halves that waited past their time into virtual edges or unpaired counts. */
 void sampler_servicegraph_expire(servicegraph *g, uint64_t now_ns);
+/* The same for every half, due or not, counted in the minute of |now_ns|: at
+ * shutdown, what they would have become once due (their state is not kept). */
+void sampler_servicegraph_expire_all(servicegraph *g, uint64_t now_ns);
 /* Persists per-minute counts for minutes < |before_minute| (UINT32_MAX: all).
  * Counts that fail to persist are kept for the next call. */
 ottr_status sampler_servicegraph_flush(servicegraph *g, store *st, uint32_t before_minute);
