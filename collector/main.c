@@ -43,7 +43,8 @@ static const flag_def flags[] = {
      "true: every request names its tenant in X-Scope-OrgID (Tempo's multitenancy_enabled)"},
     {"--port-file", NULL, "FILE",
      "once listening, write the bound ports (grpc=, http=, query=, jaeger=, admin=) to FILE"},
-    {"--check-config", NULL, NULL, "validate the configuration and flags, then exit"},
+    {"--check-config", NULL, "[FILE]",
+     "validate the configuration (FILE, or --config) and flags as at start, print ok, exit"},
     {"--version", NULL, NULL, "print the version and exit"},
     {"--help", NULL, NULL, "print this help and exit"},
     {"--help-config", NULL, NULL, "list every configuration key with its default and exit"},
@@ -77,6 +78,7 @@ typedef struct args {
     const char *config;
     const char *port_file;
     int check_config;
+    const char *check_file; /* --check-config FILE: the same as --config FILE */
 } args;
 
 static const flag_def *find_flag(const char *name)
@@ -108,7 +110,11 @@ static int parse_args(int argc, char **argv, args *a, ottr_config *cfg, int pass
             fprintf(stderr, "ottrd: unknown flag %s (see ottrd --help)\n", argv[i]);
             return -1;
         }
-        if (f->arg && val == NULL) {
+        if (strcmp(f->flag, "--check-config") == 0) {
+            /* An optional FILE: the next argument unless it is a flag. */
+            if (val == NULL && i + 1 < argc && argv[i + 1][0] != '-')
+                val = argv[++i];
+        } else if (f->arg && val == NULL) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "ottrd: flag %s needs a value (%s)\n", name, f->arg);
                 return -1;
@@ -135,8 +141,11 @@ static int parse_args(int argc, char **argv, args *a, ottr_config *cfg, int pass
                 a->config = val;
             else if (strcmp(name, "--port-file") == 0)
                 a->port_file = val;
-            else if (strcmp(name, "--check-config") == 0)
+            else if (strcmp(name, "--check-config") == 0) {
                 a->check_config = 1;
+                if (val)
+                    a->check_file = val;
+            }
             continue;
         }
         if (f->key) {
@@ -159,6 +168,14 @@ static int load_config(int argc, char **argv, args *a, ottr_config *cfg)
     int rc = parse_args(argc, argv, a, cfg, 1);
     if (rc != 0)
         return rc;
+    if (a->check_file) {
+        if (a->config && strcmp(a->config, a->check_file) != 0) {
+            fprintf(stderr, "ottrd: --check-config %s and --config %s name two files\n",
+                    a->check_file, a->config);
+            return -1;
+        }
+        a->config = a->check_file;
+    }
     char err[1024];
     if (a->config && collector_config_load_file(cfg, a->config, err, sizeof(err)) != 0) {
         fprintf(stderr, "ottrd: config error: %s\n", err);
@@ -320,7 +337,7 @@ int main(int argc, char **argv)
         if (bad)
             fprintf(stderr, "ottrd: config error: %s\n", err);
         else
-            printf("configuration OK\n");
+            printf("ok\n");
         collector_config_free(&cfg);
         return bad ? EXIT_USAGE : 0;
     }

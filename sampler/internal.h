@@ -374,6 +374,9 @@ void sampler_servicegraph_observe(servicegraph *g, const uint8_t trace_id[16],
 void sampler_servicegraph_observe_batch(servicegraph *g, const otlp_batch *b, uint64_t now_ns);
 /* Turns halves that waited past their time into virtual edges or unpaired counts. */
 void sampler_servicegraph_expire(servicegraph *g, uint64_t now_ns);
+/* The same for every half, due or not, counted in the minute of |now_ns|: at
+ * shutdown, what they would have become once due (their state is not kept). */
+void sampler_servicegraph_expire_all(servicegraph *g, uint64_t now_ns);
 /* Persists per-minute counts for minutes < |before_minute| (UINT32_MAX: all).
  * Counts that fail to persist are kept for the next call. */
 ottr_status sampler_servicegraph_flush(servicegraph *g, store_view st, uint32_t before_minute);
@@ -439,6 +442,9 @@ void sampler_tenants_render(sampler *s, ottr_buf *out);
  * error, or OTTR_OK. */
 ottr_status sampler_tenants_flush_graph(sampler *s, uint32_t before_minute);
 void sampler_tenants_expire_graph(sampler *s, uint64_t now_ns);
+/* At shutdown: every tenant's client spans still waiting for a server span become
+ * their edges (sampler_servicegraph_expire_all). */
+void sampler_tenants_expire_graph_all(sampler *s, uint64_t now_ns);
 
 /* ------------------------------------------------------------------ shards */
 

@@ -542,6 +542,9 @@ void sampler_stop(sampler *s)
         sampler_writer_stop(&s->w);
     else
         (void)sampler_writer_drain(&s->w);
+    /* Calls to databases and peer.service targets still waiting for a server
+     * span become their edges now rather than vanish with the process. */
+    sampler_tenants_expire_graph_all(s, now);
     if (sampler_tenants_flush_graph(s, UINT32_MAX) != OTTR_OK)
         OTTR_WARN("sampler", "could not persist the last service graph counts");
     reclaim(s);

@@ -666,7 +666,9 @@ void sampler_servicegraph_observe_batch(servicegraph *g, const otlp_batch *b, ui
     window_flush(g, &w, now_ns);
 }
 
-void sampler_servicegraph_expire(servicegraph *g, uint64_t now_ns)
+/* Expires the halves due at |now_ns|, or every half when |all|, into the
+ * minute of |now_ns|. */
+static void expire_halves(servicegraph *g, uint64_t now_ns, bool all)
 {
     uint32_t minute = (uint32_t)(now_ns / (60 * NS_PER_SEC));
     for (int i = 0; i < STRIPES; i++) {
@@ -675,7 +677,7 @@ void sampler_servicegraph_expire(servicegraph *g, uint64_t now_ns)
         while (st->head != IDT_NONE) {
             uint32_t idx = st->head;
             sg_half *o = sampler_idt_at(&st->halves, idx);
-            if (o->expire_ns > now_ns)
+            if (!all && o->expire_ns > now_ns)
                 break;
             pthread_mutex_lock(&g->agg_mu);
             if (is_client(o->role) && o->virt != NULL)
@@ -690,6 +692,16 @@ void sampler_servicegraph_expire(servicegraph *g, uint64_t now_ns)
         }
         pthread_mutex_unlock(&st->mu);
     }
+}
+
+void sampler_servicegraph_expire(servicegraph *g, uint64_t now_ns)
+{
+    expire_halves(g, now_ns, false);
+}
+
+void sampler_servicegraph_expire_all(servicegraph *g, uint64_t now_ns)
+{
+    expire_halves(g, now_ns, true);
 }
 
 /* ------------------------------------------------------------------ persistence */

@@ -278,3 +278,14 @@ void sampler_tenants_expire_graph(sampler *s, uint64_t now_ns)
     expire_ctx e = {now_ns};
     each(s, expire_one, &e);
 }
+
+static void expire_all_one(void *ctx, sampler_tenant *t)
+{
+    sampler_servicegraph_expire_all(t->sg, ((expire_ctx *)ctx)->now);
+}
+
+void sampler_tenants_expire_graph_all(sampler *s, uint64_t now_ns)
+{
+    expire_ctx e = {now_ns};
+    each(s, expire_all_one, &e);
+}

@@ -1,8 +1,9 @@
 /* store/metrics.c - renders ottr_store_* metrics in the Prometheus text format:
  * the store's own counters, RocksDB write stalls, compaction debt, per-family
- * sizes and block cache hits and misses. */
+ * sizes, block cache hits and misses, and the data directory's file system. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "store/internal.h"
 
@@ -74,6 +75,16 @@ void store_render_metrics(store *s, ottr_buf *out)
     counter(out, "ottr_store_dropped_chunks_total",
             "Chunks left out of kept traces (over max_trace_bytes or undecodable).",
             atomic_load(&s->dropped_chunks));
+
+    /* The file system of the data directory, as an unprivileged user sees it. */
+    struct statvfs fs;
+    if (statvfs(s->path, &fs) == 0) {
+        gauge(out, "ottr_store_disk_available_bytes",
+              "Bytes free for ottrd on the data directory's file system.",
+              (uint64_t)fs.f_bavail * fs.f_frsize);
+        gauge(out, "ottr_store_disk_size_bytes", "Size of the data directory's file system.",
+              (uint64_t)fs.f_blocks * fs.f_frsize);
+    }
 
     uint64_t v = 0;
     if (rocksdb_property_int(s->db, "rocksdb.actual-delayed-write-rate", &v) == 0)

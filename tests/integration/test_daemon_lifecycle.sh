@@ -46,8 +46,14 @@ usage_error "zero2.yaml:3: sampling.decision_cache_size: 0 is out of range" \
     --config "$TEST_TMP/zero2.yaml" --check-config
 
 printf 'log_level: debug\nsampling:\n  decision_wait: 5s\n' >"$TEST_TMP/good.yaml"
-"$OTTRD" --config "$TEST_TMP/good.yaml" --check-config | grep -q "configuration OK" ||
+"$OTTRD" --config "$TEST_TMP/good.yaml" --check-config | grep -qx "ok" ||
     fail "--check-config on a good file"
+# --check-config FILE is --config FILE --check-config; it opens no store and no port.
+"$OTTRD" --check-config "$TEST_TMP/good.yaml" --data-dir "$TEST_TMP/never" | grep -qx "ok" ||
+    fail "--check-config FILE on a good file"
+[ ! -e "$TEST_TMP/never" ] || fail "--check-config created the data directory"
+usage_error "bad.yaml:2: store.retention: bad duration" --check-config "$TEST_TMP/bad.yaml"
+usage_error "name two files" --check-config "$TEST_TMP/bad.yaml" --config "$TEST_TMP/good.yaml"
 
 # Start for real on free ports.
 ottr_start --config "$TEST_TMP/good.yaml"
@@ -77,6 +83,7 @@ for m in ('process_cpu_seconds_total', 'process_resident_memory_bytes',
           'process_start_time_seconds', 'process_open_fds',
           'ottr_store_memtable_bytes', 'ottr_store_block_cache_usage_bytes',
           'ottr_store_pending_compaction_bytes', 'ottr_store_sst_bytes',
+          'ottr_store_disk_available_bytes', 'ottr_store_disk_size_bytes',
           'ottr_sampler_traces_buffered'):
     assert m in types, m + ' missing'
 PY

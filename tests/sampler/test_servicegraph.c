@@ -182,6 +182,37 @@ static void test_virtual_nodes(void **state)
     g_close(&x);
 }
 
+/* At shutdown every waiting half becomes what it would once due: a database
+ * call made a second before the stop is still an edge. */
+static void test_expire_all_at_shutdown(void **state)
+{
+    (void)state;
+    gfx x;
+    g_open(&x);
+    g_feed(&x,
+           (tspan){.service = "api",
+                   .trace = 1,
+                   .span = 2,
+                   .parent = 1,
+                   .kind = SPAN_KIND_CLIENT,
+                   .attrs = {ASTR("db.name", "orders")}},
+           T0_NS);
+    g_feed(&x,
+           (tspan){
+               .service = "frontend", .trace = 2, .span = 3, .parent = 1, .kind = SPAN_KIND_CLIENT},
+           T0_NS);
+    assert_int_equal(sampler_servicegraph_pending(x.g), 2);
+    sampler_servicegraph_expire(x.g, T0_NS + SEC(1));
+    assert_int_equal(sampler_servicegraph_pending(x.g), 2);
+    sampler_servicegraph_expire_all(x.g, T0_NS + SEC(1));
+    assert_true(g_val(&x, REQ("api", "orders", "database")) == 1);
+    assert_true(
+        g_val(&x, "traces_service_graph_unpaired_spans_total{client=\"frontend\",server=\"\"}") ==
+        1);
+    assert_int_equal(sampler_servicegraph_pending(x.g), 0);
+    g_close(&x);
+}
+
 static void test_root_server_called_by_user(void **state)
 {
     (void)state;
@@ -493,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_client_server),
         cmocka_unit_test(test_producer_consumer),
         cmocka_unit_test(test_virtual_nodes),
+        cmocka_unit_test(test_expire_all_at_shutdown),
         cmocka_unit_test(test_root_server_called_by_user),
         cmocka_unit_test(test_unpaired_expiry),
         cmocka_unit_test(test_pending_is_bounded),
