@@ -1,7 +1,7 @@
 /* collector/routes_jaeger.c - routes of the :16686 port: Jaeger's query API
- * (the classic API and api_v3), mapped onto query/ and run on the query threads
- * (query_pool.c). Errors use Jaeger's envelope, or api_v3's error body under
- * /api/v3/. */
+ * (the classic API with its metrics API, and api_v3), mapped onto query/ and
+ * run on the query threads (query_pool.c). Errors use Jaeger's envelope, or api_v3's error body
+ * under /api/v3/. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,6 +317,111 @@ static void handle_dependencies(ottrd_query_ctx *q, const http_request *req, htt
     finish(resp, 0, st, err);
 }
 
+/* ------------------------------------------------------------------ metrics (Monitor tab) */
+
+#define MAX_METRIC_SERVICES 64
+
+/* Go's strconv.ParseBool; -1 for anything else. */
+static int parse_go_bool(const char *v)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcmp(v, yes[i]) == 0)
+            return 1;
+        if (strcmp(v, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* An integer number of milliseconds |name| (absent: |dflt|). Returns 0 or -1
+ * (400 written). */
+static int param_ms(const http_request *req, http_response *resp, const char *name, uint64_t dflt,
+                    uint64_t *out)
+{
+    http_param_err e;
+    *out = dflt;
+    if (http_param_u64(req, name, out, &e) < 0)
+        return reply_param_err(resp, 0, &e);
+    return 0;
+}
+
+static void handle_metrics(ottrd_query_ctx *q, const http_request *req, http_response *resp,
+                           query_red what)
+{
+    static const char *const kinds[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL",
+                                        "SPAN_KIND_SERVER",      "SPAN_KIND_CLIENT",
+                                        "SPAN_KIND_PRODUCER",    "SPAN_KIND_CONSUMER"};
+    query_jaeger_metrics_params p = {.what = what};
+    char svcbuf[MAX_METRIC_SERVICES][256];
+    const char *svcs[MAX_METRIC_SERVICES];
+    char v[64];
+    int r;
+    while (p.nservices < MAX_METRIC_SERVICES) {
+        r = param(req, resp, 0, "service", (int)p.nservices, svcbuf[p.nservices],
+                  sizeof(svcbuf[0]));
+        if (r < 0)
+            return;
+        if (r == 0)
+            break;
+        svcs[p.nservices] = svcbuf[p.nservices];
+        p.nservices++;
+    }
+    if (p.nservices == 0) {
+        reply_error(resp, 0, 400,
+                    "unable to parse param 'service': please provide at least one service name");
+        return;
+    }
+    p.services = svcs;
+    if ((r = param(req, resp, 0, "groupByOperation", 0, v, sizeof(v))) < 0)
+        return;
+    if (r && v[0] && (r = parse_go_bool(v)) < 0) {
+        bad_param(resp, 0, "groupByOperation", v, "want true or false");
+        return;
+    }
+    p.group_by_operation = r == 1;
+    for (int i = 0;; i++) {
+        if ((r = param(req, resp, 0, "spanKind", i, v, sizeof(v))) < 0)
+            return;
+        if (r == 0)
+            break;
+        size_t k = 0;
+        while (k < 6 && strcmp(v, kinds[k]) != 0)
+            k++;
+        if (k == 6) {
+            bad_param(resp, 0, "spanKind", v, "unsupported span kind");
+            return;
+        }
+        p.kinds |= 1u << k;
+    }
+    if (p.kinds == 0)
+        p.kinds = 1u << 2; /* SPAN_KIND_SERVER, as Jaeger */
+    if (param_ms(req, resp, "endTs", ottr_now_ns() / 1000000, &p.end_ms) != 0 ||
+        param_ms(req, resp, "lookback", 3600000, &p.lookback_ms) != 0 ||
+        param_ms(req, resp, "step", 5000, &p.step_ms) != 0 ||
+        param_ms(req, resp, "ratePer", 600000, &p.rate_per_ms) != 0)
+        return;
+    if (what == QUERY_RED_LATENCIES) {
+        char *end = NULL;
+        r = param(req, resp, 0, "quantile", 0, v, sizeof(v));
+        if (r < 0)
+            return;
+        p.quantile = r ? strtod(v, &end) : 0;
+        if (r == 0 || end == v || *end != '\0') {
+            bad_param(resp, 0, "quantile", v, "want a number from 0 to 1");
+            return;
+        }
+    }
+    char err[QUERY_ERRLEN];
+    ottr_status st = query_jaeger_metrics(q->st, &p, &resp->body, err, sizeof(err));
+    if (st == OTTR_ERR_TOO_LARGE) {
+        reply_error(resp, 0, 501, err); /* cannot be answered */
+        return;
+    }
+    finish(resp, 0, st, err);
+}
+
 /* The routes, on a query thread. */
 static void jaeger_query(void *ctx, const http_request *req, http_response *resp,
                          const query_budget *b)
@@ -388,6 +493,22 @@ static void jaeger_query(void *ctx, const http_request *req, http_response *resp
     }
     if (strcmp(path, "/api/dependencies") == 0) {
         handle_dependencies(q, req, resp);
+        return;
+    }
+    if (strncmp(path, "/api/metrics/", 13) == 0) {
+        const char *what = path + 13;
+        if (strcmp(what, "latencies") == 0) {
+            handle_metrics(q, req, resp, QUERY_RED_LATENCIES);
+        } else if (strcmp(what, "calls") == 0) {
+            handle_metrics(q, req, resp, QUERY_RED_CALLS);
+        } else if (strcmp(what, "errors") == 0) {
+            handle_metrics(q, req, resp, QUERY_RED_ERRORS);
+        } else if (strcmp(what, "minstep") == 0) {
+            query_jaeger_min_step(&resp->body);
+            finish(resp, 0, OTTR_OK, "");
+        } else { /* the UI shows its setup page on 501 */
+            reply_error(resp, 0, 501, "this metrics query is not implemented");
+        }
         return;
     }
     reply_error(resp, v3, 404, "not found");

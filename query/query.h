@@ -162,6 +162,34 @@ typedef struct query_jaeger_search_params {
 ottr_status query_jaeger_search(store *st, const query_jaeger_search_params *p, ottr_buf *out,
                                 char *err, size_t errlen);
 
+/* Jaeger's metrics API (GET /api/metrics/{latencies,calls,errors}) over the
+ * store's per-minute span metrics: one Jaeger MetricFamily (not enveloped). */
+typedef enum query_red {
+    QUERY_RED_LATENCIES = 0,
+    QUERY_RED_CALLS = 1,
+    QUERY_RED_ERRORS = 2,
+} query_red;
+
+typedef struct query_jaeger_metrics_params {
+    query_red what;
+    const char *const *services; /* at least one */
+    size_t nservices;
+    bool group_by_operation;
+    unsigned kinds;       /* bit (1 << OTLP SpanKind) per wanted kind */
+    uint64_t end_ms;      /* Unix milliseconds */
+    uint64_t lookback_ms; /* points from end - lookback to end */
+    uint64_t step_ms;     /* between points */
+    uint64_t rate_per_ms; /* the window of each point, whole minutes (at least one) */
+    double quantile;      /* latencies: 0..1 */
+} query_jaeger_metrics_params;
+
+/* OTTR_ERR_INVALID for bad parameters (or over 11,000 points), and
+ * OTTR_ERR_TOO_LARGE when the answer would hold too many counters. */
+ottr_status query_jaeger_metrics(store *st, const query_jaeger_metrics_params *p, ottr_buf *out,
+                                 char *err, size_t errlen);
+/* GET /api/metrics/minstep: the resolution of the series, in milliseconds. */
+void query_jaeger_min_step(ottr_buf *out);
+
 /* /api/services: data:["svc",...]. */
 ottr_status query_jaeger_services(store *st, ottr_buf *out, char *err, size_t errlen);
 /* /api/services/{s}/operations (|detailed| false: data:["op",...]) and

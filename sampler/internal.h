@@ -354,6 +354,10 @@ void sampler_spanmetrics_observe(spanmetrics *m, const otlp_span_ref *spans, siz
 void sampler_spanmetrics_observe_batch(spanmetrics *m, const otlp_batch *b);
 void sampler_spanmetrics_render(spanmetrics *m, ottr_buf *out);
 size_t sampler_spanmetrics_series(spanmetrics *m);
+/* Writes the per-minute counts gathered since the last flush to the store
+ * (kept for the next flush when the write fails) and makes |now_ns| the
+ * current minute: later spans that end after it, or have no end, count in it. */
+ottr_status sampler_spanmetrics_flush(spanmetrics *m, store *st, uint64_t now_ns);
 
 /* ------------------------------------------------------------------ service graph */
 

@@ -417,6 +417,7 @@ static void housekeeping(sampler *s, uint64_t now, bool force)
      * dependency map is at most a second behind. */
     if (sampler_servicegraph_flush(s->sg, s->st, minute + 1) == OTTR_OK)
         s->flushed_minute = minute;
+    (void)sampler_spanmetrics_flush(s->sm, s->st, now);
     reclaim(s);
     update_keep_ratio(s);
     ottr_gauge_set(s->m_buffered, (double)atomic_load(&s->ntraces));
@@ -535,6 +536,8 @@ void sampler_stop(sampler *s)
         (void)sampler_writer_drain(&s->w);
     if (sampler_servicegraph_flush(s->sg, s->st, UINT32_MAX) != OTTR_OK)
         OTTR_WARN("sampler", "could not persist the last service graph counts");
+    if (sampler_spanmetrics_flush(s->sm, s->st, now) != OTTR_OK)
+        OTTR_WARN("sampler", "could not persist the last span metrics");
     reclaim(s);
     s->started = false;
 }

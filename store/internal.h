@@ -62,6 +62,7 @@ extern const char *const store_cf_names[CF_COUNT];
 #define GRAPH_VALUE_LEN (GRAPH_NCOUNTERS * 8)
 #define GRAPH_KIND_EDGE 'e'
 #define GRAPH_KIND_NODE 'v'
+#define GRAPH_KIND_SPAN 'm' /* per-minute span metrics (store/spanmetrics.c) */
 /* Hour roll-ups live beside the minute records under minute = HOUR_FLAG | hour. */
 #define GRAPH_HOUR_FLAG 0x80000000u
 
@@ -253,6 +254,12 @@ size_t store_key_edge_names(uint8_t *out, const store_edge *e);
 size_t store_key_graph(uint8_t *out, size_t cap, uint32_t minute, uint8_t kind,
                        const uint8_t *names, size_t nlen);
 
+/* The names of a span-metrics series' key: service 0x00 name 0x00 kind-digit
+ * (service cut at 255 bytes, name at 511), into |out| (at least 770 bytes).
+ * Returns the length. */
+#define SPAN_SERIES_NAMES_MAX 770
+size_t store_key_span_series_names(uint8_t *out, const char *service, const char *name, int kind);
+
 /* ---- summary.c ---- */
 
 /* A summary being built from spans; services beyond STORE_MAX_SERVICES are
@@ -412,6 +419,12 @@ uint32_t store_retention_cutoff_sec(const store *s);
 /* ---- graph.c ---- */
 
 rocksdb_mergeoperator_t *store_graph_merge_operator_create(void);
+/* Graph counter records: the value of |calls| ... |sum_s| in |v| (GRAPH_VALUE_LEN),
+ * and back. */
+void store_graph_value(uint8_t *v, uint64_t calls, uint64_t errors, const uint64_t *lat,
+                       double sum_s);
+void store_graph_counters(const char *v, uint64_t *calls, uint64_t *errors, uint64_t *lat,
+                          double *sum_s);
 
 /* ---- misc ---- */
 

@@ -1,5 +1,6 @@
 /* store/keys.c - the key layouts of the pending, traces, index, tags and edges
- * families: every key is assembled here. */
+ * families (graph edges, nodes and span-metric series): every key is assembled
+ * here. */
 #include <string.h>
 
 #include "store/internal.h"
@@ -128,4 +129,15 @@ size_t store_key_graph(uint8_t *out, size_t cap, uint32_t minute, uint8_t kind,
     if (nlen)
         memcpy(out + 5, names, nlen);
     return 5 + nlen;
+}
+
+size_t store_key_span_series_names(uint8_t *out, const char *service, const char *name, int kind)
+{
+    size_t a = strnlen(service, 255), b = strnlen(name, 511);
+    memcpy(out, service, a);
+    out[a] = 0;
+    memcpy(out + a + 1, name, b);
+    out[a + 1 + b] = 0;
+    out[a + b + 2] = (uint8_t)('0' + (kind < 0 || kind > 5 ? 0 : kind));
+    return a + b + 3;
 }

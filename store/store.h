@@ -13,6 +13,7 @@
  *             arrival sec (4) when the start lies over an hour from the arrival
  *   tags      scope(1) | key | 0x00 | value                   -> last seen sec (4)
  *   edges     minute(4) | kind(1) | names                     -> counters (merge)
+ *             (service-graph edges and nodes, and per-minute span metrics)
  * Seconds are 32-bit: start times from 2106-02-07T06:28:15Z on share the last
  * second, and searches settle such traces on their exact start (summary).
  * A chunk is one or more ResourceSpans, each framed as field 1 of TracesData, so a
@@ -235,6 +236,34 @@ typedef int (*store_edge_fn)(void *ctx, const store_edge *e);
 typedef int (*store_node_fn)(void *ctx, const store_node *n);
 ottr_status store_graph(store *s, uint32_t from_minute, uint32_t to_minute, store_edge_fn efn,
                         store_node_fn nfn, void *ctx);
+
+/* One series of span metrics in one minute (or hour): the spans of |service|
+ * named |name| of OTLP SpanKind |kind|, counted before sampling. */
+typedef struct store_span_series {
+    uint32_t minute;     /* Unix seconds / 60 (the hour, Unix seconds / 3600, in hour reads) */
+    const char *service; /* NUL-terminated; owned by the caller (add) or the store (read) */
+    const char *name;
+    uint8_t kind; /* 0..5 */
+    uint64_t calls;
+    uint64_t errors; /* spans with status ERROR */
+    uint64_t latency[STORE_LAT_BUCKETS];
+    double latency_sum_s;
+} store_span_series;
+
+/* Adds |n| series to their minute buckets (and hour roll-ups) with the merge
+ * operator: adding twice counts twice. Names past 255 (service) or 511 (name)
+ * bytes are cut. Returns OTTR_OK, OTTR_ERR_INVALID (a minute past 2^31),
+ * OTTR_ERR_IO. */
+ottr_status store_add_span_metrics(store *s, const store_span_series *m, size_t n);
+
+/* Calls |fn| for every stored series of |service| (NULL = every service) in
+ * minutes [from, to], minute by minute (within a minute by service, name,
+ * kind); with |hours| true, |from| and |to| are hours and the hour roll-ups are
+ * read. Minutes past the retention are left out. The strings live for the call.
+ * |fn| returns 0 to go on. */
+typedef int (*store_span_series_fn)(void *ctx, const store_span_series *m);
+ottr_status store_span_metrics(store *s, uint32_t from, uint32_t to, bool hours,
+                               const char *service, store_span_series_fn fn, void *ctx);
 
 /* ---- operations ---- */
 
