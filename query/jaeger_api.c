@@ -80,9 +80,11 @@ static int parse_id(const char *id, uint8_t tid[16], char *err, size_t errlen)
 }
 
 /* Appends the traces of |ids| found: in Jaeger's model (|v3| false) or as
- * ResourceSpans items (|v3| true). */
+ * ResourceSpans items (|v3| true). With |missing| (may be NULL), each ID not
+ * found adds an error item to it ({"msg","traceID"}, comma-separated) and no
+ * trace found is no error. */
 static ottr_status by_ids(store *st, const char *const *ids, size_t nids, bool v3, ottr_buf *out,
-                          size_t *found, char *err, size_t errlen)
+                          ottr_buf *missing, size_t *found, char *err, size_t errlen)
 {
     ottr_arena a;
     ottr_arena_init(&a, 256 * 1024, query_arena_limit(st));
@@ -100,8 +102,15 @@ static ottr_status by_ids(store *st, const char *const *ids, size_t nids, bool v
         store_trace_summary sum;
         ottr_arena_reset(&a);
         ottr_status c = load(st, tid, &a, &raw, &t, &sum, err, errlen);
-        if (c == OTTR_ERR_NOTFOUND)
+        if (c == OTTR_ERR_NOTFOUND) {
+            if (missing) {
+                ottr_buf_puts(missing, missing->len ? ",{\"msg\":\"trace not found\",\"traceID\":"
+                                                    : "{\"msg\":\"trace not found\",\"traceID\":");
+                query_jaeger_trace_id(missing, tid, 16);
+                ottr_buf_putc(missing, '}');
+            }
             continue;
+        }
         if (c != OTTR_OK) {
             code = c;
             break;
@@ -120,34 +129,52 @@ static ottr_status by_ids(store *st, const char *const *ids, size_t nids, bool v
     }
     ottr_buf_free(&raw);
     ottr_arena_free(&a);
-    if (code == OTTR_OK && *found == 0) {
+    if (code == OTTR_OK && *found == 0 && missing == NULL) {
         snprintf(err, errlen, "trace not found");
         code = OTTR_ERR_NOTFOUND;
     }
     return code;
 }
 
+/* The classic answer for |ids|: with |errors|, IDs not found are listed in
+ * "errors" (a search by IDs); without, none found is OTTR_ERR_NOTFOUND. */
+static ottr_status classic_by_ids(store *st, const char *const *ids, size_t nids, bool errors,
+                                  ottr_buf *out, char *err, size_t errlen)
+{
+    ottr_buf body = {0}, missing = {0};
+    size_t found;
+    err[0] = '\0';
+    ottr_status code =
+        by_ids(st, ids, nids, false, &body, errors ? &missing : NULL, &found, err, errlen);
+    if (code == OTTR_OK) {
+        ottr_buf_puts(out, "{\"data\":[");
+        ottr_buf_append(out, body.data, body.len);
+        ottr_buf_putc(out, ']');
+        if (missing.len) {
+            ottr_buf_printf(out, ",\"total\":%zu,\"limit\":0,\"offset\":0,\"errors\":[", found);
+            ottr_buf_append(out, missing.data, missing.len);
+            ottr_buf_puts(out, "]}");
+        } else {
+            envelope_end(out, found);
+        }
+        code = oom_status(out, err, errlen);
+        if (code == OTTR_OK && missing.oom)
+            code = OTTR_ERR_NOMEM;
+    }
+    ottr_buf_free(&body);
+    ottr_buf_free(&missing);
+    return code;
+}
+
 ottr_status query_jaeger_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen)
 {
-    return query_jaeger_traces_by_ids(st, &id, 1, out, err, errlen);
+    return classic_by_ids(st, &id, 1, false, out, err, errlen);
 }
 
 ottr_status query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t nids,
                                        ottr_buf *out, char *err, size_t errlen)
 {
-    ottr_buf body = {0};
-    size_t found;
-    err[0] = '\0';
-    ottr_status code = by_ids(st, ids, nids, false, &body, &found, err, errlen);
-    if (code == OTTR_OK) {
-        ottr_buf_puts(out, "{\"data\":[");
-        ottr_buf_append(out, body.data, body.len);
-        ottr_buf_putc(out, ']');
-        envelope_end(out, found);
-        code = oom_status(out, err, errlen);
-    }
-    ottr_buf_free(&body);
-    return code;
+    return classic_by_ids(st, ids, nids, true, out, err, errlen);
 }
 
 ottr_status query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char *err,
@@ -156,7 +183,7 @@ ottr_status query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char
     ottr_buf body = {0};
     size_t found;
     err[0] = '\0';
-    ottr_status code = by_ids(st, &id, 1, true, &body, &found, err, errlen);
+    ottr_status code = by_ids(st, &id, 1, true, &body, NULL, &found, err, errlen);
     if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"result\":{\"resourceSpans\":[");
         ottr_buf_append(out, body.data, body.len);

@@ -131,8 +131,9 @@ void query_jaeger_v3_error(ottr_buf *out, int code, const char *msg);
 /* /api/traces/{id}: data:[trace] in Jaeger's model; OTTR_ERR_NOTFOUND when
  * unknown. */
 ottr_status query_jaeger_trace(store *st, const char *id, ottr_buf *out, char *err, size_t errlen);
-/* /api/traces?traceID=a&traceID=b: the traces found; OTTR_ERR_NOTFOUND when
- * none is. */
+/* /api/traces?traceID=a&traceID=b: the traces found in "data", and for each ID
+ * not found {"msg":"trace not found","traceID":id} in "errors" (OTTR_OK even
+ * when none is found, as Jaeger answers). */
 ottr_status query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t nids,
                                        ottr_buf *out, char *err, size_t errlen);
 

@@ -281,6 +281,10 @@ static void test_jaeger_trace(void **state)
     const char *ids[] = {FX_TRACE_B, "ffff", FX_TRACE_D};
     GOLDEN("jaeger_traces_by_ids",
            query_jaeger_traces_by_ids(g_st, ids, 3, &out, err, sizeof(err)));
+    /* None found: still an answer, with an error per ID. */
+    const char *gone[] = {"ffff", "00000000000000010000000000000002"};
+    GOLDEN("jaeger_traces_by_ids_none",
+           query_jaeger_traces_by_ids(g_st, gone, 2, &out, err, sizeof(err)));
     GOLDEN("jaeger_v3_trace_D", query_jaeger_v3_trace(g_st, FX_TRACE_D, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_NOTFOUND, "trace not found",
                  query_jaeger_trace(g_st, "ffff", &out, err, sizeof(err)));
