@@ -422,11 +422,33 @@ static void handle_metrics(ottrd_query_ctx *q, const http_request *req, http_res
     finish(resp, 0, st, err);
 }
 
-/* The routes, on a query thread. */
+static void jaeger_route(ottrd_query_ctx *q, const http_request *req, http_response *resp,
+                         const query_budget *b);
+
+/* The routes, on a query thread; answers of the classic API indented on
+ * prettyPrint (any value but "false", as Jaeger). */
 static void jaeger_query(void *ctx, const http_request *req, http_response *resp,
                          const query_budget *b)
 {
-    ottrd_query_ctx *q = ctx;
+    jaeger_route(ctx, req, resp, b);
+    char v[16];
+    if (resp->status != 200 || strncmp(req->path, "/api/v3/", 8) == 0 ||
+        http_param_str(req, "prettyPrint", 0, v, sizeof(v), NULL) != 1 || v[0] == '\0' ||
+        strcmp(v, "false") == 0)
+        return;
+    ottr_buf pretty = {0};
+    ottr_json_indent(&pretty, resp->body.data ? resp->body.data : "", resp->body.len, "    ");
+    if (pretty.oom) {
+        ottr_buf_free(&pretty);
+        return; /* the compact answer is still an answer */
+    }
+    ottr_buf_free(&resp->body);
+    resp->body = pretty;
+}
+
+static void jaeger_route(ottrd_query_ctx *q, const http_request *req, http_response *resp,
+                         const query_budget *b)
+{
     const char *path = req->path;
     int v3 = strncmp(path, "/api/v3/", 8) == 0;
     char err[QUERY_ERRLEN];
@@ -495,6 +517,12 @@ static void jaeger_query(void *ctx, const http_request *req, http_response *resp
         handle_dependencies(q, req, resp);
         return;
     }
+    if (strcmp(path, "/api/transform") == 0) {
+        code = query_jaeger_transform(q->st, req->body ? (const char *)req->body : "",
+                                      req->body_len, &resp->body, err, sizeof(err));
+        finish(resp, 0, code, err);
+        return;
+    }
     if (strncmp(path, "/api/metrics/", 13) == 0) {
         const char *what = path + 13;
         if (strcmp(what, "latencies") == 0) {
@@ -527,7 +555,17 @@ void collector_routes_jaeger_handle(void *ctx, const http_request *req, http_res
         reply_error(resp, 0, 404, "not found");
         return;
     }
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+    if (strcmp(req->path, "/api/transform") == 0) {
+        if (strcmp(req->method, "POST") != 0) {
+            http_response_set_header(resp, "Allow", "POST");
+            reply_error(resp, 0, 405, "method not allowed: use POST");
+            return;
+        }
+        if (req->body_too_large) {
+            reply_error(resp, 0, 413, "the OTLP JSON document is too large");
+            return;
+        }
+    } else if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         http_response_set_header(resp, "Allow", "GET");
         reply_error(resp, strncmp(req->path, "/api/v3/", 8) == 0, 405,
                     "method not allowed: use GET");

@@ -188,6 +188,11 @@ typedef struct query_jaeger_metrics_params {
  * OTTR_ERR_TOO_LARGE when the answer would hold too many counters. */
 ottr_status query_jaeger_metrics(store *st, const query_jaeger_metrics_params *p, ottr_buf *out,
                                  char *err, size_t errlen);
+/* POST /api/transform: the OTLP JSON trace document |json| (|len| bytes) in
+ * Jaeger's model, {"data":[trace, ...]} one trace per trace ID. OTTR_ERR_INVALID
+ * when it is not an OTLP JSON trace (or over the query memory limit). */
+ottr_status query_jaeger_transform(store *st, const char *json, size_t len, ottr_buf *out,
+                                   char *err, size_t errlen);
 /* GET /api/metrics/minstep: the resolution of the series, in milliseconds. */
 void query_jaeger_min_step(ottr_buf *out);
 

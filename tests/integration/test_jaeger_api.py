@@ -1,0 +1,150 @@
+"""tests/integration/test_jaeger_api.py - what Jaeger UI gets from the classic
+API beyond search: POST /api/transform (the UI's OTLP JSON upload) answers
+Jaeger's model exactly; a traceID= list answers 200 with one error entry per
+trace not found (the compare view); prettyPrint indents as Jaeger does; span
+and process tags come sorted by key and flags are left out when zero."""
+import json
+import os
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Ottrd, wait_for  # noqa: E402
+
+TRACE = "5b8efff798038103d269b633813fc60c"
+SHORT = "0000000000000000d269b633813fc60c"
+MS = 1000000
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def kv(k, v):
+    if isinstance(v, int):
+        return {"key": k, "value": {"intValue": str(v)}}
+    return {"key": k, "value": {"stringValue": v}}
+
+
+def document(start):
+    spans = [
+        {"traceId": TRACE, "spanId": "eee19b7ec3c1b174", "name": "GET /cart", "kind": 2,
+         "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 5 * MS),
+         "attributes": [kv("zone", "b"), kv("http.status_code", 500), kv("az", "a")],
+         "status": {"code": 2, "message": "boom"},
+         "events": [{"timeUnixNano": str(start + MS), "name": "exception",
+                     "attributes": [kv("exception.type", "IOError"),
+                                    kv("exception.message", "reset")]}]},
+        {"traceId": TRACE, "spanId": "eee19b7ec3c1b175", "parentSpanId": "eee19b7ec3c1b174",
+         "name": "SELECT", "kind": 3, "flags": 1,
+         "startTimeUnixNano": str(start + MS), "endTimeUnixNano": str(start + 3 * MS)},
+        {"traceId": SHORT, "spanId": "aaa19b7ec3c1b174", "name": "tick",
+         "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + MS)},
+    ]
+    return {"resourceSpans": [{
+        "resource": {"attributes": [kv("service.name", "shop"), kv("host.name", "h1"),
+                                    kv("deployment.environment", "prod")]},
+        "scopeSpans": [{"scope": {"name": "lib", "version": "1.0"}, "spans": spans}]}]}
+
+
+def transformed(start):
+    us = start // 1000
+    tag = lambda k, t, v: {"key": k, "type": t, "value": v}  # noqa: E731
+    proc = {"p1": {"serviceName": "shop", "tags": [tag("deployment.environment", "string", "prod"),
+                                                   tag("host.name", "string", "h1")]}}
+    return {"data": [
+        {"traceID": TRACE, "spans": [
+            {"traceID": TRACE, "spanID": "eee19b7ec3c1b174", "operationName": "GET /cart",
+             "references": [], "startTime": us, "duration": 5000,
+             "tags": [tag("az", "string", "a"), tag("error", "bool", True),
+                      tag("http.status_code", "int64", 500),
+                      tag("otel.scope.name", "string", "lib"),
+                      tag("otel.scope.version", "string", "1.0"),
+                      tag("otel.status_code", "string", "ERROR"),
+                      tag("otel.status_description", "string", "boom"),
+                      tag("span.kind", "string", "server"), tag("zone", "string", "b")],
+             "logs": [{"timestamp": us + 1000, "fields": [
+                 tag("event", "string", "exception"),
+                 tag("exception.message", "string", "reset"),
+                 tag("exception.type", "string", "IOError")]}],
+             "processID": "p1", "warnings": None},
+            {"traceID": TRACE, "spanID": "eee19b7ec3c1b175", "flags": 1,
+             "operationName": "SELECT",
+             "references": [{"refType": "CHILD_OF", "traceID": TRACE,
+                             "spanID": "eee19b7ec3c1b174"}],
+             "startTime": us + 1000, "duration": 2000,
+             "tags": [tag("otel.scope.name", "string", "lib"),
+                      tag("otel.scope.version", "string", "1.0"),
+                      tag("span.kind", "string", "client")],
+             "logs": [], "processID": "p1", "warnings": None}],
+         "processes": proc, "warnings": None},
+        {"traceID": "d269b633813fc60c", "spans": [
+            {"traceID": "d269b633813fc60c", "spanID": "aaa19b7ec3c1b174",
+             "operationName": "tick", "references": [], "startTime": us, "duration": 1000,
+             "tags": [tag("otel.scope.name", "string", "lib"),
+                      tag("otel.scope.version", "string", "1.0")],
+             "logs": [], "processID": "p1", "warnings": None}],
+         "processes": proc, "warnings": None}],
+        "total": 0, "limit": 0, "offset": 0, "errors": None}
+
+
+def request(port, path, body=None, method="GET"):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=body,
+                                 headers={"Content-Type": "application/json"}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def main():
+    start = (time.time_ns() // MS - 60000) * MS
+    doc = json.dumps(document(start)).encode()
+    with Ottrd() as d:
+        J = d.jaeger_port
+        # Upload: converted, nothing stored.
+        code, body = request(J, "/api/transform", doc, "POST")
+        check(code == 200, "transform: %d %r" % (code, body[:200]))
+        got = json.loads(body)
+        check(got == transformed(start), "transform golden:\n%s" % json.dumps(got, indent=1))
+        code, body = request(J, "/api/transform", b"{\"resourceSpans\": 3", "POST")
+        check(code == 400 and json.loads(body)["errors"][0]["code"] == 400, "bad upload: 400")
+        code, _ = request(J, "/api/transform")
+        check(code == 405, "GET /api/transform: 405")
+        check(request(J, "/api/traces/" + TRACE)[0] == 404, "transform stores nothing")
+
+        # The same spans ingested: the stored trace reads the same.
+        code, _ = request(d.http_port, "/v1/traces", doc, "POST")
+        check(code == 200, "export")
+        wait_for(lambda: request(J, "/api/traces/" + TRACE)[0] == 200, what="the trace")
+        stored = json.loads(request(J, "/api/traces/" + TRACE)[1])
+        want = transformed(start)["data"][0]
+        check(stored["data"][0]["spans"] == want["spans"], "stored spans: sorted tags, flags")
+
+        # Compare view: one side missing.
+        path = "/api/traces?traceID=%s&traceID=%s" % (TRACE, "ffffffffffffffff")
+        code, body = request(J, path)
+        res = json.loads(body)
+        check(code == 200 and len(res["data"]) == 1, "one trace found: %d" % code)
+        check(res["errors"] == [{"msg": "trace not found", "traceID": "ffffffffffffffff"}],
+              "missing entry: %r" % res["errors"])
+        code, body = request(J, "/api/traces?traceID=abc&traceID=ABCDEF0123456789ABCDEF0123456789")
+        res = json.loads(body)
+        check(code == 200 and res["data"] == [], "none found: still 200")
+        check([e["traceID"] for e in res["errors"]] ==
+              ["0000000000000abc", "abcdef0123456789abcdef0123456789"], "IDs as Jaeger prints")
+
+        # prettyPrint: Go's MarshalIndent with four spaces.
+        code, body = request(J, "/api/traces?traceID=abc&prettyPrint=true")
+        check(body.decode() == json.dumps(json.loads(body), indent=4, separators=(",", ": ")),
+              "prettyPrint layout: %r" % body[:200])
+        code, body = request(J, "/api/services?prettyPrint=false")
+        check(b"\n" not in body, "prettyPrint=false is compact")
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
