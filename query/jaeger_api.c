@@ -234,8 +234,9 @@ static int jaeger_traceql(const query_jaeger_search_params *p, ottr_buf *q, char
             return -1;
         }
         ottr_buf_puts(q, " && ");
-        if (strcmp(k, "error") == 0 && (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)) {
-            ottr_buf_puts(q, v[0] == 't' ? "status=error" : "status!=error");
+        if (strcmp(k, "error") == 0 && strcmp(v, "true") == 0) {
+            /* The error tag Jaeger shows for status ERROR, or an attribute. */
+            ottr_buf_puts(q, "(status=error || .error=\"true\")");
         } else if (strcmp(k, "span.kind") == 0) {
             int kind = kind_from_word(v);
             if (kind < 0) {
@@ -256,10 +257,16 @@ static int jaeger_traceql(const query_jaeger_search_params *p, ottr_buf *q, char
             ottr_buf_puts(q, "statusMessage=");
             query_tq_quote(q, v);
         } else {
-            ottr_buf_putc(q, '.');
+            /* A tag, process tag or log field, by its text as Jaeger shows it. */
+            ottr_buf_puts(q, "(.");
             query_tq_quote(q, k);
             ottr_buf_putc(q, '=');
             query_tq_quote(q, v);
+            ottr_buf_puts(q, " || event.");
+            query_tq_quote(q, k);
+            ottr_buf_putc(q, '=');
+            query_tq_quote(q, v);
+            ottr_buf_putc(q, ')');
         }
     }
     if (p->min_duration_ns)

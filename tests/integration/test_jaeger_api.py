@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -23,6 +24,12 @@ def check(cond, what):
 
 
 def kv(k, v):
+    if isinstance(v, bool):
+        return {"key": k, "value": {"boolValue": v}}
+    if isinstance(v, float):
+        return {"key": k, "value": {"doubleValue": v}}
+    if isinstance(v, list):
+        return {"key": k, "value": {"arrayValue": {"values": [kv("", x)["value"] for x in v]}}}
     if isinstance(v, int):
         return {"key": k, "value": {"intValue": str(v)}}
     return {"key": k, "value": {"stringValue": v}}
@@ -39,6 +46,7 @@ def document(start):
                                     kv("exception.message", "reset")]}]},
         {"traceId": TRACE, "spanId": "eee19b7ec3c1b175", "parentSpanId": "eee19b7ec3c1b174",
          "name": "SELECT", "kind": 3, "flags": 1,
+         "attributes": [kv("ratio", 0.5), kv("list", ["a", 1]), kv("error", False)],
          "startTimeUnixNano": str(start + MS), "endTimeUnixNano": str(start + 3 * MS)},
         {"traceId": SHORT, "spanId": "aaa19b7ec3c1b174", "name": "tick",
          "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + MS)},
@@ -75,9 +83,10 @@ def transformed(start):
              "references": [{"refType": "CHILD_OF", "traceID": TRACE,
                              "spanID": "eee19b7ec3c1b174"}],
              "startTime": us + 1000, "duration": 2000,
-             "tags": [tag("otel.scope.name", "string", "lib"),
+             "tags": [tag("error", "bool", False), tag("list", "string", '["a",1]'),
+                      tag("otel.scope.name", "string", "lib"),
                       tag("otel.scope.version", "string", "1.0"),
-                      tag("span.kind", "string", "client")],
+                      tag("ratio", "float64", 0.5), tag("span.kind", "string", "client")],
              "logs": [], "processID": "p1", "warnings": None}],
          "processes": proc, "warnings": None},
         {"traceID": "d269b633813fc60c", "spans": [
@@ -123,6 +132,24 @@ def main():
         stored = json.loads(request(J, "/api/traces/" + TRACE)[1])
         want = transformed(start)["data"][0]
         check(stored["data"][0]["spans"] == want["spans"], "stored spans: sorted tags, flags")
+
+        # Tag search as Jaeger matches: floats and arrays by the text shown, log
+        # fields, error=false as a literal tag.
+        def found(tags):
+            path = "/api/traces?" + urllib.parse.urlencode(
+                {"service": "shop", "tags": json.dumps(tags), "lookback": "1h"})
+            code, body = request(J, path)
+            check(code == 200, "search %r: %d %r" % (tags, code, body[:200]))
+            return sorted(t["traceID"] for t in json.loads(body)["data"])
+        check(found({}) == sorted([TRACE, "d269b633813fc60c"]), "both traces")
+        check(found({"ratio": "0.5"}) == [TRACE], "float by its text")
+        check(found({"ratio": "0.50"}) == [], "float text is exact")
+        check(found({"list": '["a",1]'}) == [TRACE], "array by its JSON text")
+        check(found({"exception.type": "IOError"}) == [TRACE], "log field")
+        check(found({"exception.type": "IOError", "az": "a"}) == [TRACE], "log field and tag")
+        check(found({"error": "false"}) == [TRACE], "error=false: the literal tag only")
+        check(found({"error": "true"}) == [TRACE], "error=true: status error")
+        check(found({"host.name": "h1", "error": "true"}) == [TRACE], "process tag")
 
         # Compare view: one side missing.
         path = "/api/traces?traceID=%s&traceID=%s" % (TRACE, "ffffffffffffffff")
