@@ -15,6 +15,8 @@
 #define MAX_TRACE_IDS 64
 #define DAY_NS        (86400ull * 1000000000ull)
 
+static int parse_go_bool(const char *v);
+
 static void reply_error(http_response *resp, int v3, int code, const char *msg)
 {
     ottr_buf_reset(&resp->body);
@@ -312,8 +314,22 @@ static void handle_dependencies(ottrd_query_ctx *q, const http_request *req, htt
         end = ottr_now_ns();
     if (lookback == 0)
         lookback = DAY_NS;
+    /* service= (Jaeger's filter), virtualNodes=true (Ottr's databases and
+     * uninstrumented peers). */
+    char service[SEGMENT_MAX], virt[16];
+    int rs = param(req, resp, 0, "service", 0, service, sizeof(service));
+    int rv = rs < 0 ? -1 : param(req, resp, 0, "virtualNodes", 0, virt, sizeof(virt));
+    if (rs < 0 || rv < 0)
+        return;
+    int vn = rv && virt[0] ? parse_go_bool(virt) : 0;
+    if (vn < 0) {
+        bad_param(resp, 0, "virtualNodes", virt, "want true or false");
+        return;
+    }
     char err[QUERY_ERRLEN];
-    ottr_status st = query_jaeger_dependencies(q->st, end, lookback, &resp->body, err, sizeof(err));
+    ottr_status st =
+        query_jaeger_dependencies(q->st, end, lookback, rs && service[0] ? service : NULL, vn == 1,
+                                  &resp->body, err, sizeof(err));
     finish(resp, 0, st, err);
 }
 

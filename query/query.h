@@ -204,9 +204,11 @@ ottr_status query_jaeger_services(store *st, ottr_buf *out, char *err, size_t er
 ottr_status query_jaeger_operations(store *st, const char *service, const char *span_kind,
                                     bool detailed, ottr_buf *out, char *err, size_t errlen);
 /* /api/dependencies: data:[{"parent","child","callCount"}] over the minutes of
- * [end - lookback, end]. */
+ * [end - lookback, end]; with |service| (may be NULL) the links from or to it
+ * only; the database and uninstrumented-peer nodes only with |virtual_nodes|. */
 ottr_status query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookback_ns,
-                                      ottr_buf *out, char *err, size_t errlen);
+                                      const char *service, bool virtual_nodes, ottr_buf *out,
+                                      char *err, size_t errlen);
 
 /* /api/v3/traces/{id}: {"result":{"resourceSpans":[...]}}; OTTR_ERR_NOTFOUND
  * when unknown. */

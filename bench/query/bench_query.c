@@ -434,8 +434,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < ndeps; i++) {
         ottr_buf_reset(&out);
         uint64_t t0 = ottr_mono_ns();
-        rc_check(query_jaeger_dependencies(st, END_SEC * NS_PER_SEC, DAY_SEC * NS_PER_SEC, &out,
-                                           err, sizeof(err)),
+        rc_check(query_jaeger_dependencies(st, END_SEC * NS_PER_SEC, DAY_SEC * NS_PER_SEC, NULL,
+                                           false, &out, err, sizeof(err)),
                  "dependencies", err);
         ns[i] = ottr_mono_ns() - t0;
     }

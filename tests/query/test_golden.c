@@ -354,11 +354,19 @@ static void test_jaeger_discovery(void **state)
                  query_jaeger_operations(g_st, NULL, NULL, true, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "spanKind",
                  query_jaeger_operations(g_st, "cart", "bogus", true, &out, err, sizeof(err)));
-    GOLDEN("jaeger_dependencies",
+    GOLDEN("jaeger_dependencies", query_jaeger_dependencies(g_st, FX_T0 + 3600ull * 1000000000ull,
+                                                            24ull * 3600 * 1000000000ull, NULL,
+                                                            false, &out, err, sizeof(err)));
+    GOLDEN("jaeger_dependencies_virtual",
            query_jaeger_dependencies(g_st, FX_T0 + 3600ull * 1000000000ull,
-                                     24ull * 3600 * 1000000000ull, &out, err, sizeof(err)));
+                                     24ull * 3600 * 1000000000ull, NULL, true, &out, err,
+                                     sizeof(err)));
+    GOLDEN("jaeger_dependencies_cart",
+           query_jaeger_dependencies(g_st, FX_T0 + 3600ull * 1000000000ull,
+                                     24ull * 3600 * 1000000000ull, "cart", true, &out, err,
+                                     sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "lookback",
-                 query_jaeger_dependencies(g_st, FX_T0, 0, &out, err, sizeof(err)));
+                 query_jaeger_dependencies(g_st, FX_T0, 0, NULL, false, &out, err, sizeof(err)));
 }
 
 static void test_jaeger_error_bodies(void **state)
