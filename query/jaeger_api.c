@@ -361,6 +361,10 @@ static ottr_status search(store *st, const query_jaeger_search_params *p, bool v
         snprintf(err, errlen, "search failed: %s", ottr_status_str(rc));
         return rc;
     }
+    if (v3 && c.n == 0 && s.cut == QUERY_CUT_NONE) {
+        snprintf(err, errlen, "No traces found"); /* api_v3 answers 404 */
+        return OTTR_ERR_NOTFOUND;
+    }
     return oom_status(out, err, errlen);
 }
 
@@ -420,9 +424,14 @@ ottr_status query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t
     qstrs l = {0};
     ottr_status code = services(st, &l, err, errlen);
     if (code == OTTR_OK) {
-        ottr_buf_puts(out, "{\"services\":");
-        put_strs(out, &l);
-        ottr_buf_putc(out, '}');
+        /* Protobuf's JSON leaves an empty list out. */
+        if (l.n) {
+            ottr_buf_puts(out, "{\"services\":");
+            put_strs(out, &l);
+            ottr_buf_putc(out, '}');
+        } else {
+            ottr_buf_puts(out, "{}");
+        }
         code = oom_status(out, err, errlen);
     }
     query_strs_free(&l);
@@ -433,6 +442,7 @@ typedef struct ops_ctx {
     ottr_buf *out;
     int kind;      /* -1 = any */
     bool detailed; /* {"name","spanKind"} objects, else names */
+    bool v3;       /* api_v3: an empty spanKind is left out */
     size_t n;
     char last[1024]; /* names arrive sorted: skip repeats when listing names */
 } ops_ctx;
@@ -452,8 +462,10 @@ static int on_op(void *ctx, const char *name, int kind)
     if (o->detailed) {
         ottr_buf_puts(o->out, "{\"name\":");
         otlp_json_str(o->out, name);
-        ottr_buf_puts(o->out, ",\"spanKind\":");
-        otlp_json_str(o->out, jaeger_kind(kind));
+        if (!o->v3 || jaeger_kind(kind)[0]) {
+            ottr_buf_puts(o->out, ",\"spanKind\":");
+            otlp_json_str(o->out, jaeger_kind(kind));
+        }
         ottr_buf_putc(o->out, '}');
     } else {
         otlp_json_str(o->out, name);
@@ -462,7 +474,7 @@ static int on_op(void *ctx, const char *name, int kind)
 }
 
 static ottr_status operations(store *st, const char *service, const char *span_kind, bool detailed,
-                              ottr_buf *out, size_t *n, char *err, size_t errlen)
+                              bool v3, ottr_buf *out, size_t *n, char *err, size_t errlen)
 {
     if (service == NULL || service[0] == '\0') {
         snprintf(err, errlen, "parameter 'service' is required");
@@ -473,6 +485,7 @@ static ottr_status operations(store *st, const char *service, const char *span_k
     o.out = out;
     o.kind = -1;
     o.detailed = detailed;
+    o.v3 = v3;
     if (span_kind && span_kind[0]) {
         o.kind = kind_from_word(span_kind);
         if (o.kind < 0) {
@@ -497,7 +510,7 @@ ottr_status query_jaeger_operations(store *st, const char *service, const char *
 {
     ottr_buf body = {0};
     size_t n = 0;
-    ottr_status code = operations(st, service, span_kind, detailed, &body, &n, err, errlen);
+    ottr_status code = operations(st, service, span_kind, detailed, false, &body, &n, err, errlen);
     if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"data\":[");
         ottr_buf_append(out, body.data, body.len);
@@ -514,11 +527,11 @@ ottr_status query_jaeger_v3_operations(store *st, const char *service, const cha
 {
     ottr_buf body = {0};
     size_t n = 0;
-    ottr_status code = operations(st, service, span_kind, true, &body, &n, err, errlen);
+    ottr_status code = operations(st, service, span_kind, true, true, &body, &n, err, errlen);
     if (code == OTTR_OK) {
-        ottr_buf_puts(out, "{\"operations\":[");
+        ottr_buf_puts(out, n ? "{\"operations\":[" : "{");
         ottr_buf_append(out, body.data, body.len);
-        ottr_buf_puts(out, "]}");
+        ottr_buf_puts(out, n ? "]}" : "}");
         code = oom_status(out, err, errlen);
     }
     ottr_buf_free(&body);

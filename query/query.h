@@ -214,12 +214,14 @@ ottr_status query_jaeger_dependencies(store *st, uint64_t end_ns, uint64_t lookb
  * when unknown. */
 ottr_status query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char *err,
                                   size_t errlen);
-/* /api/v3/traces?query.*: every matching trace's resourceSpans in one result. */
+/* /api/v3/traces?query.*: every matching trace's resourceSpans in one result;
+ * OTTR_ERR_NOTFOUND ("No traces found") when none matches, as Jaeger answers. */
 ottr_status query_jaeger_v3_search(store *st, const query_jaeger_search_params *p, ottr_buf *out,
                                    char *err, size_t errlen);
-/* /api/v3/services: {"services":[...]}. */
+/* /api/v3/services: {"services":[...]}, {} when none (protobuf JSON). */
 ottr_status query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t errlen);
-/* /api/v3/operations?service=&span_kind=: {"operations":[{"name","spanKind"}]}. */
+/* /api/v3/operations?service=&span_kind=: {"operations":[{"name","spanKind"}]},
+ * spanKind left out when unspecified, {} when none (protobuf JSON). */
 ottr_status query_jaeger_v3_operations(store *st, const char *service, const char *span_kind,
                                        ottr_buf *out, char *err, size_t errlen);
 

@@ -184,6 +184,30 @@ def main():
         check(deps(now_ms, 3600000, "&service=api") == [("web", "api", 1)], "service filter")
         check(deps(now_ms, 3600000, "&service=nobody") == [], "service filter: none")
 
+        # api_v3 (newer UIs): protobuf JSON shapes.
+        v3 = lambda path: (lambda r: (r[0], json.loads(r[1])))(request(J, path))  # noqa: E731
+        code, ops = v3("/api/v3/operations?service=shop")
+        check(code == 200 and ops == {"operations": [
+            {"name": "GET /cart", "spanKind": "server"}, {"name": "SELECT", "spanKind": "client"},
+            {"name": "tick"}]}, "v3 operations: %r" % ops)
+        check(v3("/api/v3/operations?service=shop&span_kind=client")[1] ==
+              {"operations": [{"name": "SELECT", "spanKind": "client"}]}, "v3 span_kind")
+        check(v3("/api/v3/operations?service=nobody") == (200, {}), "v3 no operations: {}")
+        code, svcs = v3("/api/v3/services")
+        check(code == 200 and "shop" in svcs["services"], "v3 services")
+        for tid in (SHORT, "d269b633813fc60c", "D269B633813FC60C"):
+            code, tr = v3("/api/v3/traces/" + tid)
+            spans = [x for rs in tr["result"]["resourceSpans"] for ss in rs["scopeSpans"]
+                     for x in ss["spans"]]
+            check(code == 200 and [x["traceId"] for x in spans] == [SHORT],
+                  "v3 trace %s: hex traceId of 32 digits" % tid)
+        code, e = v3("/api/v3/traces/" + "f" * 32)
+        check(code == 404 and e["error"]["httpCode"] == 404, "v3 trace not found: %r" % e)
+        code, e = v3("/api/v3/traces?query.service_name=nobody")
+        check(code == 404 and e["error"]["message"] == "No traces found", "v3 search none: %r" % e)
+        code, e = v3("/api/v3/traces/xyz")
+        check(code == 400 and e["error"]["httpCode"] == 400, "v3 bad trace_id")
+
         # Compare view: one side missing.
         path = "/api/traces?traceID=%s&traceID=%s" % (TRACE, "ffffffffffffffff")
         code, body = request(J, path)

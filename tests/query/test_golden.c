@@ -326,6 +326,9 @@ static void test_jaeger_search(void **state)
            jsearch("worker", NULL, NULL, 0, 0, 0, 1, 0, &out, err, sizeof(err)));
     GOLDEN("jaeger_v3_search",
            jsearch("queue", "publish orders", NULL, 0, 0, 0, 0, 1, &out, err, sizeof(err)));
+    /* api_v3: no trace found is a 404, as Jaeger answers. */
+    EXPECT_ERROR(OTTR_ERR_NOTFOUND, "No traces found",
+                 jsearch("queue", "nothing", NULL, 0, 0, 0, 0, 1, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "'service' is required",
                  jsearch(NULL, NULL, NULL, 0, 0, 0, 0, 0, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "maxDuration",
@@ -350,6 +353,11 @@ static void test_jaeger_discovery(void **state)
     GOLDEN("jaeger_v3_services", query_jaeger_v3_services(g_st, &out, err, sizeof(err)));
     GOLDEN("jaeger_v3_operations",
            query_jaeger_v3_operations(g_st, "worker", NULL, &out, err, sizeof(err)));
+    /* Unspecified kinds and empty lists are left out, as protobuf's JSON does. */
+    GOLDEN("jaeger_v3_operations_unknown",
+           query_jaeger_v3_operations(g_st, "unknown_service", NULL, &out, err, sizeof(err)));
+    GOLDEN("jaeger_v3_operations_none",
+           query_jaeger_v3_operations(g_st, "nobody", NULL, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "'service' is required",
                  query_jaeger_operations(g_st, NULL, NULL, true, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "spanKind",
