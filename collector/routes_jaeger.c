@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "collector/collector.h"
 #include "query/query.h"
@@ -397,19 +398,26 @@ static void handle_metrics(ottrd_query_ctx *q, const http_request *req, http_res
         return;
     }
     p.group_by_operation = r == 1;
+    /* spanKind: repeated, each a word as Jaeger UI sends it ("server") or an
+     * OpenTelemetry name ("SPAN_KIND_SERVER"), or a comma-separated list of
+     * those (older Jaeger versions). */
+    char kv[256];
     for (int i = 0;; i++) {
-        if ((r = param(req, resp, 0, "spanKind", i, v, sizeof(v))) < 0)
+        if ((r = param(req, resp, 0, "spanKind", i, kv, sizeof(kv))) < 0)
             return;
         if (r == 0)
             break;
-        size_t k = 0;
-        while (k < 6 && strcmp(v, kinds[k]) != 0)
-            k++;
-        if (k == 6) {
-            bad_param(resp, 0, "spanKind", v, "unsupported span kind");
-            return;
+        for (char *save = NULL, *w = strtok_r(kv, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+            const char *word = strncmp(w, "SPAN_KIND_", 10) == 0 ? w + 10 : w;
+            size_t k = 0;
+            while (k < 6 && strcasecmp(word, kinds[k] + 10) != 0)
+                k++;
+            if (k == 6) {
+                bad_param(resp, 0, "spanKind", w, "unsupported span kind");
+                return;
+            }
+            p.kinds |= 1u << k;
         }
-        p.kinds |= 1u << k;
     }
     if (p.kinds == 0)
         p.kinds = 1u << 2; /* SPAN_KIND_SERVER, as Jaeger */

@@ -122,10 +122,14 @@ def expect_series(d, m):
     check(svc["name"] == "service_call_rate", "ungrouped name")
     check(round(point_at(svc, {"service_name": "shop"}, m - 2) * 60, 9) == 15, "shop m-2")
 
-    client = metrics(d, "calls", service="shop", spanKind="SPAN_KIND_CLIENT", **base)
-    check(round(point_at(client, {"service_name": "shop"}, m - 2) * 60, 9) == 3, "client spans")
-    both = metrics(d, "calls", service=["shop", "other"],
-                   spanKind=["SPAN_KIND_SERVER", "SPAN_KIND_CONSUMER"], **base)
+    # spanKind as Jaeger UI sends it ("client"), as OpenTelemetry names it, or a list.
+    for kind in ("client", "SPAN_KIND_CLIENT"):
+        client = metrics(d, "calls", service="shop", spanKind=kind, **base)
+        check(round(point_at(client, {"service_name": "shop"}, m - 2) * 60, 9) == 3,
+              "client spans (%s)" % kind)
+    listed = metrics(d, "calls", service="shop", spanKind="server,client", **base)
+    check(round(point_at(listed, {"service_name": "shop"}, m - 2) * 60, 9) == 18, "kind list")
+    both = metrics(d, "calls", service=["shop", "other"], spanKind=["server", "consumer"], **base)
     check(round(point_at(both, {"service_name": "other"}, m - 3) * 60, 9) == 7, "consumer spans")
     check(round(point_at(both, {"service_name": "shop"}, m - 3) * 60, 9) == 4, "shop m-3")
 
@@ -181,7 +185,7 @@ def errors(d):
     check(e["data"] is None and e["errors"][0]["code"] == 501, "501 envelope: %r" % e)
     e = get(d, "/api/metrics/calls", want=400)
     check("service" in e["errors"][0]["msg"], "missing service: %r" % e)
-    get(d, "/api/metrics/calls?service=shop&spanKind=SERVER", want=400)
+    get(d, "/api/metrics/calls?service=shop&spanKind=sideways", want=400)
     get(d, "/api/metrics/latencies?service=shop", want=400)  # no quantile
     get(d, "/api/metrics/latencies?service=shop&quantile=2", want=400)
     get(d, "/api/metrics/calls?service=shop&groupByOperation=maybe", want=400)
