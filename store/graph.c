@@ -115,6 +115,15 @@ static void merge_both(store *s, rocksdb_writebatch_t *wb, uint32_t minute, uint
                                 GRAPH_VALUE_LEN);
 }
 
+void store_graph_batch_edge(store *s, rocksdb_writebatch_t *wb, uint32_t minute,
+                            const store_edge *e)
+{
+    uint8_t names[256], val[GRAPH_VALUE_LEN];
+    size_t n = store_key_edge_names(names, e);
+    store_graph_value(val, e->calls, e->failed, e->latency, e->latency_sum_s);
+    merge_both(s, wb, minute, GRAPH_KIND_EDGE, names, n, val);
+}
+
 ottr_status store_add_graph(store *s, uint32_t minute, const store_edge *edges, size_t nedges,
                             const store_node *nodes, size_t nnodes)
 {
@@ -123,13 +132,9 @@ ottr_status store_add_graph(store *s, uint32_t minute, const store_edge *edges, 
     if (nedges == 0 && nnodes == 0)
         return OTTR_OK;
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    uint8_t names[256], val[GRAPH_VALUE_LEN];
-    for (size_t i = 0; i < nedges; i++) {
-        const store_edge *e = &edges[i];
-        size_t n = store_key_edge_names(names, e);
-        store_graph_value(val, e->calls, e->failed, e->latency, e->latency_sum_s);
-        merge_both(s, wb, minute, GRAPH_KIND_EDGE, names, n, val);
-    }
+    uint8_t val[GRAPH_VALUE_LEN];
+    for (size_t i = 0; i < nedges; i++)
+        store_graph_batch_edge(s, wb, minute, &edges[i]);
     for (size_t i = 0; i < nnodes; i++) {
         const store_node *nd = &nodes[i];
         size_t n = strnlen(nd->service, sizeof(nd->service));

@@ -425,6 +425,9 @@ void store_graph_value(uint8_t *v, uint64_t calls, uint64_t errors, const uint64
                        double sum_s);
 void store_graph_counters(const char *v, uint64_t *calls, uint64_t *errors, uint64_t *lat,
                           double *sum_s);
+/* Adds edge |e| to minute |minute| (and its hour) in |wb|, by the merge operator. */
+void store_graph_batch_edge(store *s, rocksdb_writebatch_t *wb, uint32_t minute,
+                            const store_edge *e);
 
 /* ---- misc ---- */
 

@@ -210,7 +210,9 @@ ottr_status store_operations(store *s, const char *service, store_op_fn fn, void
 typedef struct store_edge {
     char client[96];
     char server[96];
-    char connection_type[24]; /* "", "messaging_system", "database", "virtual_node" */
+    char connection_type[24]; /* "", "messaging_system", "database", "virtual_node", or
+                               * "direct": a parent -> child pair of two services among
+                               * kept spans that is no client/server pair (keep time) */
     uint64_t calls;
     uint64_t failed;
     uint64_t latency[STORE_LAT_BUCKETS]; /* server-side latency counts */

@@ -182,6 +182,24 @@ def main():
         check(("web", "api", 1) in deps(now_ms, 3600000, "&virtualNodes=true"), "virtualNodes")
         check(request(J, "/api/dependencies?virtualNodes=maybe")[0] == 400, "virtualNodes=maybe")
         check(deps(now_ms, 3600000, "&service=api") == [("web", "api", 1)], "service filter")
+
+        # A server span right under another service's server span (no client span
+        # between): a call for Jaeger, from the kept trace; not in Tempo's graph.
+        gw = [{"traceId": "%032x" % 78, "spanId": "%016x" % 1, "name": "GET /", "kind": 2,
+               "startTimeUnixNano": str(old), "endTimeUnixNano": str(old + 9 * MS)}]
+        inner = [{"traceId": "%032x" % 78, "spanId": "%016x" % 2, "parentSpanId": "%016x" % 1,
+                  "name": "GET /inner", "kind": 2, "startTimeUnixNano": str(old + MS),
+                  "endTimeUnixNano": str(old + 5 * MS)}]
+        code, _ = request(d.http_port, "/v1/traces", json.dumps(
+            {"resourceSpans": [rs("gw", gw), rs("inner", inner)]}).encode(), "POST")
+        check(code == 200, "export server pair")
+        wait_for(lambda: ("gw", "inner", 1) in deps(now_ms, 3600000), what="gw -> inner")
+        check(deps(now_ms - 25 * 60000, 10 * 60000) == [("gw", "inner", 1), ("web", "api", 1)],
+              "direct link in its minute")
+        code, body = request(d.query_port, "/api/service-graph?start=%d&end=%d" % (
+            now_ms // 1000 - 3600, now_ms // 1000))
+        check(code == 200 and all(e["server"] != "inner" for e in json.loads(body)["edges"]),
+              "not an edge of Tempo's service graph: %r" % body)
         check(deps(now_ms, 3600000, "&service=nobody") == [], "service filter: none")
 
         # api_v3 (newer UIs): protobuf JSON shapes.
