@@ -447,7 +447,7 @@ int main(int argc, char **argv)
     ho = (http_server_options){.name = "jaeger",
                                .addr = cfg.jaeger_addr,
                                .threads = 2,
-                               .max_body_bytes = 1 << 20,
+                               .max_body_bytes = 16 << 20, /* POST /api/transform uploads */
                                .handler = collector_routes_jaeger_handle,
                                .ctx = &qctx,
                                .limits = &query_lim,

@@ -1,11 +1,12 @@
 /* collector/routes_jaeger.c - routes of the :16686 port: Jaeger's query API
- * (the classic API and api_v3), mapped onto query/ and run on the query threads
- * (query_pool.c). Errors use Jaeger's envelope, or api_v3's error body under
- * /api/v3/. */
+ * (the classic API with its metrics API, and api_v3), mapped onto query/ and
+ * run on the query threads (query_pool.c). Errors use Jaeger's envelope, or api_v3's error body
+ * under /api/v3/. */
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "collector/collector.h"
 #include "query/query.h"
@@ -14,6 +15,8 @@
 #define MAX_TAGS      32
 #define MAX_TRACE_IDS 64
 #define DAY_NS        (86400ull * 1000000000ull)
+
+static int parse_go_bool(const char *v);
 
 static void reply_error(http_response *resp, int v3, int code, const char *msg)
 {
@@ -311,28 +314,175 @@ static void handle_dependencies(store_view v, const http_request *req, http_resp
         end = ottr_now_ns();
     if (lookback == 0)
         lookback = DAY_NS;
+    /* service= (Jaeger's filter), virtualNodes=true (Ottr's databases and
+     * uninstrumented peers). */
+    char service[SEGMENT_MAX], virt[16];
+    int rs = param(req, resp, 0, "service", 0, service, sizeof(service));
+    int rv = rs < 0 ? -1 : param(req, resp, 0, "virtualNodes", 0, virt, sizeof(virt));
+    if (rs < 0 || rv < 0)
+        return;
+    int vn = rv && virt[0] ? parse_go_bool(virt) : 0;
+    if (vn < 0) {
+        bad_param(resp, 0, "virtualNodes", virt, "want true or false");
+        return;
+    }
     char err[QUERY_ERRLEN];
-    ottr_status st = query_jaeger_dependencies(v, end, lookback, &resp->body, err, sizeof(err));
+    ottr_status st = query_jaeger_dependencies(v, end, lookback, rs && service[0] ? service : NULL,
+                                               vn == 1, &resp->body, err, sizeof(err));
     finish(resp, 0, st, err);
 }
 
+/* ------------------------------------------------------------------ metrics (Monitor tab) */
+
+#define MAX_METRIC_SERVICES 64
+
+/* Go's strconv.ParseBool; -1 for anything else. */
+static int parse_go_bool(const char *v)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcmp(v, yes[i]) == 0)
+            return 1;
+        if (strcmp(v, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* An integer number of milliseconds |name| (absent: |dflt|). Returns 0 or -1
+ * (400 written). */
+static int param_ms(const http_request *req, http_response *resp, const char *name, uint64_t dflt,
+                    uint64_t *out)
+{
+    http_param_err e;
+    *out = dflt;
+    if (http_param_u64(req, name, out, &e) < 0)
+        return reply_param_err(resp, 0, &e);
+    return 0;
+}
+
+static void handle_metrics(store_view sv, const http_request *req, http_response *resp,
+                           query_red what)
+{
+    static const char *const kinds[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL",
+                                        "SPAN_KIND_SERVER",      "SPAN_KIND_CLIENT",
+                                        "SPAN_KIND_PRODUCER",    "SPAN_KIND_CONSUMER"};
+    query_jaeger_metrics_params p = {.what = what};
+    char svcbuf[MAX_METRIC_SERVICES][256];
+    const char *svcs[MAX_METRIC_SERVICES];
+    char v[64];
+    int r;
+    while (p.nservices < MAX_METRIC_SERVICES) {
+        r = param(req, resp, 0, "service", (int)p.nservices, svcbuf[p.nservices],
+                  sizeof(svcbuf[0]));
+        if (r < 0)
+            return;
+        if (r == 0)
+            break;
+        svcs[p.nservices] = svcbuf[p.nservices];
+        p.nservices++;
+    }
+    if (p.nservices == 0) {
+        reply_error(resp, 0, 400,
+                    "unable to parse param 'service': please provide at least one service name");
+        return;
+    }
+    p.services = svcs;
+    if ((r = param(req, resp, 0, "groupByOperation", 0, v, sizeof(v))) < 0)
+        return;
+    if (r && v[0] && (r = parse_go_bool(v)) < 0) {
+        bad_param(resp, 0, "groupByOperation", v, "want true or false");
+        return;
+    }
+    p.group_by_operation = r == 1;
+    /* spanKind: repeated, each a word as Jaeger UI sends it ("server") or an
+     * OpenTelemetry name ("SPAN_KIND_SERVER"), or a comma-separated list of
+     * those (older Jaeger versions). */
+    char kv[256];
+    for (int i = 0;; i++) {
+        if ((r = param(req, resp, 0, "spanKind", i, kv, sizeof(kv))) < 0)
+            return;
+        if (r == 0)
+            break;
+        for (char *save = NULL, *w = strtok_r(kv, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+            const char *word = strncmp(w, "SPAN_KIND_", 10) == 0 ? w + 10 : w;
+            size_t k = 0;
+            while (k < 6 && strcasecmp(word, kinds[k] + 10) != 0)
+                k++;
+            if (k == 6) {
+                bad_param(resp, 0, "spanKind", w, "unsupported span kind");
+                return;
+            }
+            p.kinds |= 1u << k;
+        }
+    }
+    if (p.kinds == 0)
+        p.kinds = 1u << 2; /* SPAN_KIND_SERVER, as Jaeger */
+    if (param_ms(req, resp, "endTs", ottr_now_ns() / 1000000, &p.end_ms) != 0 ||
+        param_ms(req, resp, "lookback", 3600000, &p.lookback_ms) != 0 ||
+        param_ms(req, resp, "step", 5000, &p.step_ms) != 0 ||
+        param_ms(req, resp, "ratePer", 600000, &p.rate_per_ms) != 0)
+        return;
+    if (what == QUERY_RED_LATENCIES) {
+        char *end = NULL;
+        r = param(req, resp, 0, "quantile", 0, v, sizeof(v));
+        if (r < 0)
+            return;
+        p.quantile = r ? strtod(v, &end) : 0;
+        if (r == 0 || end == v || *end != '\0') {
+            bad_param(resp, 0, "quantile", v, "want a number from 0 to 1");
+            return;
+        }
+    }
+    char err[QUERY_ERRLEN];
+    ottr_status st = query_jaeger_metrics(sv, &p, &resp->body, err, sizeof(err));
+    if (st == OTTR_ERR_TOO_LARGE) {
+        reply_error(resp, 0, 501, err); /* cannot be answered */
+        return;
+    }
+    finish(resp, 0, st, err);
+}
+
+static void jaeger_route(store_view v, const http_request *req, http_response *resp,
+                         const query_budget *b);
+
+/* The routes, on a query thread, for the request's tenant; answers of the classic
+ * API indented on prettyPrint (any value but "false", as Jaeger). */
 static void jaeger_refuse(const http_request *req, http_response *resp, int status,
                           const char *msg);
 
-/* The routes, on a query thread, for the request's tenant. */
 static void jaeger_query(void *ctx, const http_request *req, http_response *resp,
                          const query_budget *b)
 {
-    ottrd_query_ctx *q = ctx;
+    store_view sv;
+    if (!collector_routes_view(ctx, req, resp, jaeger_refuse, &sv))
+        return;
+    jaeger_route(sv, req, resp, b);
+    char v[16];
+    if (resp->status != 200 || strncmp(req->path, "/api/v3/", 8) == 0 ||
+        http_param_str(req, "prettyPrint", 0, v, sizeof(v), NULL) != 1 || v[0] == '\0' ||
+        strcmp(v, "false") == 0)
+        return;
+    ottr_buf pretty = {0};
+    ottr_json_indent(&pretty, resp->body.data ? resp->body.data : "", resp->body.len, "    ");
+    if (pretty.oom) {
+        ottr_buf_free(&pretty);
+        return; /* the compact answer is still an answer */
+    }
+    ottr_buf_free(&resp->body);
+    resp->body = pretty;
+}
+
+static void jaeger_route(store_view v, const http_request *req, http_response *resp,
+                         const query_budget *b)
+{
     const char *path = req->path;
     int v3 = strncmp(path, "/api/v3/", 8) == 0;
     char err[QUERY_ERRLEN];
     char seg[SEGMENT_MAX];
     int m;
     ottr_status code;
-    store_view v;
-    if (!collector_routes_view(q, req, resp, jaeger_refuse, &v))
-        return;
 
     if (strcmp(path, "/api/services") == 0) {
         code = query_jaeger_services(v, &resp->body, err, sizeof(err));
@@ -395,6 +545,28 @@ static void jaeger_query(void *ctx, const http_request *req, http_response *resp
         handle_dependencies(v, req, resp);
         return;
     }
+    if (strcmp(path, "/api/transform") == 0) {
+        code = query_jaeger_transform(v, req->body ? (const char *)req->body : "", req->body_len,
+                                      &resp->body, err, sizeof(err));
+        finish(resp, 0, code, err);
+        return;
+    }
+    if (strncmp(path, "/api/metrics/", 13) == 0) {
+        const char *what = path + 13;
+        if (strcmp(what, "latencies") == 0) {
+            handle_metrics(v, req, resp, QUERY_RED_LATENCIES);
+        } else if (strcmp(what, "calls") == 0) {
+            handle_metrics(v, req, resp, QUERY_RED_CALLS);
+        } else if (strcmp(what, "errors") == 0) {
+            handle_metrics(v, req, resp, QUERY_RED_ERRORS);
+        } else if (strcmp(what, "minstep") == 0) {
+            query_jaeger_min_step(&resp->body);
+            finish(resp, 0, OTTR_OK, "");
+        } else { /* the UI shows its setup page on 501 */
+            reply_error(resp, 0, 501, "this metrics query is not implemented");
+        }
+        return;
+    }
     reply_error(resp, v3, 404, "not found");
 }
 
@@ -411,7 +583,17 @@ void collector_routes_jaeger_handle(void *ctx, const http_request *req, http_res
         reply_error(resp, 0, 404, "not found");
         return;
     }
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+    if (strcmp(req->path, "/api/transform") == 0) {
+        if (strcmp(req->method, "POST") != 0) {
+            http_response_set_header(resp, "Allow", "POST");
+            reply_error(resp, 0, 405, "method not allowed: use POST");
+            return;
+        }
+        if (req->body_too_large) {
+            reply_error(resp, 0, 413, "the OTLP JSON document is too large");
+            return;
+        }
+    } else if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         http_response_set_header(resp, "Allow", "GET");
         reply_error(resp, strncmp(req->path, "/api/v3/", 8) == 0, 405,
                     "method not allowed: use GET");

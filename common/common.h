@@ -127,6 +127,9 @@ void ottr_buf_printf(ottr_buf *b, const char *fmt, ...) __attribute__((format(pr
 /* Appends |s| (|n| bytes) as a JSON string literal with quotes, escaping as JSON
  * requires; invalid UTF-8 bytes become U+FFFD. */
 void ottr_buf_json_str(ottr_buf *b, const char *s, size_t n);
+/* Appends compact JSON |in| (|n| bytes) re-indented as Go's json.MarshalIndent
+ * with |indent| per level. Whitespace outside strings is dropped first. */
+void ottr_json_indent(ottr_buf *out, const char *in, size_t n, const char *indent);
 void ottr_buf_reset(ottr_buf *b); /* len = 0, keeps memory */
 void ottr_buf_free(ottr_buf *b);
 /* Hands the bytes to the caller (free() them); the buffer becomes empty. */

@@ -44,11 +44,21 @@ void otlp_json_double(ottr_buf *b, double v)
         return;
     }
     char tmp[40];
-    /* The shortest of %.15g and %.17g that reads back exactly. */
-    snprintf(tmp, sizeof(tmp), "%.15g", v);
-    if (strtod(tmp, NULL) != v)
-        snprintf(tmp, sizeof(tmp), "%.17g", v);
+    otlp_double_text(tmp, sizeof(tmp), v);
     ottr_buf_puts(b, tmp);
+}
+
+size_t otlp_double_text(char *buf, size_t n, double v)
+{
+    if (isnan(v))
+        return (size_t)snprintf(buf, n, "NaN");
+    if (isinf(v))
+        return (size_t)snprintf(buf, n, v > 0 ? "+Inf" : "-Inf");
+    /* The shortest of %.15g and %.17g that reads back exactly. */
+    int len = snprintf(buf, n, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        len = snprintf(buf, n, "%.17g", v);
+    return (size_t)len;
 }
 
 void otlp_json_str(ottr_buf *b, const char *s)

@@ -411,6 +411,10 @@ void otlp_json_u64str(ottr_buf *b, uint64_t v);
 /* A JSON number; NaN and infinities (which JSON lacks) as "NaN", "Infinity",
  * "-Infinity" strings, as protobuf's JSON mapping does. */
 void otlp_json_double(ottr_buf *b, double v);
+/* The text of a double as search terms compare it (and Jaeger shows it): the
+ * shortest of %.15g and %.17g that reads back exactly, "NaN", "+Inf", "-Inf".
+ * |buf| has at least 32 bytes; returns the length. */
+size_t otlp_double_text(char *buf, size_t n, double v);
 /* A NUL-terminated string as a JSON string literal ("" for NULL). */
 void otlp_json_str(ottr_buf *b, const char *s);
 

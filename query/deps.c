@@ -1,5 +1,8 @@
 /* query/deps.c - Jaeger's /api/dependencies from the persisted per-minute
- * edges of every span: one link per client/server pair with its call count. */
+ * edges of every span (counted in the minute of the span's start): one link per
+ * client/server pair with its call count. The virtual nodes the service graph
+ * infers (databases and uninstrumented peers, which Jaeger does not show) only
+ * on request. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,7 +11,8 @@
 #include "query/query.h"
 
 ottr_status query_jaeger_dependencies(store_view st, uint64_t end_ns, uint64_t lookback_ns,
-                                      ottr_buf *out, char *err, size_t errlen)
+                                      const char *service, bool virtual_nodes, ottr_buf *out,
+                                      char *err, size_t errlen)
 {
     if (lookback_ns == 0) {
         snprintf(err, errlen, "'lookback' must be positive");
@@ -34,11 +38,14 @@ ottr_status query_jaeger_dependencies(store_view st, uint64_t end_ns, uint64_t l
                strcmp(g.edges[j].server, e->server) == 0;
              j++) {
             /* The "user" of an uninstrumented caller is not a service. */
-            if (strcmp(g.edges[j].connection_type, "virtual_node") == 0 &&
-                strcmp(g.edges[j].client, "user") == 0)
+            const char *type = g.edges[j].connection_type;
+            bool virt = strcmp(type, "virtual_node") == 0 || strcmp(type, "database") == 0;
+            if (virt && (strcmp(g.edges[j].client, "user") == 0 || !virtual_nodes))
                 continue;
             calls += g.edges[j].calls;
         }
+        if (service && strcmp(e->client, service) != 0 && strcmp(e->server, service) != 0)
+            calls = 0;
         if (calls) {
             ottr_buf_puts(out, n++ ? ",{\"parent\":" : "{\"parent\":");
             otlp_json_str(out, e->client);

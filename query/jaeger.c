@@ -3,6 +3,7 @@
  * parent as CHILD_OF and links as FOLLOWS_FROM references, and warnings for
  * orphans, duplicate span IDs and parent cycles. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "query/qjaeger.h"
@@ -91,23 +92,103 @@ static void tag_any(ottr_buf *b, const char *key, const otlp_any *v, int *first)
     ottr_buf_putc(b, '}');
 }
 
-static void tags_attrs(ottr_buf *b, otlp_kv *const *kv, size_t n, const char *skip, int *first)
+/* ------------------------------------------------------------------ sorted tags */
+
+/* Tags rendered one at a time into |buf|, then written sorted by key (ties in
+ * the order added), as Jaeger's query service sorts span and process tags and
+ * log fields. Keys must outlive the list's use. */
+typedef struct tag_ent {
+    const char *key;
+    size_t off, len, seq;
+} tag_ent;
+
+typedef struct tag_list {
+    ottr_buf buf;
+    tag_ent *e;
+    size_t n, cap;
+    int oom;
+} tag_list;
+
+static void tl_reset(tag_list *tl)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (skip && strcmp(kv[i]->key, skip) == 0)
-            continue;
-        tag_any(b, kv[i]->key, kv[i]->value, first);
+    ottr_buf_reset(&tl->buf);
+    tl->n = 0;
+}
+
+static void tl_free(tag_list *tl)
+{
+    ottr_buf_free(&tl->buf);
+    free(tl->e);
+}
+
+/* Adds one tag: |v| (any value), or the string |str| when |v| is NULL and
+ * |str| is not, or the bool true when both are NULL. */
+static void tl_add(tag_list *tl, const char *key, const otlp_any *v, const char *str)
+{
+    if (tl->n == tl->cap) {
+        size_t ncap = tl->cap ? tl->cap * 2 : 32;
+        tag_ent *ne = realloc(tl->e, ncap * sizeof(*ne));
+        if (ne == NULL) {
+            tl->oom = 1;
+            return;
+        }
+        tl->e = ne;
+        tl->cap = ncap;
     }
+    tag_ent *t = &tl->e[tl->n];
+    t->key = key;
+    t->off = tl->buf.len;
+    t->seq = tl->n;
+    int first = 1;
+    if (v)
+        tag_any(&tl->buf, key, v, &first);
+    else if (str)
+        tag_str(&tl->buf, key, str, &first);
+    else {
+        tag_begin(&tl->buf, key, "bool", &first);
+        ottr_buf_puts(&tl->buf, "true}");
+    }
+    t->len = tl->buf.len - t->off;
+    tl->n++;
+}
+
+static void tl_attrs(tag_list *tl, otlp_kv *const *kv, size_t n, const char *skip)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(skip && strcmp(kv[i]->key, skip) == 0))
+            tl_add(tl, kv[i]->key, kv[i]->value, kv[i]->value ? NULL : "");
+}
+
+static int tag_cmp(const void *x, const void *y)
+{
+    const tag_ent *a = x, *b = y;
+    int c = strcmp(a->key, b->key);
+    return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* Writes the tags as a JSON array, the ones from |from| on sorted. */
+static void tl_write(tag_list *tl, ottr_buf *b, size_t from)
+{
+    if (tl->buf.oom || tl->oom)
+        b->oom = 1;
+    if (tl->n > from + 1)
+        qsort(tl->e + from, tl->n - from, sizeof(*tl->e), tag_cmp);
+    ottr_buf_putc(b, '[');
+    for (size_t i = 0; i < tl->n && tl->buf.data; i++) {
+        if (i)
+            ottr_buf_putc(b, ',');
+        ottr_buf_append(b, tl->buf.data + tl->e[i].off, tl->e[i].len);
+    }
+    ottr_buf_putc(b, ']');
 }
 
 /* The process tags of a resource: its attributes but service.name. */
-static void process_tags(ottr_buf *b, const otlp_resource *r)
+static void process_tags(ottr_buf *b, const otlp_resource *r, tag_list *tl)
 {
-    int first = 1;
-    ottr_buf_putc(b, '[');
+    tl_reset(tl);
     if (r)
-        tags_attrs(b, r->attributes, r->n_attributes, OTLP_SERVICE_NAME, &first);
-    ottr_buf_putc(b, ']');
+        tl_attrs(tl, r->attributes, r->n_attributes, OTLP_SERVICE_NAME);
+    tl_write(tl, b, 0);
 }
 
 typedef struct process {
@@ -117,7 +198,7 @@ typedef struct process {
 } process;
 
 /* Maps each ResourceSpans to a process number (1-based), merging equal ones. */
-static int build_processes(const otlp_trace *t, ottr_arena *a, uint32_t **proc_of_rs,
+static int build_processes(const otlp_trace *t, ottr_arena *a, tag_list *tl, uint32_t **proc_of_rs,
                            process **procs, size_t *nprocs)
 {
     size_t nrs = t->td->n_resource_spans;
@@ -131,7 +212,7 @@ static int build_processes(const otlp_trace *t, ottr_arena *a, uint32_t **proc_o
         const otlp_resource *r = t->td->resource_spans[i]->resource;
         const char *service = otlp_resource_service(r);
         ottr_buf_reset(&tmp);
-        process_tags(&tmp, r);
+        process_tags(&tmp, r, tl);
         if (tmp.oom) {
             ottr_buf_free(&tmp);
             return -1;
@@ -192,7 +273,7 @@ static void put_warning(ottr_buf *b, int *first, const char *fmt, const Protobuf
 }
 
 static void put_span(ottr_buf *b, const otlp_trace *t, size_t idx, const uint8_t trace_id[16],
-                     const uint32_t *proc_of_rs)
+                     const uint32_t *proc_of_rs, tag_list *tl)
 {
     const otlp_span_ref *q = &t->spans[idx];
     const otlp_span *s = q->span;
@@ -200,7 +281,9 @@ static void put_span(ottr_buf *b, const otlp_trace *t, size_t idx, const uint8_t
     query_jaeger_trace_id(b, trace_id, 16);
     ottr_buf_puts(b, ",\"spanID\":");
     otlp_json_hex(b, s->span_id.data, s->span_id.len);
-    ottr_buf_printf(b, ",\"flags\":%u,\"operationName\":", s->flags & 0xffu);
+    if (s->flags & 0xffu) /* left out when zero, as Jaeger does */
+        ottr_buf_printf(b, ",\"flags\":%u", s->flags & 0xffu);
+    ottr_buf_puts(b, ",\"operationName\":");
     otlp_json_str(b, s->name);
 
     ottr_buf_puts(b, ",\"references\":[");
@@ -220,42 +303,46 @@ static void put_span(ottr_buf *b, const otlp_trace *t, size_t idx, const uint8_t
                     (unsigned long long)(s->start_time_unix_nano / 1000),
                     (unsigned long long)(otlp_span_duration(s) / 1000));
 
-    ottr_buf_puts(b, ",\"tags\":[");
-    first = 1;
-    tags_attrs(b, s->attributes, s->n_attributes, NULL, &first);
+    ottr_buf_puts(b, ",\"tags\":");
+    tl_reset(tl);
+    tl_attrs(tl, s->attributes, s->n_attributes, NULL);
     const char *kind = kind_tag((int)s->kind);
     if (kind)
-        tag_str(b, "span.kind", kind, &first);
+        tl_add(tl, "span.kind", NULL, kind);
     int code = s->status ? (int)s->status->code : 0;
     if (code == 1) {
-        tag_str(b, "otel.status_code", "OK", &first);
+        tl_add(tl, "otel.status_code", NULL, "OK");
     } else if (code == 2) {
-        tag_str(b, "otel.status_code", "ERROR", &first);
-        tag_begin(b, "error", "bool", &first);
-        ottr_buf_puts(b, "true}");
+        tl_add(tl, "otel.status_code", NULL, "ERROR");
+        tl_add(tl, "error", NULL, NULL);
     }
     if (s->status && s->status->message && s->status->message[0])
-        tag_str(b, "otel.status_description", s->status->message, &first);
+        tl_add(tl, "otel.status_description", NULL, s->status->message);
     if (q->scope && q->scope->name && q->scope->name[0])
-        tag_str(b, "otel.scope.name", q->scope->name, &first);
+        tl_add(tl, "otel.scope.name", NULL, q->scope->name);
     if (q->scope && q->scope->version && q->scope->version[0])
-        tag_str(b, "otel.scope.version", q->scope->version, &first);
+        tl_add(tl, "otel.scope.version", NULL, q->scope->version);
     if (s->trace_state && s->trace_state[0])
-        tag_str(b, "w3c.tracestate", s->trace_state, &first);
-    ottr_buf_putc(b, ']');
+        tl_add(tl, "w3c.tracestate", NULL, s->trace_state);
+    tl_write(tl, b, 0);
 
     ottr_buf_puts(b, ",\"logs\":[");
     for (size_t i = 0; i < s->n_events; i++) {
         const otlp_event *e = s->events[i];
         if (i)
             ottr_buf_putc(b, ',');
-        ottr_buf_printf(b, "{\"timestamp\":%llu,\"fields\":[",
-                        (unsigned long long)(e->time_unix_nano / 1000));
-        first = 1;
-        if (e->name && e->name[0])
-            tag_str(b, "event", e->name, &first);
-        tags_attrs(b, e->attributes, e->n_attributes, NULL, &first);
-        ottr_buf_puts(b, "]}");
+        ottr_buf_printf(
+            b, "{\"timestamp\":%llu,\"fields\":", (unsigned long long)(e->time_unix_nano / 1000));
+        /* The event name first, the other fields sorted. */
+        tl_reset(tl);
+        size_t from = 0;
+        if (e->name && e->name[0]) {
+            tl_add(tl, "event", NULL, e->name);
+            from = 1;
+        }
+        tl_attrs(tl, e->attributes, e->n_attributes, NULL);
+        tl_write(tl, b, from);
+        ottr_buf_putc(b, '}');
     }
     ottr_buf_printf(b, "],\"processID\":\"p%u\",\"warnings\":", proc_of_rs[q->rs]);
     first = 1;
@@ -279,16 +366,20 @@ int query_jaeger_encode_trace(ottr_buf *b, const otlp_trace *t, const uint8_t tr
     uint32_t *proc_of_rs;
     process *procs;
     size_t nprocs;
-    if (build_processes(t, a, &proc_of_rs, &procs, &nprocs) != 0)
+    tag_list tl = {0};
+    if (build_processes(t, a, &tl, &proc_of_rs, &procs, &nprocs) != 0) {
+        tl_free(&tl);
         return -1;
+    }
     ottr_buf_puts(b, "{\"traceID\":");
     query_jaeger_trace_id(b, trace_id, 16);
     ottr_buf_puts(b, ",\"spans\":[");
     for (size_t i = 0; i < t->nspans; i++) {
         if (i)
             ottr_buf_putc(b, ',');
-        put_span(b, t, i, trace_id, proc_of_rs);
+        put_span(b, t, i, trace_id, proc_of_rs, &tl);
     }
+    tl_free(&tl);
     ottr_buf_puts(b, "],\"processes\":{");
     for (size_t i = 0; i < nprocs; i++) {
         if (i)

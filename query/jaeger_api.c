@@ -80,9 +80,11 @@ static int parse_id(const char *id, uint8_t tid[16], char *err, size_t errlen)
 }
 
 /* Appends the traces of |ids| found: in Jaeger's model (|v3| false) or as
- * ResourceSpans items (|v3| true). */
+ * ResourceSpans items (|v3| true). With |missing| (may be NULL), each ID not
+ * found adds an error item to it ({"msg","traceID"}, comma-separated) and no
+ * trace found is no error. */
 static ottr_status by_ids(store_view st, const char *const *ids, size_t nids, bool v3,
-                          ottr_buf *out, size_t *found, char *err, size_t errlen)
+                          ottr_buf *out, ottr_buf *missing, size_t *found, char *err, size_t errlen)
 {
     ottr_arena a;
     ottr_arena_init(&a, 256 * 1024, query_arena_limit(st));
@@ -100,8 +102,15 @@ static ottr_status by_ids(store_view st, const char *const *ids, size_t nids, bo
         store_trace_summary sum;
         ottr_arena_reset(&a);
         ottr_status c = load(st, tid, &a, &raw, &t, &sum, err, errlen);
-        if (c == OTTR_ERR_NOTFOUND)
+        if (c == OTTR_ERR_NOTFOUND) {
+            if (missing) {
+                ottr_buf_puts(missing, missing->len ? ",{\"msg\":\"trace not found\",\"traceID\":"
+                                                    : "{\"msg\":\"trace not found\",\"traceID\":");
+                query_jaeger_trace_id(missing, tid, 16);
+                ottr_buf_putc(missing, '}');
+            }
             continue;
+        }
         if (c != OTTR_OK) {
             code = c;
             break;
@@ -120,35 +129,53 @@ static ottr_status by_ids(store_view st, const char *const *ids, size_t nids, bo
     }
     ottr_buf_free(&raw);
     ottr_arena_free(&a);
-    if (code == OTTR_OK && *found == 0) {
+    if (code == OTTR_OK && *found == 0 && missing == NULL) {
         snprintf(err, errlen, "trace not found");
         code = OTTR_ERR_NOTFOUND;
     }
     return code;
 }
 
+/* The classic answer for |ids|: with |errors|, IDs not found are listed in
+ * "errors" (a search by IDs); without, none found is OTTR_ERR_NOTFOUND. */
+static ottr_status classic_by_ids(store_view st, const char *const *ids, size_t nids, bool errors,
+                                  ottr_buf *out, char *err, size_t errlen)
+{
+    ottr_buf body = {0}, missing = {0};
+    size_t found;
+    err[0] = '\0';
+    ottr_status code =
+        by_ids(st, ids, nids, false, &body, errors ? &missing : NULL, &found, err, errlen);
+    if (code == OTTR_OK) {
+        ottr_buf_puts(out, "{\"data\":[");
+        ottr_buf_append(out, body.data, body.len);
+        ottr_buf_putc(out, ']');
+        if (missing.len) {
+            ottr_buf_printf(out, ",\"total\":%zu,\"limit\":0,\"offset\":0,\"errors\":[", found);
+            ottr_buf_append(out, missing.data, missing.len);
+            ottr_buf_puts(out, "]}");
+        } else {
+            envelope_end(out, found);
+        }
+        code = oom_status(out, err, errlen);
+        if (code == OTTR_OK && missing.oom)
+            code = OTTR_ERR_NOMEM;
+    }
+    ottr_buf_free(&body);
+    ottr_buf_free(&missing);
+    return code;
+}
+
 ottr_status query_jaeger_trace(store_view st, const char *id, ottr_buf *out, char *err,
                                size_t errlen)
 {
-    return query_jaeger_traces_by_ids(st, &id, 1, out, err, errlen);
+    return classic_by_ids(st, &id, 1, false, out, err, errlen);
 }
 
 ottr_status query_jaeger_traces_by_ids(store_view st, const char *const *ids, size_t nids,
                                        ottr_buf *out, char *err, size_t errlen)
 {
-    ottr_buf body = {0};
-    size_t found;
-    err[0] = '\0';
-    ottr_status code = by_ids(st, ids, nids, false, &body, &found, err, errlen);
-    if (code == OTTR_OK) {
-        ottr_buf_puts(out, "{\"data\":[");
-        ottr_buf_append(out, body.data, body.len);
-        ottr_buf_putc(out, ']');
-        envelope_end(out, found);
-        code = oom_status(out, err, errlen);
-    }
-    ottr_buf_free(&body);
-    return code;
+    return classic_by_ids(st, ids, nids, true, out, err, errlen);
 }
 
 ottr_status query_jaeger_v3_trace(store_view st, const char *id, ottr_buf *out, char *err,
@@ -157,7 +184,7 @@ ottr_status query_jaeger_v3_trace(store_view st, const char *id, ottr_buf *out, 
     ottr_buf body = {0};
     size_t found;
     err[0] = '\0';
-    ottr_status code = by_ids(st, &id, 1, true, &body, &found, err, errlen);
+    ottr_status code = by_ids(st, &id, 1, true, &body, NULL, &found, err, errlen);
     if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"result\":{\"resourceSpans\":[");
         ottr_buf_append(out, body.data, body.len);
@@ -208,8 +235,9 @@ static int jaeger_traceql(const query_jaeger_search_params *p, ottr_buf *q, char
             return -1;
         }
         ottr_buf_puts(q, " && ");
-        if (strcmp(k, "error") == 0 && (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)) {
-            ottr_buf_puts(q, v[0] == 't' ? "status=error" : "status!=error");
+        if (strcmp(k, "error") == 0 && strcmp(v, "true") == 0) {
+            /* The error tag Jaeger shows for status ERROR, or an attribute. */
+            ottr_buf_puts(q, "(status=error || .error=\"true\")");
         } else if (strcmp(k, "span.kind") == 0) {
             int kind = kind_from_word(v);
             if (kind < 0) {
@@ -230,10 +258,16 @@ static int jaeger_traceql(const query_jaeger_search_params *p, ottr_buf *q, char
             ottr_buf_puts(q, "statusMessage=");
             query_tq_quote(q, v);
         } else {
-            ottr_buf_putc(q, '.');
+            /* A tag, process tag or log field, by its text as Jaeger shows it. */
+            ottr_buf_puts(q, "(.");
             query_tq_quote(q, k);
             ottr_buf_putc(q, '=');
             query_tq_quote(q, v);
+            ottr_buf_puts(q, " || event.");
+            query_tq_quote(q, k);
+            ottr_buf_putc(q, '=');
+            query_tq_quote(q, v);
+            ottr_buf_putc(q, ')');
         }
     }
     if (p->min_duration_ns)
@@ -328,6 +362,10 @@ static ottr_status search(store_view st, const query_jaeger_search_params *p, bo
         snprintf(err, errlen, "search failed: %s", ottr_status_str(rc));
         return rc;
     }
+    if (v3 && c.n == 0 && s.cut == QUERY_CUT_NONE) {
+        snprintf(err, errlen, "No traces found"); /* api_v3 answers 404 */
+        return OTTR_ERR_NOTFOUND;
+    }
     return oom_status(out, err, errlen);
 }
 
@@ -387,9 +425,14 @@ ottr_status query_jaeger_v3_services(store_view st, ottr_buf *out, char *err, si
     qstrs l = {0};
     ottr_status code = services(st, &l, err, errlen);
     if (code == OTTR_OK) {
-        ottr_buf_puts(out, "{\"services\":");
-        put_strs(out, &l);
-        ottr_buf_putc(out, '}');
+        /* Protobuf's JSON leaves an empty list out. */
+        if (l.n) {
+            ottr_buf_puts(out, "{\"services\":");
+            put_strs(out, &l);
+            ottr_buf_putc(out, '}');
+        } else {
+            ottr_buf_puts(out, "{}");
+        }
         code = oom_status(out, err, errlen);
     }
     query_strs_free(&l);
@@ -400,6 +443,7 @@ typedef struct ops_ctx {
     ottr_buf *out;
     int kind;      /* -1 = any */
     bool detailed; /* {"name","spanKind"} objects, else names */
+    bool v3;       /* api_v3: an empty spanKind is left out */
     size_t n;
     char last[1024]; /* names arrive sorted: skip repeats when listing names */
 } ops_ctx;
@@ -419,8 +463,10 @@ static int on_op(void *ctx, const char *name, int kind)
     if (o->detailed) {
         ottr_buf_puts(o->out, "{\"name\":");
         otlp_json_str(o->out, name);
-        ottr_buf_puts(o->out, ",\"spanKind\":");
-        otlp_json_str(o->out, jaeger_kind(kind));
+        if (!o->v3 || jaeger_kind(kind)[0]) {
+            ottr_buf_puts(o->out, ",\"spanKind\":");
+            otlp_json_str(o->out, jaeger_kind(kind));
+        }
         ottr_buf_putc(o->out, '}');
     } else {
         otlp_json_str(o->out, name);
@@ -429,7 +475,8 @@ static int on_op(void *ctx, const char *name, int kind)
 }
 
 static ottr_status operations(store_view st, const char *service, const char *span_kind,
-                              bool detailed, ottr_buf *out, size_t *n, char *err, size_t errlen)
+                              bool detailed, bool v3, ottr_buf *out, size_t *n, char *err,
+                              size_t errlen)
 {
     if (service == NULL || service[0] == '\0') {
         snprintf(err, errlen, "parameter 'service' is required");
@@ -440,6 +487,7 @@ static ottr_status operations(store_view st, const char *service, const char *sp
     o.out = out;
     o.kind = -1;
     o.detailed = detailed;
+    o.v3 = v3;
     if (span_kind && span_kind[0]) {
         o.kind = kind_from_word(span_kind);
         if (o.kind < 0) {
@@ -464,7 +512,7 @@ ottr_status query_jaeger_operations(store_view st, const char *service, const ch
 {
     ottr_buf body = {0};
     size_t n = 0;
-    ottr_status code = operations(st, service, span_kind, detailed, &body, &n, err, errlen);
+    ottr_status code = operations(st, service, span_kind, detailed, false, &body, &n, err, errlen);
     if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"data\":[");
         ottr_buf_append(out, body.data, body.len);
@@ -481,11 +529,11 @@ ottr_status query_jaeger_v3_operations(store_view st, const char *service, const
 {
     ottr_buf body = {0};
     size_t n = 0;
-    ottr_status code = operations(st, service, span_kind, true, &body, &n, err, errlen);
+    ottr_status code = operations(st, service, span_kind, true, true, &body, &n, err, errlen);
     if (code == OTTR_OK) {
-        ottr_buf_puts(out, "{\"operations\":[");
+        ottr_buf_puts(out, n ? "{\"operations\":[" : "{");
         ottr_buf_append(out, body.data, body.len);
-        ottr_buf_puts(out, "]}");
+        ottr_buf_puts(out, n ? "]}" : "}");
         code = oom_status(out, err, errlen);
     }
     ottr_buf_free(&body);

@@ -132,8 +132,9 @@ void query_jaeger_v3_error(ottr_buf *out, int code, const char *msg);
  * unknown. */
 ottr_status query_jaeger_trace(store_view st, const char *id, ottr_buf *out, char *err,
                                size_t errlen);
-/* /api/traces?traceID=a&traceID=b: the traces found; OTTR_ERR_NOTFOUND when
- * none is. */
+/* /api/traces?traceID=a&traceID=b: the traces found in "data", and for each ID
+ * not found {"msg":"trace not found","traceID":id} in "errors" (OTTR_OK even
+ * when none is found, as Jaeger answers). */
 ottr_status query_jaeger_traces_by_ids(store_view st, const char *const *ids, size_t nids,
                                        ottr_buf *out, char *err, size_t errlen);
 
@@ -163,6 +164,39 @@ typedef struct query_jaeger_search_params {
 ottr_status query_jaeger_search(store_view st, const query_jaeger_search_params *p, ottr_buf *out,
                                 char *err, size_t errlen);
 
+/* Jaeger's metrics API (GET /api/metrics/{latencies,calls,errors}) over the
+ * store's per-minute span metrics: one Jaeger MetricFamily (not enveloped). */
+typedef enum query_red {
+    QUERY_RED_LATENCIES = 0,
+    QUERY_RED_CALLS = 1,
+    QUERY_RED_ERRORS = 2,
+} query_red;
+
+typedef struct query_jaeger_metrics_params {
+    query_red what;
+    const char *const *services; /* at least one */
+    size_t nservices;
+    bool group_by_operation;
+    unsigned kinds;       /* bit (1 << OTLP SpanKind) per wanted kind */
+    uint64_t end_ms;      /* Unix milliseconds */
+    uint64_t lookback_ms; /* points from end - lookback to end */
+    uint64_t step_ms;     /* between points */
+    uint64_t rate_per_ms; /* the window of each point, whole minutes (at least one) */
+    double quantile;      /* latencies: 0..1 */
+} query_jaeger_metrics_params;
+
+/* OTTR_ERR_INVALID for bad parameters (or over 11,000 points), and
+ * OTTR_ERR_TOO_LARGE when the answer would hold too many counters. */
+ottr_status query_jaeger_metrics(store_view st, const query_jaeger_metrics_params *p, ottr_buf *out,
+                                 char *err, size_t errlen);
+/* POST /api/transform: the OTLP JSON trace document |json| (|len| bytes) in
+ * Jaeger's model, {"data":[trace, ...]} one trace per trace ID. OTTR_ERR_INVALID
+ * when it is not an OTLP JSON trace (or over the query memory limit). */
+ottr_status query_jaeger_transform(store_view st, const char *json, size_t len, ottr_buf *out,
+                                   char *err, size_t errlen);
+/* GET /api/metrics/minstep: the resolution of the series, in milliseconds. */
+void query_jaeger_min_step(ottr_buf *out);
+
 /* /api/services: data:["svc",...]. */
 ottr_status query_jaeger_services(store_view st, ottr_buf *out, char *err, size_t errlen);
 /* /api/services/{s}/operations (|detailed| false: data:["op",...]) and
@@ -171,20 +205,24 @@ ottr_status query_jaeger_services(store_view st, ottr_buf *out, char *err, size_
 ottr_status query_jaeger_operations(store_view st, const char *service, const char *span_kind,
                                     bool detailed, ottr_buf *out, char *err, size_t errlen);
 /* /api/dependencies: data:[{"parent","child","callCount"}] over the minutes of
- * [end - lookback, end]. */
+ * [end - lookback, end]; with |service| (may be NULL) the links from or to it
+ * only; the database and uninstrumented-peer nodes only with |virtual_nodes|. */
 ottr_status query_jaeger_dependencies(store_view st, uint64_t end_ns, uint64_t lookback_ns,
-                                      ottr_buf *out, char *err, size_t errlen);
+                                      const char *service, bool virtual_nodes, ottr_buf *out,
+                                      char *err, size_t errlen);
 
 /* /api/v3/traces/{id}: {"result":{"resourceSpans":[...]}}; OTTR_ERR_NOTFOUND
  * when unknown. */
 ottr_status query_jaeger_v3_trace(store_view st, const char *id, ottr_buf *out, char *err,
                                   size_t errlen);
-/* /api/v3/traces?query.*: every matching trace's resourceSpans in one result. */
+/* /api/v3/traces?query.*: every matching trace's resourceSpans in one result;
+ * OTTR_ERR_NOTFOUND ("No traces found") when none matches, as Jaeger answers. */
 ottr_status query_jaeger_v3_search(store_view st, const query_jaeger_search_params *p,
                                    ottr_buf *out, char *err, size_t errlen);
-/* /api/v3/services: {"services":[...]}. */
+/* /api/v3/services: {"services":[...]}, {} when none (protobuf JSON). */
 ottr_status query_jaeger_v3_services(store_view st, ottr_buf *out, char *err, size_t errlen);
-/* /api/v3/operations?service=&span_kind=: {"operations":[{"name","spanKind"}]}. */
+/* /api/v3/operations?service=&span_kind=: {"operations":[{"name","spanKind"}]},
+ * spanKind left out when unspecified, {} when none (protobuf JSON). */
 ottr_status query_jaeger_v3_operations(store_view st, const char *service, const char *span_kind,
                                        ottr_buf *out, char *err, size_t errlen);
 

@@ -2,6 +2,7 @@
  * calls, errors and latency quantiles, and edges between them. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "query/qgraph.h"
 #include "otlp/otlp.h"
@@ -49,9 +50,13 @@ ottr_status query_service_graph(store_view st, uint64_t start_ns, uint64_t end_n
         ottr_buf_putc(out, '}');
     }
     ottr_buf_puts(out, "],\"edges\":[");
+    size_t ne = 0;
     for (size_t i = 0; i < g.nedges; i++) {
         const store_edge *e = &g.edges[i];
-        ottr_buf_puts(out, i ? ",{\"client\":" : "{\"client\":");
+        /* The links Jaeger's dependencies add from kept traces are not Tempo's. */
+        if (strcmp(e->connection_type, "direct") == 0)
+            continue;
+        ottr_buf_puts(out, ne++ ? ",{\"client\":" : "{\"client\":");
         otlp_json_str(out, e->client);
         ottr_buf_puts(out, ",\"server\":");
         otlp_json_str(out, e->server);

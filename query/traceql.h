@@ -1,7 +1,7 @@
 /* query/traceql.h - the TraceQL subset Ottr answers: spanset filters { ... }
  * combined with && and ||, conditions on intrinsics (name, status, kind,
  * duration, statusMessage, rootName, rootServiceName, traceDuration) and on
- * scoped attributes (resource.x, span.x, .x), operators = != > >= < <= =~ !~.
+ * scoped attributes (resource.x, span.x, event.x, .x), operators = != > >= < <= =~ !~.
  * Parsed into an AST in an arena, evaluated per span, planned onto the store's
  * indexes. Private to query/. */
 #ifndef OTTR_QUERY_TRACEQL_H
@@ -28,6 +28,7 @@ typedef enum tq_scope {
     TQS_ANY = 0, /* .x: span or resource */
     TQS_SPAN,
     TQS_RESOURCE,
+    TQS_EVENT, /* event.x: any of the span's events */
 } tq_scope;
 
 typedef enum tq_op {

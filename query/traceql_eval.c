@@ -10,6 +10,8 @@
 #define ANY_BOOL   OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
 #define ANY_INT    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 #define ANY_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
+#define ANY_ARRAY  OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE
+#define ANY_KVLIST OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE
 
 void query_tq_trace_info_from_summary(tq_trace_info *ti, const store_trace_summary *sum)
 {
@@ -89,11 +91,22 @@ static const char *any_text(const otlp_any *v, char *tmp, size_t n)
         snprintf(tmp, n, "%lld", (long long)v->int_value);
         return tmp;
     case ANY_DOUBLE:
-        snprintf(tmp, n, "%.15g", v->double_value);
+        otlp_double_text(tmp, n, v->double_value);
         return tmp;
     default:
         return NULL;
     }
+}
+
+/* An array or map against a string literal: by its JSON text, as the store
+ * indexes it and Jaeger shows it. */
+static bool cmp_json_text(const tq_node *n, const otlp_any *v)
+{
+    ottr_buf b = {0};
+    otlp_json_any_plain(&b, v);
+    bool r = !b.oom && b.data && strlen(b.data) == b.len && cmp_str(n, b.data);
+    ottr_buf_free(&b);
+    return r;
 }
 
 static bool cmp_any(const tq_node *n, const otlp_any *v)
@@ -108,6 +121,8 @@ static bool cmp_any(const tq_node *n, const otlp_any *v)
         if (l->type == TQL_STRING && n->op != TQ_EQ && n->op != TQ_NE && n->op != TQ_RE &&
             n->op != TQ_NRE)
             return false;
+        if (v->value_case == ANY_ARRAY || v->value_case == ANY_KVLIST)
+            return l->type == TQL_STRING && cmp_json_text(n, v);
         const char *t = any_text(v, tmp, sizeof(tmp));
         return t ? cmp_str(n, t) : false;
     }
@@ -136,6 +151,18 @@ static bool cmp_any(const tq_node *n, const otlp_any *v)
 static bool eval_attr(const tq_node *n, const otlp_span_ref *s)
 {
     const otlp_any *sv = NULL, *rv = NULL;
+    if (n->scope == TQS_EVENT) {
+        /* Any of the span's events. */
+        bool present = false;
+        for (size_t i = 0; i < s->span->n_events; i++) {
+            const otlp_event *e = s->span->events[i];
+            const otlp_any *ev = e ? otlp_attr_find(e->attributes, e->n_attributes, n->attr) : NULL;
+            present |= ev != NULL;
+            if (n->lit.type != TQL_NIL && cmp_any(n, ev))
+                return true;
+        }
+        return n->lit.type == TQL_NIL && (n->op == TQ_EQ ? !present : present);
+    }
     if (n->scope != TQS_RESOURCE)
         sv = otlp_attr_find(s->span->attributes, s->span->n_attributes, n->attr);
     if (n->scope != TQS_SPAN && s->resource)
@@ -394,11 +421,28 @@ static void plan_duration(plan *pl, const tq_node *n, bool trace_level)
 }
 
 /* Terms of a conjunction inside one span set: every matching span meets them. */
+/* Whether |n| is the same attribute = value condition in two scopes (span and
+ * resource, or events): one index term serves both, as events' attributes are
+ * indexed with the span's. */
+static bool same_term_or(const tq_node *n)
+{
+    const tq_node *a = n->l, *b = n->r;
+    return a->type == TQN_COND && b->type == TQN_COND && a->field == TQF_ATTR &&
+           b->field == TQF_ATTR && a->op == TQ_EQ && b->op == TQ_EQ && a->lit.type == b->lit.type &&
+           a->lit.type == TQL_STRING && strcmp(a->attr, b->attr) == 0 && a->lit.len == b->lit.len &&
+           memcmp(a->lit.text, b->lit.text, a->lit.len) == 0 &&
+           strcmp(a->attr, OTLP_SERVICE_NAME) != 0;
+}
+
 static void plan_conj(plan *pl, const tq_node *n, const char **service, const char **name)
 {
     if (n->type == TQN_AND) {
         plan_conj(pl, n->l, service, name);
         plan_conj(pl, n->r, service, name);
+        return;
+    }
+    if (n->type == TQN_OR && same_term_or(n)) {
+        plan_kv(pl, n->l);
         return;
     }
     if (n->type != TQN_COND)
@@ -407,8 +451,9 @@ static void plan_conj(plan *pl, const tq_node *n, const char **service, const ch
     case TQF_ATTR:
         if (n->op != TQ_EQ)
             return;
-        if (n->scope != TQS_SPAN && strcmp(n->attr, OTLP_SERVICE_NAME) == 0 &&
-            n->lit.type == TQL_STRING && strlen(n->lit.text) == n->lit.len) {
+        if ((n->scope == TQS_ANY || n->scope == TQS_RESOURCE) &&
+            strcmp(n->attr, OTLP_SERVICE_NAME) == 0 && n->lit.type == TQL_STRING &&
+            strlen(n->lit.text) == n->lit.len) {
             if (!indexable(n->lit.text, INDEX_MAX_NAME))
                 return;
             if (*service == NULL)

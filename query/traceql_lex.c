@@ -199,8 +199,10 @@ static int lex_word(parser *p)
     size_t n = p->pos - start;
     char c = p->s[p->pos];
     if (c == '.') {
-        if (word_is(w, n, "resource") || word_is(w, n, "span")) {
-            p->scope = word_is(w, n, "span") ? TQS_SPAN : TQS_RESOURCE;
+        if (word_is(w, n, "resource") || word_is(w, n, "span") || word_is(w, n, "event")) {
+            p->scope = word_is(w, n, "span")       ? TQS_SPAN
+                       : word_is(w, n, "resource") ? TQS_RESOURCE
+                                                   : TQS_EVENT;
             p->pos++;
             if (lex_attr_name(p) != 0)
                 return -1;
@@ -208,9 +210,10 @@ static int lex_word(parser *p)
             p->field = TQF_ATTR;
             return 0;
         }
-        if (word_is(w, n, "event") || word_is(w, n, "link") || word_is(w, n, "parent") ||
-            word_is(w, n, "instrumentation") || word_is(w, n, "trace")) {
-            query_tql_fail(p, p->col, "scope '%.*s.' is not supported (use resource., span. or .)",
+        if (word_is(w, n, "link") || word_is(w, n, "parent") || word_is(w, n, "instrumentation") ||
+            word_is(w, n, "trace")) {
+            query_tql_fail(p, p->col,
+                           "scope '%.*s.' is not supported (use resource., span., event. or .)",
                            (int)n, w);
             return -1;
         }

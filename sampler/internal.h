@@ -359,6 +359,10 @@ void sampler_spanmetrics_observe_batch(spanmetrics *m, const otlp_batch *b);
 void sampler_spanmetrics_render(spanmetrics *const *m, const char *const *labels, size_t n,
                                 ottr_buf *out);
 size_t sampler_spanmetrics_series(spanmetrics *m);
+/* Writes the per-minute counts gathered since the last flush to the store
+ * (kept for the next flush when the write fails) and makes |now_ns| the
+ * current minute: later spans that end after it, or have no end, count in it. */
+ottr_status sampler_spanmetrics_flush(spanmetrics *m, store_view v, uint64_t now_ns);
 
 /* ------------------------------------------------------------------ service graph */
 
@@ -444,6 +448,8 @@ ottr_status sampler_tenants_flush_graph(sampler *s, uint32_t before_minute);
 void sampler_tenants_expire_graph(sampler *s, uint64_t now_ns);
 /* At shutdown: every tenant's client spans still waiting for a server span become
  * their edges (sampler_servicegraph_expire_all). */
+/* Writes every tenant's per-minute span metrics (sampler_spanmetrics_flush). */
+ottr_status sampler_tenants_flush_spanmetrics(sampler *s, uint64_t now_ns);
 void sampler_tenants_expire_graph_all(sampler *s, uint64_t now_ns);
 
 /* ------------------------------------------------------------------ shards */

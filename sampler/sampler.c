@@ -426,6 +426,7 @@ static void housekeeping(sampler *s, uint64_t now, bool force)
      * dependency map is at most a second behind. */
     if (sampler_tenants_flush_graph(s, minute + 1) == OTTR_OK)
         s->flushed_minute = minute;
+    (void)sampler_tenants_flush_spanmetrics(s, now);
     reclaim(s);
     update_keep_ratio(s);
     ottr_gauge_set(s->m_buffered, (double)atomic_load(&s->ntraces));
@@ -547,6 +548,8 @@ void sampler_stop(sampler *s)
     sampler_tenants_expire_graph_all(s, now);
     if (sampler_tenants_flush_graph(s, UINT32_MAX) != OTTR_OK)
         OTTR_WARN("sampler", "could not persist the last service graph counts");
+    if (sampler_tenants_flush_spanmetrics(s, now) != OTTR_OK)
+        OTTR_WARN("sampler", "could not persist the last span metrics");
     reclaim(s);
     s->started = false;
 }

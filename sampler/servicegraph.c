@@ -596,10 +596,20 @@ static void window_halves(servicegraph *g, sg_window *w, uint64_t now_ns)
 }
 
 /* Counts the edges of |w| in span order. Under agg_mu. */
-static void window_edges(servicegraph *g, sg_window *w, uint32_t minute)
+/* The minute an edge counts in: of the start of the span that completed the
+ * pair, so that a range of minutes holds the calls made in it (spans without a
+ * start, or from the future, count in |now_minute|). */
+static uint32_t edge_minute(const sg_obs *o, uint32_t now_minute)
+{
+    uint64_t m = o->sp->start_time_unix_nano / (60 * NS_PER_SEC);
+    return o->sp->start_time_unix_nano == 0 || m > now_minute ? now_minute : (uint32_t)m;
+}
+
+static void window_edges(servicegraph *g, sg_window *w, uint32_t now_minute)
 {
     struct {
         const char *client, *server, *type;
+        uint32_t minute;
         sg_edge *e;
         sg_edge_min *em;
     } seen[SG_CACHE];
@@ -608,15 +618,17 @@ static void window_edges(servicegraph *g, sg_window *w, uint32_t minute)
         const sg_obs *o = &w->o[i];
         if (!o->edge)
             continue;
+        uint32_t minute = edge_minute(o, now_minute);
         size_t k = 0;
         while (k < nseen && (seen[k].client != o->client || seen[k].server != o->server ||
-                             seen[k].type != o->type))
+                             seen[k].type != o->type || seen[k].minute != minute))
             k++;
         if (k == nseen) {
             k = nseen < SG_CACHE ? nseen++ : SG_CACHE - 1;
             seen[k].client = o->client;
             seen[k].server = o->server;
             seen[k].type = o->type;
+            seen[k].minute = minute;
             edge_find(g, o->client, o->server, o->type, minute, &seen[k].e, &seen[k].em);
         }
         edge_add(seen[k].e, seen[k].em, o->efailed, o->cli, o->srv);

@@ -1,6 +1,8 @@
 /* sampler/spanmetrics.c - RED metrics from every span, before sampling:
  * traces_spanmetrics_calls_total, _latency (histogram) and _size_total by
- * service, span name, kind and status, with a cap on the number of series. */
+ * service, span name, kind and status, with a cap on the number of series; and
+ * the same counts per minute of the spans' end (service, name, kind: calls,
+ * errors, latency histogram), flushed to the store every second. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,14 +34,36 @@ typedef struct sm_series {
     double sum;
 } sm_series;
 
+/* A series' counts in one minute, waiting for the next flush. */
+typedef struct sm_minute {
+    uint32_t minute;
+    uint8_t kind;
+    char *service, *name; /* owned */
+    uint64_t calls, errors;
+    uint64_t lat[NLAT + 1];
+    double sum;
+} sm_minute;
+
 struct spanmetrics {
     struct {
         pthread_mutex_t mu;
         strmap map;
+        strmap minutes; /* minute | service 0 name 0 kind -> sm_minute */
     } stripe[STRIPES];
     size_t max_series;
     _Atomic size_t nseries;
+    _Atomic uint32_t now_minute; /* set by each flush; spans ending later count here */
 };
+
+static void minute_free(void *p)
+{
+    sm_minute *mm = p;
+    if (mm == NULL)
+        return;
+    free(mm->service);
+    free(mm->name);
+    free(mm);
+}
 
 static void series_free(void *p)
 {
@@ -55,9 +79,11 @@ spanmetrics *sampler_spanmetrics_create(size_t max_series)
     if (m == NULL)
         return NULL;
     m->max_series = max_series;
+    atomic_store(&m->now_minute, (uint32_t)(ottr_now_ns() / (60 * NS_PER_SEC)));
     for (int i = 0; i < STRIPES; i++) {
         pthread_mutex_init(&m->stripe[i].mu, NULL);
         sampler_strmap_init(&m->stripe[i].map);
+        sampler_strmap_init(&m->stripe[i].minutes);
     }
     return m;
 }
@@ -68,6 +94,7 @@ void sampler_spanmetrics_destroy(spanmetrics *m)
         return;
     for (int i = 0; i < STRIPES; i++) {
         sampler_strmap_free(&m->stripe[i].map, series_free);
+        sampler_strmap_free(&m->stripe[i].minutes, minute_free);
         pthread_mutex_destroy(&m->stripe[i].mu);
     }
     free(m);
@@ -111,6 +138,37 @@ static sm_series *series_new(const char *svc, size_t slen, const char *name, siz
     return s;
 }
 
+/* The key of a series' minute entry: minute(4) | service 0 name 0 kind. */
+static size_t minute_key(char *key, uint32_t minute, const char *svc, size_t slen, const char *name,
+                         size_t nlen, int kind)
+{
+    memcpy(key, &minute, 4);
+    size_t k = 4 + make_key(key + 4, svc, slen, name, nlen, kind, 0);
+    return k - 1; /* no status */
+}
+
+/* The minute entry under |key| in |map|, created when missing; NULL when out
+ * of memory. Under the stripe's lock. */
+static sm_minute *minute_find(strmap *map, const char *key, size_t klen, uint64_t h)
+{
+    sm_minute *mm = sampler_strmap_get(map, key, klen, h);
+    if (mm != NULL)
+        return mm;
+    mm = calloc(1, sizeof(*mm));
+    if (mm == NULL)
+        return NULL;
+    const char *svc = key + 4, *name = svc + strlen(svc) + 1;
+    memcpy(&mm->minute, key, 4);
+    mm->kind = (uint8_t)key[klen - 1];
+    mm->service = strdup(svc);
+    mm->name = strdup(name);
+    if (mm->service == NULL || mm->name == NULL || sampler_strmap_put(map, key, klen, h, mm) != 0) {
+        minute_free(mm);
+        return NULL;
+    }
+    return mm;
+}
+
 /* ------------------------------------------------------------------ observing */
 
 /* Spans are first counted per series in a local table, then each series is
@@ -125,6 +183,7 @@ typedef struct sm_local {
     const char *svc, *name;
     uint16_t slen, nlen;
     uint8_t kind, status;
+    uint32_t minute;   /* of the spans' end */
     bool deferred;     /* merged into the overflow series: sums in arrival order */
     uint64_t h;        /* XXH3 of the key */
     sm_series *target; /* while merging */
@@ -148,6 +207,29 @@ typedef struct sm_agg {
 static int stripe_of(uint64_t h)
 {
     return (int)(h >> 61) & (STRIPES - 1);
+}
+
+/* Adds |l| to its minute entry under the series |svc| |name| (the overflow
+ * series past the cap). Under the stripe's lock; a failed allocation loses
+ * the minute's counts only. */
+static void minute_count(strmap *map, const sm_agg *a, const sm_local *l, const char *svc,
+                         size_t slen, const char *name, size_t nlen)
+{
+    char key[4 + MAX_SVC + MAX_NAME + 4];
+    size_t klen = minute_key(key, l->minute, svc, slen, name, nlen, l->kind);
+    sm_minute *mm = minute_find(map, key, klen, XXH3_64bits(key, klen));
+    if (mm == NULL)
+        return;
+    mm->calls += l->calls;
+    if (l->status == STATUS_ERROR)
+        mm->errors += l->calls;
+    for (size_t b = 0; b <= NLAT; b++)
+        mm->lat[b] += l->lat[b];
+    for (unsigned k = l->first;; k = a->next[k]) {
+        mm->sum += a->secs[k];
+        if (k == l->last)
+            break;
+    }
 }
 
 /* Adds |l| to its shared series (found, created, or the overflow series past the
@@ -204,6 +286,7 @@ static void merge_one(spanmetrics *m, sm_agg *a, sm_local *l, int *locked)
         }
         l->target = s;
         l->tstripe = si;
+        minute_count(&m->stripe[si].minutes, a, l, svc, slen, name, nlen);
         return;
     }
 }
@@ -253,6 +336,12 @@ static void agg_add(spanmetrics *m, sm_agg *a, const otlp_span_ref *r)
     if (status < 0 || status > 2)
         status = 0;
     double secs = (double)otlp_span_duration(sp) / NS_PER_SEC;
+    /* The minute of the span's end; spans without one or from the future count
+     * in the current minute. */
+    uint32_t now_min = atomic_load_explicit(&m->now_minute, memory_order_relaxed);
+    uint64_t end_min = sp->end_time_unix_nano / (60 * NS_PER_SEC);
+    uint32_t minute =
+        sp->end_time_unix_nano == 0 || end_min > now_min ? now_min : (uint32_t)end_min;
     char key[MAX_SVC + MAX_NAME + 4];
     uint64_t h = XXH3_64bits(key, make_key(key, svc, slen, name, nlen, kind, status));
     sm_local *l;
@@ -266,13 +355,15 @@ static void agg_add(spanmetrics *m, sm_agg *a, const otlp_span_ref *r)
             l->nlen = (uint16_t)nlen;
             l->kind = (uint8_t)kind;
             l->status = (uint8_t)status;
+            l->minute = minute;
             l->h = h;
             a->slot[i] = (uint8_t)++a->nseries;
             break;
         }
         l = &a->series[a->slot[i] - 1];
-        if (l->h == h && l->kind == kind && l->status == status && l->slen == slen &&
-            l->nlen == nlen && memcmp(l->svc, svc, slen) == 0 && memcmp(l->name, name, nlen) == 0)
+        if (l->h == h && l->minute == minute && l->kind == kind && l->status == status &&
+            l->slen == slen && l->nlen == nlen && memcmp(l->svc, svc, slen) == 0 &&
+            memcmp(l->name, name, nlen) == 0)
             break;
     }
     uint8_t k = (uint8_t)a->nspans++;
@@ -361,4 +452,76 @@ void sampler_spanmetrics_render(spanmetrics *const *m, const char *const *labels
             render_one(m[i], labels[i], f, heads[f][0], &lb, out);
     }
     ottr_buf_free(&lb);
+}
+
+/* ------------------------------------------------------------------ persistence */
+
+/* Puts the entries of |taken| back into the stripes (after a failed write). */
+static void put_back(spanmetrics *m, strmap *taken)
+{
+    for (int i = 0; i < STRIPES; i++) {
+        pthread_mutex_lock(&m->stripe[i].mu);
+        strmap *map = &m->stripe[i].minutes;
+        for (size_t k = 0; taken[i].e && k <= taken[i].mask; k++) {
+            strmap_entry *en = &taken[i].e[k];
+            const sm_minute *from = en->val;
+            if (en->key == NULL)
+                continue;
+            sm_minute *to = minute_find(map, en->key, en->klen, en->hash);
+            if (to == NULL)
+                continue;
+            to->calls += from->calls;
+            to->errors += from->errors;
+            for (size_t b = 0; b <= NLAT; b++)
+                to->lat[b] += from->lat[b];
+            to->sum += from->sum;
+        }
+        pthread_mutex_unlock(&m->stripe[i].mu);
+    }
+}
+
+ottr_status sampler_spanmetrics_flush(spanmetrics *m, store_view v, uint64_t now_ns)
+{
+    atomic_store(&m->now_minute, (uint32_t)(now_ns / (60 * NS_PER_SEC)));
+    strmap taken[STRIPES];
+    size_t n = 0;
+    for (int i = 0; i < STRIPES; i++) {
+        pthread_mutex_lock(&m->stripe[i].mu);
+        taken[i] = m->stripe[i].minutes;
+        sampler_strmap_init(&m->stripe[i].minutes);
+        pthread_mutex_unlock(&m->stripe[i].mu);
+        n += taken[i].count;
+    }
+    ottr_status rc = OTTR_OK;
+    if (n > 0) {
+        store_span_series *recs = calloc(n, sizeof(*recs));
+        if (recs == NULL) {
+            rc = OTTR_ERR_NOMEM;
+        } else {
+            size_t k = 0;
+            for (int i = 0; i < STRIPES; i++) {
+                for (size_t e = 0; taken[i].e && e <= taken[i].mask; e++) {
+                    const sm_minute *mm = taken[i].e[e].val;
+                    if (taken[i].e[e].key == NULL)
+                        continue;
+                    store_span_series *r = &recs[k++];
+                    r->minute = mm->minute;
+                    r->service = mm->service;
+                    r->name = mm->name;
+                    r->kind = mm->kind;
+                    r->calls = mm->calls;
+                    r->errors = mm->errors;
+                    memcpy(r->latency, mm->lat, sizeof(r->latency));
+                    r->latency_sum_s = mm->sum;
+                }
+            }
+            rc = store_add_span_metrics(v, recs, k);
+            free(recs);
+        }
+        if (rc != OTTR_OK)
+            put_back(m, taken);
+    }
+    for (int i = 0; i < STRIPES; i++)
+        sampler_strmap_free(&taken[i], minute_free);
+    return rc;
 }

@@ -264,6 +264,27 @@ ottr_status sampler_tenants_flush_graph(sampler *s, uint32_t before_minute)
     return f.st;
 }
 
+typedef struct metrics_flush_ctx {
+    sampler *s;
+    uint64_t now;
+    ottr_status st;
+} metrics_flush_ctx;
+
+static void flush_metrics_one(void *ctx, sampler_tenant *t)
+{
+    metrics_flush_ctx *f = ctx;
+    ottr_status st = sampler_spanmetrics_flush(t->sm, store_view_of(f->s->st, t->id), f->now);
+    if (st != OTTR_OK && f->st == OTTR_OK)
+        f->st = st;
+}
+
+ottr_status sampler_tenants_flush_spanmetrics(sampler *s, uint64_t now_ns)
+{
+    metrics_flush_ctx f = {s, now_ns, OTTR_OK};
+    each(s, flush_metrics_one, &f);
+    return f.st;
+}
+
 typedef struct expire_ctx {
     uint64_t now;
 } expire_ctx;

@@ -82,7 +82,7 @@ rocksdb_mergeoperator_t *store_graph_merge_operator_create(void)
 
 /* ------------------------------------------------------------------ add */
 
-static void fill_value(uint8_t *v, uint64_t calls, uint64_t errors, const uint64_t *lat,
+void store_graph_value(uint8_t *v, uint64_t calls, uint64_t errors, const uint64_t *lat,
                        double sum_s)
 {
     be64_put(v, calls);
@@ -91,6 +91,16 @@ static void fill_value(uint8_t *v, uint64_t calls, uint64_t errors, const uint64
         be64_put(v + 16 + 8 * i, lat[i]);
     double ns = sum_s > 0 && isfinite(sum_s) ? sum_s * NS_PER_SEC : 0;
     be64_put(v + 16 + 8 * STORE_LAT_BUCKETS, ns >= 1.8e19 ? UINT64_MAX : (uint64_t)ns);
+}
+
+void store_graph_counters(const char *v, uint64_t *calls, uint64_t *errors, uint64_t *lat,
+                          double *sum_s)
+{
+    *calls = be64_get(v);
+    *errors = be64_get(v + 8);
+    for (int i = 0; i < STORE_LAT_BUCKETS; i++)
+        lat[i] = be64_get(v + 16 + 8 * i);
+    *sum_s = (double)be64_get(v + 16 + 8 * STORE_LAT_BUCKETS) / NS_PER_SEC;
 }
 
 static void merge_both(store_view v, rocksdb_writebatch_t *wb, uint32_t minute, uint8_t kind,
@@ -107,6 +117,15 @@ static void merge_both(store_view v, rocksdb_writebatch_t *wb, uint32_t minute, 
                                 GRAPH_VALUE_LEN);
 }
 
+void store_graph_batch_edge(store_view v, rocksdb_writebatch_t *wb, uint32_t minute,
+                            const store_edge *e)
+{
+    uint8_t names[256], val[GRAPH_VALUE_LEN];
+    size_t n = store_key_edge_names(names, e);
+    store_graph_value(val, e->calls, e->failed, e->latency, e->latency_sum_s);
+    merge_both(v, wb, minute, GRAPH_KIND_EDGE, names, n, val);
+}
+
 ottr_status store_add_graph(store_view v, uint32_t minute, const store_edge *edges, size_t nedges,
                             const store_node *nodes, size_t nnodes)
 {
@@ -115,17 +134,13 @@ ottr_status store_add_graph(store_view v, uint32_t minute, const store_edge *edg
     if (nedges == 0 && nnodes == 0)
         return OTTR_OK;
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
-    uint8_t names[256], val[GRAPH_VALUE_LEN];
-    for (size_t i = 0; i < nedges; i++) {
-        const store_edge *e = &edges[i];
-        size_t n = store_key_edge_names(names, e);
-        fill_value(val, e->calls, e->failed, e->latency, e->latency_sum_s);
-        merge_both(v, wb, minute, GRAPH_KIND_EDGE, names, n, val);
-    }
+    uint8_t val[GRAPH_VALUE_LEN];
+    for (size_t i = 0; i < nedges; i++)
+        store_graph_batch_edge(v, wb, minute, &edges[i]);
     for (size_t i = 0; i < nnodes; i++) {
         const store_node *nd = &nodes[i];
         size_t n = strnlen(nd->service, sizeof(nd->service));
-        fill_value(val, nd->calls, nd->errors, nd->latency, nd->latency_sum_s);
+        store_graph_value(val, nd->calls, nd->errors, nd->latency, nd->latency_sum_s);
         merge_both(v, wb, minute, GRAPH_KIND_NODE, (const uint8_t *)nd->service, n, val);
     }
     ottr_status st = store_write(v.s, wb, NULL, 0);
@@ -171,6 +186,14 @@ static int acc_add(graph_acc *a, const uint8_t *k, size_t klen, const char *v, s
 
 static int visit_rec(void *ctx, rocksdb_iterator_t *it, const uint8_t *k, size_t klen)
 {
+    if (klen >= GRAPH_KEY_HEAD && k[GRAPH_KEY_HEAD - 1] == GRAPH_KIND_SPAN) {
+        /* Span metrics share the minute: skip past them. */
+        uint8_t next[GRAPH_KEY_HEAD];
+        memcpy(next, k, GRAPH_KEY_HEAD - 1);
+        next[GRAPH_KEY_HEAD - 1] = GRAPH_KIND_SPAN + 1;
+        rocksdb_iter_seek(it, (const char *)next, sizeof(next));
+        return 0;
+    }
     size_t vlen;
     const char *v = rocksdb_iter_value(it, &vlen);
     if (acc_add(ctx, k, klen, v, vlen) != 0)

@@ -67,6 +67,7 @@ extern const char *const store_cf_names[CF_COUNT];
 #define GRAPH_VALUE_LEN (GRAPH_NCOUNTERS * 8)
 #define GRAPH_KIND_EDGE 'e'
 #define GRAPH_KIND_NODE 'v'
+#define GRAPH_KIND_SPAN 'm' /* per-minute span metrics (store/spanmetrics.c) */
 /* Hour roll-ups live beside the minute records under minute = HOUR_FLAG | hour. */
 #define GRAPH_HOUR_FLAG 0x80000000u
 
@@ -287,6 +288,11 @@ size_t store_key_graph(uint8_t *out, size_t cap, uint32_t tenant, uint32_t minut
 /* Whether a key of family |cf| has the layout of format 1 (no tenant), for the
  * migration at open (tenant.c); meaningful only while that runs. */
 bool store_key_is_legacy(int cf, const uint8_t *k, size_t klen);
+/* The names of a span-metrics series' key: service 0x00 name 0x00 kind-digit
+ * (service cut at 255 bytes, name at 511), into |out| (at least 770 bytes).
+ * Returns the length. */
+#define SPAN_SERIES_NAMES_MAX 770
+size_t store_key_span_series_names(uint8_t *out, const char *service, const char *name, int kind);
 
 /* ---- summary.c ---- */
 
@@ -494,6 +500,15 @@ uint32_t store_retention_cutoff_sec(const store *s);
 /* ---- graph.c ---- */
 
 rocksdb_mergeoperator_t *store_graph_merge_operator_create(void);
+/* Graph counter records: the value of |calls| ... |sum_s| in |v| (GRAPH_VALUE_LEN),
+ * and back. */
+void store_graph_value(uint8_t *v, uint64_t calls, uint64_t errors, const uint64_t *lat,
+                       double sum_s);
+void store_graph_counters(const char *v, uint64_t *calls, uint64_t *errors, uint64_t *lat,
+                          double *sum_s);
+/* Adds edge |e| to minute |minute| (and its hour) in |wb|, by the merge operator. */
+void store_graph_batch_edge(store_view v, rocksdb_writebatch_t *wb, uint32_t minute,
+                            const store_edge *e);
 
 /* ---- tenant.c ---- */
 

@@ -10,7 +10,13 @@
  * and memtable inserts at random places in a large memtable cost microseconds
  * each: a call with many of them writes them, sorted, into SST files that
  * RocksDB ingests (store/ingest.c), before the WriteBatch of chunks and
- * summaries; a small call puts them, sorted, into that WriteBatch. */
+ * summaries; a small call puts them, sorted, into that WriteBatch.
+ *
+ * A keep also adds Jaeger's dependency links that the service graph (client
+ * and server spans paired before sampling) does not see: every parent -> child
+ * span pair of two services among the new chunks of the trace, but a client or
+ * producer parent of a server or consumer child, as edges of connection type
+ * "direct" in the minute of the child's start. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +59,15 @@ typedef struct keep_call {
     uint64_t new_traces, chunks, bytes, dropped;
 } keep_call;
 
+/* A span of the trace's new chunks, for its dependency links. */
+typedef struct dep_span {
+    uint8_t id[8], parent[8];
+    bool has_parent;
+    uint8_t kind;
+    const char *service; /* in the trace's arena */
+    uint32_t minute;     /* of its start */
+} dep_span;
+
 /* State of one trace. */
 typedef struct keep_ctx {
     keep_call *c;
@@ -67,6 +82,9 @@ typedef struct keep_ctx {
     size_t nnew;
     size_t dropped;
     uint32_t max_sec;
+    dep_span *deps; /* the new spans (heap) */
+    size_t ndeps, capdeps;
+    bool deps_oom;
 } keep_ctx;
 
 static void out_add(keep_call *c, out_keys *o, const uint8_t *p, size_t len, uint32_t sec,
@@ -92,9 +110,48 @@ static void out_add(keep_call *c, out_keys *o, const uint8_t *p, size_t len, uin
     o->v[o->n++] = (out_key){copy, (uint32_t)len, sec, hash, false};
 }
 
-/* Decodes one chunk into the summary |acc| (may be NULL) and the term sets. */
+/* Notes span |r| for the trace's dependency links; |*svc_raw| and |*svc| cache
+ * the last service copied into the trace's arena. A span that cannot be noted
+ * (out of memory) only loses its links. */
+static void dep_note(keep_ctx *k, const otlp_span_ref *r, const char **svc_raw, const char **svc)
+{
+    const otlp_span *sp = r->span;
+    if (k->deps_oom || sp->span_id.len != 8)
+        return;
+    if (k->ndeps == k->capdeps) {
+        size_t ncap = k->capdeps ? k->capdeps * 2 : 64;
+        dep_span *nd = realloc(k->deps, ncap * sizeof(*nd));
+        if (nd == NULL) {
+            k->deps_oom = true;
+            return;
+        }
+        k->deps = nd;
+        k->capdeps = ncap;
+    }
+    const char *raw = r->service ? r->service : OTLP_UNKNOWN_SERVICE;
+    if (raw != *svc_raw) {
+        *svc = ottr_arena_memdup(&k->c->term_arena, raw, strlen(raw) + 1);
+        *svc_raw = *svc ? raw : NULL;
+        if (*svc == NULL) {
+            k->deps_oom = true;
+            return;
+        }
+    }
+    dep_span *d = &k->deps[k->ndeps++];
+    memcpy(d->id, sp->span_id.data, 8);
+    d->has_parent = sp->parent_span_id.len == 8;
+    if (d->has_parent)
+        memcpy(d->parent, sp->parent_span_id.data, 8);
+    d->kind = (uint8_t)(sp->kind >= 0 && sp->kind <= 5 ? sp->kind : 0);
+    d->service = *svc;
+    uint64_t m = sp->start_time_unix_nano / (60 * NS_PER_SEC);
+    d->minute = m < GRAPH_HOUR_FLAG ? (uint32_t)m : GRAPH_HOUR_FLAG - 1;
+}
+
+/* Decodes one chunk into the summary |acc| (may be NULL) and the term sets;
+ * with |deps|, notes its spans for the dependency links. */
 static ottr_status account_chunk(keep_ctx *k, const uint8_t *chunk, size_t len,
-                                 store_summary_acc *acc, bool tags)
+                                 store_summary_acc *acc, bool tags, bool deps)
 {
     ottr_arena_reset(&k->c->decode_arena);
     otlp_trace t;
@@ -102,10 +159,13 @@ static ottr_status account_chunk(keep_ctx *k, const uint8_t *chunk, size_t len,
     if (st != OTTR_OK)
         return st;
     const void *last_resource = NULL;
+    const char *svc_raw = NULL, *svc = NULL;
     for (size_t i = 0; i < t.nspans; i++) {
         if (acc)
             store_summary_acc_span(acc, &t.spans[i]);
         store_terms_span(&k->idx, tags ? &k->tags : NULL, k->tenant, &t.spans[i], &last_resource);
+        if (deps)
+            dep_note(k, &t.spans[i], &svc_raw, &svc);
     }
     if (k->idx.oom || k->tags.oom)
         return OTTR_ERR_NOMEM;
@@ -150,7 +210,7 @@ static ottr_status copy_ref(keep_ctx *k, store_pending_ref ref, bool *stop_growi
         k->dropped++;
         goto out;
     }
-    st = account_chunk(k, val, vlen, &k->delta, true);
+    st = account_chunk(k, val, vlen, &k->delta, true, true);
     if (st == OTTR_ERR_CORRUPT) {
         OTTR_WARN(STORE_COMPONENT, "keep: dropped a pending chunk that does not decode");
         k->dropped++;
@@ -169,6 +229,69 @@ out:
     return st;
 }
 
+static int dep_cmp(const void *a, const void *b)
+{
+    return memcmp(((const dep_span *)a)->id, ((const dep_span *)b)->id, 8);
+}
+
+static bool is_caller(uint8_t kind)
+{
+    return kind == 3 || kind == 4; /* CLIENT, PRODUCER */
+}
+
+static bool is_callee(uint8_t kind)
+{
+    return kind == 2 || kind == 5; /* SERVER, CONSUMER */
+}
+
+/* Adds the trace's "direct" dependency links (see the top) to the batch: one
+ * edge per distinct (parent service, child service, minute) with its count. */
+static void dep_links(keep_ctx *k)
+{
+    if (k->ndeps < 2 || k->deps_oom)
+        return;
+    qsort(k->deps, k->ndeps, sizeof(*k->deps), dep_cmp);
+    store_edge e;
+    memset(&e, 0, sizeof(e));
+    memcpy(e.connection_type, "direct", sizeof("direct"));
+    struct {
+        const char *parent, *child;
+        uint32_t minute;
+        uint64_t calls;
+    } links[32];
+    size_t nlinks = 0;
+    for (size_t i = 0; i < k->ndeps; i++) {
+        const dep_span *c = &k->deps[i];
+        if (!c->has_parent)
+            continue;
+        dep_span key;
+        memcpy(key.id, c->parent, 8);
+        const dep_span *p = bsearch(&key, k->deps, k->ndeps, sizeof(*k->deps), dep_cmp);
+        if (p == NULL || p->service == c->service || strcmp(p->service, c->service) == 0 ||
+            (is_caller(p->kind) && is_callee(c->kind)))
+            continue;
+        size_t j = 0;
+        while (j < nlinks && (links[j].minute != c->minute || strcmp(links[j].parent, p->service) ||
+                              strcmp(links[j].child, c->service)))
+            j++;
+        if (j == nlinks) {
+            if (nlinks == sizeof(links) / sizeof(links[0]))
+                continue; /* a trace with that many distinct links: the rest are not counted */
+            links[nlinks].parent = p->service;
+            links[nlinks].child = c->service;
+            links[nlinks].minute = c->minute;
+            links[nlinks++].calls = 0;
+        }
+        links[j].calls++;
+    }
+    for (size_t j = 0; j < nlinks; j++) {
+        snprintf(e.client, sizeof(e.client), "%s", links[j].parent);
+        snprintf(e.server, sizeof(e.server), "%s", links[j].child);
+        e.calls = links[j].calls;
+        store_graph_batch_edge(store_view_of(k->c->s, k->tenant), k->c->wb, links[j].minute, &e);
+    }
+}
+
 /* Adds the terms of every chunk already stored for the trace (used when its
  * start second moves and every index entry is written again at the new one). */
 static ottr_status collect_stored_terms(keep_ctx *k)
@@ -182,7 +305,7 @@ static ottr_status collect_stored_terms(keep_ctx *k)
         if (klen != TRACES_KEY_LEN || memcmp(key, k->tkey, TRACE_KEY_LEN) != 0)
             break;
         const uint8_t *val = (const uint8_t *)rocksdb_iter_value(it, &vlen);
-        ottr_status st = account_chunk(k, val, vlen, NULL, false);
+        ottr_status st = account_chunk(k, val, vlen, NULL, false, false);
         if (st == OTTR_ERR_NOMEM) {
             rocksdb_iter_destroy(it);
             return st;
@@ -277,6 +400,7 @@ static ottr_status keep_one(keep_ctx *k, const store_keep_req *reqs, size_t nreq
     if (k->nnew == 0 && !(newly_partial && k->have_old))
         return OTTR_OK; /* nothing new: a repeat, or nothing was pending */
     k->delta.last_arrival_sec = k->max_sec;
+    dep_links(k);
 
     store_summary_acc merged;
     if (k->have_old)
@@ -464,6 +588,7 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
         store_termset_init(&k.idx, &c.term_arena, STORE_MAX_TERMS);
         store_termset_init(&k.tags, &c.term_arena, STORE_MAX_TERMS);
         st = keep_one(&k, reqs + i, same);
+        free(k.deps);
         store_termset_free(&k.idx);
         store_termset_free(&k.tags);
         i += same;

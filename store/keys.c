@@ -1,7 +1,8 @@
 /* store/keys.c - the key layouts of the traces, summaries, index, tags and edges
- * families: every key is assembled here, and every one starts with its tenant's
- * number (4 bytes, big-endian; 0 is the implicit tenant), so that a read built
- * from these keys cannot reach another tenant's records. */
+ * families (graph edges, nodes and span-metric series): every key is assembled
+ * here, and every one starts with its tenant's number (4 bytes, big-endian; 0 is
+ * the implicit tenant), so that a read built from these keys cannot reach
+ * another tenant's records. */
 #include <string.h>
 
 #include "store/internal.h"
@@ -161,4 +162,15 @@ bool store_key_is_legacy(int cf, const uint8_t *k, size_t klen)
          * bytes, which start every key of the implicit tenant. */
         return klen < TENANT_KEY_LEN || be32_get(k) != 0;
     }
+}
+
+size_t store_key_span_series_names(uint8_t *out, const char *service, const char *name, int kind)
+{
+    size_t a = strnlen(service, 255), b = strnlen(name, 511);
+    memcpy(out, service, a);
+    out[a] = 0;
+    memcpy(out + a + 1, name, b);
+    out[a + 1 + b] = 0;
+    out[a + b + 2] = (uint8_t)('0' + (kind < 0 || kind > 5 ? 0 : kind));
+    return a + b + 3;
 }

@@ -16,10 +16,11 @@
  * Column families and keys (all integers big-endian):
  *   traces    tenant(4) | trace_id(16) | arrival_sec(4) | offset(4) -> chunk
  *   summaries tenant(4) | trace_id(16)                    -> encoded summary
- *   index     tenant(4) | kind(1) | term | 0x00 | ~start_sec(4) | trace_id(16) -> "",
- *             or the arrival sec (4) when the start lies over an hour from the arrival
+ *   index     tenant(4) | group | bucket(1) | ~start_sec(4) | key number(8) -> posting
+ *             list: retention sec(4) | (trace_id(16) | term hash(8))... (store/postings.c)
  *   tags      tenant(4) | scope(1) | key | 0x00 | value   -> last seen sec (4)
  *   edges     tenant(4) | minute(4) | kind(1) | names     -> counters (merge)
+ *             (service-graph edges and nodes, and per-minute span metrics)
  * Seconds are 32-bit: start times from 2106-02-07T06:28:15Z on share the last
  * second, and searches settle such traces on their exact start (summary).
  * A chunk is one or more ResourceSpans, each framed as field 1 of TracesData, so a
@@ -248,7 +249,9 @@ ottr_status store_operations(store_view v, const char *service, store_op_fn fn, 
 typedef struct store_edge {
     char client[96];
     char server[96];
-    char connection_type[24]; /* "", "messaging_system", "database", "virtual_node" */
+    char connection_type[24]; /* "", "messaging_system", "database", "virtual_node", or
+                               * "direct": a parent -> child pair of two services among
+                               * kept spans that is no client/server pair (keep time) */
     uint64_t calls;
     uint64_t failed;
     uint64_t latency[STORE_LAT_BUCKETS]; /* server-side latency counts */
@@ -274,6 +277,34 @@ typedef int (*store_edge_fn)(void *ctx, const store_edge *e);
 typedef int (*store_node_fn)(void *ctx, const store_node *n);
 ottr_status store_graph(store_view v, uint32_t from_minute, uint32_t to_minute, store_edge_fn efn,
                         store_node_fn nfn, void *ctx);
+
+/* One series of span metrics in one minute (or hour): the spans of |service|
+ * named |name| of OTLP SpanKind |kind|, counted before sampling. */
+typedef struct store_span_series {
+    uint32_t minute;     /* Unix seconds / 60 (the hour, Unix seconds / 3600, in hour reads) */
+    const char *service; /* NUL-terminated; owned by the caller (add) or the store (read) */
+    const char *name;
+    uint8_t kind; /* 0..5 */
+    uint64_t calls;
+    uint64_t errors; /* spans with status ERROR */
+    uint64_t latency[STORE_LAT_BUCKETS];
+    double latency_sum_s;
+} store_span_series;
+
+/* Adds |n| series to their minute buckets (and hour roll-ups) with the merge
+ * operator: adding twice counts twice. Names past 255 (service) or 511 (name)
+ * bytes are cut. Returns OTTR_OK, OTTR_ERR_INVALID (a minute past 2^31),
+ * OTTR_ERR_IO. */
+ottr_status store_add_span_metrics(store_view v, const store_span_series *m, size_t n);
+
+/* Calls |fn| for every stored series of |service| (NULL = every service) in
+ * minutes [from, to], minute by minute (within a minute by service, name,
+ * kind); with |hours| true, |from| and |to| are hours and the hour roll-ups are
+ * read. Minutes past the retention are left out. The strings live for the call.
+ * |fn| returns 0 to go on. */
+typedef int (*store_span_series_fn)(void *ctx, const store_span_series *m);
+ottr_status store_span_metrics(store_view v, uint32_t from, uint32_t to, bool hours,
+                               const char *service, store_span_series_fn fn, void *ctx);
 
 /* ---- operations ---- */
 

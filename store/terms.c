@@ -82,7 +82,9 @@ int store_termset_add(store_termset *t, const void *p, size_t len, bool capped)
     return 1;
 }
 
-/* The string form of an attribute value, or NULL when not indexed. */
+/* The string form of an attribute value, or NULL when not indexed: doubles as
+ * otlp_double_text, arrays and maps as their JSON text (as Jaeger shows them)
+ * when that fits |cap|. */
 static const char *value_str(const otlp_any *v, char *buf, size_t cap, size_t *len)
 {
     if (v == NULL)
@@ -99,6 +101,23 @@ static const char *value_str(const otlp_any *v, char *buf, size_t cap, size_t *l
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
         *len = v->bool_value ? 4 : 5;
         return v->bool_value ? "true" : "false";
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
+        *len = otlp_double_text(buf, cap, v->double_value);
+        return buf;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE: {
+        ottr_buf tmp = {0};
+        otlp_json_any_plain(&tmp, v);
+        const char *r = NULL;
+        if (!tmp.oom && tmp.data && tmp.len < cap) {
+            memcpy(buf, tmp.data, tmp.len);
+            buf[tmp.len] = '\0';
+            *len = tmp.len;
+            r = buf;
+        }
+        ottr_buf_free(&tmp);
+        return r;
+    }
     default:
         return NULL;
     }
@@ -115,7 +134,7 @@ static void add_attrs(store_termset *idx, store_termset *tags, uint32_t tenant, 
     /* A resource's service.name is indexed as the service ('s'). */
     bool resource = scope == STORE_SCOPE_RESOURCE;
     uint8_t buf[TENANT_KEY_LEN + 1 + STORE_MAX_TERM_KEY + 1 + STORE_MAX_TERM_VALUE + 1];
-    char num[32];
+    char num[STORE_MAX_TERM_VALUE + 1];
     for (size_t i = 0; i < n; i++) {
         if (kv[i] == NULL || kv[i]->key == NULL)
             continue;
@@ -131,7 +150,11 @@ static void add_attrs(store_termset *idx, store_termset *tags, uint32_t tenant, 
                                        vlen);
             store_termset_add(idx, buf, n, true);
         }
-        if (tags) {
+        /* Discovery keeps to strings, integers and booleans. */
+        int vc = kv[i]->value->value_case;
+        if (tags && vc != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE &&
+            vc != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE &&
+            vc != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE) {
             n = store_key_tag(buf, sizeof(buf), tenant, scope, kv[i]->key, klen, v, vlen);
             store_termset_add(tags, buf, n, true);
         }
@@ -169,6 +192,11 @@ void store_terms_span(store_termset *idx, store_termset *tags, uint32_t tenant,
         }
     }
     add_attrs(idx, tags, tenant, STORE_SCOPE_SPAN, ref->span->attributes, ref->span->n_attributes);
+    /* Event attributes are searchable too (Jaeger's log fields), not discovered. */
+    for (size_t i = 0; i < ref->span->n_events; i++)
+        if (ref->span->events[i])
+            add_attrs(idx, NULL, tenant, STORE_SCOPE_SPAN, ref->span->events[i]->attributes,
+                      ref->span->events[i]->n_attributes);
     if (ref->resource && ref->resource != *last_resource) {
         add_attrs(idx, tags, tenant, STORE_SCOPE_RESOURCE, ref->resource->attributes,
                   ref->resource->n_attributes);

@@ -438,7 +438,8 @@ int main(int argc, char **argv)
         ottr_buf_reset(&out);
         uint64_t t0 = ottr_mono_ns();
         rc_check(query_jaeger_dependencies(store_view_of(st, 0), END_SEC * NS_PER_SEC,
-                                           DAY_SEC * NS_PER_SEC, &out, err, sizeof(err)),
+                                           DAY_SEC * NS_PER_SEC, NULL, false, &out, err,
+                                           sizeof(err)),
                  "dependencies", err);
         ns[i] = ottr_mono_ns() - t0;
     }

@@ -223,6 +223,16 @@ def jaeger_checks(d, me, other, now_s):
     check((mine["client"], mine["server"]) in pairs and
           (theirs["client"], theirs["server"]) not in pairs, "%s: dependencies %r" % (me, pairs))
 
+    # The Monitor tab's series: the tenant's own span metrics only.
+    def calls(svc):
+        m = get_json(J, "/api/metrics/calls?service=%s&spanKind=server&spanKind=client"
+                     "&endTs=%d&lookback=3600000&step=60000&ratePer=60000"
+                     % (svc, (now_s + 120) * 1000), me)
+        return sum(p.get("gaugeValue", {}).get("doubleValue", 0)
+                   for s in m.get("metrics", []) for p in s.get("metricPoints", []))
+    wait_for(lambda: calls(mine["client"]) > 0, what="%s: monitor calls" % me)
+    check(calls(theirs["client"]) == 0, "%s: the other tenant's span metrics" % me)
+
 
 def refusals(d, py):
     code, body, _ = request(d.http_port, "/v1/traces", None, body_for("acme", SHARED, time.time_ns()))

@@ -304,6 +304,10 @@ static void test_jaeger_trace(void **state)
     const char *ids[] = {FX_TRACE_B, "ffff", FX_TRACE_D};
     GOLDEN("jaeger_traces_by_ids",
            query_jaeger_traces_by_ids(store_view_of(g_st, 0), ids, 3, &out, err, sizeof(err)));
+    /* None found: still an answer, with an error per ID. */
+    const char *gone[] = {"ffff", "00000000000000010000000000000002"};
+    GOLDEN("jaeger_traces_by_ids_none",
+           query_jaeger_traces_by_ids(store_view_of(g_st, 0), gone, 2, &out, err, sizeof(err)));
     GOLDEN("jaeger_v3_trace_D",
            query_jaeger_v3_trace(store_view_of(g_st, 0), FX_TRACE_D, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_NOTFOUND, "trace not found",
@@ -346,6 +350,9 @@ static void test_jaeger_search(void **state)
            jsearch("worker", NULL, NULL, 0, 0, 0, 1, 0, &out, err, sizeof(err)));
     GOLDEN("jaeger_v3_search",
            jsearch("queue", "publish orders", NULL, 0, 0, 0, 0, 1, &out, err, sizeof(err)));
+    /* api_v3: no trace found is a 404, as Jaeger answers. */
+    EXPECT_ERROR(OTTR_ERR_NOTFOUND, "No traces found",
+                 jsearch("queue", "nothing", NULL, 0, 0, 0, 0, 1, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "'service' is required",
                  jsearch(NULL, NULL, NULL, 0, 0, 0, 0, 0, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "maxDuration",
@@ -375,6 +382,12 @@ static void test_jaeger_discovery(void **state)
            query_jaeger_v3_services(store_view_of(g_st, 0), &out, err, sizeof(err)));
     GOLDEN("jaeger_v3_operations", query_jaeger_v3_operations(store_view_of(g_st, 0), "worker",
                                                               NULL, &out, err, sizeof(err)));
+    /* Unspecified kinds and empty lists are left out, as protobuf's JSON does. */
+    GOLDEN("jaeger_v3_operations_unknown",
+           query_jaeger_v3_operations(store_view_of(g_st, 0), "unknown_service", NULL, &out, err,
+                                      sizeof(err)));
+    GOLDEN("jaeger_v3_operations_none", query_jaeger_v3_operations(store_view_of(g_st, 0), "nobody",
+                                                                   NULL, &out, err, sizeof(err)));
     EXPECT_ERROR(
         OTTR_ERR_INVALID, "'service' is required",
         query_jaeger_operations(store_view_of(g_st, 0), NULL, NULL, true, &out, err, sizeof(err)));
@@ -383,10 +396,19 @@ static void test_jaeger_discovery(void **state)
                                          sizeof(err)));
     GOLDEN("jaeger_dependencies",
            query_jaeger_dependencies(store_view_of(g_st, 0), FX_T0 + 3600ull * 1000000000ull,
-                                     24ull * 3600 * 1000000000ull, &out, err, sizeof(err)));
-    EXPECT_ERROR(
-        OTTR_ERR_INVALID, "lookback",
-        query_jaeger_dependencies(store_view_of(g_st, 0), FX_T0, 0, &out, err, sizeof(err)));
+                                     24ull * 3600 * 1000000000ull, NULL, false, &out, err,
+                                     sizeof(err)));
+    GOLDEN("jaeger_dependencies_virtual",
+           query_jaeger_dependencies(store_view_of(g_st, 0), FX_T0 + 3600ull * 1000000000ull,
+                                     24ull * 3600 * 1000000000ull, NULL, true, &out, err,
+                                     sizeof(err)));
+    GOLDEN("jaeger_dependencies_cart",
+           query_jaeger_dependencies(store_view_of(g_st, 0), FX_T0 + 3600ull * 1000000000ull,
+                                     24ull * 3600 * 1000000000ull, "cart", true, &out, err,
+                                     sizeof(err)));
+    EXPECT_ERROR(OTTR_ERR_INVALID, "lookback",
+                 query_jaeger_dependencies(store_view_of(g_st, 0), FX_T0, 0, NULL, false, &out, err,
+                                           sizeof(err)));
 }
 
 static void test_jaeger_error_bodies(void **state)

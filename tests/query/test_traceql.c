@@ -84,7 +84,6 @@ static void test_invalid(void **state)
         {"{ .a = 1 } &>> { .b = 2 }", "structural operator '&>>' is not supported"},
         {"{ .a = 1 } !<< { .b = 2 }", "structural operator '!<' is not supported"},
         {"{ .a = 1 } << { .b = 2 }", "structural operator '<<' is not supported"},
-        {"{ event.name = \"x\" }", "scope 'event.' is not supported"},
         {"{ link.span_id = \"x\" }", "scope 'link.' is not supported"},
         {"{ parent.name = \"x\" }", "scope 'parent.' is not supported"},
         {"{ instrumentation.name = \"x\" }", "scope 'instrumentation.' is not supported"},
@@ -202,6 +201,11 @@ static void ev_build(ev *e)
     otlp_span *s2 = fx_span_new(&e->a, ss, tid, "0000000000000002", "0000000000000001", "GET /api",
                                 3, 2000, 2000 + 20 * FX_MS);
     fx_span_attr(&e->a, s2, fx_str(&e->a, "code", "404"));
+    otlp_kv *items[] = {fx_str(&e->a, "", "a"), fx_int(&e->a, "", 3)};
+    fx_span_attr(&e->a, s2, fx_array(&e->a, "tags", items, 2));
+    otlp_event *ex = fx_span_event(&e->a, s2, 2500, "exception");
+    fx_event_attr(&e->a, ex, fx_str(&e->a, "exception.type", "CardDeclinedError"));
+    fx_event_attr(&e->a, ex, fx_dbl(&e->a, "amount", 0.1));
     otlp_resource_spans *cart = fx_rs_new(&e->a, r, "cart");
     otlp_scope_spans *cs = fx_ss_new(&e->a, cart, NULL, NULL);
     otlp_span *s3 = fx_span_new(&e->a, cs, tid, "0000000000000003", "0000000000000002", "GET /api",
@@ -304,6 +308,17 @@ static void test_eval(void **state)
     assert_string_equal(eval(&e, "{ span.missing != \"x\" }"), "000"); /* absent: no match */
     assert_string_equal(eval(&e, "{ span.ratio = nil }"), "011");
     assert_string_equal(eval(&e, "{ span.ratio != nil }"), "100");
+    /* doubles by their shortest text, arrays by their JSON text (Jaeger's tags) */
+    assert_string_equal(eval(&e, "{ .ratio = \"0.75\" }"), "100");
+    assert_string_equal(eval(&e, "{ .tags = \"[\\\"a\\\",3]\" }"), "010");
+    assert_string_equal(eval(&e, "{ .tags =~ \".*3.*\" }"), "010");
+    /* event scope: any of the span's events */
+    assert_string_equal(eval(&e, "{ event.exception.type = \"CardDeclinedError\" }"), "010");
+    assert_string_equal(eval(&e, "{ event.amount = \"0.1\" }"), "010");
+    assert_string_equal(eval(&e, "{ event.amount > 0.05 }"), "010");
+    assert_string_equal(eval(&e, "{ .exception.type = \"CardDeclinedError\" }"), "000");
+    assert_string_equal(eval(&e, "{ event.exception.type != nil }"), "010");
+    assert_string_equal(eval(&e, "{ event.exception.type = nil }"), "101");
     /* boolean structure */
     assert_string_equal(eval(&e, "{ !(kind = server) }"), "010");
     assert_string_equal(eval(&e, "{ kind = client || status = error }"), "011");
@@ -390,6 +405,14 @@ static void test_plan(void **state)
     plan(&a, &tq, "{ name = \"b\" }", &sq, kv);
     assert_null(sq.service);
     assert_string_equal(sq.span_name, "b");
+
+    /* One term in two scopes (Jaeger's tag or log field) is one index term;
+     * two different terms or'ed are none. */
+    memset(&sq, 0, sizeof(sq));
+    plan(&a, &tq, "{ (.k = \"v\" || event.k = \"v\") && (.x = \"1\" || .y = \"1\") }", &sq, kv);
+    assert_int_equal(sq.nattrs, 1);
+    assert_string_equal(sq.attrs[0].key, "k");
+    assert_string_equal(sq.attrs[0].value, "v");
 
     /* Attribute equalities in canonical text; others are evaluated only. */
     memset(&sq, 0, sizeof(sq));
