@@ -2,7 +2,8 @@
  * one configuration table gives every component its options; the OTLP receivers
  * (gRPC :4317, HTTP :4318) hand decoded batches to one ingest entry point; the
  * query ports (:3200 Tempo API + /metrics + /ready, :16686 Jaeger API) route
- * requests onto query/. Private to the daemon. */
+ * requests onto query/; the Zipkin port (:9411) does both for Zipkin. Private
+ * to the daemon. */
 #ifndef OTTR_COLLECTOR_H
 #define OTTR_COLLECTOR_H
 
@@ -35,6 +36,7 @@ typedef struct ottr_config {
     int http_threads;             /* http.threads */
     char *query_addr;             /* query.addr */
     char *jaeger_addr;            /* jaeger.addr */
+    char *zipkin_addr;            /* zipkin.addr */
     int query_max_concurrent;     /* query.max_concurrent: query threads */
     uint64_t query_max_queued;    /* query.max_queued */
     uint64_t query_timeout_ns;    /* query.timeout */
@@ -137,7 +139,12 @@ typedef bool (*ottr_admit_fn)(void *ctx, const uint8_t (*tids)[16], size_t n);
 
 /* ---- one export request, whatever the transport (ingest.c) ---- */
 
-typedef enum ingest_encoding { INGEST_PROTOBUF = 0, INGEST_JSON = 1 } ingest_encoding;
+typedef enum ingest_encoding {
+    INGEST_PROTOBUF = 0,     /* OTLP ExportTraceServiceRequest */
+    INGEST_JSON = 1,         /* OTLP/JSON */
+    INGEST_ZIPKIN_JSON = 2,  /* Zipkin v2 JSON span list */
+    INGEST_ZIPKIN_PROTO = 3, /* Zipkin v2 protobuf ListOfSpans */
+} ingest_encoding;
 
 /* How a request ended; each receiver maps it onto its protocol. */
 typedef enum ingest_outcome {
@@ -296,6 +303,15 @@ void collector_routes_tempo_handle(void *ctx /* ottrd_query_ctx */, const http_r
 /* :16686 - Jaeger query API (routes_jaeger.c). */
 void collector_routes_jaeger_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
                                     http_response *resp);
+
+/* :9411 - Zipkin (zipkin.c): POST /api/v2/spans into ingest, Zipkin's v2
+ * query API on the query threads. */
+typedef struct zipkin_ctx {
+    otlp_http_ctx ingest; /* limits and body size as the OTLP/HTTP port */
+    ottrd_query_ctx *q;
+} zipkin_ctx;
+void collector_zipkin_handle(void *ctx /* zipkin_ctx */, const http_request *req,
+                             http_response *resp);
 
 /* Renders /metrics: the registry plus process metrics (process_*). */
 void collector_metrics_render_all(ottr_buf *out);

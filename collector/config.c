@@ -131,6 +131,8 @@ static const key_def keys[] = {
     {"query.addr", KEY_ADDR, OFF(query_addr), "0.0.0.0:3200", 0, 0, NULL,
      "Tempo API, /ready, /metrics"},
     {"jaeger.addr", KEY_ADDR, OFF(jaeger_addr), "0.0.0.0:16686", 0, 0, NULL, "Jaeger query API"},
+    {"zipkin.addr", KEY_ADDR, OFF(zipkin_addr), "0.0.0.0:9411", 0, 0, NULL,
+     "Zipkin: POST /api/v2/spans (limits as http.*) and Zipkin's v2 query API"},
     {"query.max_conns", KEY_COUNT, OFF(query_max_conns), "1024", 1, 1000000, NULL,
      "open connections of the query port and of the Jaeger port, each; as http.max_conns"},
     {"query.max_concurrent", KEY_THREADS, OFF(query_max_concurrent), "2", 1, MAX_THREADS, NULL,

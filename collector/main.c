@@ -34,9 +34,10 @@ static const flag_def flags[] = {
     {"--http-addr", "http.addr", "HOST:PORT", "OTLP/HTTP listener, HTTP/1.1 and h2c"},
     {"--query-addr", "query.addr", "HOST:PORT", "Tempo API, /ready and /metrics"},
     {"--jaeger-addr", "jaeger.addr", "HOST:PORT", "Jaeger query API"},
+    {"--zipkin-addr", "zipkin.addr", "HOST:PORT", "Zipkin span receiver and query API"},
     {"--log-level", "log_level", "LEVEL", "debug, info, warn or error"},
     {"--port-file", NULL, "FILE",
-     "once listening, write the bound ports (grpc=, http=, query=, jaeger=) to FILE"},
+     "once listening, write the bound ports (grpc=, http=, query=, jaeger=, zipkin=) to FILE"},
     {"--check-config", NULL, NULL, "validate the configuration and flags, then exit"},
     {"--version", NULL, NULL, "print the version and exit"},
     {"--help", NULL, NULL, "print this help and exit"},
@@ -46,9 +47,10 @@ static const flag_def flags[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: ottrd [FLAGS]\n\n"
-                 "Ottr daemon: receives OTLP traces, tail-samples them, stores kept traces and\n"
-                 "serves the Tempo and Jaeger query APIs. Flags override the config file.\n\n");
+    fprintf(out,
+            "Usage: ottrd [FLAGS]\n\n"
+            "Ottr daemon: receives OTLP traces, tail-samples them, stores kept traces and\n"
+            "serves the Tempo, Jaeger and Zipkin query APIs. Flags override the config file.\n\n");
     for (size_t i = 0; i < NFLAGS; i++) {
         char left[64];
         snprintf(left, sizeof(left), "%s%s%s", flags[i].flag, flags[i].arg ? " " : "",
@@ -183,14 +185,15 @@ static bool sampler_pushes_back(void *ctx, const uint8_t (*tids)[16], size_t n)
     return sampler_would_push_back(ctx, tids, n);
 }
 
-static int write_port_file(const char *path, int grpc, int http, int query, int jaeger)
+static int write_port_file(const char *path, int grpc, int http, int query, int jaeger, int zipkin)
 {
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (f == NULL)
         return -1;
-    fprintf(f, "grpc=%d\nhttp=%d\nquery=%d\njaeger=%d\n", grpc, http, query, jaeger);
+    fprintf(f, "grpc=%d\nhttp=%d\nquery=%d\njaeger=%d\nzipkin=%d\n", grpc, http, query, jaeger,
+            zipkin);
     if (fclose(f) != 0 || rename(tmp, path) != 0)
         return -1;
     return 0;
@@ -253,7 +256,7 @@ int main(int argc, char **argv)
     char err[1024];
     store *st = NULL;
     sampler *smp = NULL;
-    http_server *query_srv = NULL, *jaeger_srv = NULL, *otlp_http = NULL;
+    http_server *query_srv = NULL, *jaeger_srv = NULL, *otlp_http = NULL, *zipkin_srv = NULL;
     otlp_grpc *grpc = NULL;
     collector_query_pool *pool = NULL;
     ottrd_query_ctx qctx = {.cfg = &cfg};
@@ -368,15 +371,32 @@ int main(int argc, char **argv)
         goto out;
     }
     atomic_store(&qctx.http_up, true);
+    /* Zipkin takes spans like the OTLP/HTTP port (same limits) and answers
+     * queries like the query ports (same query threads). */
+    zipkin_ctx zctx = {.ingest = hctx, .q = &qctx};
+    ho = (http_server_options){.name = "zipkin",
+                               .addr = cfg.zipkin_addr,
+                               .threads = 2,
+                               .max_body_bytes = cfg.http_max_body_bytes,
+                               .handler = collector_zipkin_handle,
+                               .ctx = &zctx,
+                               .limits = &otlp_lim};
+    if (http_server_start(&ho, &zipkin_srv, err, sizeof(err)) != OTTR_OK) {
+        OTTR_ERROR("collector", "zipkin listener: %s", err);
+        exit_code = EXIT_LISTEN;
+        goto out;
+    }
 
     OTTR_INFO("collector",
               "ottrd %s listening: otlp grpc port %d, otlp http port %d, query port %d, "
-              "jaeger port %d, data in %s",
+              "jaeger port %d, zipkin port %d, data in %s",
               OTTR_VERSION, collector_grpc_port(grpc), http_server_port(otlp_http),
-              http_server_port(query_srv), http_server_port(jaeger_srv), cfg.data_dir);
+              http_server_port(query_srv), http_server_port(jaeger_srv),
+              http_server_port(zipkin_srv), cfg.data_dir);
     if (a.port_file &&
         write_port_file(a.port_file, collector_grpc_port(grpc), http_server_port(otlp_http),
-                        http_server_port(query_srv), http_server_port(jaeger_srv)) != 0) {
+                        http_server_port(query_srv), http_server_port(jaeger_srv),
+                        http_server_port(zipkin_srv)) != 0) {
         OTTR_ERROR("collector", "cannot write port file %s: %s", a.port_file, strerror(errno));
         exit_code = 1;
         goto out;
@@ -406,6 +426,8 @@ out:
      * sampler, then the query side, then the store. */
     atomic_store(&qctx.ready, false);
     atomic_store(&qctx.http_up, false);
+    if (zipkin_srv)
+        http_server_stop(zipkin_srv);
     if (otlp_http)
         http_server_stop(otlp_http);
     atomic_store(&qctx.grpc_up, false);

@@ -37,38 +37,6 @@ static void envelope_end(ottr_buf *out, size_t total)
     ottr_buf_printf(out, ",\"total\":%zu,\"limit\":0,\"offset\":0,\"errors\":null}", total);
 }
 
-static ottr_status oom_status(ottr_buf *out, char *err, size_t errlen)
-{
-    if (!out->oom)
-        return OTTR_OK;
-    snprintf(err, errlen, "out of memory");
-    return OTTR_ERR_NOMEM;
-}
-
-/* Reads and decodes one trace, tree built: OTTR_OK, OTTR_ERR_NOTFOUND or the
- * error of the store or of decoding. */
-static ottr_status load(store *st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw,
-                        otlp_trace *t, store_trace_summary *sum, char *err, size_t errlen)
-{
-    ottr_buf_reset(raw);
-    ottr_status s = store_get_trace(st, tid, raw, sum);
-    if (s == OTTR_ERR_NOTFOUND) {
-        snprintf(err, errlen, "trace not found");
-        return OTTR_ERR_NOTFOUND;
-    }
-    if (s == OTTR_OK && raw->oom)
-        s = OTTR_ERR_NOMEM;
-    if (s == OTTR_OK)
-        s = otlp_trace_decode(t, a, (const uint8_t *)raw->data, raw->len);
-    if (s == OTTR_OK)
-        s = otlp_trace_build_tree(t, a);
-    if (s != OTTR_OK) {
-        snprintf(err, errlen, "reading the trace failed: %s", ottr_status_str(s));
-        return s;
-    }
-    return OTTR_OK;
-}
-
 static int parse_id(const char *id, uint8_t tid[16], char *err, size_t errlen)
 {
     if (query_parse_trace_id(id, tid) != 0) {
@@ -99,7 +67,7 @@ static ottr_status by_ids(store *st, const char *const *ids, size_t nids, bool v
         otlp_trace t;
         store_trace_summary sum;
         ottr_arena_reset(&a);
-        ottr_status c = load(st, tid, &a, &raw, &t, &sum, err, errlen);
+        ottr_status c = query_load_trace(st, tid, &a, &raw, &t, &sum, err, errlen);
         if (c == OTTR_ERR_NOTFOUND)
             continue;
         if (c != OTTR_OK) {
@@ -144,7 +112,7 @@ ottr_status query_jaeger_traces_by_ids(store *st, const char *const *ids, size_t
         ottr_buf_append(out, body.data, body.len);
         ottr_buf_putc(out, ']');
         envelope_end(out, found);
-        code = oom_status(out, err, errlen);
+        code = query_out_status(out, err, errlen);
     }
     ottr_buf_free(&body);
     return code;
@@ -161,7 +129,7 @@ ottr_status query_jaeger_v3_trace(store *st, const char *id, ottr_buf *out, char
         ottr_buf_puts(out, "{\"result\":{\"resourceSpans\":[");
         ottr_buf_append(out, body.data, body.len);
         ottr_buf_puts(out, "]}}");
-        code = oom_status(out, err, errlen);
+        code = query_out_status(out, err, errlen);
     }
     ottr_buf_free(&body);
     return code;
@@ -327,7 +295,7 @@ static ottr_status search(store *st, const query_jaeger_search_params *p, bool v
         snprintf(err, errlen, "search failed: %s", ottr_status_str(rc));
         return rc;
     }
-    return oom_status(out, err, errlen);
+    return query_out_status(out, err, errlen);
 }
 
 ottr_status query_jaeger_search(store *st, const query_jaeger_search_params *p, ottr_buf *out,
@@ -356,26 +324,15 @@ static ottr_status services(store *st, qstrs *l, char *err, size_t errlen)
     return OTTR_OK;
 }
 
-static void put_strs(ottr_buf *out, const qstrs *l)
-{
-    ottr_buf_putc(out, '[');
-    for (size_t i = 0; i < l->n; i++) {
-        if (i)
-            ottr_buf_putc(out, ',');
-        otlp_json_str(out, l->v[i]);
-    }
-    ottr_buf_putc(out, ']');
-}
-
 ottr_status query_jaeger_services(store *st, ottr_buf *out, char *err, size_t errlen)
 {
     qstrs l = {0};
     ottr_status code = services(st, &l, err, errlen);
     if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"data\":");
-        put_strs(out, &l);
+        query_strs_json(out, &l);
         envelope_end(out, l.n);
-        code = oom_status(out, err, errlen);
+        code = query_out_status(out, err, errlen);
     }
     query_strs_free(&l);
     return code;
@@ -387,9 +344,9 @@ ottr_status query_jaeger_v3_services(store *st, ottr_buf *out, char *err, size_t
     ottr_status code = services(st, &l, err, errlen);
     if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"services\":");
-        put_strs(out, &l);
+        query_strs_json(out, &l);
         ottr_buf_putc(out, '}');
-        code = oom_status(out, err, errlen);
+        code = query_out_status(out, err, errlen);
     }
     query_strs_free(&l);
     return code;
@@ -455,7 +412,7 @@ static ottr_status operations(store *st, const char *service, const char *span_k
         snprintf(err, errlen, "reading operations failed: %s", ottr_status_str(s));
         return s;
     }
-    return oom_status(out, err, errlen);
+    return query_out_status(out, err, errlen);
 }
 
 ottr_status query_jaeger_operations(store *st, const char *service, const char *span_kind,
@@ -469,7 +426,7 @@ ottr_status query_jaeger_operations(store *st, const char *service, const char *
         ottr_buf_append(out, body.data, body.len);
         ottr_buf_putc(out, ']');
         envelope_end(out, n);
-        code = oom_status(out, err, errlen);
+        code = query_out_status(out, err, errlen);
     }
     ottr_buf_free(&body);
     return code;
@@ -485,7 +442,7 @@ ottr_status query_jaeger_v3_operations(store *st, const char *service, const cha
         ottr_buf_puts(out, "{\"operations\":[");
         ottr_buf_append(out, body.data, body.len);
         ottr_buf_puts(out, "]}");
-        code = oom_status(out, err, errlen);
+        code = query_out_status(out, err, errlen);
     }
     ottr_buf_free(&body);
     return code;

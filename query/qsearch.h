@@ -11,7 +11,10 @@
 #define QSEARCH_MAX_KV 8
 
 /* Called for each matching trace, newest first. |t| and |matched| live in |a|
- * until the next call. Return 0 to go on, non-zero to stop with an error. */
+ * until the next call. Return 0 to go on, QSEARCH_SKIP to go on without
+ * counting the trace (a condition TraceQL cannot say did not hold), any other
+ * value to stop with an error. */
+#define QSEARCH_SKIP 1
 typedef int (*qsearch_match_fn)(void *ctx, const store_trace_summary *sum, otlp_trace *t,
                                 const uint8_t *matched, size_t nmatched, ottr_arena *a);
 

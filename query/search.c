@@ -96,7 +96,10 @@ static int on_candidate(void *ctx, const store_trace_summary *sum)
         return 0;
     if (s->need_tree && otlp_trace_build_tree(&t, &s->arena) != OTTR_OK)
         return 0;
-    if (s->fn(s->ctx, sum, &t, matched, n, &s->arena) != 0) {
+    int r = s->fn(s->ctx, sum, &t, matched, n, &s->arena);
+    if (r == QSEARCH_SKIP)
+        return 0;
+    if (r != 0) {
         if (s->err == OTTR_OK)
             s->err = OTTR_ERR_NOMEM;
         return 1;

@@ -42,7 +42,7 @@ class Ottrd:
         cmd = [os.environ["OTTRD"], "--data-dir", self.data_dir,
                "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
                "--query-addr", "127.0.0.1:0", "--jaeger-addr", "127.0.0.1:0",
-               "--port-file", ports] + self.args
+               "--zipkin-addr", "127.0.0.1:0", "--port-file", ports] + self.args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stderr=self.log)
         wait_for(lambda: os.path.exists(ports) and os.path.getsize(ports) > 0,
@@ -52,6 +52,7 @@ class Ottrd:
         self.http_port = int(kv["http"])
         self.query_port = int(kv["query"])
         self.jaeger_port = int(kv["jaeger"])
+        self.zipkin_port = int(kv["zipkin"])
         wait_for(lambda: self.get(self.query_port, "/ready")[0] == 200, what="/ready")
         return self
 
