@@ -165,8 +165,8 @@ static int zj_annotations(zj *z, json_object *v, zk_span *s)
             return zj_fail(z, "annotations", "holds something other than objects");
         zk_annotation *an = &s->annotations[s->nannotations];
         const char *value = NULL;
-        if (zj_u64(z, json_object_object_get(o, "timestamp"), "annotation timestamp", INT64_MAX,
-                   &an->timestamp_us) < 0 ||
+        if (zj_u64(z, json_object_object_get(o, "timestamp"), "annotation timestamp",
+                   INT64_MAX / 1000, &an->timestamp_us) < 0 ||
             zj_str(z, json_object_object_get(o, "value"), "annotation value", &value) != 0)
             return -1;
         an->value = value ? value : "";

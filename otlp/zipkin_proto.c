@@ -169,6 +169,8 @@ static int zp_annotation(zp *z, const zfield *outer, zk_annotation *an)
         if (f.num == 1) {
             if (zp_want(z, &f, WT_I64, "annotation timestamp") != 0)
                 return -1;
+            if (f.v > INT64_MAX / 1000)
+                return zp_fail(z, "annotation timestamp is out of range");
             an->timestamp_us = f.v;
         } else if (f.num == 2) {
             if (zp_want(z, &f, WT_LEN, "annotation value") != 0 ||
