@@ -190,6 +190,28 @@ void collector_ingest_export(ottr_ingest_fn fn, ottr_admit_fn would_push_back, v
                              ingest_encoding enc, const uint8_t *body, size_t len,
                              ingest_result *r);
 
+/* The counters of one HTTP span receiver (receiver_metrics.c), labelled with
+ * its protocol ("http", "zipkin"): ottr_receiver_requests_total{code} for each
+ * of |codes| (others as "other"), ottr_receiver_bad_requests_total{reason},
+ * the span counters and ottr_receiver_bytes_total. */
+#define RECEIVER_MAX_CODES   12
+#define RECEIVER_MAX_REASONS 12
+typedef struct receiver_metrics {
+    const int *codes;
+    size_t ncodes;
+    ottr_counter *requests[RECEIVER_MAX_CODES];
+    ottr_counter *requests_other;
+    ottr_counter *bad[RECEIVER_MAX_REASONS]; /* by the index of the reason */
+    ingest_counters spans;
+    ottr_counter *bytes;
+} receiver_metrics;
+
+/* Looks the counters up; |codes| must outlive |m|. */
+void collector_receiver_metrics_init(receiver_metrics *m, const char *protocol, const int *codes,
+                                     size_t ncodes, const char *const *reasons, size_t nreasons);
+/* Counts one request answered |status|. */
+void collector_receiver_metrics_count(receiver_metrics *m, int status);
+
 /* ---- google.rpc.Status error bodies (rpc_status.c) ---- */
 
 /* Appends a serialized google.rpc.Status {code, message} to |out|; when
@@ -295,6 +317,10 @@ void collector_query_note_cut(query_cut cut);
 /* The HTTP status of a query/ result (routes.c): 200, 400 (OTTR_ERR_INVALID),
  * 404 (OTTR_ERR_NOTFOUND), 409 (OTTR_ERR_EXISTS), 503 (OTTR_ERR_BUSY) or 500. */
 int collector_routes_http_status(ottr_status st);
+/* Returns the HTTP status of |st|. On 200 sets the response's status and
+ * Content-Type |type| (the body is the query's); otherwise the caller writes the
+ * error |err| in its API's format (a 500 is logged here). */
+int collector_routes_finish(http_response *resp, ottr_status st, const char *err, const char *type);
 
 /* :3200 - Tempo API (routes_tempo.c), plus /ready, /health, /metrics, /api/echo,
  * /api/status/buildinfo, native /api/service-graph, admin endpoints. */

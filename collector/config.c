@@ -83,7 +83,7 @@ static const key_def keys[] = {
     {"http.addr", KEY_ADDR, OFF(http_addr), "0.0.0.0:4318", 0, 0, NULL,
      "OTLP/HTTP listener (HTTP/1.1 and h2c)"},
     {"http.max_body_size", KEY_SIZE, OFF(http_max_body_bytes), "64MiB", KiB, GiB, NULL,
-     "largest body, checked while reading and after gunzip"},
+     "largest body (OTLP/HTTP and Zipkin), checked while reading and after gunzip"},
     {"http.threads", KEY_THREADS, OFF(http_threads), "2", 1, MAX_THREADS, NULL,
      "event-loop threads; auto: the number of cores, 2 to 16"},
     {"http.request_timeout", KEY_DURATION, OFF(http_request_timeout_ns), "30s", 100 * MS, HOUR,
@@ -99,8 +99,8 @@ static const key_def keys[] = {
      NULL,
      "the body rate is measured over windows this long, the first from the end of the headers"},
     {"http.max_conns", KEY_COUNT, OFF(http_max_conns), "10000", 1, 1000000, NULL,
-     "open OTLP/HTTP connections; at the cap the most idle or slowest one makes room for a new "
-     "one"},
+     "open connections of the OTLP/HTTP port and of the Zipkin port, each; at the cap the most "
+     "idle or slowest one makes room for a new one"},
     {"http.max_conns_per_ip", KEY_COUNT, OFF(http_max_conns_per_ip), "256", 0, 1000000, NULL,
      "open connections per client address (IPv6: per /64) on every HTTP port; more get 503; 0: no "
      "cap"},
@@ -136,8 +136,8 @@ static const key_def keys[] = {
     {"query.max_conns", KEY_COUNT, OFF(query_max_conns), "1024", 1, 1000000, NULL,
      "open connections of the query port and of the Jaeger port, each; as http.max_conns"},
     {"query.max_concurrent", KEY_THREADS, OFF(query_max_concurrent), "2", 1, MAX_THREADS, NULL,
-     "queries run at once over both query ports, one low-priority thread each; auto: the number "
-     "of cores, 2 to 16"},
+     "queries run at once over the query, Jaeger and Zipkin ports, one low-priority thread each; "
+     "auto: the number of cores, 2 to 16"},
     {"query.max_queued", KEY_COUNT, OFF(query_max_queued), "64", 0, 100000, NULL,
      "queries waiting for a thread; past it they are answered 429 with Retry-After"},
     {"query.timeout", KEY_DURATION, OFF(query_timeout_ns), "30s", MS, HOUR, NULL,

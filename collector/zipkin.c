@@ -44,48 +44,13 @@ static const char *const bad_reason_names[BAD_NREASONS] = {
     "path", "method", "content_encoding", "too_large", "gzip", "decode", "zipkin_v1",
 };
 
-static struct {
-    ottr_counter *requests[NCODES];
-    ottr_counter *requests_other;
-    ottr_counter *bad[BAD_NREASONS];
-    ingest_counters spans;
-    ottr_counter *bytes;
-} m;
+static receiver_metrics m;
 static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
 
 static void metrics_init(void)
 {
-    char labels[96];
-    for (size_t i = 0; i < NCODES; i++) {
-        snprintf(labels, sizeof(labels), "protocol=\"zipkin\",code=\"%d\"", metric_codes[i]);
-        m.requests[i] =
-            ottr_counter_get("ottr_receiver_requests_total",
-                             "OTLP export requests by protocol and result code.", labels);
-    }
-    m.requests_other = ottr_counter_get("ottr_receiver_requests_total",
-                                        "OTLP export requests by protocol and result code.",
-                                        "protocol=\"zipkin\",code=\"other\"");
-    for (int i = 0; i < BAD_NREASONS; i++) {
-        snprintf(labels, sizeof(labels), "protocol=\"zipkin\",reason=\"%s\"", bad_reason_names[i]);
-        m.bad[i] =
-            ottr_counter_get("ottr_receiver_bad_requests_total",
-                             "OTLP export requests refused as malformed, by reason.", labels);
-    }
-    collector_ingest_counters_init(&m.spans, "zipkin");
-    m.bytes = ottr_counter_get("ottr_receiver_bytes_total",
-                               "Bytes of OTLP request messages received (decompressed).",
-                               "protocol=\"zipkin\"");
-}
-
-static void count_request(int status)
-{
-    for (size_t i = 0; i < NCODES; i++) {
-        if (metric_codes[i] == status) {
-            ottr_counter_add(m.requests[i], 1);
-            return;
-        }
-    }
-    ottr_counter_add(m.requests_other, 1);
+    collector_receiver_metrics_init(&m, "zipkin", metric_codes, NCODES, bad_reason_names,
+                                    BAD_NREASONS);
 }
 
 /* ------------------------------------------------------------------ answers */
@@ -205,15 +170,9 @@ static int receive(const otlp_http_ctx *c, const http_request *req, http_respons
 
 static void finish(http_response *resp, ottr_status st, const char *err)
 {
-    int code = collector_routes_http_status(st);
-    if (code == 200) {
-        resp->status = 200;
-        http_response_set_type(resp, "application/json");
-        return;
-    }
-    if (code == 500)
-        OTTR_ERROR("query", "%s", err);
-    reply_text(resp, code, err);
+    int code = collector_routes_finish(resp, st, err, "application/json");
+    if (code != 200)
+        reply_text(resp, code, err);
 }
 
 /* Parameter |name| into |out|: 1 present, 0 absent, -1 refused (400 written). */
@@ -416,12 +375,13 @@ void collector_zipkin_handle(void *ctx, const http_request *req, http_response *
     int get = req->method && (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0);
     if (strcmp(path, "/api/v2/spans") == 0 || strcmp(path, "/api/v1/spans") == 0) {
         if (post) {
-            count_request(receive(&z->ingest, req, resp));
+            collector_receiver_metrics_count(&m, receive(&z->ingest, req, resp));
             return;
         }
         if (!get || path[5] == '1') {
             http_response_set_header(resp, "Allow", path[5] == '1' ? "POST" : "GET, POST");
-            count_request(refuse(resp, BAD_METHOD, 405, "method not allowed"));
+            collector_receiver_metrics_count(&m,
+                                             refuse(resp, BAD_METHOD, 405, "method not allowed"));
             return;
         }
     }

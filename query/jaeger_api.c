@@ -249,22 +249,10 @@ static ottr_status search(store *st, const query_jaeger_search_params *p, bool v
         ottr_buf_free(&q);
         return code;
     }
-    ottr_arena a;
-    ottr_arena_init(&a, 16 * 1024, 16 * 1024 * 1024);
-    tq_query tq;
-    char perr[QUERY_ERRLEN];
-    if (query_tq_parse(q.data, &a, &tq, perr, sizeof(perr)) != 0) {
-        snprintf(err, errlen, "malformed search parameters: %s", perr);
-        query_tq_free(&tq);
-        ottr_arena_free(&a);
-        ottr_buf_free(&q);
-        return OTTR_ERR_INVALID;
-    }
     jsearch_ctx c = {out, v3, 1, 0};
     qsearch s;
     memset(&s, 0, sizeof(s));
     s.st = st;
-    s.tq = &tq;
     s.sq.start_ns = p->start_ns;
     s.sq.end_ns = p->end_ns;
     s.limit = p->limit ? (p->limit > MAX_LIMIT ? MAX_LIMIT : p->limit) : 100;
@@ -274,7 +262,12 @@ static ottr_status search(store *st, const query_jaeger_search_params *p, bool v
     s.fn = on_match;
     s.ctx = &c;
     ottr_buf_puts(out, v3 ? "{\"result\":{\"resourceSpans\":[" : "{\"data\":[");
-    ottr_status rc = query_search_run(&s);
+    ottr_status rc = query_search_text(&s, q.data, err, errlen);
+    ottr_buf_free(&q);
+    if (p->cut)
+        *p->cut = s.cut;
+    if (rc != OTTR_OK)
+        return rc;
     if (v3) {
         ottr_buf_puts(out, "]}}");
     } else if (s.cut != QUERY_CUT_NONE) {
@@ -285,15 +278,6 @@ static ottr_status search(store *st, const query_jaeger_search_params *p, bool v
     } else {
         ottr_buf_putc(out, ']');
         envelope_end(out, c.n);
-    }
-    if (p->cut)
-        *p->cut = s.cut;
-    query_tq_free(&tq);
-    ottr_arena_free(&a);
-    ottr_buf_free(&q);
-    if (rc != OTTR_OK) {
-        snprintf(err, errlen, "search failed: %s", ottr_status_str(rc));
-        return rc;
     }
     return query_out_status(out, err, errlen);
 }

@@ -47,6 +47,12 @@ typedef struct qsearch {
  * that stopped it (also in s->err). Frees its own memory before returning. */
 ottr_status query_search_run(qsearch *s);
 
+/* Parses the TraceQL text |q| and runs it as query_search_run does, with every
+ * field of |s| but tq set by the caller. Returns OTTR_OK, OTTR_ERR_INVALID
+ * ("malformed search parameters: ..." in |err|) or the search's error ("search
+ * failed: ..."). */
+ottr_status query_search_text(qsearch *s, const char *q, char *err, size_t errlen);
+
 /* Parses a Tempo `tags` value (logfmt: k=v k2="v 2") into an equivalent TraceQL
  * span set filter appended to |out|. Returns 0 or -1 with a message in |err|. */
 int query_search_tags_to_traceql(const char *tags, ottr_buf *out, char *err, size_t errlen);

@@ -134,6 +134,28 @@ ottr_status query_search_run(qsearch *s)
     return s->err;
 }
 
+ottr_status query_search_text(qsearch *s, const char *q, char *err, size_t errlen)
+{
+    ottr_arena a;
+    ottr_arena_init(&a, 16 * 1024, 16 * 1024 * 1024);
+    tq_query tq;
+    char perr[QUERY_ERRLEN];
+    ottr_status rc;
+    if (query_tq_parse(q, &a, &tq, perr, sizeof(perr)) != 0) {
+        snprintf(err, errlen, "malformed search parameters: %s", perr);
+        rc = OTTR_ERR_INVALID;
+    } else {
+        s->tq = &tq;
+        rc = query_search_run(s);
+        s->tq = NULL;
+        if (rc != OTTR_OK)
+            snprintf(err, errlen, "search failed: %s", ottr_status_str(rc));
+    }
+    query_tq_free(&tq);
+    ottr_arena_free(&a);
+    return rc;
+}
+
 /* ---- Tempo's tags parameter ---- */
 
 static int is_status_word(const char *v)

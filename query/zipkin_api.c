@@ -104,23 +104,11 @@ ottr_status query_zipkin_remote_services(store *st, const char *service, uint64_
     ottr_buf_puts(&q, " && .");
     query_tq_quote(&q, OTLP_ZIPKIN_PEER_SERVICE);
     ottr_buf_puts(&q, "!=nil}");
-    ottr_arena a;
-    ottr_arena_init(&a, 16 * 1024, 1024 * 1024);
-    tq_query tq;
-    char perr[QUERY_ERRLEN];
-    if (q.oom || query_tq_parse(q.data, &a, &tq, perr, sizeof(perr)) != 0) {
-        snprintf(err, errlen, "bad serviceName: %s", q.oom ? "out of memory" : perr);
-        query_tq_free(&tq);
-        ottr_arena_free(&a);
-        ottr_buf_free(&q);
-        return q.oom ? OTTR_ERR_NOMEM : OTTR_ERR_INVALID;
-    }
     qstrs l = {0};
     remote_ctx c = {&l};
     qsearch s;
     memset(&s, 0, sizeof(s));
     s.st = st;
-    s.tq = &tq;
     s.sq.end_ns = now_ns;
     s.sq.start_ns = now_ns > DAY_NS ? now_ns - DAY_NS : 0;
     s.limit = REMOTE_TRACES;
@@ -128,10 +116,16 @@ ottr_status query_zipkin_remote_services(store *st, const char *service, uint64_
     s.budget = b;
     s.fn = on_remote;
     s.ctx = &c;
-    ottr_status rc = query_search_run(&s);
-    query_tq_free(&tq);
-    ottr_arena_free(&a);
+    ottr_status rc = OTTR_ERR_NOMEM;
+    if (q.oom)
+        snprintf(err, errlen, "out of memory");
+    else
+        rc = query_search_text(&s, q.data, err, errlen);
     ottr_buf_free(&q);
+    if (rc != OTTR_OK) {
+        query_strs_free(&l);
+        return rc;
+    }
     return strs_answer(rc, &l, "remote services", out, err, errlen);
 }
 
@@ -375,22 +369,10 @@ ottr_status query_zipkin_search(store *st, const query_zipkin_search_params *p, 
         snprintf(err, errlen, "out of memory");
         return OTTR_ERR_NOMEM;
     }
-    ottr_arena a;
-    ottr_arena_init(&a, 16 * 1024, 16 * 1024 * 1024);
-    tq_query tq;
-    char perr[QUERY_ERRLEN];
-    if (query_tq_parse(q.data, &a, &tq, perr, sizeof(perr)) != 0) {
-        snprintf(err, errlen, "malformed search parameters: %s", perr);
-        query_tq_free(&tq);
-        ottr_arena_free(&a);
-        ottr_buf_free(&q);
-        return OTTR_ERR_INVALID;
-    }
     zsearch_ctx c = {out, terms, nterms, 0};
     qsearch s;
     memset(&s, 0, sizeof(s));
     s.st = st;
-    s.tq = &tq;
     s.sq.start_ns = p->start_ns;
     s.sq.end_ns = p->end_ns;
     s.limit = p->limit ? (p->limit > MAX_LIMIT ? MAX_LIMIT : p->limit) : 10;
@@ -399,16 +381,12 @@ ottr_status query_zipkin_search(store *st, const query_zipkin_search_params *p, 
     s.fn = on_match;
     s.ctx = &c;
     ottr_buf_putc(out, '[');
-    ottr_status rc = query_search_run(&s);
+    ottr_status rc = query_search_text(&s, q.data, err, errlen);
     ottr_buf_putc(out, ']');
+    ottr_buf_free(&q);
     if (p->cut)
         *p->cut = s.cut;
-    query_tq_free(&tq);
-    ottr_arena_free(&a);
-    ottr_buf_free(&q);
-    if (rc != OTTR_OK) {
-        snprintf(err, errlen, "search failed: %s", ottr_status_str(rc));
+    if (rc != OTTR_OK)
         return rc;
-    }
     return query_out_status(out, err, errlen);
 }
