@@ -15,6 +15,7 @@ static void written_reads_back(const otlp_batch *b)
         otlp_trace t;
         ottr_buf out = {0};
         if (otlp_trace_decode(&t, &a, grp->chunk, grp->chunk_len) == OTTR_OK &&
+            otlp_trace_build_tree(&t, &a) == OTTR_OK &&
             query_zipkin_encode_trace(&out, &t, grp->trace_id) == 0) {
             otlp_request *req = NULL;
             char err[256];

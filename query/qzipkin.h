@@ -9,7 +9,8 @@
  * zero (a 64-bit ID), else 32 (quoted). */
 void query_zipkin_trace_id(ottr_buf *b, const uint8_t *id, size_t len);
 
-/* Appends span |idx| of |t| as one Zipkin span object. */
+/* Appends span |idx| of |t| as one Zipkin span object. A shared span's parent
+ * (its client's parent) is found through the tree: build it first. */
 void query_zipkin_encode_span(ottr_buf *b, const otlp_trace *t, size_t idx,
                               const uint8_t trace_id[16]);
 

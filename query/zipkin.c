@@ -204,17 +204,14 @@ static int valid_id(const ProtobufCBinaryData *id)
     return id->len == 8 && memcmp(id->data, zero, 8) != 0;
 }
 
-/* The parent of the span |id| names in |t| (for a shared span: its client's
- * parent), or NULL. */
-static const ProtobufCBinaryData *parent_of(const otlp_trace *t, const ProtobufCBinaryData *id)
+/* The parent of span |q|'s parent in |t| (for a shared span: its client's
+ * parent), from the tree; NULL when there is none or no tree. */
+static const ProtobufCBinaryData *grandparent(const otlp_trace *t, const otlp_span_ref *q)
 {
-    for (size_t i = 0; i < t->nspans; i++) {
-        const otlp_span *s = t->spans[i].span;
-        if (s->span_id.len == id->len && memcmp(s->span_id.data, id->data, id->len) == 0 &&
-            !is_true(s, OTLP_ZIPKIN_SHARED))
-            return valid_id(&s->parent_span_id) ? &s->parent_span_id : NULL;
-    }
-    return NULL;
+    if (q->parent < 0 || (size_t)q->parent >= t->nspans)
+        return NULL;
+    const otlp_span *p = t->spans[q->parent].span;
+    return valid_id(&p->parent_span_id) ? &p->parent_span_id : NULL;
 }
 
 static const char *const kind_names[] = {NULL, NULL, "SERVER", "CLIENT", "PRODUCER", "CONSUMER"};
@@ -226,7 +223,7 @@ void query_zipkin_encode_span(ottr_buf *b, const otlp_trace *t, size_t idx,
     const otlp_span *s = q->span;
     int shared = is_true(s, OTLP_ZIPKIN_SHARED) && valid_id(&s->parent_span_id);
     const ProtobufCBinaryData *id = shared ? &s->parent_span_id : &s->span_id;
-    const ProtobufCBinaryData *parent = shared ? parent_of(t, &s->parent_span_id)
+    const ProtobufCBinaryData *parent = shared                         ? grandparent(t, q)
                                         : valid_id(&s->parent_span_id) ? &s->parent_span_id
                                                                        : NULL;
     ottr_buf_puts(b, "{\"traceId\":");

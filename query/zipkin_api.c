@@ -378,6 +378,7 @@ ottr_status query_zipkin_search(store *st, const query_zipkin_search_params *p, 
     s.limit = p->limit ? (p->limit > MAX_LIMIT ? MAX_LIMIT : p->limit) : 10;
     s.max_inspect = p->max_inspect ? p->max_inspect : QUERY_MAX_INSPECT;
     s.budget = p->budget;
+    s.need_tree = true;
     s.fn = on_match;
     s.ctx = &c;
     ottr_buf_putc(out, '[');

@@ -27,6 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SDK = os.path.join(HERE, "sdk")
 VENV_PY = os.path.join(SDK, ".venv-zipkin", "bin", "python")
 CONFIG = """\
+limits:
+  max_spans_per_request: 50
 sampling:
   decision_wait: 2s
   decision_wait_after_root: 300ms
@@ -409,6 +411,15 @@ def check_bad_input(d):
     status, headers, _ = request(Z, "PUT", "/api/v2/spans", b"[]")
     if status != 405:
         die("PUT /api/v2/spans: %d" % status)
+    # Over limits.max_spans_per_request: 413, the spans counted as rejected.
+    rej = metric(d, "ottr_receiver_spans_total", ['protocol="zipkin"', 'result="rejected"'])
+    many = json.dumps([{"traceId": "abc", "id": "%x" % (i + 1)} for i in range(51)]).encode()
+    status, _, text = post(Z, many)
+    if status != 413 or b"max_spans_per_request" not in text:
+        die("51 spans over a limit of 50: %d %r" % (status, text))
+    if metric(d, "ottr_receiver_spans_total",
+              ['protocol="zipkin"', 'result="rejected"']) - rej != 51:
+        die("the 51 refused spans were not counted as rejected")
     # Accepted: an empty list, and a gzip body; counted as accepted spans.
     status, _, _ = post(Z, b"[]")
     if status != 202:
