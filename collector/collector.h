@@ -144,6 +144,7 @@ typedef enum ingest_encoding {
     INGEST_JSON = 1,         /* OTLP/JSON */
     INGEST_ZIPKIN_JSON = 2,  /* Zipkin v2 JSON span list */
     INGEST_ZIPKIN_PROTO = 3, /* Zipkin v2 protobuf ListOfSpans */
+    INGEST_ZIPKIN_V1 = 4,    /* Zipkin v1 JSON span list */
 } ingest_encoding;
 
 /* How a request ended; each receiver maps it onto its protocol. */

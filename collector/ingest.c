@@ -103,13 +103,16 @@ void collector_ingest_export(ottr_ingest_fn fn, ottr_admit_fn would_push_back, v
     if (enc == INGEST_JSON) {
         st = otlp_json_decode_request(arena, (const char *)body, len, &req, err, sizeof(err));
         why = "invalid OTLP/JSON: ";
-    } else if (enc == INGEST_ZIPKIN_JSON || enc == INGEST_ZIPKIN_PROTO) {
+    } else if (enc == INGEST_ZIPKIN_JSON || enc == INGEST_ZIPKIN_PROTO || enc == INGEST_ZIPKIN_V1) {
         /* Zipkin's own wording for a body it cannot read. */
-        st = otlp_zipkin_decode_request(
-            arena, enc == INGEST_ZIPKIN_JSON ? OTLP_ZIPKIN_JSON : OTLP_ZIPKIN_PROTO, body, len,
-            ottr_now_ns(), &req, err, sizeof(err));
-        why = enc == INGEST_ZIPKIN_JSON ? "Malformed reading List<Span> from json: "
-                                        : "Malformed reading List<Span> from proto3: ";
+        otlp_zipkin_encoding ze = enc == INGEST_ZIPKIN_PROTO ? OTLP_ZIPKIN_PROTO
+                                  : enc == INGEST_ZIPKIN_V1  ? OTLP_ZIPKIN_JSON_V1
+                                                             : OTLP_ZIPKIN_JSON;
+        st =
+            otlp_zipkin_decode_request(arena, ze, body, len, ottr_now_ns(), &req, err, sizeof(err));
+        why = enc == INGEST_ZIPKIN_PROTO ? "Malformed reading List<Span> from proto3: "
+              : enc == INGEST_ZIPKIN_V1  ? "Malformed reading List<Span> from json v1: "
+                                         : "Malformed reading List<Span> from json: ";
     } else {
         st = otlp_proto_decode_request(arena, body, len, &req, err, sizeof(err));
     }

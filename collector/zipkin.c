@@ -36,12 +36,12 @@ typedef enum bad_reason {
     BAD_TOO_LARGE,
     BAD_GZIP,
     BAD_DECODE,
-    BAD_V1,
+    BAD_CONTENT_TYPE,
     BAD_NREASONS
 } bad_reason;
 
 static const char *const bad_reason_names[BAD_NREASONS] = {
-    "path", "method", "content_encoding", "too_large", "gzip", "decode", "zipkin_v1",
+    "path", "method", "content_encoding", "too_large", "gzip", "decode", "content_type",
 };
 
 static receiver_metrics m;
@@ -117,14 +117,19 @@ static int ingest_body(const otlp_http_ctx *c, ingest_encoding enc, const uint8_
 static int receive(const otlp_http_ctx *c, const http_request *req, http_response *resp)
 {
     char msg[256];
-    if (strcmp(req->path, "/api/v1/spans") == 0)
-        return refuse(resp, BAD_V1, 400,
-                      "Zipkin v1 span lists are not accepted: send Zipkin v2 to /api/v2/spans");
-    /* As Zipkin: protobuf when the type says so, else JSON. */
+    /* As Zipkin: protobuf when the type says so, else JSON (v1 JSON on the v1
+     * path, where Thrift is the one type not taken). */
     const char *ct = http_request_header(req, "content-type");
     ingest_encoding enc = ct && strncasecmp(ct, "application/x-protobuf", 22) == 0
                               ? INGEST_ZIPKIN_PROTO
                               : INGEST_ZIPKIN_JSON;
+    if (strcmp(req->path, "/api/v1/spans") == 0) {
+        if (enc == INGEST_ZIPKIN_PROTO || (ct && strncasecmp(ct, "application/x-thrift", 20) == 0))
+            return refuse(resp, BAD_CONTENT_TYPE, 415,
+                          "Zipkin v1 spans are accepted as JSON only: send application/json, "
+                          "or Zipkin v2 to /api/v2/spans");
+        enc = INGEST_ZIPKIN_V1;
+    }
     const char *ce = http_request_header(req, "content-encoding");
     int gzip = 0;
     if (ce && ce[0] && strcasecmp(ce, "identity") != 0) {

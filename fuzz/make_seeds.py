@@ -248,6 +248,22 @@ def zipkin_seeds():
     write("zipkin", "full.json", json.dumps(full))
     write("zipkin", "small.json", json.dumps(small))
     write("zipkin", "empty.json", "[]")
+    ep = {"serviceName": "front", "ipv4": "10.0.0.1"}
+    v1 = [{"traceId": "5", "id": "6", "name": "rpc", "timestamp": t, "duration": 60,
+           "annotations": [{"timestamp": t, "value": "cs", "endpoint": ep},
+                           {"timestamp": t + 10, "value": "sr", "endpoint": {"serviceName": "back"}},
+                           {"timestamp": t + 50, "value": "ss", "endpoint": {"serviceName": "back"}},
+                           {"timestamp": t + 20, "value": "cache"},
+                           {"timestamp": t + 60, "value": "cr", "endpoint": ep}],
+           "binaryAnnotations": [{"key": "sa", "value": True, "endpoint": {"serviceName": "back",
+                                                                            "port": 80}},
+                                 {"key": "http.path", "value": "/x", "endpoint": ep},
+                                 {"key": "n", "value": 5}]},
+          {"traceId": "5", "id": "7", "parentId": "6", "name": "mq",
+           "annotations": [{"timestamp": t + 70, "value": "ms", "endpoint": ep}],
+           "binaryAnnotations": [{"key": "ma", "value": True, "endpoint": {"serviceName": "kafka"}},
+                                 {"key": "lc", "value": "worker"}]}]
+    write("zipkin", "v1.json", json.dumps(v1))
     write("zipkin", "full.pb", b"".join(f_len(1, zipkin_span_pb(s)) for s in full))
     write("zipkin", "small.pb", b"".join(f_len(1, zipkin_span_pb(s)) for s in small))
 

@@ -1,5 +1,5 @@
-/* fuzz/zipkin.c - fuzzes the Zipkin v2 decoders (otlp/zipkin_*.c) with the same
- * bytes as JSON and as protobuf, as the Zipkin port reads them: what decodes is
+/* fuzz/zipkin.c - fuzzes the Zipkin decoders (otlp/zipkin_*.c) with the same
+ * bytes as v2 JSON, v1 JSON and protobuf, as the Zipkin port reads them: what decodes is
  * grouped into stored chunks (which must read back), and each stored trace is
  * written as Zipkin JSON by the query side (query/zipkin.c), which must read
  * back as a Zipkin span list with as many spans. */
@@ -61,6 +61,7 @@ static void one(otlp_zipkin_encoding enc, const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     one(OTLP_ZIPKIN_JSON, data, size);
+    one(OTLP_ZIPKIN_JSON_V1, data, size);
     one(OTLP_ZIPKIN_PROTO, data, size);
     return 0;
 }

@@ -197,10 +197,12 @@ void otlp_json_encode_response(int64_t rejected, const char *message, ottr_buf *
 
 /* ------------------------------------------------------------------ Zipkin */
 
-/* Zipkin v2 span lists: JSON (zipkin2-api.yaml) or protobuf (zipkin.proto3). */
+/* Zipkin span lists: v2 JSON (zipkin2-api.yaml) or protobuf (zipkin.proto3), and
+ * v1 JSON. */
 typedef enum otlp_zipkin_encoding {
-    OTLP_ZIPKIN_JSON = 0,
-    OTLP_ZIPKIN_PROTO = 1
+    OTLP_ZIPKIN_JSON = 0,    /* v2 JSON */
+    OTLP_ZIPKIN_PROTO = 1,   /* v2 protobuf */
+    OTLP_ZIPKIN_JSON_V1 = 2, /* v1 JSON (POST /api/v1/spans) */
 } otlp_zipkin_encoding;
 
 /* Span attributes the endpoints of a Zipkin span become (and come back from). */

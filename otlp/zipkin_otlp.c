@@ -386,9 +386,14 @@ ottr_status otlp_zipkin_decode_request(ottr_arena *arena, otlp_zipkin_encoding e
 {
     zk_spans zs;
     *out = NULL;
-    ottr_status st = enc == OTLP_ZIPKIN_PROTO
-                         ? zk_decode_proto(arena, data, len, &zs, err, errlen)
-                         : zk_decode_json(arena, (const char *)data, len, &zs, err, errlen);
+    ottr_status st;
+    if (enc == OTLP_ZIPKIN_PROTO)
+        st = otlp_zk_decode_proto(arena, data, len, &zs, err, errlen);
+    else if (enc == OTLP_ZIPKIN_JSON_V1)
+        st = otlp_zk_decode_json_v1(arena, (const char *)data, len, &zs, err, errlen);
+    else
+        st = otlp_zk_decode_json(arena, (const char *)data, len, &zs, err, errlen);
+
     if (st != OTTR_OK)
         return st;
     conv c = {arena, OTTR_OK};

@@ -316,8 +316,8 @@ static int zp_span(zp *z, const zfield *outer, zk_span *s)
     return 0;
 }
 
-ottr_status zk_decode_proto(ottr_arena *a, const uint8_t *data, size_t len, zk_spans *out,
-                            char *err, size_t errlen)
+ottr_status otlp_zk_decode_proto(ottr_arena *a, const uint8_t *data, size_t len, zk_spans *out,
+                                 char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     err[0] = '\0';

@@ -90,6 +90,25 @@ def run_client(d, client, service, tmp):
         return json.load(f)
 
 
+def v1_to_v2(span):
+    """A v1 span as Zipkin reads it: kind and local endpoint from the core
+    annotations, binary annotations as tags (py_zipkin's spans are one-sided)."""
+    core = {"cs": "CLIENT", "cr": "CLIENT", "sr": "SERVER", "ss": "SERVER"}
+    out = {k: span[k] for k in ("traceId", "id", "parentId", "name", "timestamp", "duration")
+           if k in span}
+    anns = span.get("annotations", [])
+    for a in anns:
+        if a["value"] in core:
+            out["kind"] = core[a["value"]]
+            out["localEndpoint"] = a["endpoint"]
+    for a in anns + span.get("binaryAnnotations", []):
+        out.setdefault("localEndpoint", a.get("endpoint"))
+    out["annotations"] = [{"timestamp": a["timestamp"], "value": a["value"]}
+                          for a in anns if a["value"] not in core]
+    out["tags"] = {b["key"]: b["value"] for b in span.get("binaryAnnotations", [])}
+    return out
+
+
 def normalized(span):
     """A sent span as ottrd gives it back: empty and zero fields left out, tags as
     strings, the local service not repeated as a tag, peer.service as the remote
@@ -120,8 +139,10 @@ def normalized(span):
 
 
 def check_round_trip(d, client, sent):
+    if client == "py-zipkin-v1":
+        sent = [v1_to_v2(s) for s in sent]
     tid = sent[0]["traceId"]
-    if client == "py-zipkin" and len(tid) != 16:
+    if client.startswith("py-zipkin") and len(tid) != 16:
         die("py_zipkin should send 64-bit trace IDs, sent %r" % tid)
     got = wait_for(lambda: (lambda r: r if r[0] == 200 and len(json.loads(r[2])) >= len(sent)
                             else None)(request(d.zipkin_port, "GET", "/api/v2/trace/" + tid)),
@@ -305,11 +326,12 @@ def check_endpoints(d, traces):
     queries = [
         ("spanName=SELECT%20orders", ["otel-json", "otel-proto"]),
         ("remoteServiceName=orders-db", ["otel-json", "otel-proto"]),
-        ("annotationQuery=error", ["otel-json", "otel-proto", "otel-js", "py-zipkin", "shared"]),
+        ("annotationQuery=error",
+         ["otel-json", "otel-proto", "otel-js", "py-zipkin", "py-zipkin-v1", "shared"]),
         ("serviceName=zk-back&annotationQuery=error", ["shared"]),
         ("remoteServiceName=zk-back&spanName=call%20back", ["shared"]),
         ("annotationQuery=http.method%3DPOST", ["otel-js"]),
-        ("annotationQuery=retry", ["py-zipkin"]),
+        ("annotationQuery=retry", ["py-zipkin", "py-zipkin-v1"]),
         ("annotationQuery=db.system%3Dpostgresql%20and%20error", ["otel-json", "otel-proto"]),
         ("annotationQuery=http.method%3DGET%20and%20error", []),
         ("serviceName=zk-native&annotationQuery=user%3Dalice", ["py-zipkin"]),
@@ -405,9 +427,14 @@ def check_bad_input(d):
     status, _, text = post(Z, b"\x1f\x8b not gzip", extra={"Content-Encoding": "gzip"})
     if status != 400 or b"gunzip" not in text:
         die("corrupt gzip: %d %r" % (status, text))
-    status, _, _ = request(Z, "POST", "/api/v1/spans", b"[]", {"Content-Type": "application/json"})
-    if status != 400:
-        die("v1 spans: %d" % status)
+    status, _, text = request(Z, "POST", "/api/v1/spans", b"[{}]",
+                              {"Content-Type": "application/json"})
+    if status != 400 or not text.startswith(b"Malformed reading List<Span> from json v1: "):
+        die("bad v1 spans: %d %r" % (status, text))
+    status, _, _ = request(Z, "POST", "/api/v1/spans", b"\x0c\x00",
+                           {"Content-Type": "application/x-thrift"})
+    if status != 415:
+        die("v1 Thrift: %d" % status)
     status, headers, _ = request(Z, "PUT", "/api/v2/spans", b"[]")
     if status != 405:
         die("PUT /api/v2/spans: %d" % status)
@@ -450,7 +477,8 @@ def main():
     d.start()
     try:
         clients = [("otel-json", "zk-otel-json"), ("otel-proto", "zk-otel-proto"),
-                   ("otel-js", "zk-js"), ("py-zipkin", "zk-native")]
+                   ("otel-js", "zk-js"), ("py-zipkin", "zk-native"),
+                   ("py-zipkin-v1", "zk-native-v1")]
         sent = {c: run_client(d, c, svc, d.tmp) for c, svc in clients}
         traces = {c: check_round_trip(d, c, sent[c]) for c, _ in clients}
         traces["shared"] = check_shared(d)[16:]

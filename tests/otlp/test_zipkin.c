@@ -1,6 +1,6 @@
-/* tests/otlp/test_zipkin.c - Zipkin v2 span lists (JSON and protobuf) to an
- * OTLP request: kinds, 64- and 128-bit IDs, shared spans, endpoints, the error
- * tag, annotations, tags on the span or the resource, and malformed input. */
+/* tests/otlp/test_zipkin.c - Zipkin span lists (v2 JSON and protobuf, v1 JSON)
+ * to an OTLP request: kinds, 64- and 128-bit IDs, shared spans, endpoints, the
+ * error tag, annotations, tags on the span or the resource, and malformed input. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,10 +34,15 @@ static int teardown(void **state)
     return 0;
 }
 
+static ottr_status decode(fixture *f, otlp_zipkin_encoding enc, const char *json)
+{
+    return otlp_zipkin_decode_request(&f->a, enc, (const uint8_t *)json, strlen(json), 42000,
+                                      &f->req, f->err, sizeof(f->err));
+}
+
 static ottr_status decode_json(fixture *f, const char *json)
 {
-    return otlp_zipkin_decode_request(&f->a, OTLP_ZIPKIN_JSON, (const uint8_t *)json, strlen(json),
-                                      42000, &f->req, f->err, sizeof(f->err));
+    return decode(f, OTLP_ZIPKIN_JSON, json);
 }
 
 static const otlp_span *span_at(const otlp_request *r, size_t rs, size_t ss, size_t i)
@@ -237,6 +242,63 @@ static void test_proto(void **state)
     }
 }
 
+/* v1: core annotations give kinds and endpoints; client and server halves of
+ * one v1 span become a client span and a shared server span. */
+static void test_v1(void **state)
+{
+    fixture *f = *state;
+    const char *json =
+        "[{\"traceId\":\"5\",\"id\":\"6\",\"name\":\"rpc\",\"annotations\":["
+        "{\"timestamp\":100,\"value\":\"cs\",\"endpoint\":{\"serviceName\":\"front\"}},"
+        "{\"timestamp\":110,\"value\":\"sr\",\"endpoint\":{\"serviceName\":\"back\"}},"
+        "{\"timestamp\":150,\"value\":\"ss\",\"endpoint\":{\"serviceName\":\"back\"}},"
+        "{\"timestamp\":120,\"value\":\"cache\",\"endpoint\":{\"serviceName\":\"back\"}},"
+        "{\"timestamp\":160,\"value\":\"cr\",\"endpoint\":{\"serviceName\":\"front\"}}],"
+        "\"binaryAnnotations\":[{\"key\":\"sa\",\"value\":true,\"endpoint\":{"
+        "\"serviceName\":\"back\",\"ipv4\":\"10.0.0.2\",\"port\":80}},{\"key\":\"http.path\","
+        "\"value\":\"/x\",\"endpoint\":{\"serviceName\":\"back\"}}]},"
+        "{\"traceId\":\"5\",\"id\":\"7\",\"parentId\":\"6\",\"name\":\"local\","
+        "\"timestamp\":130,\"duration\":5,\"binaryAnnotations\":[{\"key\":\"lc\","
+        "\"value\":\"worker\",\"endpoint\":{\"serviceName\":\"back\"}}]}]";
+    assert_int_equal(decode(f, OTLP_ZIPKIN_JSON_V1, json), OTTR_OK);
+    /* Resources in order of first appearance: front (the client), back. */
+    assert_int_equal(f->req->n_resource_spans, 2);
+    assert_string_equal(otlp_resource_service(f->req->resource_spans[0]->resource), "front");
+    const otlp_span *client = span_at(f->req, 0, 0, 0);
+    assert_int_equal(client->kind, 3);
+    assert_int_equal(client->start_time_unix_nano, 100000);
+    assert_int_equal(client->end_time_unix_nano, 160000);
+    assert_string_equal(attr(client, "peer.service"), "back");
+    assert_string_equal(attr(client, "net.peer.ip"), "10.0.0.2");
+    const otlp_span *server = span_at(f->req, 1, 0, 0);
+    assert_int_equal(server->kind, 2);
+    assert_int_equal(server->start_time_unix_nano, 110000);
+    assert_int_equal(server->end_time_unix_nano, 150000);
+    assert_memory_equal(server->parent_span_id.data, client->span_id.data, 8);
+    assert_non_null(otlp_attr_find(server->attributes, server->n_attributes, OTLP_ZIPKIN_SHARED));
+    assert_string_equal(attr(server, "http.path"), "/x");
+    assert_int_equal(server->n_events, 1);
+    assert_string_equal(server->events[0]->name, "cache");
+    assert_int_equal(client->n_events, 0);
+    /* No core annotations: no kind, the local endpoint from its binary annotation. */
+    const otlp_span *local = span_at(f->req, 1, 0, 1);
+    assert_string_equal(local->name, "local");
+    assert_int_equal(local->kind, 0);
+    assert_string_equal(attr(local, "lc"), "worker");
+    assert_int_equal(local->start_time_unix_nano, 130000);
+
+    static const char *const bad[] = {
+        "[{\"id\":\"1\"}]",
+        "[{\"traceId\":\"1\",\"id\":\"1\",\"binaryAnnotations\":[{\"value\":\"x\"}]}]",
+        "[{\"traceId\":\"1\",\"id\":\"1\",\"annotations\":[{\"endpoint\":5}]}]",
+        "[{\"traceId\":\"1\",\"id\":\"1\",\"binaryAnnotations\":[{\"key\":\"k\",\"value\":[]}]}]",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ottr_arena_reset(&f->a);
+        assert_int_equal(decode(f, OTLP_ZIPKIN_JSON_V1, bad[i]), OTTR_ERR_INVALID);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +307,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proto, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v1, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

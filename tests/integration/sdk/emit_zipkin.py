@@ -1,10 +1,11 @@
 """tests/integration/sdk/emit_zipkin.py - sends one known trace to a Zipkin endpoint
-with a real Python client, and writes what the client sent (Zipkin v2 JSON spans)
-to --out for the test to compare with what ottrd answers.
+with a real Python client, and writes what the client sent (Zipkin JSON spans, v2
+or v1) to --out for the test to compare with what ottrd answers.
 
   --client otel-json   the OpenTelemetry Zipkin JSON exporter
   --client otel-proto  the OpenTelemetry Zipkin protobuf exporter
   --client py-zipkin   py_zipkin, a Zipkin-native client (64-bit trace IDs)
+  --client py-zipkin-v1  the same in Zipkin's v1 JSON (POST /api/v1/spans)
 
 Runs in tests/integration/sdk/.venv-zipkin (scripts/bootstrap --test)."""
 import argparse
@@ -62,7 +63,7 @@ def otel(args):
 def pyzipkin(args):
     from py_zipkin.encoding import Encoding
     from py_zipkin.transport import SimpleHTTPTransport
-    from py_zipkin.zipkin import zipkin_span
+    from py_zipkin.zipkin import zipkin_client_span, zipkin_span
 
     sent = []
     host, port = args.endpoint.rsplit(":", 1)
@@ -73,24 +74,29 @@ def pyzipkin(args):
             super().send(payload)
 
     transport = Recording(host, int(port))
+    # SimpleHTTPTransport posts v1 to /api/v1/spans, v2 to /api/v2/spans.
+    encoding = Encoding.V1_JSON if args.client == "py-zipkin-v1" else Encoding.V2_JSON
     with zipkin_span(service_name=args.service, span_name="handle", sample_rate=100,
-                     transport_handler=transport, encoding=Encoding.V2_JSON,
+                     transport_handler=transport, encoding=encoding,
                      binary_annotations={"user": "alice"}):
         with zipkin_span(service_name=args.service, span_name="fetch",
                          annotations={"retry": time.time()},
                          binary_annotations={"error": "timeout"}):
             time.sleep(0.002)
+        with zipkin_client_span(service_name=args.service, span_name="call"):
+            time.sleep(0.001)
     return sent
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--endpoint", required=True)
-    p.add_argument("--client", required=True, choices=["otel-json", "otel-proto", "py-zipkin"])
+    p.add_argument("--client", required=True,
+                   choices=["otel-json", "otel-proto", "py-zipkin", "py-zipkin-v1"])
     p.add_argument("--service", required=True)
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    sent = pyzipkin(args) if args.client == "py-zipkin" else otel(args)
+    sent = pyzipkin(args) if args.client.startswith("py-zipkin") else otel(args)
     if not sent:
         sys.exit("emit_zipkin.py: nothing was sent")
     with open(args.out, "w") as f:
