@@ -323,6 +323,9 @@ static void zipkin_query(void *ctx, const http_request *req, http_response *resp
     const char *path = req->path;
     char err[QUERY_ERRLEN];
     char arg[SEGMENT_MAX];
+    /* As a Zipkin server by default: any origin may read, so that a UI served
+     * from elsewhere can call the API from the browser. */
+    http_response_set_header(resp, "Access-Control-Allow-Origin", "*");
     int m;
     ottr_status st;
 
@@ -368,6 +371,7 @@ static void zipkin_query(void *ctx, const http_request *req, http_response *resp
 static void zipkin_refuse(const http_request *req, http_response *resp, int status, const char *msg)
 {
     (void)req;
+    http_response_set_header(resp, "Access-Control-Allow-Origin", "*");
     reply_text(resp, status, msg);
 }
 

@@ -298,6 +298,9 @@ def check_string_list(v, where):
 
 def check_endpoints(d, traces):
     Z = d.zipkin_port
+    status, headers, _ = request(Z, "GET", "/api/v2/services")
+    if headers.get("Access-Control-Allow-Origin") != "*":
+        die("the query API does not allow other origins: %r" % headers)
     services = check_string_list(get_json(Z, "/api/v2/services"), "services")
     for s in ("zk-otel-json", "zk-otel-proto", "zk-js", "zk-native"):
         if s not in services:
