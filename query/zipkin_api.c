@@ -286,8 +286,12 @@ static int zipkin_traceql(const query_zipkin_search_params *p, const zterm *term
     for (int i = 0; i < nterms; i++) {
         const zterm *t = &terms[i];
         if (strcmp(t->key, "error") == 0) {
-            /* The error tag became the span's status. */
+            /* The error tag became the span's status, its value the message. */
             ottr_buf_printf(q, "%sstatus=error", sep);
+            if (!t->bare && t->value[0] && strcmp(t->value, "true") != 0) {
+                ottr_buf_puts(q, " && statusMessage=");
+                query_tq_quote(q, t->value);
+            }
         } else if (t->bare) {
             continue;
         } else {

@@ -332,6 +332,8 @@ def check_endpoints(d, traces):
         ("annotationQuery=error",
          ["otel-json", "otel-proto", "otel-js", "py-zipkin", "py-zipkin-v1", "shared"]),
         ("serviceName=zk-back&annotationQuery=error", ["shared"]),
+        ("annotationQuery=error%3Doverloaded", ["shared"]),
+        ("annotationQuery=error%3Dtimeout", ["py-zipkin", "py-zipkin-v1"]),
         ("remoteServiceName=zk-back&spanName=call%20back", ["shared"]),
         ("annotationQuery=http.method%3DPOST", ["otel-js"]),
         ("annotationQuery=retry", ["py-zipkin", "py-zipkin-v1"]),
