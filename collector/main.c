@@ -1,7 +1,7 @@
 /* collector/main.c - ottrd: parses flags and the config file, opens the store,
  * replays pending spans into the sampler, starts the query threads and ports,
- * then the OTLP receivers, and shuts everything down in order on SIGINT/SIGTERM
- * (SIGHUP reloads the sampling policies). */
+ * then the OTLP receivers and the Zipkin port, and shuts everything down in
+ * order on SIGINT/SIGTERM (SIGHUP reloads the sampling policies). */
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -47,10 +47,10 @@ static const flag_def flags[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: ottrd [FLAGS]\n\n"
-            "Ottr daemon: receives OTLP traces, tail-samples them, stores kept traces and\n"
-            "serves the Tempo, Jaeger and Zipkin query APIs. Flags override the config file.\n\n");
+    fprintf(out, "Usage: ottrd [FLAGS]\n\n"
+                 "Ottr daemon: receives OTLP (and Zipkin) traces, tail-samples them, stores kept\n"
+                 "traces and serves the Tempo, Jaeger and Zipkin query APIs. Flags override the\n"
+                 "config file.\n\n");
     for (size_t i = 0; i < NFLAGS; i++) {
         char left[64];
         snprintf(left, sizeof(left), "%s%s%s", flags[i].flag, flags[i].arg ? " " : "",
