@@ -2,9 +2,9 @@
  * one configuration table gives every component its options; the OTLP receivers
  * (gRPC :4317, HTTP :4318) hand decoded batches to one ingest entry point; the
  * query ports (:3200 Tempo API + /metrics + /ready, :16686 Jaeger API) route
- * requests onto query/; the admin port (127.0.0.1:3201) writes checkpoints.
- * Every port can serve TLS and check credentials (security.c). Private to the
- * daemon. */
+ * requests onto query/; the Zipkin port (:9411) does both for Zipkin; the admin
+ * port (127.0.0.1:3201) writes checkpoints. Every port can serve TLS and check
+ * credentials (security.c). Private to the daemon. */
 #ifndef OTTR_COLLECTOR_H
 #define OTTR_COLLECTOR_H
 
@@ -50,8 +50,9 @@ typedef struct ottr_config {
     char *query_addr;             /* query.addr */
     char *jaeger_addr;            /* jaeger.addr */
     char *admin_addr;             /* admin.addr */
+    char *zipkin_addr;            /* zipkin.addr */
     char *admin_backup_dir;       /* admin.backup_dir; NULL: <data_dir>/backups */
-    ottr_listener_security grpc_sec, http_sec, query_sec, jaeger_sec, admin_sec;
+    ottr_listener_security grpc_sec, http_sec, query_sec, jaeger_sec, admin_sec, zipkin_sec;
     int query_max_concurrent;  /* query.max_concurrent: query threads */
     uint64_t query_max_queued; /* query.max_queued */
     uint64_t query_timeout_ns; /* query.timeout */
@@ -196,6 +197,7 @@ typedef enum collector_listener {
     LISTENER_QUERY,
     LISTENER_JAEGER,
     LISTENER_ADMIN,
+    LISTENER_ZIPKIN,
     COLLECTOR_NLISTENERS
 } collector_listener;
 
@@ -243,7 +245,13 @@ typedef bool (*ottr_admit_fn)(void *ctx, uint32_t tenant, const uint8_t (*tids)[
 
 /* ---- one export request, whatever the transport (ingest.c) ---- */
 
-typedef enum ingest_encoding { INGEST_PROTOBUF = 0, INGEST_JSON = 1 } ingest_encoding;
+typedef enum ingest_encoding {
+    INGEST_PROTOBUF = 0,     /* OTLP ExportTraceServiceRequest */
+    INGEST_JSON = 1,         /* OTLP/JSON */
+    INGEST_ZIPKIN_JSON = 2,  /* Zipkin v2 JSON span list */
+    INGEST_ZIPKIN_PROTO = 3, /* Zipkin v2 protobuf ListOfSpans */
+    INGEST_ZIPKIN_V1 = 4,    /* Zipkin v1 JSON span list */
+} ingest_encoding;
 
 /* How a request ended; each receiver maps it onto its protocol. */
 typedef enum ingest_outcome {
@@ -293,6 +301,28 @@ void collector_ingest_export(ottr_ingest_fn fn, ottr_admit_fn would_push_back, v
                              uint32_t tenant, const ingest_counters *c, const otlp_limits *limits,
                              ottr_arena *arena, ingest_encoding enc, const uint8_t *body,
                              size_t len, ingest_result *r);
+
+/* The counters of one HTTP span receiver (receiver_metrics.c), labelled with
+ * its protocol ("http", "zipkin"): ottr_receiver_requests_total{code} for each
+ * of |codes| (others as "other"), ottr_receiver_bad_requests_total{reason},
+ * the span counters and ottr_receiver_bytes_total. */
+#define RECEIVER_MAX_CODES   12
+#define RECEIVER_MAX_REASONS 12
+typedef struct receiver_metrics {
+    const int *codes;
+    size_t ncodes;
+    ottr_counter *requests[RECEIVER_MAX_CODES];
+    ottr_counter *requests_other;
+    ottr_counter *bad[RECEIVER_MAX_REASONS]; /* by the index of the reason */
+    ingest_counters spans;
+    ottr_counter *bytes;
+} receiver_metrics;
+
+/* Looks the counters up; |codes| must outlive |m|. */
+void collector_receiver_metrics_init(receiver_metrics *m, const char *protocol, const int *codes,
+                                     size_t ncodes, const char *const *reasons, size_t nreasons);
+/* Counts one request answered |status|. */
+void collector_receiver_metrics_count(receiver_metrics *m, int status);
 
 /* ---- google.rpc.Status error bodies (rpc_status.c) ---- */
 
@@ -412,6 +442,10 @@ void collector_query_note_cut(query_cut cut);
 /* The HTTP status of a query/ result (routes.c): 200, 400 (OTTR_ERR_INVALID),
  * 404 (OTTR_ERR_NOTFOUND), 409 (OTTR_ERR_EXISTS), 503 (OTTR_ERR_BUSY) or 500. */
 int collector_routes_http_status(ottr_status st);
+/* Returns the HTTP status of |st|. On 200 sets the response's status and
+ * Content-Type |type| (the body is the query's); otherwise the caller writes the
+ * error |err| in its API's format (a 500 is logged here). */
+int collector_routes_finish(http_response *resp, ottr_status st, const char *err, const char *type);
 
 /* The store view of |req|'s tenant (X-Scope-OrgID, collector_tenant_resolve;
  * a name never written sees nothing) into |*v|; or answers |req| through
@@ -433,6 +467,15 @@ int collector_backup_name_ok(const char *name);
 /* :16686 - Jaeger query API (routes_jaeger.c). */
 void collector_routes_jaeger_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
                                     http_response *resp);
+
+/* :9411 - Zipkin (zipkin.c): POST /api/v2/spans into ingest, Zipkin's v2
+ * query API on the query threads. */
+typedef struct zipkin_ctx {
+    otlp_http_ctx ingest; /* limits and body size as the OTLP/HTTP port */
+    ottrd_query_ctx *q;
+} zipkin_ctx;
+void collector_zipkin_handle(void *ctx /* zipkin_ctx */, const http_request *req,
+                             http_response *resp);
 
 /* Renders /metrics: the registry plus process metrics (process_*). */
 void collector_metrics_render_all(ottr_buf *out);

@@ -94,7 +94,7 @@ static const key_def keys[] = {
     {"http.addr", KEY_ADDR, OFF(http_addr), "0.0.0.0:4318", 0, 0, NULL,
      "OTLP/HTTP listener (HTTP/1.1 and h2c)"},
     {"http.max_body_size", KEY_SIZE, OFF(http_max_body_bytes), "64MiB", KiB, GiB, NULL,
-     "largest body, checked while reading and after gunzip"},
+     "largest body (OTLP/HTTP and Zipkin), checked while reading and after gunzip"},
     {"http.threads", KEY_THREADS, OFF(http_threads), "2", 1, MAX_THREADS, NULL,
      "event-loop threads; auto: the number of cores, 2 to 16"},
     {"http.request_timeout", KEY_DURATION, OFF(http_request_timeout_ns), "30s", 100 * MS, HOUR,
@@ -110,8 +110,8 @@ static const key_def keys[] = {
      NULL,
      "the body rate is measured over windows this long, the first from the end of the headers"},
     {"http.max_conns", KEY_COUNT, OFF(http_max_conns), "10000", 1, 1000000, NULL,
-     "open OTLP/HTTP connections; at the cap the most idle or slowest one makes room for a new "
-     "one"},
+     "open connections of the OTLP/HTTP port and of the Zipkin port, each; at the cap the most "
+     "idle or slowest one makes room for a new one"},
     {"http.max_conns_per_ip", KEY_COUNT, OFF(http_max_conns_per_ip), "256", 0, 1000000, NULL,
      "open connections per client address (IPv6: per /64) on every HTTP port; more get 503; 0: no "
      "cap"},
@@ -142,11 +142,13 @@ static const key_def keys[] = {
     {"query.addr", KEY_ADDR, OFF(query_addr), "0.0.0.0:3200", 0, 0, NULL,
      "Tempo API, /ready, /metrics"},
     {"jaeger.addr", KEY_ADDR, OFF(jaeger_addr), "0.0.0.0:16686", 0, 0, NULL, "Jaeger query API"},
+    {"zipkin.addr", KEY_ADDR, OFF(zipkin_addr), "0.0.0.0:9411", 0, 0, NULL,
+     "Zipkin: POST /api/v2/spans (limits as http.*) and Zipkin's v2 query API"},
     {"query.max_conns", KEY_COUNT, OFF(query_max_conns), "1024", 1, 1000000, NULL,
      "open connections of the query port and of the Jaeger port, each; as http.max_conns"},
     {"query.max_concurrent", KEY_THREADS, OFF(query_max_concurrent), "2", 1, MAX_THREADS, NULL,
-     "queries run at once over both query ports, one low-priority thread each; auto: the number "
-     "of cores, 2 to 16"},
+     "queries run at once over the query, Jaeger and Zipkin ports, one low-priority thread each; "
+     "auto: the number of cores, 2 to 16"},
     {"query.max_queued", KEY_COUNT, OFF(query_max_queued), "64", 0, 100000, NULL,
      "queries waiting for a thread; past it they are answered 429 with Retry-After"},
     {"query.timeout", KEY_DURATION, OFF(query_timeout_ns), "30s", MS, HOUR, NULL,
@@ -234,6 +236,22 @@ static const key_def keys[] = {
      "certificates)"},
     {"admin.auth.file", KEY_STRING, OFF(admin_sec.auth_file), NULL, 0, 0, NULL,
      "the tokens, users or certificate names of admin.auth.type (docs/SECURITY.md); reloaded on "
+     "SIGHUP"},
+    {"zipkin.tls.cert_file", KEY_STRING, OFF(zipkin_sec.cert_file), NULL, 0, 0, NULL,
+     "PEM certificate chain: the Zipkin port serves TLS (with zipkin.tls.key_file); reloaded on "
+     "SIGHUP"},
+    {"zipkin.tls.key_file", KEY_STRING, OFF(zipkin_sec.key_file), NULL, 0, 0, NULL,
+     "PEM private key of zipkin.tls.cert_file"},
+    {"zipkin.tls.client_ca_file", KEY_STRING, OFF(zipkin_sec.client_ca_file), NULL, 0, 0, NULL,
+     "PEM CA certificates: clients of the Zipkin port must present a certificate they signed "
+     "(mTLS)"},
+    {"zipkin.tls.min_version", KEY_ENUM, OFF(zipkin_sec.min_version), "1.2", 0, 0, &tls_versions,
+     "oldest TLS version the Zipkin port accepts"},
+    {"zipkin.auth.type", KEY_ENUM, OFF(zipkin_sec.auth_type), "none", 0, 0, &auth_types,
+     "who may use the Zipkin port (spans and queries): none, bearer (tokens), basic (users) or "
+     "mtls (client certificates)"},
+    {"zipkin.auth.file", KEY_STRING, OFF(zipkin_sec.auth_file), NULL, 0, 0, NULL,
+     "the tokens, users or certificate names of zipkin.auth.type (docs/SECURITY.md); reloaded on "
      "SIGHUP"},
     {"store.sync", KEY_ENUM, OFF(store_sync), "interval", 0, 0, &sync_policies,
      "fsync of the pending log and RocksDB's WAL: none (survives a process crash), interval, "

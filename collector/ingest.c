@@ -1,6 +1,7 @@
-/* collector/ingest.c - one OTLP export request from body bytes to a result:
- * decode (protobuf or JSON), group by trace, hand to the ingest entry point and
- * count the spans, the same for the gRPC and the HTTP receiver. */
+/* collector/ingest.c - one export request from body bytes to a result:
+ * decode (OTLP protobuf or JSON, or a Zipkin v2 span list), group by trace, hand to
+ * the ingest entry point and count the spans, the same for the gRPC, the HTTP and
+ * the Zipkin receiver. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -166,16 +167,26 @@ void collector_ingest_export(ottr_ingest_fn fn, ottr_admit_fn would_push_back, v
     char err[256] = "";
     otlp_request *req = NULL;
     ottr_status st;
-    if (enc == INGEST_JSON)
+    const char *why = "request does not decode as ExportTraceServiceRequest: ";
+    if (enc == INGEST_JSON) {
         st = otlp_json_decode_request(arena, (const char *)body, len, &req, err, sizeof(err));
-    else
+        why = "invalid OTLP/JSON: ";
+    } else if (enc == INGEST_ZIPKIN_JSON || enc == INGEST_ZIPKIN_PROTO || enc == INGEST_ZIPKIN_V1) {
+        /* Zipkin's own wording for a body it cannot read. */
+        otlp_zipkin_encoding ze = enc == INGEST_ZIPKIN_PROTO ? OTLP_ZIPKIN_PROTO
+                                  : enc == INGEST_ZIPKIN_V1  ? OTLP_ZIPKIN_JSON_V1
+                                                             : OTLP_ZIPKIN_JSON;
+        st =
+            otlp_zipkin_decode_request(arena, ze, body, len, ottr_now_ns(), &req, err, sizeof(err));
+        why = enc == INGEST_ZIPKIN_PROTO ? "Malformed reading List<Span> from proto3: "
+              : enc == INGEST_ZIPKIN_V1  ? "Malformed reading List<Span> from json v1: "
+                                         : "Malformed reading List<Span> from json: ";
+    } else {
         st = otlp_proto_decode_request(arena, body, len, &req, err, sizeof(err));
+    }
     if (st == OTTR_ERR_INVALID) {
         r->outcome = INGEST_INVALID;
-        snprintf(r->message, sizeof(r->message), "%s%s",
-                 enc == INGEST_JSON ? "invalid OTLP/JSON: "
-                                    : "request does not decode as ExportTraceServiceRequest: ",
-                 err);
+        snprintf(r->message, sizeof(r->message), "%s%s", why, err);
         return;
     }
     if (st != OTTR_OK) {
@@ -201,8 +212,8 @@ void collector_ingest_export(ottr_ingest_fn fn, ottr_admit_fn would_push_back, v
     memset(&batch, 0, sizeof(batch));
     err[0] = '\0';
     /* Protobuf bodies: chunks copy the spans' original bytes, no re-encoding. */
-    st = otlp_batch_build_limited(arena, req, enc == INGEST_JSON ? NULL : body, len, limits, &batch,
-                                  &r->rejected, err, sizeof(err));
+    st = otlp_batch_build_limited(arena, req, enc == INGEST_PROTOBUF ? body : NULL, len, limits,
+                                  &batch, &r->rejected, err, sizeof(err));
     if (st != OTTR_OK) {
         r->rejected = 0;
         r->refused = nspans;

@@ -1,8 +1,8 @@
 /* collector/main.c - ottrd: parses flags and the config file, opens the store,
  * replays pending spans into the sampler, starts the query threads and ports,
- * then the OTLP receivers, and shuts everything down in order on SIGINT/SIGTERM
- * (SIGHUP reloads the sampling policies, TLS certificates and credential
- * files). */
+ * then the OTLP receivers and the Zipkin port, and shuts everything down in
+ * order on SIGINT/SIGTERM (SIGHUP reloads the sampling policies, TLS
+ * certificates and credential files). */
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
@@ -38,11 +38,13 @@ static const flag_def flags[] = {
     {"--query-addr", "query.addr", "HOST:PORT", "Tempo API, /ready and /metrics"},
     {"--jaeger-addr", "jaeger.addr", "HOST:PORT", "Jaeger query API"},
     {"--admin-addr", "admin.addr", "HOST:PORT", "admin API (checkpoints), /metrics, /ready"},
+    {"--zipkin-addr", "zipkin.addr", "HOST:PORT", "Zipkin span receiver and query API"},
     {"--log-level", "log_level", "LEVEL", "debug, info, warn or error"},
     {"--multitenancy-enabled", "multitenancy_enabled", "BOOL",
      "true: every request names its tenant in X-Scope-OrgID (Tempo's multitenancy_enabled)"},
     {"--port-file", NULL, "FILE",
-     "once listening, write the bound ports (grpc=, http=, query=, jaeger=, admin=) to FILE"},
+     "once listening, write the bound ports (grpc=, http=, query=, jaeger=, admin=, zipkin=) to "
+     "FILE"},
     {"--check-config", NULL, "[FILE]",
      "validate the configuration (FILE, or --config) and flags as at start, print ok, exit"},
     {"--version", NULL, NULL, "print the version and exit"},
@@ -54,8 +56,9 @@ static const flag_def flags[] = {
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: ottrd [FLAGS]\n\n"
-                 "Ottr daemon: receives OTLP traces, tail-samples them, stores kept traces and\n"
-                 "serves the Tempo and Jaeger query APIs. Flags override the config file.\n\n");
+                 "Ottr daemon: receives OTLP (and Zipkin) traces, tail-samples them, stores kept\n"
+                 "traces and serves the Tempo, Jaeger and Zipkin query APIs. Flags override the\n"
+                 "config file.\n\n");
     for (size_t i = 0; i < NFLAGS; i++) {
         char left[64];
         snprintf(left, sizeof(left), "%s%s%s", flags[i].flag, flags[i].arg ? " " : "",
@@ -220,15 +223,16 @@ static bool sampler_pushes_back(void *ctx, uint32_t tenant, const uint8_t (*tids
     return sampler_would_push_back(ctx, tenant, tids, n);
 }
 
-static int write_port_file(const char *path, int grpc, int http, int query, int jaeger, int admin)
+static int write_port_file(const char *path, int grpc, int http, int query, int jaeger, int admin,
+                           int zipkin)
 {
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (f == NULL)
         return -1;
-    fprintf(f, "grpc=%d\nhttp=%d\nquery=%d\njaeger=%d\nadmin=%d\n", grpc, http, query, jaeger,
-            admin);
+    fprintf(f, "grpc=%d\nhttp=%d\nquery=%d\njaeger=%d\nadmin=%d\nzipkin=%d\n", grpc, http, query,
+            jaeger, admin, zipkin);
     if (fclose(f) != 0 || rename(tmp, path) != 0)
         return -1;
     return 0;
@@ -290,10 +294,10 @@ static void reload_policies(const args *a, sampler *smp, ottr_config *cfg)
 
 /* SIGHUP: the credential files, then every listener's TLS files. A listener
  * whose files fail keeps serving the old ones. */
-static void reload_security(collector_security *sec, otlp_grpc *grpc, http_server *const srv[4])
+static void reload_security(collector_security *sec, otlp_grpc *grpc, http_server *const srv[5])
 {
-    static const collector_listener ls[4] = {LISTENER_HTTP, LISTENER_QUERY, LISTENER_JAEGER,
-                                             LISTENER_ADMIN};
+    static const collector_listener ls[5] = {LISTENER_HTTP, LISTENER_QUERY, LISTENER_JAEGER,
+                                             LISTENER_ADMIN, LISTENER_ZIPKIN};
     int ok = collector_security_reload(sec) == 0;
     char err[1024];
     if (collector_grpc_reload_tls(grpc, err, sizeof(err)) != 0) {
@@ -301,7 +305,7 @@ static void reload_security(collector_security *sec, otlp_grpc *grpc, http_serve
                    err);
         ok = 0;
     }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (http_server_reload_tls(srv[i], err, sizeof(err)) != 0) {
             OTTR_ERROR("collector", "%s.tls: reload failed, keeping the current certificate: %s",
                        collector_listener_name(ls[i]), err);
@@ -358,6 +362,7 @@ int main(int argc, char **argv)
     store *st = NULL;
     sampler *smp = NULL;
     http_server *query_srv = NULL, *jaeger_srv = NULL, *otlp_http = NULL, *admin_srv = NULL;
+    http_server *zipkin_srv = NULL;
     collector_security sec;
     char backup_dir[PATH_MAX];
     otlp_grpc *grpc = NULL;
@@ -518,18 +523,37 @@ int main(int argc, char **argv)
         goto out;
     }
     atomic_store(&qctx.http_up, true);
+    /* Zipkin takes spans like the OTLP/HTTP port (same limits) and answers
+     * queries like the query ports (same query threads). */
+    zipkin_ctx zctx = {.ingest = hctx, .q = &qctx};
+    ho = (http_server_options){.name = "zipkin",
+                               .addr = cfg.zipkin_addr,
+                               .threads = 2,
+                               .max_body_bytes = cfg.http_max_body_bytes,
+                               .handler = collector_zipkin_handle,
+                               .ctx = &zctx,
+                               .limits = &otlp_lim,
+                               .tls =
+                                   sec.has_tls[LISTENER_ZIPKIN] ? &sec.tls[LISTENER_ZIPKIN] : NULL,
+                               .auth = http_auth_request,
+                               .auth_ctx = sec.auth[LISTENER_ZIPKIN]};
+    if (http_server_start(&ho, &zipkin_srv, err, sizeof(err)) != OTTR_OK) {
+        OTTR_ERROR("collector", "zipkin listener: %s", err);
+        exit_code = EXIT_LISTEN;
+        goto out;
+    }
 
     OTTR_INFO("collector",
               "ottrd %s listening: otlp grpc port %d, otlp http port %d, query port %d, "
-              "jaeger port %d, admin port %d, data in %s",
+              "jaeger port %d, admin port %d, zipkin port %d, data in %s",
               OTTR_VERSION, collector_grpc_port(grpc), http_server_port(otlp_http),
               http_server_port(query_srv), http_server_port(jaeger_srv),
-              http_server_port(admin_srv), cfg.data_dir);
+              http_server_port(admin_srv), http_server_port(zipkin_srv), cfg.data_dir);
     collector_security_warn(&cfg, &sec);
     if (a.port_file &&
         write_port_file(a.port_file, collector_grpc_port(grpc), http_server_port(otlp_http),
                         http_server_port(query_srv), http_server_port(jaeger_srv),
-                        http_server_port(admin_srv)) != 0) {
+                        http_server_port(admin_srv), http_server_port(zipkin_srv)) != 0) {
         OTTR_ERROR("collector", "cannot write port file %s: %s", a.port_file, strerror(errno));
         exit_code = 1;
         goto out;
@@ -548,8 +572,9 @@ int main(int argc, char **argv)
         }
         if (sig == SIGHUP) {
             reload_policies(&a, smp, &cfg);
-            reload_security(&sec, grpc,
-                            (http_server *[]){otlp_http, query_srv, jaeger_srv, admin_srv});
+            reload_security(
+                &sec, grpc,
+                (http_server *[]){otlp_http, query_srv, jaeger_srv, admin_srv, zipkin_srv});
             continue;
         }
         OTTR_INFO("collector", "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -561,6 +586,8 @@ out:
      * sampler, then the query side, then the store. */
     atomic_store(&qctx.ready, false);
     atomic_store(&qctx.http_up, false);
+    if (zipkin_srv)
+        http_server_stop(zipkin_srv);
     if (otlp_http)
         http_server_stop(otlp_http);
     atomic_store(&qctx.grpc_up, false);

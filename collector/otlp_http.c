@@ -53,52 +53,21 @@ static const char *const bad_reason_names[BAD_NREASONS] = {
 
 /* Created once; after that every update is an atomic add on a cached handle. */
 static struct {
-    ottr_counter *requests[NCODES];
-    ottr_counter *requests_other;
-    ottr_counter *bad[BAD_NREASONS];
-    ingest_counters spans;
-    ottr_counter *bytes;
+    receiver_metrics r;
     ottr_histogram *duration;
 } m;
 static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
 
 static void metrics_init(void)
 {
-    static const char req_help[] = "OTLP export requests by protocol and result code.";
-    char labels[96];
-    for (size_t i = 0; i < NCODES; i++) {
-        snprintf(labels, sizeof(labels), "protocol=\"http\",code=\"%d\"", metric_codes[i]);
-        m.requests[i] = ottr_counter_get("ottr_receiver_requests_total", req_help, labels);
-    }
-    m.requests_other = ottr_counter_get("ottr_receiver_requests_total", req_help,
-                                        "protocol=\"http\",code=\"other\"");
-    for (int i = 0; i < BAD_NREASONS; i++) {
-        snprintf(labels, sizeof(labels), "protocol=\"http\",reason=\"%s\"", bad_reason_names[i]);
-        m.bad[i] =
-            ottr_counter_get("ottr_receiver_bad_requests_total",
-                             "OTLP export requests refused as malformed, by reason.", labels);
-    }
-    collector_ingest_counters_init(&m.spans, "http");
-    m.bytes = ottr_counter_get("ottr_receiver_bytes_total",
-                               "Bytes of OTLP request messages received (decompressed).",
-                               "protocol=\"http\"");
+    collector_receiver_metrics_init(&m.r, "http", metric_codes, NCODES, bad_reason_names,
+                                    BAD_NREASONS);
     static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
     m.duration =
         ottr_histogram_get("ottr_receiver_request_duration_seconds",
                            "Time to decode, hand off and answer an export request.",
                            "protocol=\"http\"", bounds, sizeof(bounds) / sizeof(bounds[0]));
-}
-
-static void metrics_count_request(int status)
-{
-    for (size_t i = 0; i < NCODES; i++) {
-        if (metric_codes[i] == status) {
-            ottr_counter_add(m.requests[i], 1);
-            return;
-        }
-    }
-    ottr_counter_add(m.requests_other, 1);
 }
 
 /* ------------------------------------------------------------------ responses */
@@ -140,7 +109,7 @@ static void respond_error(http_response *resp, ingest_encoding enc, int http_sta
 static void respond_bad(http_response *resp, ingest_encoding enc, bad_reason why, int http_status,
                         int grpc_code, const char *message)
 {
-    ottr_counter_add(m.bad[why], 1);
+    ottr_counter_add(m.r.bad[why], 1);
     OTTR_DEBUG("otlp_http", "refused request (%d): %s", http_status, message);
     respond_error(resp, enc, http_status, grpc_code, message, 0);
 }
@@ -257,7 +226,7 @@ static int otlp_http_export(const otlp_http_ctx *c, uint32_t tenant, ingest_enco
     const ingest_counters *spans =
         c->tenants.enabled ? collector_ingest_counters_tenant("http", c->tenants.st, tenant) : NULL;
     collector_ingest_export(c->ingest, c->would_push_back, c->ingest_ctx, tenant,
-                            spans ? spans : &m.spans, &c->limits, &arena, enc, body, len, &r);
+                            spans ? spans : &m.r.spans, &c->limits, &arena, enc, body, len, &r);
     ottr_arena_free(&arena);
 
     switch (r.outcome) {
@@ -303,7 +272,7 @@ static int is_grpc_type(const char *ct)
  * error; counted as a bad content type, under code 415. */
 static int respond_grpc_elsewhere(http_response *resp)
 {
-    ottr_counter_add(m.bad[BAD_CONTENT_TYPE], 1);
+    ottr_counter_add(m.r.bad[BAD_CONTENT_TYPE], 1);
     OTTR_DEBUG("otlp_http", "refused a gRPC request: gRPC is served on the gRPC port");
     resp->status = 200;
     ottr_buf_reset(&resp->body);
@@ -374,7 +343,7 @@ static int otlp_http_route(const otlp_http_ctx *c, const http_request *req, http
     const uint8_t *body = req->body_len ? req->body : NULL;
     size_t len = body ? req->body_len : 0;
     if (!gzip || len == 0) {
-        ottr_counter_add(m.bytes, len);
+        ottr_counter_add(m.r.bytes, len);
         return otlp_http_export(c, tenant, enc, body, len, resp);
     }
 
@@ -382,7 +351,7 @@ static int otlp_http_route(const otlp_http_ctx *c, const http_request *req, http
     size_t plain_len = 0;
     size_t cap = limit > SIZE_MAX ? SIZE_MAX : (size_t)limit;
     ottr_status st = http_gunzip(body, len, cap, &plain, &plain_len);
-    ottr_counter_add(m.bytes, st == OTTR_OK ? plain_len : len);
+    ottr_counter_add(m.r.bytes, st == OTTR_OK ? plain_len : len);
     if (st == OTTR_ERR_TOO_LARGE) {
         snprintf(msg, sizeof(msg), "decompressed body larger than the limit of %llu bytes",
                  (unsigned long long)limit);
@@ -412,7 +381,7 @@ void collector_http_handle(void *ctx, const http_request *req, http_response *re
 
     int status = otlp_http_route(c, req, resp);
 
-    metrics_count_request(status);
+    collector_receiver_metrics_count(&m.r, status);
     ottr_histogram_observe(m.duration, (double)(ottr_mono_ns() - t0) / 1e9);
 }
 

@@ -1,5 +1,6 @@
 /* collector/routes.c - what the query routes share: the HTTP status of a
- * query/ result, and the store view of a request's tenant. */
+ * query/ result, the answer's status and type when it succeeded, and the store
+ * view of a request's tenant. */
 #include <string.h>
 
 #include "collector/collector.h"
@@ -39,4 +40,16 @@ int collector_routes_http_status(ottr_status st)
     default:
         return 500;
     }
+}
+
+int collector_routes_finish(http_response *resp, ottr_status st, const char *err, const char *type)
+{
+    int code = collector_routes_http_status(st);
+    if (code == 200) {
+        resp->status = 200;
+        http_response_set_type(resp, type);
+    } else if (code == 500) {
+        OTTR_ERROR("query", "%s", err);
+    }
+    return code;
 }

@@ -31,15 +31,9 @@ static void reply_error(http_response *resp, int v3, int code, const char *msg)
 
 static void finish(http_response *resp, int v3, ottr_status st, const char *err)
 {
-    int code = collector_routes_http_status(st);
-    if (code == 200) {
-        resp->status = 200;
-        http_response_set_type(resp, "application/json");
-        return;
-    }
-    if (code == 500)
-        OTTR_ERROR("query", "%s", err);
-    reply_error(resp, v3, code, err);
+    int code = collector_routes_finish(resp, st, err, "application/json");
+    if (code != 200)
+        reply_error(resp, v3, code, err);
 }
 
 /* 400 for parameter |name|: |problem| ("want ...") about |value| (may be ""). */

@@ -93,15 +93,9 @@ static int param_range(const http_request *req, http_response *resp, uint64_t *s
 /* Writes the status of a query/ call: the body on OTTR_OK, else the message. */
 static void finish(http_response *resp, ottr_status st, const char *err, const char *type)
 {
-    int code = collector_routes_http_status(st);
-    if (code == 200) {
-        resp->status = 200;
-        http_response_set_type(resp, type);
-        return;
-    }
-    if (code == 500)
-        OTTR_ERROR("query", "%s", err);
-    reply_error(resp, code, err);
+    int code = collector_routes_finish(resp, st, err, type);
+    if (code != 200)
+        reply_error(resp, code, err);
 }
 
 static void handle_trace(store_view v, const http_request *req, http_response *resp, const char *id,

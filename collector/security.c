@@ -7,8 +7,8 @@
 
 #include "collector/collector.h"
 
-static const char *const listener_names[COLLECTOR_NLISTENERS] = {"grpc", "http", "query", "jaeger",
-                                                                 "admin"};
+static const char *const listener_names[COLLECTOR_NLISTENERS] = {"grpc",   "http",  "query",
+                                                                 "jaeger", "admin", "zipkin"};
 
 const char *collector_listener_name(collector_listener l)
 {
@@ -26,6 +26,8 @@ static const ottr_listener_security *sec_of(const ottr_config *c, collector_list
         return &c->query_sec;
     case LISTENER_JAEGER:
         return &c->jaeger_sec;
+    case LISTENER_ZIPKIN:
+        return &c->zipkin_sec;
     default:
         return &c->admin_sec;
     }
@@ -33,8 +35,8 @@ static const ottr_listener_security *sec_of(const ottr_config *c, collector_list
 
 static const char *addr_of(const ottr_config *c, collector_listener l)
 {
-    const char *a[COLLECTOR_NLISTENERS] = {c->grpc_addr, c->http_addr, c->query_addr,
-                                           c->jaeger_addr, c->admin_addr};
+    const char *a[COLLECTOR_NLISTENERS] = {c->grpc_addr,   c->http_addr,  c->query_addr,
+                                           c->jaeger_addr, c->admin_addr, c->zipkin_addr};
     return a[l];
 }
 

@@ -192,6 +192,82 @@ SETTINGS_ACK = h2_frame(4, 1, 0, b"")
 
 # ---------------------------------------------------------------- writing
 
+# ---------------------------------------------------------------- Zipkin
+
+ZIPKIN_KINDS = {"CLIENT": 1, "SERVER": 2, "PRODUCER": 3, "CONSUMER": 4}
+
+
+def zipkin_endpoint(e):
+    import ipaddress
+    out = f_str(1, e.get("serviceName", ""))
+    if "ipv4" in e:
+        out += f_len(2, ipaddress.IPv4Address(e["ipv4"]).packed)
+    if "ipv6" in e:
+        out += f_len(3, ipaddress.IPv6Address(e["ipv6"]).packed)
+    return out + f_varint(4, e.get("port", 0))
+
+
+def zipkin_span_pb(s):
+    """One zipkin.proto3 Span from its JSON v2 form."""
+    out = f_id(1, s["traceId"].rjust(16 if len(s["traceId"]) <= 16 else 32, "0"))
+    out += f_id(2, s.get("parentId", "").rjust(16, "0") if s.get("parentId") else "")
+    out += f_id(3, s["id"].rjust(16, "0"))
+    out += f_varint(4, ZIPKIN_KINDS.get(s.get("kind"), 0)) + f_str(5, s.get("name", ""))
+    out += f_fixed64(6, s.get("timestamp", 0)) + f_varint(7, s.get("duration", 0))
+    for field, name in ((8, "localEndpoint"), (9, "remoteEndpoint")):
+        if name in s:
+            out += f_len(field, zipkin_endpoint(s[name]))
+    for a in s.get("annotations", []):
+        out += f_len(10, f_fixed64(1, a["timestamp"]) + f_str(2, a["value"]))
+    for k, v in s.get("tags", {}).items():
+        out += f_len(11, f_str(1, k) + f_str(2, v))
+    return out + f_varint(12, s.get("debug", False)) + f_varint(13, s.get("shared", False))
+
+
+def zipkin_seeds():
+    t = 1700000000000000
+    full = [
+        {"traceId": "463ac35c9f6413ad48485a3953bb6124", "id": "a2fb4a1d1a96d312",
+         "name": "get /api", "kind": "SERVER", "timestamp": t, "duration": 2000, "debug": True,
+         "localEndpoint": {"serviceName": "web", "ipv4": "10.0.0.1", "port": 8080},
+         "remoteEndpoint": {"ipv6": "2001:db8::1", "port": 51000},
+         "annotations": [{"timestamp": t + 5, "value": "wr"}],
+         "tags": {"http.method": "GET", "error": "boom", "telemetry.sdk.language": "java",
+                  "otel.library.name": "lib", "otel.library.version": "1"}},
+        {"traceId": "463ac35c9f6413ad48485a3953bb6124", "parentId": "a2fb4a1d1a96d312",
+         "id": "b3", "name": "query", "kind": "CLIENT", "timestamp": t + 10, "duration": 50,
+         "localEndpoint": {"serviceName": "web"},
+         "remoteEndpoint": {"serviceName": "db", "ipv4": "10.0.0.9", "port": 5432},
+         "tags": {"otel.status_code": "OK"}},
+        {"traceId": "463ac35c9f6413ad48485a3953bb6124", "parentId": "a2fb4a1d1a96d312",
+         "id": "b3", "name": "query", "kind": "SERVER", "shared": True, "timestamp": t + 12,
+         "duration": 40, "localEndpoint": {"serviceName": "db"}},
+    ]
+    small = [{"traceId": "1", "id": "2", "kind": "PRODUCER"},
+             {"traceId": "1", "id": "3", "parentId": "3", "kind": "CONSUMER", "timestamp": 1}]
+    write("zipkin", "full.json", json.dumps(full))
+    write("zipkin", "small.json", json.dumps(small))
+    write("zipkin", "empty.json", "[]")
+    ep = {"serviceName": "front", "ipv4": "10.0.0.1"}
+    v1 = [{"traceId": "5", "id": "6", "name": "rpc", "timestamp": t, "duration": 60,
+           "annotations": [{"timestamp": t, "value": "cs", "endpoint": ep},
+                           {"timestamp": t + 10, "value": "sr", "endpoint": {"serviceName": "back"}},
+                           {"timestamp": t + 50, "value": "ss", "endpoint": {"serviceName": "back"}},
+                           {"timestamp": t + 20, "value": "cache"},
+                           {"timestamp": t + 60, "value": "cr", "endpoint": ep}],
+           "binaryAnnotations": [{"key": "sa", "value": True, "endpoint": {"serviceName": "back",
+                                                                            "port": 80}},
+                                 {"key": "http.path", "value": "/x", "endpoint": ep},
+                                 {"key": "n", "value": 5}]},
+          {"traceId": "5", "id": "7", "parentId": "6", "name": "mq",
+           "annotations": [{"timestamp": t + 70, "value": "ms", "endpoint": ep}],
+           "binaryAnnotations": [{"key": "ma", "value": True, "endpoint": {"serviceName": "kafka"}},
+                                 {"key": "lc", "value": "worker"}]}]
+    write("zipkin", "v1.json", json.dumps(v1))
+    write("zipkin", "full.pb", b"".join(f_len(1, zipkin_span_pb(s)) for s in full))
+    write("zipkin", "small.pb", b"".join(f_len(1, zipkin_span_pb(s)) for s in small))
+
+
 def write(target, name, data):
     d = os.path.join(CORPUS, target)
     os.makedirs(d, exist_ok=True)
@@ -212,6 +288,7 @@ def main():
         write("otlp_proto", k + ".pb", v)
         write("trace_chunk", k + ".pb", v)
     write("otlp_proto", "empty.pb", b"")
+    zipkin_seeds()
     write("trace_chunk", "two_chunks.pb", pb["small"] + pb["health"])
 
     # OTLP/JSON requests and trace documents.

@@ -195,6 +195,46 @@ ottr_status otlp_json_decode_traces(ottr_arena *arena, const char *json, size_t 
  * `{"partialSuccess":{"rejectedSpans":"N","errorMessage":"..."}}`. */
 void otlp_json_encode_response(int64_t rejected, const char *message, ottr_buf *out);
 
+/* ------------------------------------------------------------------ Zipkin */
+
+/* Zipkin span lists: v2 JSON (zipkin2-api.yaml) or protobuf (zipkin.proto3), and
+ * v1 JSON. */
+typedef enum otlp_zipkin_encoding {
+    OTLP_ZIPKIN_JSON = 0,    /* v2 JSON */
+    OTLP_ZIPKIN_PROTO = 1,   /* v2 protobuf */
+    OTLP_ZIPKIN_JSON_V1 = 2, /* v1 JSON (POST /api/v1/spans) */
+} otlp_zipkin_encoding;
+
+/* Span attributes the endpoints of a Zipkin span become (and come back from). */
+#define OTLP_ZIPKIN_HOST_IP      "net.host.ip"
+#define OTLP_ZIPKIN_HOST_PORT    "net.host.port"
+#define OTLP_ZIPKIN_PEER_SERVICE "peer.service"
+#define OTLP_ZIPKIN_PEER_IP      "net.peer.ip"
+#define OTLP_ZIPKIN_PEER_PORT    "net.peer.port"
+/* true on a span that was Zipkin's shared server half: it got an ID of its own
+ * and the shared ID (its client's) as parent. */
+#define OTLP_ZIPKIN_SHARED "zipkin.shared"
+/* true on a span that arrived without a timestamp (started at arrival), the
+ * OpenTelemetry Collector's name for it. */
+#define OTLP_ZIPKIN_NO_START "otel.zipkin.absentField.startTime"
+
+/* Decodes a Zipkin v2 span list into an OTLP export request in |arena| (otlp/
+ * zipkin_otlp.c says how fields map), ready for otlp_batch_build_limited with
+ * no wire bytes. |now_ns| is the start of spans without a timestamp. Returns
+ * OTTR_OK, or:
+ *   OTTR_ERR_INVALID   - not a span list, or a span with a missing or malformed
+ *                        trace ID or ID, or a field of the wrong type; |err|
+ *                        names the span and the field
+ *   OTTR_ERR_TOO_LARGE - the arena reached its limit
+ *   OTTR_ERR_NOMEM     - out of memory */
+ottr_status otlp_zipkin_decode_request(ottr_arena *arena, otlp_zipkin_encoding enc,
+                                       const uint8_t *data, size_t len, uint64_t now_ns,
+                                       otlp_request **out, char *err, size_t errlen);
+
+/* 1 when a Zipkin tag named |key| describes the process (telemetry.sdk.*,
+ * host.*, ...) and so belongs on the resource, else 0. */
+int otlp_zipkin_resource_key(const char *key);
+
 /* ------------------------------------------------------------------ grouping by trace */
 
 /* Problems of one span found by otlp_trace_build_tree, as bit flags. */

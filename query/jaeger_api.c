@@ -37,38 +37,6 @@ static void envelope_end(ottr_buf *out, size_t total)
     ottr_buf_printf(out, ",\"total\":%zu,\"limit\":0,\"offset\":0,\"errors\":null}", total);
 }
 
-static ottr_status oom_status(ottr_buf *out, char *err, size_t errlen)
-{
-    if (!out->oom)
-        return OTTR_OK;
-    snprintf(err, errlen, "out of memory");
-    return OTTR_ERR_NOMEM;
-}
-
-/* Reads and decodes one trace, tree built: OTTR_OK, OTTR_ERR_NOTFOUND or the
- * error of the store or of decoding. */
-static ottr_status load(store_view st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw,
-                        otlp_trace *t, store_trace_summary *sum, char *err, size_t errlen)
-{
-    ottr_buf_reset(raw);
-    ottr_status s = store_get_trace(st, tid, raw, sum);
-    if (s == OTTR_ERR_NOTFOUND) {
-        snprintf(err, errlen, "trace not found");
-        return OTTR_ERR_NOTFOUND;
-    }
-    if (s == OTTR_OK && raw->oom)
-        s = OTTR_ERR_NOMEM;
-    if (s == OTTR_OK)
-        s = otlp_trace_decode(t, a, (const uint8_t *)raw->data, raw->len);
-    if (s == OTTR_OK)
-        s = otlp_trace_build_tree(t, a);
-    if (s != OTTR_OK) {
-        snprintf(err, errlen, "reading the trace failed: %s", ottr_status_str(s));
-        return s;
-    }
-    return OTTR_OK;
-}
-
 static int parse_id(const char *id, uint8_t tid[16], char *err, size_t errlen)
 {
     if (query_parse_trace_id(id, tid) != 0) {
@@ -101,7 +69,7 @@ static ottr_status by_ids(store_view st, const char *const *ids, size_t nids, bo
         otlp_trace t;
         store_trace_summary sum;
         ottr_arena_reset(&a);
-        ottr_status c = load(st, tid, &a, &raw, &t, &sum, err, errlen);
+        ottr_status c = query_load_trace(st, tid, &a, &raw, &t, &sum, err, errlen);
         if (c == OTTR_ERR_NOTFOUND) {
             if (missing) {
                 ottr_buf_puts(missing, missing->len ? ",{\"msg\":\"trace not found\",\"traceID\":"
@@ -157,7 +125,7 @@ static ottr_status classic_by_ids(store_view st, const char *const *ids, size_t 
         } else {
             envelope_end(out, found);
         }
-        code = oom_status(out, err, errlen);
+        code = query_out_status(out, err, errlen);
         if (code == OTTR_OK && missing.oom)
             code = OTTR_ERR_NOMEM;
     }
@@ -189,7 +157,7 @@ ottr_status query_jaeger_v3_trace(store_view st, const char *id, ottr_buf *out, 
         ottr_buf_puts(out, "{\"result\":{\"resourceSpans\":[");
         ottr_buf_append(out, body.data, body.len);
         ottr_buf_puts(out, "]}}");
-        code = oom_status(out, err, errlen);
+        code = query_out_status(out, err, errlen);
     }
     ottr_buf_free(&body);
     return code;
@@ -316,22 +284,10 @@ static ottr_status search(store_view st, const query_jaeger_search_params *p, bo
         ottr_buf_free(&q);
         return code;
     }
-    ottr_arena a;
-    ottr_arena_init(&a, 16 * 1024, 16 * 1024 * 1024);
-    tq_query tq;
-    char perr[QUERY_ERRLEN];
-    if (query_tq_parse(q.data, &a, &tq, perr, sizeof(perr)) != 0) {
-        snprintf(err, errlen, "malformed search parameters: %s", perr);
-        query_tq_free(&tq);
-        ottr_arena_free(&a);
-        ottr_buf_free(&q);
-        return OTTR_ERR_INVALID;
-    }
     jsearch_ctx c = {out, v3, 1, 0};
     qsearch s;
     memset(&s, 0, sizeof(s));
     s.st = st;
-    s.tq = &tq;
     s.sq.start_ns = p->start_ns;
     s.sq.end_ns = p->end_ns;
     s.limit = p->limit ? (p->limit > MAX_LIMIT ? MAX_LIMIT : p->limit) : 100;
@@ -341,7 +297,12 @@ static ottr_status search(store_view st, const query_jaeger_search_params *p, bo
     s.fn = on_match;
     s.ctx = &c;
     ottr_buf_puts(out, v3 ? "{\"result\":{\"resourceSpans\":[" : "{\"data\":[");
-    ottr_status rc = query_search_run(&s);
+    ottr_status rc = query_search_text(&s, q.data, err, errlen);
+    ottr_buf_free(&q);
+    if (p->cut)
+        *p->cut = s.cut;
+    if (rc != OTTR_OK)
+        return rc;
     if (v3) {
         ottr_buf_puts(out, "]}}");
     } else if (s.cut != QUERY_CUT_NONE) {
@@ -353,20 +314,11 @@ static ottr_status search(store_view st, const query_jaeger_search_params *p, bo
         ottr_buf_putc(out, ']');
         envelope_end(out, c.n);
     }
-    if (p->cut)
-        *p->cut = s.cut;
-    query_tq_free(&tq);
-    ottr_arena_free(&a);
-    ottr_buf_free(&q);
-    if (rc != OTTR_OK) {
-        snprintf(err, errlen, "search failed: %s", ottr_status_str(rc));
-        return rc;
-    }
     if (v3 && c.n == 0 && s.cut == QUERY_CUT_NONE) {
         snprintf(err, errlen, "No traces found"); /* api_v3 answers 404 */
         return OTTR_ERR_NOTFOUND;
     }
-    return oom_status(out, err, errlen);
+    return query_out_status(out, err, errlen);
 }
 
 ottr_status query_jaeger_search(store_view st, const query_jaeger_search_params *p, ottr_buf *out,
@@ -395,26 +347,15 @@ static ottr_status services(store_view st, qstrs *l, char *err, size_t errlen)
     return OTTR_OK;
 }
 
-static void put_strs(ottr_buf *out, const qstrs *l)
-{
-    ottr_buf_putc(out, '[');
-    for (size_t i = 0; i < l->n; i++) {
-        if (i)
-            ottr_buf_putc(out, ',');
-        otlp_json_str(out, l->v[i]);
-    }
-    ottr_buf_putc(out, ']');
-}
-
 ottr_status query_jaeger_services(store_view st, ottr_buf *out, char *err, size_t errlen)
 {
     qstrs l = {0};
     ottr_status code = services(st, &l, err, errlen);
     if (code == OTTR_OK) {
         ottr_buf_puts(out, "{\"data\":");
-        put_strs(out, &l);
+        query_strs_json(out, &l);
         envelope_end(out, l.n);
-        code = oom_status(out, err, errlen);
+        code = query_out_status(out, err, errlen);
     }
     query_strs_free(&l);
     return code;
@@ -428,12 +369,12 @@ ottr_status query_jaeger_v3_services(store_view st, ottr_buf *out, char *err, si
         /* Protobuf's JSON leaves an empty list out. */
         if (l.n) {
             ottr_buf_puts(out, "{\"services\":");
-            put_strs(out, &l);
+            query_strs_json(out, &l);
             ottr_buf_putc(out, '}');
         } else {
             ottr_buf_puts(out, "{}");
         }
-        code = oom_status(out, err, errlen);
+        code = query_out_status(out, err, errlen);
     }
     query_strs_free(&l);
     return code;
@@ -504,7 +445,7 @@ static ottr_status operations(store_view st, const char *service, const char *sp
         snprintf(err, errlen, "reading operations failed: %s", ottr_status_str(s));
         return s;
     }
-    return oom_status(out, err, errlen);
+    return query_out_status(out, err, errlen);
 }
 
 ottr_status query_jaeger_operations(store_view st, const char *service, const char *span_kind,
@@ -518,7 +459,7 @@ ottr_status query_jaeger_operations(store_view st, const char *service, const ch
         ottr_buf_append(out, body.data, body.len);
         ottr_buf_putc(out, ']');
         envelope_end(out, n);
-        code = oom_status(out, err, errlen);
+        code = query_out_status(out, err, errlen);
     }
     ottr_buf_free(&body);
     return code;
@@ -534,7 +475,7 @@ ottr_status query_jaeger_v3_operations(store_view st, const char *service, const
         ottr_buf_puts(out, n ? "{\"operations\":[" : "{");
         ottr_buf_append(out, body.data, body.len);
         ottr_buf_puts(out, n ? "]}" : "}");
-        code = oom_status(out, err, errlen);
+        code = query_out_status(out, err, errlen);
     }
     ottr_buf_free(&body);
     return code;

@@ -46,3 +46,25 @@ size_t query_arena_limit(store_view st)
         return SIZE_MAX / 2;
     return (size_t)(max * QTRACE_ARENA_FACTOR + QTRACE_ARENA_SLACK);
 }
+
+ottr_status query_load_trace(store_view st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw,
+                             otlp_trace *t, store_trace_summary *sum, char *err, size_t errlen)
+{
+    ottr_buf_reset(raw);
+    ottr_status s = store_get_trace(st, tid, raw, sum);
+    if (s == OTTR_ERR_NOTFOUND) {
+        snprintf(err, errlen, "trace not found");
+        return OTTR_ERR_NOTFOUND;
+    }
+    if (s == OTTR_OK && raw->oom)
+        s = OTTR_ERR_NOMEM;
+    if (s == OTTR_OK)
+        s = otlp_trace_decode(t, a, (const uint8_t *)raw->data, raw->len);
+    if (s == OTTR_OK)
+        s = otlp_trace_build_tree(t, a);
+    if (s != OTTR_OK) {
+        snprintf(err, errlen, "reading the trace failed: %s", ottr_status_str(s));
+        return s;
+    }
+    return OTTR_OK;
+}

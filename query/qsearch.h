@@ -11,7 +11,10 @@
 #define QSEARCH_MAX_KV 8
 
 /* Called for each matching trace, newest first. |t| and |matched| live in |a|
- * until the next call. Return 0 to go on, non-zero to stop with an error. */
+ * until the next call. Return 0 to go on, QSEARCH_SKIP to go on without
+ * counting the trace (a condition TraceQL cannot say did not hold), any other
+ * value to stop with an error. */
+#define QSEARCH_SKIP 1
 typedef int (*qsearch_match_fn)(void *ctx, const store_trace_summary *sum, otlp_trace *t,
                                 const uint8_t *matched, size_t nmatched, ottr_arena *a);
 
@@ -43,6 +46,12 @@ typedef struct qsearch {
 /* Plans |s->tq| onto |s->sq| and runs the search. Returns OTTR_OK or the error
  * that stopped it (also in s->err). Frees its own memory before returning. */
 ottr_status query_search_run(qsearch *s);
+
+/* Parses the TraceQL text |q| and runs it as query_search_run does, with every
+ * field of |s| but tq set by the caller. Returns OTTR_OK, OTTR_ERR_INVALID
+ * ("malformed search parameters: ..." in |err|) or the search's error ("search
+ * failed: ..."). */
+ottr_status query_search_text(qsearch *s, const char *q, char *err, size_t errlen);
 
 /* Parses a Tempo `tags` value (logfmt: k=v k2="v 2") into an equivalent TraceQL
  * span set filter appended to |out|. Returns 0 or -1 with a message in |err|. */

@@ -31,4 +31,10 @@ size_t query_describe_problems(const otlp_trace *t, const store_trace_summary *s
 #define QTRACE_ARENA_NOCAP  (1u << 30)
 size_t query_arena_limit(store_view st);
 
+/* Reads trace |tid| into |raw| and decodes it into |t| in |a|, tree built;
+ * fills |sum| (may be NULL). Returns OTTR_OK, OTTR_ERR_NOTFOUND ("trace not
+ * found" in |err|) or the error of the store or of decoding. */
+ottr_status query_load_trace(store_view st, const uint8_t tid[16], ottr_arena *a, ottr_buf *raw,
+                             otlp_trace *t, store_trace_summary *sum, char *err, size_t errlen);
+
 #endif /* OTTR_QUERY_QTRACE_H */

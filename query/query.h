@@ -1,7 +1,7 @@
 /* query/query.h - Ottr's query engine: trace by ID (tree rebuilt, problems
  * reported), search (TraceQL subset, tags), tag discovery, dependencies and the
  * service graph, as pure functions over the store that write complete response
- * bodies in the formats of Grafana Tempo's and Jaeger's HTTP APIs. No socket
+ * bodies in the formats of Grafana Tempo's, Jaeger's and Zipkin's HTTP APIs. No socket
  * code: collector/ parses HTTP parameters and picks the function.
  *
  * Every function returns OTTR_OK with the body appended to |out|, or an error
@@ -225,6 +225,63 @@ ottr_status query_jaeger_v3_services(store_view st, ottr_buf *out, char *err, si
  * spanKind left out when unspecified, {} when none (protobuf JSON). */
 ottr_status query_jaeger_v3_operations(store_view st, const char *service, const char *span_kind,
                                        ottr_buf *out, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ Zipkin */
+
+/* Zipkin's v2 API (zipkin2-api.yaml). Bodies are plain JSON arrays; spans are
+ * Zipkin v2 spans (query/zipkin.c says how OTLP maps onto them). Errors are the
+ * caller's to write (Zipkin answers plain text). */
+
+/* /api/v2/services: ["svc",...], sorted. */
+ottr_status query_zipkin_services(store_view st, ottr_buf *out, char *err, size_t errlen);
+/* /api/v2/spans?serviceName=: the span names of |service|, sorted;
+ * OTTR_ERR_INVALID without a service. */
+ottr_status query_zipkin_span_names(store_view st, const char *service, ottr_buf *out, char *err,
+                                    size_t errlen);
+/* /api/v2/remoteServices?serviceName=: the remote endpoints (peer.service) of
+ * |service|'s spans in its latest 200 traces that have one, over the day
+ * before |now_ns|, within |b| (NULL: none). */
+ottr_status query_zipkin_remote_services(store_view st, const char *service, uint64_t now_ns,
+                                         const query_budget *b, ottr_buf *out, char *err,
+                                         size_t errlen);
+/* /api/v2/autocompleteKeys: the span attribute keys seen, sorted. */
+ottr_status query_zipkin_autocomplete_keys(store_view st, ottr_buf *out, char *err, size_t errlen);
+/* /api/v2/autocompleteValues?key=: values of |key| seen (at most 1000), sorted. */
+ottr_status query_zipkin_autocomplete_values(store_view st, const char *key, ottr_buf *out,
+                                             char *err, size_t errlen);
+/* /api/v2/trace/{id}: [span,...]; OTTR_ERR_NOTFOUND when unknown,
+ * OTTR_ERR_INVALID when |id| is not 1 to 32 hex digits. */
+ottr_status query_zipkin_trace(store_view st, const char *id, ottr_buf *out, char *err,
+                               size_t errlen);
+/* /api/v2/traceMany?traceIds=a,b: [[span,...],...] of the traces found (none
+ * found: []); OTTR_ERR_INVALID without IDs or with a bad one. */
+ottr_status query_zipkin_trace_many(store_view st, const char *const *ids, size_t nids,
+                                    ottr_buf *out, char *err, size_t errlen);
+/* /api/v2/dependencies: [{"parent","child","callCount","errorCount"}] over the
+ * minutes of [end - lookback, end]. */
+ottr_status query_zipkin_dependencies(store_view st, uint64_t end_ns, uint64_t lookback_ns,
+                                      ottr_buf *out, char *err, size_t errlen);
+
+typedef struct query_zipkin_search_params {
+    const char *service;                       /* serviceName; NULL = any */
+    const char *remote_service;                /* remoteServiceName (peer.service); NULL = any */
+    const char *span_name;                     /* spanName; NULL or "all" = any */
+    const char *annotation_query;              /* "error and http.method=GET"; NULL = none */
+    uint64_t min_duration_ns, max_duration_ns; /* span duration; 0 = none */
+    uint64_t start_ns, end_ns;                 /* trace start within [start, end] */
+    size_t limit;                              /* traces; 0 = 10 */
+    size_t max_inspect;                        /* 0 = QUERY_MAX_INSPECT */
+    const query_budget *budget;                /* NULL = none */
+    query_cut *cut; /* when not NULL, set to why the search stopped early */
+} query_zipkin_search_params;
+
+/* /api/v2/traces: [[span,...],...], newest first. One span must have the
+ * service, the span name, the remote service, every annotationQuery term (a
+ * key=value tag, or a word naming a tag or an annotation; "error" matches the
+ * error status) and a duration in range. A search stopped early answers what
+ * it found. */
+ottr_status query_zipkin_search(store_view st, const query_zipkin_search_params *p, ottr_buf *out,
+                                char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ TraceQL */
 

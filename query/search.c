@@ -96,7 +96,10 @@ static int on_candidate(void *ctx, const store_trace_summary *sum)
         return 0;
     if (s->need_tree && otlp_trace_build_tree(&t, &s->arena) != OTTR_OK)
         return 0;
-    if (s->fn(s->ctx, sum, &t, matched, n, &s->arena) != 0) {
+    int r = s->fn(s->ctx, sum, &t, matched, n, &s->arena);
+    if (r == QSEARCH_SKIP)
+        return 0;
+    if (r != 0) {
         if (s->err == OTTR_OK)
             s->err = OTTR_ERR_NOMEM;
         return 1;
@@ -129,6 +132,28 @@ ottr_status query_search_run(qsearch *s)
     ottr_arena_free(&s->arena);
     ottr_buf_free(&s->raw);
     return s->err;
+}
+
+ottr_status query_search_text(qsearch *s, const char *q, char *err, size_t errlen)
+{
+    ottr_arena a;
+    ottr_arena_init(&a, 16 * 1024, 16 * 1024 * 1024);
+    tq_query tq;
+    char perr[QUERY_ERRLEN];
+    ottr_status rc;
+    if (query_tq_parse(q, &a, &tq, perr, sizeof(perr)) != 0) {
+        snprintf(err, errlen, "malformed search parameters: %s", perr);
+        rc = OTTR_ERR_INVALID;
+    } else {
+        s->tq = &tq;
+        rc = query_search_run(s);
+        s->tq = NULL;
+        if (rc != OTTR_OK)
+            snprintf(err, errlen, "search failed: %s", ottr_status_str(rc));
+    }
+    query_tq_free(&tq);
+    ottr_arena_free(&a);
+    return rc;
 }
 
 /* ---- Tempo's tags parameter ---- */

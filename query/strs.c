@@ -1,7 +1,9 @@
-/* query/strs.c - bounded string lists for discovery answers. */
+/* query/strs.c - bounded string lists for discovery answers, and their JSON. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "otlp/otlp.h"
 #include "query/qstrs.h"
 
 int query_strs_add(qstrs *l, const char *s)
@@ -58,4 +60,23 @@ void query_strs_free(qstrs *l)
         free(l->v[i]);
     free(l->v);
     memset(l, 0, sizeof(*l));
+}
+
+void query_strs_json(ottr_buf *b, const qstrs *l)
+{
+    ottr_buf_putc(b, '[');
+    for (size_t i = 0; i < l->n; i++) {
+        if (i)
+            ottr_buf_putc(b, ',');
+        otlp_json_str(b, l->v[i]);
+    }
+    ottr_buf_putc(b, ']');
+}
+
+ottr_status query_out_status(const ottr_buf *out, char *err, size_t errlen)
+{
+    if (!out->oom)
+        return OTTR_OK;
+    snprintf(err, errlen, "out of memory");
+    return OTTR_ERR_NOMEM;
 }

@@ -19,17 +19,6 @@ static const char *const intrinsic_names[] = {
 };
 #define NINTRINSICS (sizeof(intrinsic_names) / sizeof(intrinsic_names[0]))
 
-static void put_list(ottr_buf *b, const qstrs *l)
-{
-    ottr_buf_putc(b, '[');
-    for (size_t i = 0; i < l->n; i++) {
-        if (i)
-            ottr_buf_putc(b, ',');
-        otlp_json_str(b, l->v[i]);
-    }
-    ottr_buf_putc(b, ']');
-}
-
 static void put_intrinsics(ottr_buf *b)
 {
     ottr_buf_putc(b, '[');
@@ -78,13 +67,13 @@ ottr_status query_tempo_tags(store_view st, int version, const char *scope, ottr
         if (want_res) {
             ottr_buf_puts(out, n++ ? "," : "");
             ottr_buf_puts(out, "{\"name\":\"resource\",\"tags\":");
-            put_list(out, &res);
+            query_strs_json(out, &res);
             ottr_buf_putc(out, '}');
         }
         if (want_span) {
             ottr_buf_puts(out, n++ ? "," : "");
             ottr_buf_puts(out, "{\"name\":\"span\",\"tags\":");
-            put_list(out, &span);
+            query_strs_json(out, &span);
             ottr_buf_putc(out, '}');
         }
         if (want_intr) {
@@ -105,7 +94,7 @@ ottr_status query_tempo_tags(store_view st, int version, const char *scope, ottr
         }
         query_strs_sort_unique(&res);
         ottr_buf_puts(out, "{\"tagNames\":");
-        put_list(out, &res);
+        query_strs_json(out, &res);
         ottr_buf_putc(out, '}');
     }
     if (out->oom || res.oom) {
@@ -182,8 +171,7 @@ static int add_unseen(void *ctx, const char *s)
     return query_strs_add(d->dst, s);
 }
 
-/* Values of |key| in the resource scope, then the span scope's new ones. */
-static ottr_status values_both(store_view st, const char *key, size_t limit, qstrs *l)
+ottr_status query_tag_values_both(store_view st, const char *key, size_t limit, qstrs *l)
 {
     ottr_status s = store_tag_values(st, STORE_SCOPE_RESOURCE, key, limit, query_strs_fn, l);
     if (s != OTTR_OK || l->n >= limit || l->oom)
@@ -248,13 +236,13 @@ ottr_status query_tempo_tag_values(store_view st, int version, const char *tag, 
     const char *type = NULL;
     ottr_status s = OTTR_OK;
     if (version != 2) {
-        s = values_both(st, tag, limit, &l);
+        s = query_tag_values_both(st, tag, limit, &l);
     } else if (strncmp(tag, "resource.", 9) == 0 && tag[9]) {
         s = store_tag_values(st, STORE_SCOPE_RESOURCE, tag + 9, limit, query_strs_fn, &l);
     } else if (strncmp(tag, "span.", 5) == 0 && tag[5]) {
         s = store_tag_values(st, STORE_SCOPE_SPAN, tag + 5, limit, query_strs_fn, &l);
     } else if (tag[0] == '.' && tag[1]) {
-        s = values_both(st, tag + 1, limit, &l);
+        s = query_tag_values_both(st, tag + 1, limit, &l);
     } else if (strcmp(tag, "status") == 0 || strcmp(tag, "span:status") == 0) {
         for (int v = 0; otlp_status_code_word(v); v++)
             query_strs_add(&l, otlp_status_code_word(v));

@@ -42,7 +42,7 @@ class Ottrd:
         cmd = [os.environ["OTTRD"], "--data-dir", self.data_dir,
                "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
                "--query-addr", "127.0.0.1:0", "--jaeger-addr", "127.0.0.1:0",
-               "--admin-addr", "127.0.0.1:0",
+               "--admin-addr", "127.0.0.1:0", "--zipkin-addr", "127.0.0.1:0",
                "--port-file", ports] + self.args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stderr=self.log)
@@ -54,6 +54,7 @@ class Ottrd:
         self.query_port = int(kv["query"])
         self.jaeger_port = int(kv["jaeger"])
         self.admin_port = int(kv["admin"])
+        self.zipkin_port = int(kv["zipkin"])
         # The admin port is plain HTTP on loopback in every test, whatever TLS
         # and authentication the others have.
         wait_for(lambda: self.get(self.admin_port, "/ready")[0] == 200, what="/ready")

@@ -37,12 +37,13 @@ wait_for() {
 
 # ottr_start [ARGS...]: starts ottrd on 127.0.0.1 port 0 for every listener, data in
 # $DATA_DIR (default $TEST_TMP/data), waits for /ready (30 s deadline) and sets
-# GRPC_PORT HTTP_PORT QUERY_PORT JAEGER_PORT ADMIN_PORT OTTR_PID.
+# GRPC_PORT HTTP_PORT QUERY_PORT JAEGER_PORT ADMIN_PORT ZIPKIN_PORT OTTR_PID.
 ottr_start() {
     DATA_DIR=${DATA_DIR:-$TEST_TMP/data}
     rm -f "$TEST_TMP/ports"
     "$OTTRD" --data-dir "$DATA_DIR" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
-        --query-addr 127.0.0.1:0 --jaeger-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --port-file "$TEST_TMP/ports" \
+        --query-addr 127.0.0.1:0 --jaeger-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
+        --zipkin-addr 127.0.0.1:0 --port-file "$TEST_TMP/ports" \
         "$@" 2>>"$TEST_TMP/ottrd.log" &
     OTTR_PID=$!
     wait_for 30 test -s "$TEST_TMP/ports" || fail "ottrd did not write its port file"
@@ -51,6 +52,7 @@ ottr_start() {
     QUERY_PORT=$(sed -n 's/^query=//p' "$TEST_TMP/ports")
     JAEGER_PORT=$(sed -n 's/^jaeger=//p' "$TEST_TMP/ports")
     ADMIN_PORT=$(sed -n 's/^admin=//p' "$TEST_TMP/ports")
+    ZIPKIN_PORT=$(sed -n 's/^zipkin=//p' "$TEST_TMP/ports")
     wait_for 30 curl -sf "http://127.0.0.1:$QUERY_PORT/ready" || fail "ottrd never became ready"
 }
 

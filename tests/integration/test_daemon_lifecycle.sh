@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 # --version prints the version.
 help=$("$OTTRD" --help)
 for f in --config --data-dir --grpc-addr --http-addr --query-addr --jaeger-addr --admin-addr \
-    --log-level \
+    --zipkin-addr --log-level \
     --check-config --version --help --help-config; do
     grep -q -- "$f" <<<"$help" || fail "--help does not mention $f"
 done
@@ -95,7 +95,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$QU
 # A second daemon on the same data dir is refused with a clear message.
 set +e
 out=$("$OTTRD" --data-dir "$DATA_DIR" --grpc-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 \
-    --query-addr 127.0.0.1:0 --jaeger-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 2>&1); rc=$?
+    --query-addr 127.0.0.1:0 --jaeger-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
+    --zipkin-addr 127.0.0.1:0 2>&1); rc=$?
 set -e
 [ "$rc" = 3 ] || fail "second daemon on the same data dir: exit $rc ($out)"
 
