@@ -3,8 +3,8 @@
 different content, over OTLP/HTTP and OTLP/gRPC; every query endpoint of the
 Tempo API (:3200) and of the Jaeger API (:16686) then shows each tenant only its
 own: trace by ID (v1, v2), search by tags and TraceQL, tag names and values (v1,
-v2), the service graph, services, operations, trace search, dependencies, and
-/metrics labels. Requests without the header are refused (401 / UNAUTHENTICATED),
+v2), the service graph, services, operations, trace search, dependencies, the
+Monitor tab's span metrics, the Zipkin API, and /metrics labels. Requests without the header are refused (401 / UNAUTHENTICATED),
 a tenant over its span rate gets 429 / RESOURCE_EXHAUSTED while another is
 served, and a kill -9 with undecided traces of both tenants replays each into
 its own tenant."""
@@ -234,6 +234,24 @@ def jaeger_checks(d, me, other, now_s):
     check(calls(theirs["client"]) == 0, "%s: the other tenant's span metrics" % me)
 
 
+def zipkin_checks(d, now):
+    """Zipkin spans and Zipkin queries are the tenant's too."""
+    span = [{"traceId": "7e5a1e7e5a1e7e5a1e7e5a1e7e5a1e09", "id": "b000000000000001",
+             "name": "zget", "kind": "SERVER", "timestamp": now // 1000, "duration": 1000,
+             "localEndpoint": {"serviceName": "zshop"}}]
+    code, body, _ = request(d.zipkin_port, "/api/v2/spans", None, span)
+    check(code == 401, "zipkin spans without a tenant: %d %r" % (code, body[:200]))
+    code, body, _ = request(d.zipkin_port, "/api/v2/spans", "acme", span)
+    check(code == 202, "zipkin spans as acme: %d %r" % (code, body[:200]))
+    wait_for(lambda: "zshop" in get_json(d.zipkin_port, "/api/v2/services", "acme"),
+             what="acme's zipkin service")
+    check("zshop" not in get_json(d.zipkin_port, "/api/v2/services", "globex"),
+          "globex must not see acme's zipkin service")
+    code, _, _ = request(d.zipkin_port, "/api/v2/trace/7e5a1e7e5a1e7e5a1e7e5a1e7e5a1e09",
+                         "globex")
+    check(code == 404, "globex must not read acme's zipkin trace: %d" % code)
+
+
 def refusals(d, py):
     code, body, _ = request(d.http_port, "/v1/traces", None, body_for("acme", SHARED, time.time_ns()))
     check(code == 401 and b"X-Scope-OrgID" in body, "export without a tenant: %d %r" % (code, body))
@@ -338,6 +356,7 @@ def main():
         metrics_labels(d)
         cli_checks(d)
         limits(d, py)
+        zipkin_checks(d, time.time_ns())
 
         # Undecided traces of both tenants (no root: they wait for decision_wait,
         # an hour), then kill -9: the restart replays each into its own tenant.
