@@ -175,6 +175,10 @@ typedef struct tenant_ctx {
 tenant_verdict collector_tenant_resolve(const tenant_ctx *tc, const char *header, size_t hlen,
                                         const char *bound, bool create, uint32_t *id, char *msg,
                                         size_t msglen);
+/* collector_tenant_resolve for an HTTP request: its X-Scope-OrgID header and the
+ * tenant its credential is bound to (http_request.principal). */
+tenant_verdict collector_tenant_of_request(const tenant_ctx *tc, const http_request *req,
+                                           bool create, uint32_t *id, char *msg, size_t msglen);
 /* The HTTP status and gRPC code of a refusal. */
 int collector_tenant_http_status(tenant_verdict v);
 int collector_tenant_grpc_code(tenant_verdict v);

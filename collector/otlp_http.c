@@ -304,18 +304,14 @@ static int otlp_http_route(const otlp_http_ctx *c, const http_request *req, http
         http_response_set_header(resp, "Allow", "POST");
         return 405;
     }
-    uint32_t tenant = STORE_TENANT_DEFAULT;
-    if (c->tenants.enabled) {
-        const char *org = http_request_header(req, "x-scope-orgid");
-        const char *bound = req->principal.tenant[0] ? req->principal.tenant : NULL;
-        tenant_verdict tv = collector_tenant_resolve(&c->tenants, org, org ? strlen(org) : 0, bound,
-                                                     true, &tenant, msg, sizeof(msg));
-        if (tv != TENANT_OK) {
-            int status = collector_tenant_http_status(tv);
-            respond_error(resp, enc, status, collector_tenant_grpc_code(tv), msg,
-                          tv == TENANT_FAILED ? OTTR_RETRY_AFTER_SECONDS : 0);
-            return status;
-        }
+    uint32_t tenant;
+    tenant_verdict tv =
+        collector_tenant_of_request(&c->tenants, req, true, &tenant, msg, sizeof(msg));
+    if (tv != TENANT_OK) {
+        int status = collector_tenant_http_status(tv);
+        respond_error(resp, enc, status, collector_tenant_grpc_code(tv), msg,
+                      tv == TENANT_FAILED ? OTTR_RETRY_AFTER_SECONDS : 0);
+        return status;
     }
     if (parse_content_type(ct, &enc) != 0) {
         snprintf(msg, sizeof(msg),

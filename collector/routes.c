@@ -8,17 +8,12 @@
 bool collector_routes_view(const ottrd_query_ctx *q, const http_request *req, http_response *resp,
                            collector_refuse_fn refuse, store_view *v)
 {
-    uint32_t id = STORE_TENANT_DEFAULT;
-    if (q->tenants.enabled) {
-        const char *org = http_request_header(req, "x-scope-orgid");
-        char msg[160];
-        const char *bound = req->principal.tenant[0] ? req->principal.tenant : NULL;
-        tenant_verdict tv = collector_tenant_resolve(&q->tenants, org, org ? strlen(org) : 0, bound,
-                                                     false, &id, msg, sizeof(msg));
-        if (tv != TENANT_OK) {
-            refuse(req, resp, collector_tenant_http_status(tv), msg);
-            return false;
-        }
+    uint32_t id;
+    char msg[160];
+    tenant_verdict tv = collector_tenant_of_request(&q->tenants, req, false, &id, msg, sizeof(msg));
+    if (tv != TENANT_OK) {
+        refuse(req, resp, collector_tenant_http_status(tv), msg);
+        return false;
     }
     *v = store_view_of(q->st, id);
     return true;

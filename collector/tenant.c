@@ -96,3 +96,14 @@ int collector_tenant_grpc_code(tenant_verdict v)
     }
     return 14; /* UNAVAILABLE */
 }
+
+tenant_verdict collector_tenant_of_request(const tenant_ctx *tc, const http_request *req,
+                                           bool create, uint32_t *id, char *msg, size_t msglen)
+{
+    *id = STORE_TENANT_DEFAULT;
+    if (!tc->enabled)
+        return TENANT_OK;
+    const char *org = http_request_header(req, "x-scope-orgid");
+    const char *bound = req->principal.tenant[0] ? req->principal.tenant : NULL;
+    return collector_tenant_resolve(tc, org, org ? strlen(org) : 0, bound, create, id, msg, msglen);
+}

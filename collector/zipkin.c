@@ -122,19 +122,15 @@ static int ingest_body(const otlp_http_ctx *c, uint32_t tenant, ingest_encoding 
 static int receive(const otlp_http_ctx *c, const http_request *req, http_response *resp)
 {
     char msg[256];
-    uint32_t tenant = STORE_TENANT_DEFAULT;
-    if (c->tenants.enabled) {
-        const char *org = http_request_header(req, "x-scope-orgid");
-        const char *bound = req->principal.tenant[0] ? req->principal.tenant : NULL;
-        tenant_verdict tv = collector_tenant_resolve(&c->tenants, org, org ? strlen(org) : 0, bound,
-                                                     true, &tenant, msg, sizeof(msg));
-        if (tv != TENANT_OK) {
-            int status = collector_tenant_http_status(tv);
-            reply_text(resp, status, msg);
-            if (tv == TENANT_FAILED)
-                http_response_set_header(resp, "Retry-After", "1");
-            return status;
-        }
+    uint32_t tenant;
+    tenant_verdict tv =
+        collector_tenant_of_request(&c->tenants, req, true, &tenant, msg, sizeof(msg));
+    if (tv != TENANT_OK) {
+        int status = collector_tenant_http_status(tv);
+        reply_text(resp, status, msg);
+        if (tv == TENANT_FAILED)
+            http_response_set_header(resp, "Retry-After", "1");
+        return status;
     }
     /* As Zipkin: protobuf when the type says so, else JSON (v1 JSON on the v1
      * path, where Thrift is the one type not taken). */

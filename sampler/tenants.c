@@ -245,42 +245,39 @@ void sampler_tenants_render(sampler *s, ottr_buf *out)
 
 typedef struct flush_ctx {
     sampler *s;
-    uint32_t before;
+    uint32_t before; /* graph: minutes before this one */
+    uint64_t now;    /* span metrics: the current time */
     ottr_status st;
 } flush_ctx;
+
+static void flush_note(flush_ctx *f, ottr_status st)
+{
+    if (st != OTTR_OK && f->st == OTTR_OK)
+        f->st = st;
+}
 
 static void flush_one(void *ctx, sampler_tenant *t)
 {
     flush_ctx *f = ctx;
-    ottr_status st = sampler_servicegraph_flush(t->sg, store_view_of(f->s->st, t->id), f->before);
-    if (st != OTTR_OK && f->st == OTTR_OK)
-        f->st = st;
+    flush_note(f, sampler_servicegraph_flush(t->sg, store_view_of(f->s->st, t->id), f->before));
 }
 
 ottr_status sampler_tenants_flush_graph(sampler *s, uint32_t before_minute)
 {
-    flush_ctx f = {s, before_minute, OTTR_OK};
+    flush_ctx f = {s, before_minute, 0, OTTR_OK};
     each(s, flush_one, &f);
     return f.st;
 }
 
-typedef struct metrics_flush_ctx {
-    sampler *s;
-    uint64_t now;
-    ottr_status st;
-} metrics_flush_ctx;
-
 static void flush_metrics_one(void *ctx, sampler_tenant *t)
 {
-    metrics_flush_ctx *f = ctx;
-    ottr_status st = sampler_spanmetrics_flush(t->sm, store_view_of(f->s->st, t->id), f->now);
-    if (st != OTTR_OK && f->st == OTTR_OK)
-        f->st = st;
+    flush_ctx *f = ctx;
+    flush_note(f, sampler_spanmetrics_flush(t->sm, store_view_of(f->s->st, t->id), f->now));
 }
 
 ottr_status sampler_tenants_flush_spanmetrics(sampler *s, uint64_t now_ns)
 {
-    metrics_flush_ctx f = {s, now_ns, OTTR_OK};
+    flush_ctx f = {s, 0, now_ns, OTTR_OK};
     each(s, flush_metrics_one, &f);
     return f.st;
 }
