@@ -195,7 +195,10 @@ static ottr_status copy_ref(keep_ctx *k, store_pending_ref ref, bool *stop_growi
         goto out; /* not in it, or reclaimed: copied by an earlier keep */
     uint8_t tkey[TRACES_KEY_LEN];
     store_key_traces(tkey, k->tenant, k->tid, ref.sec, ref.seq);
-    int ex = store_key_exists(s, k->c->ro, CF_TRACES, tkey, sizeof(tkey));
+    /* A trace without a summary has no chunk in `traces`: chunks and summary
+     * are written in one batch. Only a trace kept before is looked up (a point
+     * read costs a filter block, which a large store keeps out of the cache). */
+    int ex = k->have_old ? store_key_exists(s, k->c->ro, CF_TRACES, tkey, sizeof(tkey)) : 0;
     if (ex != 0) {
         st = ex < 0 ? OTTR_ERR_IO : OTTR_OK;
         goto out;
@@ -494,9 +497,13 @@ static ottr_status emit_tags(keep_call *c, const out_keys *o, store_sst **f)
  * written. */
 static ottr_status write_keys(keep_call *c)
 {
-    size_t nidx = store_postings_sort(&c->idx);
+    store_postings_sort(&c->idx);
     sort_keys(&c->tags);
-    if (nidx + c->tags.n < KEEP_INGEST_MIN_KEYS) {
+    /* Counted in index entries, not posting keys: a call that writes through
+     * the memtable now and ingests files the next would make each ingest flush
+     * the memtable it overlaps first (blocking the writer, which then falls
+     * behind and ingests more). */
+    if (c->idx.n + c->tags.n < KEEP_INGEST_MIN_KEYS) {
         ottr_status st = store_postings_write(c->s, &c->idx, c->wb, NULL);
         if (st == OTTR_OK)
             st = emit_tags(c, &c->tags, NULL);
