@@ -6,14 +6,13 @@ sends, and cannot see the other tenant's trace through the Tempo or the Jaeger
 API; an unbound token still needs the header."""
 import json
 import os
-import subprocess
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Ottrd, wait_for  # noqa: E402
-from test_tenants import body_for, grpc_python  # noqa: E402
+from test_tenants import body_for, check, grpc_export, grpc_python  # noqa: E402
+from test_tenants import request as tenants_request  # noqa: E402
 
 TRACE = "c4ed00c4ed00c4ed00c4ed00c4ed0001"
 GRPC_TRACE = "c4ed00c4ed00c4ed00c4ed00c4ed0002"
@@ -21,60 +20,10 @@ TOKENS = {"acme": "tok-acme-0123456789", "globex": "tok-globex-0123456789"}
 UNBOUND = "tok-any-0123456789"
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
 def request(port, path, token, tenant=None, body=None):
-    h = {"Authorization": "Bearer " + token}
-    if tenant:
-        h["X-Scope-OrgID"] = tenant
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        h["Content-Type"] = "application/json"
-    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=data, headers=h,
-                                 method="POST" if body is not None else "GET")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-GRPC_EXPORT = r"""
-import base64, json, sys, grpc
-from google.protobuf import json_format
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
-port, token, tenant, body = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-for rs in body["resourceSpans"]:
-    for ss in rs["scopeSpans"]:
-        for s in ss["spans"]:
-            for f in ("traceId", "spanId", "parentSpanId"):
-                if f in s:
-                    s[f] = base64.b64encode(bytes.fromhex(s[f])).decode()
-req = ts.ExportTraceServiceRequest()
-json_format.ParseDict(body, req)
-ch = grpc.insecure_channel("127.0.0.1:" + port)
-call = ch.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-                      request_serializer=lambda m: m.SerializeToString(),
-                      response_deserializer=lambda b: b)
-md = [("authorization", "Bearer " + token)]
-if tenant:
-    md.append(("x-scope-orgid", tenant))
-try:
-    call(req, metadata=md, timeout=10)
-    print("OK")
-except grpc.RpcError as e:
-    print(e.code().name)
-"""
-
-
-def grpc_export(py, d, token, tenant, body):
-    r = subprocess.run([py, "-c", GRPC_EXPORT, str(d.grpc_port), token, tenant or "",
-                        json.dumps(body)], capture_output=True, text=True, timeout=60)
-    return r.stdout.strip() or r.stderr.strip()
+    """test_tenants.request with the bearer token: (status, body)."""
+    code, data, _ = tenants_request(port, path, tenant, body, {"Authorization": "Bearer " + token})
+    return code, data
 
 
 def main():
@@ -127,9 +76,9 @@ def main():
 
         py = grpc_python()
         if py:
-            r = grpc_export(py, d, acme, None, body_for("acme", GRPC_TRACE, now))
+            r = grpc_export(py, d, None, body_for("acme", GRPC_TRACE, now), token=acme)
             check(r == "OK", "gRPC, bound token, no metadata: %s" % r)
-            r = grpc_export(py, d, acme, "globex", body_for("globex", GRPC_TRACE, now))
+            r = grpc_export(py, d, "globex", body_for("globex", GRPC_TRACE, now), token=acme)
             check(r == "PERMISSION_DENIED", "gRPC, bound token naming another tenant: %s" % r)
             wait_for(lambda: request(d.query_port, "/api/traces/" + GRPC_TRACE, acme)[0] == 200,
                      what="acme's gRPC trace readable")

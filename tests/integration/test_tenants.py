@@ -109,6 +109,7 @@ import json, sys, grpc
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as ts
 port, tenant, body = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+token = sys.argv[4] if len(sys.argv) > 4 else ""
 req = ts.ExportTraceServiceRequest()
 json_format.ParseDict(body, req)
 ch = grpc.insecure_channel("127.0.0.1:" + port)
@@ -116,6 +117,8 @@ call = ch.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Expo
                       request_serializer=lambda m: m.SerializeToString(),
                       response_deserializer=lambda b: b)
 md = [("x-scope-orgid", tenant)] if tenant else []
+if token:
+    md.append(("authorization", "Bearer " + token))
 try:
     call(req, metadata=md, timeout=10)
     print("OK")
@@ -124,7 +127,7 @@ except grpc.RpcError as e:
 """
 
 
-def grpc_export(py, d, tenant, body):
+def grpc_export(py, d, tenant, body, token=None):
     # OTLP/JSON IDs are hex; protobuf's JSON mapping wants base64.
     import base64
     conv = json.loads(json.dumps(body))
@@ -134,8 +137,8 @@ def grpc_export(py, d, tenant, body):
                 for f in ("traceId", "spanId", "parentSpanId"):
                     if f in s:
                         s[f] = base64.b64encode(bytes.fromhex(s[f])).decode()
-    r = subprocess.run([py, "-c", GRPC_EXPORT, str(d.grpc_port), tenant or "", json.dumps(conv)],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run([py, "-c", GRPC_EXPORT, str(d.grpc_port), tenant or "", json.dumps(conv)]
+                       + ([token] if token else []), capture_output=True, text=True, timeout=60)
     return r.stdout.strip() or r.stderr.strip()
 
 
