@@ -457,6 +457,12 @@ int collector_routes_finish(http_response *resp, ottr_status st, const char *err
 bool collector_routes_view(const ottrd_query_ctx *q, const http_request *req, http_response *resp,
                            collector_refuse_fn refuse, store_view *v);
 
+/* :3200 - the web UI (routes_ui.c): answers GET / and /ui/... with the embedded
+ * files and returns 1, or returns 0 for any other path. */
+int collector_routes_ui(const http_request *req, http_response *resp);
+/* 1 for the paths of the web UI's files: open without credentials, as they hold
+ * no data (the UI sends the credential on its API calls). */
+int collector_routes_ui_path(const char *path);
 /* :3200 - Tempo API (routes_tempo.c), plus /ready, /health, /metrics, /api/echo,
  * /api/status/buildinfo, native /api/service-graph, admin endpoints. */
 void collector_routes_tempo_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,

@@ -1,6 +1,6 @@
 /* collector/routes_tempo.c - routes of the :3200 port: readiness, health,
  * Prometheus metrics and Grafana Tempo's HTTP API, mapped onto query/; plus the
- * native service graph. The loop thread answers the
+ * native service graph and span metrics; and the web UI (routes_ui.c). The loop thread answers the
  * cheap routes; queries go to the query threads (query_pool.c). Errors are
  * plain text, as Tempo's, but for the JSON of queries refused at the limits. */
 #include <stdio.h>
@@ -176,19 +176,42 @@ static void handle_tag_values(store_view v, const http_request *req, http_respon
     finish(resp, st, err, "application/json");
 }
 
+/* start and end (Unix seconds) of the native endpoints: the last hour by
+ * default. Returns 0, or -1 after answering 400. */
+static int param_window(const http_request *req, http_response *resp, uint64_t *start,
+                        uint64_t *end)
+{
+    if (param_seconds(req, resp, "start", start) < 0 || param_seconds(req, resp, "end", end) < 0)
+        return -1;
+    if (*end == 0)
+        *end = ottr_now_ns();
+    if (*start == 0)
+        *start = *end > 3600000000000ull ? *end - 3600000000000ull : 0;
+    return check_range(resp, *start, *end);
+}
+
 static void handle_service_graph(store_view v, const http_request *req, http_response *resp)
 {
     uint64_t start = 0, end = 0;
-    if (param_seconds(req, resp, "start", &start) < 0 || param_seconds(req, resp, "end", &end) < 0)
-        return;
-    if (end == 0)
-        end = ottr_now_ns();
-    if (start == 0)
-        start = end > 3600000000000ull ? end - 3600000000000ull : 0;
-    if (check_range(resp, start, end) != 0)
+    if (param_window(req, resp, &start, &end) != 0)
         return;
     char err[QUERY_ERRLEN];
     ottr_status st = query_service_graph(v, start, end, &resp->body, err, sizeof(err));
+    finish(resp, st, err, "application/json");
+}
+
+/* Ottr's own: the stored span metrics of [start, end] (Unix seconds; default the
+ * last hour), of one service or all; what the web UI's Services page charts. */
+static void handle_span_metrics(store_view v, const http_request *req, http_response *resp)
+{
+    uint64_t start = 0, end = 0;
+    char service[256];
+    int r = param(req, resp, "service", service, sizeof(service));
+    if (r < 0 || param_window(req, resp, &start, &end) != 0)
+        return;
+    char err[QUERY_ERRLEN];
+    ottr_status st = query_span_metrics(v, r && service[0] ? service : NULL, start / NS_PER_SEC,
+                                        end / NS_PER_SEC, 0, &resp->body, err, sizeof(err));
     finish(resp, st, err, "application/json");
 }
 
@@ -228,6 +251,10 @@ static void tempo_query(void *ctx, const http_request *req, http_response *resp,
     }
     if (strcmp(path, "/api/service-graph") == 0) {
         handle_service_graph(v, req, resp);
+        return;
+    }
+    if (strcmp(path, "/api/span-metrics") == 0) {
+        handle_span_metrics(v, req, resp);
         return;
     }
     char seg[SEGMENT_MAX];
@@ -279,6 +306,8 @@ void collector_routes_tempo_handle(void *ctx, const http_request *req, http_resp
         collector_metrics_render_all(&resp->body);
         return;
     }
+    if (collector_routes_ui(req, resp))
+        return;
     if (strncmp(path, "/api/", 5) != 0) {
         reply_text(resp, 404, "404 page not found\n");
         return;

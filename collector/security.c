@@ -156,11 +156,13 @@ int collector_security_reload(collector_security *sec)
 }
 
 /* The query port lets /ready through without credentials, as Tempo does: load
- * balancers and orchestrators probe it, and it tells nothing about the data. */
+ * balancers and orchestrators probe it, and it tells nothing about the data. So
+ * are the web UI's files: the page asks for the credential and sends it on every
+ * API call. */
 int collector_query_auth(void *ctx, const http_request *req, const char *peer, http_principal *who,
                          http_response *resp)
 {
-    if (strcmp(req->path, "/ready") == 0) {
+    if (strcmp(req->path, "/ready") == 0 || collector_routes_ui_path(req->path)) {
         memset(who, 0, sizeof(*who));
         return 0;
     }

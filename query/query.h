@@ -113,6 +113,13 @@ void query_tempo_buildinfo(ottr_buf *out);
 ottr_status query_service_graph(store_view st, uint64_t start_ns, uint64_t end_ns, ottr_buf *out,
                                 char *err, size_t errlen);
 
+/* GET /api/span-metrics: the stored span metrics of [start_s, end_s] (Unix
+ * seconds) of |service| (NULL: every service) as rows {time, service, name,
+ * kind, calls, errors, latencyCounts}, per minute, or per hour when the range
+ * is over a day; at most |max_rows| (0: 200000) rows, then "truncated":true. */
+ottr_status query_span_metrics(store_view st, const char *service, uint64_t start_s, uint64_t end_s,
+                               size_t max_rows, ottr_buf *out, char *err, size_t errlen);
+
 /* POST /api/admin/checkpoint: a consistent copy of the store in |dir| (an
  * absolute path that must not exist, under an existing directory; no control
  * characters, no "." or ".." components).
