@@ -128,7 +128,7 @@
     const errors = m.spans.filter((s) => s.err).length;
     view.append(el('h1', {}, root.service + ': ' + root.name),
       el('div', { class: 'stats' },
-        el('div', {}, 'Trace ID', el('b', { class: 'mono' }, id)),
+        el('div', {}, 'Trace ID', el('b', { class: 'mono small' }, id)),
         el('div', {}, 'Start', el('b', {}, Ottr.fmtTime(m.t0))),
         el('div', {}, 'Duration', el('b', {}, Ottr.fmtMs(total))),
         el('div', {}, 'Spans', el('b', {}, m.spans.length)),
@@ -176,7 +176,7 @@
 
     const ticks = el('div', { class: 'wf-right' });
     for (let i = 0; i <= 4; i++)
-      ticks.append(el('span', { class: 'wf-dur', style: `left:${i * 25}%;${i === 4 ? 'transform:translateX(-100%)' : ''}` }, Ottr.fmtMs((total * i) / 4)));
+      ticks.append(el('span', { class: 'wf-dur' + (i % 2 ? ' tick-q' : ''), style: `left:${i * 25}%;${i === 4 ? 'transform:translateX(-100%)' : ''}` }, Ottr.fmtMs((total * i) / 4)));
     const head = el('div', { class: 'vhead', style: 'padding:0;height:22px' },
       el('div', { class: 'wf-left', style: 'padding-left:8px' }, 'service: span'), ticks);
     const box = el('div', { class: 'wf', role: 'tree', 'aria-label': 'Spans of the trace' });
@@ -186,10 +186,9 @@
     const select = (s) => {
       selected = s;
       side.replaceChildren(details(m, s, id));
-      for (const e of box.querySelectorAll('.vrow.sel')) e.classList.remove('sel');
-      const i = visible.indexOf(s);
-      const e = list.rendered.get(i);
-      if (e) e.classList.add('sel');
+      for (const e of box.querySelectorAll('.vrow.sel')) { e.classList.remove('sel'); e.setAttribute('aria-selected', 'false'); }
+      const e = list.rendered.get(visible.indexOf(s));
+      if (e) { e.classList.add('sel'); e.setAttribute('aria-selected', 'true'); }
     };
     const toggle = (s) => {
       if (!s.children.length) return;
@@ -257,7 +256,7 @@
     title: 'Trace',
     async show(view, route) {
       const id = (route.arg || '').trim();
-      const form = el('form', { class: 'row', 'aria-label': 'Open a trace by ID' },
+      const form = el('form', { class: 'row', 'aria-label': 'Open a trace by ID', hidden: !!id },
         el('label', {}, 'Trace ID', el('input', { name: 'id', value: id, size: 34, class: 'mono', required: true })),
         el('button', { type: 'submit' }, 'Open'));
       form.addEventListener('submit', (ev) => { ev.preventDefault(); Ottr.go('trace', form.id.value.trim()); });
