@@ -1,8 +1,8 @@
 /* collector/routes_tempo.c - routes of the :3200 port: readiness, health,
  * Prometheus metrics and Grafana Tempo's HTTP API, mapped onto query/; plus the
- * native service graph and span metrics; and the web UI (routes_ui.c). The loop thread answers the
- * cheap routes; queries go to the query threads (query_pool.c). Errors are
- * plain text, as Tempo's, but for the JSON of queries refused at the limits. */
+ * native service graph, span metrics and sampling policies; and the web UI (routes_ui.c). The loop
+ * thread answers the cheap routes; queries go to the query threads (query_pool.c). Errors are plain
+ * text, as Tempo's, but for the JSON of queries refused at the limits. */
 #include <stdio.h>
 #include <string.h>
 
@@ -319,6 +319,23 @@ void collector_routes_tempo_handle(void *ctx, const http_request *req, http_resp
     }
     if (strcmp(path, "/api/echo") == 0) {
         reply_text(resp, 200, "echo");
+        return;
+    }
+    if (strcmp(path, "/api/sampler") == 0) {
+        reply_json(resp);
+        sampler_stats st = {0};
+        if (q->smp)
+            sampler_get_stats(q->smp, &st);
+        ottr_buf_printf(&resp->body,
+                        "{\"bufferedTraces\":%llu,\"kept\":%llu,\"dropped\":%llu,"
+                        "\"lateSpans\":%llu,\"policies\":",
+                        (unsigned long long)st.traces_buffered, (unsigned long long)st.kept,
+                        (unsigned long long)st.dropped, (unsigned long long)st.late_spans);
+        if (q->smp)
+            sampler_policies_json(q->smp, &resp->body);
+        else
+            ottr_buf_puts(&resp->body, "[]");
+        ottr_buf_puts(&resp->body, "}\n");
         return;
     }
     if (strcmp(path, "/api/status/buildinfo") == 0) {

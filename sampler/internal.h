@@ -126,6 +126,8 @@ void sampler_policy_set_free(policy_set *ps);
 uint32_t sampler_policy_set_keep_prior(const policy_set *ps);
 /* A probabilistic policy's percentage, in thousandths. */
 uint32_t sampler_policy_probabilistic_permille(const policy *p);
+/* Appends the set as JSON: [{"name","type"[,"policies":[...]]}, ...]. */
+void sampler_policy_set_json(const policy_set *ps, ottr_buf *out);
 /* Gets the set's decision counters from the registry (not under any sampler lock). */
 void sampler_policy_set_bind_metrics(policy_set *ps);
 /* The span-level bits that some span of |spans| matches. Thread-safe. */

@@ -207,6 +207,35 @@ uint32_t sampler_policy_set_keep_prior(const policy_set *ps)
     return sum > 1000 ? 1000 : (sum ? sum : 1);
 }
 
+static void policy_json(const policy *p, ottr_buf *out)
+{
+    ottr_buf_puts(out, "{\"name\":");
+    ottr_buf_json_str(out, p->name, strlen(p->name));
+    ottr_buf_puts(out, ",\"type\":");
+    ottr_buf_json_str(out, p->type->name, strlen(p->type->name));
+    if (p->nsubs) {
+        ottr_buf_puts(out, ",\"policies\":[");
+        for (size_t i = 0; i < p->nsubs; i++) {
+            if (i)
+                ottr_buf_putc(out, ',');
+            policy_json(p->subs[i], out);
+        }
+        ottr_buf_putc(out, ']');
+    }
+    ottr_buf_putc(out, '}');
+}
+
+void sampler_policy_set_json(const policy_set *ps, ottr_buf *out)
+{
+    ottr_buf_putc(out, '[');
+    for (size_t i = 0; ps && i < ps->ntop; i++) {
+        if (i)
+            ottr_buf_putc(out, ',');
+        policy_json(ps->top[i], out);
+    }
+    ottr_buf_putc(out, ']');
+}
+
 void sampler_policy_set_free(policy_set *ps)
 {
     if (ps == NULL)

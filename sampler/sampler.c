@@ -575,6 +575,13 @@ void sampler_destroy(sampler *s)
     free(s);
 }
 
+void sampler_policies_json(sampler *s, ottr_buf *out)
+{
+    pthread_rwlock_rdlock(&s->pol_lock);
+    sampler_policy_set_json(s->pol, out);
+    pthread_rwlock_unlock(&s->pol_lock);
+}
+
 void sampler_get_stats(sampler *s, sampler_stats *st)
 {
     uint64_t n = atomic_load(&s->ntraces);

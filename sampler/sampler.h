@@ -104,6 +104,10 @@ typedef struct sampler_stats {
     uint64_t late_spans;
 } sampler_stats;
 void sampler_get_stats(sampler *s, sampler_stats *st);
+/* The default policies in force (sampling.policies, as last reloaded) as JSON:
+ * [{"name":"errors","type":"status_code"}, {"name":"both","type":"and",
+ * "policies":[...]}]; [] when every trace is kept. Any thread. */
+void sampler_policies_json(sampler *s, ottr_buf *out);
 /* The number of shards in use (sampler_options.shards after its default). */
 int sampler_shards(const sampler *s);
 

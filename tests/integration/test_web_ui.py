@@ -7,7 +7,7 @@ credential and tenant set under Settings and checks what it shows, that it makes
 no request outside ottrd's origin, and saves a screenshot of each page under
 build/.../ui-screenshots/. Also checks the files' HTTP side: gzip, ETag and 304,
 the security headers, open without credentials while the APIs are not, and the
-new /api/span-metrics. Skips (77) without chromium or playwright-core."""
+new /api/span-metrics and /api/sampler. Skips (77) without chromium or playwright-core."""
 import gzip
 import json
 import os
@@ -206,6 +206,11 @@ def check_http(d):
           m["stepSeconds"] == 60 and len(m["latencyBucketsMs"]) == len(rows[0]["latencyCounts"]),
           "span-metrics of payment: %r" % m)
     check(auth_get(d, "/api/span-metrics?start=20&end=10")[0] == 400, "start after end: 400")
+    code, _, body = auth_get(d, "/api/sampler")
+    s = json.loads(body)
+    check(code == 200 and s["policies"] == [{"name": "errors", "type": "status_code"},
+                                            {"name": "everything", "type": "probabilistic"}]
+          and s["kept"] >= NMANY + 3 and s["dropped"] == 0, "/api/sampler: %r" % s)
 
 
 def main():

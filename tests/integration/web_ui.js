@@ -175,7 +175,8 @@ async function main() {
   // Sampler, live.
   await page.goto(base + '/#/sampler');
   await page.waitForSelector('tr[data-policy=everything]');
-  check(await page.locator('tr[data-policy=errors]').count() === 1, 'decisions per policy');
+  check((await page.textContent('tr[data-policy=errors]')).includes('status_code'), 'decisions per policy, with its type');
+  check((await page.textContent('tr[data-policy=everything]')).includes('probabilistic'), 'every policy listed with its type');
   await page.waitForSelector('text=/updated/');
   const s1 = await page.textContent('[role=status]');
   await page.waitForFunction((s) => document.querySelector('h1 ~ [role=status], .row [role=status]').textContent !== s, s1, { timeout: 8000 });

@@ -292,6 +292,13 @@ static void test_reload(void **state)
     assert_int_equal(sampler_reload(f.s, gp, err, sizeof(err)), 0);
     ottr_yaml_free(good);
     assert_int_equal(fx_stats(&f).traces_buffered, 2);
+    /* /api/sampler lists the policies now in force. */
+    ottr_buf js = {0};
+    sampler_policies_json(f.s, &js);
+    ottr_buf_putc(&js, '\0');
+    assert_string_equal(js.data, "[{\"name\":\"route\",\"type\":\"string_attribute\"},"
+                                 "{\"name\":\"errors\",\"type\":\"status_code\"}]");
+    ottr_buf_free(&js);
     /* Trace 2's matching span came before the reload; a later span matches. */
     submit1(&f, (tspan){.trace = 2, .span = 1, .attrs = {ASTR("http.route", "/checkout")}});
     submit1(&f, (tspan){.trace = 1, .span = 1});

@@ -1,7 +1,7 @@
 // ui/www/sampler.js - the Sampler page: a live view of the tail sampler from
-// /metrics and /health, polled every two seconds: traces buffered and memory
-// against their limits, decisions per policy, the kept rate, the keep queue,
-// back-pressure and late spans.
+// /metrics, /health and /api/sampler, polled every two seconds: traces buffered
+// and memory against their limits, the policies in force and the decisions of
+// each, the kept rate, the keep queue, back-pressure and late spans.
 'use strict';
 (function () {
   const { el } = Ottr;
@@ -34,15 +34,19 @@
       let prev = null;
       const tick = async () => {
         timer = 0;
-        let ms, health;
+        let ms, health, smp;
         try {
-          const [text, h] = await Promise.all([Ottr.api('/metrics', {}, { text: true }), Ottr.api('/health').catch((e) => (e.status === 503 ? null : Promise.reject(e)))]);
+          const [text, h, sp] = await Promise.all([Ottr.api('/metrics', {}, { text: true }),
+            Ottr.api('/health').catch((e) => (e.status === 503 ? null : Promise.reject(e))), Ottr.api('/api/sampler')]);
           ms = parseProm(text);
           health = h;
+          smp = sp;
         } catch (e) { Ottr.fail(e); live.textContent = 'not updating'; timer = setTimeout(tick, POLL_MS * 2); return; }
         Ottr.banner('');
         const now = Date.now();
-        const policies = new Map();
+        const policies = new Map(), types = new Map();
+        const describe = (p) => p.type + (p.policies ? ' (' + p.policies.map(describe).join(', ') + ')' : '');
+        for (const p of smp.policies || []) { types.set(p.name, describe(p)); policies.set(p.name, { kept: 0, dropped: 0 }); }
         for (const x of ms.filter((x) => x.name === 'ottr_sampler_decisions_total')) {
           const p = policies.get(x.labels.policy) || { kept: 0, dropped: 0 };
           p[x.labels.decision === 'kept' ? 'kept' : 'dropped'] += x.value;
@@ -66,7 +70,9 @@
         const rows = [...policies.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([name, p]) => {
           const before = prev && prev.policies.get(name);
           const rate = before && dt > 0 ? Math.max(0, (p.kept - before.kept) / dt) : 0;
-          return el('tr', { 'data-policy': name }, el('th', { scope: 'row' }, name), el('td', { class: 'num' }, Ottr.fmtNum(p.kept)),
+          return el('tr', { 'data-policy': name }, el('th', { scope: 'row' }, name),
+            el('td', {}, types.get(name) || (name === 'none' ? 'no policy kept the trace' : name === 'always_sample' ? 'no policies: every trace kept' : 'no longer configured')),
+            el('td', { class: 'num' }, Ottr.fmtNum(p.kept)),
             el('td', { class: 'num' }, Ottr.fmtNum(p.dropped)),
             el('td', { class: 'num' }, decided ? Ottr.fmtPct(p.kept / decided) : '–'), el('td', { class: 'num' }, Ottr.fmtRate(rate)));
         });
@@ -85,10 +91,10 @@
             el('figure', {}, line('keptRate', { label: 'Kept traces per second', color: '#1a7f37' }), el('figcaption', { class: 'muted' }, 'kept traces/s')),
             el('figure', {}, line('bpRate', { label: 'Back-pressure refusals per second', color: '#b3261e' }), el('figcaption', { class: 'muted' }, 'back-pressure refusals/s'))),
           el('h2', {}, 'Policies'),
-          el('p', { class: 'hint' }, 'The policies of sampling.policies in the order of the configuration file decide each trace; "none" counts traces no policy kept.'),
+          el('p', { class: 'hint' }, 'The policies of sampling.policies in force (as last reloaded), in their order; a trace is kept when one of them keeps it. Tenants with their own policies count under those names.'),
           el('table', { class: 'grid', 'aria-label': 'Decisions per policy' },
-            el('thead', {}, el('tr', {}, ['policy', 'kept', 'dropped', 'share of decisions', 'kept now'].map((h, i) => el('th', { scope: 'col', class: i ? 'num' : '' }, h)))),
-            el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: 5 }, 'No decision yet.')))));
+            el('thead', {}, el('tr', {}, ['policy', 'type', 'kept', 'dropped', 'share of decisions', 'kept now'].map((h, i) => el('th', { scope: 'col', class: i > 1 ? 'num' : '' }, h)))),
+            el('tbody', {}, rows.length ? rows : el('tr', {}, el('td', { colspan: 6 }, 'No decision yet.')))));
         live.textContent = 'live · updated ' + new Date(now).toLocaleTimeString();
         prev = cur;
         if (Ottr.route().page === 'sampler') timer = setTimeout(tick, POLL_MS);
