@@ -49,6 +49,7 @@
     const root = svg('svg', { class: opts.class || 'spark', viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none',
       role: 'img', 'aria-label': (opts.label || 'chart') + (series.length ? ', latest ' +
         (opts.fmt || Ottr.fmtNum)(series[series.length - 1].v) : ', no data') });
+    root.append(svg('line', { x1: 0, y1: H - 0.5, x2: W, y2: H - 0.5, stroke: '#d0d7de', 'vector-effect': 'non-scaling-stroke' }));
     if (!series.length) {
       root.append(svg('text', { x: 2, y: H / 2 + 4 }, 'no data'));
       return root;
