@@ -128,8 +128,9 @@ async function main() {
   const doc = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
   check(doc.resourceSpans.length === 3 && dl.suggestedFilename() === `trace-${checkout}.json`, 'the download is the OTLP JSON of the trace');
 
-  // Warnings: a span whose parent is missing.
-  await page.goto(base + '/#/trace/' + orphan);
+  // Warnings: a span whose parent is missing (opened from the header's trace ID box).
+  await page.fill('#lookup input', orphan);
+  await page.press('#lookup input', 'Enter');
   await page.waitForSelector('.warn');
   const warn = await page.locator('.warn').allTextContents();
   check(warn.some((w) => w.includes('parent missing')) && warn.some((w) => w.startsWith('Partial trace')), 'orphan and partial warnings');

@@ -281,5 +281,16 @@ function initSettings() {
   showBadge();
 }
 
+// The trace ID box of the header.
+function initLookup() {
+  const f = document.getElementById('lookup');
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const id = f.id.value.trim().replace(/^0x/i, '');
+    if (id) Ottr.go('trace', id);
+    f.id.value = '';
+  });
+}
+
 window.addEventListener('hashchange', render);
-window.addEventListener('DOMContentLoaded', () => { initSettings(); render(); });
+window.addEventListener('DOMContentLoaded', () => { initSettings(); initLookup(); render(); });

@@ -123,7 +123,9 @@
     if (!m.spans.length) { view.append(el('p', {}, 'The trace has no spans.')); return; }
     const crit = criticalPath(m);
     const total = Math.max(m.t1 - m.t0, 1e-6);
-    const root = m.roots.reduce((a, b) => (b.end - b.start > a.end - a.start && !b.parent ? b : a), m.roots[0]);
+    // The title: the longest span without a parent (an orphan only when none is).
+    const real = m.roots.filter((s) => !s.parent);
+    const root = (real.length ? real : m.roots).reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a));
     const services = new Set(m.spans.map((s) => s.service));
     const errors = m.spans.filter((s) => s.err).length;
     view.append(el('h1', {}, root.service + ': ' + root.name),
@@ -134,7 +136,7 @@
         el('div', {}, 'Spans', el('b', {}, m.spans.length)),
         el('div', {}, 'Services', el('b', {}, services.size)),
         el('div', {}, 'Errors', el('b', { class: errors ? 'err' : '' }, errors)),
-        el('div', {}, 'Depth', el('b', {}, 1 + Math.max(...m.order.map((s) => s.depth))))));
+        el('div', {}, 'Depth', el('b', {}, 1 + m.order.reduce((d, s) => Math.max(d, s.depth), 0)))));
     if (data.status === 'PARTIAL')
       view.append(el('p', { class: 'warn', role: 'note' }, 'Partial trace: ' + (data.message || 'not every span is here')));
     if (m.orphans.length)
