@@ -22,6 +22,7 @@
 #define EXIT_LISTEN 4 /* a port could not be bound */
 /* Seconds between returns of freed heap memory to the system. */
 #define MEMORY_TRIM_SEC 10
+#define MMAP_THRESHOLD_BYTES (128 * 1024)
 
 typedef struct flag_def {
     const char *flag;
@@ -347,6 +348,11 @@ int main(int argc, char **argv)
     }
     ottr_log_set_level((ottr_log_level)cfg.log_level);
     collector_metrics_process_init();
+    /* Blocks of 128 KiB and more (memtable arenas, large request buffers) get
+     * their own mappings, given back to the system when freed. glibc would
+     * otherwise raise this threshold after the first such free, and memtable
+     * blocks would then fragment the heap: RSS rose ~25 MB/min for minutes. */
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
 
     /* Every thread inherits this mask; the main thread takes signals with sigwait. */
     sigset_t sigs;

@@ -2,7 +2,7 @@
  * sends RocksDB's messages to Ottr's log instead of a LOG file in the data directory
  * (a LOG file write failing on a full disk aborts RocksDB builds that keep
  * assertions on), a listener that leaves recovery from a full disk to the store,
- * and DB::Resume() after a background error. */
+ * DB::Resume() after a background error, and memtables charged to the block cache. */
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +14,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/options.h>
+#include <rocksdb/write_buffer_manager.h>
 
 /* The C API's wrappers, as c.cc defines them: one member each. */
 struct rocksdb_t {
@@ -24,6 +25,9 @@ struct rocksdb_logger_t {
 };
 struct rocksdb_options_t {
     rocksdb::Options rep;
+};
+struct rocksdb_cache_t {
+    std::shared_ptr<rocksdb::Cache> rep;
 };
 
 extern "C" {
@@ -116,4 +120,16 @@ extern "C" int store_rocks_resume(rocksdb_t *db, char *err, size_t errlen)
         return 0;
     snprintf(err, errlen, "%s", st.ToString().c_str());
     return -1;
+}
+
+extern "C" int store_rocks_charge_memtables(rocksdb_options_t *o, rocksdb_cache_t *cache,
+                                            size_t bytes)
+{
+    try {
+        o->rep.write_buffer_manager =
+            std::make_shared<rocksdb::WriteBufferManager>(bytes, cache->rep, false);
+    } catch (...) {
+        return -1;
+    }
+    return 0;
 }

@@ -1,4 +1,5 @@
-/* store/shim.h - C declarations of store/rocks_shim.cc (RocksDB logger and resume). */
+/* store/shim.h - C declarations of store/rocks_shim.cc (RocksDB logger, resume and
+ * memtables charged to the block cache). */
 #ifndef OTTR_STORE_SHIM_H
 #define OTTR_STORE_SHIM_H
 
@@ -29,5 +30,11 @@ int store_rocks_manual_nospace_recovery(rocksdb_options_t *o);
 /* Calls DB::Resume() to clear a background error. Returns 0, or -1 with the
  * reason in |err|. */
 int store_rocks_resume(rocksdb_t *db, char *err, size_t errlen);
+
+/* Gives the DB options |o| a write buffer manager of |bytes| whose memtable memory
+ * is reserved in |cache| (which must be at least that large): memtables and cached
+ * blocks then share one bound, and blocks give way while memtables are full.
+ * Returns 0, or -1 when out of memory. */
+int store_rocks_charge_memtables(rocksdb_options_t *o, rocksdb_cache_t *cache, size_t bytes);
 
 #endif /* OTTR_STORE_SHIM_H */

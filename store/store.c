@@ -120,7 +120,9 @@ static rocksdb_options_t *family_options(store *s, int cf)
 
 static int build_options(store *s)
 {
-    s->cache = rocksdb_cache_create_lru((size_t)s->opt.block_cache_bytes);
+    /* One bound for RocksDB's memory: memtables reserve their bytes in the block
+     * cache, so blocks use what memtables leave (store_rocks_charge_memtables). */
+    s->cache = rocksdb_cache_create_lru((size_t)(s->opt.block_cache_bytes + s->opt.memtable_bytes));
     s->logger = store_rocks_logger_create(ottr_log_get_level() == OTTR_LOG_DEBUG);
     if (s->cache == NULL || s->logger == NULL)
         return -1;
@@ -134,7 +136,8 @@ static int build_options(store *s)
     rocksdb_options_increase_parallelism(o, 2);
     rocksdb_options_set_info_log(o, s->logger);
     rocksdb_options_set_max_total_wal_size(o, 512ull << 20);
-    rocksdb_options_set_db_write_buffer_size(o, (size_t)s->opt.memtable_bytes);
+    if (store_rocks_charge_memtables(o, s->cache, (size_t)s->opt.memtable_bytes) != 0)
+        return -1;
     rocksdb_options_enable_statistics(o);
     rocksdb_options_set_stats_dump_period_sec(o, 0);
     for (int i = 0; i < CF_COUNT; i++) {
