@@ -21,7 +21,7 @@
 #define EXIT_STORE  3 /* data directory unusable */
 #define EXIT_LISTEN 4 /* a port could not be bound */
 /* Seconds between returns of freed heap memory to the system. */
-#define MEMORY_TRIM_SEC 10
+#define MEMORY_TRIM_SEC      10
 #define MMAP_THRESHOLD_BYTES (128 * 1024)
 
 typedef struct flag_def {
