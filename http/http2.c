@@ -33,6 +33,9 @@ typedef struct h2_stream {
     char *resp; /* response body, owned */
     size_t resp_len;
     size_t resp_off;
+    int ntrailers; /* sent after the body (gRPC status) */
+    char trailer_name[HTTP_MAX_TRAILERS][16];
+    char trailer_value[HTTP_MAX_TRAILERS][256];
 } h2_stream;
 
 struct http_h2 {
@@ -79,18 +82,31 @@ static void h2_stream_release(http_h2 *h2, h2_stream *st)
     h2->nfree++;
 }
 
+#define H2_NV(n, v, vlen)                                                                          \
+    ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), strlen(n), (vlen), NGHTTP2_NV_FLAG_NONE})
+
 static ssize_t h2_read_body(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
                             uint32_t *flags, nghttp2_data_source *src, void *ud)
 {
-    (void)session, (void)id, (void)ud;
+    (void)ud;
     h2_stream *st = src->ptr;
     size_t n = st->resp_len - st->resp_off;
     if (n > length)
         n = length;
     memcpy(buf, st->resp + st->resp_off, n);
     st->resp_off += n;
-    if (st->resp_off == st->resp_len)
+    if (st->resp_off == st->resp_len) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (st->ntrailers > 0) {
+            /* The trailers end the stream; nghttp2 copies them. */
+            nghttp2_nv nva[HTTP_MAX_TRAILERS];
+            for (int i = 0; i < st->ntrailers; i++)
+                nva[i] =
+                    H2_NV(st->trailer_name[i], st->trailer_value[i], strlen(st->trailer_value[i]));
+            if (nghttp2_submit_trailer(session, id, nva, (size_t)st->ntrailers) == 0)
+                *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        }
+    }
     return (ssize_t)n;
 }
 
@@ -114,25 +130,25 @@ static void h2_drop_body(http_h2 *h2, h2_stream *st)
     http_body_reset(&st->rb.body);
 }
 
-#define H2_NV(n, v, vlen)                                                                          \
-    ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), strlen(n), (vlen), NGHTTP2_NV_FLAG_NONE})
-
 /* Submits |resp| on |st| (frees or keeps its body). */
 static void h2_submit(http_conn *c, h2_stream *st, http_response *resp, int head_only)
 {
     http_h2 *h2 = c->h2;
-    nghttp2_nv nva[4 + HTTP_MAX_EXTRA_HEADERS];
+    nghttp2_nv nva[4 + HTTP_MAX_EXTRA_HEADERS + HTTP_MAX_TRAILERS];
     char lname[HTTP_MAX_EXTRA_HEADERS][sizeof(resp->extra_name[0])];
     char status[8], clen[24];
     size_t nnv = 0;
     int no_body = resp->status == 204 || resp->status == 304;
+    /* Trailers follow a body; without one they are sent as headers. */
+    int trailers_only = resp->ntrailers > 0 && (resp->body.len == 0 || head_only);
 
     snprintf(status, sizeof(status), "%d", resp->status);
     nva[nnv++] = H2_NV(":status", status, strlen(status));
     if (!no_body) {
         snprintf(clen, sizeof(clen), "%zu", resp->body.len);
         nva[nnv++] = H2_NV("content-type", resp->content_type, strlen(resp->content_type));
-        nva[nnv++] = H2_NV("content-length", clen, strlen(clen));
+        if (resp->ntrailers == 0)
+            nva[nnv++] = H2_NV("content-length", clen, strlen(clen));
     }
     for (int i = 0; i < resp->nextra && i < HTTP_MAX_EXTRA_HEADERS; i++) {
         if (h2_reserved_header(resp->extra_name[i]))
@@ -144,6 +160,17 @@ static void h2_submit(http_conn *c, h2_stream *st, http_response *resp, int head
         }
         lname[i][k] = '\0';
         nva[nnv++] = H2_NV(lname[i], resp->extra_value[i], strlen(resp->extra_value[i]));
+    }
+    st->ntrailers = 0;
+    for (int i = 0; i < resp->ntrailers && i < HTTP_MAX_TRAILERS; i++) {
+        if (trailers_only) {
+            nva[nnv++] = H2_NV(resp->trailer_name[i], resp->trailer_value[i],
+                               strlen(resp->trailer_value[i]));
+            continue;
+        }
+        memcpy(st->trailer_name[i], resp->trailer_name[i], sizeof(st->trailer_name[i]));
+        memcpy(st->trailer_value[i], resp->trailer_value[i], sizeof(st->trailer_value[i]));
+        st->ntrailers++;
     }
 
     nghttp2_data_provider prd, *pprd = NULL;
