@@ -10,8 +10,12 @@ the span metrics (minute of a span's end) and from the traces (its start) agree.
   T3  worker "process job" consumer 30 ms
 """
 import json
+import os
 import time
 import urllib.request
+
+from harness import Ottrd
+from test_query_apis import kv, span  # noqa: F401 (the same span builders)
 
 T1 = "0af7651916cd43dd8448eb211c80319c"
 T2 = "0af7651916cd43dd8448eb211c8031a0"
@@ -19,30 +23,9 @@ T3 = "0af7651916cd43dd8448eb211c8031a1"
 MS = 1000000
 
 
-def kv(k, v):
-    if isinstance(v, bool):
-        return {"key": k, "value": {"boolValue": v}}
-    if isinstance(v, int):
-        return {"key": k, "value": {"intValue": str(v)}}
-    if isinstance(v, float):
-        return {"key": k, "value": {"doubleValue": v}}
-    return {"key": k, "value": {"stringValue": v}}
-
-
 def base_ns():
     """The start of the minute two minutes ago."""
     return (time.time_ns() // (60 * 10**9) - 2) * 60 * 10**9
-
-
-def span(trace, sid, parent, name, kind, start, dur_ms, attrs=(), status=None):
-    s = {"traceId": trace, "spanId": sid, "name": name, "kind": kind,
-         "startTimeUnixNano": str(start), "endTimeUnixNano": str(start + dur_ms * MS),
-         "attributes": list(attrs)}
-    if parent:
-        s["parentSpanId"] = parent
-    if status:
-        s["status"] = status
-    return s
 
 
 def body(base):
@@ -95,3 +78,13 @@ def ingest(d, base, headers=None):
 
 
 CONFIG = "sampling:\n  decision_wait: 1s\n  decision_wait_after_root: 100ms\n"
+
+
+def daemon(extra_config=""):
+    """An Ottrd (not started) with short sampling waits and |extra_config|."""
+    d = Ottrd()
+    cfg = os.path.join(d.tmp, "ottr.yaml")
+    with open(cfg, "w") as f:
+        f.write(CONFIG + extra_config)
+    d.args = ["--config", cfg]
+    return d

@@ -10,7 +10,7 @@ tenants on the query port a call needs its token and sees only its tenant.
 Runs under the SDK venv's Python (grpcio); fails without it."""
 import json
 import os
-import subprocess
+import shutil
 import sys
 import tempfile
 import urllib.parse
@@ -29,7 +29,6 @@ except ImportError:
 from google.protobuf import json_format  # noqa: E402
 
 sys.path.insert(0, HERE)
-from harness import Ottrd  # noqa: E402
 import grafana_fixture as fx  # noqa: E402
 
 SRC = os.environ.get("OTTR_SRC", os.path.dirname(os.path.dirname(HERE)))
@@ -204,16 +203,12 @@ def grpc_sequence(g, pb, pbg, md=()):
 
 def tenants_and_auth(pb, pbg):
     """Bearer tokens and tenants on the query port hold for gRPC as for HTTP."""
-    d = Ottrd()
-    tokens = os.path.join(d.tmp, "tokens")
+    tmp = tempfile.mkdtemp(prefix="ottr-tokens-")
+    tokens = os.path.join(tmp, "tokens")
     with open(tokens, "w") as f:
         f.write("tok-reader-0123456789\n")
-    cfg = os.path.join(d.tmp, "ottr.yaml")
-    with open(cfg, "w") as f:
-        f.write(fx.CONFIG + "multitenancy_enabled: true\n"
-                "query:\n  auth: {type: bearer, file: %s}\n" % tokens)
-    d.args = ["--config", cfg]
-    with d:
+    with fx.daemon("multitenancy_enabled: true\n"
+                   "query:\n  auth: {type: bearer, file: %s}\n" % tokens) as d:
         base = fx.base_ns()
         auth = {"Authorization": "Bearer tok-reader-0123456789"}
         fx.ingest(d, base, dict(auth, **{"X-Scope-OrgID": "acme"}))
@@ -234,16 +229,12 @@ def tenants_and_auth(pb, pbg):
         _, st = messages(stub.Search, req, [tok])
         check(st == "UNAUTHENTICATED", "no tenant with multitenancy on: %s" % st)
         ch.close()
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
     pb, pbg = stubs()
-    d = Ottrd()
-    cfg = os.path.join(d.tmp, "ottr.yaml")
-    with open(cfg, "w") as f:
-        f.write(fx.CONFIG)
-    d.args = ["--config", cfg]
-    with d:
+    with fx.daemon() as d:
         base = fx.base_ns()
         fx.ingest(d, base)
         g = Grafana(d, base)

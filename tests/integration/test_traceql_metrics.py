@@ -11,7 +11,6 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Ottrd  # noqa: E402
 import grafana_fixture as fx  # noqa: E402
 
 
@@ -150,12 +149,7 @@ def run(m):
 
 
 def main():
-    d = Ottrd()
-    cfg = os.path.join(d.tmp, "ottr.yaml")
-    with open(cfg, "w") as f:
-        f.write(fx.CONFIG)
-    d.args = ["--config", cfg]
-    with d:
+    with fx.daemon() as d:
         base = fx.base_ns()
         fx.ingest(d, base)
         run(Metrics(d, base))
