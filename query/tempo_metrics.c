@@ -18,238 +18,10 @@
 #include "otlp/otlp.h"
 #include "query/qsearch.h"
 #include "query/query.h"
-#include "query/tqmetrics.h"
+#include "query/qmetrics.h"
 
 #define MAX_STEPS      11000
-#define MAX_CELLS      (16u << 20) /* step cells held over all series */
 #define DEFAULT_SERIES 1000
-#define NHIST          64 /* log2 buckets of a value */
-#define MINUTE_NS      60000000000ull
-#define SEC_NS         1000000000.0
-
-#define ANY_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-#define ANY_BOOL   OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
-#define ANY_INT    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
-#define ANY_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
-
-typedef struct exemplar {
-    uint8_t trace_id[16];
-    uint8_t span_id[8];
-    double value;
-    uint64_t ts_ns;
-} exemplar;
-
-typedef struct series {
-    char *labels; /* JSON array of {"key","value"}; also the series' identity */
-    uint64_t hash;
-    double *cnt;    /* per step */
-    double *val;    /* per step: sum, min or max; NULL for counts */
-    uint64_t *hist; /* per step, NHIST buckets (quantiles); NULL otherwise */
-    exemplar *ex;
-    size_t nex;
-    double rank; /* topk/bottomk and compare's topN */
-    int drop;
-} series;
-
-typedef struct mctx {
-    const query_tempo_metrics_params *p;
-    tqm_query m;
-    tq_query cmp; /* compare()'s filter */
-    uint64_t t0, step;
-    size_t nsteps;
-    series **tab; /* open addressing on hash */
-    size_t tabcap, nseries, maxseries;
-    series **list; /* in creation order */
-    size_t cells;
-    size_t inspected_spans;
-    int truncated; /* series over the limit were dropped */
-    ottr_status st;
-    bool bucket_ms_bounds; /* span metrics' latency buckets (2 ms doubling) */
-} mctx;
-
-/* ------------------------------------------------------------------ series table */
-
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
-}
-
-static void series_free(series *s)
-{
-    free(s->labels);
-    free(s->cnt);
-    free(s->val);
-    free(s->hist);
-    free(s->ex);
-    free(s);
-}
-
-static int tab_grow(mctx *c)
-{
-    size_t ncap = c->tabcap ? c->tabcap * 2 : 64;
-    series **nt = calloc(ncap, sizeof(*nt));
-    series **nl = realloc(c->list, ncap * sizeof(*nl));
-    if (nt == NULL || nl == NULL) {
-        free(nt);
-        if (nl)
-            c->list = nl;
-        return -1;
-    }
-    c->list = nl;
-    for (size_t i = 0; i < c->nseries; i++) {
-        size_t j = c->list[i]->hash & (ncap - 1);
-        while (nt[j])
-            j = (j + 1) & (ncap - 1);
-        nt[j] = c->list[i];
-    }
-    free(c->tab);
-    c->tab = nt;
-    c->tabcap = ncap;
-    return 0;
-}
-
-/* The series labelled |labels| (|n| bytes), made when new; NULL when the
- * series limit is reached (truncated) or on failure (st set). */
-static series *series_get(mctx *c, const char *labels, size_t n)
-{
-    uint64_t h = fnv(labels, n);
-    if (c->tabcap) {
-        for (size_t j = h & (c->tabcap - 1); c->tab[j]; j = (j + 1) & (c->tabcap - 1)) {
-            series *s = c->tab[j];
-            if (s->hash == h && strlen(s->labels) == n && memcmp(s->labels, labels, n) == 0)
-                return s;
-        }
-    }
-    if (c->nseries >= c->maxseries) {
-        c->truncated = 1;
-        return NULL;
-    }
-    bool vals =
-        c->m.fn == TQM_SUM || c->m.fn == TQM_MIN || c->m.fn == TQM_MAX || c->m.fn == TQM_AVG;
-    bool hist = c->m.fn == TQM_QUANTILE;
-    size_t cells = c->nsteps * (1 + (vals ? 1 : 0) + (hist ? NHIST : 0));
-    if (c->cells + cells > MAX_CELLS) {
-        c->st = OTTR_ERR_TOO_LARGE;
-        return NULL;
-    }
-    if ((c->nseries + 1) * 2 > c->tabcap && tab_grow(c) != 0) {
-        c->st = OTTR_ERR_NOMEM;
-        return NULL;
-    }
-    series *s = calloc(1, sizeof(*s));
-    if (s == NULL || (s->labels = strndup(labels, n)) == NULL ||
-        (s->cnt = calloc(c->nsteps, sizeof(double))) == NULL ||
-        (vals && (s->val = calloc(c->nsteps, sizeof(double))) == NULL) ||
-        (hist && (s->hist = calloc(c->nsteps * NHIST, sizeof(uint64_t))) == NULL) ||
-        (c->p->exemplars && (s->ex = calloc(c->p->exemplars, sizeof(exemplar))) == NULL)) {
-        if (s)
-            series_free(s);
-        c->st = OTTR_ERR_NOMEM;
-        return NULL;
-    }
-    s->hash = h;
-    size_t j = h & (c->tabcap - 1);
-    while (c->tab[j])
-        j = (j + 1) & (c->tabcap - 1);
-    c->tab[j] = s;
-    c->list[c->nseries++] = s;
-    c->cells += cells;
-    return s;
-}
-
-/* ------------------------------------------------------------------ values of spans */
-
-/* A label {"key":...,"value":...} for |ref| of span |s| appended to |b|. */
-static void put_label_any(ottr_buf *b, const char *key, const otlp_any *v)
-{
-    ottr_buf_puts(b, "{\"key\":");
-    otlp_json_str(b, key);
-    ottr_buf_puts(b, ",\"value\":");
-    if (v == NULL)
-        ottr_buf_puts(b, "{}");
-    else
-        otlp_json_any(b, v);
-    ottr_buf_putc(b, '}');
-}
-
-static void put_label_str(ottr_buf *b, const char *key, const char *v)
-{
-    ottr_buf_puts(b, "{\"key\":");
-    otlp_json_str(b, key);
-    ottr_buf_puts(b, ",\"value\":");
-    if (v == NULL) {
-        ottr_buf_puts(b, "{}}");
-        return;
-    }
-    ottr_buf_puts(b, "{\"stringValue\":");
-    otlp_json_str(b, v);
-    ottr_buf_puts(b, "}}");
-}
-
-static void put_label_double(ottr_buf *b, const char *key, double v)
-{
-    char num[40];
-    otlp_double_text(num, sizeof(num), v);
-    ottr_buf_puts(b, "{\"key\":");
-    otlp_json_str(b, key);
-    ottr_buf_printf(b, ",\"value\":{\"doubleValue\":%s}}", num);
-}
-
-static const otlp_any *attr_of(const tqm_ref *r, const otlp_span_ref *s)
-{
-    const otlp_span *sp = s->span;
-    const otlp_any *v = NULL;
-    if (r->scope != TQS_RESOURCE)
-        v = otlp_attr_find(sp->attributes, sp->n_attributes, r->name);
-    if (v == NULL && r->scope != TQS_SPAN && s->resource)
-        v = otlp_attr_find(s->resource->attributes, s->resource->n_attributes, r->name);
-    return v;
-}
-
-/* The label for by-reference |r| of span |s|. */
-static void put_ref_label(ottr_buf *b, const tqm_ref *r, const otlp_span_ref *s,
-                          const tq_trace_info *ti)
-{
-    const otlp_span *sp = s->span;
-    switch (r->what) {
-    case TQMW_ATTR:
-        if (r->scope != TQS_SPAN && strcmp(r->name, OTLP_SERVICE_NAME) == 0 &&
-            (r->scope == TQS_RESOURCE ||
-             otlp_attr_find(sp->attributes, sp->n_attributes, r->name) == NULL)) {
-            put_label_str(b, r->label, s->service);
-            return;
-        }
-        put_label_any(b, r->label, attr_of(r, s));
-        return;
-    case TQMW_NAME:
-        put_label_str(b, r->label, sp->name ? sp->name : "");
-        return;
-    case TQMW_STATUS:
-        put_label_str(b, r->label, otlp_status_code_word(otlp_span_status_code(sp)));
-        return;
-    case TQMW_KIND:
-        put_label_str(b, r->label, otlp_span_kind_word((int)sp->kind));
-        return;
-    case TQMW_STATUS_MESSAGE:
-        put_label_str(b, r->label, sp->status && sp->status->message ? sp->status->message : "");
-        return;
-    case TQMW_ROOT_NAME:
-        put_label_str(b, r->label, ti->root_name);
-        return;
-    case TQMW_ROOT_SERVICE:
-        put_label_str(b, r->label, ti->root_service);
-        return;
-    case TQMW_DURATION:
-        put_label_double(b, r->label, (double)otlp_span_duration(sp) / SEC_NS);
-        return;
-    case TQMW_TRACE_DURATION:
-        put_label_double(b, r->label, (double)ti->duration_ns / SEC_NS);
-        return;
-    }
-}
 
 /* The numeric value of |r| for span |s| (durations in nanoseconds): 1 when it
  * has one. */
@@ -263,7 +35,7 @@ static int num_of(const tqm_ref *r, const otlp_span_ref *s, const tq_trace_info 
         *out = (double)ti->duration_ns;
         return 1;
     case TQMW_ATTR: {
-        const otlp_any *v = attr_of(r, s);
+        const otlp_any *v = metrics_attr_of(r, s);
         if (v && v->value_case == ANY_INT) {
             *out = (double)v->int_value;
             return 1;
@@ -294,13 +66,6 @@ static int log2_bucket(double v)
     double m = frexp(v, &e); /* v = m * 2^e, m in [0.5, 1) */
     int i = m == 0.5 ? e - 1 : e;
     return i >= NHIST ? NHIST - 1 : i;
-}
-
-static double bucket_bound(const mctx *c, int i)
-{
-    if (c->bucket_ms_bounds) /* seconds: 2 ms doubling */
-        return 0.002 * ldexp(1.0, i);
-    return ldexp(1.0, i);
 }
 
 /* ------------------------------------------------------------------ accumulating */
@@ -374,7 +139,7 @@ static void compare_span(mctx *c, const otlp_span_ref *r, size_t k, const char *
             for (int t = 0; t < 2; t++) {
                 ottr_buf_reset(&b);
                 ottr_buf_putc(&b, '[');
-                put_label_str(&b, "__meta_type", t ? total : type);
+                metrics_put_label_str(&b, "__meta_type", t ? total : type);
                 ottr_buf_putc(&b, ',');
                 if (kv) {
                     const otlp_any *v = kv[i]->value;
@@ -383,21 +148,22 @@ static void compare_span(mctx *c, const otlp_span_ref *r, size_t k, const char *
                          v->value_case != ANY_DOUBLE && v->value_case != ANY_BOOL))
                         break;
                     snprintf(key, sizeof(key), "%s%s", prefix, kv[i]->key);
-                    put_label_any(&b, key, t ? NULL : v);
+                    metrics_put_label_any(&b, key, t ? NULL : v);
                 } else if (pass == 2) {
-                    put_label_str(&b, "name", t ? NULL : (sp->name ? sp->name : ""));
+                    metrics_put_label_str(&b, "name", t ? NULL : (sp->name ? sp->name : ""));
                 } else if (pass == 3) {
-                    put_label_str(&b, "status",
-                                  t ? NULL : otlp_status_code_word(otlp_span_status_code(sp)));
+                    metrics_put_label_str(
+                        &b, "status", t ? NULL : otlp_status_code_word(otlp_span_status_code(sp)));
                 } else {
-                    put_label_str(&b, "kind", t ? NULL : otlp_span_kind_word((int)sp->kind));
+                    metrics_put_label_str(&b, "kind",
+                                          t ? NULL : otlp_span_kind_word((int)sp->kind));
                 }
                 ottr_buf_putc(&b, ']');
                 if (b.oom) {
                     c->st = OTTR_ERR_NOMEM;
                     break;
                 }
-                series *s = series_get(c, b.data, b.len);
+                series *s = metrics_series_get(c, b.data, b.len);
                 if (s)
                     s->cnt[k] += 1;
             }
@@ -430,20 +196,20 @@ static void add_span(mctx *c, const otlp_span_ref *r, const tq_trace_info *ti)
     for (int i = 0; i < c->m.nby; i++) {
         if (i)
             ottr_buf_putc(&b, ',');
-        put_ref_label(&b, &c->m.by[i], r, ti);
+        metrics_put_ref_label(&b, &c->m.by[i], r, ti);
     }
     if (c->m.fn == TQM_HISTOGRAM) {
         int i = log2_bucket(v);
-        double bound = bucket_bound(c, i);
+        double bound = metrics_bucket_bound(c, i);
         if (c->m.nby)
             ottr_buf_putc(&b, ',');
-        put_label_double(&b, "__bucket", is_duration(&c->m.arg) ? bound / SEC_NS : bound);
+        metrics_put_label_double(&b, "__bucket", is_duration(&c->m.arg) ? bound / SEC_NS : bound);
     }
     ottr_buf_putc(&b, ']');
     if (b.oom) {
         c->st = OTTR_ERR_NOMEM;
     } else {
-        series *s = series_get(c, b.data, b.len);
+        series *s = metrics_series_get(c, b.data, b.len);
         if (s) {
             observe(c, s, k, v, has_v);
             double ev = has_v ? (is_duration(&c->m.arg) ? v / SEC_NS : v)
@@ -467,155 +233,6 @@ static int on_match(void *ctx, const store_trace_summary *sum, otlp_trace *t,
     return c->st == OTTR_OK ? 0 : -1;
 }
 
-/* ------------------------------------------------------------------ span metrics source */
-
-/* 1 when the filter can be answered per (service, name, kind, status) series:
- * one spanset of conditions on resource.service.name, name, kind and status
- * (= error / != error), joined with && || !. */
-static int sm_node_ok(const tq_node *n, int *uses_status)
-{
-    if (n == NULL)
-        return 1;
-    switch (n->type) {
-    case TQN_CONST:
-        return 1;
-    case TQN_AND:
-    case TQN_OR:
-        return sm_node_ok(n->l, uses_status) && sm_node_ok(n->r, uses_status);
-    case TQN_NOT:
-        return sm_node_ok(n->l, uses_status);
-    case TQN_COND:
-        switch (n->field) {
-        case TQF_NAME:
-        case TQF_KIND:
-            return 1;
-        case TQF_STATUS:
-            *uses_status = 1;
-            /* The span metrics count errors and calls, not ok apart from unset. */
-            return (n->op == TQ_EQ || n->op == TQ_NE) && n->lit.type == TQL_STATUS && n->lit.i == 2;
-        case TQF_ATTR:
-            return strcmp(n->attr, OTLP_SERVICE_NAME) == 0 &&
-                   (n->scope == TQS_ANY || n->scope == TQS_RESOURCE);
-        default:
-            return 0;
-        }
-    default:
-        return 0;
-    }
-}
-
-static int sm_eligible(const tqm_query *m, const tq_query *tq)
-{
-    if (m->fn == TQM_QUANTILE || m->fn == TQM_HISTOGRAM) {
-        if (m->arg.what != TQMW_DURATION)
-            return 0;
-    } else if (m->fn != TQM_RATE && m->fn != TQM_COUNT) {
-        return 0;
-    }
-    for (int i = 0; i < m->nby; i++) {
-        const tqm_ref *r = &m->by[i];
-        if (r->what == TQMW_NAME || r->what == TQMW_KIND)
-            continue;
-        if (r->what == TQMW_ATTR && strcmp(r->name, OTLP_SERVICE_NAME) == 0 && r->scope != TQS_SPAN)
-            continue;
-        return 0;
-    }
-    const tq_node *root = tq->root;
-    if (root == NULL || root->type != TQN_SPANSET)
-        return 0;
-    int uses_status = 0;
-    if (!sm_node_ok(root->l, &uses_status))
-        return 0;
-    /* The latency histogram covers every call: no status split. */
-    return !(uses_status && (m->fn == TQM_QUANTILE || m->fn == TQM_HISTOGRAM));
-}
-
-typedef struct sm_ctx {
-    mctx *c;
-    const tq_node *filter;
-} sm_ctx;
-
-static int on_sm_series(void *vctx, const store_span_series *r)
-{
-    sm_ctx *x = vctx;
-    mctx *c = x->c;
-    uint64_t ts = (uint64_t)r->minute * MINUTE_NS;
-    if (ts < c->t0 || ts >= c->t0 + c->step * c->nsteps)
-        return 0;
-    size_t k = (size_t)((ts - c->t0) / c->step);
-    int lat = c->m.fn == TQM_HISTOGRAM || c->m.fn == TQM_QUANTILE;
-    uint64_t ok = r->calls - (r->errors < r->calls ? r->errors : r->calls);
-    /* Two virtual spans: the errors and the rest; latency covers every call,
-     * and latency queries never look at the status (sm_eligible). */
-    for (int err = 0; err < 2 && c->st == OTTR_OK; err++) {
-        uint64_t n = lat ? (err ? 0 : r->calls) : (err ? r->errors : ok);
-        if (n == 0)
-            continue;
-        otlp_span sp = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
-        Opentelemetry__Proto__Trace__V1__Status status =
-            OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
-        status.code = err ? 2 : 0;
-        sp.status = &status;
-        sp.name = (char *)r->name;
-        sp.kind = r->kind;
-        otlp_any sv = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-        sv.value_case = ANY_STRING;
-        sv.string_value = (char *)r->service;
-        otlp_kv kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
-        kv.key = (char *)OTLP_SERVICE_NAME;
-        kv.value = &sv;
-        otlp_kv *kvs[1] = {&kv};
-        otlp_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
-        res.attributes = kvs;
-        res.n_attributes = 1;
-        otlp_span_ref ref = {0};
-        ref.span = &sp;
-        ref.resource = &res;
-        ref.service = r->service;
-        ref.parent = -1;
-        tq_trace_info ti = {0};
-        if (x->filter && !query_tq_eval_filter(x->filter, &ref, &ti))
-            continue;
-        c->inspected_spans += n;
-        ottr_buf b = {0};
-        ottr_buf_putc(&b, '[');
-        for (int i = 0; i < c->m.nby; i++) {
-            if (i)
-                ottr_buf_putc(&b, ',');
-            put_ref_label(&b, &c->m.by[i], &ref, &ti);
-        }
-        size_t mark = b.len;
-        int nb = c->m.fn == TQM_HISTOGRAM ? STORE_LAT_BUCKETS : 1;
-        for (int bi = 0; bi < nb && c->st == OTTR_OK; bi++) {
-            uint64_t cnt = n;
-            b.len = mark;
-            if (c->m.fn == TQM_HISTOGRAM) {
-                if (r->latency[bi] == 0)
-                    continue;
-                cnt = r->latency[bi];
-                if (c->m.nby)
-                    ottr_buf_putc(&b, ',');
-                put_label_double(&b, "__bucket",
-                                 bi == STORE_LAT_BUCKETS - 1 ? INFINITY : bucket_bound(c, bi));
-            }
-            ottr_buf_putc(&b, ']');
-            if (b.oom) {
-                c->st = OTTR_ERR_NOMEM;
-                break;
-            }
-            series *s = series_get(c, b.data, b.len);
-            if (s == NULL)
-                continue;
-            s->cnt[k] += (double)cnt;
-            if (c->m.fn == TQM_QUANTILE)
-                for (int i = 0; i < STORE_LAT_BUCKETS; i++)
-                    s->hist[k * NHIST + i] += r->latency[i];
-        }
-        ottr_buf_free(&b);
-    }
-    return c->st == OTTR_OK ? 0 : 1;
-}
-
 /* ------------------------------------------------------------------ output */
 
 /* histogram_quantile over the NHIST buckets of one step, interpolating inside
@@ -631,8 +248,9 @@ static double hist_quantile(const mctx *c, const uint64_t *h, double q)
     for (int i = 0; i < nb; i++) {
         if (h[i] > 0 && below + (double)h[i] >= rank) {
             if (c->bucket_ms_bounds && i == nb - 1)
-                return bucket_bound(c, i - 1);
-            double lo = i == 0 ? 0 : bucket_bound(c, i - 1), hi = bucket_bound(c, i);
+                return metrics_bucket_bound(c, i - 1);
+            double lo = i == 0 ? 0 : metrics_bucket_bound(c, i - 1),
+                   hi = metrics_bucket_bound(c, i);
             return (lo + (hi - lo) * (rank - below) / (double)h[i]) * scale;
         }
         below += (double)h[i];
@@ -698,7 +316,7 @@ static void put_labels(ottr_buf *b, const series *s, double q)
     ottr_buf_append(b, s->labels, len - 1);
     if (len > 2)
         ottr_buf_putc(b, ',');
-    put_label_double(b, "p", q);
+    metrics_put_label_double(b, "p", q);
     ottr_buf_putc(b, ']');
 }
 
@@ -872,7 +490,7 @@ ottr_status query_tempo_metrics(store_view st, const query_tempo_metrics_params 
             fail(&c, OTTR_ERR_INVALID, err, errlen, "%s", "invalid range: end must be after start");
         goto done;
     }
-    query_metrics_source src = sm_eligible(&c.m, &tq) && !p->force_traces
+    query_metrics_source src = metrics_sm_eligible(&c.m, &tq) && !p->force_traces
                                    ? QUERY_METRICS_SPANMETRICS
                                    : QUERY_METRICS_TRACES;
     c.step = p->instant ? p->end_ns - p->start_ns : p->step_ns;
@@ -899,14 +517,7 @@ ottr_status query_tempo_metrics(store_view st, const query_tempo_metrics_params 
     query_cut cut = QUERY_CUT_NONE;
     if (src == QUERY_METRICS_SPANMETRICS) {
         c.bucket_ms_bounds = true;
-        sm_ctx x = {&c, tq.root->l};
-        uint64_t last = c.t0 + c.step * c.nsteps - 1;
-        if (last > p->end_ns)
-            last = p->end_ns;
-        rc = store_span_metrics(st, (uint32_t)(c.t0 / MINUTE_NS), (uint32_t)(last / MINUTE_NS),
-                                false, NULL, on_sm_series, &x);
-        if (rc == OTTR_OK)
-            rc = c.st;
+        rc = metrics_sm_run(&c, st, tq.root->l, p->end_ns);
     } else {
         qsearch s;
         memset(&s, 0, sizeof(s));
@@ -956,7 +567,7 @@ ottr_status query_tempo_metrics(store_view st, const query_tempo_metrics_params 
     }
 done:
     for (size_t i = 0; i < c.nseries; i++)
-        series_free(c.list[i]);
+        metrics_series_free(c.list[i]);
     free(c.list);
     free(c.tab);
     query_tq_free(&tq);
