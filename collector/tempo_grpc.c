@@ -11,12 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "collector/collector.h"
 #include "otlp/otlp.h"
 #include "query/query.h"
 #include "tempo/tempo.pb-c.h"
 
-#define SERVICE "/tempopb.StreamingQuerier/"
+#define SERVICE     "/tempopb.StreamingQuerier/"
+#define SEARCH_JOBS 4 /* a ranged search runs as this many time windows, newest first */
 
 typedef enum method {
     M_SEARCH = 0,
@@ -112,9 +115,125 @@ static uint64_t secs_ns(uint32_t s, int end)
     return s ? (uint64_t)s * 1000000000ull + (end ? 999999999ull : 0) : 0;
 }
 
+/* Packs the JSON answer |json| as message type |d| into one gRPC frame
+ * appended to |out|. Returns 0 or -1 (not convertible, out of memory). */
+static int frame_json(const ProtobufCMessageDescriptor *d, const char *json, size_t len,
+                      ottr_buf *out)
+{
+    ottr_arena a;
+    ottr_arena_init(&a, 64 * 1024, 256u << 20);
+    ProtobufCMessage *pb = collector_json_to_pb(&a, d, json, len);
+    if (pb != NULL && d == &tempopb__search_response__descriptor) {
+        /* The deprecated single spanSet is the first of spanSets. */
+        Tempopb__SearchResponse *sr = (Tempopb__SearchResponse *)pb;
+        for (size_t i = 0; i < sr->n_traces; i++)
+            if (sr->traces[i]->n_spansets > 0)
+                sr->traces[i]->spanset = sr->traces[i]->spansets[0];
+    }
+    size_t n = pb ? protobuf_c_message_get_packed_size(pb) : 0;
+    uint8_t *packed = pb ? malloc(n ? n : 1) : NULL;
+    if (packed != NULL) {
+        protobuf_c_message_pack(pb, packed);
+        http_grpc_frame(out, packed, n);
+        free(packed);
+    }
+    ottr_arena_free(&a);
+    return packed != NULL && !out->oom ? 0 : -1;
+}
+
+/* The traces found so far as a SearchResponse JSON into |out|. */
+static void search_json(ottr_buf *out, json_object *traces, uint64_t inspected, uint64_t bytes,
+                        int done, int total)
+{
+    ottr_buf_reset(out);
+    ottr_buf_puts(out, "{\"traces\":");
+    ottr_buf_puts(out, json_object_to_json_string_ext(traces, JSON_C_TO_STRING_PLAIN));
+    ottr_buf_printf(out,
+                    ",\"metrics\":{\"inspectedTraces\":%llu,\"inspectedBytes\":\"%llu\","
+                    "\"completedJobs\":%d,\"totalJobs\":%d}}",
+                    (unsigned long long)inspected, (unsigned long long)bytes, done, total);
+}
+
+/* A ranged Search as SEARCH_JOBS time windows, newest first, as Tempo's
+ * frontend shards it: after each window but the last, the traces found so far
+ * go out as one message (when |d| can stream); the whole answer, whose
+ * completedJobs equals totalJobs, ends up in |json|. */
+static ottr_status search_windows(store_view v, http_deferred *d,
+                                  const query_tempo_search_params *base, ottr_buf *json, char *err,
+                                  size_t errlen)
+{
+    size_t limit = base->limit ? base->limit : 20;
+    uint64_t span = (base->end_ns - base->start_ns) / SEARCH_JOBS;
+    json_object *all = json_object_new_array();
+    if (all == NULL)
+        return OTTR_ERR_NOMEM;
+    uint64_t inspected = 0, bytes = 0;
+    ottr_status st = OTTR_OK;
+    ottr_buf part = {0};
+    int done = 0;
+    for (int i = 0; i < SEARCH_JOBS && st == OTTR_OK; i++) {
+        query_tempo_search_params p = *base;
+        p.end_ns = base->end_ns - (uint64_t)i * span;
+        p.start_ns = i == SEARCH_JOBS - 1 ? base->start_ns : p.end_ns - span + 1;
+        p.limit = limit - json_object_array_length(all);
+        query_cut cut = QUERY_CUT_NONE;
+        p.cut = &cut;
+        ottr_buf_reset(&part);
+        st = query_tempo_search(v, &p, &part, err, errlen);
+        collector_query_note_cut(cut);
+        if (st != OTTR_OK)
+            break;
+        json_object *o = json_tokener_parse(part.data ? part.data : "");
+        json_object *tr, *m, *x;
+        if (o == NULL || !json_object_object_get_ex(o, "traces", &tr)) {
+            json_object_put(o);
+            st = OTTR_ERR_NOMEM;
+            break;
+        }
+        for (size_t k = 0; k < json_object_array_length(tr); k++)
+            json_object_array_add(all, json_object_get(json_object_array_get_idx(tr, k)));
+        if (json_object_object_get_ex(o, "metrics", &m)) {
+            if (json_object_object_get_ex(m, "inspectedTraces", &x))
+                inspected += (uint64_t)json_object_get_int64(x);
+            if (json_object_object_get_ex(m, "inspectedBytes", &x))
+                bytes += strtoull(json_object_get_string(x), NULL, 10);
+        }
+        json_object_put(o);
+        if (cut != QUERY_CUT_NONE) /* out of budget: the rest is not run */
+            break;
+        done = i + 1;
+        if (json_object_array_length(all) >= limit) {
+            done = SEARCH_JOBS; /* the newest traces are all in */
+            break;
+        }
+        if (i + 1 < SEARCH_JOBS && d != NULL) {
+            search_json(&part, all, inspected, bytes, done, SEARCH_JOBS);
+            ottr_buf frame = {0};
+            if (!part.oom && frame_json(&tempopb__search_response__descriptor, part.data, part.len,
+                                        &frame) == 0) {
+                http_response head;
+                http_response_init(&head);
+                http_response_set_type(&head, "application/grpc");
+                http_stream_push(d, &head, frame.data, frame.len);
+            }
+            ottr_buf_free(&frame);
+        }
+    }
+    if (st == OTTR_OK) {
+        search_json(json, all, inspected, bytes, done, SEARCH_JOBS);
+        if (json->oom)
+            st = OTTR_ERR_NOMEM;
+    }
+    if (st == OTTR_ERR_NOMEM)
+        snprintf(err, errlen, "out of memory");
+    ottr_buf_free(&part);
+    json_object_put(all);
+    return st;
+}
+
 /* Runs the call's query into |json|; the HTTP route's function for each. */
-static ottr_status run(method m, store_view v, void *rq, const query_budget *b, ottr_buf *json,
-                       query_metrics_source *src, char *err, size_t errlen)
+static ottr_status run(method m, store_view v, http_deferred *d, void *rq, const query_budget *b,
+                       ottr_buf *json, query_metrics_source *src, char *err, size_t errlen)
 {
     switch (m) {
     case M_SEARCH: {
@@ -132,9 +251,17 @@ static ottr_status run(method m, store_view v, void *rq, const query_budget *b, 
         p.end_ns = secs_ns(r->end, 1);
         query_cut cut = QUERY_CUT_NONE;
         p.budget = b;
-        p.cut = &cut;
-        ottr_status st = tags.oom ? OTTR_ERR_NOMEM : query_tempo_search(v, &p, json, err, errlen);
-        collector_query_note_cut(cut);
+        ottr_status st;
+        if (tags.oom) {
+            st = OTTR_ERR_NOMEM;
+        } else if (p.start_ns && p.end_ns > p.start_ns &&
+                   p.end_ns - p.start_ns >= SEARCH_JOBS * 1000000000ull) {
+            st = search_windows(v, d, &p, json, err, errlen);
+        } else {
+            p.cut = &cut;
+            st = query_tempo_search(v, &p, json, err, errlen);
+            collector_query_note_cut(cut);
+        }
         ottr_buf_free(&tags);
         return st;
     }
@@ -221,7 +348,7 @@ static void grpc_query(void *ctx, const http_request *req, http_response *resp,
     }
     ottr_buf json = {0};
     query_metrics_source src = QUERY_METRICS_TRACES;
-    ottr_status st = run(m, v, rq, &bb, &json, &src, err, sizeof(err));
+    ottr_status st = run(m, v, req->deferred, rq, &bb, &json, &src, err, sizeof(err));
     protobuf_c_message_free_unpacked(rq, NULL);
     if (st != OTTR_OK) {
         ottr_buf_free(&json);
@@ -230,31 +357,14 @@ static void grpc_query(void *ctx, const http_request *req, http_response *resp,
     }
     if (m == M_RANGE || m == M_INSTANT)
         http_response_set_header(resp, "x-ottr-metrics-source", query_metrics_source_name(src));
-    ottr_arena a;
-    ottr_arena_init(&a, 64 * 1024, 256u << 20);
-    ProtobufCMessage *pb =
-        json.oom ? NULL : collector_json_to_pb(&a, methods[m].resp, json.data, json.len);
+    ottr_buf_reset(&resp->body);
+    int rc = json.oom ? -1 : frame_json(methods[m].resp, json.data, json.len, &resp->body);
     ottr_buf_free(&json);
-    if (pb != NULL && m == M_SEARCH) {
-        /* The deprecated single spanSet is the first of spanSets. */
-        Tempopb__SearchResponse *sr = (Tempopb__SearchResponse *)pb;
-        for (size_t i = 0; i < sr->n_traces; i++)
-            if (sr->traces[i]->n_spansets > 0)
-                sr->traces[i]->spanset = sr->traces[i]->spansets[0];
-    }
-    size_t n = pb ? protobuf_c_message_get_packed_size(pb) : 0;
-    uint8_t *packed = pb ? malloc(n ? n : 1) : NULL;
-    if (packed == NULL) {
-        ottr_arena_free(&a);
+    if (rc != 0) {
         grpc_error(resp, HTTP_GRPC_INTERNAL, "out of memory building the answer");
         return;
     }
-    protobuf_c_message_pack(pb, packed);
-    ottr_arena_free(&a);
-    ottr_buf_reset(&resp->body);
-    http_grpc_frame(&resp->body, packed, n);
-    free(packed);
-    http_grpc_finish(resp, resp->body.oom ? HTTP_GRPC_INTERNAL : HTTP_GRPC_OK, NULL);
+    http_grpc_finish(resp, HTTP_GRPC_OK, NULL);
 }
 
 void collector_tempo_grpc_handle(ottrd_query_ctx *q, const http_request *req, http_response *resp)

@@ -48,6 +48,9 @@ typedef struct http_request {
      * The tenant layer reads it to hold a bound credential to its tenant. */
     http_principal principal;
     struct http_call *call; /* private to the server; NULL when not from a server */
+    /* In the copy of a deferred request (http_deferred_request): its handle, to
+     * stream the answer with http_stream_push; NULL otherwise. */
+    struct http_deferred *deferred;
 } http_request;
 
 #define HTTP_MAX_EXTRA_HEADERS 8
@@ -231,6 +234,15 @@ const http_request *http_deferred_request(const http_deferred *d);
  * empty). When the connection or stream went away meanwhile, or the server is
  * stopping, the answer is dropped. */
 void http_respond_async(http_deferred *d, http_response *resp);
+/* Sends |len| bytes of |d|'s answer now, ahead of the rest (a gRPC server
+ * stream's messages as they are ready), from any thread before
+ * http_respond_async(). The first push sends the response headers of |head|
+ * (status, type, extra headers; its body and trailers are not looked at); the
+ * final http_respond_async() appends its body and ends the stream with its
+ * trailers. HTTP/2 only: returns -1 over HTTP/1.1 or when out of memory, and
+ * the caller keeps the bytes for the final answer; 0 when queued (or dropped
+ * because the stream or the server went away). */
+int http_stream_push(http_deferred *d, const http_response *head, const void *data, size_t len);
 
 /* ------------------------------------------------------------------ request helpers */
 

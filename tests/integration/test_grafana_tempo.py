@@ -177,6 +177,15 @@ def grpc_sequence(g, pb, pbg, md=()):
         msgs, st = messages(call, req, md)
         check(st == "OK" and msgs, "gRPC %s: %s" % (name, st))
         golden("grpc_" + name, json_format.MessageToDict(msgs[-1]), g.base)
+    # A ranged search streams: one message per time window searched (newest first), each
+    # with the traces found so far, the last complete.
+    msgs, st = messages(stub.Search, pb.SearchRequest(Query="{}", Limit=20, start=g.start,
+                                                      end=g.end), md)
+    jobs = [(m.metrics.completedJobs, m.metrics.totalJobs, len(m.traces)) for m in msgs]
+    check(st == "OK" and len(msgs) > 1 and [j[0] for j in jobs] == list(range(1, len(msgs) + 1))
+          and jobs[-1][0] == jobs[-1][1] and jobs[-1][2] == 3 and
+          all(jobs[i][2] <= jobs[i + 1][2] for i in range(len(jobs) - 1)),
+          "streamed search (completedJobs, totalJobs, traces): %s %r" % (st, jobs))
     # The spans of a gRPC search are the HTTP search's.
     msgs, _ = messages(stub.Search, pb.SearchRequest(Query='{ status = error }', start=g.start,
                                                      end=g.end), md)
