@@ -78,6 +78,16 @@ static void defer_free(http_deferred *d)
     atomic_fetch_sub(&s->ndeferred, 1);
 }
 
+/* Wakes |w|'s loop for what was just queued and releases |w->mu|. Written
+ * under the lock: the eventfd stays open until the worker stops. */
+static void wake_unlock(http_worker *w)
+{
+    uint64_t one = 1;
+    if (write(w->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        OTTR_WARN("http", "%s: eventfd write: %s", w->srv->name, strerror(errno));
+    pthread_mutex_unlock(&w->mu);
+}
+
 void http_respond_async(http_deferred *d, http_response *resp)
 {
     http_worker *w = d->w;
@@ -96,11 +106,7 @@ void http_respond_async(http_deferred *d, http_response *resp)
     else
         w->done_head = d;
     w->done_tail = d;
-    /* Written under the lock: the eventfd stays open until the worker stops. */
-    uint64_t one = 1;
-    if (write(w->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        OTTR_WARN("http", "%s: eventfd write: %s", w->srv->name, strerror(errno));
-    pthread_mutex_unlock(&w->mu);
+    wake_unlock(w);
 }
 
 /* A streamed piece of a deferred answer, queued for the loop thread. */
@@ -138,10 +144,7 @@ int http_stream_push(http_deferred *d, const http_response *head, const void *da
     else
         w->chunk_head = ch;
     w->chunk_tail = ch;
-    uint64_t one = 1;
-    if (write(w->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        OTTR_WARN("http", "%s: eventfd write: %s", w->srv->name, strerror(errno));
-    pthread_mutex_unlock(&w->mu);
+    wake_unlock(w);
     return 0;
 }
 
