@@ -50,30 +50,33 @@ def body(base):
     ]}
 
 
-def http(port, path, headers=None, data=None):
-    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=data,
-                                 headers=headers or {}, method="POST" if data else "GET")
+def http(port, path, headers=None, data=None, tls=None):
+    """(status, body, headers); |tls| an ssl.SSLContext for https."""
+    req = urllib.request.Request("%s://127.0.0.1:%d%s" % ("https" if tls else "http", port, path),
+                                 data=data, headers=headers or {},
+                                 method="POST" if data else "GET")
     try:
-        with urllib.request.urlopen(req, timeout=20) as r:
+        with urllib.request.urlopen(req, timeout=20, context=tls) as r:
             return r.status, r.read(), dict(r.headers)
     except urllib.error.HTTPError as e:
         return e.code, e.read(), dict(e.headers)
 
 
-def ingest(d, base, headers=None):
+def ingest(d, base, headers=None, tls=None):
     """Sends the traces and waits until all three are stored and the span
-    metrics of their minute are flushed."""
+    metrics of their minute are flushed (the query port over TLS with |tls|)."""
     h = {"Content-Type": "application/json"}
     h.update(headers or {})
     code, resp, _ = http(d.http_port, "/v1/traces", h, json.dumps(body(base)).encode())
     assert code == 200, "export: %d %r" % (code, resp)
     from harness import wait_for
     for t in (T1, T2, T3):
-        wait_for(lambda: http(d.query_port, "/api/v2/traces/" + t, headers)[0] == 200,
+        wait_for(lambda: http(d.query_port, "/api/v2/traces/" + t, headers, tls=tls)[0] == 200,
                  timeout=30, what="trace %s stored" % t)
     q = "/api/metrics/query?q=%7B%7D%20%7C%20count_over_time()&start={}&end={}".format(
         base // 10**9, base // 10**9 + 60)
-    wait_for(lambda: json.loads(http(d.query_port, q, headers)[1])["series"][0]["value"] == 5,
+    wait_for(lambda: json.loads(http(d.query_port, q, headers, tls=tls)[1])["series"][0]["value"]
+             == 5,
              timeout=30, what="span metrics of the minute flushed")
 
 

@@ -5,12 +5,15 @@ datasource makes, replayed against ottrd and compared with golden answers
 on the same port, through stubs generated from proto/tempo/tempo.proto with
 grpcio-tools): datasource test, search, trace by ID, tags, tag values narrowed
 by the query being typed, TraceQL metrics. Then the gRPC edges: unknown methods
-are UNIMPLEMENTED, bad queries INVALID_ARGUMENT, and with bearer tokens and
-tenants on the query port a call needs its token and sees only its tenant.
+are UNIMPLEMENTED, bad queries INVALID_ARGUMENT, and with TLS, bearer tokens and
+tenants on the query port a call goes over TLS, needs its token and sees only its
+tenant.
 Runs under the SDK venv's Python (grpcio); fails without it."""
 import json
 import os
 import shutil
+import ssl
+import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -211,18 +214,25 @@ def grpc_sequence(g, pb, pbg, md=()):
 
 
 def tenants_and_auth(pb, pbg):
-    """Bearer tokens and tenants on the query port hold for gRPC as for HTTP."""
+    """TLS, bearer tokens and tenants on the query port hold for gRPC as for HTTP."""
     tmp = tempfile.mkdtemp(prefix="ottr-tokens-")
     tokens = os.path.join(tmp, "tokens")
     with open(tokens, "w") as f:
         f.write("tok-reader-0123456789\n")
+    crt, key = os.path.join(tmp, "server.crt"), os.path.join(tmp, "server.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", crt], check=True, capture_output=True)
+    tls = ssl.create_default_context(cafile=crt)
     with fx.daemon("multitenancy_enabled: true\n"
-                   "query:\n  auth: {type: bearer, file: %s}\n" % tokens) as d:
+                   "query:\n  auth: {type: bearer, file: %s}\n"
+                   "  tls: {cert_file: %s, key_file: %s}\n" % (tokens, crt, key)) as d:
         base = fx.base_ns()
         auth = {"Authorization": "Bearer tok-reader-0123456789"}
-        fx.ingest(d, base, dict(auth, **{"X-Scope-OrgID": "acme"}))
+        fx.ingest(d, base, dict(auth, **{"X-Scope-OrgID": "acme"}), tls=tls)
         g = Grafana(d, base)
-        ch = grpc.insecure_channel("127.0.0.1:%d" % d.query_port)
+        creds = grpc.ssl_channel_credentials(root_certificates=open(crt, "rb").read())
+        ch = grpc.secure_channel("127.0.0.1:%d" % d.query_port, creds)
         stub = pbg.StreamingQuerierStub(ch)
         req = pb.SearchRequest(Query="{}", start=g.start, end=g.end)
         _, st = messages(stub.Search, req, [("x-scope-orgid", "acme")])
