@@ -301,7 +301,8 @@ ottr_status query_tempo_tag_values_in(store_view st, const query_tempo_tag_value
     if (rc == OTTR_OK && c.oom)
         rc = OTTR_ERR_NOMEM;
     if (rc == OTTR_OK) {
-        qsort(c.vals, c.n, sizeof(*c.vals), cmp_val);
+        if (c.n > 1)
+            qsort(c.vals, c.n, sizeof(*c.vals), cmp_val);
         ottr_buf_puts(out, "{\"tagValues\":[");
         for (size_t i = 0; i < c.n; i++) {
             if (i)

@@ -341,7 +341,8 @@ static void select_series(mctx *c)
     }
     if (c->m.fn == TQM_COMPARE) {
         /* Per (type, key): keep the top values; totals always stay. */
-        qsort(c->list, c->nseries, sizeof(*c->list), rank_cmp);
+        if (c->nseries > 1)
+            qsort(c->list, c->nseries, sizeof(*c->list), rank_cmp);
         for (size_t i = 0; i < c->nseries; i++) {
             series *s = c->list[i];
             if (strstr(s->labels, "_total\"}") != NULL)
@@ -364,7 +365,8 @@ static void select_series(mctx *c)
     }
     if (c->m.topk == 0)
         return;
-    qsort(c->list, c->nseries, sizeof(*c->list), rank_cmp);
+    if (c->nseries > 1)
+        qsort(c->list, c->nseries, sizeof(*c->list), rank_cmp);
     size_t k = (size_t)abs(c->m.topk);
     for (size_t i = 0; i < c->nseries; i++)
         c->list[i]->drop = c->m.topk > 0 ? i >= k : i + k < c->nseries;

@@ -128,6 +128,14 @@ def run(m):
     check(v.get((("__meta_type", "selection_total"), ("resource.service.name", None))) == 1,
           "selection total: %r" % sorted(v)[:20])
 
+    # Nothing selected: no series, with topk too.
+    r = m.get("{ status = ok } | rate() | topk(2)")
+    check(r["series"] == [] and r["metrics"]["source"] == "traces", "nothing: %r" % r)
+    code, body, _ = fx.http(m.d.query_port, "/api/v2/search/tag/span.http.method/values?" +
+                            urllib.parse.urlencode({"q": '{ name = "none" && ', "start": m.start,
+                                                    "end": m.end}))
+    check(code == 200 and json.loads(body) == {"tagValues": []}, "no values: %r" % body)
+
     # Exemplars point at traces.
     r = m.get('{ span.http.method = "GET" } | count_over_time()', exemplars=5)
     ex = r["series"][0]["exemplars"]
