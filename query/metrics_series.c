@@ -131,13 +131,27 @@ void metrics_put_label_str(ottr_buf *b, const char *key, const char *v)
     ottr_buf_puts(b, "}}");
 }
 
-void metrics_put_label_double(ottr_buf *b, const char *key, double v)
+void metrics_put_number(ottr_buf *b, double v)
 {
     char num[40];
-    otlp_double_text(num, sizeof(num), v);
+    /* Protobuf's JSON mapping: non-finite doubles are strings. */
+    if (isinf(v)) {
+        ottr_buf_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+    } else if (isnan(v)) {
+        ottr_buf_puts(b, "\"NaN\"");
+    } else {
+        otlp_double_text(num, sizeof(num), v);
+        ottr_buf_puts(b, num);
+    }
+}
+
+void metrics_put_label_double(ottr_buf *b, const char *key, double v)
+{
     ottr_buf_puts(b, "{\"key\":");
     otlp_json_str(b, key);
-    ottr_buf_printf(b, ",\"value\":{\"doubleValue\":%s}}", num);
+    ottr_buf_puts(b, ",\"value\":{\"doubleValue\":");
+    metrics_put_number(b, v);
+    ottr_buf_puts(b, "}}");
 }
 
 const otlp_any *metrics_attr_of(const tqm_ref *r, const otlp_span_ref *s)

@@ -58,6 +58,8 @@ typedef struct mctx {
 series *metrics_series_get(mctx *c, const char *labels, size_t n);
 void metrics_series_free(series *s);
 
+/* |v| as a JSON number; non-finite ones as "Infinity", "-Infinity", "NaN". */
+void metrics_put_number(ottr_buf *b, double v);
 /* Labels {"key":|key|,"value":...} appended to |b|; a NULL value is {} (nil). */
 void metrics_put_label_any(ottr_buf *b, const char *key, const otlp_any *v);
 void metrics_put_label_str(ottr_buf *b, const char *key, const char *v);

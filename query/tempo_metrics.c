@@ -290,21 +290,7 @@ static int sample(const mctx *c, const series *s, size_t k, double q, double *ou
     return 0;
 }
 
-static void put_number(ottr_buf *b, double v)
-{
-    char num[40];
-    if (isinf(v))
-        ottr_buf_puts(b, v > 0 ? "\"+Inf\"" : "\"-Inf\"");
-    else if (isnan(v))
-        ottr_buf_puts(b, "\"NaN\"");
-    else {
-        otlp_double_text(num, sizeof(num), v);
-        ottr_buf_puts(b, num);
-    }
-}
-
-/* The labels of |s| with the quantile label |q| when >= 0, as JSON and as
- * Prometheus text ({a="b"}). */
+/* "labels": the labels of |s|, with the quantile label p when |q| >= 0. */
 static void put_labels(ottr_buf *b, const series *s, double q)
 {
     ottr_buf_puts(b, "\"labels\":");
@@ -384,7 +370,7 @@ static void put_exemplars(ottr_buf *b, const series *s)
         ottr_buf_puts(b, "}},{\"key\":\"span:id\",\"value\":{\"stringValue\":");
         otlp_json_hex(b, e->span_id, 8);
         ottr_buf_puts(b, "}}],\"value\":");
-        put_number(b, e->value);
+        metrics_put_number(b, e->value);
         ottr_buf_printf(b, ",\"timestampMs\":\"%llu\"}", (unsigned long long)(e->ts_ns / 1000000));
     }
     ottr_buf_putc(b, ']');
@@ -410,7 +396,7 @@ static void put_series(ottr_buf *out, mctx *c)
                 ottr_buf_puts(out, ",\"value\":");
                 if (!sample(c, s, 0, q, &v))
                     v = NAN;
-                put_number(out, v);
+                metrics_put_number(out, v);
                 ottr_buf_putc(out, '}');
                 continue;
             }
@@ -424,7 +410,7 @@ static void put_series(ottr_buf *out, mctx *c)
                     ottr_buf_putc(out, ',');
                 ottr_buf_printf(out, "{\"timestampMs\":\"%llu\",\"value\":",
                                 (unsigned long long)((c->t0 + k * c->step) / 1000000));
-                put_number(out, v);
+                metrics_put_number(out, v);
                 ottr_buf_putc(out, '}');
             }
             ottr_buf_putc(out, ']');

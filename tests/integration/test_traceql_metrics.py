@@ -12,6 +12,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grafana_fixture as fx  # noqa: E402
+from harness import wait_for  # noqa: E402
 
 
 def check(cond, what):
@@ -156,11 +157,37 @@ def run(m):
     check("too many steps" in msg, "steps: %r" % msg)
 
 
+def long_span(m):
+    """A span past the span metrics' last latency bucket (16.384 s) lands in
+    __bucket +Inf, written as protobuf's JSON has it ("Infinity")."""
+    b = m.base - 60 * 10**9
+    t4 = "0af7651916cd43dd8448eb211c8031a2"
+    body = {"resourceSpans": [{"resource": {"attributes": [fx.kv("service.name", "batch")]},
+                               "scopeSpans": [{"scope": {}, "spans": [
+                                   fx.span(t4, "4000000000000001", None, "nightly", 1,
+                                           b + 5 * 10**9, 20000)]}]}]}
+    code, resp, _ = fx.http(m.d.http_port, "/v1/traces", {"Content-Type": "application/json"},
+                            json.dumps(body).encode())
+    check(code == 200, "export: %d %r" % (code, resp))
+    q = urllib.parse.urlencode({"q": '{ resource.service.name = "batch" } | '
+                                     'histogram_over_time(duration)',
+                                "start": b // 10**9, "end": b // 10**9 + 59, "step": "60s"})
+
+    def inf_bucket():
+        r = json.loads(fx.http(m.d.query_port, "/api/metrics/query_range?" + q)[1])
+        return [s for s in r["series"]
+                if s["labels"][0]["value"].get("doubleValue") == "Infinity"]
+    s = wait_for(inf_bucket, timeout=30, what="the +Inf bucket")
+    check(s[0]["samples"][0]["value"] == 1, "one span in +Inf: %r" % s)
+
+
 def main():
     with fx.daemon() as d:
         base = fx.base_ns()
         fx.ingest(d, base)
-        run(Metrics(d, base))
+        m = Metrics(d, base)
+        run(m)
+        long_span(m)
     print("ok")
 
 
