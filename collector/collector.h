@@ -467,6 +467,19 @@ int collector_routes_ui_path(const char *path);
  * /api/status/buildinfo, native /api/service-graph, admin endpoints. */
 void collector_routes_tempo_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
                                    http_response *resp);
+/* A protobuf-c message of type |d| filled from the JSON object |json| (|len|
+ * bytes) as protobuf's JSON mapping has it (json_pb.c), allocated from |a|
+ * (the caller frees the arena after packing it). NULL when |json| is not a
+ * JSON object or |a| ran out of memory. */
+struct ProtobufCMessageDescriptor;
+void *collector_json_to_pb(ottr_arena *a, const struct ProtobufCMessageDescriptor *d,
+                           const char *json, size_t len);
+
+/* :3200 gRPC - Tempo's tempopb.StreamingQuerier (tempo_grpc.c): Search,
+ * SearchTags(V2), SearchTagValues(V2), MetricsQueryRange, MetricsQueryInstant,
+ * on the query threads; other methods answer UNIMPLEMENTED. |req| is a gRPC
+ * call (http_grpc_is). */
+void collector_tempo_grpc_handle(ottrd_query_ctx *q, const http_request *req, http_response *resp);
 /* admin.addr - checkpoints under |backup_dir| by name, /ready, /health,
  * /metrics (routes_admin.c). */
 void collector_routes_admin_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,

@@ -4,6 +4,7 @@
  * thread answers the cheap routes; queries go to the query threads (query_pool.c). Errors are plain
  * text, as Tempo's, but for the JSON of queries refused at the limits. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "collector/collector.h"
@@ -160,19 +161,114 @@ static void handle_tags(store_view v, const http_request *req, http_response *re
 }
 
 static void handle_tag_values(store_view v, const http_request *req, http_response *resp,
-                              const char *tag, int version)
+                              const char *tag, int version, const query_budget *b)
 {
-    size_t limit = 0;
-    uint64_t start = 0, end = 0; /* checked as for a search; tags have no time range */
+    char qtext[PARAM_MAX];
+    query_tempo_tag_values_params p = {.version = version, .tag = tag, .budget = b};
     http_param_err e;
-    if (http_param_limit(req, "limit", 100000, &limit, &e) < 0) {
+    if (http_param_limit(req, "limit", 100000, &p.limit, &e) < 0) {
         reply_param_err(resp, &e);
         return;
     }
-    if (param_range(req, resp, &start, &end) != 0)
+    int r = param(req, resp, "q", qtext, sizeof(qtext));
+    if (r < 0 || param_range(req, resp, &p.start_ns, &p.end_ns) != 0)
         return;
+    p.q = r ? qtext : NULL;
     char err[QUERY_ERRLEN];
-    ottr_status st = query_tempo_tag_values(v, version, tag, limit, &resp->body, err, sizeof(err));
+    ottr_status st = query_tempo_tag_values_in(v, &p, &resp->body, err, sizeof(err));
+    finish(resp, st, err, "application/json");
+}
+
+/* A metrics time: Unix seconds (with a fraction), or Unix nanoseconds when it
+ * is too large to be seconds, as Tempo reads start and end. 1, 0 or -1 (400). */
+static int param_metrics_time(const http_request *req, http_response *resp, const char *name,
+                              uint64_t *out_ns)
+{
+    char v[48];
+    int r = param(req, resp, name, v, sizeof(v));
+    if (r <= 0 || v[0] == '\0')
+        return r < 0 ? -1 : 0;
+    char *end;
+    double d = strtod(v, &end);
+    if (*end != '\0' || !(d >= 0) || v[0] < '0' || v[0] > '9') {
+        http_param_err e = {.name = name};
+        snprintf(e.value, sizeof(e.value), "%.40s", v);
+        snprintf(e.problem, sizeof(e.problem), "want Unix seconds or nanoseconds");
+        return reply_param_err(resp, &e);
+    }
+    if (d >= 1e12) { /* nanoseconds: read exactly */
+        uint64_t ns;
+        if (http_parse_u64(v, &ns) != 0) {
+            http_param_err e = {.name = name};
+            snprintf(e.value, sizeof(e.value), "%.40s", v);
+            snprintf(e.problem, sizeof(e.problem), "out of range");
+            return reply_param_err(resp, &e);
+        }
+        *out_ns = ns;
+        return 1;
+    }
+    *out_ns = (uint64_t)(d * 1e9);
+    return 1;
+}
+
+/* /api/metrics/query_range and (|instant|) /api/metrics/query. */
+static void handle_metrics(store_view v, const http_request *req, http_response *resp,
+                           const query_budget *b, int instant)
+{
+    char qtext[PARAM_MAX];
+    query_tempo_metrics_params p = {.instant = instant, .budget = b};
+    int r = param(req, resp, "q", qtext, sizeof(qtext));
+    if (r < 0)
+        return;
+    if (r == 0 || qtext[0] == '\0') {
+        reply_error(resp, 400, "missing q: a TraceQL metrics query such as {} | rate()");
+        return;
+    }
+    p.q = qtext;
+    uint64_t since = 0;
+    size_t ex = 0;
+    http_param_err e;
+    int rs, re;
+    if ((rs = param_metrics_time(req, resp, "start", &p.start_ns)) < 0 ||
+        (re = param_metrics_time(req, resp, "end", &p.end_ns)) < 0)
+        return;
+    if (http_param_duration(req, "since", &since, &e) < 0 ||
+        http_param_limit(req, "exemplars", 1000, &ex, &e) < 0) {
+        reply_param_err(resp, &e);
+        return;
+    }
+    if (!instant && http_param_duration(req, "step", &p.step_ns, &e) < 0) {
+        /* Tempo also takes a bare number of seconds. */
+        uint64_t secs;
+        if (http_param_u64(req, "step", &secs, NULL) < 0 || secs > 86400 * 366) {
+            reply_param_err(resp, &e);
+            return;
+        }
+        p.step_ns = secs * 1000000000ull;
+    }
+    if (!re)
+        p.end_ns = ottr_now_ns();
+    if (!rs) {
+        uint64_t back = since ? since : 3600000000000ull; /* Tempo: the last hour */
+        p.start_ns = p.end_ns > back ? p.end_ns - back : 0;
+    }
+    if (p.start_ns >= p.end_ns) {
+        reply_error(resp, 400, "invalid start: must be before end");
+        return;
+    }
+    p.exemplars = ex;
+    query_metrics_source src = QUERY_METRICS_TRACES;
+    query_cut cut = QUERY_CUT_NONE;
+    p.source = &src;
+    p.cut = &cut;
+    char err[QUERY_ERRLEN];
+    ottr_status st = query_tempo_metrics(v, &p, &resp->body, err, sizeof(err));
+    collector_query_note_cut(cut);
+    http_response_set_header(resp, "X-Ottr-Metrics-Source", query_metrics_source_name(src));
+    if (st == OTTR_ERR_TOO_LARGE) {
+        reply_error(resp, 400, err);
+        return;
+    }
     finish(resp, st, err, "application/json");
 }
 
@@ -257,6 +353,10 @@ static void tempo_query(void *ctx, const http_request *req, http_response *resp,
         handle_span_metrics(v, req, resp);
         return;
     }
+    if (strcmp(path, "/api/metrics/query_range") == 0 || strcmp(path, "/api/metrics/query") == 0) {
+        handle_metrics(v, req, resp, b, path[18] == '\0');
+        return;
+    }
     char seg[SEGMENT_MAX];
     int m;
     if ((m = http_path_segment(req, "/api/v2/traces/", "", seg, sizeof(seg))) != 0 ||
@@ -274,7 +374,7 @@ static void tempo_query(void *ctx, const http_request *req, http_response *resp,
             reply_error(resp, 400, "invalid tag: bad percent-encoding");
             return;
         }
-        handle_tag_values(v, req, resp, seg, path[5] == 'v' ? 2 : 1);
+        handle_tag_values(v, req, resp, seg, path[5] == 'v' ? 2 : 1, b);
         return;
     }
     reply_text(resp, 404, "404 page not found\n");
@@ -285,6 +385,10 @@ void collector_routes_tempo_handle(void *ctx, const http_request *req, http_resp
     ottrd_query_ctx *q = ctx;
     const char *path = req->path;
 
+    if (http_grpc_is(req)) { /* Tempo's StreamingQuerier on the same port */
+        collector_tempo_grpc_handle(q, req, resp);
+        return;
+    }
     if (strcmp(path, "/ready") == 0) {
         char why[96];
         if (collector_ready(q, why, sizeof(why))) {

@@ -52,6 +52,7 @@ http_deferred *http_defer(const http_request *req)
         hdrs[i].value = copy_str(&p, req->headers[i].value);
     }
     d->req.headers = hdrs;
+    d->req.deferred = d;
     if (req->body_len > 0) {
         memcpy(p, req->body, req->body_len);
         d->req.body = (const uint8_t *)p;
@@ -77,6 +78,16 @@ static void defer_free(http_deferred *d)
     atomic_fetch_sub(&s->ndeferred, 1);
 }
 
+/* Wakes |w|'s loop for what was just queued and releases |w->mu|. Written
+ * under the lock: the eventfd stays open until the worker stops. */
+static void wake_unlock(http_worker *w)
+{
+    uint64_t one = 1;
+    if (write(w->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        OTTR_WARN("http", "%s: eventfd write: %s", w->srv->name, strerror(errno));
+    pthread_mutex_unlock(&w->mu);
+}
+
 void http_respond_async(http_deferred *d, http_response *resp)
 {
     http_worker *w = d->w;
@@ -95,11 +106,55 @@ void http_respond_async(http_deferred *d, http_response *resp)
     else
         w->done_head = d;
     w->done_tail = d;
-    /* Written under the lock: the eventfd stays open until the worker stops. */
-    uint64_t one = 1;
-    if (write(w->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        OTTR_WARN("http", "%s: eventfd write: %s", w->srv->name, strerror(errno));
-    pthread_mutex_unlock(&w->mu);
+    wake_unlock(w);
+}
+
+/* A streamed piece of a deferred answer, queued for the loop thread. */
+typedef struct http_chunk {
+    struct http_chunk *next;
+    http_deferred *d;
+    http_response head; /* body empty */
+    size_t len;
+    uint8_t data[];
+} http_chunk;
+
+int http_stream_push(http_deferred *d, const http_response *head, const void *data, size_t len)
+{
+    if (!d->req.http2)
+        return -1;
+    http_worker *w = d->w;
+    http_chunk *ch = malloc(sizeof(*ch) + len);
+    if (ch == NULL)
+        return -1;
+    ch->next = NULL;
+    ch->d = d;
+    ch->head = *head;
+    memset(&ch->head.body, 0, sizeof(ch->head.body));
+    ch->len = len;
+    if (len > 0)
+        memcpy(ch->data, data, len);
+    pthread_mutex_lock(&w->mu);
+    if (w->stopped) {
+        pthread_mutex_unlock(&w->mu);
+        free(ch);
+        return 0;
+    }
+    if (w->chunk_tail)
+        w->chunk_tail->next = ch;
+    else
+        w->chunk_head = ch;
+    w->chunk_tail = ch;
+    wake_unlock(w);
+    return 0;
+}
+
+static void free_chunks(http_chunk *ch)
+{
+    while (ch != NULL) {
+        http_chunk *next = ch->next;
+        free(ch);
+        ch = next;
+    }
 }
 
 void http_defer_attach(http_deferred *d, http_conn *c, int32_t stream_id, int keep, int head_only)
@@ -140,7 +195,19 @@ void http_defer_deliver(http_worker *w)
     pthread_mutex_lock(&w->mu);
     http_deferred *d = w->done_head;
     w->done_head = w->done_tail = NULL;
+    http_chunk *ch = w->chunk_head;
+    w->chunk_head = w->chunk_tail = NULL;
     pthread_mutex_unlock(&w->mu);
+    /* Streamed pieces first: an answer's pieces were queued before it, and its
+     * deferred request lives until the answer is delivered below. */
+    for (http_chunk *k = ch; k != NULL; k = k->next) {
+        http_conn *c = k->d->conn;
+        if (c != NULL && c->proto == HTTP_PROTO_H2) {
+            http_h2_push(c, k->d, &k->head, k->data, k->len);
+            http_conn_flush(c); /* when it closes, k->d->conn becomes NULL */
+        }
+    }
+    free_chunks(ch);
     while (d != NULL) {
         http_deferred *next = d->done_next;
         http_conn *c = d->conn;
@@ -169,7 +236,10 @@ void http_defer_stop(http_server *s)
         w->stopped = 1;
         http_deferred *d = w->done_head;
         w->done_head = w->done_tail = NULL;
+        http_chunk *ch = w->chunk_head;
+        w->chunk_head = w->chunk_tail = NULL;
         pthread_mutex_unlock(&w->mu);
+        free_chunks(ch);
         while (d != NULL) {
             http_deferred *next = d->done_next;
             defer_free(d);

@@ -48,9 +48,13 @@ typedef struct http_request {
      * The tenant layer reads it to hold a bound credential to its tenant. */
     http_principal principal;
     struct http_call *call; /* private to the server; NULL when not from a server */
+    /* In the copy of a deferred request (http_deferred_request): its handle, to
+     * stream the answer with http_stream_push; NULL otherwise. */
+    struct http_deferred *deferred;
 } http_request;
 
 #define HTTP_MAX_EXTRA_HEADERS 8
+#define HTTP_MAX_TRAILERS      2
 
 typedef struct http_response {
     int status;            /* default 200 */
@@ -59,6 +63,12 @@ typedef struct http_response {
     int nextra;
     char extra_name[HTTP_MAX_EXTRA_HEADERS][32];
     char extra_value[HTTP_MAX_EXTRA_HEADERS][96];
+    /* Trailers (HTTP/2 only; gRPC's grpc-status and grpc-message). With a body
+     * they follow it in a HEADERS frame; without one they go in the response
+     * headers (gRPC's "trailers only" answer). HTTP/1.1 drops them. */
+    int ntrailers;
+    char trailer_name[HTTP_MAX_TRAILERS][16];
+    char trailer_value[HTTP_MAX_TRAILERS][256];
 } http_response;
 
 /* Case-insensitive header lookup; NULL when absent. */
@@ -69,6 +79,9 @@ int http_query_param(const http_request *req, const char *name, int index, char 
                      size_t outlen);
 void http_response_set_header(http_response *resp, const char *name, const char *value);
 void http_response_set_type(http_response *resp, const char *content_type);
+/* Sets trailer |name| (lowercase) to |value|; a value too long is cut at a byte
+ * boundary that keeps it valid. Past HTTP_MAX_TRAILERS it is dropped. */
+void http_response_set_trailer(http_response *resp, const char *name, const char *value);
 /* Status 200, text/plain, no body, no extra headers. */
 void http_response_init(http_response *resp);
 
@@ -221,6 +234,15 @@ const http_request *http_deferred_request(const http_deferred *d);
  * empty). When the connection or stream went away meanwhile, or the server is
  * stopping, the answer is dropped. */
 void http_respond_async(http_deferred *d, http_response *resp);
+/* Sends |len| bytes of |d|'s answer now, ahead of the rest (a gRPC server
+ * stream's messages as they are ready), from any thread before
+ * http_respond_async(). The first push sends the response headers of |head|
+ * (status, type, extra headers; its body and trailers are not looked at); the
+ * final http_respond_async() appends its body and ends the stream with its
+ * trailers. HTTP/2 only: returns -1 over HTTP/1.1 or when out of memory, and
+ * the caller keeps the bytes for the final answer; 0 when queued (or dropped
+ * because the stream or the server went away). */
+int http_stream_push(http_deferred *d, const http_response *head, const void *data, size_t len);
 
 /* ------------------------------------------------------------------ request helpers */
 
@@ -285,6 +307,46 @@ int http_parse_u64(const char *s, uint64_t *out);
 /* Percent-decodes |n| bytes of a path segment into |out| (NUL-terminated).
  * Returns 0, or -1 on a bad escape, an encoded NUL or |outlen| too small. */
 int http_percent_decode(const char *s, size_t n, char *out, size_t outlen);
+
+/* ------------------------------------------------------------------ gRPC (grpc.c) */
+
+/* The gRPC status codes the server answers with. */
+enum {
+    HTTP_GRPC_OK = 0,
+    HTTP_GRPC_CANCELLED = 1,
+    HTTP_GRPC_UNKNOWN = 2,
+    HTTP_GRPC_INVALID_ARGUMENT = 3,
+    HTTP_GRPC_DEADLINE_EXCEEDED = 4,
+    HTTP_GRPC_NOT_FOUND = 5,
+    HTTP_GRPC_RESOURCE_EXHAUSTED = 8,
+    HTTP_GRPC_UNIMPLEMENTED = 12,
+    HTTP_GRPC_INTERNAL = 13,
+    HTTP_GRPC_UNAVAILABLE = 14,
+    HTTP_GRPC_UNAUTHENTICATED = 16,
+};
+
+/* 1 when |req| is a gRPC call: HTTP/2, POST, content-type application/grpc[+proto]. */
+int http_grpc_is(const http_request *req);
+/* The one request message of a unary or server-streaming call: its bytes in
+ * *msg and *len (pointing into the body; an empty message is a NULL pointer
+ * with length 0). Returns HTTP_GRPC_OK, or a status with why in |err|:
+ * INVALID_ARGUMENT for a cut or extra frame, UNIMPLEMENTED for a compressed one
+ * (no grpc-encoding is accepted), RESOURCE_EXHAUSTED for a body over the limit. */
+int http_grpc_message(const http_request *req, const uint8_t **msg, size_t *len, char *err,
+                      size_t errlen);
+/* Appends |len| bytes of a message to |out| as one length-prefixed frame. */
+void http_grpc_frame(ottr_buf *out, const void *msg, size_t len);
+/* Makes |resp| a gRPC answer: HTTP 200, application/grpc, and the trailers
+ * grpc-status |code| and, unless |msg| is NULL or empty, grpc-message (|msg|
+ * percent-encoded). Messages already in |resp|'s body stay; pass an empty
+ * body for an error (trailers only). */
+void http_grpc_finish(http_response *resp, int code, const char *msg);
+/* The grpc-timeout header in nanoseconds: 1 when present and valid, 0 when
+ * absent or malformed (no deadline then). */
+int http_grpc_timeout(const http_request *req, uint64_t *out_ns);
+/* The gRPC code for an HTTP status a route answered (401 UNAUTHENTICATED, 429
+ * RESOURCE_EXHAUSTED, 503 UNAVAILABLE, ...), as gRPC's HTTP mapping has it. */
+int http_grpc_code_of_http(int status);
 
 /* ------------------------------------------------------------------ gzip */
 

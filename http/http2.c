@@ -33,6 +33,11 @@ typedef struct h2_stream {
     char *resp; /* response body, owned */
     size_t resp_len;
     size_t resp_off;
+    int streaming;  /* the answer is being streamed (http_h2_push) */
+    int stream_end; /* ... and its last piece is in */
+    int ntrailers;  /* sent after the body (gRPC status) */
+    char trailer_name[HTTP_MAX_TRAILERS][16];
+    char trailer_value[HTTP_MAX_TRAILERS][256];
 } h2_stream;
 
 struct http_h2 {
@@ -68,6 +73,7 @@ static void h2_stream_release(http_h2 *h2, h2_stream *st)
     h2->buffered -= st->rb.body.len;
     free(st->resp);
     st->resp = NULL;
+    st->resp_len = st->resp_off = 0;
     if (h2->nfree >= H2_KEEP_FREE) {
         http_reqbuf_free(&st->rb);
         free(st);
@@ -79,18 +85,34 @@ static void h2_stream_release(http_h2 *h2, h2_stream *st)
     h2->nfree++;
 }
 
+#define H2_NV(n, v, vlen)                                                                          \
+    ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), strlen(n), (vlen), NGHTTP2_NV_FLAG_NONE})
+
 static ssize_t h2_read_body(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
                             uint32_t *flags, nghttp2_data_source *src, void *ud)
 {
-    (void)session, (void)id, (void)ud;
+    (void)ud;
     h2_stream *st = src->ptr;
     size_t n = st->resp_len - st->resp_off;
     if (n > length)
         n = length;
-    memcpy(buf, st->resp + st->resp_off, n);
+    if (n > 0)
+        memcpy(buf, st->resp + st->resp_off, n);
     st->resp_off += n;
-    if (st->resp_off == st->resp_len)
+    if (st->resp_off == st->resp_len && st->streaming && !st->stream_end)
+        return n > 0 ? (ssize_t)n : NGHTTP2_ERR_DEFERRED; /* more to come */
+    if (st->resp_off == st->resp_len) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (st->ntrailers > 0) {
+            /* The trailers end the stream; nghttp2 copies them. */
+            nghttp2_nv nva[HTTP_MAX_TRAILERS];
+            for (int i = 0; i < st->ntrailers; i++)
+                nva[i] =
+                    H2_NV(st->trailer_name[i], st->trailer_value[i], strlen(st->trailer_value[i]));
+            if (nghttp2_submit_trailer(session, id, nva, (size_t)st->ntrailers) == 0)
+                *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        }
+    }
     return (ssize_t)n;
 }
 
@@ -114,25 +136,46 @@ static void h2_drop_body(http_h2 *h2, h2_stream *st)
     http_body_reset(&st->rb.body);
 }
 
-#define H2_NV(n, v, vlen)                                                                          \
-    ((nghttp2_nv){(uint8_t *)(n), (uint8_t *)(v), strlen(n), (vlen), NGHTTP2_NV_FLAG_NONE})
+/* Appends |n| bytes to what |st| has left to send. Returns 0 or -1 (out of memory). */
+static int h2_append(h2_stream *st, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (st->resp_off > 0) { /* drop what was sent */
+        memmove(st->resp, st->resp + st->resp_off, st->resp_len - st->resp_off);
+        st->resp_len -= st->resp_off;
+        st->resp_off = 0;
+    }
+    char *nb = realloc(st->resp, st->resp_len + n);
+    if (nb == NULL)
+        return -1;
+    memcpy(nb + st->resp_len, p, n);
+    st->resp = nb;
+    st->resp_len += n;
+    return 0;
+}
 
-/* Submits |resp| on |st| (frees or keeps its body). */
-static void h2_submit(http_conn *c, h2_stream *st, http_response *resp, int head_only)
+/* Submits |resp| on |st| (frees or keeps its body). With |streaming|, only
+ * the headers: the body follows from st->resp as it is appended. */
+static void h2_submit(http_conn *c, h2_stream *st, http_response *resp, int head_only,
+                      int streaming)
 {
     http_h2 *h2 = c->h2;
-    nghttp2_nv nva[4 + HTTP_MAX_EXTRA_HEADERS];
+    nghttp2_nv nva[4 + HTTP_MAX_EXTRA_HEADERS + HTTP_MAX_TRAILERS];
     char lname[HTTP_MAX_EXTRA_HEADERS][sizeof(resp->extra_name[0])];
     char status[8], clen[24];
     size_t nnv = 0;
     int no_body = resp->status == 204 || resp->status == 304;
+    /* Trailers follow a body; without one they are sent as headers. */
+    int trailers_only = resp->ntrailers > 0 && (resp->body.len == 0 || head_only);
 
     snprintf(status, sizeof(status), "%d", resp->status);
     nva[nnv++] = H2_NV(":status", status, strlen(status));
     if (!no_body) {
         snprintf(clen, sizeof(clen), "%zu", resp->body.len);
         nva[nnv++] = H2_NV("content-type", resp->content_type, strlen(resp->content_type));
-        nva[nnv++] = H2_NV("content-length", clen, strlen(clen));
+        if (resp->ntrailers == 0 && !streaming)
+            nva[nnv++] = H2_NV("content-length", clen, strlen(clen));
     }
     for (int i = 0; i < resp->nextra && i < HTTP_MAX_EXTRA_HEADERS; i++) {
         if (h2_reserved_header(resp->extra_name[i]))
@@ -145,9 +188,24 @@ static void h2_submit(http_conn *c, h2_stream *st, http_response *resp, int head
         lname[i][k] = '\0';
         nva[nnv++] = H2_NV(lname[i], resp->extra_value[i], strlen(resp->extra_value[i]));
     }
+    st->ntrailers = 0;
+    for (int i = 0; i < resp->ntrailers && i < HTTP_MAX_TRAILERS; i++) {
+        if (trailers_only) {
+            nva[nnv++] = H2_NV(resp->trailer_name[i], resp->trailer_value[i],
+                               strlen(resp->trailer_value[i]));
+            continue;
+        }
+        memcpy(st->trailer_name[i], resp->trailer_name[i], sizeof(st->trailer_name[i]));
+        memcpy(st->trailer_value[i], resp->trailer_value[i], sizeof(st->trailer_value[i]));
+        st->ntrailers++;
+    }
 
     nghttp2_data_provider prd, *pprd = NULL;
-    if (!no_body && !head_only && resp->body.len > 0) {
+    if (streaming) {
+        prd.source.ptr = st;
+        prd.read_callback = h2_read_body;
+        pprd = &prd;
+    } else if (!no_body && !head_only && resp->body.len > 0) {
         st->resp = ottr_buf_detach(&resp->body, &st->resp_len);
         st->resp_off = 0;
         prd.source.ptr = st;
@@ -159,6 +217,7 @@ static void h2_submit(http_conn *c, h2_stream *st, http_response *resp, int head
     if (nghttp2_submit_response(h2->session, st->id, nva, nnv, pprd) != 0) {
         free(st->resp);
         st->resp = NULL;
+        st->resp_len = st->resp_off = 0;
         nghttp2_submit_rst_stream(h2->session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
     }
 }
@@ -176,7 +235,7 @@ static void h2_answer(http_conn *c, h2_stream *st)
         h2_drop_body(c->h2, st);
         return;
     }
-    h2_submit(c, st, &resp, head_only);
+    h2_submit(c, st, &resp, head_only, 0);
 }
 
 void http_h2_resume(http_conn *c, http_deferred *d)
@@ -185,7 +244,47 @@ void http_h2_resume(http_conn *c, http_deferred *d)
     if (st == NULL || !st->waiting)
         return; /* reset by the client meanwhile */
     st->waiting = 0;
-    h2_submit(c, st, &d->resp, d->head_only);
+    if (!st->streaming) {
+        h2_submit(c, st, &d->resp, d->head_only, 0);
+        return;
+    }
+    /* The rest of a streamed answer, then its trailers. */
+    http_response *r = &d->resp;
+    st->ntrailers = 0;
+    for (int i = 0; i < r->ntrailers && i < HTTP_MAX_TRAILERS; i++) {
+        memcpy(st->trailer_name[i], r->trailer_name[i], sizeof(st->trailer_name[i]));
+        memcpy(st->trailer_value[i], r->trailer_value[i], sizeof(st->trailer_value[i]));
+        st->ntrailers++;
+    }
+    st->stream_end = 1;
+    if (h2_append(st, r->body.data, r->body.len) != 0) {
+        nghttp2_submit_rst_stream(c->h2->session, NGHTTP2_FLAG_NONE, st->id,
+                                  NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    nghttp2_session_resume_data(c->h2->session, st->id);
+}
+
+void http_h2_push(http_conn *c, http_deferred *d, const http_response *head, const uint8_t *data,
+                  size_t len)
+{
+    h2_stream *st = h2_stream_get(c->h2->session, d->stream_id);
+    if (st == NULL || !st->waiting || d->head_only)
+        return;
+    if (h2_append(st, data, len) != 0) {
+        nghttp2_submit_rst_stream(c->h2->session, NGHTTP2_FLAG_NONE, st->id,
+                                  NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    if (st->streaming) {
+        nghttp2_session_resume_data(c->h2->session, st->id);
+        return;
+    }
+    st->streaming = 1;
+    http_response h = *head;
+    memset(&h.body, 0, sizeof(h.body));
+    h.ntrailers = 0;
+    h2_submit(c, st, &h, 0, 1);
 }
 
 static void h2_bad(http_conn *c, h2_stream *st)
@@ -197,7 +296,7 @@ static void h2_bad(http_conn *c, h2_stream *st)
     http_response_init(&resp);
     resp.status = 400;
     ottr_buf_puts(&resp.body, "bad request\n");
-    h2_submit(c, st, &resp, 0);
+    h2_submit(c, st, &resp, 0, 0);
 }
 
 static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
@@ -224,6 +323,8 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     st->reset = 0;
     st->cut = 0;
     st->waiting = 0;
+    st->streaming = 0;
+    st->stream_end = 0;
     st->discarded = 0;
     st->clen = 0;
     st->prev = NULL;
@@ -492,7 +593,7 @@ static void h2_cut(http_conn *c, h2_stream *st)
     resp.status = 408;
     ottr_counter_add(c->w->srv->m_bad, 1);
     st->cut = 1;
-    h2_submit(c, st, &resp, 1);
+    h2_submit(c, st, &resp, 1, 0);
 }
 
 void http_h2_check(http_conn *c, uint64_t now)

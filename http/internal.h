@@ -176,8 +176,9 @@ struct http_worker {
     struct http_pending *pending; /* accepted sockets not yet adopted */
     size_t npending, cappending;
     int stop_req;
-    http_deferred *done_head, *done_tail; /* answered deferred requests to deliver */
-    int stopped;                          /* the loop is gone: answers are dropped */
+    http_deferred *done_head, *done_tail;       /* answered deferred requests to deliver */
+    struct http_chunk *chunk_head, *chunk_tail; /* streamed pieces of answers to send first */
+    int stopped;                                /* the loop is gone: answers are dropped */
 
     atomic_uint nconns;
     http_conn *conns; /* doubly linked, most recently read first */
@@ -332,8 +333,13 @@ void http_h2_check(http_conn *c, uint64_t now);
  * every open stream is still being received (*since_ms: the oldest start), 3
  * when some answer is under way. */
 int http_h2_evict_class(const http_conn *c, uint64_t *since_ms);
-/* Submits the answer to the deferred request, unless its stream is gone. */
+/* Submits the answer to the deferred request, unless its stream is gone; when
+ * pieces of it were streamed, appends its body and ends with its trailers. */
 void http_h2_resume(http_conn *c, http_deferred *d);
+/* Streams |len| bytes of |d|'s answer: the first piece submits the headers of
+ * |head|, the rest wait for http_h2_resume. */
+void http_h2_push(http_conn *c, http_deferred *d, const http_response *head, const uint8_t *data,
+                  size_t len);
 void http_h2_free(http_conn *c);
 
 /* Hands bytes read from |c|'s socket to its protocol, sniffing the HTTP/2

@@ -221,6 +221,29 @@ void http_response_set_header(http_response *resp, const char *name, const char 
     snprintf(resp->extra_value[i], sizeof(resp->extra_value[i]), "%s", value);
 }
 
+void http_response_set_trailer(http_response *resp, const char *name, const char *value)
+{
+    if (strlen(name) >= sizeof(resp->trailer_name[0]) || !header_name_ok(name) ||
+        !header_safe(value)) {
+        OTTR_WARN("http", "response trailer %.40s not set: too long or bad bytes", name);
+        return;
+    }
+    int i;
+    for (i = 0; i < resp->ntrailers; i++)
+        if (strcmp(resp->trailer_name[i], name) == 0)
+            break;
+    if (i == resp->ntrailers) {
+        if (resp->ntrailers >= HTTP_MAX_TRAILERS) {
+            OTTR_WARN("http", "response trailer %s not set: too many trailers", name);
+            return;
+        }
+        resp->ntrailers++;
+    }
+    snprintf(resp->trailer_name[i], sizeof(resp->trailer_name[i]), "%s", name);
+    snprintf(resp->trailer_value[i], sizeof(resp->trailer_value[i]), "%.*s",
+             (int)sizeof(resp->trailer_value[i]) - 1, value);
+}
+
 void http_response_set_type(http_response *resp, const char *content_type)
 {
     if (strlen(content_type) >= sizeof(resp->content_type) || !header_safe(content_type)) {
@@ -236,6 +259,7 @@ void http_response_init(http_response *resp)
     snprintf(resp->content_type, sizeof(resp->content_type), "text/plain; charset=utf-8");
     memset(&resp->body, 0, sizeof(resp->body));
     resp->nextra = 0;
+    resp->ntrailers = 0;
 }
 
 static const struct {
@@ -387,6 +411,11 @@ void http_call_handler(http_conn *c, const char *method, http_reqbuf *rb, const 
         s->o.auth(s->o.auth_ctx, &req, http_tls_peer(c), &req.principal, resp) != 0) {
         ottr_counter_add(http2 ? s->m_req_h2 : s->m_req_h1, 1);
         http_response_check(s, resp);
+        if (http_grpc_is(&req)) { /* a gRPC client reads the status, not the 401 */
+            ottr_buf_reset(&resp->body);
+            resp->nextra = 0;
+            http_grpc_finish(resp, http_grpc_code_of_http(resp->status), "authentication required");
+        }
         return;
     }
     s->o.handler(s->o.ctx, &req, resp);

@@ -105,6 +105,61 @@ ottr_status query_tempo_tags(store_view st, int version, const char *scope, ottr
 ottr_status query_tempo_tag_values(store_view st, int version, const char *tag, size_t limit,
                                    ottr_buf *out, char *err, size_t errlen);
 
+typedef struct query_tempo_tag_values_params {
+    int version;                /* 1 or 2, as query_tempo_tag_values */
+    const char *tag;            /* as query_tempo_tag_values */
+    size_t limit;               /* 0 = 1000 */
+    const char *q;              /* the TraceQL typed so far; NULL or "" = none */
+    uint64_t start_ns, end_ns;  /* spans' traces starting within; 0 = open */
+    const query_budget *budget; /* NULL = none */
+} query_tempo_tag_values_params;
+
+/* Tag values as Grafana's autocomplete asks: narrowed to the spans |q| matches
+ * (its incomplete last condition dropped, see query_tq_autocomplete_filter) in
+ * the range, typed from the values (string, int, float, bool; keyword for
+ * status and kind), sorted. status and kind list only what occurs in the range
+ * even without |q|. Otherwise, as query_tempo_tag_values. Same errors. */
+ottr_status query_tempo_tag_values_in(store_view st, const query_tempo_tag_values_params *p,
+                                      ottr_buf *out, char *err, size_t errlen);
+
+/* The part of a TraceQL query being typed that can narrow autocomplete, into
+ * |out|: the query when it parses, else its first spanset cut after the last
+ * whole `&&` condition that still parses (`{a="x" && b=}` gives `{a="x" }`),
+ * else "{}". */
+void query_tq_autocomplete_filter(const char *q, ottr_buf *out);
+
+/* Where a TraceQL metrics query was answered from. */
+typedef enum query_metrics_source {
+    QUERY_METRICS_TRACES = 0,      /* the kept traces */
+    QUERY_METRICS_SPANMETRICS = 1, /* the per-minute span metrics of every span */
+} query_metrics_source;
+
+/* "traces" or "spanmetrics". */
+const char *query_metrics_source_name(query_metrics_source s);
+
+typedef struct query_tempo_metrics_params {
+    const char *q;                /* TraceQL metrics query: {...} | rate() by (...) */
+    uint64_t start_ns, end_ns;    /* required, start < end */
+    uint64_t step_ns;             /* 0: a hundredth of the range */
+    bool instant;                 /* /api/metrics/query: one value over [start, end] */
+    size_t exemplars;             /* per series at most; 0 = none */
+    size_t max_series;            /* 0 = 1000; past it series are left out (PARTIAL) */
+    bool force_traces;            /* evaluate over the traces even when span metrics could */
+    size_t max_inspect;           /* traces decoded at most; 0 = QUERY_MAX_INSPECT */
+    const query_budget *budget;   /* NULL = none */
+    query_cut *cut;               /* when not NULL, why the traces' scan stopped early */
+    query_metrics_source *source; /* when not NULL, set to the source used */
+} query_tempo_metrics_params;
+
+/* Tempo /api/metrics/query_range ({"series":[{"labels","samples":[{"timestampMs",
+ * "value"}],"exemplars"}],"metrics":{...,"source"}}) and, with |instant|,
+ * /api/metrics/query ({"series":[{"labels","value"}],...}). "status":"PARTIAL"
+ * with a "message" when the scan stopped early or series were left out.
+ * OTTR_ERR_INVALID naming the problem for a query or range that does not parse;
+ * OTTR_ERR_TOO_LARGE when series x steps would not fit. */
+ottr_status query_tempo_metrics(store_view st, const query_tempo_metrics_params *p, ottr_buf *out,
+                                char *err, size_t errlen);
+
 /* /api/status/buildinfo. */
 void query_tempo_buildinfo(ottr_buf *out);
 

@@ -107,28 +107,38 @@ out:
     return code;
 }
 
-/* Grafana builds TraceQL from the type: unquoted for int, float and bool. */
+/* Grafana builds TraceQL from the type: unquoted for int, float and bool.
+ * Doubles are discovered with a decimal point or an exponent ("3.0", "1e+20"). */
 static const char *value_type(const char *v)
 {
     if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
         return "bool";
+    if (strcmp(v, "NaN") == 0 || strcmp(v, "+Inf") == 0 || strcmp(v, "-Inf") == 0)
+        return "float";
     const char *p = v;
     if (*p == '-')
         p++;
     if (*p == '\0')
         return "string";
-    int digits = 0, dot = 0;
+    int digits = 0, dot = 0, exp = 0;
     for (; *p; p++) {
-        if (*p >= '0' && *p <= '9')
+        if (*p >= '0' && *p <= '9') {
             digits++;
-        else if (*p == '.' && !dot)
+        } else if (*p == '.' && !dot && !exp) {
             dot = 1;
-        else
+        } else if ((*p == 'e' || *p == 'E') && digits && !exp) {
+            exp = 1;
+            if (p[1] == '+' || p[1] == '-')
+                p++;
+            if (p[1] < '0' || p[1] > '9')
+                return "string";
+        } else {
             return "string";
+        }
     }
     if (!digits)
         return "string";
-    if (!dot)
+    if (!dot && !exp)
         return (v[0] == '0' && v[1]) || (v[0] == '-' && v[1] == '0') ? "string" : "int";
     return "float";
 }

@@ -117,9 +117,10 @@ ottr_status query_tempo_trace(store_view st, const char *id, const query_tempo_t
 
 void query_tempo_buildinfo(ottr_buf *out)
 {
-    /* Grafana reads the version to pick features; Ottr speaks the HTTP API of
-     * Tempo 2.1 (no gRPC streaming), so it reports that line with its own
-     * version as the pre-release part. */
+    /* Grafana reads the version to pick some features; Ottr reports the Tempo
+     * 2.1 line, all of whose API it serves, with its own version as the
+     * pre-release part. Streaming search is chosen by the datasource's switch,
+     * not by the version, and served either way. */
     ottr_buf_puts(out, "{\"version\":\"2.1.0-ottr." OTTR_VERSION "\",\"revision\":\"" OTTR_REVISION
                        "\",\"branch\":\"main\",\"buildDate\":\"" __DATE__ "\","
                        "\"buildUser\":\"ottr\",\"goVersion\":\"none (C11)\"}");

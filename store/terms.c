@@ -150,11 +150,17 @@ static void add_attrs(store_termset *idx, store_termset *tags, uint32_t tenant, 
                                        vlen);
             store_termset_add(idx, buf, n, true);
         }
-        /* Discovery keeps to strings, integers and booleans. */
+        /* Discovery keeps to strings, integers, doubles and booleans. A double is
+         * discovered with a decimal point ("3.0", not "3") so that its value
+         * reads back typed float. */
         int vc = kv[i]->value->value_case;
-        if (tags && vc != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE &&
-            vc != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE &&
+        if (tags && vc != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE &&
             vc != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE) {
+            if (vc == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE &&
+                strpbrk(v, ".eEnN") == NULL && vlen + 2 < sizeof(num)) {
+                memcpy(num + vlen, ".0", 3);
+                vlen += 2;
+            }
             n = store_key_tag(buf, sizeof(buf), tenant, scope, kv[i]->key, klen, v, vlen);
             store_termset_add(tags, buf, n, true);
         }

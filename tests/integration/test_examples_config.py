@@ -113,6 +113,8 @@ def test_grafana_datasources():
     prom = ds["prometheus"]["uid"]
     assert ds["tempo"]["jsonData"]["serviceMap"]["datasourceUid"] == prom
     assert ds["tempo"]["jsonData"]["tracesToMetrics"]["datasourceUid"] == prom
+    # Streaming is served (gRPC on the query port), so the example turns it on.
+    assert ds["tempo"]["jsonData"]["streamingEnabled"] == {"search": True, "metrics": True}
     prov = load("grafana/provisioning/dashboards/ottr.yaml")
     assert prov["providers"][0]["type"] == "file"
 
