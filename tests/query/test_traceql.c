@@ -213,7 +213,6 @@ typedef struct ev {
     ottr_arena a;
     otlp_trace t;
     tq_trace_info ti;
-    uint8_t *wire;
 } ev;
 
 static void ev_build(ev *e)
@@ -245,15 +244,7 @@ static void ev_build(ev *e)
                                 2, 3000, 3000 + 10 * FX_MS);
     fx_span_status(&e->a, s3, 2, "boom");
     fx_span_attr(&e->a, s3, fx_int(&e->a, "code", 503));
-    size_t n =
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
-            r);
-    e->wire = malloc(n);
-    assert_non_null(e->wire);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(r, e->wire);
-    /* An export request has TracesData's layout. */
-    assert_int_equal(otlp_trace_decode(&e->t, &e->a, e->wire, n), OTTR_OK);
-    assert_int_equal(otlp_trace_build_tree(&e->t, &e->a), OTTR_OK);
+    assert_int_equal(fx_decode_request(&e->a, r, &e->t), OTTR_OK);
     e->ti.root_name = "GET /cart";
     e->ti.root_service = "frontend";
     e->ti.duration_ns = 150 * FX_MS;
@@ -262,7 +253,6 @@ static void ev_build(ev *e)
 static void ev_free(ev *e)
 {
     ottr_arena_free(&e->a);
-    free(e->wire);
 }
 
 /* Evaluates |q| and returns the matched spans as a string of '0'/'1'. */

@@ -33,7 +33,6 @@ typedef struct fx {
     ottr_arena a;
     otlp_trace t;
     tq_trace_info ti;
-    uint8_t *wire;
 } fx;
 
 static otlp_span *span(fx *f, otlp_scope_spans *ss, int i, int parent, const char *name, int kind,
@@ -90,14 +89,7 @@ static void fx_build(fx *f)
     otlp_span *s6 = span(f, none, 6, 2, "check", 2, 25, 55);
     fx_span_attr(a, s6, fx_int(a, "http.status_code", 200));
     fx_span_attr(a, s6, fx_str(a, "attribute name with space", "value"));
-    size_t n =
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
-            r);
-    f->wire = malloc(n);
-    assert_non_null(f->wire);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(r, f->wire);
-    assert_int_equal(otlp_trace_decode(&f->t, a, f->wire, n), OTTR_OK);
-    assert_int_equal(otlp_trace_build_tree(&f->t, a), OTTR_OK);
+    assert_int_equal(fx_decode_request(a, r, &f->t), OTTR_OK);
     assert_int_equal(f->t.nspans, NSPANS);
     f->ti.root_name = "GET /api/products/{id}";
     f->ti.root_service = "frontend";
@@ -117,7 +109,6 @@ static int teardown(void **state)
 {
     (void)state;
     ottr_arena_free(&g.a);
-    free(g.wire);
     return 0;
 }
 
