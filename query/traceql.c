@@ -173,7 +173,7 @@ static int check_cond(parser *p, tq_node *n, size_t col)
         return query_tql_regex(p, n->lit.text, n->lit.len, col, &n->lit.re);
     }
     /* Fields a span may lack compare with nil. */
-    if (lt == TQL_NIL && (n->field == TQF_ATTR || n->field >= TQF_SPAN_ID)) {
+    if (lt == TQL_NIL && n->field != TQF_STATUS && n->field != TQF_KIND) {
         if (n->op != TQ_EQ && n->op != TQ_NE) {
             query_tql_fail(p, col, "nil can only be compared with = or !=");
             return -1;

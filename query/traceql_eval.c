@@ -352,8 +352,9 @@ static bool field_value(const tq_node *n, const tq_ctx *c, const otlp_span_ref *
     case TQF_STATUS:
         int_value(TQL_STATUS, sp->status ? (int64_t)sp->status->code : 0, out);
         break;
-    case TQF_STATUS_MESSAGE:
-        str_value(sp->status ? sp->status->message : "", out);
+    case TQF_STATUS_MESSAGE: /* none: nil */
+        if (sp->status && sp->status->message && sp->status->message[0])
+            str_value(sp->status->message, out);
         break;
     case TQF_KIND:
         int_value(TQL_KIND, (int64_t)sp->kind, out);
@@ -452,6 +453,8 @@ static bool eval_cond(const tq_node *n, const tq_ctx *c, const otlp_span_ref *s)
             return eval_attr(n, ps);
         return eval_value_cond(n, c, s);
     }
+    if (n->lit.type == TQL_NIL && n->field != TQF_ATTR)
+        return eval_value_cond(n, c, s);
     const otlp_span *sp = s->span;
     switch (n->field) {
     case TQF_ROOT_NAME:
