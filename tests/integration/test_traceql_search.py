@@ -63,11 +63,7 @@ def names(res, trace):
 def main():
     check(os.access(VENV_PY, os.X_OK),
           "the Python SDK virtualenv %s is missing; run `scripts/bootstrap --test`" % VENV_PY)
-    d = Ottrd()
-    cfg = os.path.join(d.tmp, "ottr.yaml")
-    with open(cfg, "w") as f:
-        f.write(CONFIG)
-    d.args += ["--config", cfg]
+    d = Ottrd().with_config(CONFIG)
     with d:
         ids = emit(d)
         shop, health = ids["shop"], ids["health"]
