@@ -1,4 +1,4 @@
-/* tests/query/test_traceql.c - the TraceQL subset: what parses, what is refused
+/* tests/query/test_traceql.c - TraceQL syntax and types: what parses, what is refused
  * and with which message, how conditions evaluate on spans (types, scopes,
  * span-set joins), the trace-level pre-check and the index plan. */
 #include <stdarg.h>
