@@ -115,6 +115,21 @@ static int sets_alloc(ev *e, tq_sets *out, size_t cap)
     return out->v ? 0 : -1;
 }
 
+/* The scratch marks, made on first use: a query of one filter needs none. */
+static int need_marks(ev *e)
+{
+    if (e->stack)
+        return 0;
+    for (size_t k = 0; k < 5; k++) {
+        if ((e->m[k] = alloc(e, e->n * sizeof(uint32_t))) == NULL)
+            return -1;
+        memset(e->m[k], 0, e->n * sizeof(uint32_t));
+    }
+    e->cnt = alloc(e, e->n * sizeof(uint32_t));
+    e->stack = alloc(e, e->n * sizeof(uint32_t));
+    return e->failed ? -1 : 0;
+}
+
 static uint32_t new_gen(ev *e)
 {
     if (++e->gen == 0) {
@@ -343,7 +358,7 @@ static uint32_t structural(ev *e, const tq_node *n, const tq_spanset *set, const
 /* Span set operators and structural ones, per input set. */
 static int eval_join(ev *e, const tq_node *n, const tq_sets *in, tq_sets *out)
 {
-    if (sets_alloc(e, out, in->n) != 0)
+    if (need_marks(e) != 0 || sets_alloc(e, out, in->n) != 0)
         return -1;
     for (size_t k = 0; k < in->n; k++) {
         tq_sets one = {&in->v[k], 1}, lhs, rhs;
@@ -583,7 +598,7 @@ static int eval_by(ev *e, const tq_node *n, const tq_sets *in, tq_sets *out)
 
 static int eval_coalesce(ev *e, const tq_sets *in, tq_sets *out)
 {
-    if (sets_alloc(e, out, 1) != 0)
+    if (need_marks(e) != 0 || sets_alloc(e, out, 1) != 0)
         return -1;
     uint32_t g = new_gen(e);
     size_t total = mark_sets(e->m[0], g, in);
@@ -649,13 +664,6 @@ size_t query_tq_eval_sets(const tq_query *q, const otlp_trace *t, const tq_trace
     e.c.ti = ti;
     e.a = a;
     e.n = t->nspans;
-    for (size_t k = 0; k < 5; k++) {
-        e.m[k] = alloc(&e, e.n * sizeof(uint32_t));
-        if (e.m[k])
-            memset(e.m[k], 0, e.n * sizeof(uint32_t));
-    }
-    e.cnt = alloc(&e, e.n * sizeof(uint32_t));
-    e.stack = alloc(&e, e.n * sizeof(uint32_t));
     uint32_t *all = alloc(&e, e.n * sizeof(uint32_t));
     if (e.failed || (q->needs_tree && number_tree(&e) != 0))
         return 0;

@@ -401,12 +401,40 @@ static void test_plan(void **state)
     query_tq_free(&tq);
 }
 
+/* Long chains evaluate (recursion follows the chain); past 1000 operators a
+ * query is refused. */
+static void test_long_chains(void **state)
+{
+    (void)state;
+    size_t cap = 16 * 1001 + 16;
+    char *q = malloc(cap);
+    assert_non_null(q);
+    size_t k = 0;
+    for (int i = 0; i < 1000; i++)
+        k += (size_t)snprintf(q + k, cap - k, "%s", i ? " && { }" : "{ }");
+    assert_string_equal(m(q), "1111111");
+    k = 0;
+    for (int i = 0; i < 1000; i++)
+        k += (size_t)snprintf(q + k, cap - k, "%s", i ? " >> {}" : "{}");
+    assert_string_equal(m(q), "0000000"); /* no chain of 1000 spans */
+    k = (size_t)snprintf(q, cap, "{ span.http.status_code");
+    for (int i = 0; i < 999; i++)
+        k += (size_t)snprintf(q + k, cap - k, " + 0");
+    snprintf(q + k, cap - k, " = 500 }");
+    assert_string_equal(m(q), "0011000");
+    snprintf(q + k, cap - k, " + 0 = 500 }");
+    char err[QUERY_ERRLEN];
+    assert_int_equal(query_traceql_check(q, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "too many operators"));
+    free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_structural), cmocka_unit_test(test_spanset_logic),
         cmocka_unit_test(test_pipelines),  cmocka_unit_test(test_fields),
-        cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_plan),       cmocka_unit_test(test_long_chains),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
