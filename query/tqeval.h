@@ -4,6 +4,8 @@
 #ifndef OTTR_QUERY_TQEVAL_H
 #define OTTR_QUERY_TQEVAL_H
 
+#include <string.h>
+
 #include "query/traceql.h"
 
 /* One trace being evaluated. |t| may be NULL (a span alone): then parent.,
@@ -22,6 +24,13 @@ bool query_tqe_filter(const tq_node *n, const tq_ctx *c, const otlp_span_ref *s)
  * bool) for |s|. Strings may point into |tmp| (at least 64 bytes). */
 void query_tqe_value(const tq_node *n, const tq_ctx *c, const otlp_span_ref *s, char *tmp,
                      tq_value *out);
+
+/* |v| = nil, nothing else set. */
+static inline void query_tqv_nil(tq_value *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->type = TQL_NIL;
+}
 
 void query_tqv_from_lit(const tq_literal *l, tq_value *out);
 /* a op b (b NULL for TQ_NEG) into |out|; false when the types do not meet, on

@@ -253,7 +253,7 @@ static void int_value(tq_lit_type type, int64_t i, tq_value *out)
 
 static void any_value(const otlp_any *v, char *tmp, tq_value *out)
 {
-    memset(out, 0, sizeof(*out));
+    query_tqv_nil(out);
     if (v == NULL)
         return; /* TQL_NIL */
     switch (v->value_case) {
@@ -283,7 +283,7 @@ static void any_value(const otlp_any *v, char *tmp, tq_value *out)
 static bool field_value(const tq_node *n, const tq_ctx *c, const otlp_span_ref *s, size_t k,
                         char *tmp, tq_value *out)
 {
-    memset(out, 0, sizeof(*out));
+    query_tqv_nil(out);
     const tq_trace_info *ti = c->ti;
     switch (n->field) {
     case TQF_ROOT_NAME:
@@ -519,7 +519,7 @@ bool query_tq_eval_filter(const tq_node *n, const otlp_span_ref *s, const tq_tra
 
 void query_tqv_from_lit(const tq_literal *l, tq_value *out)
 {
-    memset(out, 0, sizeof(*out));
+    query_tqv_nil(out);
     out->type = l->type;
     out->s = l->text;
     out->len = l->len;
@@ -545,11 +545,11 @@ void query_tqe_value(const tq_node *n, const tq_ctx *c, const otlp_span_ref *s, 
         if (n->r)
             query_tqe_value(n->r, c, s, t2, &b);
         if (!query_tqv_arith((tq_arith)n->sub, &a, n->r ? &b : NULL, out))
-            memset(out, 0, sizeof(*out));
+            query_tqv_nil(out);
         return;
     }
     default:
-        memset(out, 0, sizeof(*out));
+        query_tqv_nil(out);
         out->type = TQL_BOOL;
         out->b = query_tqe_filter(n, c, s);
         return;
@@ -571,7 +571,7 @@ static double as_f64(const tq_value *v)
 bool query_tqv_compare(tq_op op, const tq_value *a, const tq_value *b, const regex_t *re)
 {
     if (op == TQ_RE || op == TQ_NRE) {
-        if (a->type != TQL_STRING || re == NULL || strlen(a->s) != a->len)
+        if (a->type != TQL_STRING || re == NULL || a->s == NULL || strlen(a->s) != a->len)
             return false;
         bool m = regexec(re, a->s, 0, NULL, 0) == 0;
         return op == TQ_RE ? m : !m;
@@ -691,7 +691,7 @@ static bool dur_from_f64(double d, tq_value *out)
 
 bool query_tqv_arith(tq_arith op, const tq_value *a, const tq_value *b, tq_value *out)
 {
-    memset(out, 0, sizeof(*out));
+    query_tqv_nil(out);
     if (op == TQ_NEG) {
         if (a->type == TQL_FLOAT) {
             out->type = TQL_FLOAT;

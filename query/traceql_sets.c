@@ -430,7 +430,7 @@ static bool add_into(tq_value *sum, const tq_value *v)
 /* The aggregate |n| over |s|; false when no span has a value for it. */
 static bool aggregate(ev *e, const tq_node *n, const tq_spanset *s, tq_value *out)
 {
-    memset(out, 0, sizeof(*out));
+    query_tqv_nil(out);
     if (n->sub == TQ_COUNT) {
         out->type = TQL_INT;
         out->i = (int64_t)s->n;

@@ -362,6 +362,9 @@ static void test_fields(void **state)
     assert_string_equal(m("{ 200 = span.http.status_code }"), "1100001");
     assert_string_equal(m("{ -span.http.status_code < -400 }"), "0011000");
     assert_string_equal(m("{ span.missing + 1 > 0 }"), "0000000");
+    assert_string_equal(m("{ -name !~ \"x\" || span.missing * 2 != 4 }"), "0000000");
+    assert_string_equal(m("{ instrumentation:name = nil && span:childCount != nil }"), "0000001");
+    assert_string_equal(m("{ trace:rootService != nil && span.missing = nil }"), "1111111");
     /* hints are accepted (search answers newest first already) */
     assert_string_equal(m("{ name = \"check\" } with (most_recent=true)"), "0000001");
 }
