@@ -107,10 +107,38 @@ static bool cmp_json_text(const tq_node *n, const otlp_any *v)
     return r;
 }
 
+static bool cmp_any(const tq_node *n, const otlp_any *v);
+
+/* An array, as Tempo reads it: = =~ and the orderings hold when an element
+ * satisfies them, != and !~ when every element does (none is equal); a string
+ * literal also meets the array's JSON text, as Jaeger shows it. Elements that
+ * are arrays or maps count by their JSON text only. */
+static bool cmp_array(const tq_node *n, const otlp_any *v)
+{
+    const tq_literal *l = &n->lit;
+    bool every = n->op == TQ_NE || n->op == TQ_NRE;
+    if (l->type == TQL_STRING && (n->op == TQ_EQ || n->op == TQ_NE || n->op == TQ_RE ||
+                                  n->op == TQ_NRE)) {
+        bool text = cmp_json_text(n, v);
+        if (text != every)
+            return text;
+    }
+    size_t count = v->array_value ? v->array_value->n_values : 0;
+    for (size_t i = 0; i < count; i++) {
+        const otlp_any *e = v->array_value->values[i];
+        bool r = e && e->value_case != ANY_ARRAY && cmp_any(n, e);
+        if (r != every)
+            return r;
+    }
+    return every;
+}
+
 static bool cmp_any(const tq_node *n, const otlp_any *v)
 {
     if (v == NULL)
         return false;
+    if (v->value_case == ANY_ARRAY)
+        return cmp_array(n, v);
     const tq_literal *l = &n->lit;
     char tmp[48];
     if (v->value_case == ANY_STRING)

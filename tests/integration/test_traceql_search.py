@@ -133,6 +133,11 @@ def main():
         ]:
             res = search(d, q)
             check(names(res, shop) == [want], "%s: %r" % (q, names(res, shop)))
+        # Arrays: = finds an element (through the index), !~ holds when no element matches.
+        res = search(d, '{ span.http.request.header.accept = "text/html" }')
+        check(names(res, shop) == [["GET /api/products/{id}"]], "array element: %r" % res)
+        res = search(d, '{ span.http.request.header.accept !~ "application.*" }')
+        check(res["traces"] == [], "array, no element matches: %r" % res)
         res = search(d, '{ trace:id = "%s" }' % health)
         check([t["traceID"] for t in res["traces"]] == [health], "trace:id: %r" % res)
 

@@ -335,6 +335,14 @@ static void test_eval(void **state)
     assert_string_equal(eval(&e, "{ .ratio = \"0.75\" }"), "100");
     assert_string_equal(eval(&e, "{ .tags = \"[\\\"a\\\",3]\" }"), "010");
     assert_string_equal(eval(&e, "{ .tags =~ \".*3.*\" }"), "010");
+    /* arrays as Tempo reads them: = when an element is, != when none is */
+    assert_string_equal(eval(&e, "{ span.tags = \"a\" }"), "010");
+    assert_string_equal(eval(&e, "{ span.tags != \"a\" }"), "000");
+    assert_string_equal(eval(&e, "{ span.tags != \"b\" }"), "010");
+    assert_string_equal(eval(&e, "{ span.tags = 3 && span.tags > 2 && span.tags < 4 }"), "010");
+    assert_string_equal(eval(&e, "{ span.tags =~ \"a|z\" }"), "010");
+    assert_string_equal(eval(&e, "{ span.tags !~ \"[a-z]\" }"), "000");
+    assert_string_equal(eval(&e, "{ span.tags !~ \"[b-z]\" }"), "010");
     /* event scope: any of the span's events */
     assert_string_equal(eval(&e, "{ event.exception.type = \"CardDeclinedError\" }"), "010");
     assert_string_equal(eval(&e, "{ event.amount = \"0.1\" }"), "010");

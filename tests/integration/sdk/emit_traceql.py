@@ -3,7 +3,7 @@ OpenTelemetry Python SDK (OTLP HTTP protobuf) for the TraceQL search test, and
 prints their trace IDs as JSON ({"shop": "<hex>", "health": "<hex>"}).
 
 shop, service frontend (tracer "http" 1.2) calling cart (tracer "grpc" 1.0):
-  GET /api/products/{id} (server, ok) -> call cart (client, cache.hit)
+  GET /api/products/{id} (server, ok, an array attribute) -> call cart (client, cache.hit)
     -> GET /cart (server, error) -> SELECT (client, db.system, error, an
        exception event) and cache get (internal, a link to health's root)
   GET /api/products/{id} -> call auth (client, DELETE, error)
@@ -43,7 +43,9 @@ def main():
         health_ctx = h.get_span_context()
 
     root = http.start_span("GET /api/products/{id}", kind=SpanKind.SERVER,
-                           attributes={"http.status_code": 200, "http.method": "GET"})
+                           attributes={"http.status_code": 200, "http.method": "GET",
+                                       "http.request.header.accept": ["application/json",
+                                                                      "text/html"]})
     ctx = set_span_in_context(root)
     call = http.start_span("call cart", context=ctx, kind=SpanKind.CLIENT,
                            attributes={"http.status_code": 200, "cache.hit": True})
