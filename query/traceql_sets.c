@@ -200,18 +200,45 @@ static void mark_below(ev *e, const uint32_t *in, uint32_t gin, uint32_t *out, u
     }
 }
 
-/* Marks in |out| every proper ancestor of the spans marked |g| in |in| that
- * are in |from|. */
-static void mark_above(ev *e, const uint32_t *in, uint32_t *out, uint32_t g, const tq_spanset *from)
+/* Marks with |gout| in |out| every proper ancestor of the spans of |from|
+ * marked |gin| in |in|. */
+static void mark_above(ev *e, const uint32_t *in, uint32_t gin, uint32_t *out, uint32_t gout,
+                       const tq_spanset *from)
 {
     for (size_t j = 0; j < from->n; j++) {
         uint32_t i = from->spans[j];
-        if (in[i] != g)
+        if (in[i] != gin)
             continue;
-        for (int32_t cur = parent_of(e, i); cur >= 0 && out[cur] != g;
+        for (int32_t cur = parent_of(e, i); cur >= 0 && out[cur] != gout;
              cur = parent_of(e, (uint32_t)cur))
-            out[cur] = g;
+            out[cur] = gout;
     }
+}
+
+/* Counts per parent (e->cnt, valid where m[3] is |gc|) the spans of |from|
+ * marked |gin| in |in|. */
+static void count_children(ev *e, const uint32_t *in, uint32_t gin, const tq_spanset *from,
+                           uint32_t gc)
+{
+    for (size_t j = 0; j < from->n; j++) {
+        uint32_t i = from->spans[j];
+        int32_t p = parent_of(e, i);
+        if (in[i] != gin || p < 0)
+            continue;
+        if (e->m[3][p] != gc) {
+            e->m[3][p] = gc;
+            e->cnt[p] = 0;
+        }
+        e->cnt[p]++;
+    }
+}
+
+/* Whether |i| has a sibling counted by count_children (|self|: |i| itself
+ * was counted). */
+static bool has_sibling(const ev *e, uint32_t i, uint32_t gc, bool self)
+{
+    int32_t p = parent_of(e, i);
+    return p >= 0 && e->m[3][p] == gc && e->cnt[p] > (self ? 1u : 0u);
 }
 
 /* One structural join inside input set |set|: |lhs| and |rhs| are what the
@@ -244,14 +271,7 @@ static uint32_t structural(ev *e, const tq_node *n, const tq_spanset *set, const
         mark_below(e, A, g, X, gx, &B);
         break;
     case TQ_SOP_ANC:
-        for (size_t j = 0; j < set->n; j++) {
-            uint32_t i = set->spans[j];
-            if (A[i] != g)
-                continue;
-            for (int32_t cur = parent_of(e, i); cur >= 0 && X[cur] != gx;
-                 cur = parent_of(e, (uint32_t)cur))
-                X[cur] = gx;
-        }
+        mark_above(e, A, g, X, gx, set);
         break;
     case TQ_SOP_CHILD:
         for (size_t j = 0; j < B.n; j++) {
@@ -269,23 +289,10 @@ static uint32_t structural(ev *e, const tq_node *n, const tq_spanset *set, const
         }
         break;
     case TQ_SOP_SIBLING:
-        /* counts of left spans per parent, stamped in m[3] */
-        for (size_t j = 0; j < set->n; j++) {
-            uint32_t i = set->spans[j];
-            int32_t p = parent_of(e, i);
-            if (A[i] != g || p < 0)
-                continue;
-            if (e->m[3][p] != gx) {
-                e->m[3][p] = gx;
-                e->cnt[p] = 0;
-            }
-            e->cnt[p]++;
-        }
+        count_children(e, A, g, set, gx);
         for (size_t j = 0; j < B.n; j++) {
-            uint32_t i = B.spans[j];
-            int32_t p = parent_of(e, i);
-            if (p >= 0 && e->m[3][p] == gx && e->cnt[p] > (A[i] == g ? 1u : 0u))
-                X[i] = gx;
+            if (has_sibling(e, B.spans[j], gx, A[B.spans[j]] == g))
+                X[B.spans[j]] = gx;
         }
         break;
     }
@@ -307,7 +314,7 @@ static uint32_t structural(ev *e, const tq_node *n, const tq_spanset *set, const
         Rset.n = nr;
         switch ((tq_sop)n->sub) {
         case TQ_SOP_DESC: /* a with a found b below */
-            mark_above(e, R, L, gr, &Rset);
+            mark_above(e, R, gr, L, gr, &Rset);
             break;
         case TQ_SOP_ANC: /* a with a found b above */
             mark_below(e, R, gr, L, gr, set);
@@ -327,20 +334,10 @@ static uint32_t structural(ev *e, const tq_node *n, const tq_spanset *set, const
             }
             break;
         case TQ_SOP_SIBLING:
-            for (size_t j = 0; j < Rset.n; j++) {
-                int32_t p = parent_of(e, Rset.spans[j]);
-                if (p < 0)
-                    continue;
-                if (e->m[3][p] != gl) {
-                    e->m[3][p] = gl;
-                    e->cnt[p] = 0;
-                }
-                e->cnt[p]++;
-            }
+            count_children(e, R, gr, &Rset, gl);
             for (size_t j = 0; j < set->n; j++) {
                 uint32_t i = set->spans[j];
-                int32_t p = parent_of(e, i);
-                if (p >= 0 && e->m[3][p] == gl && e->cnt[p] > (R[i] == gr ? 1u : 0u))
+                if (has_sibling(e, i, gl, R[i] == gr))
                     L[i] = gr;
             }
             break;
