@@ -1,7 +1,8 @@
-/* fuzz/traceql.c - fuzzes the TraceQL parser (query/traceql.c and its lexer)
- * with the query text, and when it parses, everything that runs a parsed query:
- * the pre-check on trace-level values, the plan onto the store's indexes, the
- * walk over conditions, and the evaluation against a small fixed trace. */
+/* fuzz/traceql.c - fuzzes the TraceQL parser (query/traceql*.c) with the query
+ * text, and when it parses, everything that runs a parsed query: the pre-check
+ * on trace-level values, the plan onto the store's indexes, the walks over
+ * conditions and fields, and the evaluation into span sets against a small
+ * fixed trace (sets sorted, disjoint, and what query_tq_eval counts). */
 #include "fuzz/fuzz.h"
 #include "query/traceql.h"
 
@@ -58,6 +59,30 @@ static void count_condition(void *ctx, const tq_node *cond)
     ++*(size_t *)ctx;
 }
 
+static void count_field(void *ctx, const tq_node *f)
+{
+    FUZZ_CHECK(f->type == TQN_COND || f->type == TQN_REF);
+    ++*(size_t *)ctx;
+}
+
+/* The span sets: ascending, no span in two sets, |n| spans in all. */
+static void check_sets(const tq_sets *sets, size_t n, size_t nspans)
+{
+    uint8_t seen[3] = {0, 0, 0};
+    size_t total = 0;
+    for (size_t k = 0; k < sets->n; k++) {
+        FUZZ_CHECK(sets->v[k].n > 0);
+        for (size_t j = 0; j < sets->v[k].n; j++) {
+            uint32_t i = sets->v[k].spans[j];
+            FUZZ_CHECK(i < nspans && !seen[i]);
+            FUZZ_CHECK(j == 0 || sets->v[k].spans[j - 1] < i);
+            seen[i] = 1;
+            total++;
+        }
+    }
+    FUZZ_CHECK(total == n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const otlp_trace *t = fixed_trace();
@@ -84,8 +109,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(&sq, 0, sizeof(sq));
         query_tq_plan(&tq, &sq, kv, 8);
         FUZZ_CHECK(sq.nattrs <= 8);
-        size_t conds = 0;
+        size_t conds = 0, fields = 0;
         query_tq_each_condition(&tq, count_condition, &conds);
+        query_tq_each_field(&tq, count_field, &fields);
+        FUZZ_CHECK(fields >= conds);
+        tq_sets sets;
+        size_t n2 = query_tq_eval_sets(&tq, t, &ti, &sets, &a);
+        FUZZ_CHECK(n2 == n);
+        check_sets(&sets, n2, t->nspans);
+        for (size_t k = 0; k < sets.n; k++) {
+            ottr_buf jb = {0};
+            for (const tq_ss_attr *at = sets.v[k].attrs; at; at = at->next)
+                query_tq_value_json(&jb, &at->v);
+            ottr_buf_free(&jb);
+        }
     } else {
         FUZZ_CHECK(err[0] != '\0');
     }

@@ -36,6 +36,7 @@ typedef struct qsearch {
     query_cut cut;   /* why it stopped before the candidates ran out */
     ottr_status err; /* OTTR_OK, or why the search failed */
     store_search_stats stats;
+    tq_sets sets; /* the span sets of the trace |fn| is called with (in its arena) */
     /* private */
     store_kv kv[QSEARCH_MAX_KV];
     uint64_t min_ns, max_ns;

@@ -1,5 +1,5 @@
 /* query/query.h - Ottr's query engine: trace by ID (tree rebuilt, problems
- * reported), search (TraceQL subset, tags), tag discovery, dependencies and the
+ * reported), search (TraceQL, tags), tag discovery, dependencies and the
  * service graph, as pure functions over the store that write complete response
  * bodies in the formats of Grafana Tempo's, Jaeger's and Zipkin's HTTP APIs. No socket
  * code: collector/ parses HTTP parameters and picks the function.
@@ -347,7 +347,7 @@ ottr_status query_zipkin_search(store_view st, const query_zipkin_search_params 
 
 /* ------------------------------------------------------------------ TraceQL */
 
-/* Checks that |q| parses as the supported TraceQL subset. Returns 0, or -1 with
+/* Checks that |q| parses as TraceQL. Returns 0, or -1 with
  * a message ("... is not supported", "... at column N") in |err|. */
 ottr_status query_traceql_check(const char *q, char *err, size_t errlen);
 

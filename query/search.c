@@ -88,13 +88,22 @@ static int on_candidate(void *ctx, const store_trace_summary *sum)
         OTTR_WARN("query", "search skips trace %s: %s", id, ottr_status_str(st));
         return 0;
     }
-    uint8_t *matched = ottr_arena_alloc(&s->arena, t.nspans ? t.nspans : 1);
-    if (matched == NULL)
+    /* Structure, parent. and childCount read the tree: build it first. */
+    bool tree = s->tq->needs_tree;
+    if (tree && otlp_trace_build_tree(&t, &s->arena) != OTTR_OK)
         return 0;
-    size_t n = query_tq_eval(s->tq, &t, &ti, matched, &s->arena);
+    size_t n = query_tq_eval_sets(s->tq, &t, &ti, &s->sets, &s->arena);
     if (n == 0)
         return 0;
-    if (s->need_tree && otlp_trace_build_tree(&t, &s->arena) != OTTR_OK)
+    uint8_t *matched = ottr_arena_alloc(&s->arena, t.nspans);
+    if (matched == NULL)
+        return 0;
+    memset(matched, 0, t.nspans);
+    for (size_t k = 0; k < s->sets.n; k++) {
+        for (size_t j = 0; j < s->sets.v[k].n; j++)
+            matched[s->sets.v[k].spans[j]] = 1;
+    }
+    if (s->need_tree && !tree && otlp_trace_build_tree(&t, &s->arena) != OTTR_OK)
         return 0;
     int r = s->fn(s->ctx, sum, &t, matched, n, &s->arena);
     if (r == QSEARCH_SKIP)

@@ -1,7 +1,9 @@
 /* query/tempo_search.c - Tempo's /api/search: TraceQL or tags, duration bounds,
  * limit and spans per span set; each match becomes a trace entry with its
- * span set (matched spans with the attributes the query looked at) and
- * per-service span and error counts, followed by what was inspected. */
+ * span sets (spanSets, and the first as the older spanSet: matched spans with
+ * the attributes the query looked at or selected, the count, and what by()
+ * and aggregates said about the set) and per-service span and error counts,
+ * followed by what was inspected. */
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +23,7 @@ typedef struct ref {
 } ref;
 
 typedef struct tempo_ctx {
+    const qsearch *s;
     ottr_buf *out;
     size_t spss;
     size_t ntraces;
@@ -31,8 +34,9 @@ typedef struct tempo_ctx {
 static void add_ref(void *vctx, const tq_node *n)
 {
     tempo_ctx *c = vctx;
-    if (n->field != TQF_ATTR && n->field != TQF_STATUS && n->field != TQF_KIND &&
-        n->field != TQF_STATUS_MESSAGE)
+    if ((n->field != TQF_ATTR && n->field != TQF_STATUS && n->field != TQF_KIND &&
+         n->field != TQF_STATUS_MESSAGE) ||
+        n->parent)
         return;
     if (n->field == TQF_ATTR && strcmp(n->attr, OTLP_SERVICE_NAME) == 0 && n->scope != TQS_SPAN)
         return; /* always shown */
@@ -90,10 +94,7 @@ static void put_span(tempo_ctx *c, const otlp_span_ref *s)
         const otlp_any *v = NULL;
         switch (r->field) {
         case TQF_ATTR:
-            if (r->scope != TQS_RESOURCE)
-                v = otlp_attr_find(sp->attributes, sp->n_attributes, r->attr);
-            if (v == NULL && r->scope != TQS_SPAN && s->resource)
-                v = otlp_attr_find(s->resource->attributes, s->resource->n_attributes, r->attr);
+            v = query_tq_attr(s, r->scope, r->attr);
             if (v)
                 put_kv_any(b, r->attr, v, &first);
             break;
@@ -118,10 +119,46 @@ static void put_span(tempo_ctx *c, const otlp_span_ref *s)
     ottr_buf_puts(b, "]}");
 }
 
+#define MAX_SS_ATTRS 32
+
+/* One span set: up to spss spans, the count, and the pipeline's attributes
+ * (kept newest first: written oldest first). */
+static void put_spanset(tempo_ctx *c, const otlp_trace *t, const tq_spanset *set)
+{
+    ottr_buf *b = c->out;
+    ottr_buf_puts(b, "{\"spans\":[");
+    for (size_t j = 0; j < set->n && j < c->spss; j++) {
+        if (j)
+            ottr_buf_putc(b, ',');
+        put_span(c, &t->spans[set->spans[j]]);
+    }
+    ottr_buf_printf(b, "],\"matched\":%zu", set->n);
+    const tq_ss_attr *at[MAX_SS_ATTRS];
+    size_t na = 0;
+    for (const tq_ss_attr *a = set->attrs; a && na < MAX_SS_ATTRS; a = a->next)
+        at[na++] = a;
+    if (na) {
+        ottr_buf_puts(b, ",\"attributes\":[");
+        for (size_t k = na; k-- > 0;) {
+            ottr_buf_puts(b, "{\"key\":");
+            otlp_json_str(b, at[k]->key);
+            ottr_buf_puts(b, ",\"value\":");
+            query_tq_value_json(b, &at[k]->v);
+            ottr_buf_putc(b, '}');
+            if (k)
+                ottr_buf_putc(b, ',');
+        }
+        ottr_buf_putc(b, ']');
+    }
+    ottr_buf_putc(b, '}');
+}
+
 static int on_match(void *ctx, const store_trace_summary *sum, otlp_trace *t,
                     const uint8_t *matched, size_t nmatched, ottr_arena *a)
 {
     (void)a;
+    (void)matched;
+    (void)nmatched;
     tempo_ctx *c = ctx;
     ottr_buf *b = c->out;
     if (c->ntraces++)
@@ -140,16 +177,18 @@ static int on_match(void *ctx, const store_trace_summary *sum, otlp_trace *t,
     otlp_json_u64str(b, sum->start_ns);
     uint64_t dur = sum->end_ns > sum->start_ns ? sum->end_ns - sum->start_ns : 0;
     ottr_buf_printf(b, ",\"durationMs\":%llu", (unsigned long long)(dur / 1000000));
-    ottr_buf_puts(b, ",\"spanSets\":[{\"spans\":[");
-    size_t shown = 0;
-    for (size_t i = 0; i < t->nspans && shown < c->spss; i++) {
-        if (!matched[i])
-            continue;
-        if (shown++)
-            ottr_buf_putc(b, ',');
-        put_span(c, &t->spans[i]);
+    const tq_sets *sets = &c->s->sets;
+    if (sets->n) {
+        ottr_buf_puts(b, ",\"spanSet\":");
+        put_spanset(c, t, &sets->v[0]);
     }
-    ottr_buf_printf(b, "],\"matched\":%zu}],\"serviceStats\":{", nmatched);
+    ottr_buf_puts(b, ",\"spanSets\":[");
+    for (size_t k = 0; k < sets->n; k++) {
+        if (k)
+            ottr_buf_putc(b, ',');
+        put_spanset(c, t, &sets->v[k]);
+    }
+    ottr_buf_puts(b, "],\"serviceStats\":{");
     for (uint32_t i = 0; i < sum->nservices && i < STORE_MAX_SERVICES; i++) {
         if (i)
             ottr_buf_putc(b, ',');
@@ -202,10 +241,11 @@ ottr_status query_tempo_search(store_view st, const query_tempo_search_params *p
     memset(&c, 0, sizeof(c));
     c.out = out;
     c.spss = p->spss ? (p->spss > MAX_SPSS ? MAX_SPSS : p->spss) : 3;
-    query_tq_each_condition(&tq, add_ref, &c);
+    query_tq_each_field(&tq, add_ref, &c);
 
     qsearch s;
     memset(&s, 0, sizeof(s));
+    c.s = &s;
     s.st = st;
     s.tq = &tq;
     s.sq.start_ns = p->start_ns;

@@ -1,15 +1,16 @@
-/* query/traceql.c - recursive-descent parser of the TraceQL subset into an
- * AST, with the type rules of conditions and regex compilation. */
+/* query/traceql.c - recursive-descent parser of TraceQL field expressions
+ * (what goes between { and }, and into aggregates, by() and select()) with the
+ * type rules of conditions, and the entry points. Span set expressions and
+ * pipelines are in traceql_pipe.c, regular expressions in traceql_regex.c. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/tqeval.h"
 #include "query/tqlex.h"
 
-#define MAX_DEPTH 64
-
-static tq_node *new_node(parser *p, tq_node_type type)
+tq_node *query_tql_new(parser *p, tq_node_type type)
 {
     tq_node *n = ottr_arena_alloc(p->a, sizeof(*n));
     if (n == NULL) {
@@ -19,6 +20,25 @@ static tq_node *new_node(parser *p, tq_node_type type)
     memset(n, 0, sizeof(*n));
     n->type = type;
     return n;
+}
+
+tq_node *query_tql_node2(parser *p, tq_node_type type, tq_node *l, tq_node *r)
+{
+    tq_node *n = query_tql_new(p, type);
+    if (n) {
+        n->l = l;
+        n->r = r;
+    }
+    return n;
+}
+
+int query_tql_enter(parser *p)
+{
+    if (++p->depth > MAX_DEPTH) {
+        query_tql_fail(p, p->col, "too deeply nested");
+        return -1;
+    }
+    return 0;
 }
 
 static const struct {
@@ -33,30 +53,39 @@ static const struct {
     {"rootName", TQF_ROOT_NAME},
     {"rootServiceName", TQF_ROOT_SERVICE},
     {"traceDuration", TQF_TRACE_DURATION},
+    {"childCount", TQF_CHILD_COUNT},
+    {"nestedSetParent", TQF_NS_PARENT},
+    {"nestedSetLeft", TQF_NS_LEFT},
+    {"nestedSetRight", TQF_NS_RIGHT},
 };
 
 static const char *field_name(tq_field f)
 {
-    switch (f) {
-    case TQF_NAME:
-        return "name";
-    case TQF_STATUS:
-        return "status";
-    case TQF_STATUS_MESSAGE:
-        return "statusMessage";
-    case TQF_KIND:
-        return "kind";
-    case TQF_DURATION:
-        return "duration";
-    case TQF_ROOT_NAME:
-        return "rootName";
-    case TQF_ROOT_SERVICE:
-        return "rootServiceName";
-    case TQF_TRACE_DURATION:
-        return "traceDuration";
-    default:
-        return "attribute";
-    }
+    static const char *const names[] = {
+        "attribute",
+        "name",
+        "status",
+        "statusMessage",
+        "kind",
+        "duration",
+        "rootName",
+        "rootServiceName",
+        "traceDuration",
+        "span:id",
+        "span:parentID",
+        "trace:id",
+        "event:name",
+        "event:timeSinceStart",
+        "link:traceID",
+        "link:spanID",
+        "instrumentation:name",
+        "instrumentation:version",
+        "childCount",
+        "nestedSetParent",
+        "nestedSetLeft",
+        "nestedSetRight",
+    };
+    return (size_t)f < sizeof(names) / sizeof(names[0]) ? names[f] : "field";
 }
 
 static const char *op_name(tq_op op)
@@ -106,209 +135,25 @@ static int parse_literal(parser *p, tq_literal *lit)
     }
 }
 
-#define MAX_REGEX 1024
-
-/* The most nodes regex_check() may count: well under a second in regcomp. */
-#define MAX_REGEX_NODES 20000
-#define REGEX_NODES_CAP ((size_t)1 << 40) /* counts saturate here */
-
-static size_t sat_add(size_t a, size_t b)
+static bool is_string_field(tq_field f)
 {
-    return a + b > REGEX_NODES_CAP ? REGEX_NODES_CAP : a + b;
-}
-
-static size_t sat_mul(size_t a, size_t b)
-{
-    return b != 0 && a > REGEX_NODES_CAP / b ? REGEX_NODES_CAP : a * b;
-}
-
-/* Reads the interval "{m}", "{m,}", "{,n}" or "{m,n}" at s[*i] ('{'): returns
- * the number of copies of its operand glibc builds, with *i moved to the '}'
- * and *min set; 0 when it is not an interval (a literal '{'). */
-static size_t regex_interval(const char *s, size_t n, size_t *i, size_t *min)
-{
-    size_t j = *i + 1, m = 0, hi, digits = 0;
-    while (j < n && isdigit((unsigned char)s[j]) && digits++ < 6)
-        m = m * 10 + (size_t)(s[j++] - '0');
-    hi = m;
-    if (j < n && s[j] == ',') {
-        size_t d2 = 0;
-        hi = 0;
-        for (j++; j < n && isdigit((unsigned char)s[j]) && d2++ < 6; j++)
-            hi = hi * 10 + (size_t)(s[j] - '0');
-        if (d2 == 0)
-            hi = m; /* {m,}: m copies and a starred one */
-        digits += d2;
+    switch (f) {
+    case TQF_NAME:
+    case TQF_STATUS_MESSAGE:
+    case TQF_ROOT_NAME:
+    case TQF_ROOT_SERVICE:
+    case TQF_SPAN_ID:
+    case TQF_PARENT_ID:
+    case TQF_TRACE_ID:
+    case TQF_EVENT_NAME:
+    case TQF_LINK_TRACE_ID:
+    case TQF_LINK_SPAN_ID:
+    case TQF_SCOPE_NAME:
+    case TQF_SCOPE_VERSION:
+        return true;
+    default:
+        return false;
     }
-    if (j >= n || s[j] != '}' || digits == 0)
-        return 0;
-    *i = j;
-    *min = m;
-    return (hi > m ? hi : m) + 1;
-}
-
-/* Moves *i from the '[' of a bracket expression to its ']'. */
-static void regex_skip_bracket(const char *s, size_t n, size_t *i)
-{
-    size_t j = *i + 1;
-    if (j < n && s[j] == '^')
-        j++;
-    if (j < n && s[j] == ']')
-        j++;
-    for (; j < n && s[j] != ']'; j++) {
-        if (s[j] == '[' && j + 1 < n && strchr(":.=", s[j + 1]) != NULL) {
-            char close = s[j + 1];
-            for (j += 2; j + 1 < n && !(s[j] == close && s[j + 1] == ']'); j++)
-                ;
-            j++;
-        }
-    }
-    *i = j;
-}
-
-/* What one level of parentheses of a pattern holds so far. */
-typedef struct regex_level {
-    size_t nodes;    /* counted in completed alternatives and this one */
-    bool alt_empty;  /* a completed alternative can match the empty string */
-    bool cat_empty;  /* so can every operand of this one before |last| */
-    size_t last;     /* nodes of the last operand; 0: none yet */
-    bool last_empty; /* it can match the empty string */
-} regex_level;
-
-/* 1 when the alternative under way at |l| can match the empty string. */
-static bool regex_cat_empty(const regex_level *l)
-{
-    return l->cat_empty && (l->last == 0 || l->last_empty);
-}
-
-/* Refuses the ERE patterns that glibc's regcomp takes exponential time or
- * memory to compile: a repetition (* + ? {m,n}) of something that can match the
- * empty string ("a**", "(a?)+", "(a?){0,40}": the epsilon closures explode),
- * and trees past MAX_REGEX_NODES nodes (regcomp copies the operand of x+ once
- * and of x{m,n} up to n times: "(a{99}){99}"); and an unmatched ')'.
- * Returns NULL, or why. */
-static const char *regex_check(const char *s, size_t n)
-{
-    regex_level lv[MAX_DEPTH + 1];
-    int depth = 0;
-    lv[0] = (regex_level){0, false, true, 0, false};
-    for (size_t i = 0; i < n; i++) {
-        regex_level *l = &lv[depth];
-        size_t atom = 1, copies = 0, min = 0;
-        bool empty = false;
-        switch (s[i]) {
-        case '\\':
-            /* Word boundaries and buffer anchors match no character. */
-            empty = i + 1 < n && strchr("bB<>`'", s[i + 1]) != NULL;
-            i++;
-            break;
-        case '[':
-            regex_skip_bracket(s, n, &i);
-            break;
-        case '^':
-        case '$':
-            empty = true;
-            break;
-        case '(':
-            if (depth == MAX_DEPTH)
-                return "too complex: nested too deeply";
-            lv[++depth] = (regex_level){0, false, true, 0, false};
-            continue;
-        case ')':
-            /* Unmatched, it would close the group the pattern is wrapped in
-             * ("^(" ... ")$") and escape the anchors. */
-            if (depth == 0)
-                return "an unmatched ')'";
-            atom = sat_add(l->nodes, 1);
-            empty = l->alt_empty || regex_cat_empty(l);
-            l = &lv[--depth];
-            break;
-        case '|':
-            l->alt_empty = l->alt_empty || regex_cat_empty(l);
-            l->cat_empty = true;
-            l->last = 0;
-            l->nodes = sat_add(l->nodes, 1);
-            continue;
-        case '*':
-        case '?':
-            copies = 1;
-            break;
-        case '+':
-            copies = 2;
-            min = 1;
-            break;
-        case '{':
-            copies = regex_interval(s, n, &i, &min);
-            break;
-        default:
-            break;
-        }
-        if (copies > 0 && l->last > 0) {
-            if (l->last_empty)
-                return "too complex: a repetition of something that can match the empty "
-                       "string";
-            /* The operand is counted once: add the other copies. */
-            size_t more = sat_add(sat_mul(l->last, copies - 1), 1);
-            l->nodes = sat_add(l->nodes, more);
-            l->last = sat_add(l->last, more);
-            l->last_empty = min == 0;
-        } else {
-            /* An operand (or a repetition without one, which regcomp refuses). */
-            if (l->last > 0)
-                l->cat_empty = l->cat_empty && l->last_empty;
-            l->nodes = sat_add(l->nodes, atom);
-            l->last = atom;
-            l->last_empty = empty;
-        }
-        if (l->nodes > MAX_REGEX_NODES)
-            return "too complex: too large once repetitions are expanded";
-    }
-    return NULL;
-}
-
-static int compile_regex(parser *p, tq_literal *lit, size_t col)
-{
-    /* glibc's engine backtracks on back-references: refuse them, and size. */
-    if (lit->len > MAX_REGEX) {
-        query_tql_fail(p, col, "regular expression longer than %d bytes", MAX_REGEX);
-        return -1;
-    }
-    for (size_t i = 0; i + 1 < lit->len; i++) {
-        if (lit->text[i] == '\\' && isdigit((unsigned char)lit->text[i + 1])) {
-            query_tql_fail(p, col, "back-references in regular expressions are not supported");
-            return -1;
-        }
-        if (lit->text[i] == '\\')
-            i++;
-    }
-    const char *why = regex_check(lit->text, lit->len);
-    if (why != NULL) {
-        query_tql_fail(p, col, "bad regular expression: %s", why);
-        return -1;
-    }
-    tq_regex_list *r = malloc(sizeof(*r));
-    char *pat = malloc(lit->len + 5);
-    if (r == NULL || pat == NULL) {
-        free(r);
-        free(pat);
-        query_tql_fail(p, col, "out of memory");
-        return -1;
-    }
-    snprintf(pat, lit->len + 5, "^(%s)$", lit->text);
-    int rc = regcomp(&r->re, pat, REG_EXTENDED | REG_NOSUB);
-    free(pat);
-    if (rc != 0) {
-        char why[96];
-        regerror(rc, &r->re, why, sizeof(why));
-        regfree(&r->re);
-        free(r);
-        query_tql_fail(p, col, "bad regular expression \"%s\": %s", lit->text, why);
-        return -1;
-    }
-    r->next = p->q->regexes;
-    p->q->regexes = r;
-    lit->re = &r->re;
-    return 0;
 }
 
 /* Type rules: which literal each field may meet with which operator. */
@@ -321,31 +166,25 @@ static int check_cond(parser *p, tq_node *n, size_t col)
             query_tql_fail(p, col, "%s needs a string pattern", op_name(n->op));
             return -1;
         }
-        if (n->field != TQF_ATTR && n->field != TQF_NAME && n->field != TQF_STATUS_MESSAGE &&
-            n->field != TQF_ROOT_NAME && n->field != TQF_ROOT_SERVICE) {
+        if (n->field != TQF_ATTR && !is_string_field(n->field)) {
             query_tql_fail(p, col, "%s cannot be matched with %s", fname, op_name(n->op));
             return -1;
         }
-        return compile_regex(p, &n->lit, col);
+        return query_tql_regex(p, n->lit.text, n->lit.len, col, &n->lit.re);
+    }
+    /* Fields a span may lack compare with nil. */
+    if (lt == TQL_NIL && n->field != TQF_STATUS && n->field != TQF_KIND) {
+        if (n->op != TQ_EQ && n->op != TQ_NE) {
+            query_tql_fail(p, col, "nil can only be compared with = or !=");
+            return -1;
+        }
+        return 0;
     }
     switch (n->field) {
     case TQF_ATTR:
         if (lt == TQL_STATUS || lt == TQL_KIND) {
             query_tql_fail(p, col, "'%s' can only be compared with %s", n->lit.text,
                            lt == TQL_STATUS ? "status" : "kind");
-            return -1;
-        }
-        if (lt == TQL_NIL && n->op != TQ_EQ && n->op != TQ_NE) {
-            query_tql_fail(p, col, "nil can only be compared with = or !=");
-            return -1;
-        }
-        return 0;
-    case TQF_NAME:
-    case TQF_STATUS_MESSAGE:
-    case TQF_ROOT_NAME:
-    case TQF_ROOT_SERVICE:
-        if (lt != TQL_STRING) {
-            query_tql_fail(p, col, "%s must be compared with a string", fname);
             return -1;
         }
         return 0;
@@ -368,6 +207,7 @@ static int check_cond(parser *p, tq_node *n, size_t col)
     }
     case TQF_DURATION:
     case TQF_TRACE_DURATION:
+    case TQF_EVENT_TIME:
         if (lt != TQL_DURATION) {
             if (lt == TQL_INT && n->lit.i == 0) {
                 n->lit.type = TQL_DURATION;
@@ -378,227 +218,416 @@ static int check_cond(parser *p, tq_node *n, size_t col)
             return -1;
         }
         return 0;
+    case TQF_CHILD_COUNT:
+    case TQF_NS_PARENT:
+    case TQF_NS_LEFT:
+    case TQF_NS_RIGHT:
+        if (lt != TQL_INT && lt != TQL_FLOAT) {
+            query_tql_fail(p, col, "%s must be compared with a number", fname);
+            return -1;
+        }
+        return 0;
+    default:
+        if (lt != TQL_STRING) {
+            query_tql_fail(p, col, "%s must be compared with a string", fname);
+            return -1;
+        }
+        return 0;
     }
-    return 0;
 }
 
-static tq_node *parse_f_or(parser *p);
-
-/* cond := field op literal | true | false */
-static tq_node *parse_cond(parser *p)
+static bool is_value(const tq_node *n)
 {
-    size_t col = p->col;
-    tq_node *n = new_node(p, TQN_COND);
+    return n->type == TQN_REF || n->type == TQN_LIT || n->type == TQN_ARITH || n->type == TQN_AGG;
+}
+
+static void note_field(parser *p, const tq_node *n)
+{
+    if (n->parent || n->field == TQF_CHILD_COUNT || n->field == TQF_NS_PARENT ||
+        n->field == TQF_NS_LEFT || n->field == TQF_NS_RIGHT)
+        p->q->needs_tree = true;
+}
+
+/* A literal node from a computed value: the text the index plan and the
+ * messages use is written out. */
+static tq_node *lit_node(parser *p, const tq_value *v)
+{
+    tq_node *n = query_tql_new(p, TQN_LIT);
     if (n == NULL)
         return NULL;
-    if (p->t == T_FIELD) {
+    n->lit.type = v->type;
+    n->lit.i = v->i;
+    n->lit.f = v->f;
+    n->lit.b = v->b;
+    n->lit.d = v->type == TQL_DURATION && v->i > 0 ? (uint64_t)v->i : 0;
+    char tmp[40];
+    if (v->type == TQL_INT)
+        snprintf(tmp, sizeof(tmp), "%lld", (long long)v->i);
+    else if (v->type == TQL_FLOAT)
+        snprintf(tmp, sizeof(tmp), "%.17g", v->f);
+    else
+        snprintf(tmp, sizeof(tmp), "%s", "");
+    n->lit.len = strlen(tmp);
+    n->lit.text = ottr_arena_strndup(p->a, tmp, n->lit.len);
+    if (n->lit.text == NULL) {
+        query_tql_fail(p, p->col, "out of memory");
+        return NULL;
+    }
+    return n;
+}
+
+tq_node *query_tql_arith(parser *p, tq_arith op, tq_node *l, tq_node *r, size_t col)
+{
+    if (l == NULL || (op != TQ_NEG && r == NULL))
+        return NULL;
+    if (!is_value(l) || (r && !is_value(r))) {
+        query_tql_fail(p, col, "arithmetic needs values, not conditions");
+        return NULL;
+    }
+    if (l->type == TQN_LIT && (r == NULL || r->type == TQN_LIT)) {
+        tq_value a, b, out;
+        query_tqv_from_lit(&l->lit, &a);
+        if (r)
+            query_tqv_from_lit(&r->lit, &b);
+        if (!query_tqv_arith(op, &a, r ? &b : NULL, &out)) {
+            query_tql_fail(p, col,
+                           "cannot compute this arithmetic (types, overflow or "
+                           "division by zero)");
+            return NULL;
+        }
+        return lit_node(p, &out);
+    }
+    tq_node *n = query_tql_node2(p, TQN_ARITH, l, r);
+    if (n)
+        n->sub = (uint8_t)op;
+    return n;
+}
+
+/* A comparison: field op literal (either way round) is a condition the plan
+ * and the pre-check understand; anything else is a comparison of values. */
+static tq_node *make_cmp(parser *p, tq_node *l, tq_op op, tq_node *r, size_t col, size_t rcol)
+{
+    if (!is_value(l) || !is_value(r)) {
+        query_tql_fail(p, col, "'%s' compares values, not conditions", op_name(op));
+        return NULL;
+    }
+    if (l->type == TQN_LIT && r->type == TQN_REF && op != TQ_RE && op != TQ_NRE) {
+        tq_node *t = l;
+        l = r;
+        r = t;
+        op = op == TQ_GT   ? TQ_LT
+             : op == TQ_LT ? TQ_GT
+             : op == TQ_GE ? TQ_LE
+             : op == TQ_LE ? TQ_GE
+                           : op;
+    }
+    if (l->type == TQN_REF && r->type == TQN_LIT) {
+        tq_node *n = query_tql_new(p, TQN_COND);
+        if (n == NULL)
+            return NULL;
+        n->field = l->field;
+        n->scope = l->scope;
+        n->attr = l->attr;
+        n->parent = l->parent;
+        n->op = op;
+        n->lit = r->lit;
+        if (check_cond(p, n, rcol) != 0)
+            return NULL;
+        return n;
+    }
+    tq_node *n = query_tql_node2(p, TQN_CMP, l, r);
+    if (n == NULL)
+        return NULL;
+    n->op = op;
+    if (op == TQ_RE || op == TQ_NRE) {
+        if (r->type != TQN_LIT || r->lit.type != TQL_STRING) {
+            query_tql_fail(p, rcol, "%s needs a string pattern", op_name(op));
+            return NULL;
+        }
+        if (query_tql_regex(p, r->lit.text, r->lit.len, rcol, &n->re) != 0)
+            return NULL;
+    }
+    return n;
+}
+
+static tq_node *parse_sum(parser *p);
+
+/* primary := '(' f_or ')' | literal | field */
+static tq_node *parse_primary(parser *p)
+{
+    size_t col = p->col;
+    tq_node *n;
+    switch (p->t) {
+    case T_LPAREN:
+        if (query_tql_enter(p) != 0 || query_tql_next(p) != 0)
+            return NULL;
+        n = query_tql_field_expr(p);
+        if (n == NULL)
+            return NULL;
+        if (p->t != T_RPAREN) {
+            query_tql_fail(p, p->col, "')' expected");
+            return NULL;
+        }
+        p->depth--;
+        break;
+    case T_FIELD:
+        n = query_tql_new(p, TQN_REF);
+        if (n == NULL)
+            return NULL;
         n->field = p->field;
         n->scope = p->scope;
         n->attr = n->field == TQF_ATTR ? p->text : NULL;
-    } else if (p->t == T_IDENT) {
-        if (strcmp(p->text, "true") == 0 || strcmp(p->text, "false") == 0) {
-            n->type = TQN_CONST;
-            n->value = p->text[0] == 't';
-            query_tql_next(p);
-            return p->failed ? NULL : n;
-        }
+        n->parent = p->parent;
+        note_field(p, n);
+        break;
+    case T_IDENT: {
         size_t i;
         for (i = 0; i < sizeof(intrinsics) / sizeof(intrinsics[0]); i++) {
             if (strcmp(p->text, intrinsics[i].name) == 0)
                 break;
         }
-        if (i == sizeof(intrinsics) / sizeof(intrinsics[0])) {
-            if (strcmp(p->text, "childCount") == 0 || strcmp(p->text, "parent") == 0 ||
-                strcmp(p->text, "nestedSetLeft") == 0 || strcmp(p->text, "nestedSetRight") == 0 ||
-                strcmp(p->text, "nestedSetParent") == 0 ||
-                strcmp(p->text, "instrumentation") == 0 || strcmp(p->text, "event") == 0 ||
-                strcmp(p->text, "link") == 0)
-                query_tql_fail(p, col, "intrinsic '%s' is not supported", p->text);
-            else
-                query_tql_fail(p, col,
-                               "unknown field '%s' (attributes need a scope: span.%s, resource.%s "
-                               "or .%s)",
-                               p->text, p->text, p->text, p->text);
+        if (i < sizeof(intrinsics) / sizeof(intrinsics[0])) {
+            n = query_tql_new(p, TQN_REF);
+            if (n == NULL)
+                return NULL;
+            n->field = intrinsics[i].field;
+            note_field(p, n);
+            break;
+        }
+        if (strcmp(p->text, "parent") == 0 || strcmp(p->text, "instrumentation") == 0 ||
+            strcmp(p->text, "event") == 0 || strcmp(p->text, "link") == 0) {
+            query_tql_fail(p, col,
+                           "'%s' needs a '.' and an attribute name, or ':' and an "
+                           "intrinsic",
+                           p->text);
             return NULL;
         }
-        n->field = intrinsics[i].field;
-    } else if (p->t == T_STRING || p->t == T_NUMBER) {
-        query_tql_fail(p, col, "a condition starts with a field, not a value");
+        if (strcmp(p->text, "true") != 0 && strcmp(p->text, "false") != 0 &&
+            strcmp(p->text, "nil") != 0 &&
+            otlp_status_code_parse(p->text, p->tlen, OTLP_NAME_WORD) < 0 &&
+            otlp_span_kind_parse(p->text, p->tlen, OTLP_NAME_WORD) < 0 && p->prev != T_OP) {
+            query_tql_fail(p, col,
+                           "unknown field '%s' (attributes need a scope: span.%s, resource.%s "
+                           "or .%s)",
+                           p->text, p->text, p->text, p->text);
+            return NULL;
+        }
+    }
+        __attribute__((fallthrough));
+    case T_STRING:
+    case T_NUMBER: {
+        tq_literal lit;
+        if (parse_literal(p, &lit) != 0)
+            return NULL;
+        n = query_tql_new(p, TQN_LIT);
+        if (n == NULL)
+            return NULL;
+        n->lit = lit;
+        break;
+    }
+    case T_FUNC:
+        query_tql_fail(p, col, "function '%s()' cannot be used inside a span set filter", p->text);
         return NULL;
-    } else {
+    case T_EOF:
+    case T_RBRACE:
+    case T_RPAREN:
+        query_tql_fail(p, col, "value expected");
+        return NULL;
+    default:
         query_tql_fail(p, col, "condition expected");
         return NULL;
     }
     if (query_tql_next(p) != 0)
         return NULL;
-    if (p->t != T_OP) {
-        if (n->field == TQF_ATTR)
-            query_tql_fail(p, p->col, "comparison operator expected after '%s'", n->attr);
-        else
-            query_tql_fail(p, p->col, "comparison operator expected after '%s'",
-                           field_name(n->field));
-        return NULL;
-    }
-    n->op = p->op;
-    if (query_tql_next(p) != 0)
-        return NULL;
-    size_t lcol = p->col;
-    if (parse_literal(p, &n->lit) != 0)
-        return NULL;
-    if (check_cond(p, n, lcol) != 0)
-        return NULL;
-    if (query_tql_next(p) != 0)
-        return NULL;
     return n;
 }
 
-static tq_node *parse_f_unary(parser *p)
+/* neg := '-' neg | primary */
+static tq_node *parse_neg(parser *p)
 {
-    if (++p->depth > MAX_DEPTH) {
-        query_tql_fail(p, p->col, "too deeply nested");
+    if (p->t == T_ARITH && p->arith == TQ_SUB) {
+        size_t col = p->col;
+        if (query_tql_enter(p) != 0 || query_tql_next(p) != 0)
+            return NULL;
+        tq_node *n = query_tql_arith(p, TQ_NEG, parse_neg(p), NULL, col);
+        p->depth--;
+        return n;
+    }
+    return parse_primary(p);
+}
+
+/* pow := neg ('^' pow)? (right-associative) */
+static tq_node *parse_pow(parser *p)
+{
+    tq_node *l = parse_neg(p);
+    if (l == NULL || p->t != T_ARITH || p->arith != TQ_POW)
+        return l;
+    size_t col = p->col;
+    if (query_tql_enter(p) != 0 || query_tql_next(p) != 0)
         return NULL;
-    }
-    tq_node *n = NULL;
-    if (p->t == T_NOT) {
-        if (query_tql_next(p) != 0)
-            return NULL;
-        tq_node *inner = parse_f_unary(p);
-        if (inner == NULL)
-            return NULL;
-        n = new_node(p, TQN_NOT);
-        if (n)
-            n->l = inner;
-    } else if (p->t == T_LPAREN) {
-        if (query_tql_next(p) != 0)
-            return NULL;
-        n = parse_f_or(p);
-        if (n == NULL)
-            return NULL;
-        if (p->t != T_RPAREN) {
-            query_tql_fail(p, p->col, "')' expected");
-            return NULL;
-        }
-        if (query_tql_next(p) != 0)
-            return NULL;
-    } else {
-        n = parse_cond(p);
-    }
+    tq_node *n = query_tql_arith(p, TQ_POW, l, parse_pow(p), col);
     p->depth--;
     return n;
 }
 
-/* Parses |sub| (|t| |sub|)* into a left-leaning tree of |kind| nodes, starting
- * from the already parsed left operand |l|. |after| (may be NULL) runs after
- * each right operand and fails the parse when it returns non-zero. */
-static tq_node *parse_left_assoc(parser *p, tq_node *l, tq_node *(*sub)(parser *), tok t,
-                                 tq_node_type kind, int (*after)(parser *))
+tq_node *query_tql_chain(parser *p, tq_node *(*sub)(parser *), unsigned ops)
 {
-    while (l && p->t == t) {
+    tq_node *l = sub(p);
+    while (l && p->t == T_ARITH && (ops & (1u << p->arith))) {
+        tq_arith op = p->arith;
+        size_t col = p->col;
         if (query_tql_next(p) != 0)
             return NULL;
-        tq_node *r = sub(p);
-        if (r == NULL || (after && after(p) != 0))
-            return NULL;
-        tq_node *n = new_node(p, kind);
-        if (n == NULL)
-            return NULL;
-        n->l = l;
-        n->r = r;
-        l = n;
+        l = query_tql_arith(p, op, l, sub(p), col);
     }
     return l;
 }
 
-static tq_node *parse_f_and(parser *p)
+static tq_node *parse_prod(parser *p)
 {
-    return parse_left_assoc(p, parse_f_unary(p), parse_f_unary, T_AND, TQN_AND, NULL);
+    return query_tql_chain(p, parse_pow, TQ_OPS_MUL);
 }
 
-static tq_node *parse_f_or(parser *p)
+static tq_node *parse_sum(parser *p)
 {
-    return parse_left_assoc(p, parse_f_and(p), parse_f_and, T_OR, TQN_OR, NULL);
+    return query_tql_chain(p, parse_prod, TQ_OPS_ADD);
 }
 
-static tq_node *parse_ss_or(parser *p);
-
-/* ss_prim := '{' filter? '}' | '(' ss_or ')' */
-static tq_node *parse_ss_prim(parser *p)
+/* cmp := sum (op sum)? */
+static tq_node *parse_cmp(parser *p)
 {
-    if (++p->depth > MAX_DEPTH) {
-        query_tql_fail(p, p->col, "too deeply nested");
+    size_t col = p->col;
+    tq_node *l = parse_sum(p);
+    if (l == NULL || p->t != T_OP)
+        return l;
+    tq_op op = p->op;
+    size_t opcol = p->col;
+    if (query_tql_next(p) != 0)
         return NULL;
-    }
-    tq_node *n = NULL;
-    if (p->t == T_LBRACE) {
-        if (query_tql_next(p) != 0)
-            return NULL;
-        n = new_node(p, TQN_SPANSET);
-        if (n == NULL)
-            return NULL;
-        if (p->t == T_RBRACE) {
-            n->l = new_node(p, TQN_CONST);
-            if (n->l == NULL)
+    size_t rcol = p->col;
+    tq_node *r = parse_sum(p);
+    if (r == NULL)
+        return NULL;
+    (void)col;
+    return make_cmp(p, l, op, r, opcol, rcol);
+}
+
+tq_node *query_tql_as_bool(parser *p, tq_node *n, size_t col)
+{
+    if (n == NULL)
+        return NULL;
+    switch (n->type) {
+    case TQN_REF:
+        /* A custom attribute alone is compared with true, as Tempo does. */
+        if (n->field == TQF_ATTR) {
+            tq_node *c = query_tql_new(p, TQN_COND);
+            if (c == NULL)
                 return NULL;
-            n->l->value = true;
-        } else {
-            n->l = parse_f_or(p);
-            if (n->l == NULL)
-                return NULL;
-            if (p->t != T_RBRACE) {
-                if (p->t == T_EOF)
-                    query_tql_fail(p, p->col, "'}' expected");
-                else
-                    query_tql_fail(p, p->col, "'&&', '||' or '}' expected");
-                return NULL;
-            }
+            c->field = TQF_ATTR;
+            c->scope = n->scope;
+            c->attr = n->attr;
+            c->parent = n->parent;
+            c->op = TQ_EQ;
+            c->lit.type = TQL_BOOL;
+            c->lit.b = true;
+            c->lit.text = "true";
+            c->lit.len = 4;
+            return c;
         }
-        if (query_tql_next(p) != 0)
-            return NULL;
-    } else if (p->t == T_LPAREN) {
-        if (query_tql_next(p) != 0)
-            return NULL;
-        n = parse_ss_or(p);
-        if (n == NULL)
-            return NULL;
-        if (p->t != T_RPAREN) {
-            query_tql_fail(p, p->col, "')' expected");
-            return NULL;
+        query_tql_fail(p, col, "comparison operator expected after '%s'", field_name(n->field));
+        return NULL;
+    case TQN_LIT:
+        if (n->lit.type == TQL_BOOL) {
+            n->type = TQN_CONST;
+            n->value = n->lit.b;
+            return n;
         }
-        if (query_tql_next(p) != 0)
-            return NULL;
-    } else if (p->t == T_EOF) {
-        query_tql_fail(p, p->col, "span set filter '{ ... }' expected");
+        query_tql_fail(p, col, "a condition starts with a field, not a value");
         return NULL;
-    } else {
-        query_tql_fail(p, p->col, "span set filter '{ ... }' expected");
+    case TQN_ARITH:
+        query_tql_fail(p, col, "comparison operator expected after arithmetic");
         return NULL;
+    default:
+        return n;
     }
+}
+
+/* unary := '!' unary | cmp */
+static tq_node *parse_unary(parser *p)
+{
+    if (p->t != T_NOT)
+        return parse_cmp(p);
+    size_t col = p->col;
+    if (query_tql_enter(p) != 0 || query_tql_next(p) != 0)
+        return NULL;
+    size_t icol = p->col;
+    tq_node *inner = query_tql_as_bool(p, parse_unary(p), icol);
+    if (inner == NULL)
+        return NULL;
+    tq_node *n = query_tql_new(p, TQN_NOT);
+    if (n)
+        n->l = inner;
+    (void)col;
     p->depth--;
     return n;
 }
 
-/* After a span set, a comparison operator is TraceQL's structural one
- * ({a} > {b}: b is a child of a), or the start of an aggregate comparison. */
-static int refuse_structural(parser *p)
+static tq_node *parse_bool_chain(parser *p, tq_node *(*sub)(parser *), tok t, tq_node_type kind)
 {
-    if (p->t == T_OP) {
-        query_tql_fail(p, p->col, "structural operator '%s' is not supported", op_name(p->op));
-        return -1;
-    }
-    return 0;
-}
-
-static tq_node *parse_ss_and(parser *p)
-{
-    tq_node *l = parse_ss_prim(p);
-    if (l && refuse_structural(p) != 0)
+    size_t col = p->col;
+    tq_node *l = sub(p);
+    if (l == NULL || p->t != t)
+        return l;
+    if ((l = query_tql_as_bool(p, l, col)) == NULL)
         return NULL;
-    return parse_left_assoc(p, l, parse_ss_prim, T_AND, TQN_SS_AND, refuse_structural);
+    while (p->t == t) {
+        if (query_tql_next(p) != 0)
+            return NULL;
+        size_t rcol = p->col;
+        tq_node *r = query_tql_as_bool(p, sub(p), rcol);
+        if (r == NULL)
+            return NULL;
+        if ((l = query_tql_node2(p, kind, l, r)) == NULL)
+            return NULL;
+    }
+    return l;
 }
 
-static tq_node *parse_ss_or(parser *p)
+static tq_node *parse_and(parser *p)
 {
-    return parse_left_assoc(p, parse_ss_and(p), parse_ss_and, T_OR, TQN_SS_OR, NULL);
+    return parse_bool_chain(p, parse_unary, T_AND, TQN_AND);
+}
+
+tq_node *query_tql_field_expr(parser *p)
+{
+    return parse_bool_chain(p, parse_and, T_OR, TQN_OR);
+}
+
+char *query_tql_src(parser *p, size_t from, size_t to)
+{
+    char *out = ottr_arena_alloc(p->a, to - from + 1);
+    if (out == NULL) {
+        query_tql_fail(p, p->col, "out of memory");
+        return NULL;
+    }
+    size_t n = 0;
+    char quote = 0;
+    for (size_t i = from; i < to; i++) {
+        char c = p->s[i];
+        if (quote) {
+            if (c == '\\' && i + 1 < to)
+                out[n++] = p->s[i++];
+            else if (c == quote)
+                quote = 0;
+        } else if (c == '"' || c == '`') {
+            quote = c;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            continue;
+        }
+        out[n++] = p->s[i];
+    }
+    out[n] = '\0';
+    return out;
 }
 
 int query_tq_parse(const char *q, ottr_arena *a, tq_query *out, char *err, size_t errlen)
@@ -611,15 +640,19 @@ int query_tq_parse(const char *q, ottr_arena *a, tq_query *out, char *err, size_
     p.q = out;
     p.err = err;
     p.errlen = errlen;
+    if (errlen)
+        err[0] = '\0';
     if (query_tql_next(&p) != 0)
         return -1;
     if (p.t == T_EOF) {
         snprintf(err, errlen, "invalid TraceQL query: empty query");
         return -1;
     }
-    tq_node *root = parse_ss_or(&p);
-    if (root && p.t != T_EOF)
-        query_tql_fail(&p, p.col, "'&&', '||' or end of query expected");
+    tq_node *root = query_tql_pipeline(&p);
+    if (root && query_tql_hints(&p) == 0 && p.t != T_EOF)
+        query_tql_fail(&p, p.col,
+                       "'&&', '||', '|', a structural operator or end of query "
+                       "expected");
     if (p.failed || root == NULL) {
         if (!p.failed)
             snprintf(err, errlen, "invalid TraceQL query");

@@ -1,7 +1,6 @@
 /* query/traceql_lex.c - the TraceQL lexer: strings, numbers and durations,
- * scoped attribute names, intrinsics and operators; anything outside the
- * subset (pipelines, structural operators, functions, arithmetic, other
- * scopes) is refused with a message naming it. */
+ * scoped attribute names (resource. span. event. link. instrumentation. and
+ * parent.), scope:name intrinsics, function names and operators. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -129,11 +128,13 @@ static int lex_number(parser *p)
         }
         return 0;
     }
-    if (has_alpha && txt[0] != '-') {
+    if (has_alpha) {
         uint64_t ns;
-        if (ottr_parse_duration(txt, &ns) == 0) {
+        int neg = txt[0] == '-';
+        if (ottr_parse_duration(txt + neg, &ns) == 0 && ns <= (uint64_t)INT64_MAX) {
             p->num.type = TQL_DURATION;
-            p->num.d = ns;
+            p->num.d = neg ? 0 : ns;
+            p->num.i = neg ? -(int64_t)ns : (int64_t)ns;
             return 0;
         }
     }
@@ -144,10 +145,7 @@ static int lex_number(parser *p)
         p->num.f = f;
         return 0;
     }
-    if (txt[0] == '-' && has_alpha)
-        query_tql_fail(p, p->col, "negative duration '%s'", txt);
-    else
-        query_tql_fail(p, p->col, "bad number or duration '%s'", txt);
+    query_tql_fail(p, p->col, "bad number or duration '%s'", txt);
     return -1;
 }
 
@@ -185,10 +183,79 @@ static const struct {
     {"span:statusMessage", TQF_STATUS_MESSAGE},
     {"span:kind", TQF_KIND},
     {"span:duration", TQF_DURATION},
+    {"span:id", TQF_SPAN_ID},
+    {"span:parentID", TQF_PARENT_ID},
+    {"span:childCount", TQF_CHILD_COUNT},
     {"trace:rootName", TQF_ROOT_NAME},
     {"trace:rootService", TQF_ROOT_SERVICE},
     {"trace:duration", TQF_TRACE_DURATION},
+    {"trace:id", TQF_TRACE_ID},
+    {"event:name", TQF_EVENT_NAME},
+    {"event:timeSinceStart", TQF_EVENT_TIME},
+    {"link:traceID", TQF_LINK_TRACE_ID},
+    {"link:spanID", TQF_LINK_SPAN_ID},
+    {"instrumentation:name", TQF_SCOPE_NAME},
+    {"instrumentation:version", TQF_SCOPE_VERSION},
 };
+
+static const struct {
+    const char *name;
+    tq_scope scope;
+} scopes[] = {
+    {"resource", TQS_RESOURCE},     {"span", TQS_SPAN}, {"event", TQS_EVENT}, {"link", TQS_LINK},
+    {"instrumentation", TQS_SCOPE},
+};
+
+/* The scope word |w| (|n| bytes) ends at p->pos on a '.'; reads the attribute
+ * name after it. parent. may be followed by span. or resource. */
+static int lex_scoped(parser *p, const char *w, size_t n)
+{
+    if (word_is(w, n, "parent")) {
+        p->parent = true;
+        p->scope = TQS_ANY;
+        p->pos++;
+        const char *rest = p->s + p->pos;
+        if (strncmp(rest, "span.", 5) == 0) {
+            p->scope = TQS_SPAN;
+            p->pos += 5;
+        } else if (strncmp(rest, "resource.", 9) == 0) {
+            p->scope = TQS_RESOURCE;
+            p->pos += 9;
+        }
+        if (lex_attr_name(p) != 0)
+            return -1;
+        p->t = T_FIELD;
+        p->field = TQF_ATTR;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+        if (word_is(w, n, scopes[i].name)) {
+            p->scope = scopes[i].scope;
+            p->pos++;
+            if (lex_attr_name(p) != 0)
+                return -1;
+            p->t = T_FIELD;
+            p->field = TQF_ATTR;
+            return 0;
+        }
+    }
+    if (word_is(w, n, "trace")) {
+        query_tql_fail(p, p->col,
+                       "traces have no attributes (trace:id, trace:rootService, "
+                       "trace:rootName and trace:duration are intrinsics)");
+        return -1;
+    }
+    /* A dotted name without a scope: most likely an attribute. */
+    size_t e = p->pos;
+    while (is_attr_char((unsigned char)p->s[e]))
+        e++;
+    int len = (int)(e - (size_t)(w - p->s));
+    query_tql_fail(
+        p, p->col,
+        "unknown field '%.*s' (attributes need a scope: span.%.*s, resource.%.*s or .%.*s)", len, w,
+        len, w, len, w, len, w);
+    return -1;
+}
 
 static int lex_word(parser *p)
 {
@@ -198,36 +265,9 @@ static int lex_word(parser *p)
     const char *w = p->s + start;
     size_t n = p->pos - start;
     char c = p->s[p->pos];
-    if (c == '.') {
-        if (word_is(w, n, "resource") || word_is(w, n, "span") || word_is(w, n, "event")) {
-            p->scope = word_is(w, n, "span")       ? TQS_SPAN
-                       : word_is(w, n, "resource") ? TQS_RESOURCE
-                                                   : TQS_EVENT;
-            p->pos++;
-            if (lex_attr_name(p) != 0)
-                return -1;
-            p->t = T_FIELD;
-            p->field = TQF_ATTR;
-            return 0;
-        }
-        if (word_is(w, n, "link") || word_is(w, n, "parent") || word_is(w, n, "instrumentation") ||
-            word_is(w, n, "trace")) {
-            query_tql_fail(p, p->col,
-                           "scope '%.*s.' is not supported (use resource., span., event. or .)",
-                           (int)n, w);
-            return -1;
-        }
-        /* A dotted name without a scope: most likely an attribute. */
-        size_t e = p->pos;
-        while (is_attr_char((unsigned char)p->s[e]))
-            e++;
-        int len = (int)(e - (size_t)(w - p->s));
-        query_tql_fail(
-            p, p->col,
-            "unknown field '%.*s' (attributes need a scope: span.%.*s, resource.%.*s or .%.*s)",
-            len, w, len, w, len, w, len, w);
-        return -1;
-    }
+    p->parent = false;
+    if (c == '.')
+        return lex_scoped(p, w, n);
     if (c == ':') {
         p->pos++;
         while (isalnum((unsigned char)p->s[p->pos]) || p->s[p->pos] == '_')
@@ -242,15 +282,18 @@ static int lex_word(parser *p)
                 return 0;
             }
         }
-        query_tql_fail(p, p->col, "intrinsic '%.*s' is not supported", (int)n2, w);
+        query_tql_fail(p, p->col, "unknown intrinsic '%.*s'", (int)n2, w);
         return -1;
     }
-    size_t k = p->pos;
-    while (p->s[k] == ' ' || p->s[k] == '\t' || p->s[k] == '\n' || p->s[k] == '\r')
-        k++;
-    if (p->s[k] == '(') {
-        query_tql_fail(p, p->col, "function '%.*s()' is not supported", (int)n, w);
-        return -1;
+    if (word_is(w, n, "minInt") || word_is(w, n, "maxInt")) {
+        memset(&p->num, 0, sizeof(p->num));
+        p->num.type = TQL_INT;
+        p->num.i = w[1] == 'i' ? INT64_MIN : INT64_MAX;
+        p->num.f = (double)p->num.i;
+        p->num.text = w[1] == 'i' ? "-9223372036854775808" : "9223372036854775807";
+        p->num.len = strlen(p->num.text);
+        p->t = T_NUMBER;
+        return 0;
     }
     p->text = ottr_arena_strndup(p->a, w, n);
     if (p->text == NULL) {
@@ -258,24 +301,62 @@ static int lex_word(parser *p)
         return -1;
     }
     p->tlen = n;
-    p->t = T_IDENT;
+    size_t k = p->pos;
+    while (p->s[k] == ' ' || p->s[k] == '\t' || p->s[k] == '\n' || p->s[k] == '\r')
+        k++;
+    p->t = p->s[k] == '(' ? T_FUNC : T_IDENT;
     return 0;
 }
 
-static int lex_unsupported_op(parser *p, const char *op, const char *what)
+static int lex_sop(parser *p, size_t len, tq_sop sop, bool neg, bool uni)
 {
-    query_tql_fail(p, p->col, "%s '%s' is not supported", what, op);
-    return -1;
+    p->pos += len;
+    p->t = T_SOP;
+    p->sop = sop;
+    p->sneg = neg;
+    p->suni = uni;
+    return 0;
 }
+
+static int lex_arith(parser *p, tq_arith op)
+{
+    p->pos++;
+    p->t = T_ARITH;
+    p->arith = op;
+    return 0;
+}
+
+/* Whether a '-' after token |t| subtracts (it follows a value). */
+static bool ends_value(tok t)
+{
+    return t == T_FIELD || t == T_NUMBER || t == T_STRING || t == T_RPAREN || t == T_IDENT;
+}
+
+static int lex_token(parser *p);
 
 int query_tql_next(parser *p)
 {
     if (p->failed)
         return -1;
+    p->prev = p->t;
+    int rc = lex_token(p);
+    if (rc == 0 &&
+        (p->t == T_SOP || p->t == T_ARITH || p->t == T_AND || p->t == T_OR || p->t == T_PIPE ||
+         p->t == T_OP) &&
+        ++p->nops > 1000) {
+        query_tql_fail(p, p->col, "too many operators (at most 1000)");
+        return -1;
+    }
+    return rc;
+}
+
+static int lex_token(parser *p)
+{
     const char *s = p->s;
     while (s[p->pos] == ' ' || s[p->pos] == '\t' || s[p->pos] == '\n' || s[p->pos] == '\r')
         p->pos++;
     p->col = p->pos + 1;
+    p->start = p->pos;
     char c = s[p->pos];
     char d = c ? s[p->pos + 1] : '\0';
     char e = d ? s[p->pos + 2] : '\0';
@@ -306,15 +387,15 @@ int query_tql_next(parser *p)
             return 0;
         }
         if (d == '>' && e == '>')
-            return lex_unsupported_op(p, "&>>", "structural operator");
+            return lex_sop(p, 3, TQ_SOP_DESC, false, true);
         if (d == '<' && e == '<')
-            return lex_unsupported_op(p, "&<<", "structural operator");
+            return lex_sop(p, 3, TQ_SOP_ANC, false, true);
         if (d == '>' || d == '<' || d == '~')
-            return lex_unsupported_op(p,
-                                      d == '>'   ? "&>"
-                                      : d == '<' ? "&<"
-                                                 : "&~",
-                                      "structural operator");
+            return lex_sop(p, 2,
+                           d == '>'   ? TQ_SOP_CHILD
+                           : d == '<' ? TQ_SOP_PARENT
+                                      : TQ_SOP_SIBLING,
+                           false, true);
         query_tql_fail(p, p->col, "unexpected '&' (use &&)");
         return -1;
     case '|':
@@ -323,8 +404,9 @@ int query_tql_next(parser *p)
             p->t = T_OR;
             return 0;
         }
-        query_tql_fail(p, p->col, "pipelines ('|') are not supported");
-        return -1;
+        p->pos++;
+        p->t = T_PIPE;
+        return 0;
     case '!':
         if (d == '=') {
             p->pos += 2;
@@ -338,8 +420,12 @@ int query_tql_next(parser *p)
             p->op = TQ_NRE;
             return 0;
         }
+        if (d == '>' && e == '>')
+            return lex_sop(p, 3, TQ_SOP_DESC, true, false);
+        if (d == '<' && e == '<')
+            return lex_sop(p, 3, TQ_SOP_ANC, true, false);
         if (d == '>' || d == '<')
-            return lex_unsupported_op(p, d == '>' ? "!>" : "!<", "structural operator");
+            return lex_sop(p, 2, d == '>' ? TQ_SOP_CHILD : TQ_SOP_PARENT, true, false);
         p->pos++;
         p->t = T_NOT;
         return 0;
@@ -358,20 +444,24 @@ int query_tql_next(parser *p)
         return 0;
     case '>':
         if (d == '>')
-            return lex_unsupported_op(p, ">>", "structural operator");
+            return lex_sop(p, 2, TQ_SOP_DESC, false, false);
         p->t = T_OP;
         p->op = d == '=' ? TQ_GE : TQ_GT;
         p->pos += d == '=' ? 2 : 1;
         return 0;
     case '<':
         if (d == '<')
-            return lex_unsupported_op(p, "<<", "structural operator");
+            return lex_sop(p, 2, TQ_SOP_ANC, false, false);
         p->t = T_OP;
         p->op = d == '=' ? TQ_LE : TQ_LT;
         p->pos += d == '=' ? 2 : 1;
         return 0;
     case '~':
-        return lex_unsupported_op(p, "~", "structural operator");
+        return lex_sop(p, 1, TQ_SOP_SIBLING, false, false);
+    case ',':
+        p->pos++;
+        p->t = T_COMMA;
+        return 0;
     case '"':
     case '`':
         if (lex_string(p) != 0)
@@ -390,26 +480,30 @@ int query_tql_next(parser *p)
             p->t = T_FIELD;
             p->field = TQF_ATTR;
             p->scope = TQS_ANY;
+            p->parent = false;
             return 0;
         }
         query_tql_fail(p, p->col, "attribute name expected after '.'");
         return -1;
     case '+':
+        return lex_arith(p, TQ_ADD);
     case '*':
+        return lex_arith(p, TQ_MUL);
     case '/':
+        return lex_arith(p, TQ_DIV);
     case '%':
-    case '^': {
-        char op[2] = {c, '\0'};
-        return lex_unsupported_op(p, op, "arithmetic operator");
-    }
+        return lex_arith(p, TQ_MOD);
+    case '^':
+        return lex_arith(p, TQ_POW);
     case '-':
-        if (isdigit((unsigned char)d) || d == '.') {
+        if (!ends_value(p->prev) &&
+            (isdigit((unsigned char)d) || (d == '.' && isdigit((unsigned char)e)))) {
             if (lex_number(p) != 0)
                 return -1;
             p->t = T_NUMBER;
             return 0;
         }
-        return lex_unsupported_op(p, "-", "arithmetic operator");
+        return lex_arith(p, TQ_SUB);
     default:
         break;
     }

@@ -128,6 +128,32 @@ static bool has_sep(const char *s, size_t n)
     return memchr(s, 0x01, n) != NULL;
 }
 
+/* The first elements of an array are indexed one by one too, as TraceQL's
+ * { span.x = "a" } finds an array holding "a" (Tempo's rule). */
+#define MAX_ARRAY_TERMS 16
+
+static void add_elements(store_termset *idx, uint8_t *buf, size_t cap, uint32_t tenant,
+                         const char *key, size_t klen, const otlp_any *v)
+{
+    if (v->value_case != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE ||
+        v->array_value == NULL)
+        return;
+    char num[STORE_MAX_TERM_VALUE + 1];
+    for (size_t i = 0; i < v->array_value->n_values && i < MAX_ARRAY_TERMS; i++) {
+        const otlp_any *e = v->array_value->values[i];
+        size_t elen = 0;
+        if (e == NULL ||
+            e->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE ||
+            e->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE)
+            continue;
+        const char *t = value_str(e, num, sizeof(num), &elen);
+        if (t == NULL || elen > STORE_MAX_TERM_VALUE || has_sep(t, elen))
+            continue;
+        size_t n = store_key_index_prefix(buf, cap, tenant, IDX_ATTR, key, klen, t, elen);
+        store_termset_add(idx, buf, n, true);
+    }
+}
+
 static void add_attrs(store_termset *idx, store_termset *tags, uint32_t tenant, uint8_t scope,
                       otlp_kv **kv, size_t n)
 {
@@ -149,6 +175,7 @@ static void add_attrs(store_termset *idx, store_termset *tags, uint32_t tenant, 
             n = store_key_index_prefix(buf, sizeof(buf), tenant, IDX_ATTR, kv[i]->key, klen, v,
                                        vlen);
             store_termset_add(idx, buf, n, true);
+            add_elements(idx, buf, sizeof(buf), tenant, kv[i]->key, klen, kv[i]->value);
         }
         /* Discovery keeps to strings, integers, doubles and booleans. A double is
          * discovered with a decimal point ("3.0", not "3") so that its value

@@ -35,6 +35,14 @@ class Ottrd:
         self.proc = None
         self.log_path = os.path.join(self.tmp, "ottrd.log")
 
+    def with_config(self, text):
+        """Writes |text| as the daemon's config file and passes it with --config."""
+        cfg = os.path.join(self.tmp, "ottr.yaml")
+        with open(cfg, "w") as f:
+            f.write(text)
+        self.args += ["--config", cfg]
+        return self
+
     def start(self):
         ports = os.path.join(self.tmp, "ports")
         if os.path.exists(ports):

@@ -112,11 +112,7 @@ def main():
     if not os.path.exists(VENV_PY):
         sys.stderr.write("FAIL: %s is missing: run scripts/bootstrap --test\n" % VENV_PY)
         return 1
-    d = Ottrd()
-    cfg = os.path.join(d.tmp, "ottr.yaml")
-    with open(cfg, "w") as f:
-        f.write(CONFIG)
-    d.args += ["--config", cfg]
+    d = Ottrd().with_config(CONFIG)
     with d:
         # HTTP: the span of 3 attributes is rejected, its neighbours are taken.
         status, body = post_json(d.http_port, [

@@ -176,8 +176,9 @@ def tempo_checks(d, now_s):
     res = get_json(d, P, "/api/search?" + q({"q": "{}", "limit": 1}))
     check(len(res["traces"]) == 1, "limit 1")
 
-    code, body = d.get(P, "/api/search?" + q({"q": "{} | count() > 1"}))
-    check(code == 400 and b"not supported" in body, "pipeline: 400 naming it: %r" % body)
+    code, body = d.get(P, "/api/search?" + q({"q": "{} | rate()"}))
+    check(code == 400 and b"TraceQL metrics function" in body,
+          "metrics query on search: 400 naming it: %r" % body)
     code, body = d.get(P, "/api/search?" + q({"minDuration": "soon"}))
     check(code == 400 and b"minDuration" in body, "bad minDuration: 400 naming it")
     code, body = d.get(P, "/api/search?limit=x")

@@ -486,3 +486,16 @@ void fx_load_dataset(store *st)
     trace_d(st);
     graph(st);
 }
+
+ottr_status fx_decode_request(ottr_arena *a, const otlp_request *r, otlp_trace *t)
+{
+    size_t n =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+            r);
+    uint8_t *wire = ottr_arena_alloc(a, n ? n : 1);
+    if (wire == NULL)
+        return OTTR_ERR_NOMEM;
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(r, wire);
+    ottr_status st = otlp_trace_decode(t, a, wire, n);
+    return st != OTTR_OK ? st : otlp_trace_build_tree(t, a);
+}

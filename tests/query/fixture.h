@@ -55,4 +55,8 @@ void fx_load_dataset(store *st);
 
 void fx_hex(const char *hex, uint8_t *out, size_t n);
 
+/* Encodes |r| (an export request has TracesData's layout) into |a| and decodes
+ * it into |t| with its tree built, as a search sees a stored trace. */
+ottr_status fx_decode_request(ottr_arena *a, const otlp_request *r, otlp_trace *t);
+
 #endif /* OTTR_TESTS_QUERY_FIXTURE_H */

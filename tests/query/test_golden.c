@@ -201,6 +201,14 @@ static void test_tempo_search(void **state)
            search(NULL, "name=\"process job\" job.id=42", 0, 0, 0, &out, err, sizeof(err)));
     GOLDEN("tempo_search_min_duration",
            search(NULL, NULL, 1000 * FX_MS, 0, 0, &out, err, sizeof(err)));
+    /* The full language: structure, grouping with aggregates, selected fields. */
+    GOLDEN("tempo_search_structural",
+           search("{ resource.service.name = \"frontend\" } >> { status = error }", NULL, 0, 0, 0,
+                  &out, err, sizeof(err)));
+    GOLDEN("tempo_search_by_count", search("{ } | by(resource.service.name) | count() > 1", NULL, 0,
+                                           0, 0, &out, err, sizeof(err)));
+    GOLDEN("tempo_search_select", search("{ status = error } | select(span.http.status_code, kind)",
+                                         NULL, 0, 0, 0, &out, err, sizeof(err)));
     GOLDEN("tempo_search_none",
            search("{ name = \"no such span\" }", NULL, 0, 0, 0, &out, err, sizeof(err)));
 }
@@ -208,10 +216,10 @@ static void test_tempo_search(void **state)
 static void test_tempo_search_errors(void **state)
 {
     (void)state;
-    EXPECT_ERROR(OTTR_ERR_INVALID, "pipelines",
-                 search("{} | count() > 1", NULL, 0, 0, 0, &out, err, sizeof(err)));
-    EXPECT_ERROR(OTTR_ERR_INVALID, "structural operator '>>'",
-                 search("{ .a = 1 } >> { .b = 2 }", NULL, 0, 0, 0, &out, err, sizeof(err)));
+    EXPECT_ERROR(OTTR_ERR_INVALID, "TraceQL metrics function",
+                 search("{} | rate()", NULL, 0, 0, 0, &out, err, sizeof(err)));
+    EXPECT_ERROR(OTTR_ERR_INVALID, "span set filter '{ ... }' expected",
+                 search("{ .a = 1 } >>", NULL, 0, 0, 0, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "invalid tags",
                  search(NULL, "service.name", 0, 0, 0, &out, err, sizeof(err)));
     EXPECT_ERROR(OTTR_ERR_INVALID, "invalid tags",
