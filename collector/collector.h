@@ -100,10 +100,28 @@ typedef struct ottr_config {
     sampler_tenant_override *overrides;
     size_t noverrides;
 
+    /* Kafka mode (cluster/): what this node does and where the brokers are. */
+    int role;                          /* role: a collector_role */
+    char *kafka_brokers;               /* kafka.brokers; NULL: not set */
+    char *kafka_topic;                 /* kafka.topic */
+    char *kafka_group;                 /* kafka.group */
+    uint64_t kafka_produce_timeout_ns; /* kafka.produce_timeout */
+    uint64_t kafka_commit_interval_ns; /* kafka.commit_interval */
+    uint64_t kafka_session_timeout_ns; /* kafka.session_timeout */
+    char *cluster_peers;               /* cluster.peers: store nodes' query ports; NULL: none */
+
     uint64_t given[4];    /* bit i: key i of the table was set by the file or a flag */
     char *source;         /* config file path, or NULL */
     ottr_yaml_node *yaml; /* the parsed file, or NULL; owns |policies| */
 } ottr_config;
+
+/* What one ottrd does (the role key). */
+typedef enum collector_role {
+    ROLE_ALL = 0,      /* receive, sample and store in one process, no Kafka (the default) */
+    ROLE_RECEIVER = 1, /* receive OTLP and produce it to Kafka */
+    ROLE_STORE = 2,    /* consume a share of the partitions, sample and store; also receives */
+    ROLE_QUERY = 3,    /* answer queries from the store nodes (cluster.peers) */
+} collector_role;
 
 /* Fills |c| with the defaults of the table. Returns 0, or -1 on out of memory
  * (or a default that fails its own key's checks: a bug). */

@@ -178,9 +178,10 @@ static ottr_status copy_ref(keep_ctx *k, store_pending_ref ref, bool *stop_growi
     store *s = k->c->s;
     const uint8_t *val = NULL;
     size_t vlen = 0;
+    uint64_t origin = 0;
     /* In the trace's arena: its terms may point into the chunk. */
-    int found =
-        store_pending_read(&k->c->reader, &k->c->term_arena, ref, k->tenant, k->tid, &val, &vlen);
+    int found = store_pending_read(&k->c->reader, &k->c->term_arena, ref, k->tenant, k->tid, &val,
+                                   &vlen, &origin);
     ottr_status st = OTTR_OK;
     if (found == -2)
         return OTTR_ERR_IO;
@@ -194,7 +195,11 @@ static ottr_status copy_ref(keep_ctx *k, store_pending_ref ref, bool *stop_growi
     if (found == 0)
         goto out; /* not in it, or reclaimed: copied by an earlier keep */
     uint8_t tkey[TRACES_KEY_LEN];
-    store_key_traces(tkey, k->tenant, k->tid, ref.sec, ref.seq);
+    /* Spans taken from Kafka are named by their record, wherever they lie. */
+    if (origin)
+        store_key_traces(tkey, k->tenant, k->tid, (uint32_t)(origin >> 32), (uint32_t)origin);
+    else
+        store_key_traces(tkey, k->tenant, k->tid, ref.sec, ref.seq);
     /* A trace without a summary has no chunk in `traces`: chunks and summary
      * are written in one batch. Only a trace kept before is looked up (a point
      * read costs a filter block, which a large store keeps out of the cache). */
