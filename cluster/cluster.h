@@ -11,10 +11,7 @@
  * name when it is not the implicit one. An OpenTelemetry Collector's kafka
  * exporter (otlp_proto, partitioned by trace ID) writes records the store nodes
  * read alike.
- *
- * Store nodes announce themselves on a compacted topic (<topic>.nodes): key =
- * node name, value = JSON {"node","query","jaeger","partitions":[..],"ts"}; any
- * node reads it to find who owns which partition (cluster_peers_*). */
+ */
 #ifndef OTTR_CLUSTER_H
 #define OTTR_CLUSTER_H
 

@@ -86,6 +86,8 @@ rd_kafka_conf_t *cluster_conf_new(const cluster_kafka_options *o, bool producer,
               cluster_conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
               cluster_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
               cluster_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
+              /* Where the brokers allow it, the topic is made with their defaults. */
+              cluster_conf_set(conf, "allow.auto.create.topics", "true", err, errlen) ||
               set_ms(conf, "session.timeout.ms", o->session_timeout_ns, err, errlen) ||
               set_ms(conf, "heartbeat.interval.ms", o->session_timeout_ns / 5, err, errlen);
     }

@@ -108,7 +108,7 @@ typedef struct ottr_config {
     uint64_t kafka_produce_timeout_ns; /* kafka.produce_timeout */
     uint64_t kafka_commit_interval_ns; /* kafka.commit_interval */
     uint64_t kafka_session_timeout_ns; /* kafka.session_timeout */
-    char *cluster_peers;               /* cluster.peers: store nodes' query ports; NULL: none */
+    char *query_peers;                 /* query.peers: store nodes' query ports; NULL: none */
 
     uint64_t given[4];    /* bit i: key i of the table was set by the file or a flag */
     char *source;         /* config file path, or NULL */
@@ -120,7 +120,7 @@ typedef enum collector_role {
     ROLE_ALL = 0,      /* receive, sample and store in one process, no Kafka (the default) */
     ROLE_RECEIVER = 1, /* receive OTLP and produce it to Kafka */
     ROLE_STORE = 2,    /* consume a share of the partitions, sample and store; also receives */
-    ROLE_QUERY = 3,    /* answer queries from the store nodes (cluster.peers) */
+    ROLE_QUERY = 3,    /* answer queries from the store nodes (query.peers) */
 } collector_role;
 
 /* Fills |c| with the defaults of the table. Returns 0, or -1 on out of memory
@@ -486,6 +486,13 @@ void collector_routes_admin_handle(void *ctx /* ottrd_query_ctx */, const http_r
 /* 1 when |name| may name a checkpoint: [A-Za-z0-9._-]+, 1 to 128 bytes, not
  * starting with a dot. */
 int collector_backup_name_ok(const char *name);
+/* Kafka mode (fanout.c): whether |req| on the query port is answered from every
+ * store node of query.peers (set, and not itself a peer's request). */
+bool collector_fanout_wanted(const ottrd_query_ctx *q, const http_request *req);
+/* The collector_query_fn that asks the peers at once and merges their answers. */
+void collector_fanout_run(void *ctx /* ottrd_query_ctx */, const http_request *req,
+                          http_response *resp, const query_budget *b);
+
 /* :16686 - Jaeger query API (routes_jaeger.c). */
 void collector_routes_jaeger_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
                                     http_response *resp);

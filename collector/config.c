@@ -83,7 +83,7 @@ static const key_def keys[] = {
     {"role", KEY_ENUM, OFF(role), "all", 0, 0, &roles,
      "all: one process receives, samples, stores and answers (no Kafka); receiver: produce "
      "received spans to Kafka; store: own a share of Kafka's partitions, sample and store them "
-     "(and receive); query: answer from the store nodes of cluster.peers"},
+     "(and receive); query: answer from the store nodes of query.peers"},
     {"kafka.brokers", KEY_STRING, OFF(kafka_brokers), NULL, 0, 0, NULL,
      "Kafka bootstrap servers, host:port[,host:port...]; needed by every role but all"},
     {"kafka.topic", KEY_STRING, OFF(kafka_topic), "otlp_spans", 0, 0, NULL,
@@ -100,7 +100,7 @@ static const key_def keys[] = {
      NULL,
      "a store node silent this long loses its partitions to the others (within the broker's "
      "group.min/max.session.timeout.ms)"},
-    {"cluster.peers", KEY_STRING, OFF(cluster_peers), NULL, 0, 0, NULL,
+    {"query.peers", KEY_STRING, OFF(query_peers), NULL, 0, 0, NULL,
      "the store nodes' query ports, host:port[,host:port...]: a query node (or any node) "
      "answers for the whole cluster from them"},
     {"grpc.addr", KEY_ADDR, OFF(grpc_addr), "0.0.0.0:4317", 0, 0, NULL, "OTLP/gRPC listener"},

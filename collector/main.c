@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "cluster/cluster.h"
 #include "collector/collector.h"
 #include "sampler/sampler.h"
@@ -367,6 +369,7 @@ int main(int argc, char **argv)
     }
     ottr_log_set_level((ottr_log_level)cfg.log_level);
     collector_metrics_process_init();
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* query.peers: queries to the store nodes */
 
     /* Every thread inherits this mask; the main thread takes signals with sigwait. */
     sigset_t sigs;
@@ -673,6 +676,7 @@ out:
     ottr_metrics_shutdown();
     collector_security_free(&sec);
     collector_config_free(&cfg);
+    curl_global_cleanup();
     if (exit_code == 0)
         OTTR_INFO("collector", "stopped");
     return exit_code;

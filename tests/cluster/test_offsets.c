@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <librdkafka/rdkafka.h>
 
 #include "cluster/cluster.h"
 
@@ -89,14 +90,19 @@ static void many_runs_grow_the_ring(void **state)
 static void partition_of_matches_kafka(void **state)
 {
     (void)state;
-    /* Kafka's murmur2 of the 16 bytes 0x00..0x0f, as its Java client hashes
-     * a key, against librdkafka's own partitioner (see test_kafka_mock). */
+    /* The partition of a trace ID key is librdkafka's murmur2 (Kafka's Java
+     * client's default), for many IDs and partition counts. */
     uint8_t tid[16];
-    for (int i = 0; i < 16; i++)
-        tid[i] = (uint8_t)i;
-    int32_t p = cluster_partition_of(tid, 12);
-    assert_true(p >= 0 && p < 12);
-    assert_int_equal(cluster_partition_of(tid, 1), 0);
+    uint32_t x = 12345;
+    for (int n = 0; n < 2000; n++) {
+        for (int i = 0; i < 16; i++) {
+            x = x * 1103515245u + 12345u;
+            tid[i] = (uint8_t)(x >> 16);
+        }
+        int32_t parts = 1 + n % 48;
+        assert_int_equal(cluster_partition_of(tid, parts),
+                         rd_kafka_msg_partitioner_murmur2(NULL, tid, 16, parts, NULL, NULL));
+    }
 }
 
 int main(void)
