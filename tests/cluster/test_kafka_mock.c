@@ -306,12 +306,59 @@ static void rebalance_hands_partitions_over(void **state)
     mock_stop(&m);
 }
 
+/* A tenant's spans travel under its name (record header "tenant") and land in
+ * that tenant of the store node, whatever number the node gives the name. */
+static void tenants_travel_by_name(void **state)
+{
+    (void)state;
+    mock m;
+    mock_start(&m);
+    fx r, s;
+    fx_open(&r, NULL, NULL); /* the receiver's store: its tenant registry */
+    fx_open(&s, NULL, NULL);
+    uint32_t other, acme;
+    /* Different numbers on each side for the same name. */
+    assert_int_equal(store_tenant_id(s.st, "other", 5, true, &other), OTTR_OK);
+    assert_int_equal(store_tenant_id(r.st, "acme", 4, true, &acme), OTTR_OK);
+    cluster_kafka_options k = kopts(&m, NULL);
+    cluster_producer *p = NULL;
+    char err[512];
+    assert_int_equal(cluster_producer_start(&k, r.st, &p, err, sizeof(err)), OTTR_OK);
+    tspan spans[] = {{.service = "api", .trace = 77, .span = 1, .name = "GET /", .dur_ms = 3}};
+    otlp_batch b;
+    ottr_arena_reset(&r.arena);
+    h_batch(&r.arena, spans, 1, &b);
+    b.tenant = acme;
+    assert_int_equal(cluster_produce(p, &b), OTTR_OK);
+    cluster_consumer_options co = {
+        .kafka = kopts(&m, "gt"), .smp = s.s, .st = s.st, .multitenant = true};
+    cluster_consumer *c = NULL;
+    assert_int_equal(cluster_consumer_start(&co, &c, err, sizeof(err)), OTTR_OK);
+    wait_traces(&s, 1);
+    settle(&s);
+    uint32_t there;
+    assert_int_equal(store_tenant_id(s.st, "acme", 4, false, &there), OTTR_OK);
+    assert_int_not_equal(there, acme);
+    uint8_t tid[16];
+    id16(77, tid);
+    store_trace_summary sum;
+    assert_int_equal(store_get_summary(store_view_of(s.st, there), tid, &sum), OTTR_OK);
+    assert_int_equal(store_get_summary(store_view_of(s.st, STORE_TENANT_DEFAULT), tid, &sum),
+                     OTTR_ERR_NOTFOUND);
+    cluster_consumer_stop(c);
+    cluster_producer_stop(p);
+    fx_close(&s);
+    fx_close(&r);
+    mock_stop(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(produce_consume_commit),
         cmocka_unit_test(brokers_down_is_a_retryable_failure),
         cmocka_unit_test(rebalance_hands_partitions_over),
+        cmocka_unit_test(tenants_travel_by_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
