@@ -109,6 +109,8 @@ int cluster_offsets_add(cluster_offsets *t, int32_t part, int64_t offset, uint32
 int64_t cluster_offsets_settle(cluster_offsets *t, int32_t part, uint32_t settled_sec);
 /* The partitions tracked, into |parts| (up to |cap|); returns how many. */
 size_t cluster_offsets_partitions(const cluster_offsets *t, int32_t *parts, size_t cap);
+/* Whether |part| is assigned (tracked). */
+bool cluster_offsets_tracked(const cluster_offsets *t, int32_t part);
 /* Records of |part| waiting to settle (for tests and metrics). */
 uint64_t cluster_offsets_waiting(const cluster_offsets *t, int32_t part);
 

@@ -20,6 +20,8 @@
 #define ARENA_PER_BYTE  16
 #define ARENA_SLACK     (1u << 20)
 #define ARENA_MIN_BLOCK (64u << 10)
+#define BATCH_RECORDS   1024       /* records handed to the sampler at once, at most */
+#define BATCH_BYTES     (4u << 20) /* and their bytes */
 
 struct cluster_consumer {
     cluster_consumer_options o; /* strings are the caller's and outlive the consumer */
@@ -32,6 +34,10 @@ struct cluster_consumer {
     pthread_mutex_t mu; /* guards owned */
     int32_t owned[MAX_OWNED];
     size_t nowned;
+    /* The hand-off being built: every record's groups, each with its origin. */
+    otlp_trace_group *groups;
+    uint64_t *origins;
+    size_t ngroups, cap, nspans, chunk_bytes;
     ottr_counter *m_records, *m_invalid, *m_commits, *m_rebalances;
     ottr_gauge *m_waiting;
 };
@@ -172,74 +178,157 @@ static bool submit(cluster_consumer *c, const otlp_batch *b)
     }
 }
 
-static void handle(cluster_consumer *c, const rd_kafka_message_t *m)
+/* Decodes record |m| (a TracesData) into the hand-off being built; its groups
+ * are kept under the record's name. Returns false when it holds no spans to take
+ * (counted and logged). */
+static bool add_record(cluster_consumer *c, const rd_kafka_message_t *m)
 {
-    ottr_counter_add(c->m_records, 1);
-    uint32_t sec = 0; /* nothing to wait for unless the sampler takes spans */
-    uint32_t tenant;
-    ottr_status st = record_tenant(c, m, &tenant);
-    while (st != OTTR_OK && st != OTTR_ERR_INVALID && st != OTTR_ERR_TOO_LARGE) {
-        if (atomic_load(&c->stop))
-            return; /* not noted: read again */
-        sleep_ms(RETRY_WAIT_MS);
-        st = record_tenant(c, m, &tenant);
-    }
-    if (st != OTTR_OK) {
-        ottr_counter_add(c->m_invalid, 1);
-        OTTR_WARN(CLUSTER_COMPONENT, "partition %d offset %lld: bad tenant header, skipped",
-                  m->partition, (long long)m->offset);
-        goto note;
-    }
-    size_t len = m->len;
-    ottr_arena_reset(&c->arena);
-    c->arena.limit = len > (SIZE_MAX - ARENA_SLACK) / ARENA_PER_BYTE
-                         ? SIZE_MAX
-                         : len * ARENA_PER_BYTE + ARENA_SLACK;
     otlp_request *req = NULL;
     char err[256] = "";
-    st = m->payload ? otlp_proto_decode_request(&c->arena, m->payload, len, &req, err, sizeof(err))
-                    : OTTR_ERR_INVALID;
+    ottr_status st = m->payload ? otlp_proto_decode_request(&c->arena, m->payload, m->len, &req,
+                                                            err, sizeof(err))
+                                : OTTR_ERR_INVALID;
     otlp_batch b;
     memset(&b, 0, sizeof(b));
     size_t rejected = 0;
     if (st == OTTR_OK)
-        st = otlp_batch_build_limited(&c->arena, req, m->payload, len, &c->o.limits, &b, &rejected,
-                                      err, sizeof(err));
+        st = otlp_batch_build_limited(&c->arena, req, m->payload, m->len, &c->o.limits, &b,
+                                      &rejected, err, sizeof(err));
     if (st != OTTR_OK || rejected) {
         ottr_counter_add(c->m_invalid, 1);
         OTTR_WARN(CLUSTER_COMPONENT, "partition %d offset %lld: %s%s", m->partition,
                   (long long)m->offset, st == OTTR_OK ? "spans rejected: " : "not OTLP: ", err);
     }
-    if (st == OTTR_OK && b.ngroups > 0) {
-        rd_kafka_timestamp_type_t tt;
-        int64_t ts = rd_kafka_message_timestamp(m, &tt);
-        uint64_t tsec = ts > 0 ? (uint64_t)ts / 1000u : ottr_now_ns() / NS_PER_SEC;
-        b.tenant = tenant;
-        /* The record's own name: taken twice, its chunks overwrite themselves. */
-        b.origin = (tsec ? tsec : 1) << 32 | (uint32_t)m->offset;
+    if (st != OTTR_OK || b.ngroups == 0)
+        return false;
+    if (c->ngroups + b.ngroups > c->cap) {
+        size_t cap = (c->ngroups + b.ngroups) * 2;
+        otlp_trace_group *g = realloc(c->groups, cap * sizeof(*g));
+        if (g != NULL)
+            c->groups = g;
+        uint64_t *o = g ? realloc(c->origins, cap * sizeof(*o)) : NULL;
+        if (o == NULL) {
+            OTTR_ERROR(CLUSTER_COMPONENT, "out of memory: partition %d offset %lld skipped",
+                       m->partition, (long long)m->offset);
+            return false;
+        }
+        c->origins = o;
+        c->cap = cap;
+    }
+    rd_kafka_timestamp_type_t tt;
+    int64_t ts = rd_kafka_message_timestamp(m, &tt);
+    uint64_t tsec = ts > 0 ? (uint64_t)ts / 1000u : ottr_now_ns() / NS_PER_SEC;
+    /* The record's own name: taken twice, its chunks overwrite themselves. */
+    uint64_t origin = (tsec ? tsec : 1) << 32 | (uint32_t)m->offset;
+    for (size_t i = 0; i < b.ngroups; i++) {
+        c->groups[c->ngroups] = b.groups[i];
+        c->origins[c->ngroups++] = origin;
+    }
+    c->nspans += b.nspans;
+    c->chunk_bytes += b.chunk_bytes;
+    return true;
+}
+
+/* Hands the records msgs[from..to) of one tenant to the sampler in one batch and
+ * notes their offsets. False when stopping first (nothing noted: read again). */
+static bool flush(cluster_consumer *c, rd_kafka_message_t **msgs, size_t from, size_t to,
+                  uint32_t tenant)
+{
+    uint32_t sec = 0; /* nothing to wait for unless the sampler takes spans */
+    if (c->ngroups > 0) {
+        otlp_batch b = {.groups = c->groups,
+                        .ngroups = c->ngroups,
+                        .nspans = c->nspans,
+                        .chunk_bytes = c->chunk_bytes,
+                        .tenant = tenant,
+                        .origins = c->origins};
         if (!submit(c, &b))
-            return;
+            return false;
         sec = sampler_now_sec(c->o.smp);
     }
-note:
-    if (cluster_offsets_add(c->offs, m->partition, m->offset, sec) != 0)
-        OTTR_WARN(CLUSTER_COMPONENT, "partition %d offset %lld not tracked", m->partition,
-                  (long long)m->offset);
+    for (size_t i = from; i < to; i++)
+        if (cluster_offsets_tracked(c->offs, msgs[i]->partition) &&
+            cluster_offsets_add(c->offs, msgs[i]->partition, msgs[i]->offset, sec) != 0)
+            OTTR_ERROR(CLUSTER_COMPONENT, "out of memory noting partition %d offset %lld",
+                       msgs[i]->partition, (long long)msgs[i]->offset);
+    c->ngroups = c->nspans = c->chunk_bytes = 0;
+    return true;
+}
+
+/* Takes the records |msgs| (|n|, in the order read; freed here): decodes them,
+ * hands them to the sampler in as few batches as their tenants allow, notes
+ * their offsets. Records of partitions revoked meanwhile are left to the
+ * partitions' new owners. */
+static void handle(cluster_consumer *c, rd_kafka_message_t **msgs, size_t n)
+{
+    ottr_counter_add(c->m_records, n);
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += msgs[i]->len;
+    ottr_arena_reset(&c->arena);
+    c->arena.limit = bytes > (SIZE_MAX - ARENA_SLACK) / ARENA_PER_BYTE
+                         ? SIZE_MAX
+                         : bytes * ARENA_PER_BYTE + ARENA_SLACK;
+    c->ngroups = c->nspans = c->chunk_bytes = 0;
+    size_t from = 0;
+    uint32_t cur = STORE_TENANT_DEFAULT;
+    bool go = true;
+    for (size_t i = 0; i < n && go; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        uint32_t tenant;
+        ottr_status st = record_tenant(c, m, &tenant);
+        while (st != OTTR_OK && st != OTTR_ERR_INVALID && st != OTTR_ERR_TOO_LARGE) {
+            if (atomic_load(&c->stop))
+                break; /* not noted: read again */
+            sleep_ms(RETRY_WAIT_MS);
+            st = record_tenant(c, m, &tenant);
+        }
+        if (st != OTTR_OK && atomic_load(&c->stop))
+            break;
+        if (i > from && st == OTTR_OK && tenant != cur) {
+            go = flush(c, msgs, from, i, cur);
+            from = i;
+        }
+        if (st == OTTR_OK)
+            cur = tenant;
+        if (st != OTTR_OK) {
+            ottr_counter_add(c->m_invalid, 1);
+            OTTR_WARN(CLUSTER_COMPONENT, "partition %d offset %lld: bad tenant header, skipped",
+                      m->partition, (long long)m->offset);
+        } else if (cluster_offsets_tracked(c->offs, m->partition)) {
+            add_record(c, m);
+        }
+    }
+    if (go && !atomic_load(&c->stop))
+        flush(c, msgs, from, n, cur);
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_message_destroy(msgs[i]);
 }
 
 static void *consumer_main(void *arg)
 {
     cluster_consumer *c = arg;
     c->last_commit_ns = ottr_mono_ns();
+    rd_kafka_message_t *msgs[BATCH_RECORDS];
     while (!atomic_load(&c->stop)) {
+        /* What is there now, up to a batch: one hand-off for many records. */
+        size_t n = 0, bytes = 0;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, POLL_MS);
-        if (m != NULL) {
-            if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-                handle(c, m);
-            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                OTTR_WARN(CLUSTER_COMPONENT, "consume: %s", rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
+        while (m != NULL) {
+            if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                msgs[n++] = m;
+                bytes += m->len;
+            } else {
+                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    OTTR_WARN(CLUSTER_COMPONENT, "consume: %s", rd_kafka_message_errstr(m));
+                rd_kafka_message_destroy(m);
+            }
+            if (n == BATCH_RECORDS || bytes >= BATCH_BYTES)
+                break;
+            m = rd_kafka_consumer_poll(c->rk, 0);
         }
+        if (n > 0)
+            handle(c, msgs, n);
         commit_when_due(c);
     }
     return NULL;
@@ -254,6 +343,8 @@ static void consumer_close(cluster_consumer *c)
     ottr_arena_free(&c->arena);
     pthread_mutex_destroy(&c->mu);
     cluster_offsets_free(c->offs);
+    free(c->groups);
+    free(c->origins);
     free(c);
 }
 

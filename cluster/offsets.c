@@ -158,6 +158,11 @@ size_t cluster_offsets_partitions(const cluster_offsets *t, int32_t *parts, size
     return t->n;
 }
 
+bool cluster_offsets_tracked(const cluster_offsets *t, int32_t part)
+{
+    return find(t, part) != NULL;
+}
+
 uint64_t cluster_offsets_waiting(const cluster_offsets *t, int32_t part)
 {
     const part_state *p = find(t, part);
