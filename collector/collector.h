@@ -109,6 +109,7 @@ typedef struct ottr_config {
     uint64_t kafka_commit_interval_ns; /* kafka.commit_interval */
     uint64_t kafka_session_timeout_ns; /* kafka.session_timeout */
     char *query_peers;                 /* query.peers: store nodes' query ports; NULL: none */
+    char *jaeger_peers;                /* jaeger.peers: store nodes' Jaeger ports; NULL: none */
 
     uint64_t given[4];    /* bit i: key i of the table was set by the file or a flag */
     char *source;         /* config file path, or NULL */
@@ -486,12 +487,15 @@ void collector_routes_admin_handle(void *ctx /* ottrd_query_ctx */, const http_r
 /* 1 when |name| may name a checkpoint: [A-Za-z0-9._-]+, 1 to 128 bytes, not
  * starting with a dot. */
 int collector_backup_name_ok(const char *name);
-/* Kafka mode (fanout.c): whether |req| on the query port is answered from every
- * store node of query.peers (set, and not itself a peer's request). */
-bool collector_fanout_wanted(const ottrd_query_ctx *q, const http_request *req);
-/* The collector_query_fn that asks the peers at once and merges their answers. */
-void collector_fanout_run(void *ctx /* ottrd_query_ctx */, const http_request *req,
-                          http_response *resp, const query_budget *b);
+/* Kafka mode (fanout.c): whether |req| on the query port (|jaeger|: the Jaeger
+ * port) is answered from every store node of query.peers (jaeger.peers): they
+ * are set, and it is not itself a peer's request. */
+bool collector_fanout_wanted(const ottrd_query_ctx *q, const http_request *req, bool jaeger);
+/* The collector_query_fns that ask those peers at once and merge their answers. */
+void collector_fanout_tempo(void *ctx /* ottrd_query_ctx */, const http_request *req,
+                            http_response *resp, const query_budget *b);
+void collector_fanout_jaeger(void *ctx /* ottrd_query_ctx */, const http_request *req,
+                             http_response *resp, const query_budget *b);
 
 /* :16686 - Jaeger query API (routes_jaeger.c). */
 void collector_routes_jaeger_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,

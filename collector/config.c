@@ -103,6 +103,9 @@ static const key_def keys[] = {
     {"query.peers", KEY_STRING, OFF(query_peers), NULL, 0, 0, NULL,
      "the store nodes' query ports, host:port[,host:port...]: a query node (or any node) "
      "answers for the whole cluster from them"},
+    {"jaeger.peers", KEY_STRING, OFF(jaeger_peers), NULL, 0, 0, NULL,
+     "the store nodes' Jaeger ports, host:port[,host:port...]: the Jaeger API of this node "
+     "answers for the whole cluster"},
     {"grpc.addr", KEY_ADDR, OFF(grpc_addr), "0.0.0.0:4317", 0, 0, NULL, "OTLP/gRPC listener"},
     {"grpc.max_recv_msg_size", KEY_SIZE, OFF(grpc_max_recv_bytes), "64MiB", KiB, GiB, NULL,
      "largest request, after decompression"},

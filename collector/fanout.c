@@ -1,9 +1,10 @@
-/* collector/fanout.c - Tempo API queries for the whole cluster (Kafka mode):
- * a node with query.peers asks every store node's query port at once (on a
- * query thread, with libcurl) and answers with the merge. A trace by ID is the
+/* collector/fanout.c - queries for the whole cluster (Kafka mode): a node with
+ * query.peers (jaeger.peers) asks every store node's Tempo (Jaeger) port at once,
+ * on a query thread with libcurl, and answers with the merge. A trace by ID is the
  * most complete copy found (its partition's owner has it whole); searches, tags
- * and the rest are merged as JSON: objects key by key, arrays as a union (trace
- * summaries by traceID), numbers added (the inspected bytes and such). A peer
+ * and the rest are merged as JSON: objects key by key, arrays as a union (traces
+ * by traceID, dependency links by parent and child with their calls added),
+ * numbers added (the inspected bytes and such). A peer
  * answers from its own store only when asked with X-Ottr-Local, so a peer list
  * that names the asking node too does not loop. */
 #include <curl/curl.h>
@@ -26,9 +27,9 @@ typedef struct peer_call {
     int failed; /* transport error or body past PEER_BODY_MAX */
 } peer_call;
 
-bool collector_fanout_wanted(const ottrd_query_ctx *q, const http_request *req)
+bool collector_fanout_wanted(const ottrd_query_ctx *q, const http_request *req, bool jaeger)
 {
-    return q->cfg != NULL && q->cfg->query_peers != NULL &&
+    return q->cfg != NULL && (jaeger ? q->cfg->jaeger_peers : q->cfg->query_peers) != NULL &&
            http_request_header(req, LOCAL_HEADER) == NULL;
 }
 
@@ -89,15 +90,35 @@ static void call_free(peer_call *c)
     ottr_buf_free(&c->body);
 }
 
-/* Whether two array elements are the same thing: trace summaries by traceID,
- * the rest by their JSON text. */
+/* The string under |key| of object |o|, or NULL. */
+static const char *str_at(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+/* Whether two array elements are the same thing: traces by traceID, Jaeger's
+ * dependency links by parent and child (their calls then added into |a|), the
+ * rest by their JSON text. */
 static bool same_element(json_object *a, json_object *b)
 {
-    json_object *ia, *ib;
-    if (json_object_is_type(a, json_type_object) && json_object_is_type(b, json_type_object) &&
-        json_object_object_get_ex(a, "traceID", &ia) &&
-        json_object_object_get_ex(b, "traceID", &ib))
-        return strcmp(json_object_get_string(ia), json_object_get_string(ib)) == 0;
+    if (json_object_is_type(a, json_type_object) && json_object_is_type(b, json_type_object)) {
+        const char *ta = str_at(a, "traceID"), *tb = str_at(b, "traceID");
+        if (ta && tb)
+            return strcmp(ta, tb) == 0;
+        const char *pa = str_at(a, "parent"), *pb = str_at(b, "parent");
+        const char *ca = str_at(a, "child"), *cb = str_at(b, "child");
+        json_object *na, *nb;
+        if (pa && pb && ca && cb && json_object_object_get_ex(a, "callCount", &na) &&
+            json_object_object_get_ex(b, "callCount", &nb)) {
+            if (strcmp(pa, pb) != 0 || strcmp(ca, cb) != 0)
+                return false;
+            json_object_object_add(
+                a, "callCount",
+                json_object_new_int64(json_object_get_int64(na) + json_object_get_int64(nb)));
+            return true;
+        }
+    }
     return strcmp(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN),
                   json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN)) == 0;
 }
@@ -170,7 +191,8 @@ static void trim_search(const http_request *req, json_object *doc)
 
 static bool is_trace_by_id(const char *path)
 {
-    return strncmp(path, "/api/traces/", 12) == 0 || strncmp(path, "/api/v2/traces/", 15) == 0;
+    return strncmp(path, "/api/traces/", 12) == 0 || strncmp(path, "/api/v2/traces/", 15) == 0 ||
+           strncmp(path, "/api/v3/traces/", 15) == 0;
 }
 
 /* Answers with the peers' results: the largest 200 for a trace by ID, else
@@ -226,12 +248,12 @@ static void answer(const http_request *req, http_response *resp, peer_call *call
     }
 }
 
-void collector_fanout_run(void *ctx, const http_request *req, http_response *resp,
-                          const query_budget *b)
+/* Asks every peer of the comma-separated |list| and answers with the merge. */
+static void fan_out(const char *list, const http_request *req, http_response *resp,
+                    const query_budget *b)
 {
-    ottrd_query_ctx *q = ctx;
     char peers[4096];
-    snprintf(peers, sizeof(peers), "%s", q->cfg->query_peers);
+    snprintf(peers, sizeof(peers), "%s", list);
     peer_call calls[MAX_PEERS];
     size_t n = 0;
     uint64_t now = ottr_mono_ns();
@@ -272,4 +294,16 @@ void collector_fanout_run(void *ctx, const http_request *req, http_response *res
         call_free(&calls[i]);
     }
     curl_multi_cleanup(m);
+}
+
+void collector_fanout_tempo(void *ctx, const http_request *req, http_response *resp,
+                            const query_budget *b)
+{
+    fan_out(((ottrd_query_ctx *)ctx)->cfg->query_peers, req, resp, b);
+}
+
+void collector_fanout_jaeger(void *ctx, const http_request *req, http_response *resp,
+                             const query_budget *b)
+{
+    fan_out(((ottrd_query_ctx *)ctx)->cfg->jaeger_peers, req, resp, b);
 }

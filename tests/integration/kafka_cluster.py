@@ -45,8 +45,9 @@ def run(brokers, topic, group="ottr-test"):
     try:
         stores = [node("store") for _ in range(3)]
         # The receiver also answers queries for the whole cluster.
-        recv = node("receiver", "query:\n  peers: %s\n" % ",".join(
-            "127.0.0.1:%d" % s.query_port for s in stores))
+        recv = node("receiver", "query:\n  peers: %s\njaeger:\n  peers: %s\n" % (
+            ",".join("127.0.0.1:%d" % s.query_port for s in stores),
+            ",".join("127.0.0.1:%d" % s.jaeger_port for s in stores)))
         # Every partition has an owner before the load starts.
         wait_for(lambda: sum(metric(s, "ottr_kafka_rebalances_total") for s in stores) >= 3,
                  timeout=30, what="partitions assigned")
@@ -68,7 +69,8 @@ def run(brokers, topic, group="ottr-test"):
         # The survivors take the victim's partitions after its session times
         # out and read them from its last commit; the victim comes back on its
         # data (what it had stored and committed) and query port.
-        victim.args += ["--query-addr", "127.0.0.1:%d" % victim.query_port]
+        victim.args += ["--query-addr", "127.0.0.1:%d" % victim.query_port,
+                        "--jaeger-addr", "127.0.0.1:%d" % victim.jaeger_port]
         victim.start()
 
         # Every acknowledged trace through the receiver's query port: the
@@ -93,6 +95,13 @@ def run(brokers, topic, group="ottr-test"):
         # A search through the receiver merges the store nodes' answers.
         status, body = recv.get(recv.query_port, "/api/search?limit=50")
         assert status == 200 and len(json.loads(body)["traces"]) == 50, body[:300]
+        # The Jaeger API of the receiver too: traces whole, services of every node.
+        for tid in list(acked)[:50]:
+            status, body = recv.get(recv.jaeger_port, "/api/traces/" + tid)
+            assert status == 200, (tid, status, body[:200])
+            assert len(json.loads(body)["data"][0]["spans"]) == acked[tid], tid
+        status, body = recv.get(recv.jaeger_port, "/api/services")
+        assert status == 200 and len(json.loads(body)["data"]) >= 3, body[:300]
         print("PASS: %d acknowledged traces over 3 store nodes, one killed with SIGKILL; "
               "all whole through any node, no span twice (%.1fs after the kill)"
               % (len(acked), time.monotonic() - t_kill))
