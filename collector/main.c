@@ -446,9 +446,12 @@ int main(int argc, char **argv)
         exit_code = s == OTTR_ERR_INVALID ? EXIT_USAGE : 1;
         goto out;
     }
-    /* A store node's pending spans are still in Kafka, past its committed
-     * offsets: they come back from there (to whichever node owns them now). */
-    s = cfg.role == ROLE_STORE ? store_reclaim_pending(st, UINT32_MAX) : sampler_replay(smp);
+    /* A store node's undecided spans are also still in Kafka, past its
+     * committed offsets, and come back from there to whichever node owns them
+     * now; replaying them here too is harmless (a chunk taken from Kafka is
+     * named after its record: a second copy overwrites) and keeps what an
+     * earlier role: all left in the pending log. */
+    s = sampler_replay(smp);
     if (s != OTTR_OK) {
         OTTR_ERROR("collector", "replay of pending spans failed: %s", ottr_status_str(s));
         exit_code = EXIT_STORE;

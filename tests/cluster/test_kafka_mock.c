@@ -306,6 +306,44 @@ static void rebalance_hands_partitions_over(void **state)
     mock_stop(&m);
 }
 
+static double consumed_records(void)
+{
+    char *m = h_metrics();
+    double v = h_metric(m, "ottr_kafka_consumed_records_total");
+    free(m);
+    return v;
+}
+
+/* The same records read twice before their traces are decided (two groups into
+ * one node here; a partition that comes back, or a restart, in practice): the
+ * trace is kept once, its spans counted once. */
+static void read_twice_before_decision_counts_once(void **state)
+{
+    (void)state;
+    mock m;
+    mock_start(&m);
+    fx f;
+    fx_open(&f, NULL, NULL);
+    cluster_producer *p = producer_start(&m);
+    assert_int_equal(produce_traces(p, 500, NTRACES), OTTR_OK);
+    double before = consumed_records();
+    cluster_consumer *c1 = consumer_start(&m, &f, "twice-1");
+    cluster_consumer *c2 = consumer_start(&m, &f, "twice-2");
+    for (int i = 0; i < 1500 && consumed_records() < before + 2 * NTRACES; i++)
+        nap();
+    assert_true(consumed_records() >= before + 2 * NTRACES);
+    assert_int_equal(fx_stats(&f).kept, 0);
+    settle(&f);
+    assert_int_equal(fx_stats(&f).kept, NTRACES);
+    for (uint64_t t = 500; t < 500 + NTRACES; t++)
+        assert_int_equal(fx_kept_spans(&f, t), 2);
+    cluster_consumer_stop(c2);
+    cluster_consumer_stop(c1);
+    cluster_producer_stop(p);
+    fx_close(&f);
+    mock_stop(&m);
+}
+
 /* A tenant's spans travel under its name (record header "tenant") and land in
  * that tenant of the store node, whatever number the node gives the name. */
 static void tenants_travel_by_name(void **state)
@@ -359,6 +397,7 @@ int main(void)
         cmocka_unit_test(brokers_down_is_a_retryable_failure),
         cmocka_unit_test(rebalance_hands_partitions_over),
         cmocka_unit_test(tenants_travel_by_name),
+        cmocka_unit_test(read_twice_before_decision_counts_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
