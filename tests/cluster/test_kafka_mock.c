@@ -170,18 +170,32 @@ static void settle(fx *f)
     sampler_tick(f->s);
 }
 
+/* Starts the mock cluster, a node's store and sampler |f| and a producer, and
+ * produces NTRACES traces from |first|. */
+static cluster_producer *start_with_traces(mock *m, fx *f, uint64_t first)
+{
+    mock_start(m);
+    fx_open(f, NULL, NULL);
+    cluster_producer *p = producer_start(m);
+    assert_int_equal(produce_traces(p, first, NTRACES), OTTR_OK);
+    return p;
+}
+
+static void stop_all(mock *m, fx *f, cluster_producer *p)
+{
+    cluster_producer_stop(p);
+    fx_close(f);
+    mock_stop(m);
+}
+
 /* Acknowledged spans reach the store; offsets commit only once their traces
  * are decided and stored; a record read again (another group) is stored once. */
 static void produce_consume_commit(void **state)
 {
     (void)state;
     mock m;
-    mock_start(&m);
     fx f;
-    fx_open(&f, NULL, NULL);
-    cluster_producer *p = producer_start(&m);
-    assert_int_equal(produce_traces(p, 1, NTRACES), OTTR_OK);
-
+    cluster_producer *p = start_with_traces(&m, &f, 1);
     cluster_consumer *c = consumer_start(&m, &f, "g1");
     wait_traces(&f, NTRACES);
     /* Every trace is still undecided: no commit may pass any record. */
@@ -211,9 +225,7 @@ static void produce_consume_commit(void **state)
         assert_int_equal(fx_kept_spans(&f, t), 2);
     cluster_consumer_stop(c);
 
-    cluster_producer_stop(p);
-    fx_close(&f);
-    mock_stop(&m);
+    stop_all(&m, &f, p);
 }
 
 /* Kafka unreachable: the request fails (retry later), it is not acknowledged;
@@ -257,11 +269,8 @@ static void rebalance_hands_partitions_over(void **state)
 {
     (void)state;
     mock m;
-    mock_start(&m);
     fx a, b;
-    fx_open(&a, NULL, NULL);
-    cluster_producer *p = producer_start(&m);
-    assert_int_equal(produce_traces(p, 1, NTRACES), OTTR_OK);
+    cluster_producer *p = start_with_traces(&m, &a, 1);
     cluster_consumer *ca = consumer_start(&m, &a, "g");
     wait_traces(&a, NTRACES);
 
@@ -300,10 +309,8 @@ static void rebalance_hands_partitions_over(void **state)
     wait_committed(&m, "g", NTRACES);
     cluster_consumer_stop(cb);
     cluster_consumer_stop(ca);
-    cluster_producer_stop(p);
     fx_close(&b);
-    fx_close(&a);
-    mock_stop(&m);
+    stop_all(&m, &a, p);
 }
 
 static double consumed_records(void)
@@ -321,11 +328,8 @@ static void read_twice_before_decision_counts_once(void **state)
 {
     (void)state;
     mock m;
-    mock_start(&m);
     fx f;
-    fx_open(&f, NULL, NULL);
-    cluster_producer *p = producer_start(&m);
-    assert_int_equal(produce_traces(p, 500, NTRACES), OTTR_OK);
+    cluster_producer *p = start_with_traces(&m, &f, 500);
     double before = consumed_records();
     cluster_consumer *c1 = consumer_start(&m, &f, "twice-1");
     cluster_consumer *c2 = consumer_start(&m, &f, "twice-2");
@@ -339,9 +343,7 @@ static void read_twice_before_decision_counts_once(void **state)
         assert_int_equal(fx_kept_spans(&f, t), 2);
     cluster_consumer_stop(c2);
     cluster_consumer_stop(c1);
-    cluster_producer_stop(p);
-    fx_close(&f);
-    mock_stop(&m);
+    stop_all(&m, &f, p);
 }
 
 /* A tenant's spans travel under its name (record header "tenant") and land in
