@@ -29,6 +29,7 @@ struct cluster_consumer {
     cluster_offsets *offs; /* the consuming thread's only (rebalances run on it) */
     pthread_t thread;
     atomic_bool stop;
+    bool assigned_once; /* a first assignment arrived (the consuming thread's) */
     uint64_t last_commit_ns;
     ottr_arena arena;
     pthread_mutex_t mu; /* guards owned */
@@ -106,6 +107,7 @@ static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (cluster_offsets_assign(c->offs, parts->elems[i].partition) != 0)
                 OTTR_ERROR(CLUSTER_COMPONENT, "out of memory tracking partition %d",
                            parts->elems[i].partition);
+        c->assigned_once = true;
         log_parts("assigned", parts);
         if (coop)
             e = rd_kafka_incremental_assign(rk, parts);
@@ -440,5 +442,20 @@ void cluster_consumer_stop(cluster_consumer *c)
     atomic_store(&c->stop, true);
     pthread_join(c->thread, NULL);
     commit_settled(c, NULL, true);
+    /* librdkafka 2.0 (Debian 12) aborts when a cooperative-sticky consumer is
+     * destroyed before its first assignment (its issue 4312, fixed in 2.3): a
+     * node stopped while joining waits for it, up to a session timeout. What
+     * it reads meanwhile is not taken (not committed either). */
+    uint64_t until = ottr_mono_ns() + c->o.kafka.session_timeout_ns + 5 * NS_PER_SEC;
+    while (!c->assigned_once && ottr_mono_ns() < until) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, POLL_MS);
+        if (m != NULL)
+            rd_kafka_message_destroy(m);
+    }
+    if (!c->assigned_once) {
+        /* Exiting anyway: leave the handle rather than abort in its destroy. */
+        OTTR_WARN(CLUSTER_COMPONENT, "never joined the group; not closing the kafka consumer");
+        return;
+    }
     consumer_close(c);
 }

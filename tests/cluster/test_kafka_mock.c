@@ -392,6 +392,20 @@ static void tenants_travel_by_name(void **state)
     mock_stop(&m);
 }
 
+/* A store node stopped while it is still joining the group stops cleanly. */
+static void stop_while_joining(void **state)
+{
+    (void)state;
+    mock m;
+    mock_start(&m);
+    fx f;
+    fx_open(&f, NULL, NULL);
+    for (int i = 0; i < 3; i++)
+        cluster_consumer_stop(consumer_start(&m, &f, "joining"));
+    fx_close(&f);
+    mock_stop(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +414,7 @@ int main(void)
         cmocka_unit_test(rebalance_hands_partitions_over),
         cmocka_unit_test(tenants_travel_by_name),
         cmocka_unit_test(read_twice_before_decision_counts_once),
+        cmocka_unit_test(stop_while_joining),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
