@@ -100,10 +100,29 @@ typedef struct ottr_config {
     sampler_tenant_override *overrides;
     size_t noverrides;
 
+    /* Kafka mode (cluster/): what this node does and where the brokers are. */
+    int role;                          /* role: a collector_role */
+    char *kafka_brokers;               /* kafka.brokers; NULL: not set */
+    char *kafka_topic;                 /* kafka.topic */
+    char *kafka_group;                 /* kafka.group */
+    uint64_t kafka_produce_timeout_ns; /* kafka.produce_timeout */
+    uint64_t kafka_commit_interval_ns; /* kafka.commit_interval */
+    uint64_t kafka_session_timeout_ns; /* kafka.session_timeout */
+    char *query_peers;                 /* query.peers: store nodes' query ports; NULL: none */
+    char *jaeger_peers;                /* jaeger.peers: store nodes' Jaeger ports; NULL: none */
+
     uint64_t given[4];    /* bit i: key i of the table was set by the file or a flag */
     char *source;         /* config file path, or NULL */
     ottr_yaml_node *yaml; /* the parsed file, or NULL; owns |policies| */
 } ottr_config;
+
+/* What one ottrd does (the role key). */
+typedef enum collector_role {
+    ROLE_ALL = 0,      /* receive, sample and store in one process, no Kafka (the default) */
+    ROLE_RECEIVER = 1, /* receive OTLP and produce it to Kafka */
+    ROLE_STORE = 2,    /* consume a share of the partitions, sample and store; also receives */
+    ROLE_QUERY = 3,    /* answer queries from the store nodes (query.peers) */
+} collector_role;
 
 /* Fills |c| with the defaults of the table. Returns 0, or -1 on out of memory
  * (or a default that fails its own key's checks: a bug). */
@@ -487,6 +506,16 @@ void collector_routes_admin_handle(void *ctx /* ottrd_query_ctx */, const http_r
 /* 1 when |name| may name a checkpoint: [A-Za-z0-9._-]+, 1 to 128 bytes, not
  * starting with a dot. */
 int collector_backup_name_ok(const char *name);
+/* Kafka mode (fanout.c): whether |req| on the query port (|jaeger|: the Jaeger
+ * port) is answered from every store node of query.peers (jaeger.peers): they
+ * are set, and it is not itself a peer's request. */
+bool collector_fanout_wanted(const ottrd_query_ctx *q, const http_request *req, bool jaeger);
+/* The collector_query_fns that ask those peers at once and merge their answers. */
+void collector_fanout_tempo(void *ctx /* ottrd_query_ctx */, const http_request *req,
+                            http_response *resp, const query_budget *b);
+void collector_fanout_jaeger(void *ctx /* ottrd_query_ctx */, const http_request *req,
+                             http_response *resp, const query_budget *b);
+
 /* :16686 - Jaeger query API (routes_jaeger.c). */
 void collector_routes_jaeger_handle(void *ctx /* ottrd_query_ctx */, const http_request *req,
                                     http_response *resp);

@@ -56,6 +56,7 @@ static const key_enum sync_policies = {"sync policy", {"none", "interval", "alwa
 static const key_enum tls_versions = {"TLS version", {"1.2", "1.3", NULL}};
 static const key_enum auth_types = {"authentication type",
                                     {"none", "bearer", "basic", "mtls", NULL}};
+static const key_enum roles = {"role", {"all", "receiver", "store", "query", NULL}};
 static const key_enum booleans = {"boolean", {"false", "true", NULL}};
 
 /* The enums are stored as indexes into the names above. */
@@ -64,6 +65,8 @@ _Static_assert(OTTR_LOG_DEBUG == 0 && OTTR_LOG_INFO == 1 && OTTR_LOG_WARN == 2 &
                "log_levels order");
 _Static_assert(STORE_SYNC_NONE == 0 && STORE_SYNC_INTERVAL == 1 && STORE_SYNC_ALWAYS == 2,
                "sync_policies order");
+_Static_assert(ROLE_ALL == 0 && ROLE_RECEIVER == 1 && ROLE_STORE == 2 && ROLE_QUERY == 3,
+               "roles order");
 _Static_assert(HTTP_AUTH_NONE == 0 && HTTP_AUTH_BEARER == 1 && HTTP_AUTH_BASIC == 2 &&
                    HTTP_AUTH_MTLS == 3,
                "auth_types order");
@@ -77,6 +80,32 @@ static const key_def keys[] = {
      "401; false: one implicit tenant, the header is ignored"},
     {"log_level", KEY_ENUM, OFF(log_level), "info", 0, 0, &log_levels,
      "least severe log level written; logs are JSON lines on stderr"},
+    {"role", KEY_ENUM, OFF(role), "all", 0, 0, &roles,
+     "all: one process receives, samples, stores and answers (no Kafka); receiver: produce "
+     "received spans to Kafka; store: own a share of Kafka's partitions, sample and store them "
+     "(and receive); query: answer from the store nodes of query.peers"},
+    {"kafka.brokers", KEY_STRING, OFF(kafka_brokers), NULL, 0, 0, NULL,
+     "Kafka bootstrap servers, host:port[,host:port...]; needed by every role but all"},
+    {"kafka.topic", KEY_STRING, OFF(kafka_topic), "otlp_spans", 0, 0, NULL,
+     "the spans topic: one record per trace, keyed by trace ID, value an OTLP TracesData"},
+    {"kafka.group", KEY_STRING, OFF(kafka_group), "ottr", 0, 0, NULL,
+     "the store nodes' consumer group; each node owns the traces of its partitions"},
+    {"kafka.produce_timeout", KEY_DURATION, OFF(kafka_produce_timeout_ns), "10s", 100 * MS,
+     5 * 60 * SEC, NULL,
+     "a receiver answers UNAVAILABLE / 503 when Kafka has not acknowledged a request's records "
+     "within this"},
+    {"kafka.commit_interval", KEY_DURATION, OFF(kafka_commit_interval_ns), "1s", 10 * MS, 60 * SEC,
+     NULL, "how often a store node commits the offsets of records whose traces are settled"},
+    {"kafka.session_timeout", KEY_DURATION, OFF(kafka_session_timeout_ns), "10s", SEC, 5 * 60 * SEC,
+     NULL,
+     "a store node silent this long loses its partitions to the others (within the broker's "
+     "group.min/max.session.timeout.ms)"},
+    {"query.peers", KEY_STRING, OFF(query_peers), NULL, 0, 0, NULL,
+     "the store nodes' query ports, host:port[,host:port...]: a query node (or any node) "
+     "answers for the whole cluster from them"},
+    {"jaeger.peers", KEY_STRING, OFF(jaeger_peers), NULL, 0, 0, NULL,
+     "the store nodes' Jaeger ports, host:port[,host:port...]: the Jaeger API of this node "
+     "answers for the whole cluster"},
     {"grpc.addr", KEY_ADDR, OFF(grpc_addr), "0.0.0.0:4317", 0, 0, NULL, "OTLP/gRPC listener"},
     {"grpc.max_recv_msg_size", KEY_SIZE, OFF(grpc_max_recv_bytes), "64MiB", KiB, GiB, NULL,
      "largest request, after decompression"},

@@ -13,6 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
+#include "cluster/cluster.h"
 #include "collector/collector.h"
 #include "sampler/sampler.h"
 #include "store/store.h"
@@ -41,6 +44,7 @@ static const flag_def flags[] = {
     {"--admin-addr", "admin.addr", "HOST:PORT", "admin API (checkpoints), /metrics, /ready"},
     {"--zipkin-addr", "zipkin.addr", "HOST:PORT", "Zipkin span receiver and query API"},
     {"--log-level", "log_level", "LEVEL", "debug, info, warn or error"},
+    {"--role", "role", "ROLE", "all, receiver, store or query (Kafka mode: docs/SCALING.md)"},
     {"--multitenancy-enabled", "multitenancy_enabled", "BOOL",
      "true: every request names its tenant in X-Scope-OrgID (Tempo's multitenancy_enabled)"},
     {"--port-file", NULL, "FILE",
@@ -193,6 +197,13 @@ static int load_config(int argc, char **argv, args *a, ottr_config *cfg)
                 a->config ? ": " : "", err);
         return -1;
     }
+    if (cfg->role != ROLE_ALL && cfg->kafka_brokers == NULL) {
+        fprintf(stderr, "ottrd: config error: role %s needs kafka.brokers\n",
+                cfg->role == ROLE_RECEIVER ? "receiver"
+                : cfg->role == ROLE_STORE  ? "store"
+                                           : "query");
+        return -1;
+    }
     if (collector_security_check(cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "ottrd: config error: %s\n", err);
         return -1;
@@ -222,6 +233,17 @@ static ottr_status ingest_to_sampler(void *ctx, const otlp_batch *b)
 static bool sampler_pushes_back(void *ctx, uint32_t tenant, const uint8_t (*tids)[16], size_t n)
 {
     return sampler_would_push_back(ctx, tenant, tids, n);
+}
+
+static cluster_kafka_options kafka_options(const ottr_config *cfg)
+{
+    cluster_kafka_options k = {.brokers = cfg->kafka_brokers,
+                               .topic = cfg->kafka_topic,
+                               .group = cfg->kafka_group,
+                               .produce_timeout_ns = cfg->kafka_produce_timeout_ns,
+                               .commit_interval_ns = cfg->kafka_commit_interval_ns,
+                               .session_timeout_ns = cfg->kafka_session_timeout_ns};
+    return k;
 }
 
 static int write_port_file(const char *path, int grpc, int http, int query, int jaeger, int admin,
@@ -353,6 +375,7 @@ int main(int argc, char **argv)
      * otherwise raise this threshold after the first such free, and memtable
      * blocks would then fragment the heap: RSS rose ~25 MB/min for minutes. */
     mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* query.peers: queries to the store nodes */
 
     /* Every thread inherits this mask; the main thread takes signals with sigwait. */
     sigset_t sigs;
@@ -373,6 +396,8 @@ int main(int argc, char **argv)
     char backup_dir[PATH_MAX];
     otlp_grpc *grpc = NULL;
     collector_query_pool *pool = NULL;
+    cluster_producer *producer = NULL;
+    cluster_consumer *consumer = NULL;
     ottrd_query_ctx qctx = {.cfg = &cfg};
     atomic_init(&qctx.ready, false);
     atomic_init(&qctx.grpc_up, false);
@@ -405,6 +430,20 @@ int main(int argc, char **argv)
     }
     qctx.backup_dir = backup_dir;
 
+    cluster_kafka_options ko = kafka_options(&cfg);
+    if (cfg.role != ROLE_ALL) {
+        /* Every node but a store-only one takes spans through Kafka. */
+        s = cluster_producer_start(&ko, st, &producer, err, sizeof(err));
+        if (s != OTTR_OK) {
+            OTTR_ERROR("collector", "%s", err);
+            fprintf(stderr, "ottrd: %s\n", err);
+            exit_code = s == OTTR_ERR_INVALID ? EXIT_USAGE : 1;
+            goto out;
+        }
+    }
+    if (cfg.role == ROLE_RECEIVER || cfg.role == ROLE_QUERY)
+        goto sampled; /* no sampler here: the store nodes sample */
+
     sampler_options smo;
     collector_config_to_sampler_options(&cfg, &smo);
     s = sampler_create(&smo, st, &smp, err, sizeof(err));
@@ -413,6 +452,11 @@ int main(int argc, char **argv)
         exit_code = s == OTTR_ERR_INVALID ? EXIT_USAGE : 1;
         goto out;
     }
+    /* A store node's undecided spans are also still in Kafka, past its
+     * committed offsets, and come back from there to whichever node owns them
+     * now; replaying them here too is harmless (a chunk taken from Kafka is
+     * named after its record: a second copy overwrites) and keeps what an
+     * earlier role: all left in the pending log. */
     s = sampler_replay(smp);
     if (s != OTTR_OK) {
         OTTR_ERROR("collector", "replay of pending spans failed: %s", ottr_status_str(s));
@@ -426,6 +470,7 @@ int main(int argc, char **argv)
     }
     qctx.smp = smp;
 
+sampled:;
     collector_query_pool_options qo = {.threads = cfg.query_max_concurrent,
                                        .max_queued = cfg.query_max_queued,
                                        .timeout_ns = cfg.query_timeout_ns,
@@ -490,9 +535,9 @@ int main(int argc, char **argv)
     otlp_grpc_options go = {.addr = cfg.grpc_addr,
                             .threads = cfg.grpc_threads,
                             .max_recv_bytes = cfg.grpc_max_recv_bytes,
-                            .ingest = ingest_to_sampler,
-                            .would_push_back = sampler_pushes_back,
-                            .ingest_ctx = smp,
+                            .ingest = producer ? cluster_produce : ingest_to_sampler,
+                            .would_push_back = producer ? NULL : sampler_pushes_back,
+                            .ingest_ctx = producer ? (void *)producer : (void *)smp,
                             .limits = cfg.limits,
                             .tenants = qctx.tenants,
                             .max_conn_idle_ms = cfg.grpc_max_conn_idle_ns / 1000000u,
@@ -507,9 +552,9 @@ int main(int argc, char **argv)
         goto out;
     }
     atomic_store(&qctx.grpc_up, true);
-    otlp_http_ctx hctx = {.ingest = ingest_to_sampler,
-                          .would_push_back = sampler_pushes_back,
-                          .ingest_ctx = smp,
+    otlp_http_ctx hctx = {.ingest = producer ? cluster_produce : ingest_to_sampler,
+                          .would_push_back = producer ? NULL : sampler_pushes_back,
+                          .ingest_ctx = producer ? (void *)producer : (void *)smp,
                           .max_body_bytes = cfg.http_max_body_bytes,
                           .limits = cfg.limits,
                           .tenants = qctx.tenants};
@@ -564,6 +609,22 @@ int main(int argc, char **argv)
         exit_code = 1;
         goto out;
     }
+    if (cfg.role == ROLE_STORE) {
+        char node[64];
+        snprintf(node, sizeof(node), "ottrd-%d", (int)getpid());
+        cluster_consumer_options co = {.kafka = ko,
+                                       .smp = smp,
+                                       .st = st,
+                                       .multitenant = cfg.multitenancy != 0,
+                                       .limits = cfg.limits};
+        ko.client_id = node;
+        co.kafka = ko;
+        if (cluster_consumer_start(&co, &consumer, err, sizeof(err)) != OTTR_OK) {
+            OTTR_ERROR("collector", "%s", err);
+            exit_code = 1;
+            goto out;
+        }
+    }
     atomic_store(&qctx.ready, true);
 
     for (;;) {
@@ -599,6 +660,10 @@ out:
     atomic_store(&qctx.grpc_up, false);
     if (grpc)
         collector_grpc_stop(grpc);
+    /* Receivers are stopped: nothing more to produce. What the store node read
+     * but has not settled stays uncommitted for the partitions' next owners. */
+    cluster_producer_stop(producer);
+    cluster_consumer_stop(consumer);
     if (smp)
         sampler_stop(smp);
     /* Queries end (waiting ones 503, running ones cut short) before the query
@@ -620,6 +685,7 @@ out:
     ottr_metrics_shutdown();
     collector_security_free(&sec);
     collector_config_free(&cfg);
+    curl_global_cleanup();
     if (exit_code == 0)
         OTTR_INFO("collector", "stopped");
     return exit_code;

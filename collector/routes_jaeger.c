@@ -593,5 +593,7 @@ void collector_routes_jaeger_handle(void *ctx, const http_request *req, http_res
                     "method not allowed: use GET");
         return;
     }
-    collector_query_pool_submit(q->pool, req, resp, jaeger_query, jaeger_refuse, q);
+    bool fan = strcmp(req->method, "POST") != 0 && collector_fanout_wanted(q, req, true);
+    collector_query_pool_submit(q->pool, req, resp, fan ? collector_fanout_jaeger : jaeger_query,
+                                jaeger_refuse, q);
 }

@@ -447,5 +447,8 @@ void collector_routes_tempo_handle(void *ctx, const http_request *req, http_resp
         reply_json(resp);
         return;
     }
-    collector_query_pool_submit(q->pool, req, resp, tempo_query, tempo_refuse, q);
+    collector_query_pool_submit(q->pool, req, resp,
+                                collector_fanout_wanted(q, req, false) ? collector_fanout_tempo
+                                                                       : tempo_query,
+                                tempo_refuse, q);
 }

@@ -329,6 +329,11 @@ typedef struct otlp_batch {
     size_t chunk_bytes;                       /* total chunk_len over all groups */
     size_t rejected_by[OTLP_REJECT_NREASONS]; /* spans left out, by reason */
     uint32_t tenant; /* whose spans (the store's tenant number); 0 unless the receiver sets it */
+    /* NULL, or for each group where its spans came from as (second << 32 |
+     * sequence): a Kafka record's timestamp second and offset. The store keeps
+     * each chunk under that name instead of the arrival, so a record taken
+     * twice (by another node, or after a restart) overwrites its first copy. */
+    const uint64_t *origins;
 } otlp_batch;
 
 /* Groups the spans of a decoded request by trace ID into |out|, allocating from

@@ -257,6 +257,21 @@ static uint32_t reclaim_watermark(sampler *s)
     return sampler_writer_min_sec(&s->w, w);
 }
 
+uint32_t sampler_now_sec(sampler *s)
+{
+    pthread_mutex_lock(&s->arr_mu);
+    uint64_t now = sampler_clock(s);
+    if (now < s->arr_last_ns)
+        now = s->arr_last_ns;
+    pthread_mutex_unlock(&s->arr_mu);
+    return (uint32_t)(now / NS_PER_SEC);
+}
+
+uint32_t sampler_settled_before(sampler *s)
+{
+    return reclaim_watermark(s);
+}
+
 static void reclaim(sampler *s)
 {
     if (s->replaying)

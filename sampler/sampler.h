@@ -83,6 +83,17 @@ ottr_status sampler_submit(sampler *s, const otlp_batch *b);
  * the push-back when it says yes; takes nothing. Thread-safe. */
 bool sampler_would_push_back(sampler *s, uint32_t tenant, const uint8_t (*tids)[16], size_t n);
 
+/* ---- Kafka mode: when a record's spans are settled ---- */
+
+/* The second (of the sampler's clock) now: spans submitted before this call
+ * arrived in it or earlier. */
+uint32_t sampler_now_sec(sampler *s);
+/* The oldest arrival second whose spans may still be needed: every span that
+ * arrived in an earlier second belongs to a trace decided, and, if kept,
+ * copied into the store (or dropped). A consumer commits a record once the
+ * second it was submitted in is older than this. Thread-safe. */
+uint32_t sampler_settled_before(sampler *s);
+
 /* Tests with manual_tick: decide what is due at the injected clock and run the
  * writer's queue to completion. */
 void sampler_tick(sampler *s);

@@ -224,12 +224,12 @@ static inline uint32_t store_key_sec(uint64_t ns)
 
 struct store_plog_reader;
 /* Reads the chunk of |tid| of |tenant| in the record |ref| into |a|. Returns 1 with
- * |*chunk|, |*chunk_len|; 0 when the trace is not in it or the record is gone
- * (reclaimed); -1 when it is malformed; -2 on a read error (logged); -3 when
- * out of memory. */
+ * |*chunk|, |*chunk_len| and the record's |*origin| (0: none); 0 when the trace is not in it or the
+ * record is gone (reclaimed); -1 when it is malformed; -2 on a read error (logged); -3 when out of
+ * memory. */
 int store_pending_read(struct store_plog_reader *r, ottr_arena *a, store_pending_ref ref,
                        uint32_t tenant, const uint8_t tid[16], const uint8_t **chunk,
-                       size_t *chunk_len);
+                       size_t *chunk_len, uint64_t *origin);
 /* Every key below starts with its tenant's number (TENANT_KEY_LEN bytes). */
 /* summaries: tenant | trace_id; also the prefix of the trace's `traces` keys. */
 void store_key_trace(uint8_t out[TRACE_KEY_LEN], uint32_t tenant, const uint8_t tid[16]);

@@ -68,6 +68,8 @@ typedef struct dep_span {
     uint32_t minute;     /* of its start */
 } dep_span;
 
+#define KEEP_ORIGINS 64 /* origins remembered per trace and keep (more: rarely repeated) */
+
 /* State of one trace. */
 typedef struct keep_ctx {
     keep_call *c;
@@ -85,6 +87,10 @@ typedef struct keep_ctx {
     dep_span *deps; /* the new spans (heap) */
     size_t ndeps, capdeps;
     bool deps_oom;
+    /* Origins of the chunks taken from Kafka in this keep: a record read twice
+     * before its trace was decided is in two pending records, one copy counts. */
+    uint64_t origins[KEEP_ORIGINS];
+    size_t norigins;
 } keep_ctx;
 
 static void out_add(keep_call *c, out_keys *o, const uint8_t *p, size_t len, uint32_t sec,
@@ -178,9 +184,10 @@ static ottr_status copy_ref(keep_ctx *k, store_pending_ref ref, bool *stop_growi
     store *s = k->c->s;
     const uint8_t *val = NULL;
     size_t vlen = 0;
+    uint64_t origin = 0;
     /* In the trace's arena: its terms may point into the chunk. */
-    int found =
-        store_pending_read(&k->c->reader, &k->c->term_arena, ref, k->tenant, k->tid, &val, &vlen);
+    int found = store_pending_read(&k->c->reader, &k->c->term_arena, ref, k->tenant, k->tid, &val,
+                                   &vlen, &origin);
     ottr_status st = OTTR_OK;
     if (found == -2)
         return OTTR_ERR_IO;
@@ -193,8 +200,17 @@ static ottr_status copy_ref(keep_ctx *k, store_pending_ref ref, bool *stop_growi
     }
     if (found == 0)
         goto out; /* not in it, or reclaimed: copied by an earlier keep */
+    for (size_t i = 0; origin && i < k->norigins; i++)
+        if (k->origins[i] == origin)
+            goto out; /* the same Kafka record, read twice: one copy */
+    if (origin && k->norigins < KEEP_ORIGINS)
+        k->origins[k->norigins++] = origin;
     uint8_t tkey[TRACES_KEY_LEN];
-    store_key_traces(tkey, k->tenant, k->tid, ref.sec, ref.seq);
+    /* Spans taken from Kafka are named by their record, wherever they lie. */
+    if (origin)
+        store_key_traces(tkey, k->tenant, k->tid, (uint32_t)(origin >> 32), (uint32_t)origin);
+    else
+        store_key_traces(tkey, k->tenant, k->tid, ref.sec, ref.seq);
     /* A trace without a summary has no chunk in `traces`: chunks and summary
      * are written in one batch. Only a trace kept before is looked up (a point
      * read costs a filter block, which a large store keeps out of the cache). */

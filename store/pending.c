@@ -4,6 +4,9 @@
  *
  * A record's payload:
  *   0x02 | tenant(4) | n(4) | n x (trace_id(16) | chunk_len(4)) | chunk 1 | ... | chunk n
+ *   0x03 | tenant(4) | n(4) | n x (trace_id(16) | chunk_len(4) | origin(8)) | chunks:
+ *          spans taken from Kafka, each chunk kept under its origin (otlp_batch.origins)
+ *          instead of where it lies
  * Format 0x01, of earlier versions, has no tenant: the implicit tenant's.
  * The sampler remembers, per trace, the records that hold its chunks.
  *
@@ -19,7 +22,9 @@
 #define RECORD_FORMAT_V1 0x01
 #define RECORD_HEAD_V1   5 /* format(1) | n(4) */
 #define RECORD_FORMAT    0x02
-#define RECORD_HEAD      9  /* format(1) | tenant(4) | n(4) */
+#define RECORD_HEAD      9 /* format(1) | tenant(4) | n(4) */
+#define RECORD_FORMAT_V3 0x03
+#define RECORD_ENTRY_V3  28 /* trace_id(16) | chunk_len(4) | origin(8) */
 #define RECORD_ENTRY     20 /* trace_id(16) | chunk_len(4) */
 #define STACK_HEAD_BYTES 4096
 
@@ -27,6 +32,7 @@
 typedef struct record_info {
     uint32_t tenant;
     uint32_t n;
+    size_t entry; /* bytes of an entry: RECORD_ENTRY, or RECORD_ENTRY_V3 with origins */
     size_t table; /* offset of the entry table */
     size_t data;  /* offset of the first chunk */
 } record_info;
@@ -35,17 +41,19 @@ typedef struct record_info {
  * whole payload) against a payload of |plen| bytes; fills |ri|. */
 static int record_open(const uint8_t *val, size_t len, size_t plen, record_info *ri)
 {
-    size_t head = len >= 1 && val[0] == RECORD_FORMAT      ? RECORD_HEAD
-                  : len >= 1 && val[0] == RECORD_FORMAT_V1 ? RECORD_HEAD_V1
-                                                           : 0;
+    bool v3 = len >= 1 && val[0] == RECORD_FORMAT_V3;
+    size_t head = len >= 1 && (val[0] == RECORD_FORMAT || v3) ? RECORD_HEAD
+                  : len >= 1 && val[0] == RECORD_FORMAT_V1    ? RECORD_HEAD_V1
+                                                              : 0;
     if (head == 0 || len < head || plen < head)
         return -1;
-    ri->tenant = head == RECORD_HEAD ? be32_get(val + 1) : STORE_TENANT_DEFAULT;
+    ri->tenant = head == RECORD_HEAD_V1 ? STORE_TENANT_DEFAULT : be32_get(val + 1);
+    ri->entry = v3 ? RECORD_ENTRY_V3 : RECORD_ENTRY;
     ri->n = be32_get(val + head - 4);
-    if (ri->n > (plen - head) / RECORD_ENTRY)
+    if (ri->n > (plen - head) / ri->entry)
         return -1;
     ri->table = head;
-    ri->data = head + (size_t)ri->n * RECORD_ENTRY;
+    ri->data = head + (size_t)ri->n * ri->entry;
     return 0;
 }
 
@@ -59,7 +67,7 @@ static int record_each(const uint8_t *val, size_t len, store_pending_ref ref, st
         return -1;
     size_t off = ri.data;
     for (uint32_t i = 0; i < ri.n; i++) {
-        const uint8_t *e = val + ri.table + (size_t)i * RECORD_ENTRY;
+        const uint8_t *e = val + ri.table + (size_t)i * ri.entry;
         size_t clen = be32_get(e + 16);
         if (clen > len - off)
             return -1;
@@ -71,24 +79,37 @@ static int record_each(const uint8_t *val, size_t len, store_pending_ref ref, st
     return 0;
 }
 
-/* The record header of |n| groups into |head| (RECORD_HEAD + n * RECORD_ENTRY bytes). */
-static void record_head(uint8_t *head, uint32_t tenant, const otlp_trace_group *g, size_t n)
+/* The record header of |n| groups into |head| (record_head_len() bytes): format
+ * 3 with |origins| (one per group), else format 2. */
+static size_t record_head_len(const uint64_t *origins, size_t n)
 {
-    head[0] = RECORD_FORMAT;
+    return RECORD_HEAD + n * (origins ? RECORD_ENTRY_V3 : RECORD_ENTRY);
+}
+
+static void record_head(uint8_t *head, uint32_t tenant, const uint64_t *origins,
+                        const otlp_trace_group *g, size_t n)
+{
+    size_t esz = origins ? RECORD_ENTRY_V3 : RECORD_ENTRY;
+    head[0] = origins ? RECORD_FORMAT_V3 : RECORD_FORMAT;
     be32_put(head + 1, tenant);
     be32_put(head + 5, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
-        memcpy(head + RECORD_HEAD + i * RECORD_ENTRY, g[i].trace_id, 16);
-        be32_put(head + RECORD_HEAD + i * RECORD_ENTRY + 16, (uint32_t)g[i].chunk_len);
+        uint8_t *e = head + RECORD_HEAD + i * esz;
+        memcpy(e, g[i].trace_id, 16);
+        be32_put(e + 16, (uint32_t)g[i].chunk_len);
+        if (origins) {
+            be32_put(e + 20, (uint32_t)(origins[i] >> 32));
+            be32_put(e + 24, (uint32_t)origins[i]);
+        }
     }
 }
 
 /* Appends the record of the |n| groups |g| at |sec| without copying their
  * chunks; sets |*ref|. */
-static ottr_status record_append(store *s, uint32_t sec, uint32_t tenant, const otlp_trace_group *g,
-                                 size_t n, store_pending_ref *ref)
+static ottr_status record_append(store *s, uint32_t sec, uint32_t tenant, const uint64_t *origins,
+                                 const otlp_trace_group *g, size_t n, store_pending_ref *ref)
 {
-    size_t head_len = RECORD_HEAD + n * RECORD_ENTRY;
+    size_t head_len = record_head_len(origins, n);
     uint8_t stack_head[STACK_HEAD_BYTES];
     struct iovec stack_iov[64];
     uint8_t *head = head_len <= sizeof(stack_head) ? stack_head : malloc(head_len);
@@ -96,7 +117,7 @@ static ottr_status record_append(store *s, uint32_t sec, uint32_t tenant, const 
     ottr_status st = OTTR_ERR_NOMEM;
     if (head == NULL || iov == NULL)
         goto out;
-    record_head(head, tenant, g, n);
+    record_head(head, tenant, origins, g, n);
     iov[1].iov_base = head;
     iov[1].iov_len = head_len;
     for (size_t i = 0; i < n; i++) {
@@ -122,10 +143,11 @@ ottr_status store_append_pending(store *s, const otlp_batch *b, uint32_t arrival
 {
     if (b == NULL || b->ngroups == 0)
         return OTTR_OK;
-    if (b->ngroups > UINT32_MAX / RECORD_ENTRY || b->ngroups > INT32_MAX - 2)
+    if (b->ngroups > UINT32_MAX / RECORD_ENTRY_V3 || b->ngroups > INT32_MAX - 2)
         return OTTR_ERR_TOO_LARGE;
     store_pending_ref r;
-    ottr_status st = record_append(s, arrival_sec, b->tenant, b->groups, b->ngroups, &r);
+    ottr_status st =
+        record_append(s, arrival_sec, b->tenant, b->origins, b->groups, b->ngroups, &r);
     if (st == OTTR_OK) {
         atomic_fetch_add(&s->appended_bytes, b->chunk_bytes);
         atomic_fetch_add(&s->appended_records, 1);
@@ -152,7 +174,8 @@ static int read_at(store_plog_reader *r, uint32_t sec, uint64_t off, size_t len,
 }
 
 int store_pending_read(store_plog_reader *r, ottr_arena *a, store_pending_ref ref, uint32_t tenant,
-                       const uint8_t tid[16], const uint8_t **chunk, size_t *chunk_len)
+                       const uint8_t tid[16], const uint8_t **chunk, size_t *chunk_len,
+                       uint64_t *origin)
 {
     /* The header and, usually, the whole entry table in one read. */
     uint8_t first[PLOG_HEAD + RECORD_HEAD + 64 * RECORD_ENTRY];
@@ -172,14 +195,14 @@ int store_pending_read(store_plog_reader *r, ottr_arena *a, store_pending_ref re
     if (ri.data > (size_t)got - PLOG_HEAD) {
         uint8_t *t;
         int rc = read_at(r, ref.sec, (uint64_t)ref.seq + PLOG_HEAD + ri.table,
-                         (size_t)ri.n * RECORD_ENTRY, a, &t);
+                         (size_t)ri.n * ri.entry, a, &t);
         if (rc != 1)
             return rc == 0 ? -1 : rc;
         table = t;
     }
     uint64_t off = ri.data;
     for (uint32_t i = 0; i < ri.n; i++) {
-        const uint8_t *e = table + (size_t)i * RECORD_ENTRY;
+        const uint8_t *e = table + (size_t)i * ri.entry;
         uint32_t clen = be32_get(e + 16);
         if (clen > plen - off)
             return -1;
@@ -193,6 +216,8 @@ int store_pending_read(store_plog_reader *r, ottr_arena *a, store_pending_ref re
             return rc == 0 ? -1 : rc;
         *chunk = c;
         *chunk_len = clen;
+        *origin =
+            ri.entry == RECORD_ENTRY_V3 ? (uint64_t)be32_get(e + 20) << 32 | be32_get(e + 24) : 0;
         return 1;
     }
     return 0;
@@ -225,7 +250,7 @@ static ottr_status migrate_one(store *s, const char *k, size_t klen, const uint8
     if (klen == PENDING_LEGACY_KEY_LEN) {
         otlp_trace_group g = {.chunk = (uint8_t *)v, .chunk_len = vlen};
         memcpy(g.trace_id, k + 4, 16);
-        return record_append(s, be32_get(k), STORE_TENANT_DEFAULT, &g, 1, &ref);
+        return record_append(s, be32_get(k), STORE_TENANT_DEFAULT, NULL, &g, 1, &ref);
     }
     record_info ri;
     if (klen != PENDING_KEY_LEN || record_open(v, vlen, vlen, &ri) != 0)

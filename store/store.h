@@ -12,9 +12,11 @@
  *
  * Pending log: pending/<arrival_sec>.log, records named by their offset:
  *   header(16) | 2 | tenant(4) | n(4) | n x (trace_id(16) | len(4)) | the n chunks
- *   (format 1, without the tenant, is the implicit tenant's)
+ *   (format 1, without the tenant, is the implicit tenant's; format 3 adds origin(8) to
+ *   each entry: chunks taken from Kafka, kept under their record's name, below)
  * Column families and keys (all integers big-endian):
  *   traces    tenant(4) | trace_id(16) | arrival_sec(4) | offset(4) -> chunk
+ *             (a chunk taken from Kafka: its record's timestamp second | offset)
  *   summaries tenant(4) | trace_id(16)                    -> encoded summary
  *   index     tenant(4) | group | bucket(1) | ~start_sec(4) | key number(8) -> posting
  *             list: retention sec(4) | (trace_id(16) | term hash(8))... (store/postings.c)
