@@ -150,6 +150,10 @@ struct store {
     atomic_uint_fast64_t dropped_chunks; /* over max_trace_bytes or undecodable */
 
     pthread_mutex_t keep_locks[STORE_KEEP_STRIPES];
+    /* A keep's WriteBatch, kept between calls with its capacity so that the next
+     * keep does not fault fresh pages in (store/keep.c); NULL while one is in use. */
+    pthread_mutex_t keep_wb_mu;
+    rocksdb_writebatch_t *keep_wb;
     _Atomic uint64_t *tag_cache; /* hash high 32 bits << 32 | last written second */
 
     char *ingest_dir;             /* <path>/ingest: SST files of large keeps */

@@ -28,6 +28,8 @@
 /* Index keys plus tag entries of one call from which they are ingested as SST
  * files rather than written through the memtable. */
 #define KEEP_INGEST_MIN_KEYS 1024
+/* The largest batch kept for the next call (its memory stays with the store). */
+#define KEEP_BATCH_KEEP_BYTES (64u << 20)
 
 /* A tag entry to write after sorting. */
 typedef struct out_key {
@@ -571,6 +573,36 @@ static unsigned stripe_of(store *s, const uint8_t *tid)
     return (unsigned)(store_keep_lock(s, tid) - s->keep_locks);
 }
 
+/* The batch a keep writes: the one the last keep left, if no other keep holds
+ * it, else a new one. */
+static rocksdb_writebatch_t *batch_take(store *s)
+{
+    pthread_mutex_lock(&s->keep_wb_mu);
+    rocksdb_writebatch_t *wb = s->keep_wb;
+    s->keep_wb = NULL;
+    pthread_mutex_unlock(&s->keep_wb_mu);
+    return wb ? wb : rocksdb_writebatch_create();
+}
+
+/* Gives |wb| back, emptied but with its capacity, unless it grew past
+ * KEEP_BATCH_KEEP_BYTES or another batch is already kept. */
+static void batch_give(store *s, rocksdb_writebatch_t *wb)
+{
+    size_t size = 0;
+    rocksdb_writebatch_data(wb, &size);
+    if (size <= KEEP_BATCH_KEEP_BYTES) {
+        rocksdb_writebatch_clear(wb);
+        pthread_mutex_lock(&s->keep_wb_mu);
+        if (s->keep_wb == NULL) {
+            s->keep_wb = wb;
+            wb = NULL;
+        }
+        pthread_mutex_unlock(&s->keep_wb_mu);
+    }
+    if (wb)
+        rocksdb_writebatch_destroy(wb);
+}
+
 /* Keeps |n| requests (sorted by tenant and trace ID) in one batch. */
 static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
 {
@@ -583,7 +615,7 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     ottr_arena_init(&c.key_arena, 64 * 1024, 0);
     ottr_arena_init(&c.term_arena, 16 * 1024, 0);
     ottr_arena_init(&c.decode_arena, 64 * 1024, 0);
-    c.wb = rocksdb_writebatch_create();
+    c.wb = batch_take(s);
     store_postings_init(&c.idx);
 
     /* Every stripe the traces use, locked in ascending order. */
@@ -635,7 +667,7 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     for (unsigned i = STORE_KEEP_STRIPES; i-- > 0;)
         if (locked[i])
             pthread_mutex_unlock(&s->keep_locks[i]);
-    rocksdb_writebatch_destroy(c.wb);
+    batch_give(s, c.wb);
     store_postings_free(&c.idx);
     free(c.tags.v);
     ottr_arena_free(&c.key_arena);

@@ -453,6 +453,9 @@ static void store_free(store *s)
         store_rocks_logger_destroy(s->logger);
     for (int i = 0; i < STORE_KEEP_STRIPES; i++)
         pthread_mutex_destroy(&s->keep_locks[i]);
+    if (s->keep_wb)
+        rocksdb_writebatch_destroy(s->keep_wb);
+    pthread_mutex_destroy(&s->keep_wb_mu);
     pthread_mutex_destroy(&s->sync_mu);
     free(s->path);
     free(s);
@@ -587,6 +590,7 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
     for (int i = 0; i < STORE_KEEP_STRIPES; i++)
         pthread_mutex_init(&s->keep_locks[i], NULL);
     pthread_mutex_init(&s->sync_mu, NULL);
+    pthread_mutex_init(&s->keep_wb_mu, NULL);
     pthread_mutex_init(&s->tenant_mu, NULL);
     s->tag_cache = calloc(TAG_CACHE_SLOTS, sizeof(*s->tag_cache));
     if (s->path == NULL || s->tag_cache == NULL) {
