@@ -241,8 +241,11 @@ static void brokers_down_is_a_retryable_failure(void **state)
         rd_kafka_mock_broker_set_down(m.mc, b);
     uint64_t t0 = ottr_mono_ns();
     assert_int_equal(produce_traces(p, 200, 5), OTTR_ERR_IO);
-    /* Within the produce timeout (2 s), give or take librdkafka's ticks. */
-    assert_true(ottr_mono_ns() - t0 < 6 * NS_PER_SEC);
+    /* The answer waits for librdkafka's verdict on every record (an answer given
+     * earlier could be followed by a late delivery and a duplicate on retry): 2 s
+     * of produce timeout, several more on a loaded machine (9 s seen with the
+     * test suite running in parallel), never a hang. */
+    assert_true(ottr_mono_ns() - t0 < 30 * NS_PER_SEC);
     for (int b = 1; b <= 3; b++)
         rd_kafka_mock_broker_set_up(m.mc, b);
     ottr_status st = OTTR_ERR_IO;
