@@ -117,8 +117,8 @@ static bool cmp_array(const tq_node *n, const otlp_any *v)
 {
     const tq_literal *l = &n->lit;
     bool every = n->op == TQ_NE || n->op == TQ_NRE;
-    if (l->type == TQL_STRING && (n->op == TQ_EQ || n->op == TQ_NE || n->op == TQ_RE ||
-                                  n->op == TQ_NRE)) {
+    if (l->type == TQL_STRING &&
+        (n->op == TQ_EQ || n->op == TQ_NE || n->op == TQ_RE || n->op == TQ_NRE)) {
         bool text = cmp_json_text(n, v);
         if (text != every)
             return text;
