@@ -103,7 +103,8 @@ void store_render_metrics(store *s, ottr_buf *out)
     per_family(s, out, "ottr_store_keys", "Estimated number of keys in the family.",
                "rocksdb.estimate-num-keys");
 
-    gauge(out, "ottr_store_block_cache_usage_bytes", "Bytes held by the block cache, memtable reservations included.",
+    gauge(out, "ottr_store_block_cache_usage_bytes",
+          "Bytes held by the block cache, memtable reservations included.",
           (uint64_t)rocksdb_cache_get_usage(s->cache));
     gauge(out, "ottr_store_block_cache_capacity_bytes", "Capacity of the block cache.",
           (uint64_t)rocksdb_cache_get_capacity(s->cache));
