@@ -495,9 +495,9 @@ int store_sync_wal(store *s, char *err, size_t errlen);
 
 /* ---- retention.c ---- */
 
-/* Creates the compaction filter factory of family |cf| (NULL for families without
- * one); the options that receive it own it. */
-rocksdb_compactionfilterfactory_t *store_retention_factory_create(store *s, int cf);
+/* Gives the options |o| of family |cf| its retention filter (none for families
+ * without one). Returns 0, or -1 when out of memory. */
+int store_retention_install(store *s, rocksdb_options_t *o, int cf);
 /* Records whose timestamp (Unix seconds) is below this are expired; 0 = none. */
 uint32_t store_retention_cutoff_sec(const store *s);
 
@@ -513,6 +513,30 @@ void store_graph_counters(const char *v, uint64_t *calls, uint64_t *errors, uint
 /* Adds edge |e| to minute |minute| (and its hour) in |wb|, by the merge operator. */
 void store_graph_batch_edge(store_view v, rocksdb_writebatch_t *wb, uint32_t minute,
                             const store_edge *e);
+
+/* ---- links.c ---- */
+
+/* The "direct" dependency links of one keep call, summed per tenant, minute,
+ * parent and child service (open addressing; calls == 0 marks a free slot). */
+typedef struct store_link {
+    uint64_t hash;
+    uint32_t tenant, minute;
+    store_edge edge;
+} store_link;
+
+typedef struct store_links {
+    store_link *v;
+    size_t n, cap;
+} store_links;
+
+/* Counts |calls| of the link |parent| -> |child| in |minute|. When the table is
+ * full or out of memory, the link is merged into |wb| at once instead. Zero the
+ * table to start. */
+void store_links_add(store_links *t, store *s, rocksdb_writebatch_t *wb, uint32_t tenant,
+                     uint32_t minute, const char *parent, const char *child, uint64_t calls);
+/* Merges every counted link into |wb|. */
+void store_links_write(store_links *t, store *s, rocksdb_writebatch_t *wb);
+void store_links_free(store_links *t);
 
 /* ---- tenant.c ---- */
 

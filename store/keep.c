@@ -16,7 +16,7 @@
  * and server spans paired before sampling) does not see: every parent -> child
  * span pair of two services among the new chunks of the trace, but a client or
  * producer parent of a server or consumer child, as edges of connection type
- * "direct" in the minute of the child's start. */
+ * "direct" in the minute of the child's start, summed over the call (store/links.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +56,7 @@ typedef struct keep_call {
     rocksdb_writebatch_t *wb;
     store_postings idx;
     out_keys tags;
+    store_links links; /* dependency links, written once per call */
     bool oom;
     /* totals, counted once the write succeeds */
     uint64_t new_traces, chunks, bytes, dropped;
@@ -272,9 +273,6 @@ static void dep_links(keep_ctx *k)
     if (k->ndeps < 2 || k->deps_oom)
         return;
     qsort(k->deps, k->ndeps, sizeof(*k->deps), dep_cmp);
-    store_edge e;
-    memset(&e, 0, sizeof(e));
-    memcpy(e.connection_type, "direct", sizeof("direct"));
     struct {
         const char *parent, *child;
         uint32_t minute;
@@ -305,12 +303,9 @@ static void dep_links(keep_ctx *k)
         }
         links[j].calls++;
     }
-    for (size_t j = 0; j < nlinks; j++) {
-        snprintf(e.client, sizeof(e.client), "%s", links[j].parent);
-        snprintf(e.server, sizeof(e.server), "%s", links[j].child);
-        e.calls = links[j].calls;
-        store_graph_batch_edge(store_view_of(k->c->s, k->tenant), k->c->wb, links[j].minute, &e);
-    }
+    for (size_t j = 0; j < nlinks; j++)
+        store_links_add(&k->c->links, k->c->s, k->c->wb, k->tenant, links[j].minute,
+                        links[j].parent, links[j].child, links[j].calls);
 }
 
 /* Adds the terms of every chunk already stored for the trace (used when its
@@ -650,6 +645,8 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     }
     if (st == OTTR_OK && c.oom)
         st = OTTR_ERR_NOMEM;
+    if (st == OTTR_OK)
+        store_links_write(&c.links, s, c.wb);
     if (st == OTTR_OK && rocksdb_writebatch_count(c.wb) > 0) {
         st = write_keys(&c);
         if (st == OTTR_OK)
@@ -668,6 +665,7 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
         if (locked[i])
             pthread_mutex_unlock(&s->keep_locks[i]);
     batch_give(s, c.wb);
+    store_links_free(&c.links);
     store_postings_free(&c.idx);
     free(c.tags.v);
     ottr_arena_free(&c.key_arena);

@@ -3,10 +3,13 @@
  * pending and traces keys, last arrival in summaries values, ~start second in
  * index keys (or the arrival second in their value, for traces that started far
  * from their arrival: far-past and far-future spans expire with their data, by
- * arrival), last-seen second in tags values, minute (or hour) in edges keys. */
+ * arrival), last-seen second in tags values, minute (or hour) in edges keys.
+ * `traces` is judged by key alone (store/rocks_shim.cc): its values sit in blob
+ * files, which a filter that looks at values would make every compaction read. */
 #include <stdlib.h>
 
 #include "store/internal.h"
+#include "store/shim.h"
 
 typedef struct filter_state {
     int cf;
@@ -100,10 +103,29 @@ static const char *factory_name(void *arg)
     return "ottr.retention.factory";
 }
 
-rocksdb_compactionfilterfactory_t *store_retention_factory_create(store *s, int cf)
+static uint32_t key_cutoff(void *arg)
+{
+    store_filter_ctx *fc = arg;
+    return store_retention_cutoff_sec(fc->s);
+}
+
+static int key_expired(void *arg, uint32_t cutoff, const char *k, size_t klen)
+{
+    store_filter_ctx *fc = arg;
+    uint64_t sec = record_sec(fc->cf, k, klen, NULL, 0);
+    return sec != 0 && sec < cutoff;
+}
+
+int store_retention_install(store *s, rocksdb_options_t *o, int cf)
 {
     if (cf < CF_PENDING || cf >= CF_COUNT)
-        return NULL;
-    return rocksdb_compactionfilterfactory_create(&s->fctx[cf], factory_destroy, factory_create,
-                                                  factory_name);
+        return 0;
+    if (cf == CF_TRACES)
+        return store_rocks_key_filter(o, key_cutoff, key_expired, &s->fctx[cf]);
+    rocksdb_compactionfilterfactory_t *f = rocksdb_compactionfilterfactory_create(
+        &s->fctx[cf], factory_destroy, factory_create, factory_name);
+    if (f == NULL)
+        return -1;
+    rocksdb_options_set_compaction_filter_factory(o, f);
+    return 0;
 }

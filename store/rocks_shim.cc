@@ -2,7 +2,9 @@
  * sends RocksDB's messages to Ottr's log instead of a LOG file in the data directory
  * (a LOG file write failing on a full disk aborts RocksDB builds that keep
  * assertions on), a listener that leaves recovery from a full disk to the store,
- * DB::Resume() after a background error, and memtables charged to the block cache. */
+ * DB::Resume() after a background error, memtables charged to the block cache, and a
+ * retention filter that decides from the key alone, so that compactions of `traces`
+ * do not read (and decompress) every blob they pass just to drop it or keep it. */
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +12,7 @@
 #include <new>
 
 #include <rocksdb/c.h>
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/listener.h>
@@ -81,7 +84,82 @@ class ManualNoSpaceRecovery : public rocksdb::EventListener
     }
 };
 
+/* Retention by key: the same verdict for values inline in the SST and for values
+ * in blob files, without fetching the blob. */
+class KeyFilter : public rocksdb::CompactionFilter
+{
+  public:
+    KeyFilter(store_key_expired_fn expired, void *arg, uint32_t cutoff)
+        : expired_(expired), arg_(arg), cutoff_(cutoff)
+    {
+    }
+
+    Decision FilterV2(int, const rocksdb::Slice &key, ValueType type, const rocksdb::Slice &,
+                      std::string *, std::string *) const override
+    {
+        if (type != ValueType::kValue && type != ValueType::kBlobIndex)
+            return Decision::kKeep;
+        return Verdict(key);
+    }
+    Decision FilterBlobByKey(int, const rocksdb::Slice &key, std::string *,
+                             std::string *) const override
+    {
+        return Verdict(key);
+    }
+    const char *Name() const override
+    {
+        return "ottr.retention.key";
+    }
+
+  private:
+    Decision Verdict(const rocksdb::Slice &key) const
+    {
+        if (cutoff_ != 0 && expired_(arg_, cutoff_, key.data(), key.size()))
+            return Decision::kRemove;
+        return Decision::kKeep;
+    }
+    store_key_expired_fn expired_;
+    void *arg_;
+    uint32_t cutoff_;
+};
+
+class KeyFilterFactory : public rocksdb::CompactionFilterFactory
+{
+  public:
+    KeyFilterFactory(store_cutoff_fn cutoff, store_key_expired_fn expired, void *arg)
+        : cutoff_(cutoff), expired_(expired), arg_(arg)
+    {
+    }
+
+    std::unique_ptr<rocksdb::CompactionFilter>
+    CreateCompactionFilter(const rocksdb::CompactionFilter::Context &) override
+    {
+        return std::unique_ptr<rocksdb::CompactionFilter>(
+            new KeyFilter(expired_, arg_, cutoff_(arg_)));
+    }
+    const char *Name() const override
+    {
+        return "ottr.retention.key.factory";
+    }
+
+  private:
+    store_cutoff_fn cutoff_;
+    store_key_expired_fn expired_;
+    void *arg_;
+};
+
 } // namespace
+
+extern "C" int store_rocks_key_filter(rocksdb_options_t *o, store_cutoff_fn cutoff,
+                                      store_key_expired_fn expired, void *arg)
+{
+    try {
+        o->rep.compaction_filter_factory = std::make_shared<KeyFilterFactory>(cutoff, expired, arg);
+    } catch (...) {
+        return -1;
+    }
+    return 0;
+}
 
 extern "C" int store_rocks_manual_nospace_recovery(rocksdb_options_t *o)
 {

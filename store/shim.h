@@ -4,6 +4,7 @@
 #define OTTR_STORE_SHIM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <rocksdb/c.h>
 
@@ -36,5 +37,17 @@ int store_rocks_resume(rocksdb_t *db, char *err, size_t errlen);
  * blocks then share one bound, and blocks give way while memtables are full.
  * Returns 0, or -1 when out of memory. */
 int store_rocks_charge_memtables(rocksdb_options_t *o, rocksdb_cache_t *cache, size_t bytes);
+
+/* Retention decided from the key alone. |cutoff| is asked once per compaction (0:
+ * keep everything); |expired| says whether a key is older than that second. */
+typedef uint32_t (*store_cutoff_fn)(void *arg);
+typedef int (*store_key_expired_fn)(void *arg, uint32_t cutoff, const char *key, size_t klen);
+
+/* Sets on the column family options |o| a compaction filter factory dropping the
+ * records whose key |expired| says are past the cutoff. Values in blob files are
+ * judged without being read. |arg| must outlive the options and the DB. Returns 0,
+ * or -1 when out of memory. */
+int store_rocks_key_filter(rocksdb_options_t *o, store_cutoff_fn cutoff,
+                           store_key_expired_fn expired, void *arg);
 
 #endif /* OTTR_STORE_SHIM_H */

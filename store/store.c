@@ -75,12 +75,15 @@ static rocksdb_options_t *family_options(store *s, int cf)
         /* Chunks go to blob files when their memtable is flushed: compactions
          * then move 24-byte keys and blob references instead of rewriting
          * every chunk at each level. A blob file goes once retention has
-         * dropped every key that refers to it. */
+         * dropped every key that refers to it: its chunks arrived within one
+         * flush, so they expire together. No garbage collection, which would
+         * read and rewrite the oldest files' chunks at every compaction (keys
+         * are random trace IDs, so every compaction reaches every file). */
         rocksdb_options_set_enable_blob_files(o, 1);
         rocksdb_options_set_min_blob_size(o, 256);
         rocksdb_options_set_blob_file_size(o, 128u << 20);
         rocksdb_options_set_blob_compression_type(o, rocksdb_lz4_compression);
-        rocksdb_options_set_enable_blob_gc(o, 1);
+        rocksdb_options_set_enable_blob_gc(o, 0);
         rocksdb_options_set_blob_cache(o, s->cache);
         break;
     case CF_SUMMARIES:
@@ -110,10 +113,9 @@ static rocksdb_options_t *family_options(store *s, int cf)
         rocksdb_options_set_level0_slowdown_writes_trigger(o, 48);
         rocksdb_options_set_level0_stop_writes_trigger(o, 64);
     }
-    if (cf >= CF_PENDING) {
-        rocksdb_compactionfilterfactory_t *f = store_retention_factory_create(s, cf);
-        if (f)
-            rocksdb_options_set_compaction_filter_factory(o, f);
+    if (store_retention_install(s, o, cf) != 0) {
+        rocksdb_options_destroy(o);
+        return NULL;
     }
     return o;
 }
@@ -144,6 +146,8 @@ static int build_options(store *s)
         s->fctx[i].s = s;
         s->fctx[i].cf = i;
         s->cfopt[i] = family_options(s, i);
+        if (s->cfopt[i] == NULL)
+            return -1;
     }
 
     s->wo = rocksdb_writeoptions_create();

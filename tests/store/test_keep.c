@@ -1,5 +1,6 @@
 /* tests/store/test_keep.c - keeping traces: the copy into `traces`, the summary,
- * idempotent repeats, late spans, the max_trace_bytes cap, trace by ID. */
+ * idempotent repeats, late spans, the max_trace_bytes cap, trace by ID, the
+ * dependency links a keep adds, counted once per trace in a call of many. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -335,13 +336,67 @@ static void test_keep_traces_batch(void **state)
     th_rmdir(dir);
 }
 
+static int direct_cb(void *ctx, const store_edge *e)
+{
+    if (strcmp(e->connection_type, "direct") == 0 && strcmp(e->client, "frontend") == 0 &&
+        strcmp(e->server, "backend") == 0)
+        *(uint64_t *)ctx += e->calls;
+    return 0;
+}
+
+/* Direct calls frontend -> backend over minutes [from, to]. */
+static uint64_t direct_calls(store *s, uint32_t from, uint32_t to)
+{
+    uint64_t n = 0;
+    assert_int_equal(store_graph(store_view_of(s, 0), from, to, direct_cb, NULL, &n), OTTR_OK);
+    return n;
+}
+
+static void test_keep_links_summed(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    store *s = th_open(dir);
+    enum { N = 300, LATER = 20 };
+    static store_keep_req reqs[N];
+    static store_pending_ref refs[N];
+    memset(reqs, 0, sizeof(reqs));
+    for (int i = 0; i < N; i++) {
+        tspan sp[2];
+        make_trace(sp, 1);
+        sp[0].tid[0] = sp[1].tid[0] = (uint8_t)(i >> 8 | 0x10);
+        sp[0].tid[1] = sp[1].tid[1] = (uint8_t)i;
+        /* The server span is the parent: a "direct" link in its child's minute. */
+        sp[1].kind = 1;
+        if (i < LATER) {
+            sp[0].start_ns += 120 * SEC;
+            sp[1].start_ns += 120 * SEC;
+        }
+        refs[i] = th_append(s, sp, 2, 1000);
+        memcpy(reqs[i].trace_id, sp[0].tid, 16);
+        reqs[i].refs = &refs[i];
+        reqs[i].nrefs = 1;
+    }
+    assert_int_equal(store_keep_traces(s, reqs, N), OTTR_OK);
+    uint32_t m = 1000 / 60;
+    assert_int_equal(direct_calls(s, m, m), N - LATER);
+    assert_int_equal(direct_calls(s, m + 2, m + 2), LATER);
+    assert_int_equal(direct_calls(s, m, m + 60), N);
+    /* Kept again: nothing new, nothing counted twice. */
+    assert_int_equal(store_keep_traces(s, reqs, N), OTTR_OK);
+    assert_int_equal(direct_calls(s, m, m + 60), N);
+    store_close(s);
+    th_rmdir(dir);
+}
+
 int main(void)
 {
     ottr_log_set_level(OTTR_LOG_WARN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keep_and_summary), cmocka_unit_test(test_keep_idempotent),
-        cmocka_unit_test(test_keep_late_second), cmocka_unit_test(test_max_trace_bytes),
-        cmocka_unit_test(test_not_found),        cmocka_unit_test(test_keep_traces_batch),
+        cmocka_unit_test(test_keep_and_summary),  cmocka_unit_test(test_keep_idempotent),
+        cmocka_unit_test(test_keep_late_second),  cmocka_unit_test(test_max_trace_bytes),
+        cmocka_unit_test(test_not_found),         cmocka_unit_test(test_keep_traces_batch),
+        cmocka_unit_test(test_keep_links_summed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /* tests/store/test_retention.c - retention: with an injected clock, a manual
  * compaction removes every family's old records and keeps the recent ones;
  * traces with far-past and far-future start times (past 32-bit seconds) are
- * found by a time range that contains them, and expire with their data. */
+ * found by a time range that contains them, and expire with their data; chunks
+ * held in blob files go with their keys, and so do the files. */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +19,17 @@
 #define SEC   1000000000ull
 #define T_OLD 1000000u
 #define T_NEW (T_OLD + 7200u)
+
+/* A store in |dir| with an hour's retention and the clock at 0: no expiry
+ * while writing. */
+static store *open_hour_retention(const char *dir)
+{
+    store_options o;
+    th_default_options(&o, dir);
+    o.retention_ns = 3600 * SEC;
+    th_now_ns = 0;
+    return th_open_opts(&o);
+}
 
 static int count_pending(void *ctx, store_pending_ref ref, uint32_t tenant, const uint8_t tid[16],
                          const uint8_t *chunk, size_t len)
@@ -97,11 +110,7 @@ static void test_retention_compaction(void **state)
 {
     (void)state;
     char *dir = th_tmpdir();
-    store_options o;
-    th_default_options(&o, dir);
-    o.retention_ns = 3600 * SEC;
-    th_now_ns = 0; /* no expiry while writing */
-    store *s = th_open_opts(&o);
+    store *s = open_hour_retention(dir);
     put_trace(s, 1, "oldsvc", "old", T_OLD);
     put_trace(s, 2, "newsvc", "new", T_NEW);
 
@@ -192,11 +201,7 @@ static void test_far_times(void **state)
 {
     (void)state;
     char *dir = th_tmpdir();
-    store_options o;
-    th_default_options(&o, dir);
-    o.retention_ns = 3600 * SEC;
-    th_now_ns = 0;
-    store *s = th_open_opts(&o);
+    store *s = open_hour_retention(dir);
     put_at(s, 1, NS(FAR_PAST));
     put_at(s, 2, NS(Y2200) + 5);
     put_at(s, 3, NS(ARRIVAL));
@@ -230,12 +235,66 @@ static void test_far_times(void **state)
     th_rmdir(dir);
 }
 
+/* Blob files (*.blob) in |dir|. */
+static int blob_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        n += len > 5 && strcmp(e->d_name + len - 5, ".blob") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_blob_chunks_expire(void **state)
+{
+    (void)state;
+    char *dir = th_tmpdir();
+    store *s = open_hour_retention(dir);
+    /* 24 spans: a chunk far past the 256 bytes from which chunks go to blob files. */
+    tspan sp[24];
+    for (int i = 0; i < 24; i++) {
+        tspan one = {.service = "blobsvc",
+                     .span_id = (uint64_t)i + 1,
+                     .parent_id = i ? 1 : 0,
+                     .name = "a span name long enough to fill the chunk",
+                     .start_ns = T_OLD * SEC,
+                     .end_ns = T_OLD * SEC + SEC};
+        th_tid(one.tid, 9);
+        sp[i] = one;
+    }
+    store_pending_ref ref = th_append(s, sp, 24, T_OLD);
+    assert_int_equal(store_keep_trace(s, 0, sp[0].tid, &ref, 1), OTTR_OK);
+    th_now_ns = (uint64_t)T_OLD * SEC;
+    assert_int_equal(store_compact(s), OTTR_OK);
+    assert_int_equal(blob_files(dir), 1);
+    ottr_buf buf = {0};
+    assert_int_equal(store_get_trace(store_view_of(s, 0), sp[0].tid, &buf, NULL), OTTR_OK);
+    assert_true(buf.len > 24 * 40);
+    ottr_buf_free(&buf);
+
+    /* Past the retention the key goes without its chunk being read, and the
+     * file, now all garbage, is deleted. */
+    th_now_ns = ((uint64_t)T_OLD + 3600 + 10) * SEC;
+    assert_int_equal(store_compact(s), OTTR_OK);
+    assert_int_equal(store_get_trace(store_view_of(s, 0), sp[0].tid, &buf, NULL),
+                     OTTR_ERR_NOTFOUND);
+    assert_int_equal(blob_files(dir), 0);
+    store_close(s);
+    th_rmdir(dir);
+}
+
 int main(void)
 {
     ottr_log_set_level(OTTR_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retention_compaction),
         cmocka_unit_test(test_far_times),
+        cmocka_unit_test(test_blob_chunks_expire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
