@@ -310,6 +310,7 @@ static void handle(cluster_consumer *c, rd_kafka_message_t **msgs, size_t n)
 static void *consumer_main(void *arg)
 {
     cluster_consumer *c = arg;
+    pthread_setname_np(pthread_self(), "ottr-consumer");
     c->last_commit_ns = ottr_mono_ns();
     rd_kafka_message_t *msgs[BATCH_RECORDS];
     while (!atomic_load(&c->stop)) {

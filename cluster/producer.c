@@ -46,6 +46,7 @@ static void delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 static void *poller_main(void *arg)
 {
     cluster_producer *p = arg;
+    pthread_setname_np(pthread_self(), "ottr-producer");
     while (!atomic_load(&p->stop))
         rd_kafka_poll(p->rk, 50);
     return NULL;

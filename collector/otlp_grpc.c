@@ -589,6 +589,7 @@ static void rpc_event(rpc *c, int success)
 static void *worker_main(void *arg)
 {
     grpc_worker *w = arg;
+    pthread_setname_np(pthread_self(), "ottr-grpc");
     otlp_grpc *g = w->g;
     for (;;) {
         grpc_event ev =

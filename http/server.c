@@ -647,6 +647,7 @@ static void worker_on_notify(evutil_socket_t fd, short what, void *arg)
 static void *worker_main(void *arg)
 {
     http_worker *w = arg;
+    pthread_setname_np(pthread_self(), "ottr-http");
     event_base_dispatch(w->base);
     while (w->conns != NULL)
         conn_close(w->conns);
@@ -792,6 +793,7 @@ static void server_admit(http_server *s, int fd, const struct sockaddr_storage *
 static void *acceptor_main(void *arg)
 {
     http_server *s = arg;
+    pthread_setname_np(pthread_self(), "ottr-accept");
     unsigned rr = 0;
     int backoff = 0;
     for (;;) {

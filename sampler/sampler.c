@@ -472,6 +472,7 @@ int sampler_shards(const sampler *s)
 static void *ticker_main(void *arg)
 {
     sampler *s = arg;
+    pthread_setname_np(pthread_self(), "ottr-ticker");
     pthread_mutex_lock(&s->tick_mu);
     while (!s->tick_stop) {
         struct timespec ts;

@@ -274,6 +274,7 @@ static void wait_ns(writer *w, uint64_t ns)
 static void *writer_main(void *arg)
 {
     writer *w = arg;
+    pthread_setname_np(pthread_self(), "ottr-writer");
     int stop_retries = 0;
     /* About when the oldest queued job was queued (monotonic ns; 0: none). */
     uint64_t since = 0;

@@ -150,10 +150,11 @@ struct store {
     atomic_uint_fast64_t dropped_chunks; /* over max_trace_bytes or undecodable */
 
     pthread_mutex_t keep_locks[STORE_KEEP_STRIPES];
-    /* A keep's WriteBatch, kept between calls with its capacity so that the next
-     * keep does not fault fresh pages in (store/keep.c); NULL while one is in use. */
-    pthread_mutex_t keep_wb_mu;
-    rocksdb_writebatch_t *keep_wb;
+    /* A keep's WriteBatch and index entries, kept between calls with their
+     * capacity so that the next keep does not fault fresh pages in (store/keep.c);
+     * NULL while one is in use. */
+    pthread_mutex_t keep_scratch_mu;
+    struct store_keep_scratch *keep_scratch;
     _Atomic uint64_t *tag_cache; /* hash high 32 bits << 32 | last written second */
 
     char *ingest_dir;             /* <path>/ingest: SST files of large keeps */
@@ -345,6 +346,8 @@ typedef struct store_termset {
 
 void store_termset_init(store_termset *t, ottr_arena *arena, size_t max_capped);
 void store_termset_free(store_termset *t);
+/* Empties the set for the next trace, keeping its table unless it grew large. */
+void store_termset_clear(store_termset *t);
 /* Adds |len| bytes (first byte: the kind or scope). Returns 1 when added, 0 when
  * present, over the cap or empty (a key that did not fit), -1 when out of memory. */
 int store_termset_add(store_termset *t, const void *p, size_t len, bool capped);
@@ -430,6 +433,8 @@ typedef struct store_postings {
     size_t nheads, heads_cap;
     uint32_t *table; /* head index + 1 by hash (open addressing), 0: free */
     size_t table_cap;
+    store_posting *spare; /* where sorting places the entries; swapped with v */
+    size_t spare_cap;
     ottr_arena arena;
     bool sorted;
     bool oom;
@@ -437,6 +442,9 @@ typedef struct store_postings {
 
 void store_postings_init(store_postings *p);
 void store_postings_free(store_postings *p);
+/* Forgets the entries; keeps the arrays for the next write unless they grew
+ * past a bound. */
+void store_postings_reset(store_postings *p);
 /* Adds the entry of term |prefix| (XXH3 |hash|) for trace |tid| starting at
  * |start_sec|, expiring with |ret_sec|. Out of memory sets |oom|. */
 void store_postings_add(store_postings *p, const uint8_t *prefix, size_t plen, uint64_t hash,
@@ -513,6 +521,11 @@ void store_graph_counters(const char *v, uint64_t *calls, uint64_t *errors, uint
 /* Adds edge |e| to minute |minute| (and its hour) in |wb|, by the merge operator. */
 void store_graph_batch_edge(store_view v, rocksdb_writebatch_t *wb, uint32_t minute,
                             const store_edge *e);
+
+/* ---- keep.c ---- */
+
+/* Frees what store_close finds kept between keeps. NULL is ignored. */
+void store_keep_scratch_free(struct store_keep_scratch *sc);
 
 /* ---- links.c ---- */
 

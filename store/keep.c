@@ -53,10 +53,12 @@ typedef struct keep_call {
     ottr_arena key_arena;      /* bytes of out_keys */
     ottr_arena term_arena;
     ottr_arena decode_arena;
+    struct store_keep_scratch *sc; /* reused between calls: wb and idx are its */
     rocksdb_writebatch_t *wb;
-    store_postings idx;
+    store_postings *idx;
     out_keys tags;
-    store_links links; /* dependency links, written once per call */
+    store_links links;                  /* dependency links, written once per call */
+    store_termset idx_terms, tag_terms; /* lent to each trace in turn (keep_ctx) */
     bool oom;
     /* totals, counted once the write succeeds */
     uint64_t new_traces, chunks, bytes, dropped;
@@ -349,9 +351,9 @@ static void add_index_entries(keep_ctx *k, uint32_t start_sec, uint32_t arrival_
     for (size_t i = 0; i < k->idx.cap; i++) {
         const store_term *t = &k->idx.slots[i];
         if (t->p)
-            store_postings_add(&k->c->idx, t->p, t->len, t->hash, start_sec, ret, k->tid);
+            store_postings_add(k->c->idx, t->p, t->len, t->hash, start_sec, ret, k->tid);
     }
-    if (k->c->idx.oom)
+    if (k->c->idx->oom)
         k->c->oom = true;
 }
 
@@ -510,20 +512,20 @@ static ottr_status emit_tags(keep_call *c, const out_keys *o, store_sst **f)
  * written. */
 static ottr_status write_keys(keep_call *c)
 {
-    store_postings_sort(&c->idx);
+    store_postings_sort(c->idx);
     sort_keys(&c->tags);
     /* Counted in index entries, not posting keys: a call that writes through
      * the memtable now and ingests files the next would make each ingest flush
      * the memtable it overlaps first (blocking the writer, which then falls
      * behind and ingests more). */
-    if (c->idx.n + c->tags.n < KEEP_INGEST_MIN_KEYS) {
-        ottr_status st = store_postings_write(c->s, &c->idx, c->wb, NULL);
+    if (c->idx->n + c->tags.n < KEEP_INGEST_MIN_KEYS) {
+        ottr_status st = store_postings_write(c->s, c->idx, c->wb, NULL);
         if (st == OTTR_OK)
             st = emit_tags(c, &c->tags, NULL);
         return st;
     }
     store_sst *f[2] = {NULL, NULL};
-    ottr_status st = store_postings_write(c->s, &c->idx, NULL, &f[0]);
+    ottr_status st = store_postings_write(c->s, c->idx, NULL, &f[0]);
     if (st == OTTR_OK)
         st = emit_tags(c, &c->tags, &f[1]);
     if (st != OTTR_OK) {
@@ -568,34 +570,61 @@ static unsigned stripe_of(store *s, const uint8_t *tid)
     return (unsigned)(store_keep_lock(s, tid) - s->keep_locks);
 }
 
-/* The batch a keep writes: the one the last keep left, if no other keep holds
- * it, else a new one. */
-static rocksdb_writebatch_t *batch_take(store *s)
+/* The batch and index entries of a call, with the capacity an earlier call
+ * left them. */
+struct store_keep_scratch {
+    rocksdb_writebatch_t *wb;
+    store_postings idx;
+};
+
+void store_keep_scratch_free(struct store_keep_scratch *sc)
 {
-    pthread_mutex_lock(&s->keep_wb_mu);
-    rocksdb_writebatch_t *wb = s->keep_wb;
-    s->keep_wb = NULL;
-    pthread_mutex_unlock(&s->keep_wb_mu);
-    return wb ? wb : rocksdb_writebatch_create();
+    if (sc == NULL)
+        return;
+    if (sc->wb)
+        rocksdb_writebatch_destroy(sc->wb);
+    store_postings_free(&sc->idx);
+    free(sc);
 }
 
-/* Gives |wb| back, emptied but with its capacity, unless it grew past
- * KEEP_BATCH_KEEP_BYTES or another batch is already kept. */
-static void batch_give(store *s, rocksdb_writebatch_t *wb)
+/* What the last keep left, if no other keep holds it, else new (NULL when out
+ * of memory). */
+static struct store_keep_scratch *scratch_take(store *s)
+{
+    pthread_mutex_lock(&s->keep_scratch_mu);
+    struct store_keep_scratch *sc = s->keep_scratch;
+    s->keep_scratch = NULL;
+    pthread_mutex_unlock(&s->keep_scratch_mu);
+    if (sc)
+        return sc;
+    sc = calloc(1, sizeof(*sc));
+    if (sc == NULL)
+        return NULL;
+    sc->wb = rocksdb_writebatch_create();
+    store_postings_init(&sc->idx);
+    return sc;
+}
+
+/* Gives |sc| back, emptied but with its capacity (a batch grown past
+ * KEEP_BATCH_KEEP_BYTES is not kept), unless another is already kept. */
+static void scratch_give(store *s, struct store_keep_scratch *sc)
 {
     size_t size = 0;
-    rocksdb_writebatch_data(wb, &size);
-    if (size <= KEEP_BATCH_KEEP_BYTES) {
-        rocksdb_writebatch_clear(wb);
-        pthread_mutex_lock(&s->keep_wb_mu);
-        if (s->keep_wb == NULL) {
-            s->keep_wb = wb;
-            wb = NULL;
-        }
-        pthread_mutex_unlock(&s->keep_wb_mu);
+    rocksdb_writebatch_data(sc->wb, &size);
+    if (size > KEEP_BATCH_KEEP_BYTES) {
+        rocksdb_writebatch_destroy(sc->wb);
+        sc->wb = rocksdb_writebatch_create();
+    } else {
+        rocksdb_writebatch_clear(sc->wb);
     }
-    if (wb)
-        rocksdb_writebatch_destroy(wb);
+    store_postings_reset(&sc->idx);
+    pthread_mutex_lock(&s->keep_scratch_mu);
+    if (s->keep_scratch == NULL) {
+        s->keep_scratch = sc;
+        sc = NULL;
+    }
+    pthread_mutex_unlock(&s->keep_scratch_mu);
+    store_keep_scratch_free(sc);
 }
 
 /* Keeps |n| requests (sorted by tenant and trace ID) in one batch. */
@@ -610,8 +639,15 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     ottr_arena_init(&c.key_arena, 64 * 1024, 0);
     ottr_arena_init(&c.term_arena, 16 * 1024, 0);
     ottr_arena_init(&c.decode_arena, 64 * 1024, 0);
-    c.wb = batch_take(s);
-    store_postings_init(&c.idx);
+    c.sc = scratch_take(s);
+    if (c.sc == NULL) {
+        rocksdb_readoptions_destroy(c.ro);
+        return OTTR_ERR_NOMEM;
+    }
+    c.wb = c.sc->wb;
+    c.idx = &c.sc->idx;
+    store_termset_init(&c.idx_terms, &c.term_arena, STORE_MAX_TERMS);
+    store_termset_init(&c.tag_terms, &c.term_arena, STORE_MAX_TERMS);
 
     /* Every stripe the traces use, locked in ascending order. */
     bool locked[STORE_KEEP_STRIPES] = {false};
@@ -635,12 +671,15 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
         k.tid = reqs[i].trace_id;
         store_key_trace(k.tkey, k.tenant, k.tid);
         ottr_arena_reset(&c.term_arena);
-        store_termset_init(&k.idx, &c.term_arena, STORE_MAX_TERMS);
-        store_termset_init(&k.tags, &c.term_arena, STORE_MAX_TERMS);
+        /* The call's sets, emptied: their tables serve trace after trace. */
+        store_termset_clear(&c.idx_terms);
+        store_termset_clear(&c.tag_terms);
+        k.idx = c.idx_terms;
+        k.tags = c.tag_terms;
         st = keep_one(&k, reqs + i, same);
         free(k.deps);
-        store_termset_free(&k.idx);
-        store_termset_free(&k.tags);
+        c.idx_terms = k.idx;
+        c.tag_terms = k.tags;
         i += same;
     }
     if (st == OTTR_OK && c.oom)
@@ -664,9 +703,10 @@ static ottr_status keep_sorted(store *s, const store_keep_req *reqs, size_t n)
     for (unsigned i = STORE_KEEP_STRIPES; i-- > 0;)
         if (locked[i])
             pthread_mutex_unlock(&s->keep_locks[i]);
-    batch_give(s, c.wb);
+    scratch_give(s, c.sc);
     store_links_free(&c.links);
-    store_postings_free(&c.idx);
+    store_termset_free(&c.idx_terms);
+    store_termset_free(&c.tag_terms);
     free(c.tags.v);
     ottr_arena_free(&c.key_arena);
     ottr_arena_free(&c.term_arena);

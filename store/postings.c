@@ -31,6 +31,7 @@ void store_postings_init(store_postings *p)
 
 void store_postings_free(store_postings *p)
 {
+    free(p->spare);
     free(p->v);
     free(p->heads);
     free(p->table);
@@ -46,6 +47,21 @@ static void postings_clear(store_postings *p)
     if (p->table)
         memset(p->table, 0, p->table_cap * sizeof(*p->table));
     ottr_arena_reset(&p->arena);
+}
+
+/* Entries whose arrays stay for the next write (8 MiB of them). */
+#define POSTINGS_KEEP_ENTRIES (1u << 18)
+
+void store_postings_reset(store_postings *p)
+{
+    if (p->cap > POSTINGS_KEEP_ENTRIES || p->spare_cap > POSTINGS_KEEP_ENTRIES ||
+        p->heads_cap > POSTINGS_KEEP_ENTRIES) {
+        store_postings_free(p);
+        store_postings_init(p);
+        return;
+    }
+    postings_clear(p);
+    p->oom = false;
 }
 
 static bool grow_table(store_postings *p)
@@ -142,13 +158,17 @@ size_t store_postings_sort(store_postings *p)
         return p->oom ? 0 : p->nheads;
     /* The heads in key order, then the entries placed head by head. */
     uint32_t *rank = malloc(p->nheads * sizeof(*rank));
-    store_posting *out = malloc(p->n * sizeof(*out));
-    if (rank == NULL || out == NULL) {
+    if (rank != NULL && p->spare_cap < p->n) {
+        free(p->spare);
+        p->spare = malloc(p->cap * sizeof(*p->spare));
+        p->spare_cap = p->spare ? p->cap : 0;
+    }
+    if (rank == NULL || p->spare == NULL) {
         free(rank);
-        free(out);
         p->oom = true;
         return 0;
     }
+    store_posting *out = p->spare;
     for (size_t i = 0; i < p->nheads; i++)
         p->heads[i].hash = i; /* the table is not used after this */
     qsort(p->heads, p->nheads, sizeof(*p->heads), head_cmp);
@@ -165,9 +185,11 @@ size_t store_postings_sort(store_postings *p)
         out[p->heads[e.head].count++] = e;
     }
     free(rank);
-    free(p->v);
+    p->spare = p->v;
     p->v = out;
-    p->cap = p->n;
+    size_t cap = p->cap;
+    p->cap = p->spare_cap;
+    p->spare_cap = cap;
     p->sorted = true;
     if (p->table)
         memset(p->table, 0, p->table_cap * sizeof(*p->table));

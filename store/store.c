@@ -109,9 +109,9 @@ static rocksdb_options_t *family_options(store *s, int cf)
          * (universal) compaction merges runs of similar size instead. A count
          * of files that is ordinary here does not slow writes down. */
         rocksdb_options_set_compaction_style(o, rocksdb_universal_compaction);
-        rocksdb_options_set_level0_file_num_compaction_trigger(o, 8);
-        rocksdb_options_set_level0_slowdown_writes_trigger(o, 48);
-        rocksdb_options_set_level0_stop_writes_trigger(o, 64);
+        rocksdb_options_set_level0_file_num_compaction_trigger(o, 24);
+        rocksdb_options_set_level0_slowdown_writes_trigger(o, 64);
+        rocksdb_options_set_level0_stop_writes_trigger(o, 96);
     }
     if (store_retention_install(s, o, cf) != 0) {
         rocksdb_options_destroy(o);
@@ -356,6 +356,7 @@ int store_sync_wal(store *s, char *err, size_t errlen)
 static void *sync_main(void *arg)
 {
     store *s = arg;
+    pthread_setname_np(pthread_self(), "ottr-sync");
     uint64_t interval = s->opt.sync_interval_ns;
     uint64_t last_warn = 0;
     pthread_mutex_lock(&s->sync_mu);
@@ -457,9 +458,8 @@ static void store_free(store *s)
         store_rocks_logger_destroy(s->logger);
     for (int i = 0; i < STORE_KEEP_STRIPES; i++)
         pthread_mutex_destroy(&s->keep_locks[i]);
-    if (s->keep_wb)
-        rocksdb_writebatch_destroy(s->keep_wb);
-    pthread_mutex_destroy(&s->keep_wb_mu);
+    store_keep_scratch_free(s->keep_scratch);
+    pthread_mutex_destroy(&s->keep_scratch_mu);
     pthread_mutex_destroy(&s->sync_mu);
     free(s->path);
     free(s);
@@ -594,7 +594,7 @@ ottr_status store_open(const store_options *o, store **out, char *err, size_t er
     for (int i = 0; i < STORE_KEEP_STRIPES; i++)
         pthread_mutex_init(&s->keep_locks[i], NULL);
     pthread_mutex_init(&s->sync_mu, NULL);
-    pthread_mutex_init(&s->keep_wb_mu, NULL);
+    pthread_mutex_init(&s->keep_scratch_mu, NULL);
     pthread_mutex_init(&s->tenant_mu, NULL);
     s->tag_cache = calloc(TAG_CACHE_SLOTS, sizeof(*s->tag_cache));
     if (s->path == NULL || s->tag_cache == NULL) {

@@ -28,6 +28,18 @@ void store_termset_free(store_termset *t)
     t->cap = t->n = 0;
 }
 
+void store_termset_clear(store_termset *t)
+{
+    if (t->cap > 1024) {
+        store_termset_free(t);
+    } else if (t->n > 0) {
+        memset(t->slots, 0, t->cap * sizeof(*t->slots));
+    }
+    t->n = 0;
+    t->ncapped = 0;
+    t->oom = false;
+}
+
 static int grow(store_termset *t)
 {
     size_t ncap = t->cap ? t->cap * 2 : 64;
@@ -82,6 +94,26 @@ int store_termset_add(store_termset *t, const void *p, size_t len, bool capped)
     return 1;
 }
 
+/* |v| in decimal into |buf| (at least 21 bytes), NUL-terminated; returns the
+ * length. As printf's %lld, without its cost on every integer attribute. */
+static size_t i64_text(char *buf, int64_t v)
+{
+    char tmp[20];
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (v < 0)
+        buf[len++] = '-';
+    while (n)
+        buf[len++] = tmp[--n];
+    buf[len] = '\0';
+    return len;
+}
+
 /* The string form of an attribute value, or NULL when not indexed: doubles as
  * otlp_double_text, arrays and maps as their JSON text (as Jaeger shows them)
  * when that fits |cap|. */
@@ -96,7 +128,9 @@ static const char *value_str(const otlp_any *v, char *buf, size_t cap, size_t *l
         *len = strlen(v->string_value);
         return v->string_value;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
-        *len = (size_t)snprintf(buf, cap, "%" PRId64, v->int_value);
+        if (cap < 21)
+            return NULL;
+        *len = i64_text(buf, v->int_value);
         return buf;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
         *len = v->bool_value ? 4 : 5;

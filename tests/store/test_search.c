@@ -65,7 +65,9 @@ static int setup(void **state)
                     .start_ns = sp.start_ns + MS,
                     .end_ns = sp.start_ns + 2 * MS,
                     .attr_key = "db.system",
-                    .attr_val = "postgresql"};
+                    .attr_val = "postgresql",
+                    .int_key = "balance",
+                    .int_val = even ? -42 : INT64_MIN};
         memcpy(db.tid, sp.tid, 16);
         tspan both[2] = {sp, db};
         uint32_t arrival = 3000 + (uint32_t)i;
@@ -151,6 +153,14 @@ static void test_by_attributes(void **state)
     assert_int_equal(run(&q, 0).n, 0);
     store_kv a4[] = {{"db.system", "postgresql"}, {"env", "dev"}};
     q.attrs = a4;
+    assert_int_equal(run(&q, 0).n, 6);
+    /* Integers as their decimal text, negative ones and the smallest too. */
+    store_kv neg[] = {{"balance", "-42"}};
+    q.attrs = neg;
+    q.nattrs = 1;
+    assert_int_equal(run(&q, 0).n, 5);
+    store_kv min[] = {{"balance", "-9223372036854775808"}};
+    q.attrs = min;
     assert_int_equal(run(&q, 0).n, 6);
     /* Attribute plus service. */
     store_search_query q2 = {.service = "api", .attrs = a4, .nattrs = 1};
@@ -247,9 +257,10 @@ static void test_tags(void **state)
     strs names = {0};
     assert_int_equal(store_tag_names(store_view_of(g_store, 0), STORE_SCOPE_SPAN, str_cb, &names),
                      OTTR_OK);
-    assert_int_equal(names.n, 2);
-    assert_string_equal(names.v[0], "db.system");
-    assert_string_equal(names.v[1], "http.status_code");
+    assert_int_equal(names.n, 3);
+    assert_string_equal(names.v[0], "balance");
+    assert_string_equal(names.v[1], "db.system");
+    assert_string_equal(names.v[2], "http.status_code");
     strs rnames = {0};
     assert_int_equal(
         store_tag_names(store_view_of(g_store, 0), STORE_SCOPE_RESOURCE, str_cb, &rnames), OTTR_OK);
