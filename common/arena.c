@@ -9,7 +9,6 @@
 struct ottr_arena_block {
     ottr_arena_block *next;
     size_t size; /* usable bytes after the header */
-    size_t used;
     _Alignas(16) unsigned char data[];
 };
 
@@ -20,26 +19,26 @@ void ottr_arena_init(ottr_arena *a, size_t block_size, size_t limit)
     a->limit = limit;
 }
 
-void *ottr_arena_alloc(ottr_arena *a, size_t n)
+void *ottr_arena_alloc_slow(ottr_arena *a, size_t n)
 {
     size_t need = (n + 15) & ~(size_t)15;
     if (need < n)
         return NULL;
     if (a->limit && (need > a->limit || a->used > a->limit - need))
         return NULL;
-    ottr_arena_block *b = a->head;
-    if (b == NULL || b->size - b->used < need) {
+    if (a->head == NULL || need > (size_t)((uintptr_t)a->end - (uintptr_t)a->next)) {
         size_t size = need > a->block_size ? need : a->block_size;
-        b = malloc(sizeof(*b) + size);
+        ottr_arena_block *b = malloc(sizeof(*b) + size);
         if (b == NULL)
             return NULL;
         b->size = size;
-        b->used = 0;
         b->next = a->head;
         a->head = b;
+        a->next = b->data;
+        a->end = b->data + size;
     }
-    void *p = b->data + b->used;
-    b->used += need;
+    void *p = a->next;
+    a->next += need;
     a->used += need;
     return p;
 }
@@ -83,11 +82,11 @@ void ottr_arena_reset(ottr_arena *a)
         free(keep);
         keep = NULL;
     }
-    if (keep) {
-        keep->used = 0;
+    if (keep)
         keep->next = NULL;
-    }
     a->head = keep;
+    a->next = keep ? keep->data : NULL;
+    a->end = keep ? keep->data + keep->size : NULL;
     a->used = 0;
 }
 
@@ -100,5 +99,6 @@ void ottr_arena_free(ottr_arena *a)
         b = next;
     }
     a->head = NULL;
+    a->next = a->end = NULL;
     a->used = 0;
 }

@@ -150,11 +150,27 @@ typedef struct ottr_arena {
     size_t block_size;      /* default size of a new block */
     size_t used;            /* bytes handed out since the last reset */
     size_t limit;           /* 0 = unlimited; alloc fails past it */
+    unsigned char *next;    /* the free part of the current block */
+    unsigned char *end;
 } ottr_arena;
 
 void ottr_arena_init(ottr_arena *a, size_t block_size, size_t limit);
-/* Returns 16-byte aligned memory, or NULL when out of memory or over the limit. */
-void *ottr_arena_alloc(ottr_arena *a, size_t n);
+/* ottr_arena_alloc when the current block is full (or |n| is 0 or over the limit). */
+void *ottr_arena_alloc_slow(ottr_arena *a, size_t n);
+/* Returns 16-byte aligned memory, or NULL when out of memory or over the limit.
+ * Inline: decoders call it for every message and string. */
+static inline void *ottr_arena_alloc(ottr_arena *a, size_t n)
+{
+    size_t need = (n + 15) & ~(size_t)15;
+    if (n != 0 && need >= n && need <= (size_t)((uintptr_t)a->end - (uintptr_t)a->next) &&
+        (a->limit == 0 || (need <= a->limit && a->used <= a->limit - need))) {
+        void *p = a->next;
+        a->next += need;
+        a->used += need;
+        return p;
+    }
+    return ottr_arena_alloc_slow(a, n);
+}
 void *ottr_arena_memdup(ottr_arena *a, const void *p, size_t n);
 char *ottr_arena_strndup(ottr_arena *a, const char *s, size_t n);
 /* Forgets all allocations; keeps the first block for reuse and frees the rest. */

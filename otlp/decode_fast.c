@@ -35,7 +35,8 @@ typedef struct field {
 } field;
 
 /* Reads the next field at |*pp|; 1 with |f|, 0 at the end, -1 when malformed. */
-static int next_field(const uint8_t **pp, const uint8_t *end, field *f)
+static inline __attribute__((always_inline)) int next_field(const uint8_t **pp, const uint8_t *end,
+                                                            field *f)
 {
     const uint8_t *p = *pp;
     f->p = NULL;
@@ -106,7 +107,7 @@ static int count_fields(const uint8_t *p, const uint8_t *end, const uint8_t wt[M
     return rc == 0 ? 0 : FALLBACK;
 }
 
-static void *alloc(dec *d, size_t n)
+static inline __attribute__((always_inline)) void *alloc(dec *d, size_t n)
 {
     void *p = ottr_arena_alloc(d->a, n ? n : 1);
     if (p == NULL && d->fail == OTTR_OK)
@@ -218,23 +219,21 @@ static int kvlist(dec *d, const field *in, otlp_kvlist **out, int depth)
     return 0;
 }
 
-static int any(dec *d, const field *in, otlp_any **out, int depth)
+/* Fills |m| from AnyValue |in|. The wire types are checked as the fields come:
+ * an attribute value is read in one pass, not counted first. */
+static int any_into(dec *d, const field *in, otlp_any *m, int depth)
 {
     if (depth > OTLP_PROTO_MAX_DEPTH)
         return FALLBACK;
-    uint32_t c[MAX_NUM];
-    if (count_fields(in->p, in->p + in->len, any_wt, c) != 0 || c[5] > 1 || c[6] > 1)
-        return FALLBACK;
     static const otlp_any init = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    otlp_any *m = alloc(d, sizeof(*m));
-    if (m == NULL)
-        return NOMEM;
     *m = init;
     const uint8_t *p = in->p, *end = in->p + in->len;
     field f;
-    int rc = 0;
+    int rc = 0, r;
     /* A oneof: the last member present wins, as in protobuf-c. */
-    while (rc == 0 && next_field(&p, end, &f) == 1) {
+    while (rc == 0 && (r = next_field(&p, end, &f)) == 1) {
+        if (f.num < MAX_NUM && any_wt[f.num] != NO_WIRE && f.wire != any_wt[f.num])
+            return FALLBACK;
         switch (f.num) {
         case 1:
             m->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
@@ -253,10 +252,15 @@ static int any(dec *d, const field *in, otlp_any **out, int depth)
             memcpy(&m->double_value, &f.v, sizeof(double));
             break;
         case 5:
+            /* A second array or map would be merged into the first. */
+            if (m->array_value != NULL)
+                return FALLBACK;
             m->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
             rc = array(d, &f, &m->array_value, depth + 1);
             break;
         case 6:
+            if (m->kvlist_value != NULL)
+                return FALLBACK;
             m->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
             rc = kvlist(d, &f, &m->kvlist_value, depth + 1);
             break;
@@ -268,18 +272,35 @@ static int any(dec *d, const field *in, otlp_any **out, int depth)
             break;
         }
     }
-    *out = m;
+    if (rc == 0 && r < 0)
+        rc = FALLBACK;
     return rc;
 }
+
+static int any(dec *d, const field *in, otlp_any **out, int depth)
+{
+    otlp_any *m = alloc(d, sizeof(*m));
+    if (m == NULL)
+        return NOMEM;
+    *out = m;
+    return any_into(d, in, m, depth);
+}
+
+/* A KeyValue and its value, allocated together. */
+typedef struct kv_pair {
+    otlp_kv kv;
+    otlp_any value;
+} kv_pair;
 
 static int kv(dec *d, const field *in, otlp_kv **out, int depth)
 {
     if (depth > OTLP_PROTO_MAX_DEPTH)
         return FALLBACK;
     static const otlp_kv init = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
-    otlp_kv *m = alloc(d, sizeof(*m));
-    if (m == NULL)
+    kv_pair *pair = alloc(d, sizeof(*pair));
+    if (pair == NULL)
         return NOMEM;
+    otlp_kv *m = &pair->kv;
     *m = init;
     const uint8_t *p = in->p, *end = in->p + in->len;
     field f;
@@ -289,7 +310,12 @@ static int kv(dec *d, const field *in, otlp_kv **out, int depth)
             rc = f.wire == 2 ? str(d, &f, &m->key) : FALLBACK;
         } else if (f.num == 2) {
             /* A second value would be merged into the first. */
-            rc = f.wire == 2 && m->value == NULL ? any(d, &f, &m->value, depth + 1) : FALLBACK;
+            if (f.wire != 2 || m->value != NULL) {
+                rc = FALLBACK;
+            } else {
+                m->value = &pair->value;
+                rc = any_into(d, &f, m->value, depth + 1);
+            }
         }
     }
     if (rc == 0 && r < 0)
