@@ -2,11 +2,42 @@
  * reaches in the receivers (collector/ingest.c): otlp_proto_decode_request, then
  * grouping by trace into stored chunks with otlp_batch_build_wire (and with
  * otlp_batch_build, the re-encoding path), then otlp_trace_decode of every chunk
- * as a query would read it back, which must give the group's spans. */
+ * as a query would read it back, which must give the group's spans. Whatever the
+ * fast decoder takes, protobuf-c must read the same: both structs pack to the
+ * same bytes. */
+#include <stdlib.h>
+
 #include "fuzz/check.h"
+
+/* The fast decoder against protobuf-c's unpack. */
+static void check_same_as_protobuf_c(const uint8_t *data, size_t size)
+{
+    ottr_arena a;
+    ottr_arena_init(&a, 64 * 1024, FUZZ_ARENA_LIMIT);
+    otlp_request *fast = NULL;
+    ottr_status fail = OTTR_OK;
+    if (otlp_fast_decode_request(&a, data, size, &fast, &fail) == 1) {
+        otlp_request *ref =
+            opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+                NULL, size, data);
+        FUZZ_CHECK(ref != NULL);
+        size_t n = protobuf_c_message_get_packed_size(&fast->base);
+        FUZZ_CHECK(n == protobuf_c_message_get_packed_size(&ref->base));
+        uint8_t *x = malloc(n ? n : 1), *y = malloc(n ? n : 1);
+        FUZZ_CHECK(x != NULL && y != NULL);
+        protobuf_c_message_pack(&fast->base, x);
+        protobuf_c_message_pack(&ref->base, y);
+        FUZZ_CHECK(memcmp(x, y, n) == 0);
+        free(x);
+        free(y);
+        protobuf_c_message_free_unpacked(&ref->base, NULL);
+    }
+    ottr_arena_free(&a);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_same_as_protobuf_c(data, size);
     ottr_arena arena;
     ottr_arena_init(&arena, 64 * 1024, FUZZ_ARENA_LIMIT);
     char err[256];
