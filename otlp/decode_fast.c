@@ -44,8 +44,9 @@ static inline __attribute__((always_inline)) int next_field(const uint8_t **pp, 
     if (p >= end)
         return 0;
     uint64_t key;
+    /* Tags and lengths are 32-bit varints: protobuf-c refuses them past 5 bytes. */
     size_t n = otlp_varint_get(p, end, &key);
-    if (n == 0 || (key >> 3) == 0 || (key >> 3) > 536870911u)
+    if (n == 0 || n > 5 || (key >> 3) == 0 || (key >> 3) > 536870911u)
         return -1;
     p += n;
     f->num = (uint32_t)(key >> 3);
@@ -73,7 +74,7 @@ static inline __attribute__((always_inline)) int next_field(const uint8_t **pp, 
         break;
     case 2:
         n = otlp_varint_get(p, end, &f->v);
-        if (n == 0)
+        if (n == 0 || n > 5)
             return -1;
         p += n;
         if (f->v > (uint64_t)(end - p))
