@@ -253,14 +253,14 @@ static int any_into(dec *d, const field *in, otlp_any *m, int depth)
             memcpy(&m->double_value, &f.v, sizeof(double));
             break;
         case 5:
-            /* A second array or map would be merged into the first. */
-            if (m->array_value != NULL)
+            /* An array right after an array is merged into it (protobuf-c). */
+            if (m->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE)
                 return FALLBACK;
             m->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
             rc = array(d, &f, &m->array_value, depth + 1);
             break;
         case 6:
-            if (m->kvlist_value != NULL)
+            if (m->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE)
                 return FALLBACK;
             m->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
             rc = kvlist(d, &f, &m->kvlist_value, depth + 1);

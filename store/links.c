@@ -2,7 +2,6 @@
  * they are written: a keep of thousands of traces between a handful of services
  * writes one merge per distinct link (and its hour) instead of one per link per
  * trace, which made most of the keep's memtable inserts. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,27 +45,29 @@ static bool grow(store_links *t)
     return true;
 }
 
-static void write_one(store *s, rocksdb_writebatch_t *wb, uint32_t tenant, uint32_t minute,
-                      const store_edge *e)
+/* |name| into |out| (size |cap|), cut to fit as the edge's fields are. */
+static void copy_name(char *out, size_t cap, const char *name)
 {
-    store_graph_batch_edge(store_view_of(s, tenant), wb, minute, e);
+    size_t n = strnlen(name, cap - 1);
+    memcpy(out, name, n);
+    out[n] = '\0';
 }
 
 void store_links_add(store_links *t, store *s, rocksdb_writebatch_t *wb, uint32_t tenant,
                      uint32_t minute, const char *parent, const char *child, uint64_t calls)
 {
+    if (calls == 0)
+        return;
     store_edge e;
     memset(&e, 0, sizeof(e));
     memcpy(e.connection_type, "direct", sizeof("direct"));
-    snprintf(e.client, sizeof(e.client), "%s", parent);
-    snprintf(e.server, sizeof(e.server), "%s", child);
+    copy_name(e.client, sizeof(e.client), parent);
+    copy_name(e.server, sizeof(e.server), child);
     e.calls = calls;
-    if (calls == 0)
-        return;
     /* Looked up by the names as stored (cut to the edge's size). */
     uint64_t h = link_hash(tenant, minute, e.client, e.server);
     if ((t->n + 1) * 4 > t->cap * 3 && (t->n >= LINKS_MAX || !grow(t))) {
-        write_one(s, wb, tenant, minute, &e);
+        store_graph_batch_edge(store_view_of(s, tenant), wb, minute, &e);
         return;
     }
     size_t j = h & (t->cap - 1);
@@ -85,7 +86,8 @@ void store_links_write(store_links *t, store *s, rocksdb_writebatch_t *wb)
 {
     for (size_t i = 0; i < t->cap; i++)
         if (t->v[i].edge.calls != 0)
-            write_one(s, wb, t->v[i].tenant, t->v[i].minute, &t->v[i].edge);
+            store_graph_batch_edge(store_view_of(s, t->v[i].tenant), wb, t->v[i].minute,
+                                   &t->v[i].edge);
 }
 
 void store_links_free(store_links *t)
