@@ -39,7 +39,10 @@ def main():
         print("SKIP: no Kafka jars (scripts/bootstrap --test), java or loadgen")
         sys.exit(77)
     tmp = tempfile.mkdtemp(prefix="ottr-kafka-broker-")
-    bport, cport = free_port(), free_port()
+    bport = free_port()
+    cport = free_port()
+    while cport == bport:
+        cport = free_port()
     props = os.path.join(tmp, "server.properties")
     with open(props, "w") as f:
         f.write("process.roles=broker,controller\nnode.id=1\n"
@@ -57,10 +60,12 @@ def main():
            "-Dlog4j.configuration=file:/dev/null", "-cp", os.path.join(LIB, "*")]
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     log = open(os.path.join(tmp, "kafka.log"), "wb")
-    subprocess.run(jvm + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", props],
-                   check=True, stdout=log, stderr=log)
-    broker = subprocess.Popen(jvm + ["kafka.Kafka", props], stdout=log, stderr=log)
+    broker = None
     try:
+        # Inside the try: a failed format shows the broker's log too.
+        subprocess.run(jvm + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c",
+                              props], check=True, stdout=log, stderr=log)
+        broker = subprocess.Popen(jvm + ["kafka.Kafka", props], stdout=log, stderr=log)
         wait_for(lambda: can_connect(bport), timeout=60, what="the Kafka broker")
         kafka_cluster.run("127.0.0.1:%d" % bport, "otlp_spans")
     except BaseException:
@@ -68,11 +73,12 @@ def main():
         sys.stderr.write(open(os.path.join(tmp, "kafka.log"), errors="replace").read()[-3000:])
         raise
     finally:
-        broker.terminate()
-        try:
-            broker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            broker.kill()
+        if broker is not None:
+            broker.terminate()
+            try:
+                broker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                broker.kill()
             broker.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
